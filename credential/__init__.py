@@ -1,0 +1,141 @@
+"""Jiaozi's pure core: identifiers, canonical JSON, JWS, QR token, status list, trust list
+and the verification pipeline. No network, no database, no web framework: both services
+import it, and a test keeps it that way.
+
+Everything public is re-exported here; the underscored modules are implementation.
+"""
+
+from ._b64 import b64url_decode, b64url_encode
+from ._canonical import canonical_json, strict_json_loads
+from ._credential import (
+    CREDENTIAL_TYP,
+    QR_TYP,
+    Certificate,
+    IssuedTokens,
+    QrClaims,
+    StatusReference,
+    credential_claims,
+    credential_digest,
+    qr_claims,
+    sign_certificate,
+)
+from ._errors import (
+    CredentialError,
+    InputTooLargeError,
+    InvalidFieldError,
+    MalformedError,
+    RollbackError,
+    SignatureError,
+    StatusListError,
+    TrustListError,
+)
+from ._identifiers import (
+    CertificateNumber,
+    ElicenceId,
+    IdType,
+    QualificationType,
+    Sex,
+    elicence_id,
+    mask_id,
+    mod37_36_check,
+    normalise_id,
+    parse_elicence_id,
+    person_key,
+    validate_resident_id,
+)
+from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, encode_jws, parse_jws
+from ._keys import Algorithm, KeySigner, PublicKey, Signer, is_small_order_ed25519
+from ._qr import decode_transport, encode_transport, extract_token, qr_segments, qr_url
+from ._result import CertificateView, Check, Reason, Verdict, VerificationResult
+from ._statuslist import (
+    MIN_LIST_SIZE,
+    IndexAllocator,
+    StatusList,
+    StatusValue,
+    parse_status_list_claims,
+    status_list_claims,
+)
+from ._trust import TRUST_LIST_TYP, Office, TrustList, sign_trust_list, verify_trust_list
+from ._verify import (
+    STATUS_LIST_TYP,
+    RestrictionLookup,
+    StatusSnapshot,
+    VerifyPolicy,
+    load_status_list,
+    person_reference,
+    verify,
+)
+
+__all__ = [
+    "CREDENTIAL_TYP",
+    "MAX_TOKEN_LENGTH",
+    "MIN_LIST_SIZE",
+    "QR_TYP",
+    "STATUS_LIST_TYP",
+    "TRUST_LIST_TYP",
+    "Algorithm",
+    "Certificate",
+    "CertificateNumber",
+    "CertificateView",
+    "Check",
+    "CredentialError",
+    "ElicenceId",
+    "IdType",
+    "IndexAllocator",
+    "InputTooLargeError",
+    "InvalidFieldError",
+    "IssuedTokens",
+    "KeySigner",
+    "MalformedError",
+    "Office",
+    "ParsedJWS",
+    "PublicKey",
+    "QrClaims",
+    "QualificationType",
+    "Reason",
+    "RestrictionLookup",
+    "RollbackError",
+    "Sex",
+    "SignatureError",
+    "Signer",
+    "StatusList",
+    "StatusListError",
+    "StatusReference",
+    "StatusSnapshot",
+    "StatusValue",
+    "TrustList",
+    "TrustListError",
+    "Verdict",
+    "VerificationResult",
+    "VerifyPolicy",
+    "b64url_decode",
+    "b64url_encode",
+    "canonical_json",
+    "credential_claims",
+    "credential_digest",
+    "decode_transport",
+    "elicence_id",
+    "encode_jws",
+    "encode_transport",
+    "extract_token",
+    "is_small_order_ed25519",
+    "load_status_list",
+    "mask_id",
+    "mod37_36_check",
+    "normalise_id",
+    "parse_elicence_id",
+    "parse_jws",
+    "parse_status_list_claims",
+    "person_key",
+    "person_reference",
+    "qr_claims",
+    "qr_segments",
+    "qr_url",
+    "sign_certificate",
+    "sign_trust_list",
+    "status_list_claims",
+    "strict_json_loads",
+    "validate_resident_id",
+    "verify",
+    "verify_trust_list",
+]

@@ -1,0 +1,333 @@
+"""The e-licence (full credential, contract section 3) and its QR token (section 4).
+
+Both are compact JWS signed by the same office key. The QR token carries short claims
+and ``h``, the SHA-256 (base64url) of the full credential's JWS text, which binds a
+printed QR to the credential embedded in the PDF.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ._b64 import b64url_encode
+from ._errors import MalformedError
+from ._identifiers import IdType, QualificationType, Sex, mask_id
+from ._jws import encode_jws
+from ._keys import Signer
+
+__all__ = [
+    "CREDENTIAL_TYP",
+    "QR_TYP",
+    "VC_CONTEXT",
+    "VC_TYPE",
+    "Certificate",
+    "IssuedTokens",
+    "QrClaims",
+    "StatusReference",
+    "credential_claims",
+    "credential_digest",
+    "qr_claims",
+    "sign_certificate",
+]
+
+CREDENTIAL_TYP = "vc+jwt"
+QR_TYP = "jiaozi-qr+jwt"
+VC_CONTEXT = (
+    "https://www.w3.org/ns/credentials/v2",
+    "https://jiaozi.example.org/ns/teacher-qualification/v1",
+)
+VC_TYPE = ("VerifiableCredential", "TeacherQualificationCredential")
+
+
+@dataclass(frozen=True, slots=True)
+class StatusReference:
+    """Where a token's status lives: entry ``idx`` of the status list at ``uri``."""
+
+    idx: int
+    uri: str
+
+    def to_claim(self) -> dict[str, Any]:
+        """Return the contract's ``status`` claim value."""
+        return {"status_list": {"idx": self.idx, "uri": self.uri}}
+
+    @classmethod
+    def from_claim(cls, value: Any) -> StatusReference:
+        """Return the reference in a ``status`` claim; raises MalformedError if misshapen."""
+        sl = value.get("status_list") if isinstance(value, Mapping) else None
+        if not isinstance(sl, Mapping) or set(sl) != {"idx", "uri"} or len(value) != 1:
+            raise MalformedError("status claim is not {status_list: {idx, uri}}")
+        idx, uri = sl["idx"], sl["uri"]
+        if not isinstance(idx, int) or isinstance(idx, bool) or idx < 0:
+            raise MalformedError("status idx is not a non-negative integer")
+        if not isinstance(uri, str) or not uri.startswith(("https://", "http://")):
+            raise MalformedError("status uri is not an http(s) URL")
+        return cls(idx, uri)
+
+
+@dataclass(frozen=True, slots=True)
+class Certificate:
+    """The facts an office certifies (contract section 3 ``credentialSubject``)."""
+
+    certificate_number: str
+    name: str
+    sex: Sex
+    birth_date: dt.date
+    id_type: IdType
+    id_number: str
+    qualification_type: QualificationType
+    subject: str
+    certified_on: dt.date
+    office_name: str
+    office_code: str
+    elicence_id: str
+    version: int = 1
+    ethnicity: str | None = None
+
+    @property
+    def id_number_masked(self) -> str:
+        return mask_id(self.id_number)
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """The two signed forms of one certificate version."""
+
+    credential: str
+    qr_token: str
+
+
+def _iso_utc(ts: int) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def credential_claims(
+    cert: Certificate,
+    *,
+    issuer: str,
+    issued_at: int,
+    status: StatusReference,
+    valid_until: int | None = None,
+) -> dict[str, Any]:
+    """Return the full credential's JWT payload: the VC plus iss, iat, jti and status."""
+    subject: dict[str, Any] = {
+        "name": cert.name,
+        "sex": cert.sex.value,
+        "birthDate": cert.birth_date.isoformat(),
+        "identityDocument": {"type": cert.id_type.value, "number": cert.id_number},
+        "qualification": {
+            "type": cert.qualification_type.slug,
+            "code": int(cert.qualification_type),
+            "name": cert.qualification_type.name_zh,
+            "subject": cert.subject,
+        },
+        "certifiedOn": cert.certified_on.isoformat(),
+        "office": {"name": cert.office_name, "code": cert.office_code},
+        "certificateNumber": cert.certificate_number,
+        "elicenceId": cert.elicence_id,
+        "version": cert.version,
+    }
+    if cert.ethnicity:
+        subject["ethnicity"] = cert.ethnicity
+    claims: dict[str, Any] = {
+        "@context": list(VC_CONTEXT),
+        "id": f"urn:jiaozi:elicence:{cert.elicence_id}",
+        "type": list(VC_TYPE),
+        "issuer": {"id": issuer, "name": cert.office_name},
+        "validFrom": _iso_utc(issued_at),
+        "credentialSubject": subject,
+        "iss": issuer,
+        "iat": issued_at,
+        "jti": f"{cert.certificate_number}.{cert.version:03d}",
+        "status": status.to_claim(),
+    }
+    if valid_until is not None:
+        claims["validUntil"] = _iso_utc(valid_until)
+        claims["exp"] = valid_until
+    return claims
+
+
+def credential_digest(credential_jws: str) -> str:
+    """Return base64url(SHA-256(the full credential's JWS text)), the QR's ``h`` claim."""
+    return b64url_encode(hashlib.sha256(credential_jws.encode("ascii")).digest())
+
+
+def qr_claims(
+    cert: Certificate,
+    *,
+    issuer: str,
+    issued_at: int,
+    status: StatusReference,
+    credential_jws: str,
+    purpose: str | None = None,
+    expires_at: int | None = None,
+) -> dict[str, Any]:
+    """Return the QR token's short claims (contract section 4).
+
+    ``purpose``/``expires_at`` make a purpose-bound copy (加注件): the purpose is printed and
+    signed, and the token is not valid after ``expires_at``.
+    """
+    claims: dict[str, Any] = {
+        "iss": issuer,
+        "sub": cert.certificate_number,
+        "iat": issued_at,
+        "n": cert.name,
+        "m": cert.id_number_masked,
+        "q": int(cert.qualification_type),
+        "s": cert.subject,
+        "d": cert.certified_on.isoformat(),
+        "v": cert.version,
+        "status": status.to_claim(),
+        "h": credential_digest(credential_jws),
+    }
+    if purpose is not None:
+        claims["p"] = purpose
+    if expires_at is not None:
+        claims["exp"] = expires_at
+    return claims
+
+
+def sign_certificate(
+    cert: Certificate,
+    *,
+    signer: Signer,
+    issuer: str,
+    issued_at: int,
+    status: StatusReference,
+    valid_until: int | None = None,
+) -> IssuedTokens:
+    """Return the signed full credential and QR token for ``cert``.
+
+    Raises MalformedError if a field has no canonical JSON form.
+    """
+    credential = encode_jws(
+        {"typ": CREDENTIAL_TYP},
+        credential_claims(
+            cert, issuer=issuer, issued_at=issued_at, status=status, valid_until=valid_until
+        ),
+        signer,
+    )
+    qr = encode_jws(
+        {"typ": QR_TYP},
+        qr_claims(
+            cert, issuer=issuer, issued_at=issued_at, status=status, credential_jws=credential
+        ),
+        signer,
+    )
+    return IssuedTokens(credential, qr)
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QrClaims:
+    """The claims both token kinds share, as the verification pipeline uses them."""
+
+    issuer: str
+    certificate_number: str
+    issued_at: int
+    name: str
+    id_number_masked: str
+    qualification_type: QualificationType
+    subject: str
+    certified_on: str
+    version: int
+    status: StatusReference
+    digest: str | None = None
+    purpose: str | None = None
+    expires_at: int | None = None
+
+    @classmethod
+    def from_qr_payload(cls, p: Mapping[str, Any]) -> QrClaims:
+        """Return the claims of a QR token payload; raises MalformedError if misshapen."""
+        exp = p.get("exp")
+        return cls(
+            issuer=_s(p, "iss"),
+            certificate_number=_digits17(_s(p, "sub")),
+            issued_at=_i(p, "iat"),
+            name=_s(p, "n"),
+            id_number_masked=_s(p, "m"),
+            qualification_type=_qt(p.get("q")),
+            subject=_s(p, "s"),
+            certified_on=_date(_s(p, "d")),
+            version=_i(p, "v"),
+            status=StatusReference.from_claim(p.get("status")),
+            digest=_s(p, "h"),
+            purpose=_s(p, "p") if "p" in p else None,
+            expires_at=_i(p, "exp") if exp is not None else None,
+        )
+
+    @classmethod
+    def from_credential_payload(cls, p: Mapping[str, Any]) -> QrClaims:
+        """Return the shared claims of a full credential payload; raises MalformedError."""
+        if list(p.get("type") or []) != list(VC_TYPE):
+            raise MalformedError("type is not a TeacherQualificationCredential")
+        subj = p.get("credentialSubject")
+        if not isinstance(subj, Mapping):
+            raise MalformedError("credentialSubject missing")
+        doc = subj.get("identityDocument")
+        qual = subj.get("qualification")
+        if not isinstance(doc, Mapping) or not isinstance(qual, Mapping):
+            raise MalformedError("identityDocument or qualification missing")
+        issuer = p.get("issuer")
+        issuer_id = issuer.get("id") if isinstance(issuer, Mapping) else issuer
+        iss = _s(p, "iss")
+        if issuer_id != iss:
+            raise MalformedError("issuer and iss differ")
+        exp = p.get("exp")
+        return cls(
+            issuer=iss,
+            certificate_number=_digits17(_s(subj, "certificateNumber")),
+            issued_at=_i(p, "iat"),
+            name=_s(subj, "name"),
+            id_number_masked=mask_id(_s(doc, "number")),
+            qualification_type=_qt(qual.get("code")),
+            subject=_s(qual, "subject"),
+            certified_on=_date(_s(subj, "certifiedOn")),
+            version=_i(subj, "version"),
+            status=StatusReference.from_claim(p.get("status")),
+            expires_at=_i(p, "exp") if exp is not None else None,
+        )
+
+
+def _s(p: Mapping[str, Any], name: str) -> str:
+    v = p.get(name)
+    if not isinstance(v, str) or not v:
+        raise MalformedError(f"claim {name} missing or not a string")
+    return v
+
+
+def _i(p: Mapping[str, Any], name: str) -> int:
+    v = p.get(name)
+    if not isinstance(v, int) or isinstance(v, bool) or v < 0:
+        raise MalformedError(f"claim {name} missing or not a non-negative integer")
+    return v
+
+
+def _digits17(v: str) -> str:
+    if len(v) != 17 or not v.isascii() or not v.isdigit():
+        raise MalformedError("certificate number is not 17 digits")
+    return v
+
+
+def _date(v: str) -> str:
+    try:
+        dt.date.fromisoformat(v)
+    except ValueError as exc:
+        raise MalformedError("date is not YYYY-MM-DD") from exc
+    if len(v) != 10:
+        raise MalformedError("date is not YYYY-MM-DD")
+    return v
+
+
+def _qt(v: Any) -> QualificationType:
+    if not isinstance(v, int) or isinstance(v, bool):
+        raise MalformedError("qualification type code is not an integer")
+    try:
+        return QualificationType(v)
+    except ValueError as exc:
+        raise MalformedError("qualification type code outside 1-7") from exc

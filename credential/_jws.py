@@ -1,0 +1,127 @@
+"""Compact JWS (RFC 7515) made and read the one way Jiaozi allows.
+
+Making: the header and payload are canonical JSON (``canonical_json``), so one claim set
+has exactly one token text for a given key. Reading: the size limit is applied before
+anything else, then exactly three canonical base64url segments, JSON objects without
+duplicate keys, and a header of known members only. Reading never chooses a key: the
+caller looks ``kid`` up in its own trust data and passes the key (see ``verify``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._b64 import b64url_decode, b64url_encode
+from ._canonical import canonical_json, strict_json_loads
+from ._errors import InputTooLargeError, MalformedError, SignatureError
+from ._keys import KID_PATTERN, Algorithm, PublicKey, Signer
+
+__all__ = ["MAX_TOKEN_LENGTH", "ParsedJWS", "encode_jws", "parse_jws"]
+
+MAX_TOKEN_LENGTH = 8 * 1024
+# Members a Jiaozi token header may carry. Anything that could point at a key (jwk, jku,
+# x5u, x5c, x5t) or change how the token is processed (crit, b64, zip) is refused outright.
+_HEADER_MEMBERS = frozenset({"alg", "typ", "kid", "cty"})
+_ALGS = frozenset(a.value for a in Algorithm)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJWS:
+    """A syntactically valid compact JWS whose signature has NOT been checked yet."""
+
+    header: Mapping[str, Any]
+    payload: Mapping[str, Any]
+    signing_input: bytes = field(repr=False)
+    signature: bytes = field(repr=False)
+    token: str = field(repr=False)
+
+    @property
+    def alg(self) -> str:
+        return str(self.header["alg"])
+
+    @property
+    def kid(self) -> str:
+        return str(self.header["kid"])
+
+    @property
+    def typ(self) -> str | None:
+        typ = self.header.get("typ")
+        return typ if isinstance(typ, str) else None
+
+    def verify(self, key: PublicKey) -> bool:
+        """Return True iff the signature verifies under ``key`` with ``key``'s own algorithm.
+
+        The header's ``alg`` must equal the key's pinned algorithm; it never selects one.
+        """
+        if self.header.get("alg") != key.alg.value or self.header.get("kid") != key.kid:
+            return False
+        return key.verify(self.signing_input, self.signature)
+
+
+def encode_jws(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Signer) -> str:
+    """Return the compact JWS of ``payload`` signed by ``signer``.
+
+    ``alg`` and ``kid`` are taken from the signer (any given in ``header`` must agree).
+    Raises MalformedError for values with no canonical JSON form, SignatureError on a
+    header that disagrees with the signer.
+    """
+    hdr = dict(header)
+    for name, value in (("alg", signer.alg.value), ("kid", signer.kid)):
+        if hdr.setdefault(name, value) != value:
+            raise SignatureError(f"header {name} does not match the signer")
+    unknown = set(hdr) - _HEADER_MEMBERS
+    if unknown:
+        raise MalformedError(f"header members not allowed: {sorted(unknown)}")
+    signing_input = (
+        b64url_encode(canonical_json(hdr)) + "." + b64url_encode(canonical_json(payload))
+    )
+    signature = signer.sign(signing_input.encode("ascii"))
+    return signing_input + "." + b64url_encode(signature)
+
+
+def parse_jws(token: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> ParsedJWS:
+    """Return the parsed parts of a compact JWS without checking its signature.
+
+    Raises InputTooLargeError before parsing when longer than ``max_length``;
+    MalformedError for anything that is not exactly ``header.payload.signature`` with a
+    known ``alg``, a well-formed ``kid``, only allowed header members, and JSON-object
+    header and payload (no duplicate keys, no floats).
+    """
+    if isinstance(token, bytes | bytearray):
+        if len(token) > max_length:
+            raise InputTooLargeError(f"token longer than {max_length} bytes")
+        try:
+            token = bytes(token).decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise MalformedError("token is not ASCII") from exc
+    if not isinstance(token, str):
+        raise MalformedError("token is not text")
+    if len(token) > max_length:
+        raise InputTooLargeError(f"token longer than {max_length} characters")
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise MalformedError("a compact JWS has exactly three dot-separated parts")
+    h64, p64, s64 = parts
+    if not h64 or not p64 or not s64:
+        raise MalformedError("empty JWS part (detached payloads are not accepted)")
+    header = strict_json_loads(b64url_decode(h64, "header"), "header")
+    if not isinstance(header, dict):
+        raise MalformedError("header is not a JSON object")
+    unknown = set(header) - _HEADER_MEMBERS
+    if unknown:
+        raise MalformedError(f"header members not allowed: {sorted(unknown)}")
+    alg = header.get("alg")
+    if alg not in _ALGS:
+        raise MalformedError(f"alg {alg!r} is not accepted")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
+        raise MalformedError("kid missing or malformed")
+    if "typ" in header and not isinstance(header["typ"], str):
+        raise MalformedError("typ is not a string")
+    payload = strict_json_loads(b64url_decode(p64, "payload"), "payload")
+    if not isinstance(payload, dict):
+        raise MalformedError("payload is not a JSON object")
+    signature = b64url_decode(s64, "signature")
+    return ParsedJWS(header, payload, f"{h64}.{p64}".encode("ascii"), signature, token)

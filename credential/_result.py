@@ -1,0 +1,186 @@
+"""The verification result (contract section 8): one bottom line, and the checks behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["CHECK_NAMES", "CertificateView", "Check", "Reason", "Verdict", "VerificationResult"]
+
+CHECK_NAMES = (
+    "format",
+    "signature",
+    "issuer_trusted",
+    "scope",
+    "validity_period",
+    "status",
+    "restriction",
+    "binding",
+)
+
+
+class Verdict(StrEnum):
+    VALID = "valid"
+    NOT_VALID = "not_valid"
+    CANNOT_DETERMINE = "cannot_determine"
+
+    @property
+    def zh(self) -> str:
+        return {"valid": "有效", "not_valid": "无效", "cannot_determine": "无法确定"}[self.value]
+
+
+class Reason(StrEnum):
+    """Why a verdict is not ``valid``; each maps to exactly one verdict."""
+
+    MALFORMED = "malformed"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_ISSUER = "unknown_issuer"
+    KEY_NOT_VALID = "key_not_valid"
+    OUT_OF_SCOPE = "out_of_scope"
+    NOT_YET_VALID = "not_yet_valid"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    LOST = "lost"
+    SUSPENDED = "suspended"
+    STATUS_UNAVAILABLE = "status_unavailable"
+    STATUS_STALE = "status_stale"
+
+    @property
+    def verdict(self) -> Verdict:
+        if self in (Reason.STATUS_UNAVAILABLE, Reason.STATUS_STALE):
+            return Verdict.CANNOT_DETERMINE
+        return Verdict.NOT_VALID
+
+    @property
+    def zh(self) -> str:
+        return _REASON_ZH[self]
+
+    @property
+    def en(self) -> str:
+        return _REASON_EN[self]
+
+
+_REASON_ZH = {
+    Reason.MALFORMED: "二维码或文件内容不是有效的教师资格电子证照",
+    Reason.BAD_SIGNATURE: "签名不正确：内容被篡改或并非由认定机构签发",
+    Reason.UNKNOWN_ISSUER: "签发机构不在国家信任列表中",
+    Reason.KEY_NOT_VALID: "签发时使用的密钥不在有效期内或已被注销",
+    Reason.OUT_OF_SCOPE: "签发机构无权认定该类教师资格",
+    Reason.NOT_YET_VALID: "证照尚未生效",
+    Reason.EXPIRED: "证照（或加注件）已过有效期",
+    Reason.REVOKED: "教师资格已被撤销或证书已作废",
+    Reason.LOST: "持证人已丧失教师资格",
+    Reason.SUSPENDED: "证书正在调查中，暂停使用",
+    Reason.STATUS_UNAVAILABLE: "暂时无法获取证书状态",
+    Reason.STATUS_STALE: "证书状态数据已过期，无法确认当前状态",
+}
+_REASON_EN = {
+    Reason.MALFORMED: "The QR code or file is not a teacher-qualification e-licence",
+    Reason.BAD_SIGNATURE: "The signature does not match: altered, or not issued by an office",
+    Reason.UNKNOWN_ISSUER: "The issuing office is not on the national trust list",
+    Reason.KEY_NOT_VALID: "The signing key was outside its validity window or compromised",
+    Reason.OUT_OF_SCOPE: "The office may not certify this qualification type",
+    Reason.NOT_YET_VALID: "The e-licence is not valid yet",
+    Reason.EXPIRED: "The e-licence (or purpose-bound copy) has expired",
+    Reason.REVOKED: "The qualification was revoked or the certificate cancelled",
+    Reason.LOST: "The holder has lost the teacher qualification",
+    Reason.SUSPENDED: "The certificate is suspended pending investigation",
+    Reason.STATUS_UNAVAILABLE: "The certificate's status cannot be obtained now",
+    Reason.STATUS_STALE: "The status data is too old to say what the status is now",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check's outcome: ``ok`` True (passed), False (failed) or None (not run)."""
+
+    name: str
+    ok: bool | None
+    detail: str
+    detail_zh: str
+    reason: Reason | None = None
+
+    def to_json(self, lang: str = "en") -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "ok": self.ok,
+            "detail": self.detail_zh if lang.startswith("zh") else self.detail,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CertificateView:
+    """What a verifier may show of a certificate whose signature is good."""
+
+    certificate_number: str
+    name: str
+    id_number_masked: str
+    qualification_type: str
+    qualification_name: str
+    subject: str
+    issuer: str
+    certified_on: str
+    version: int
+    purpose: str | None = None
+    expires_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "certificate_number": self.certificate_number,
+            "name": self.name,
+            "id_number_masked": self.id_number_masked,
+            "qualification_type": self.qualification_type,
+            "qualification_name": self.qualification_name,
+            "subject": self.subject,
+            "issuer": self.issuer,
+            "certified_on": self.certified_on,
+            "version": self.version,
+        }
+        if self.purpose is not None:
+            out["purpose"] = self.purpose
+        if self.expires_at is not None:
+            out["expires_at"] = self.expires_at
+        return out
+
+
+def _rfc3339(t: dt.datetime) -> str:
+    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(frozen=True, slots=True)
+class VerificationResult:
+    """The bottom line (``verdict``, ``reason``) and every check behind it."""
+
+    verdict: Verdict
+    reason: Reason | None
+    checks: tuple[Check, ...]
+    certificate: CertificateView | None
+    status_as_of: dt.datetime | None
+    checked_at: dt.datetime
+
+    @property
+    def valid(self) -> bool:
+        return self.verdict is Verdict.VALID
+
+    def check(self, name: str) -> Check:
+        """Return the check called ``name``; raises KeyError if there is none."""
+        for c in self.checks:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+    def to_json(self, lang: str = "en") -> dict[str, Any]:
+        """Return the contract section 8 JSON object."""
+        out: dict[str, Any] = {
+            "verdict": self.verdict.value,
+            "reason": self.reason.value if self.reason else None,
+            "checks": [c.to_json(lang) for c in self.checks],
+        }
+        # Present only when the signature is good (contract section 8).
+        if self.certificate is not None:
+            out["certificate"] = self.certificate.to_json()
+        out["status_as_of"] = _rfc3339(self.status_as_of) if self.status_as_of else None
+        out["checked_at"] = _rfc3339(self.checked_at)
+        return out

@@ -1,0 +1,455 @@
+"""The verification pipeline (contract section 8): a pure function of its inputs.
+
+``verify(qr=..., credential=..., trust=..., status=..., restrictions=..., now=...)`` runs
+small checks in a fixed order and returns a frozen ``VerificationResult``. It never
+raises for anything a token, URL or file can contain: every failure becomes a check with
+``ok=False`` and a reason. Checks fail closed: a check that cannot decide says so, and an
+unexpected error inside one counts as a failure, never as a pass.
+
+Order, and what gates what::
+
+    format ─▶ signature ─▶ issuer_trusted ─▶ scope, validity_period, status,
+                                             restriction, binding
+
+Nothing after ``signature`` runs on an unverified token, and ``certificate`` is shown only
+when the signature is good. The verdict is the first ``not_valid`` reason in check order;
+failing that the first ``cannot_determine`` one; failing that ``valid``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ._credential import CREDENTIAL_TYP, QR_TYP, QrClaims, credential_digest
+from ._errors import CredentialError, MalformedError, StatusListError
+from ._identifiers import IdType, person_key
+from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws
+from ._keys import PublicKey
+from ._qr import extract_token
+from ._result import CertificateView, Check, Reason, Verdict, VerificationResult
+from ._statuslist import StatusList, StatusValue, parse_status_list_claims
+from ._trust import Office, TrustList
+
+__all__ = [
+    "STATUS_LIST_TYP",
+    "RestrictionLookup",
+    "StatusSnapshot",
+    "VerifyPolicy",
+    "load_status_list",
+    "person_reference",
+    "verify",
+]
+
+STATUS_LIST_TYP = "statuslist+jwt"
+MAX_STATUS_LIST_TOKEN = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class StatusSnapshot:
+    """A status list whose signature was checked against the trust list when loaded."""
+
+    uri: str
+    office_id: str
+    issued_at: int
+    expires_at: int
+    ttl: int | None
+    status_list: StatusList = field(repr=False)
+
+    def stale_after(self, grace: int) -> int:
+        """Return the POSIX time after which this snapshot may no longer be relied on."""
+        limit = self.expires_at
+        if self.ttl is not None:
+            limit = min(limit, self.issued_at + self.ttl)
+        return limit + grace
+
+
+def load_status_list(
+    token: str, trust: TrustList, *, expected_uri: str | None = None
+) -> StatusSnapshot:
+    """Return the snapshot in a signed status list JWT.
+
+    Raises StatusListError unless ``typ`` is ``statuslist+jwt``, the ``kid`` is an office
+    key in ``trust`` whose window covers ``iat``, the signature verifies, and the claims
+    (and ``sub`` = ``expected_uri`` when given) are well formed.
+    """
+    try:
+        parsed = parse_jws(token, max_length=MAX_STATUS_LIST_TOKEN)
+    except MalformedError as exc:
+        raise StatusListError(f"status list is not a valid JWS: {exc}") from exc
+    if parsed.typ != STATUS_LIST_TYP:
+        raise StatusListError("not a status list (typ)")
+    found = trust.find_key(parsed.kid)
+    if found is None or not parsed.verify(found[1]):
+        raise StatusListError("status list not signed by a trusted office key")
+    office, key = found
+    claims = parse_status_list_claims(parsed.payload, expected_uri=expected_uri)
+    if key.covers(claims.iat) is not None:
+        raise StatusListError("status list signed outside its key's window")
+    return StatusSnapshot(
+        claims.uri, office.id, claims.iat, claims.exp, claims.ttl, claims.status_list
+    )
+
+
+class RestrictionLookup(Protocol):
+    """The restricted-qualification list as the pipeline asks it (contract section 7)."""
+
+    def category_for(self, *, certificate_number: str, person_ref: str | None) -> str | None:
+        """Return ``"lost"`` or ``"revoked"`` if restricted now, else None."""
+        ...
+
+
+def person_reference(key: bytes, id_type: IdType, number: str) -> str:
+    """Return the hex HMAC-SHA256 person reference of a document type and number."""
+    return hmac.new(key, person_key(id_type, number), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyPolicy:
+    """Knobs a deployment sets; the defaults are the contract's."""
+
+    verifier_origin: str | None = None
+    max_token_length: int = MAX_TOKEN_LENGTH
+    clock_skew: int = 300
+    status_grace: int = 0
+    person_ref_key: bytes | None = field(default=None, repr=False)
+
+
+# --- the context checks share ------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Ctx:
+    qr_text: str | None
+    credential_text: str | None
+    trust: TrustList
+    status: Callable[[str], StatusSnapshot | None]
+    restrictions: RestrictionLookup | None
+    now: int
+    policy: VerifyPolicy
+    qr: ParsedJWS | None = None
+    cred: ParsedJWS | None = None
+    qr_claims: QrClaims | None = None
+    cred_claims: QrClaims | None = None
+    office: Office | None = None
+    keys: list[PublicKey] = field(default_factory=list)
+    snapshot: StatusSnapshot | None = None
+    status_value: int | None = None
+    restriction: str | None = None
+
+    @property
+    def claims(self) -> QrClaims:
+        c = self.qr_claims or self.cred_claims
+        assert c is not None
+        return c
+
+
+def _ok(name: str, en: str, zh: str) -> Check:
+    return Check(name, True, en, zh)
+
+
+def _fail(name: str, reason: Reason, en: str, zh: str) -> Check:
+    return Check(name, False, en, zh, reason)
+
+
+def _skip(name: str, en: str = "not checked", zh: str = "未检查") -> Check:
+    return Check(name, None, en, zh)
+
+
+class _Format:
+    name = "format"
+
+    def run(self, ctx: _Ctx) -> Check:
+        try:
+            if ctx.qr_text is not None:
+                token = extract_token(
+                    ctx.qr_text,
+                    verifier_origin=ctx.policy.verifier_origin,
+                    max_length=ctx.policy.max_token_length,
+                )
+                ctx.qr = parse_jws(token, max_length=ctx.policy.max_token_length)
+                if ctx.qr.typ == CREDENTIAL_TYP and ctx.credential_text is None:
+                    # A full credential pasted where a QR was expected: accept it as such.
+                    ctx.cred, ctx.qr = ctx.qr, None
+                elif ctx.qr.typ != QR_TYP:
+                    raise MalformedError(f"typ {ctx.qr.typ!r} is not a Jiaozi QR token")
+                else:
+                    ctx.qr_claims = QrClaims.from_qr_payload(ctx.qr.payload)
+            if ctx.credential_text is not None:
+                ctx.cred = parse_jws(ctx.credential_text, max_length=ctx.policy.max_token_length)
+            if ctx.cred is not None:
+                if ctx.cred.typ != CREDENTIAL_TYP:
+                    raise MalformedError(f"typ {ctx.cred.typ!r} is not a Jiaozi e-licence")
+                ctx.cred_claims = QrClaims.from_credential_payload(ctx.cred.payload)
+        except CredentialError as exc:
+            return _fail(self.name, Reason.MALFORMED, str(exc), f"格式错误：{exc}")
+        if ctx.qr is None and ctx.cred is None:
+            return _fail(self.name, Reason.MALFORMED, "nothing to verify", "没有可验证的内容")
+        return _ok(self.name, "well-formed", "格式正确")
+
+
+class _Signature:
+    name = "signature"
+
+    def run(self, ctx: _Ctx) -> Check:
+        for parsed in (ctx.qr, ctx.cred):
+            if parsed is None:
+                continue
+            found = ctx.trust.find_key(parsed.kid)
+            if found is None:
+                return _fail(
+                    self.name,
+                    Reason.UNKNOWN_ISSUER,
+                    f"key {parsed.kid} is not on the trust list",
+                    f"密钥 {parsed.kid} 不在信任列表中",
+                )
+            office, key = found
+            if not parsed.verify(key):
+                return _fail(
+                    self.name,
+                    Reason.BAD_SIGNATURE,
+                    "signature does not verify",
+                    "签名验证失败",
+                )
+            if ctx.office is not None and ctx.office.id != office.id:
+                return _fail(
+                    self.name,
+                    Reason.BAD_SIGNATURE,
+                    "QR and credential were signed by different offices",
+                    "二维码与电子证照由不同机构签名",
+                )
+            ctx.office = office
+            ctx.keys.append(key)
+        return _ok(self.name, "signature verifies", "签名正确")
+
+
+class _IssuerTrusted:
+    name = "issuer_trusted"
+
+    def run(self, ctx: _Ctx) -> Check:
+        assert ctx.office is not None
+        for claims, key in zip(
+            [c for c in (ctx.qr_claims, ctx.cred_claims) if c is not None], ctx.keys, strict=True
+        ):
+            if claims.issuer != ctx.office.id:
+                return _fail(
+                    self.name,
+                    Reason.UNKNOWN_ISSUER,
+                    f"iss {claims.issuer} is not the office that owns key {key.kid}",
+                    "签发者与签名密钥所属机构不一致",
+                )
+            why = key.covers(claims.issued_at)
+            if why is not None:
+                return _fail(
+                    self.name,
+                    Reason.KEY_NOT_VALID,
+                    f"key {key.kid} was {why.replace('_', ' ')} when the token was issued",
+                    f"签发时密钥 {key.kid} 不可用（{why}）",
+                )
+        return _ok(
+            self.name, f"issued by {ctx.office.name}", f"由{ctx.office.name}签发，机构在信任列表中"
+        )
+
+
+class _Scope:
+    name = "scope"
+
+    def run(self, ctx: _Ctx) -> Check:
+        assert ctx.office is not None
+        qt = ctx.claims.qualification_type
+        if ctx.cred_claims is not None and ctx.cred_claims.qualification_type != qt:
+            return _fail(self.name, Reason.MALFORMED, "QR and credential differ", "二维码与证照不一致")
+        if qt not in ctx.office.qualification_types:
+            return _fail(
+                self.name,
+                Reason.OUT_OF_SCOPE,
+                f"{ctx.office.name} may not certify {qt.slug}",
+                f"{ctx.office.name}无权认定{qt.name_zh}",
+            )
+        return _ok(self.name, f"{qt.slug} is within the office's scope", f"{qt.name_zh}在机构认定范围内")
+
+
+class _ValidityPeriod:
+    name = "validity_period"
+
+    def run(self, ctx: _Ctx) -> Check:
+        skew = ctx.policy.clock_skew
+        for c in (ctx.qr_claims, ctx.cred_claims):
+            if c is None:
+                continue
+            if c.issued_at > ctx.now + skew:
+                return _fail(self.name, Reason.NOT_YET_VALID, "issued in the future", "签发时间晚于当前时间")
+            if c.expires_at is not None and ctx.now >= c.expires_at:
+                return _fail(self.name, Reason.EXPIRED, "past its expiry", "已超过有效期")
+        return _ok(self.name, "within its validity period", "在有效期内")
+
+
+class _Status:
+    name = "status"
+
+    def run(self, ctx: _Ctx) -> Check:
+        assert ctx.office is not None
+        ref = ctx.claims.status
+        if ctx.cred_claims is not None and ctx.cred_claims.status != ref:
+            return _fail(self.name, Reason.MALFORMED, "QR and credential differ", "二维码与证照不一致")
+        snap = ctx.status(ref.uri)
+        if snap is None or snap.office_id != ctx.office.id:
+            return _fail(
+                self.name,
+                Reason.STATUS_UNAVAILABLE,
+                f"no status list for {ref.uri}",
+                "没有该证书的状态数据",
+            )
+        ctx.snapshot = snap
+        if ref.idx >= len(snap.status_list):
+            return _fail(self.name, Reason.MALFORMED, "status index outside the list", "状态索引超出范围")
+        value = snap.status_list.get(ref.idx)
+        ctx.status_value = value
+        if ctx.now > snap.stale_after(ctx.policy.status_grace):
+            return _fail(
+                self.name,
+                Reason.STATUS_STALE,
+                "status data is older than its time-to-live allows",
+                "状态数据已超过有效期限",
+            )
+        if value == StatusValue.VALID:
+            return _ok(self.name, "not revoked or suspended", "未被撤销或暂停")
+        if value == StatusValue.INVALID:
+            return _fail(self.name, Reason.REVOKED, "revoked", "已撤销（作废）")
+        if value == StatusValue.SUSPENDED:
+            return _fail(self.name, Reason.SUSPENDED, "suspended", "已暂停")
+        return _fail(self.name, Reason.STATUS_UNAVAILABLE, "unknown status value", "未知状态值")
+
+
+class _Restriction:
+    name = "restriction"
+
+    def run(self, ctx: _Ctx) -> Check:
+        if ctx.restrictions is None:
+            return _skip(self.name, "no restriction data here", "本地没有限制库数据")
+        person_ref = None
+        if ctx.cred is not None and ctx.policy.person_ref_key is not None:
+            doc = ctx.cred.payload["credentialSubject"]["identityDocument"]
+            person_ref = person_reference(
+                ctx.policy.person_ref_key, IdType(doc["type"]), doc["number"]
+            )
+        category = ctx.restrictions.category_for(
+            certificate_number=ctx.claims.certificate_number, person_ref=person_ref
+        )
+        ctx.restriction = category
+        if category == "lost":
+            return _fail(self.name, Reason.LOST, "holder has lost the qualification", "已丧失教师资格")
+        if category == "revoked":
+            return _fail(self.name, Reason.REVOKED, "qualification revoked", "教师资格已被撤销")
+        if category is not None:
+            return _fail(self.name, Reason.REVOKED, "restricted", "在限制库中")
+        return _ok(self.name, "not on the restricted list", "不在教师资格限制库中")
+
+
+class _Binding:
+    name = "binding"
+
+    def run(self, ctx: _Ctx) -> Check:
+        if ctx.qr_claims is None or ctx.cred is None or ctx.cred_claims is None:
+            return _skip(self.name, "only one form presented", "仅提供了一种形式")
+        q, c = ctx.qr_claims, ctx.cred_claims
+        same = (
+            q.digest == credential_digest(ctx.cred.token)
+            and q.certificate_number == c.certificate_number
+            and q.version == c.version
+            and q.issuer == c.issuer
+            and q.name == c.name
+            and q.id_number_masked == c.id_number_masked
+        )
+        if not same:
+            return _fail(
+                self.name,
+                Reason.MALFORMED,
+                "the QR and the embedded credential are not the same certificate",
+                "二维码与内嵌电子证照不一致",
+            )
+        return _ok(self.name, "QR and credential match", "二维码与电子证照一致")
+
+
+_GATE = (_Format(), _Signature(), _IssuerTrusted())
+_REST = (_Scope(), _ValidityPeriod(), _Status(), _Restriction(), _Binding())
+
+
+def _run(check: Any, ctx: _Ctx) -> Check:
+    try:
+        result: Check = check.run(ctx)
+    except (CredentialError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        # Fail closed: a check that trips over its input has not passed.
+        name = check.name
+        return _fail(name, Reason.MALFORMED, f"could not check: {exc}", "无法检查")
+    return result
+
+
+def verify(
+    qr: str | None = None,
+    *,
+    credential: str | None = None,
+    trust: TrustList,
+    status: Mapping[str, StatusSnapshot] | Callable[[str], StatusSnapshot | None],
+    restrictions: RestrictionLookup | None = None,
+    now: dt.datetime,
+    policy: VerifyPolicy = VerifyPolicy(),  # noqa: B008 - frozen, shared safely
+) -> VerificationResult:
+    """Return the verdict on a QR (URL, transport digits or token) and/or a full credential.
+
+    Pure: no I/O, no clock; status data, restrictions and ``now`` are inputs. Never raises
+    for bad input.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    lookup = status.get if isinstance(status, Mapping) else status
+    ctx = _Ctx(qr, credential, trust, lookup, restrictions, int(now.timestamp()), policy)
+    checks: list[Check] = []
+    passed = True
+    for check in _GATE:
+        if passed:
+            outcome = _run(check, ctx)
+            passed = outcome.ok is True
+        else:
+            outcome = _skip(check.name)
+        checks.append(outcome)
+    for check in _REST:
+        checks.append(_run(check, ctx) if passed else _skip(check.name))
+
+    failures = [c.reason for c in checks if c.ok is False and c.reason is not None]
+    hard = [r for r in failures if r.verdict is Verdict.NOT_VALID]
+    # A status of INVALID backed by a "lost" restriction is reported as lost.
+    if Reason.LOST in hard:
+        reason: Reason | None = Reason.LOST
+    else:
+        reason = hard[0] if hard else (failures[0] if failures else None)
+    verdict = reason.verdict if reason else Verdict.VALID
+    certificate = None
+    if passed and ctx.office is not None:
+        c = ctx.claims
+        certificate = CertificateView(
+            certificate_number=c.certificate_number,
+            name=c.name,
+            id_number_masked=c.id_number_masked,
+            qualification_type=c.qualification_type.slug,
+            qualification_name=c.qualification_type.name_zh,
+            subject=c.subject,
+            issuer=ctx.office.name,
+            certified_on=c.certified_on,
+            version=c.version,
+            purpose=c.purpose,
+            expires_at=(
+                dt.datetime.fromtimestamp(c.expires_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                if c.expires_at is not None
+                else None
+            ),
+        )
+    status_as_of = (
+        dt.datetime.fromtimestamp(ctx.snapshot.issued_at, dt.UTC) if ctx.snapshot else None
+    )
+    return VerificationResult(verdict, reason, tuple(checks), certificate, status_as_of, now)
+
