@@ -29,11 +29,13 @@ def b64url_decode(text: str, what: str = "segment") -> bytes:
     length, or non-zero unused bits in the last character (a non-canonical spelling).
     """
     if not _ALPHABET.fullmatch(text):
-        raise MalformedError(f"{what} is not base64url (padding or a character outside A-Z a-z 0-9 - _)")
+        raise MalformedError(
+            f"{what} is not base64url (padding or a character outside A-Z a-z 0-9 - _)"
+        )
     rem = len(text) % 4
     if rem == 1:
         raise MalformedError(f"{what} has an impossible base64url length")
-    if rem == 2 and text[-1] not in _LAST_OK_2 or rem == 3 and text[-1] not in _LAST_OK_3:
+    if (rem == 2 and text[-1] not in _LAST_OK_2) or (rem == 3 and text[-1] not in _LAST_OK_3):
         raise MalformedError(f"{what} is not canonical base64url")
     try:
         return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -262,7 +262,9 @@ class _Scope:
         assert ctx.office is not None
         qt = ctx.claims.qualification_type
         if ctx.cred_claims is not None and ctx.cred_claims.qualification_type != qt:
-            return _fail(self.name, Reason.MALFORMED, "QR and credential differ", "二维码与证照不一致")
+            return _fail(
+                self.name, Reason.MALFORMED, "QR and credential differ", "二维码与证照不一致"
+            )
         if qt not in ctx.office.qualification_types:
             return _fail(
                 self.name,
@@ -270,7 +272,9 @@ class _Scope:
                 f"{ctx.office.name} may not certify {qt.slug}",
                 f"{ctx.office.name}无权认定{qt.name_zh}",
             )
-        return _ok(self.name, f"{qt.slug} is within the office's scope", f"{qt.name_zh}在机构认定范围内")
+        return _ok(
+            self.name, f"{qt.slug} is within the office's scope", f"{qt.name_zh}在机构认定范围内"
+        )
 
 
 class _ValidityPeriod:
@@ -282,7 +286,9 @@ class _ValidityPeriod:
             if c is None:
                 continue
             if c.issued_at > ctx.now + skew:
-                return _fail(self.name, Reason.NOT_YET_VALID, "issued in the future", "签发时间晚于当前时间")
+                return _fail(
+                    self.name, Reason.NOT_YET_VALID, "issued in the future", "签发时间晚于当前时间"
+                )
             if c.expires_at is not None and ctx.now >= c.expires_at:
                 return _fail(self.name, Reason.EXPIRED, "past its expiry", "已超过有效期")
         return _ok(self.name, "within its validity period", "在有效期内")
@@ -295,7 +301,9 @@ class _Status:
         assert ctx.office is not None
         ref = ctx.claims.status
         if ctx.cred_claims is not None and ctx.cred_claims.status != ref:
-            return _fail(self.name, Reason.MALFORMED, "QR and credential differ", "二维码与证照不一致")
+            return _fail(
+                self.name, Reason.MALFORMED, "QR and credential differ", "二维码与证照不一致"
+            )
         snap = ctx.status(ref.uri)
         if snap is None or snap.office_id != ctx.office.id:
             return _fail(
@@ -306,7 +314,9 @@ class _Status:
             )
         ctx.snapshot = snap
         if ref.idx >= len(snap.status_list):
-            return _fail(self.name, Reason.MALFORMED, "status index outside the list", "状态索引超出范围")
+            return _fail(
+                self.name, Reason.MALFORMED, "status index outside the list", "状态索引超出范围"
+            )
         value = snap.status_list.get(ref.idx)
         ctx.status_value = value
         if ctx.now > snap.stale_after(ctx.policy.status_grace):
@@ -342,7 +352,9 @@ class _Restriction:
         )
         ctx.restriction = category
         if category == "lost":
-            return _fail(self.name, Reason.LOST, "holder has lost the qualification", "已丧失教师资格")
+            return _fail(
+                self.name, Reason.LOST, "holder has lost the qualification", "已丧失教师资格"
+            )
         if category == "revoked":
             return _fail(self.name, Reason.REVOKED, "qualification revoked", "教师资格已被撤销")
         if category is not None:
@@ -375,11 +387,17 @@ class _Binding:
         return _ok(self.name, "QR and credential match", "二维码与电子证照一致")
 
 
-_GATE = (_Format(), _Signature(), _IssuerTrusted())
-_REST = (_Scope(), _ValidityPeriod(), _Status(), _Restriction(), _Binding())
+class _CheckStep(Protocol):
+    name: str
+
+    def run(self, ctx: _Ctx) -> Check: ...
 
 
-def _run(check: Any, ctx: _Ctx) -> Check:
+_GATE: tuple[_CheckStep, ...] = (_Format(), _Signature(), _IssuerTrusted())
+_REST: tuple[_CheckStep, ...] = (_Scope(), _ValidityPeriod(), _Status(), _Restriction(), _Binding())
+
+
+def _run(check: _CheckStep, ctx: _Ctx) -> Check:
     try:
         result: Check = check.run(ctx)
     except (CredentialError, KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -397,7 +415,7 @@ def verify(
     status: Mapping[str, StatusSnapshot] | Callable[[str], StatusSnapshot | None],
     restrictions: RestrictionLookup | None = None,
     now: dt.datetime,
-    policy: VerifyPolicy = VerifyPolicy(),  # noqa: B008 - frozen, shared safely
+    policy: VerifyPolicy = VerifyPolicy(),
 ) -> VerificationResult:
     """Return the verdict on a QR (URL, transport digits or token) and/or a full credential.
 
@@ -452,4 +470,3 @@ def verify(
         dt.datetime.fromtimestamp(ctx.snapshot.issued_at, dt.UTC) if ctx.snapshot else None
     )
     return VerificationResult(verdict, reason, tuple(checks), certificate, status_as_of, now)
-

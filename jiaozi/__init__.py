@@ -1,0 +1,1 @@
+"""The ``jiaozi`` command line: one entry point that gathers each deployable's commands."""

@@ -1,0 +1,3 @@
+from jiaozi.cli import main
+
+main()

@@ -1,0 +1,163 @@
+"""``jiaozi verify``: judge a token, QR URL or file offline, in plain words or as JSON."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from credential import VerificationResult, VerifyPolicy, verify
+
+from ._offline import OfflineDataError, load_root_keys, load_status_files, load_trust
+
+__all__ = ["render_text", "verify_command"]
+
+EXIT = {"valid": 0, "not_valid": 1, "cannot_determine": 2}
+_CHECK_ZH = {
+    "format": "格式",
+    "signature": "签名",
+    "issuer_trusted": "签发机构",
+    "scope": "认定范围",
+    "validity_period": "有效期",
+    "status": "证书状态",
+    "restriction": "限制库",
+    "binding": "二维码与证照一致",
+}
+_FIELDS = (
+    ("certificate_number", "证书号码", "Certificate number"),
+    ("name", "姓名", "Name"),
+    ("id_number_masked", "证件号码", "ID number"),
+    ("qualification_name", "资格种类", "Qualification"),
+    ("subject", "任教学科", "Subject"),
+    ("issuer", "认定机构", "Issued by"),
+    ("certified_on", "认定日期", "Certified on"),
+    ("purpose", "用途", "Purpose"),
+    ("expires_at", "有效期至", "Valid until"),
+)
+
+
+def render_text(result: VerificationResult, lang: str = "zh") -> str:
+    """Return the verdict, the reason and each check as plain text for a person."""
+    zh = lang.startswith("zh")
+    lines = []
+    verdict = result.verdict.zh if zh else result.verdict.value.replace("_", " ").upper()
+    lines.append(("结论：" if zh else "Verdict: ") + verdict)
+    if result.reason is not None:
+        lines.append(("原因：" if zh else "Why: ") + (result.reason.zh if zh else result.reason.en))
+    if result.certificate is not None:
+        cert = result.certificate.to_json()
+        for key, label_zh, label_en in _FIELDS:
+            if cert.get(key) is not None:
+                lines.append(
+                    f"  {label_zh if zh else label_en}：{cert[key]}"
+                    if zh
+                    else f"  {label_en}: {cert[key]}"
+                )
+    lines.append("检查：" if zh else "Checks:")
+    for check in result.checks:
+        mark = {True: "✓", False: "✗", None: "–"}[check.ok]
+        name = _CHECK_ZH[check.name] if zh else check.name
+        lines.append(f"  {mark} {name}: {check.detail_zh if zh else check.detail}")
+    if result.status_as_of is not None:
+        age = result.checked_at - result.status_as_of
+        minutes = int(age.total_seconds() // 60)
+        stamp = result.status_as_of.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        lines.append(
+            f"状态数据时间：{stamp}（{minutes} 分钟前）"
+            if zh
+            else f"Status data as of {stamp} ({minutes} min old)"
+        )
+    return "\n".join(lines)
+
+
+def _read_input(value: str) -> tuple[str | None, str | None]:
+    """Return (qr_text, credential) from a token, URL, or a file holding one."""
+    path = Path(value)
+    if len(value) < 4096 and path.is_file():
+        if path.stat().st_size > 10 * 1024 * 1024:
+            raise click.UsageError(f"{value}: larger than 10 MiB")
+        if path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg"):
+            raise click.UsageError(f"{value}: PDF and image input needs the verifier service")
+        text = path.read_text(encoding="utf-8", errors="replace").strip()
+        if path.suffix.lower() == ".json":
+            try:
+                doc = json.loads(text)
+            except ValueError as exc:
+                raise click.UsageError(f"{value}: not JSON") from exc
+            jws = doc.get("jws") if isinstance(doc, dict) else None
+            if not isinstance(jws, str):
+                raise click.UsageError(f'{value}: no "jws" member (an e-licence .json has one)')
+            return None, jws
+        return text, None
+    return value, None
+
+
+@click.command("verify")
+@click.argument("value", metavar="TOKEN|QR-URL|FILE")
+@click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON result.")
+@click.option(
+    "--trust", "trust_path", type=click.Path(path_type=Path), help="Signed trust list (JWT file)."
+)
+@click.option(
+    "--root", "root_path", type=click.Path(path_type=Path), help="Pinned root keys (JWKS file)."
+)
+@click.option(
+    "--status",
+    "status_paths",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Signed status list (JWT file); repeatable.",
+)
+@click.option(
+    "--origin",
+    envvar="JIAOZI_VERIFIER_URL",
+    default="http://127.0.0.1:8200",
+    show_default=True,
+    help="Verifier origin accepted in QR URLs.",
+)
+@click.option(
+    "--grace", default=0, show_default=True, help="Seconds a status list may be used past its ttl."
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option("--now", "now_ts", type=int, envvar="JIAOZI_NOW", hidden=True)
+def verify_command(
+    value: str,
+    as_json: bool,
+    trust_path: Path | None,
+    root_path: Path | None,
+    status_paths: tuple[Path, ...],
+    origin: str,
+    grace: int,
+    lang: str,
+    now_ts: int | None,
+) -> None:
+    """Verify an e-licence offline. Exit 0 valid, 1 not valid, 2 cannot determine, 64 usage."""
+    home = Path(os.environ.get("JIAOZI_HOME", "var"))
+    trust_path = trust_path or home / "trust" / "trust-list.jwt"
+    root_path = root_path or trust_path.parent / "root.jwks.json"
+    try:
+        trust = load_trust(trust_path, load_root_keys(root_path))
+        snapshots = load_status_files(status_paths, trust)
+    except OfflineDataError as exc:
+        raise click.UsageError(str(exc)) from exc
+    qr_text, credential_jws = _read_input(value)
+    now = (
+        dt.datetime.fromtimestamp(now_ts, dt.UTC) if now_ts is not None else dt.datetime.now(dt.UTC)
+    )
+    result = verify(
+        qr_text,
+        credential=credential_jws,
+        trust=trust,
+        status=snapshots,
+        now=now,
+        policy=VerifyPolicy(verifier_origin=origin, status_grace=grace),
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2))
+    else:
+        click.echo(render_text(result, lang))
+    sys.exit(EXIT[result.verdict.value])
