@@ -23,7 +23,7 @@ import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from ._credential import CREDENTIAL_TYP, QR_TYP, QrClaims, credential_digest
 from ._errors import CredentialError, MalformedError, StatusListError

@@ -6,7 +6,6 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -60,8 +59,8 @@ def test_credential_is_pure() -> None:
 
 def test_importing_credential_loads_no_framework() -> None:
     code = (
-        "import sys, credential; print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in %r)))"
-        % FRAMEWORKS
+        "import sys, credential; "
+        f"print(','.join(sorted(m for m in sys.modules if m.split('.')[0] in {FRAMEWORKS!r})))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from credential import (
     InputTooLargeError,
     MalformedError,
+    _qr,
     b64url_encode,
     decode_transport,
     encode_transport,
@@ -21,7 +22,6 @@ from credential import (
     qr_segments,
     qr_url,
 )
-from credential import _qr
 from tests.factory import VERIFIER_URL, World, applicants
 
 _MODES = {"byte": segno.consts.MODE_BYTE, "numeric": segno.consts.MODE_NUMERIC}
