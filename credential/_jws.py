@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 from ._b64 import b64url_decode, b64url_encode
@@ -106,6 +107,26 @@ def parse_jws(token: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> Pars
     h64, p64, s64 = parts
     if not h64 or not p64 or not s64:
         raise MalformedError("empty JWS part (detached payloads are not accepted)")
+    header = _HEADER_CACHE.get(h64)
+    if header is None:
+        header = _parse_header(h64)
+        if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
+            _HEADER_CACHE.clear()
+        _HEADER_CACHE[h64] = header
+    payload = strict_json_loads(b64url_decode(p64, "payload"), "payload")
+    if not isinstance(payload, dict):
+        raise MalformedError("payload is not a JSON object")
+    signature = b64url_decode(s64, "signature")
+    return ParsedJWS(header, payload, f"{h64}.{p64}".encode("ascii"), signature, token)
+
+
+# One office key gives every token the same header segment; parsing it once per segment
+# text is safe (parsing is a pure function of the text) and the cache is bounded.
+_HEADER_CACHE: dict[str, Mapping[str, Any]] = {}
+_HEADER_CACHE_SIZE = 1024
+
+
+def _parse_header(h64: str) -> Mapping[str, Any]:
     header = strict_json_loads(b64url_decode(h64, "header"), "header")
     if not isinstance(header, dict):
         raise MalformedError("header is not a JSON object")
@@ -120,8 +141,4 @@ def parse_jws(token: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> Pars
         raise MalformedError("kid missing or malformed")
     if "typ" in header and not isinstance(header["typ"], str):
         raise MalformedError("typ is not a string")
-    payload = strict_json_loads(b64url_decode(p64, "payload"), "payload")
-    if not isinstance(payload, dict):
-        raise MalformedError("payload is not a JSON object")
-    signature = b64url_decode(s64, "signature")
-    return ParsedJWS(header, payload, f"{h64}.{p64}".encode("ascii"), signature, token)
+    return MappingProxyType(header)

@@ -31,7 +31,7 @@ from ._identifiers import IdType, person_key
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws
 from ._keys import PublicKey
 from ._qr import extract_token
-from ._result import CertificateView, Check, Reason, Verdict, VerificationResult
+from ._result import CHECK_NAMES, CertificateView, Check, Reason, Verdict, VerificationResult
 from ._statuslist import StatusList, StatusValue, parse_status_list_claims
 from ._trust import Office, TrustList
 
@@ -59,6 +59,11 @@ class StatusSnapshot:
     expires_at: int
     ttl: int | None
     status_list: StatusList = field(repr=False)
+    as_of: dt.datetime = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # When the issuer made this list: what a verdict's ``status_as_of`` says.
+        object.__setattr__(self, "as_of", dt.datetime.fromtimestamp(self.issued_at, dt.UTC))
 
     def stale_after(self, grace: int) -> int:
         """Return the POSIX time after which this snapshot may no longer be relied on."""
@@ -152,12 +157,36 @@ def _ok(name: str, en: str, zh: str) -> Check:
     return Check(name, True, en, zh)
 
 
+# Checks are frozen, so the common outcomes are built once rather than per verification.
+_FORMAT_OK = _ok("format", "well-formed", "格式正确")
+_SIGNATURE_OK = _ok("signature", "signature verifies", "签名正确")
+_VALIDITY_OK = _ok("validity_period", "within its validity period", "在有效期内")
+_STATUS_OK = _ok("status", "not revoked or suspended", "未被撤销或暂停")
+_RESTRICTION_OK = _ok("restriction", "not on the restricted list", "不在教师资格限制库中")
+_BINDING_OK = _ok("binding", "QR and credential match", "二维码与电子证照一致")
+
+
 def _fail(name: str, reason: Reason, en: str, zh: str) -> Check:
     return Check(name, False, en, zh, reason)
 
 
 def _skip(name: str, en: str = "not checked", zh: str = "未检查") -> Check:
     return Check(name, None, en, zh)
+
+
+_OK_CACHE: dict[tuple[str, str], Check] = {}
+
+
+def _remember(key: tuple[str, str], check: Check) -> Check:
+    if len(_OK_CACHE) > 4096:  # bounded: office names come from the trust list
+        _OK_CACHE.clear()
+    _OK_CACHE[key] = check
+    return check
+
+
+_NO_RESTRICTION_DATA = _skip("restriction", "no restriction data here", "本地没有限制库数据")
+_ONE_FORM = _skip("binding", "only one form presented", "仅提供了一种形式")
+_NOT_CHECKED = {name: _skip(name) for name in CHECK_NAMES}
 
 
 class _Format:
@@ -189,7 +218,7 @@ class _Format:
             return _fail(self.name, Reason.MALFORMED, str(exc), f"格式错误：{exc}")
         if ctx.qr is None and ctx.cred is None:
             return _fail(self.name, Reason.MALFORMED, "nothing to verify", "没有可验证的内容")
-        return _ok(self.name, "well-formed", "格式正确")
+        return _FORMAT_OK
 
 
 class _Signature:
@@ -224,7 +253,7 @@ class _Signature:
                 )
             ctx.office = office
             ctx.keys.append(key)
-        return _ok(self.name, "signature verifies", "签名正确")
+        return _SIGNATURE_OK
 
 
 class _IssuerTrusted:
@@ -250,8 +279,10 @@ class _IssuerTrusted:
                     f"key {key.kid} was {why.replace('_', ' ')} when the token was issued",
                     f"签发时密钥 {key.kid} 不可用（{why}）",
                 )
-        return _ok(
-            self.name, f"issued by {ctx.office.name}", f"由{ctx.office.name}签发，机构在信任列表中"
+        name = ctx.office.name
+        cache_key = (self.name, name)
+        return _OK_CACHE.get(cache_key) or _remember(
+            cache_key, _ok(self.name, f"issued by {name}", f"由{name}签发，机构在信任列表中")
         )
 
 
@@ -272,8 +303,14 @@ class _Scope:
                 f"{ctx.office.name} may not certify {qt.slug}",
                 f"{ctx.office.name}无权认定{qt.name_zh}",
             )
-        return _ok(
-            self.name, f"{qt.slug} is within the office's scope", f"{qt.name_zh}在机构认定范围内"
+        key = (self.name, qt.slug)
+        return _OK_CACHE.get(key) or _remember(
+            key,
+            _ok(
+                self.name,
+                f"{qt.slug} is within the office's scope",
+                f"{qt.name_zh}在机构认定范围内",
+            ),
         )
 
 
@@ -291,7 +328,7 @@ class _ValidityPeriod:
                 )
             if c.expires_at is not None and ctx.now >= c.expires_at:
                 return _fail(self.name, Reason.EXPIRED, "past its expiry", "已超过有效期")
-        return _ok(self.name, "within its validity period", "在有效期内")
+        return _VALIDITY_OK
 
 
 class _Status:
@@ -327,7 +364,7 @@ class _Status:
                 "状态数据已超过有效期限",
             )
         if value == StatusValue.VALID:
-            return _ok(self.name, "not revoked or suspended", "未被撤销或暂停")
+            return _STATUS_OK
         if value == StatusValue.INVALID:
             return _fail(self.name, Reason.REVOKED, "revoked", "已撤销（作废）")
         if value == StatusValue.SUSPENDED:
@@ -340,7 +377,7 @@ class _Restriction:
 
     def run(self, ctx: _Ctx) -> Check:
         if ctx.restrictions is None:
-            return _skip(self.name, "no restriction data here", "本地没有限制库数据")
+            return _NO_RESTRICTION_DATA
         person_ref = None
         if ctx.cred is not None and ctx.policy.person_ref_key is not None:
             doc = ctx.cred.payload["credentialSubject"]["identityDocument"]
@@ -359,7 +396,7 @@ class _Restriction:
             return _fail(self.name, Reason.REVOKED, "qualification revoked", "教师资格已被撤销")
         if category is not None:
             return _fail(self.name, Reason.REVOKED, "restricted", "在限制库中")
-        return _ok(self.name, "not on the restricted list", "不在教师资格限制库中")
+        return _RESTRICTION_OK
 
 
 class _Binding:
@@ -367,7 +404,7 @@ class _Binding:
 
     def run(self, ctx: _Ctx) -> Check:
         if ctx.qr_claims is None or ctx.cred is None or ctx.cred_claims is None:
-            return _skip(self.name, "only one form presented", "仅提供了一种形式")
+            return _ONE_FORM
         q, c = ctx.qr_claims, ctx.cred_claims
         same = (
             q.digest == credential_digest(ctx.cred.token)
@@ -384,7 +421,7 @@ class _Binding:
                 "the QR and the embedded credential are not the same certificate",
                 "二维码与内嵌电子证照不一致",
             )
-        return _ok(self.name, "QR and credential match", "二维码与电子证照一致")
+        return _BINDING_OK
 
 
 class _CheckStep(Protocol):
@@ -433,10 +470,10 @@ def verify(
             outcome = _run(check, ctx)
             passed = outcome.ok is True
         else:
-            outcome = _skip(check.name)
+            outcome = _NOT_CHECKED[check.name]
         checks.append(outcome)
     for check in _REST:
-        checks.append(_run(check, ctx) if passed else _skip(check.name))
+        checks.append(_run(check, ctx) if passed else _NOT_CHECKED[check.name])
 
     failures = [c.reason for c in checks if c.ok is False and c.reason is not None]
     hard = [r for r in failures if r.verdict is Verdict.NOT_VALID]
@@ -466,7 +503,5 @@ def verify(
                 else None
             ),
         )
-    status_as_of = (
-        dt.datetime.fromtimestamp(ctx.snapshot.issued_at, dt.UTC) if ctx.snapshot else None
-    )
+    status_as_of = ctx.snapshot.as_of if ctx.snapshot else None
     return VerificationResult(verdict, reason, tuple(checks), certificate, status_as_of, now)
