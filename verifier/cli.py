@@ -77,7 +77,11 @@ def render_text(result: VerificationResult, lang: str = "zh") -> str:
 def _read_input(value: str) -> tuple[str | None, str | None]:
     """Return (qr_text, credential) from a token, URL, or a file holding one."""
     path = Path(value)
-    if len(value) < 4096 and path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):  # a long token is not a file name; say nothing of it
+        is_file = False
+    if is_file:
         if path.stat().st_size > 10 * 1024 * 1024:
             raise click.UsageError(f"{value}: larger than 10 MiB")
         if path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg"):
