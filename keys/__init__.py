@@ -1,0 +1,83 @@
+"""Jiaozi's signing keys and the national trust list: generation, encrypted storage,
+rotation, compromise, JWKS, and signing the trust list (contract sections 6 and 11).
+
+Everything public is re-exported here; the underscored modules are implementation and
+``keys.cli`` holds the ``jiaozi trust`` and ``jiaozi keys`` commands. Private keys live
+under ``$JIAOZI_HOME/keys/`` (default ``var/keys/``) as PKCS#8 PEM encrypted under
+``$JIAOZI_KEY_PASSPHRASE``; the trust state under ``$JIAOZI_HOME/trust/``.
+
+Typical use by a service::
+
+    store = KeyStore.from_env()
+    signer = store.active_signer("urn:jiaozi:office:11001", now=int(time.time()))
+"""
+
+from ._errors import (
+    InvalidJwksError,
+    InvalidOfficeError,
+    KeyIdError,
+    KeyNotFoundError,
+    KeysError,
+    KeyStateError,
+    KeyStoreError,
+    NoActiveKeyError,
+    PassphraseError,
+    TrustAdminError,
+    TrustNotInitialisedError,
+    WrongPassphraseError,
+)
+from ._files import HOME_ENV, PASSPHRASE_ENV, jiaozi_home, passphrase_from_env
+from ._store import ROOT_OWNER, KeyStore, generate_private_key, owner_dir
+from ._trustadmin import (
+    ROOT_JWKS_FILE,
+    TRUST_DIR,
+    TRUST_LIST_FILE,
+    add_office,
+    current_trust_list,
+    current_trust_token,
+    export_trust,
+    init_trust,
+    is_initialised,
+    mark_compromised,
+    root_keys,
+    rotate_office,
+    rotate_root,
+    sync_office_keys,
+)
+
+__all__ = [
+    "HOME_ENV",
+    "PASSPHRASE_ENV",
+    "ROOT_JWKS_FILE",
+    "ROOT_OWNER",
+    "TRUST_DIR",
+    "TRUST_LIST_FILE",
+    "InvalidJwksError",
+    "InvalidOfficeError",
+    "KeyIdError",
+    "KeyNotFoundError",
+    "KeyStateError",
+    "KeyStore",
+    "KeyStoreError",
+    "KeysError",
+    "NoActiveKeyError",
+    "PassphraseError",
+    "TrustAdminError",
+    "TrustNotInitialisedError",
+    "WrongPassphraseError",
+    "add_office",
+    "current_trust_list",
+    "current_trust_token",
+    "export_trust",
+    "generate_private_key",
+    "init_trust",
+    "is_initialised",
+    "jiaozi_home",
+    "mark_compromised",
+    "owner_dir",
+    "passphrase_from_env",
+    "root_keys",
+    "rotate_office",
+    "rotate_root",
+    "sync_office_keys",
+]
