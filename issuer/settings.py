@@ -1,0 +1,85 @@
+"""Issuer settings from ``JIAOZI_*`` environment variables (contract section 11).
+
+Development defaults let ``make demo`` run on a fresh machine; in production mode
+(``JIAOZI_ENV=production``) building the settings fails on any default or empty secret.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from credential import MIN_LIST_SIZE, CredentialError, elicence_id
+
+__all__ = ["DEV_API_KEY", "DEV_ID_HMAC_KEY", "IssuerSettings"]
+
+# Published defaults: fine on a laptop, refused in production.
+DEV_API_KEY = "jiaozi-dev-api-key"
+DEV_ID_HMAC_KEY = "jiaozi-dev-id-hmac-key"
+_MIN_SECRET_LENGTH = 32
+
+
+class IssuerSettings(BaseSettings):
+    """Everything the issuer service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JIAOZI_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///var/issuer.db"
+    auto_migrate: bool = True
+    public_url: str = "http://127.0.0.1:8100"
+    verifier_url: str = "http://127.0.0.1:8200"
+
+    office_id: str = "urn:jiaozi:office:11001"
+    office_name: str = "北京市教育委员会教师资格认定中心"
+    province: str = Field("11", pattern=r"^[1-9][0-9]$")
+    office_code: str = Field("001", pattern=r"^[0-9]{3}$")
+    issuer_uscc: str = "11330105002500287C"
+    elicence_type_code: str = "11100000000013338W009"
+
+    status_list_size: int = Field(MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
+    status_ttl_seconds: int = Field(300, ge=1, le=86400)
+    status_exp_seconds: int = Field(86400, ge=60)
+
+    # Static bearer key for this slice; accounts and roles replace it later (issue 3 item 2).
+    api_key: SecretStr = SecretStr(DEV_API_KEY)
+    # Key of the HMAC over identity numbers (lookups without storing the number in clear).
+    id_hmac_key: SecretStr = SecretStr(DEV_ID_HMAC_KEY)
+
+    @field_validator("public_url", "verifier_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _check(self) -> IssuerSettings:
+        try:
+            elicence_id(
+                type_code=self.elicence_type_code,
+                issuer_uscc=self.issuer_uscc,
+                serial="1",
+                version=1,
+            )
+        except CredentialError as exc:
+            raise ValueError(f"e-licence settings: {exc}") from None
+        if self.env == "production":
+            for name, default in (("api_key", DEV_API_KEY), ("id_hmac_key", DEV_ID_HMAC_KEY)):
+                value = getattr(self, name).get_secret_value()
+                if value == default or len(value) < _MIN_SECRET_LENGTH:
+                    raise ValueError(
+                        f"JIAOZI_{name.upper()} must be set to a secret of at least "
+                        f"{_MIN_SECRET_LENGTH} characters in production (default or empty "
+                        "value refused)"
+                    )
+            if self.public_url.startswith("http://") or self.verifier_url.startswith("http://"):
+                raise ValueError("JIAOZI_PUBLIC_URL and JIAOZI_VERIFIER_URL must be https")
+        return self
+
+    @property
+    def office_number_code(self) -> str:
+        """Return province + office code (5 digits), the office code in credentials."""
+        return self.province + self.office_code
