@@ -1,0 +1,37 @@
+"""Errors the services raise for the HTTP layer to turn into problem JSON (one place:
+``issuer.problems``). Each carries its HTTP status, a stable code and both languages."""
+
+from __future__ import annotations
+
+__all__ = ["IdempotencyMismatch", "IdempotencyPending", "IssuerError", "NotFound", "Unauthorized"]
+
+
+class IssuerError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, title: str, title_zh: str, detail: str = "", detail_zh: str = "") -> None:
+        super().__init__(detail or title)
+        self.title, self.title_zh = title, title_zh
+        self.detail, self.detail_zh = detail, detail_zh
+
+
+class NotFound(IssuerError):
+    status = 404
+    code = "not_found"
+
+
+class IdempotencyMismatch(IssuerError):
+    status = 422
+    code = "idempotency_key_reused"
+
+
+class IdempotencyPending(IssuerError):
+    status = 409
+    code = "idempotency_key_in_progress"
+
+
+class Unauthorized(IssuerError):
+    status = 401
+    code = "unauthorized"
+    headers = {"WWW-Authenticate": 'Bearer realm="jiaozi-issuer"'}  # noqa: RUF012

@@ -1,0 +1,469 @@
+"""The issuer's transactions. Keyword-only functions over a database session; no web
+framework here, so the HTTP app, the CLI and batch jobs share them.
+
+Issuing one certificate is one transaction: idempotency record (when keyed), serial
+(``UPDATE ... RETURNING`` on the counter row), a random status index, both signed tokens,
+the certificate row and its audit record commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from credential import (
+    STATUS_LIST_TYP,
+    CertificateNumber,
+    IndexAllocator,
+    QualificationType,
+    Signer,
+    StatusList,
+    StatusListError,
+    StatusReference,
+    elicence_id,
+    encode_jws,
+    mask_id,
+    person_key,
+    qr_url,
+    sign_certificate,
+    status_list_claims,
+)
+from credential import Certificate as CertificateFacts
+
+from . import audit
+from .db import begin_write
+from .errors import IdempotencyMismatch, IdempotencyPending, NotFound
+from .models import Certificate, IdempotencyRecord, SerialCounter, StatusListRow
+from .schemas import CertificateCreate, CertificateLinks, CertificatePublic, StatusRef
+from .settings import IssuerSettings
+from .validation import ValidApplication, validate_application
+
+__all__ = [
+    "StoredResponse",
+    "get_certificate",
+    "issue_certificate",
+    "issue_certificate_idempotent",
+    "request_hash",
+    "status_list_token",
+]
+
+STATUS_BITS = 2
+_RANDOM_DRAWS = 64  # rejection-sampling tries before reading the whole list's used indices
+_INDEX_RETRIES = 8  # re-draws after losing a race on the (list, index) unique constraint
+
+
+def _iso(ts: dt.datetime) -> str:
+    ts = ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
+    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def id_number_hash(settings: IssuerSettings, app: ValidApplication) -> str:
+    """Return the keyed hash (HMAC-SHA256, hex) stored instead of the identity number."""
+    key = settings.id_hmac_key.get_secret_value().encode("utf-8")
+    return hmac.new(key, person_key(app.id_type, app.id_number), hashlib.sha256).hexdigest()
+
+
+# --- allocation --------------------------------------------------------------------------
+
+
+def allocate_serial(session: Session, *, office_id: str, year: int) -> int:
+    """Return the next serial of ``office_id`` in ``year``, locking its counter row.
+
+    The increment is one ``UPDATE ... RETURNING`` in the caller's transaction: concurrent
+    issuers queue on the row lock and each gets its own value; a rollback returns it.
+    """
+    t = SerialCounter.__table__  # type: ignore[attr-defined]
+    bump = (
+        sa.update(t)
+        .where(t.c.office_id == office_id, t.c.year == year)
+        .values(last_serial=t.c.last_serial + 1)
+        .returning(t.c.last_serial)
+    )
+    got = session.execute(bump).scalar_one_or_none()
+    if got is None:
+        dialect = session.get_bind().dialect.name
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        session.execute(
+            insert(t).values(office_id=office_id, year=year, last_serial=0).on_conflict_do_nothing()
+        )
+        got = session.execute(bump).scalar_one()
+    return int(got)
+
+
+def _new_status_list(
+    session: Session, *, settings: IssuerSettings, ordinal: int, now: dt.datetime
+) -> StatusListRow | None:
+    """Insert list ``ordinal`` of the office; return None if a concurrent writer did."""
+    size = settings.status_list_size
+    row = StatusListRow(
+        office_id=settings.office_id,
+        ordinal=ordinal,
+        uri="",
+        bits=STATUS_BITS,
+        size=size,
+        data=StatusList(size, bits=STATUS_BITS).to_bytes(),
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+            row.uri = f"{settings.public_url}/statuslists/{row.id}"
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def current_status_list(
+    session: Session, *, settings: IssuerSettings, now: dt.datetime
+) -> StatusListRow:
+    """Return the office's newest status list, creating the first one if needed."""
+    for _ in range(3):
+        row = session.execute(
+            sa.select(StatusListRow)
+            .where(StatusListRow.office_id == settings.office_id)  # type: ignore[arg-type]
+            .order_by(StatusListRow.ordinal.desc())  # type: ignore[attr-defined]
+            .limit(1)
+        ).scalar_one_or_none()
+        if row is not None:
+            return row
+        created = _new_status_list(session, settings=settings, ordinal=1, now=now)
+        if created is not None:
+            return created
+    raise RuntimeError("could not create or find a status list")  # pragma: no cover
+
+
+def _index_used(session: Session, list_id: int, idx: int) -> bool:
+    return (
+        session.execute(
+            sa.select(Certificate.id).where(
+                Certificate.status_list_id == list_id,  # type: ignore[arg-type]
+                Certificate.status_idx == idx,  # type: ignore[arg-type]
+            )
+        ).first()
+        is not None
+    )
+
+
+def draw_status_index(
+    session: Session, *, settings: IssuerSettings, now: dt.datetime
+) -> tuple[StatusListRow, int]:
+    """Return (list, index): an unused entry drawn uniformly at random (herd privacy).
+
+    Rejection sampling against the database; if that keeps hitting used entries the list
+    is nearly full, so the used indices are read once into an IndexAllocator, and a full
+    list makes way for the next one.
+    """
+    lst = current_status_list(session, settings=settings, now=now)
+    while True:
+        assert lst.id is not None
+        for _ in range(_RANDOM_DRAWS):
+            idx = secrets.randbelow(lst.size)
+            if not _index_used(session, lst.id, idx):
+                return lst, idx
+        used = session.execute(
+            sa.select(Certificate.status_idx).where(
+                Certificate.status_list_id == lst.id  # type: ignore[arg-type]
+            )
+        ).scalars()
+        try:
+            return lst, IndexAllocator(lst.size, used).allocate()
+        except StatusListError:
+            nxt = _new_status_list(session, settings=settings, ordinal=lst.ordinal + 1, now=now)
+            lst = nxt or current_status_list(session, settings=settings, now=now)
+
+
+# --- issuing -----------------------------------------------------------------------------
+
+
+def _public(row: Certificate, *, settings: IssuerSettings, status_uri: str) -> CertificatePublic:
+    qt = QualificationType(row.qualification_type)
+    verify_url = qr_url(settings.verifier_url, row.qr_token)
+    return CertificatePublic(
+        certificate_number=row.certificate_number,
+        version=row.version,
+        elicence_id=row.elicence_id,
+        status=row.status,
+        name=row.name,
+        sex=row.sex,
+        birth_date=row.birth_date.isoformat(),
+        ethnicity=row.ethnicity,
+        id_type=row.id_type,
+        id_number_masked=row.id_number_masked,
+        qualification_type=qt.slug,
+        qualification_name=qt.name_zh,
+        subject=row.subject,
+        certified_on=row.certified_on.isoformat(),
+        office_name=settings.office_name,
+        issued_at=_iso(row.created_at),
+        credential=row.credential_jws,
+        qr_token=row.qr_token,
+        qr_url=verify_url,
+        status_list=StatusRef(uri=status_uri, idx=row.status_idx),
+        links=CertificateLinks(
+            self=f"{settings.public_url}/api/v1/certificates/{row.certificate_number}",
+            status_list=status_uri,
+            verify=verify_url,
+        ),
+    )
+
+
+def _issue(
+    session: Session,
+    app: ValidApplication,
+    *,
+    signer: Signer,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+) -> CertificatePublic:
+    """Issue ``app`` inside the caller's (write) transaction; the caller commits."""
+    now = now.astimezone(dt.UTC).replace(microsecond=0)
+    year = app.certified_on.year
+    serial = allocate_serial(session, office_id=settings.office_id, year=year)
+    number = str(
+        CertificateNumber.build(
+            year=year,
+            province=settings.province,
+            office=settings.office_code,
+            qualification_type=app.qualification_type,
+            sex=app.sex,
+            serial=serial,
+        )
+    )
+    eid = elicence_id(
+        type_code=settings.elicence_type_code,
+        issuer_uscc=settings.issuer_uscc,
+        serial=number,
+        version=1,
+    )
+    facts = CertificateFacts(
+        certificate_number=number,
+        name=app.name,
+        sex=app.sex,
+        birth_date=app.birth_date,
+        id_type=app.id_type,
+        id_number=app.id_number,
+        qualification_type=app.qualification_type,
+        subject=app.subject,
+        certified_on=app.certified_on,
+        office_name=settings.office_name,
+        office_code=settings.office_number_code,
+        elicence_id=eid,
+        version=1,
+        ethnicity=app.ethnicity,
+    )
+    id_hash = id_number_hash(settings, app)
+    for attempt in range(_INDEX_RETRIES):
+        lst, idx = draw_status_index(session, settings=settings, now=now)
+        tokens = sign_certificate(
+            facts,
+            signer=signer,
+            issuer=settings.office_id,
+            issued_at=int(now.timestamp()),
+            status=StatusReference(idx, lst.uri),
+        )
+        row = Certificate(
+            certificate_number=number,
+            version=1,
+            office_id=settings.office_id,
+            year=year,
+            serial=serial,
+            qualification_type=int(app.qualification_type),
+            name=app.name,
+            sex=app.sex.value,
+            birth_date=app.birth_date,
+            ethnicity=app.ethnicity,
+            id_type=app.id_type.value,
+            id_number_hash=id_hash,
+            id_number_masked=mask_id(app.id_number),
+            subject=app.subject,
+            certified_on=app.certified_on,
+            elicence_id=eid,
+            status_list_id=lst.id,  # type: ignore[arg-type]
+            status_idx=idx,
+            credential_jws=tokens.credential,
+            qr_token=tokens.qr_token,
+            status="valid",
+            created_at=now,
+        )
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            break
+        except IntegrityError as exc:
+            # Only a concurrent writer taking the same (list, index) is worth a new draw.
+            if "status_idx" not in str(exc.orig) or attempt == _INDEX_RETRIES - 1:
+                raise
+    audit.append(
+        session,
+        actor=actor,
+        action="certificate.issued",
+        subject=number,
+        detail={
+            "certificate_number": number,
+            "version": 1,
+            "elicence_id": eid,
+            "status_list": lst.uri,
+            "status_idx": idx,
+            "kid": signer.kid,
+            "credential_sha256": hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
+            "qr_sha256": hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
+        },
+        at=now,
+    )
+    return _public(row, settings=settings, status_uri=lst.uri)
+
+
+def issue_certificate(
+    session: Session,
+    *,
+    request: CertificateCreate,
+    signer: Signer,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+) -> CertificatePublic:
+    """Validate, number, sign, store and audit one certificate in one transaction.
+
+    Raises ValidationFailed (every bad field, nothing written) before touching the database.
+    """
+    app = validate_application(request.model_dump(), today=now.date())
+    begin_write(session)
+    try:
+        public = _issue(session, app, signer=signer, settings=settings, actor=actor, now=now)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return public
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    """An answer exactly as first sent: replays return the same bytes and status."""
+
+    status_code: int
+    body: bytes
+    replayed: bool
+
+
+def request_hash(request: CertificateCreate) -> str:
+    """Return the SHA-256 identifying a request body (field order and spacing ignored)."""
+    text = json.dumps(request.model_dump(), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def _replay(session: Session, *, principal: str, key: str, digest: str) -> StoredResponse:
+    rec = session.execute(
+        sa.select(IdempotencyRecord).where(
+            IdempotencyRecord.principal == principal,  # type: ignore[arg-type]
+            IdempotencyRecord.key == key,  # type: ignore[arg-type]
+        )
+    ).scalar_one_or_none()
+    session.rollback()
+    if rec is None or rec.response_json is None or rec.status_code is None:
+        raise IdempotencyPending(
+            "A request with this Idempotency-Key is still in progress",
+            "使用该幂等键的请求仍在处理中",
+        )
+    if not hmac.compare_digest(rec.request_hash, digest):
+        raise IdempotencyMismatch(
+            "Idempotency-Key reused with a different request body",
+            "幂等键已用于另一个不同的请求",
+            "Send a new Idempotency-Key for a different certificate.",
+            "签发另一份证书请使用新的幂等键。",
+        )
+    return StoredResponse(rec.status_code, rec.response_json.encode("utf-8"), replayed=True)
+
+
+def issue_certificate_idempotent(
+    session: Session,
+    *,
+    key: str,
+    principal: str,
+    request: CertificateCreate,
+    signer: Signer,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+) -> StoredResponse:
+    """Issue under an Idempotency-Key: the first request issues, repeats replay its answer.
+
+    The key's record is the transaction's first insert; its unique constraint makes a
+    concurrent duplicate wait for the first to commit and then replay it (or proceed, if
+    the first rolled back). The same key with another body raises IdempotencyMismatch.
+    Invalid input raises ValidationFailed and records nothing.
+    """
+    app = validate_application(request.model_dump(), today=now.date())
+    digest = request_hash(request)
+    begin_write(session)
+    rec = IdempotencyRecord(principal=principal, key=key, request_hash=digest, created_at=now)
+    try:
+        session.add(rec)
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        return _replay(session, principal=principal, key=key, digest=digest)
+    try:
+        public = _issue(session, app, signer=signer, settings=settings, actor=actor, now=now)
+        body = public.model_dump_json()
+        rec.status_code, rec.response_json = 201, body
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    return StoredResponse(201, body.encode("utf-8"), replayed=False)
+
+
+# --- reading -----------------------------------------------------------------------------
+
+
+def get_certificate(
+    session: Session, *, number: str, settings: IssuerSettings
+) -> CertificatePublic:
+    """Return the latest version of certificate ``number``; raises NotFound."""
+    row = session.execute(
+        sa.select(Certificate, StatusListRow.uri)
+        .join(StatusListRow, StatusListRow.id == Certificate.status_list_id)  # type: ignore[arg-type]
+        .where(Certificate.certificate_number == number)  # type: ignore[arg-type]
+    ).first()
+    if row is None:
+        raise NotFound(
+            "No such certificate",
+            "证书不存在",
+            f"No certificate numbered {number}.",
+            "没有该号码的证书。",
+        )
+    return _public(row[0], settings=settings, status_uri=row[1])
+
+
+def status_list_token(
+    session: Session, *, list_id: int, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> str:
+    """Return status list ``list_id`` as a signed Token Status List JWT; raises NotFound."""
+    row = session.get(StatusListRow, list_id)
+    if row is None or row.office_id != settings.office_id:
+        raise NotFound("No such status list", "状态列表不存在")
+    iat = int(now.timestamp())
+    claims = status_list_claims(
+        StatusList.from_bytes(row.data, row.bits),
+        uri=row.uri,
+        iat=iat,
+        exp=iat + settings.status_exp_seconds,
+        ttl=settings.status_ttl_seconds,
+    )
+    return encode_jws({"typ": STATUS_LIST_TYP}, claims, signer)

@@ -1,0 +1,164 @@
+"""Database fixtures for integration tests: every database test runs on SQLite and on
+PostgreSQL.
+
+SQLite is a fresh file per test. PostgreSQL (``JIAOZI_TEST_POSTGRES_URL``, default the
+local trust-auth server) gets a schema per test, named after this session's random
+prefix, dropped after the test; any left at the end of the session are dropped too. An
+unreachable PostgreSQL fails the tests that need it: it is never skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from credential import (
+    KeySigner,
+    Office,
+    QualificationType,
+    StatusSnapshot,
+    TrustList,
+    load_status_list,
+)
+from issuer.app import create_app
+from issuer.settings import IssuerSettings
+from tests.factory import applicants, signer
+
+PG_URL = os.environ.get(
+    "JIAOZI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_SCHEMA_PREFIX = f"jz_{uuid.uuid4().hex[:10]}"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    """An engine on the test PostgreSQL server; fails (not skips) if it is unreachable."""
+    engine = sa.create_engine(PG_URL, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for this test and unreachable at {PG_URL}: {exc}")
+    yield engine
+    with engine.begin() as conn:
+        left = conn.execute(
+            sa.text(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"
+            ),
+            {"p": _SCHEMA_PREFIX + "%"},
+        ).scalars()
+        for name in list(left):
+            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A URL of an empty database (no tables yet), on each backend in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'issuer.db'}"
+        return
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    schema = f"{_SCHEMA_PREFIX}_{next(_counter)}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# --- an issuer app over that database ------------------------------------------------------
+
+API_KEY = "test-api-key-0123456789-abcdefghij"
+
+
+def application(i: int = 1, **over: str) -> dict[str, str]:
+    """Return a POST body built from shared applicant ``i`` with ``over`` applied."""
+    row = applicants()[i]
+    body = {
+        "name": row["name"],
+        "sex": row["gender"],
+        "birth_date": row["birth_date"],
+        "id_type": row["id_type"],
+        "id_number": row["id_number"],
+        "qualification_type": row["qualification_type"],
+        "subject": row["subject"],
+        "certified_on": row["issue_date"],
+    }
+    body.update(over)
+    return body
+
+
+@dataclass
+class IssuerHarness:
+    """An issuer app on one database, with a client and the trust world to verify against."""
+
+    settings: IssuerSettings
+    signer: KeySigner
+    app: object
+    client: TestClient
+    _keys: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def headers(self, key: str | None = None, **extra: str) -> dict[str, str]:
+        h = {"Authorization": f"Bearer {API_KEY}"}
+        h["Idempotency-Key"] = key or f"test-{uuid.uuid4().hex}"
+        h.update(extra)
+        return h
+
+    def issue(self, body: dict[str, str], *, key: str | None = None, client=None, **hdr: str):
+        return (client or self.client).post(
+            "/api/v1/certificates", json=body, headers=self.headers(key, **hdr)
+        )
+
+    @property
+    def engine(self) -> sa.Engine:
+        return self.app.state.engine  # type: ignore[attr-defined]
+
+    @property
+    def trust(self) -> TrustList:
+        office = Office(
+            id=self.settings.office_id,
+            name=self.settings.office_name,
+            province=self.settings.province,
+            office_code=self.settings.office_code,
+            qualification_types=frozenset(QualificationType),
+            keys=(self.signer.public_key(),),
+        )
+        return TrustList(
+            sequence=1, issued_at=int(dt.datetime.now(dt.UTC).timestamp()) - 60, offices=(office,)
+        )
+
+    def status_snapshot(self, uri: str) -> StatusSnapshot:
+        path = uri.removeprefix(self.settings.public_url)
+        r = self.client.get(path)
+        assert r.status_code == 200, r.text
+        return load_status_list(r.text, self.trust, expected_uri=uri)
+
+
+@pytest.fixture
+def issuer_env(database_url: str) -> Iterator[IssuerHarness]:
+    settings = IssuerSettings(
+        database_url=database_url,
+        public_url="http://testserver",
+        verifier_url="https://verify.example.cn",
+        api_key=API_KEY,
+        id_hmac_key="test-id-hmac-key-0123456789-abcdef",
+    )
+    key = signer(kid="11001-1")
+    app = create_app(settings, signer=key)
+    with TestClient(app) as client:  # the lifespan disposes the engine on exit
+        yield IssuerHarness(settings, key, app, client)

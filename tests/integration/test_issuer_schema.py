@@ -1,0 +1,112 @@
+"""The Alembic revision creates exactly the models' tables, on both databases; settings
+refuse default secrets in production."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from pydantic import ValidationError
+
+from issuer.db import make_engine, upgrade
+from issuer.models import METADATA
+from issuer.settings import IssuerSettings
+
+
+def test_migration_matches_models_and_is_rerunnable(database_url: str) -> None:
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        upgrade(engine)  # already at head: a no-op
+        with engine.connect() as conn:
+            diff = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), METADATA
+            )
+            head = conn.execute(sa.text("SELECT seq, hash FROM audit_head")).one()
+        assert diff == []
+        assert tuple(head) == (0, "0" * 64)
+    finally:
+        engine.dispose()
+
+
+def test_sqlite_engine_uses_wal_and_foreign_keys(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'sub' / 'issuer.db'}")
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("JIAOZI_"):
+            monkeypatch.delenv(name)
+
+
+def test_development_defaults(clean_env: None) -> None:
+    s = IssuerSettings()
+    assert s.database_url == "sqlite:///var/issuer.db"
+    assert s.public_url == "http://127.0.0.1:8100"
+    assert s.verifier_url == "http://127.0.0.1:8200"
+    assert s.status_list_size == 131072
+    assert s.status_ttl_seconds == 300
+    assert s.elicence_type_code == "11100000000013338W009"
+
+
+def test_settings_come_from_jiaozi_environment(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JIAOZI_OFFICE_CODE", "002")
+    monkeypatch.setenv("JIAOZI_STATUS_TTL_SECONDS", "60")
+    s = IssuerSettings()
+    assert (s.office_code, s.status_ttl_seconds) == ("002", 60)
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {},
+        {"api_key": "", "id_hmac_key": "k" * 40},
+        {"api_key": "k" * 40},
+        {"api_key": "k" * 40, "id_hmac_key": "jiaozi-dev-id-hmac-key"},
+    ],
+)
+def test_production_refuses_default_or_empty_secrets(clean_env: None, over) -> None:
+    with pytest.raises(ValidationError, match="in production"):
+        IssuerSettings(
+            env="production",
+            public_url="https://jszg.example.cn",
+            verifier_url="https://verify.example.cn",
+            **over,
+        )
+
+
+def test_production_accepts_real_secrets(clean_env: None) -> None:
+    s = IssuerSettings(
+        env="production",
+        public_url="https://jszg.example.cn",
+        verifier_url="https://verify.example.cn",
+        api_key="a" * 40,
+        id_hmac_key="b" * 40,
+    )
+    assert s.env == "production"
+
+
+@pytest.mark.parametrize(
+    "over",
+    [
+        {"status_list_size": 1000},
+        {"office_code": "1"},
+        {"issuer_uscc": "11330105002500287D"},
+        {"public_url": "ftp://x"},
+    ],
+)
+def test_bad_settings_are_refused(clean_env: None, over) -> None:
+    with pytest.raises(ValidationError):
+        IssuerSettings(**over)
