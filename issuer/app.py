@@ -44,7 +44,7 @@ def create_app(
     *,
     signer: Signer | None = None,
     public_keys: list[PublicKey] | None = None,
-) -> Any:
+) -> FastAPI:
     """Return the issuer app. ``signer`` signs everything; ``public_keys`` (default: the
     signer's own) are published at ``/.well-known/jwks.json``."""
     settings = settings or IssuerSettings()

@@ -60,6 +60,16 @@ _RANDOM_DRAWS = 64  # rejection-sampling tries before reading the whole list's u
 _INDEX_RETRIES = 8  # re-draws after losing a race on the (list, index) unique constraint
 
 
+# China Standard Time (no daylight saving): the calendar an office's dates are written in.
+CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
+
+
+def office_date(now: dt.datetime) -> dt.date:
+    """Return today's date in China for ``now`` (a certification dated today is valid
+    from 00:00 Beijing time, which is still yesterday in UTC)."""
+    return now.astimezone(CHINA_TZ).date()
+
+
 def _iso(ts: dt.datetime) -> str:
     ts = ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -341,7 +351,7 @@ def issue_certificate(
 
     Raises ValidationFailed (every bad field, nothing written) before touching the database.
     """
-    app = validate_application(request.model_dump(), today=now.date())
+    app = validate_application(request.model_dump(), today=office_date(now))
     begin_write(session)
     try:
         public = _issue(session, app, signer=signer, settings=settings, actor=actor, now=now)
@@ -408,7 +418,7 @@ def issue_certificate_idempotent(
     the first rolled back). The same key with another body raises IdempotencyMismatch.
     Invalid input raises ValidationFailed and records nothing.
     """
-    app = validate_application(request.model_dump(), today=now.date())
+    app = validate_application(request.model_dump(), today=office_date(now))
     digest = request_hash(request)
     begin_write(session)
     rec = IdempotencyRecord(principal=principal, key=key, request_hash=digest, created_at=now)
