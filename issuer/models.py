@@ -10,6 +10,7 @@ credential text (``credential_jws``), which the office must be able to hand back
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import registry
@@ -42,8 +43,8 @@ class IssuerModel(SQLModel, registry=registry(metadata=METADATA)):
     """Base of the issuer's tables."""
 
 
-def _ts(**kw: object) -> Field:  # type: ignore[valid-type]
-    return Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False, **kw))
+def _ts() -> Any:
+    return Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
 
 
 class StatusListRow(IssuerModel, table=True):

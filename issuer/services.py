@@ -99,14 +99,16 @@ def allocate_serial(session: Session, *, office_id: str, year: int) -> int:
     )
     got = session.execute(bump).scalar_one_or_none()
     if got is None:
-        dialect = session.get_bind().dialect.name
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
+        # Both dialects spell "insert unless present" the same way.
+        if session.get_bind().dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            create: sa.Executable = pg_insert(t).on_conflict_do_nothing()
         else:
-            from sqlalchemy.dialects.sqlite import insert
-        session.execute(
-            insert(t).values(office_id=office_id, year=year, last_serial=0).on_conflict_do_nothing()
-        )
+            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+            create = sqlite_insert(t).on_conflict_do_nothing()
+        session.execute(create, {"office_id": office_id, "year": year, "last_serial": 0})
         got = session.execute(bump).scalar_one()
     return int(got)
 
@@ -155,16 +157,14 @@ def current_status_list(
     raise RuntimeError("could not create or find a status list")  # pragma: no cover
 
 
+_CERT: sa.Table = Certificate.__table__  # type: ignore[attr-defined]
+_LIST: sa.Table = StatusListRow.__table__  # type: ignore[attr-defined]
+
+
 def _index_used(session: Session, list_id: int, idx: int) -> bool:
-    return (
-        session.execute(
-            sa.select(Certificate.id).where(
-                Certificate.status_list_id == list_id,  # type: ignore[arg-type]
-                Certificate.status_idx == idx,  # type: ignore[arg-type]
-            )
-        ).first()
-        is not None
-    )
+    c = _CERT.c
+    stmt = sa.select(c.id).where(c.status_list_id == list_id, c.status_idx == idx)
+    return session.execute(stmt).first() is not None
 
 
 def draw_status_index(
@@ -184,9 +184,7 @@ def draw_status_index(
             if not _index_used(session, lst.id, idx):
                 return lst, idx
         used = session.execute(
-            sa.select(Certificate.status_idx).where(
-                Certificate.status_list_id == lst.id  # type: ignore[arg-type]
-            )
+            sa.select(_CERT.c.status_idx).where(_CERT.c.status_list_id == lst.id)
         ).scalars()
         try:
             return lst, IndexAllocator(lst.size, used).allocate()
@@ -447,9 +445,9 @@ def get_certificate(
 ) -> CertificatePublic:
     """Return the latest version of certificate ``number``; raises NotFound."""
     row = session.execute(
-        sa.select(Certificate, StatusListRow.uri)
-        .join(StatusListRow, StatusListRow.id == Certificate.status_list_id)  # type: ignore[arg-type]
-        .where(Certificate.certificate_number == number)  # type: ignore[arg-type]
+        sa.select(Certificate, _LIST.c.uri)
+        .join(_LIST, _LIST.c.id == _CERT.c.status_list_id)
+        .where(_CERT.c.certificate_number == number)
     ).first()
     if row is None:
         raise NotFound(

@@ -34,14 +34,14 @@ class IssuerSettings(BaseSettings):
 
     office_id: str = "urn:jiaozi:office:11001"
     office_name: str = "北京市教育委员会教师资格认定中心"
-    province: str = Field("11", pattern=r"^[1-9][0-9]$")
-    office_code: str = Field("001", pattern=r"^[0-9]{3}$")
+    province: str = Field(default="11", pattern=r"^[1-9][0-9]$")
+    office_code: str = Field(default="001", pattern=r"^[0-9]{3}$")
     issuer_uscc: str = "11330105002500287C"
     elicence_type_code: str = "11100000000013338W009"
 
-    status_list_size: int = Field(MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
-    status_ttl_seconds: int = Field(300, ge=1, le=86400)
-    status_exp_seconds: int = Field(86400, ge=60)
+    status_list_size: int = Field(default=MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
+    status_ttl_seconds: int = Field(default=300, ge=1, le=86400)
+    status_exp_seconds: int = Field(default=86400, ge=60)
 
     # Static bearer key for this slice; accounts and roles replace it later (issue 3 item 2).
     api_key: SecretStr = SecretStr(DEV_API_KEY)
