@@ -418,6 +418,8 @@ _DATE_ZH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
 _FORMULA_START = ("=", "+", "@")
 _EARLIEST = datetime.date(1900, 1, 1)
 _EXCEL_MAX_SERIAL = 2_958_465  # 9999-12-31
+# China Standard Time: a certification dated today is valid from 00:00 Beijing time.
+_CHINA_TZ = datetime.timezone(datetime.timedelta(hours=8), "CST")
 
 
 def _printable(text: str) -> str:
@@ -915,12 +917,13 @@ def read_batch(
     XLSX is recognised by its ZIP signature (first sheet read, formula cells not
     evaluated); anything else is CSV in UTF-8 with BOM, UTF-8 or GB18030, tried in that
     order. ``filename`` only sharpens the message when a file named ``.xlsx`` is not one.
-    ``today`` (default: the system date) bounds birth and issue dates.
+    ``today`` (default: today's date in China, UTC+8, as the office writes its dates)
+    bounds birth and issue dates.
 
     Raises BatchFileError when the file is empty, not a table, lacks required columns,
     repeats a column, has no data rows, or has more than ``max_rows`` data rows.
     """
-    today = today or datetime.date.today()
+    today = today or datetime.datetime.now(_CHINA_TZ).date()
     if not data or not data.strip():
         raise BatchFileError("empty", "the file is empty", "文件为空")
     if data.startswith(_OLE2_MAGIC):

@@ -163,10 +163,10 @@ def test_applicants_file_as_given_parses_to_1000_valid_rows(applicants: ParsedBa
     assert len({r.request_id for r in applicants.rows}) == 1000
 
 
-def test_applicants_file_with_the_system_date_as_today(applicants_bytes: bytes) -> None:
-    # The default "today" is the system date; the file's June 2026 dates are past by now
+def test_applicants_file_with_the_default_today(applicants_bytes: bytes) -> None:
+    # The default "today" is the date in China; the file's June 2026 dates are past by now
     # on these machines, and when they are not this says so rather than failing obscurely.
-    if datetime.date.today() < datetime.date(2026, 6, 30):
+    if datetime.date.today() < datetime.date(2026, 7, 1):
         pytest.skip("system date is before the file's issue dates")  # pragma: no cover
     batch = read_batch(applicants_bytes)
     assert (len(batch.rows), len(batch.errors)) == (1000, 0)
@@ -606,6 +606,19 @@ def test_xlsx_with_wrong_declared_dimensions_is_read_completely() -> None:
 # --------------------------------------------------------------------------------------
 # Limits
 # --------------------------------------------------------------------------------------
+
+
+def test_default_today_is_the_date_in_china() -> None:
+    china = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date()
+    row = list(GOOD_1)
+    row[8] = (china + datetime.timedelta(days=1)).isoformat()
+    tomorrow = read_batch(csv_bytes(EN_HEADER, [row]))
+    row[8] = china.isoformat()
+    today = read_batch(csv_bytes(EN_HEADER, [row]))
+    if datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).date() != china:
+        pytest.skip("midnight in China passed during the test")  # pragma: no cover
+    assert [e.code for e in tomorrow.errors] == ["date_in_future"]
+    assert today.errors == () and today.rows[0].certified_on == china
 
 
 def test_200001_rows_are_refused_quickly() -> None:
