@@ -376,26 +376,26 @@ def request_hash(request: CertificateCreate) -> str:
 
 
 def _replay(session: Session, *, principal: str, key: str, digest: str) -> StoredResponse:
-    rec = session.execute(
-        sa.select(IdempotencyRecord).where(
-            IdempotencyRecord.principal == principal,  # type: ignore[arg-type]
-            IdempotencyRecord.key == key,  # type: ignore[arg-type]
+    t: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
+    found = session.execute(
+        sa.select(t.c.request_hash, t.c.status_code, t.c.response_json).where(
+            t.c.principal == principal, t.c.key == key
         )
-    ).scalar_one_or_none()
+    ).first()
     session.rollback()
-    if rec is None or rec.response_json is None or rec.status_code is None:
+    if found is None or found.status_code is None or found.response_json is None:
         raise IdempotencyPending(
             "A request with this Idempotency-Key is still in progress",
             "使用该幂等键的请求仍在处理中",
         )
-    if not hmac.compare_digest(rec.request_hash, digest):
+    if not hmac.compare_digest(found.request_hash, digest):
         raise IdempotencyMismatch(
             "Idempotency-Key reused with a different request body",
             "幂等键已用于另一个不同的请求",
             "Send a new Idempotency-Key for a different certificate.",
             "签发另一份证书请使用新的幂等键。",
         )
-    return StoredResponse(rec.status_code, rec.response_json.encode("utf-8"), replayed=True)
+    return StoredResponse(found.status_code, found.response_json.encode("utf-8"), replayed=True)
 
 
 def issue_certificate_idempotent(
