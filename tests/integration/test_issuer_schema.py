@@ -110,3 +110,27 @@ def test_production_accepts_real_secrets(clean_env: None) -> None:
 def test_bad_settings_are_refused(clean_env: None, over) -> None:
     with pytest.raises(ValidationError):
         IssuerSettings(**over)
+
+
+def test_sqlite_writers_begin_immediate_and_readers_deferred(tmp_path) -> None:
+    from sqlalchemy.orm import Session
+
+    from issuer.db import begin_write
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'issuer.db'}")
+    begins: list[str] = []
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda conn, cur, stmt, *a: begins.append(stmt) if stmt.startswith("BEGIN") else None,
+    )
+    try:
+        with Session(engine) as session:
+            begin_write(session)
+            session.execute(sa.text("SELECT 1"))
+            session.commit()
+        with Session(engine) as session:
+            session.execute(sa.text("SELECT 1"))
+        assert begins == ["BEGIN IMMEDIATE", "BEGIN DEFERRED"]
+    finally:
+        engine.dispose()
