@@ -18,11 +18,24 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "METADATA",
+    "ApiKey",
+    "AuditCheckpoint",
     "AuditHead",
     "AuditRecord",
+    "Batch",
+    "BatchItem",
     "Certificate",
+    "CertificateVersion",
+    "Event",
+    "EventHead",
     "IdempotencyRecord",
+    "Office",
+    "Officer",
+    "PendingAction",
+    "Restriction",
+    "RestrictionChange",
     "SerialCounter",
+    "ServiceClient",
     "StatusListRow",
 ]
 
@@ -63,6 +76,13 @@ class StatusListRow(IssuerModel, table=True):
     size: int
     data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
     created_at: dt.datetime = _ts()
+    # revision 0002: bumped on every entry change; the signed token is cached per revision
+    revision: int = 0
+    signed_revision: int | None = None
+    signed_token: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    signed_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 class SerialCounter(IssuerModel, table=True):
@@ -108,6 +128,13 @@ class Certificate(IssuerModel, table=True):
     qr_token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     status: str = Field(default="valid", max_length=16)
     created_at: dt.datetime = _ts()
+    # revision 0002
+    kid: str | None = Field(default=None, max_length=64, index=True)
+    status_reason: str | None = Field(default=None, max_length=64)
+    status_changed_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+    layout_version: str = Field(default="v1", max_length=16)
 
 
 class IdempotencyRecord(IssuerModel, table=True):
@@ -150,3 +177,209 @@ class AuditHead(IssuerModel, table=True):
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     seq: int = 0
     hash: str = Field(max_length=64)
+
+
+# --- revision 0002: accounts, lifecycle, restrictions, events, batches, checkpoints --------
+
+
+class Office(IssuerModel, table=True):
+    """A certification office served by this issuer, with its own settings."""
+
+    __tablename__ = "office"
+
+    id: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=200)
+    province: str = Field(max_length=2)
+    office_code: str = Field(max_length=3)
+    # Maker-checker on revocations and restrictions; switching it is itself audited.
+    maker_checker: bool = True
+    created_at: dt.datetime = _ts()
+
+
+class Officer(IssuerModel, table=True):
+    """A person acting for one office in one role: clerk, supervisor or admin."""
+
+    __tablename__ = "officer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
+    username: str = Field(max_length=100, unique=True)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    active: bool = True
+    created_at: dt.datetime = _ts()
+
+
+class ApiKey(IssuerModel, table=True):
+    """An officer's API key: shown once, stored as SHA-256 of its secret part.
+
+    The key reads ``jz_<prefix>_<secret>``; ``prefix`` finds the row, the hash decides.
+    """
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="service_client.id", index=True)
+    prefix: str = Field(max_length=16, unique=True)
+    secret_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _ts()
+    revoked_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class ServiceClient(IssuerModel, table=True):
+    """A machine reader: a verifier (restricted list) or the teacher MIS (event feed)."""
+
+    __tablename__ = "service_client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    kind: str = Field(max_length=16)  # "verifier" | "mis"
+    created_at: dt.datetime = _ts()
+
+
+class CertificateVersion(IssuerModel, table=True):
+    """A superseded version of a certificate (reissue keeps the number, bumps the version)."""
+
+    __tablename__ = "certificate_version"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "certificate_id", "version", name="uq_certificate_version_certificate_id_version"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    version: int
+    kid: str = Field(max_length=64)
+    credential_jws: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    qr_token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    superseded_at: dt.datetime = _ts()
+    reason: str = Field(max_length=64)
+
+
+class PendingAction(IssuerModel, table=True):
+    """A right-removing act awaiting a second supervisor (maker-checker)."""
+
+    __tablename__ = "pending_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
+    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict
+    target: str = Field(max_length=200)  # certificate number or restriction id
+    payload_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    requested_by: int = Field(foreign_key="officer.id")
+    requested_at: dt.datetime = _ts()
+    decided_by: int | None = Field(default=None, foreign_key="officer.id")
+    decided_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+    decision: str | None = Field(default=None, max_length=16)  # approved | rejected
+
+
+class Restriction(IssuerModel, table=True):
+    """An entry of the restricted-qualification list (contract section 7)."""
+
+    __tablename__ = "restriction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_ref: str = Field(max_length=64, index=True)  # HMAC-SHA256 hex, shared key
+    id_type: str = Field(max_length=32)
+    category: str = Field(max_length=16)  # lost | revoked
+    decision_date: dt.date
+    bar_until: dt.date | None = None
+    deciding_office: str = Field(max_length=200)
+    legal_basis: str = Field(max_length=500)
+    affected_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    recorded_at: dt.datetime = _ts()
+    removed_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+    removal_reason: str | None = Field(default=None, max_length=500)
+
+
+class RestrictionChange(IssuerModel, table=True):
+    """The restricted list's change log; ``seq`` is the verifiers' cursor (gapless)."""
+
+    __tablename__ = "restriction_change"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    restriction_id: int = Field(foreign_key="restriction.id", index=True)
+    op: str = Field(max_length=8)  # add | remove
+    at: dt.datetime = _ts()
+
+
+class Event(IssuerModel, table=True):
+    """The event feed for the teacher MIS; ``seq`` is gapless and commits in order."""
+
+    __tablename__ = "event"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: dt.datetime = _ts()
+    type: str = Field(max_length=32)
+    office_id: str = Field(max_length=200)
+    certificate_number: str | None = Field(default=None, max_length=17, index=True)
+    version: int | None = None
+    data_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class EventHead(IssuerModel, table=True):
+    """Single-row counters (event and restriction-change sequences) locked by writers."""
+
+    __tablename__ = "event_head"
+
+    name: str = Field(primary_key=True, max_length=32)
+    seq: int = 0
+
+
+class Batch(IssuerModel, table=True):
+    """A batch issuance; the same file re-run for the same office resumes this row."""
+
+    __tablename__ = "batch"
+    __table_args__ = (
+        sa.UniqueConstraint("office_id", "file_sha256", name="uq_batch_office_id_file_sha256"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: str = Field(max_length=200)
+    filename: str = Field(max_length=300)
+    file_sha256: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # validating | issuing | done | failed
+    total_rows: int = 0
+    valid_rows: int = 0
+    error_rows: int = 0
+    issued_rows: int = 0
+    errors_json: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = _ts()
+    finished_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class BatchItem(IssuerModel, table=True):
+    """One issued row of a batch, written in the certificate's transaction (exactly once)."""
+
+    __tablename__ = "batch_item"
+    __table_args__ = (
+        sa.UniqueConstraint("batch_id", "row_number", name="uq_batch_item_batch_id_row_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    row_number: int
+    certificate_id: int = Field(foreign_key="certificate.id")
+
+
+class AuditCheckpoint(IssuerModel, table=True):
+    """A signed statement of the audit chain's head at a moment (detects a cut tail)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_seq: int
+    audit_hash: str = Field(max_length=64)
+    signed_jws: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    at: dt.datetime = _ts()
