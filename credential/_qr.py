@@ -211,7 +211,11 @@ def extract_token(
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
         raise MalformedError("QR text is not a URL") from exc
-    if not text.isascii() or "@" in parts.netloc or "\\" in text:
+    # Control characters and spaces are dropped by URL parsers (ours and browsers'), which
+    # would let a URL that does not read as ours still pass: refuse them outright.
+    if not text.isascii() or not text.isprintable() or " " in text:
+        raise MalformedError("QR URL has spaces or control characters")
+    if "@" in parts.netloc or "\\" in text:
         raise MalformedError("QR URL has user info or non-ASCII characters")
     expected = _origin_of(verifier_origin)
     if parts.scheme.lower() not in ("https", "http") or _origin_of(text) != expected:

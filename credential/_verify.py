@@ -356,6 +356,9 @@ class _Status:
             )
         value = snap.status_list.get(ref.idx)
         ctx.status_value = value
+        # INVALID is final (contract section 5): old data that says revoked stays right.
+        if value == StatusValue.INVALID:
+            return _fail(self.name, Reason.REVOKED, "revoked", "已撤销（作废）")
         if ctx.now > snap.stale_after(ctx.policy.status_grace):
             return _fail(
                 self.name,
@@ -365,8 +368,6 @@ class _Status:
             )
         if value == StatusValue.VALID:
             return _STATUS_OK
-        if value == StatusValue.INVALID:
-            return _fail(self.name, Reason.REVOKED, "revoked", "已撤销（作废）")
         if value == StatusValue.SUSPENDED:
             return _fail(self.name, Reason.SUSPENDED, "suspended", "已暂停")
         return _fail(self.name, Reason.STATUS_UNAVAILABLE, "unknown status value", "未知状态值")

@@ -6,6 +6,7 @@ Tests import these instead of repeating set-up; everything is deterministic give
 from __future__ import annotations
 
 import csv
+import hashlib
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,7 +54,15 @@ def applicants() -> list[dict[str, str]]:
         return list(csv.DictReader(f))
 
 
-def signer(alg: str = "EdDSA", kid: str = "11001-1") -> KeySigner:
+def signer(alg: str = "EdDSA", kid: str = "11001-1", *, seed: int | None = None) -> KeySigner:
+    """Return a signer with a fresh key, or a fixed one derived from ``seed`` (reproducible
+    tokens: test ids that depend on token bytes must be the same in every xdist worker)."""
+    if seed is not None:
+        material = hashlib.sha256(f"jiaozi-test-key-{seed}".encode()).digest()
+        if alg == "EdDSA":
+            return KeySigner(Ed25519PrivateKey.from_private_bytes(material), kid)
+        scalar = int.from_bytes(material, "big") % (2**255) + 1
+        return KeySigner(ec.derive_private_key(scalar, ec.SECP256R1()), kid)
     key = (
         Ed25519PrivateKey.generate() if alg == "EdDSA" else ec.generate_private_key(ec.SECP256R1())
     )
