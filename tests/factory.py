@@ -6,8 +6,8 @@ Tests import these instead of repeating set-up; everything is deterministic give
 from __future__ import annotations
 
 import csv
-import hashlib
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
