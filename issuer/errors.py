@@ -3,7 +3,15 @@
 
 from __future__ import annotations
 
-__all__ = ["IdempotencyMismatch", "IdempotencyPending", "IssuerError", "NotFound", "Unauthorized"]
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "IdempotencyMismatch",
+    "IdempotencyPending",
+    "IssuerError",
+    "NotFound",
+    "Unauthorized",
+]
 
 
 class IssuerError(Exception):
@@ -35,3 +43,15 @@ class Unauthorized(IssuerError):
     status = 401
     code = "unauthorized"
     headers = {"WWW-Authenticate": 'Bearer realm="jiaozi-issuer"'}  # noqa: RUF012
+
+
+class Forbidden(IssuerError):
+    status = 403
+    code = "forbidden"
+
+
+class Conflict(IssuerError):
+    """The request is valid but the resource's state does not allow it now."""
+
+    status = 409
+    code = "conflict"

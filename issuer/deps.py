@@ -1,0 +1,151 @@
+"""The issuer's request dependencies: settings, database session, signer, and who is asking.
+
+Routes declare what they need with ``Annotated`` aliases::
+
+    def revoke(..., session: DbSession, who: Annotated[Principal, Depends(require("supervisor"))])
+
+Authentication is a bearer API key. An officer's key (``jz_...``) acts for the officer's
+office in the officer's role; a service client's key (verifier, teacher MIS) reads feeds
+only. The static ``JIAOZI_API_KEY`` acts as the configured office's admin: it is how a
+fresh install is bootstrapped, and production refuses its default value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from credential import Signer
+
+from .apikeys import parse_api_key, secret_matches
+from .errors import Forbidden, Unauthorized
+from .models import ApiKey, Officer, ServiceClient
+from .settings import IssuerSettings
+
+__all__ = [
+    "ROLES",
+    "Actor",
+    "DbSession",
+    "Principal",
+    "Settings",
+    "SignerDep",
+    "client",
+    "get_principal",
+    "now",
+    "require",
+]
+
+ROLES = ("clerk", "supervisor", "admin")
+STATIC_ACTOR = "apikey:static"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting. ``actor`` is what audit records name."""
+
+    actor: str
+    office_id: str | None
+    role: str | None = None
+    officer_id: int | None = None
+    client_kind: str | None = None  # "verifier" | "mis" for service clients
+
+    @property
+    def is_officer(self) -> bool:
+        return self.role is not None
+
+
+def _settings(request: Request) -> IssuerSettings:
+    return request.app.state.settings  # type: ignore[no-any-return]
+
+
+def _session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+def _signer(request: Request) -> Signer:
+    return request.app.state.signer_provider()  # type: ignore[no-any-return]
+
+
+def now() -> dt.datetime:
+    """Return the current time (a dependency, so tests can override the clock)."""
+    return dt.datetime.now(dt.UTC)
+
+
+Settings = Annotated[IssuerSettings, Depends(_settings)]
+DbSession = Annotated[Session, Depends(_session)]
+SignerDep = Annotated[Signer, Depends(_signer)]
+Now = Annotated[dt.datetime, Depends(now)]
+
+
+def get_principal(
+    settings: Settings,
+    session: DbSession,
+    authorization: Annotated[str | None, Header()] = None,
+) -> Principal:
+    """Return the principal of the request's bearer key; raises Unauthorized."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthorized("Missing or wrong API key", "缺少或错误的API密钥")
+    static = settings.api_key.get_secret_value().encode("utf-8")
+    if hmac.compare_digest(token.encode("utf-8"), static):
+        return Principal(STATIC_ACTOR, settings.office_id, role="admin")
+    parsed = parse_api_key(token)
+    if parsed is None:
+        raise Unauthorized("Missing or wrong API key", "缺少或错误的API密钥")
+    prefix, secret = parsed
+    key = session.scalars(
+        sa.select(ApiKey).where(ApiKey.__table__.c.prefix == prefix)  # type: ignore[attr-defined]
+    ).first()
+    if key is None or key.revoked_at is not None or not secret_matches(secret, key.secret_hash):
+        raise Unauthorized("Missing or wrong API key", "缺少或错误的API密钥")
+    if key.officer_id is not None:
+        officer = session.get(Officer, key.officer_id)
+        if officer is None or not officer.active:
+            raise Unauthorized("Account disabled", "账户已停用")
+        return Principal(f"officer:{officer.username}", officer.office_id, officer.role, officer.id)
+    svc = session.get(ServiceClient, key.client_id)
+    if svc is None:
+        raise Unauthorized("Missing or wrong API key", "缺少或错误的API密钥")
+    return Principal(f"client:{svc.name}", None, client_kind=svc.kind)
+
+
+Actor = Annotated[Principal, Depends(get_principal)]
+
+
+def require(*roles: str) -> Callable[[Principal], Principal]:
+    """Return a dependency admitting officers in one of ``roles`` (admin admits all)."""
+    unknown = set(roles) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown roles {unknown}")
+
+    def dependency(who: Actor) -> Principal:
+        if who.role is None or (who.role not in roles and who.role != "admin"):
+            raise Forbidden(
+                "This account may not do that",
+                "该账户无权执行此操作",
+                f"needs role: {' or '.join(roles)}",
+                f"需要角色：{'或'.join(roles)}",
+            )
+        return who
+
+    return dependency
+
+
+def client(*kinds: str) -> Callable[[Principal], Principal]:
+    """Return a dependency admitting service clients of ``kinds`` (and admins)."""
+
+    def dependency(who: Actor) -> Principal:
+        if who.client_kind in kinds or who.role == "admin":
+            return who
+        raise Forbidden("This account may not read this feed", "该账户无权读取此数据")
+
+    return dependency

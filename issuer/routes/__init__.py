@@ -1,0 +1,20 @@
+"""The issuer's HTTP routes, one router per area; ``issuer.app`` includes them all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from . import accounts, audit, batches, certificates, events, lifecycle, public, restrictions
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    public.router,
+    certificates.router,
+    accounts.router,
+    lifecycle.router,
+    restrictions.router,
+    events.router,
+    batches.router,
+    audit.router,
+)
