@@ -1,0 +1,24 @@
+"""What each deployable installs: the verifier must not need reportlab, pyHanko or key tooling."""
+
+from __future__ import annotations
+
+import tomllib
+
+from tests.factory import REPO
+
+PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _names(reqs: list[str]) -> set[str]:
+    return {r.split("[")[0].split(">")[0].split("=")[0].split("<")[0].strip().lower() for r in reqs}
+
+
+def test_verifier_extra_has_no_pdf_signing_or_rendering() -> None:
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    verifier = _names(extras["verifier"]) | _names(PYPROJECT["project"]["dependencies"])
+    assert not verifier & {"reportlab", "rl-accel", "pyhanko", "segno", "openpyxl"}, verifier
+    assert {"reportlab", "pyhanko"} <= _names(extras["issuer"])
+
+
+def test_core_is_small() -> None:
+    assert _names(PYPROJECT["project"]["dependencies"]) == {"cryptography", "pyjwt", "click"}
