@@ -43,6 +43,7 @@ from .db import begin_write
 from .errors import IdempotencyMismatch, IdempotencyPending, NotFound
 from .models import Certificate, IdempotencyRecord, SerialCounter, StatusListRow
 from .schemas import CertificateCreate, CertificateLinks, CertificatePublic, StatusRef
+from .sealing import open_credential, open_text, seal_credential, seal_text
 from .settings import IssuerSettings
 from .validation import ValidApplication, validate_application
 
@@ -216,7 +217,9 @@ def _public(row: Certificate, *, settings: IssuerSettings, status_uri: str) -> C
         certified_on=row.certified_on.isoformat(),
         office_name=settings.office_name,
         issued_at=_iso(row.created_at),
-        credential=row.credential_jws,
+        credential=open_credential(
+            settings, row.credential_jws, certificate_number=row.certificate_number
+        ),
         qr_token=row.qr_token,
         qr_url=verify_url,
         status_list=StatusRef(uri=status_uri, idx=row.status_idx),
@@ -302,7 +305,8 @@ def _issue(
             elicence_id=eid,
             status_list_id=lst.id,  # type: ignore[arg-type]
             status_idx=idx,
-            credential_jws=tokens.credential,
+            credential_jws=seal_credential(settings, tokens.credential, certificate_number=number),
+            kid=signer.kid,
             qr_token=tokens.qr_token,
             status="valid",
             created_at=now,
@@ -375,7 +379,14 @@ def request_hash(request: CertificateCreate) -> str:
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def _replay(session: Session, *, principal: str, key: str, digest: str) -> StoredResponse:
+def _idempotency_context(principal: str, key: str) -> str:
+    """What a saved answer is sealed to (it holds the credential, hence the id number)."""
+    return f"idempotency:{len(principal)}:{principal}:{key}"
+
+
+def _replay(
+    session: Session, *, principal: str, key: str, digest: str, settings: IssuerSettings
+) -> StoredResponse:
     t: sa.Table = IdempotencyRecord.__table__  # type: ignore[attr-defined]
     found = session.execute(
         sa.select(t.c.request_hash, t.c.status_code, t.c.response_json).where(
@@ -395,7 +406,8 @@ def _replay(session: Session, *, principal: str, key: str, digest: str) -> Store
             "Send a new Idempotency-Key for a different certificate.",
             "签发另一份证书请使用新的幂等键。",
         )
-    return StoredResponse(found.status_code, found.response_json.encode("utf-8"), replayed=True)
+    body = open_text(settings, found.response_json, context=_idempotency_context(principal, key))
+    return StoredResponse(found.status_code, body.encode("utf-8"), replayed=True)
 
 
 def issue_certificate_idempotent(
@@ -425,11 +437,12 @@ def issue_certificate_idempotent(
         session.flush()
     except IntegrityError:
         session.rollback()
-        return _replay(session, principal=principal, key=key, digest=digest)
+        return _replay(session, principal=principal, key=key, digest=digest, settings=settings)
     try:
         public = _issue(session, app, signer=signer, settings=settings, actor=actor, now=now)
         body = public.model_dump_json()
-        rec.status_code, rec.response_json = 201, body
+        sealed = seal_text(settings, body, context=_idempotency_context(principal, key))
+        rec.status_code, rec.response_json = 201, sealed
         session.commit()
     except BaseException:
         session.rollback()

@@ -12,6 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from credential import MIN_LIST_SIZE, CredentialError, elicence_id
+from keys import DEV_DATA_KEY, DataCipherError, parse_data_key
 
 __all__ = ["DEV_API_KEY", "DEV_ID_HMAC_KEY", "IssuerSettings"]
 
@@ -47,6 +48,9 @@ class IssuerSettings(BaseSettings):
     api_key: SecretStr = SecretStr(DEV_API_KEY)
     # Key of the HMAC over identity numbers (lookups without storing the number in clear).
     id_hmac_key: SecretStr = SecretStr(DEV_ID_HMAC_KEY)
+    # AES-256-GCM key sealing the stored credentials (they hold identity numbers):
+    # 32 bytes as base64url (`python -c "import keys; print(keys.generate_data_key())"`).
+    data_key: SecretStr = SecretStr(DEV_DATA_KEY)
 
     @field_validator("public_url", "verifier_url")
     @classmethod
@@ -66,7 +70,16 @@ class IssuerSettings(BaseSettings):
             )
         except CredentialError as exc:
             raise ValueError(f"e-licence settings: {exc}") from None
+        try:
+            parse_data_key(self.data_key.get_secret_value())
+        except DataCipherError as exc:
+            raise ValueError(f"JIAOZI_DATA_KEY: {exc}") from None
         if self.env == "production":
+            if self.data_key.get_secret_value().strip() == DEV_DATA_KEY:
+                raise ValueError(
+                    "JIAOZI_DATA_KEY must be set to a new random key in production (the "
+                    "published development key is refused)"
+                )
             for name, default in (("api_key", DEV_API_KEY), ("id_hmac_key", DEV_ID_HMAC_KEY)):
                 value = getattr(self, name).get_secret_value()
                 if value == default or len(value) < _MIN_SECRET_LENGTH:

@@ -12,6 +12,14 @@ Typical use by a service::
     signer = store.active_signer("urn:jiaozi:office:11001", now=int(time.time()))
 """
 
+from ._datacipher import (
+    DATA_KEY_BYTES,
+    DEV_DATA_KEY,
+    DataCipher,
+    DataCipherError,
+    generate_data_key,
+    parse_data_key,
+)
 from ._errors import (
     InvalidJwksError,
     InvalidOfficeError,
@@ -46,12 +54,16 @@ from ._trustadmin import (
 )
 
 __all__ = [
+    "DATA_KEY_BYTES",
+    "DEV_DATA_KEY",
     "HOME_ENV",
     "PASSPHRASE_ENV",
     "ROOT_JWKS_FILE",
     "ROOT_OWNER",
     "TRUST_DIR",
     "TRUST_LIST_FILE",
+    "DataCipher",
+    "DataCipherError",
     "InvalidJwksError",
     "InvalidOfficeError",
     "KeyIdError",
@@ -69,12 +81,14 @@ __all__ = [
     "current_trust_list",
     "current_trust_token",
     "export_trust",
+    "generate_data_key",
     "generate_private_key",
     "init_trust",
     "is_initialised",
     "jiaozi_home",
     "mark_compromised",
     "owner_dir",
+    "parse_data_key",
     "passphrase_from_env",
     "root_keys",
     "rotate_office",
