@@ -1,0 +1,240 @@
+"""A fake issuer and trust authority for the verifier's tests (httpx.MockTransport), and
+the harness that builds a verifier app on it. The few tests here pin the fake itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from credential import IdType, encode_jws, person_reference
+from tests.factory import ISSUER_URL, NOW, VERIFIER_URL, World, applicants
+from verifier.app import create_app
+from verifier.settings import IssuerSource, VerifierSettings
+
+TRUST_URL = "https://trust.example.cn/trust-list.jwt"
+FEED_KEY = "verifier-client-key-0123456789abcdef"
+PERSON_KEY = "person-ref-key-shared-0123456789abcdef"
+RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
+
+
+class Clock:
+    def __init__(self, now: dt.datetime = NOW) -> None:
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += dt.timedelta(seconds=seconds)
+
+
+def person_ref(row: dict[str, str]) -> str:
+    return person_reference(PERSON_KEY.encode(), IdType.parse(row["id_type"]), row["id_number"])
+
+
+@dataclass
+class FakeIssuer:
+    """Serves a trust list, status lists and the restricted-list feed, signed by a World."""
+
+    world: World
+    clock: Clock
+    down: bool = False
+    requests: list[httpx.Request] = field(default_factory=list)
+    trust_token: str = ""
+    status_iat: int | None = None  # fixed iat to serve (rollback tests); else clock - 5
+    status_ttl: int = 300
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    log: list[dict[str, Any]] = field(default_factory=list)  # {seq, op, entry}
+    use_etags: bool = True
+    page_size: int = 100
+
+    def __post_init__(self) -> None:
+        self.trust_token = self.world.trust_token()
+
+    @property
+    def cursor(self) -> int:
+        return self.log[-1]["seq"] if self.log else 0
+
+    def restrict(
+        self,
+        entry_id: str,
+        row: dict[str, str],
+        category: str = "revoked",
+        affected: tuple[str, ...] = (),
+        bar_until: str | None = "2031-11-28",
+        decision_date: str = "2026-11-28",
+    ) -> None:
+        entry = {
+            "id": entry_id,
+            "person_ref": person_ref(row),
+            "category": category,
+            "decision_date": decision_date,
+            "bar_until": bar_until if category == "revoked" else None,
+            "deciding_office": "北京市教育委员会",
+            "affected": list(affected),
+        }
+        self.entries[entry_id] = entry
+        self.log.append({"seq": self.cursor + 1, "op": "add", "entry": entry})
+
+    def unrestrict(self, entry_id: str) -> None:
+        self.entries.pop(entry_id)
+        self.log.append({"seq": self.cursor + 1, "op": "remove", "entry": {"id": entry_id}})
+
+    def sign(self, typ: str, payload: dict[str, Any]) -> str:
+        return encode_jws({"typ": typ}, payload, self.world.office_signer)
+
+    def _iat(self) -> int:
+        return int(self.clock().timestamp()) - 5
+
+    def _cached(self, request: httpx.Request, body: str, media: str) -> httpx.Response:
+        etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
+        if self.use_etags and request.headers.get("if-none-match") == etag:
+            return httpx.Response(304, headers={"ETag": etag})
+        headers = {"Content-Type": media}
+        if self.use_etags:
+            headers["ETag"] = etag
+        return httpx.Response(200, text=body, headers=headers)
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        if self.down:
+            raise httpx.ConnectError("issuer down", request=request)
+        url = str(request.url)
+        if url == TRUST_URL:
+            return self._cached(request, self.trust_token, "application/jwt")
+        if url == self.world.status_uri:
+            iat = self.status_iat if self.status_iat is not None else self._iat()
+            token = self.world.status_token(iat=iat, ttl=self.status_ttl)
+            return self._cached(request, token, "application/statuslist+jwt")
+        path = request.url.path
+        if path.startswith("/api/v1/restrictions/"):
+            if request.headers.get("authorization") != f"Bearer {FEED_KEY}":
+                return httpx.Response(401)
+            iss = self.world.office_id
+            if path.endswith("/snapshot"):
+                payload = {
+                    "iss": iss,
+                    "iat": self._iat(),
+                    "cursor": self.cursor,
+                    "entries": list(self.entries.values()),
+                }
+                return httpx.Response(200, text=self.sign(RESTRICTIONS_TYP, payload))
+            if path.endswith("/changes"):
+                after = int(request.url.params["after"])
+                page = [c for c in self.log if c["seq"] > after][: self.page_size]
+                cursor = page[-1]["seq"] if page else after
+                payload = {
+                    "iss": iss,
+                    "iat": self._iat(),
+                    "after": after,
+                    "cursor": cursor,
+                    "changes": page,
+                }
+                return httpx.Response(200, text=self.sign(RESTRICTIONS_TYP, payload))
+        return httpx.Response(404)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self.handler))
+
+    def requested(self, url: str) -> int:
+        return sum(1 for r in self.requests if str(r.url).split("?")[0] == url.split("?")[0])
+
+
+def write_root(world: World, tmp: Path) -> Path:
+    path = tmp / "root.jwks.json"
+    path.write_text(json.dumps({"keys": [world.root.public_key().to_jwk()]}))
+    return path
+
+
+def settings_for(database_url: str, root: Path, **over: Any) -> VerifierSettings:
+    values: dict[str, Any] = dict(
+        database_url=database_url,
+        public_url=VERIFIER_URL,
+        root_jwks=root,
+        trust_list_url=TRUST_URL,
+        issuers=(IssuerSource(base_url=ISSUER_URL, api_key=FEED_KEY),),
+        status_grace=600,
+        sync_interval=0,
+        reload_interval=0,
+        person_ref_key=PERSON_KEY,
+    )
+    values.update(over)
+    return VerifierSettings(**values)
+
+
+@dataclass
+class Harness:
+    world: World
+    issuer: FakeIssuer
+    clock: Clock
+    settings: VerifierSettings
+    app: Any
+    client: TestClient
+
+    @property
+    def verifier(self) -> Any:
+        return self.app.state.verifier
+
+    def sync(self) -> Any:
+        return self.verifier.syncer.run_once()
+
+    def verify(self, **body: Any) -> dict[str, Any]:
+        r = self.client.post("/api/v1/verify", json=body)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+def make_harness(database_url: str, tmp: Path, **over: Any) -> Iterator[Harness]:
+    world = World()
+    clock = Clock()
+    issuer = FakeIssuer(world, clock)
+    settings = settings_for(database_url, write_root(world, tmp), **over)
+    http = issuer.client()
+    app = create_app(settings, http=http, clock=clock)
+    with TestClient(app) as client:
+        yield Harness(world, issuer, clock, settings, app, client)
+    http.close()
+
+
+@pytest.fixture
+def harness(database_url: str, tmp_path: Path) -> Iterator[Harness]:
+    yield from make_harness(database_url, tmp_path)
+
+
+# --- the fake itself ---------------------------------------------------------------------
+
+
+def test_fake_issuer_serves_conditional_trust_list() -> None:
+    world = World()
+    issuer = FakeIssuer(world, Clock())
+    with issuer.client() as http:
+        first = http.get(TRUST_URL)
+        again = http.get(TRUST_URL, headers={"If-None-Match": first.headers["etag"]})
+    assert first.status_code == 200 and first.text == world.trust_token()
+    assert again.status_code == 304
+
+
+def test_fake_feed_needs_the_key_and_pages_changes() -> None:
+    world = World()
+    issuer = FakeIssuer(world, Clock(), page_size=1)
+    issuer.restrict("r1", applicants()[3])
+    issuer.restrict("r2", applicants()[4])
+    with issuer.client() as http:
+        assert http.get(ISSUER_URL + "/api/v1/restrictions/snapshot").status_code == 401
+        r = http.get(
+            ISSUER_URL + "/api/v1/restrictions/changes?after=0",
+            headers={"Authorization": f"Bearer {FEED_KEY}"},
+        )
+    payload = json.loads(
+        __import__("base64").urlsafe_b64decode(r.text.split(".")[1] + "==").decode()
+    )
+    assert payload["cursor"] == 1 and [c["seq"] for c in payload["changes"]] == [1]

@@ -1,0 +1,146 @@
+"""Verifier settings from ``JIAOZI_*`` environment variables (contract section 11).
+
+Development defaults let the verifier run on a laptop; in production mode
+(``JIAOZI_ENV=production``) building the app fails on a default or short secret, an
+``http:`` public URL, or a missing pinned root.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["DEV_PERSON_REF_KEY", "IssuerSource", "VerifierSettings"]
+
+# Published default: fine on a laptop, refused in production.
+DEV_PERSON_REF_KEY = "jiaozi-dev-person-ref-key"
+_MIN_SECRET_LENGTH = 32
+
+
+def _http_url(value: str) -> str:
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http(s) URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise ValueError("must not carry user info, a query or a fragment")
+    return value.rstrip("/")
+
+
+class IssuerSource(BaseModel):
+    """An issuer the verifier syncs from: its public base URL and, for the restricted
+    list, the API key of this verifier's client account there."""
+
+    model_config = {"frozen": True}
+
+    base_url: str
+    api_key: SecretStr | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        return _http_url(value)
+
+
+class VerifierSettings(BaseSettings):
+    """Everything the verifier service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JIAOZI_", extra="ignore", frozen=True)
+
+    env: Literal["development", "production"] = "development"
+    database_url: str = "sqlite:///var/verifier.db"
+    redis_url: str | None = None
+    redis_prefix: str = "jiaozi:verifier:"
+    # The only origin accepted in QR URLs (contract section 4).
+    public_url: str = "http://127.0.0.1:8200"
+
+    # Trust: the pinned root keys (a JWKS file) and where the signed trust list is fetched.
+    root_jwks: Path = Path("var/trust/root.jwks.json")
+    trust_list_url: str | None = None
+    # Issuers to sync status lists and the restricted list from (JSON list in the env).
+    issuers: tuple[IssuerSource, ...] = ()
+
+    status_grace: int = Field(default=3600, ge=0, le=30 * 86400)
+    sync_interval: int = Field(default=60, ge=0)  # seconds; 0 = no background sync
+    sync_timeout: float = Field(default=10.0, gt=0, le=120)
+    on_demand_timeout: float = Field(default=2.0, gt=0, le=30)
+    on_demand_retry: int = Field(default=30, ge=0)  # seconds between tries of one URI
+    reload_interval: float = Field(default=1.0, ge=0)  # how often a replica re-reads the DB
+
+    # HMAC key shared with the issuers for restricted-list person references (section 7).
+    person_ref_key: SecretStr = SecretStr(DEV_PERSON_REF_KEY)
+
+    # Limits (contract section 10) and rate limits (requests per window, 0 = off).
+    upload_limit: int = Field(default=10 * 1024 * 1024, ge=1024)
+    token_limit: int = Field(default=8 * 1024, ge=512, le=1024 * 1024)
+    admission_rate_limit: int = Field(default=60, ge=0)
+    admission_rate_window: int = Field(default=60, ge=1)
+    verify_rate_limit: int = Field(default=0, ge=0)  # per client address
+    verify_rate_window: int = Field(default=60, ge=1)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        return _http_url(value)
+
+    @field_validator("trust_list_url")
+    @classmethod
+    def _trust_url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
+
+    @model_validator(mode="after")
+    def _check(self) -> VerifierSettings:
+        bases = [i.base_url for i in self.issuers]
+        if len(set(bases)) != len(bases):
+            raise ValueError("an issuer base_url is listed twice")
+        if self.env == "production":
+            key = self.person_ref_key.get_secret_value()
+            if key == DEV_PERSON_REF_KEY or len(key) < _MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"JIAOZI_PERSON_REF_KEY must be set to a secret of at least "
+                    f"{_MIN_SECRET_LENGTH} characters in production (default or empty value "
+                    "refused)"
+                )
+            if not self.public_url.startswith("https://"):
+                raise ValueError("JIAOZI_PUBLIC_URL must be https in production")
+            if self.trust_list_url is None:
+                raise ValueError("JIAOZI_TRUST_LIST_URL must be set in production")
+            for source in self.issuers:
+                if not source.base_url.startswith("https://"):
+                    raise ValueError("issuer base URLs must be https in production")
+        return self
+
+    @property
+    def person_ref_key_bytes(self) -> bytes:
+        return self.person_ref_key.get_secret_value().encode("utf-8")
+
+    def issuer_for(self, uri: str) -> IssuerSource | None:
+        """Return the configured issuer whose status lists ``uri`` may name, else None.
+
+        Only ``<base_url>/statuslists/<digits>`` with the base's exact scheme and host,
+        no user info, query or fragment, qualifies: nothing else is ever fetched.
+        """
+        try:
+            parts = urllib.parse.urlsplit(uri)
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            return None
+        if parts.username is not None or parts.query or parts.fragment or "\\" in uri:
+            return None
+        if not uri.isascii() or not uri.isprintable() or " " in uri:
+            return None
+        for source in self.issuers:
+            base = urllib.parse.urlsplit(source.base_url)
+            if (parts.scheme, parts.netloc.lower()) != (base.scheme, base.netloc.lower()):
+                continue
+            rest = parts.path.removeprefix(base.path.rstrip("/"))
+            if rest == parts.path and base.path.strip("/"):
+                continue
+            number = rest.removeprefix("/statuslists/")
+            if rest.startswith("/statuslists/") and number.isascii() and number.isdigit():
+                if len(number) <= 10 and not number.startswith("0"):
+                    return source
+        return None

@@ -1,0 +1,723 @@
+"""Sync: the trust list, status lists and the restricted list, from configured sources.
+
+Every document is kept exactly as fetched (a compact JWS), after checking it:
+
+- trust list: signed by a pinned root key; a lower ``seq`` than the held one, or another
+  list with the same ``seq``, is a rollback: refused, logged, the held copy kept;
+- status list: fetched only for ``<configured issuer>/statuslists/<n>`` (never a URI a
+  token names elsewhere), signed by an office key of the held trust list, ``sub`` equal to
+  the URI fetched; an ``iat`` older than the held copy's is refused;
+- restricted list (``jiaozi-restrictions+jwt``, signed by an office key, ``iss`` that
+  office): a snapshot, then changes after the held cursor; a cursor or ``iat`` going
+  backwards is refused.
+
+Requests are conditional (``If-None-Match`` / ``If-Modified-Since``) and a 304 only
+records that the source confirmed the held copy. When a source is down the held copies
+keep serving; verdicts carry their age (``status_as_of``), and the pipeline turns a list
+past its ``ttl`` plus the configured grace into ``cannot_determine`` / ``status_stale``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+
+from credential import (
+    CredentialError,
+    MalformedError,
+    Office,
+    PublicKey,
+    RollbackError,
+    StatusSnapshot,
+    TrustList,
+    load_status_list,
+    parse_jws,
+    verify_trust_list,
+)
+
+from . import db
+from .settings import IssuerSource, VerifierSettings
+from .store import Store
+
+__all__ = [
+    "RESTRICTIONS_TYP",
+    "RestrictionDocument",
+    "SyncError",
+    "SyncReport",
+    "Syncer",
+    "parse_restrictions_document",
+]
+
+log = logging.getLogger("jiaozi.verifier.sync")
+RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
+MAX_TRUST_LIST = 4 * 1024 * 1024
+MAX_STATUS_LIST = 1024 * 1024
+MAX_RESTRICTIONS = 64 * 1024 * 1024
+MAX_CHANGE_PAGES = 50
+MAX_DOCS_PER_SOURCE = 200  # past this, take a fresh snapshot (keeps exports small)
+_PERSON_REF = re.compile(r"[0-9a-f]{64}")
+_CERT_NUMBER = re.compile(r"[0-9]{17}")
+_ENTRY_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
+
+
+class SyncError(Exception):
+    """A document that could not be fetched or does not check out."""
+
+
+@dataclass(frozen=True, slots=True)
+class SyncOutcome:
+    what: str
+    outcome: str  # updated | not_modified | unchanged | refused | failed | skipped
+    detail: str = ""
+
+
+@dataclass
+class SyncReport:
+    outcomes: list[SyncOutcome] = field(default_factory=list)
+
+    def add(self, what: str, outcome: str, detail: str = "") -> SyncOutcome:
+        o = SyncOutcome(what, outcome, detail)
+        self.outcomes.append(o)
+        return o
+
+    @property
+    def ok(self) -> bool:
+        return not any(o.outcome in ("refused", "failed") for o in self.outcomes)
+
+    def by_what(self) -> dict[str, SyncOutcome]:
+        return {o.what: o for o in self.outcomes}
+
+
+# --- the restricted list's signed documents ----------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEntry:
+    entry_id: str
+    person_ref: str
+    category: str
+    decision_date: dt.date | None
+    bar_until: dt.date | None
+    affected: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RestrictionDocument:
+    """A checked snapshot (``after`` None) or page of changes of the restricted list."""
+
+    token: str
+    office: Office
+    iat: int
+    cursor: int
+    after: int | None
+    entries: tuple[ParsedEntry, ...] = ()  # snapshot
+    changes: tuple[tuple[int, str, ParsedEntry | str], ...] = ()  # (seq, op, entry | id)
+
+
+def _date(value: Any, name: str) -> dt.date | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise SyncError(f"{name} is not a date")
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError as exc:
+        raise SyncError(f"{name} is not a date") from exc
+
+
+def _int(value: Any, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise SyncError(f"{name} is not a non-negative integer")
+    return value
+
+
+def _entry_id(value: Any) -> str:
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(text, str) or not _ENTRY_ID.fullmatch(text):
+        raise SyncError("entry id is malformed")
+    return text
+
+
+def _entry(obj: Any) -> ParsedEntry:
+    if not isinstance(obj, Mapping):
+        raise SyncError("entry is not an object")
+    person_ref = obj.get("person_ref")
+    if not isinstance(person_ref, str) or not _PERSON_REF.fullmatch(person_ref):
+        raise SyncError("entry person_ref is not a hex HMAC-SHA256")
+    category = obj.get("category")
+    if category not in ("lost", "revoked"):
+        raise SyncError("entry category is not lost or revoked")
+    affected = obj.get("affected", [])
+    if not isinstance(affected, list) or not all(
+        isinstance(n, str) and _CERT_NUMBER.fullmatch(n) for n in affected
+    ):
+        raise SyncError("entry affected is not a list of certificate numbers")
+    return ParsedEntry(
+        _entry_id(obj.get("id")),
+        person_ref,
+        category,
+        _date(obj.get("decision_date"), "decision_date"),
+        _date(obj.get("bar_until"), "bar_until"),
+        tuple(dict.fromkeys(affected)),
+    )
+
+
+def parse_restrictions_document(token: str, trust: TrustList) -> RestrictionDocument:
+    """Return the checked restricted-list document in ``token``; raises SyncError.
+
+    It must be a ``jiaozi-restrictions+jwt`` signed by an office key of ``trust`` whose
+    window covers ``iat``, with ``iss`` that office, and well-formed entries.
+    """
+    try:
+        parsed = parse_jws(token, max_length=MAX_RESTRICTIONS)
+    except MalformedError as exc:
+        raise SyncError(f"restricted list is not a valid JWS: {exc}") from exc
+    if parsed.typ != RESTRICTIONS_TYP:
+        raise SyncError("not a restricted-list document (typ)")
+    found = trust.find_key(parsed.kid)
+    if found is None or not parsed.verify(found[1]):
+        raise SyncError("restricted list not signed by a trusted office key")
+    office, key = found
+    p = parsed.payload
+    if p.get("iss") != office.id:
+        raise SyncError("restricted list iss is not the office that signed it")
+    iat = _int(p.get("iat"), "iat")
+    if key.covers(iat) is not None:
+        raise SyncError("restricted list signed outside its key's window")
+    cursor = _int(p.get("cursor"), "cursor")
+    if "entries" in p:
+        entries = p["entries"]
+        if not isinstance(entries, list):
+            raise SyncError("entries is not a list")
+        parsed_entries = tuple(_entry(e) for e in entries)
+        if len({e.entry_id for e in parsed_entries}) != len(parsed_entries):
+            raise SyncError("an entry id appears twice")
+        return RestrictionDocument(token, office, iat, cursor, None, entries=parsed_entries)
+    after = _int(p.get("after"), "after")
+    changes = p.get("changes")
+    if not isinstance(changes, list) or cursor < after:
+        raise SyncError("changes document is malformed")
+    out: list[tuple[int, str, ParsedEntry | str]] = []
+    last = after
+    for change in changes:
+        if not isinstance(change, Mapping):
+            raise SyncError("change is not an object")
+        seq = _int(change.get("seq"), "seq")
+        if not last < seq <= cursor:
+            raise SyncError("change seq out of order")
+        last = seq
+        op = change.get("op")
+        entry = change.get("entry")
+        if op == "add":
+            out.append((seq, op, _entry(entry)))
+        elif op == "remove":
+            ident = entry.get("id") if isinstance(entry, Mapping) else None
+            out.append((seq, op, _entry_id(ident)))
+        else:
+            raise SyncError("change op is not add or remove")
+    return RestrictionDocument(token, office, iat, cursor, after, changes=tuple(out))
+
+
+# --- database helpers -----------------------------------------------------------------
+
+
+def _doc(conn: sa.Connection, kind: str, key: str) -> Any:
+    d = db.documents
+    return conn.execute(sa.select(d).where(d.c.kind == kind, d.c.key == key)).first()
+
+
+def save_document(
+    conn: sa.Connection,
+    kind: str,
+    key: str,
+    token: str,
+    version: int,
+    now: dt.datetime,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> None:
+    d = db.documents
+    conn.execute(d.delete().where(d.c.kind == kind, d.c.key == key))
+    conn.execute(
+        d.insert().values(
+            kind=kind,
+            key=key,
+            token=token,
+            version=version,
+            etag=etag,
+            last_modified=last_modified,
+            fetched_at=now,
+            checked_at=now,
+        )
+    )
+
+
+def _state(conn: sa.Connection, source: str) -> Any:
+    s = db.sync_state
+    return conn.execute(sa.select(s).where(s.c.source == source)).first()
+
+
+def save_state(conn: sa.Connection, source: str, **values: Any) -> None:
+    s = db.sync_state
+    if conn.execute(s.update().where(s.c.source == source).values(**values)).rowcount == 0:
+        conn.execute(s.insert().values(source=source, **values))
+
+
+def _put_entry(conn: sa.Connection, source: str, e: ParsedEntry) -> None:
+    _drop_entry(conn, source, e.entry_id)
+    conn.execute(
+        db.restrictions.insert().values(
+            source=source,
+            entry_id=e.entry_id,
+            person_ref=e.person_ref,
+            category=e.category,
+            decision_date=e.decision_date,
+            bar_until=e.bar_until,
+        )
+    )
+    if e.affected:
+        conn.execute(
+            db.restriction_numbers.insert(),
+            [
+                {"source": source, "entry_id": e.entry_id, "certificate_number": n}
+                for n in e.affected
+            ],
+        )
+
+
+def _drop_entry(conn: sa.Connection, source: str, entry_id: str) -> None:
+    for t in (db.restriction_numbers, db.restrictions):
+        conn.execute(t.delete().where(t.c.source == source, t.c.entry_id == entry_id))
+
+
+def apply_restrictions_document(
+    conn: sa.Connection, source: str, doc: RestrictionDocument, now: dt.datetime
+) -> None:
+    """Store ``doc`` (already checked against the held state) and what it says."""
+    d = db.documents
+    prefix = source + "#"
+    if doc.after is None:
+        for t in (db.restriction_numbers, db.restrictions):
+            conn.execute(t.delete().where(t.c.source == source))
+        conn.execute(d.delete().where(d.c.kind == "restrictions", d.c.key.startswith(prefix)))
+        for e in doc.entries:
+            _put_entry(conn, source, e)
+        save_document(conn, "restrictions", prefix + "0000000000", doc.token, doc.iat, now)
+    else:
+        for _seq, op, item in doc.changes:
+            if op == "add":
+                assert isinstance(item, ParsedEntry)
+                _put_entry(conn, source, item)
+            else:
+                assert isinstance(item, str)
+                _drop_entry(conn, source, item)
+        if doc.changes:
+            count = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(d)
+                .where(d.c.kind == "restrictions", d.c.key.startswith(prefix))
+            ).scalar_one()
+            save_document(conn, "restrictions", f"{prefix}{count:010d}", doc.token, doc.iat, now)
+        else:  # only confirms the data as of its iat: keep the newest such document
+            save_document(conn, "restrictions", prefix + "~latest", doc.token, doc.iat, now)
+    save_state(
+        conn,
+        "restrictions:" + source,
+        cursor=doc.cursor,
+        data_iat=doc.iat,
+        last_attempt=now,
+        last_success=now,
+        last_error=None,
+    )
+    db.bump_generation(conn)
+
+
+def check_restrictions_order(
+    held_cursor: int | None, held_iat: int | None, doc: RestrictionDocument
+) -> None:
+    """Raise RollbackError if ``doc`` would take the held restricted list backwards."""
+    if held_iat is not None and doc.iat < held_iat:
+        raise RollbackError(f"restricted list iat {doc.iat} is older than the held {held_iat}")
+    if doc.after is None:
+        if held_cursor is not None and doc.cursor < held_cursor:
+            raise RollbackError(
+                f"restricted list snapshot cursor {doc.cursor} is behind the held {held_cursor}"
+            )
+    elif doc.after != held_cursor:
+        raise SyncError(f"changes are after {doc.after}, the held cursor is {held_cursor}")
+
+
+# --- the syncer -------------------------------------------------------------------------
+
+
+class Syncer:
+    """Fetches and checks documents; one instance per process, shared by its threads."""
+
+    def __init__(
+        self,
+        settings: VerifierSettings,
+        engine: sa.Engine,
+        http: httpx.Client,
+        store: Store,
+        roots: Sequence[PublicKey],
+        clock: Callable[[], dt.datetime],
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.http = http
+        self.store = store
+        self.roots = list(roots)
+        self.clock = clock
+        self._tried: dict[str, float] = {}
+        self._tried_lock = threading.Lock()
+        self._on_demand = threading.BoundedSemaphore(4)
+
+    # -- HTTP --
+
+    def _get(
+        self,
+        url: str,
+        *,
+        limit: int,
+        timeout: float | None = None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        bearer: str | None = None,
+    ) -> tuple[int, httpx.Headers, str | None]:
+        headers = {"Accept": "application/jwt, application/statuslist+jwt, */*;q=0.1"}
+        if etag:
+            headers["If-None-Match"] = etag
+        elif last_modified:
+            headers["If-Modified-Since"] = last_modified
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        try:
+            with self.http.stream(
+                "GET",
+                url,
+                headers=headers,
+                timeout=timeout or self.settings.sync_timeout,
+                follow_redirects=False,
+            ) as r:
+                if r.status_code != 200:
+                    return r.status_code, r.headers, None
+                buf = bytearray()
+                for chunk in r.iter_bytes():
+                    buf += chunk
+                    if len(buf) > limit:
+                        raise SyncError(f"response larger than {limit} bytes")
+                try:
+                    return 200, r.headers, buf.decode("ascii").strip()
+                except UnicodeDecodeError as exc:
+                    raise SyncError("response is not a compact JWS") from exc
+        except httpx.HTTPError as exc:
+            raise SyncError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _fail(self, report: SyncReport, what: str, source: str, outcome: str, msg: str) -> None:
+        now = self.clock()
+        if outcome == "refused":
+            log.warning("sync %s refused: %s", what, msg)
+        else:
+            log.warning("sync %s failed: %s", what, msg)
+        with self.engine.begin() as conn:
+            save_state(conn, source, last_attempt=now, last_error=msg[:500])
+        report.add(what, outcome, msg)
+
+    # -- trust list --
+
+    def sync_trust(self, report: SyncReport | None = None) -> SyncReport:
+        report = report if report is not None else SyncReport()
+        url = self.settings.trust_list_url
+        if url is None:
+            report.add("trust", "skipped", "no trust list URL configured")
+            return report
+        with self.engine.connect() as conn:
+            held_row = _doc(conn, "trust", "")
+        held = self.store.current().trust if held_row is not None else None
+        try:
+            code, headers, body = self._get(
+                url,
+                limit=MAX_TRUST_LIST,
+                etag=held_row.etag if held_row is not None and held is not None else None,
+                last_modified=(
+                    held_row.last_modified if held_row is not None and held is not None else None
+                ),
+            )
+        except SyncError as exc:
+            self._fail(report, "trust", "trust", "failed", str(exc))
+            return report
+        now = self.clock()
+        if code == 304 and held_row is not None:
+            self._touch("trust", "", "trust", now)
+            report.add("trust", "not_modified")
+            return report
+        if code != 200 or body is None:
+            self._fail(report, "trust", "trust", "failed", f"HTTP {code}")
+            return report
+        try:
+            new = verify_trust_list(body, self.roots, previous=held)
+        except RollbackError as exc:
+            self._fail(report, "trust", "trust", "refused", f"rollback: {exc}")
+            return report
+        except CredentialError as exc:
+            self._fail(report, "trust", "trust", "refused", str(exc))
+            return report
+        if held is not None and new == held and held_row.token == body:
+            self._touch("trust", "", "trust", now, headers)
+            report.add("trust", "unchanged")
+            return report
+        with self.engine.begin() as conn:
+            save_document(
+                conn,
+                "trust",
+                "",
+                body,
+                new.sequence,
+                now,
+                etag=headers.get("etag"),
+                last_modified=headers.get("last-modified"),
+            )
+            save_state(conn, "trust", last_attempt=now, last_success=now, last_error=None)
+            db.bump_generation(conn)
+        self.store.refresh(force=True)
+        report.add("trust", "updated", f"seq {new.sequence}")
+        return report
+
+    def _touch(
+        self,
+        kind: str,
+        key: str,
+        source: str,
+        now: dt.datetime,
+        headers: httpx.Headers | None = None,
+    ) -> None:
+        d = db.documents
+        values: dict[str, Any] = {"checked_at": now}
+        if headers is not None and headers.get("etag"):
+            values["etag"] = headers.get("etag")
+        if headers is not None and headers.get("last-modified"):
+            values["last_modified"] = headers.get("last-modified")
+        with self.engine.begin() as conn:
+            conn.execute(d.update().where(d.c.kind == kind, d.c.key == key).values(**values))
+            save_state(conn, source, last_attempt=now, last_success=now, last_error=None)
+
+    # -- status lists --
+
+    def sync_status(
+        self, uri: str, report: SyncReport | None = None, *, timeout: float | None = None
+    ) -> SyncReport:
+        """Fetch the status list at ``uri`` if a configured issuer serves it."""
+        report = report if report is not None else SyncReport()
+        what = "status " + uri
+        if self.settings.issuer_for(uri) is None:
+            # Never fetch a URI a token names outside the configured issuers (SSRF).
+            log.warning("status URI outside the configured issuers not fetched")
+            report.add(what, "refused", "not under a configured issuer")
+            return report
+        held = self.store.current()
+        if held.trust is None:
+            report.add(what, "skipped", "no trust list held")
+            return report
+        with self.engine.connect() as conn:
+            row = _doc(conn, "status", uri)
+        snap = held.status.get(uri)
+        try:
+            code, headers, body = self._get(
+                uri,
+                limit=MAX_STATUS_LIST,
+                timeout=timeout,
+                etag=row.etag if row is not None and snap is not None else None,
+                last_modified=row.last_modified if row is not None and snap is not None else None,
+            )
+        except SyncError as exc:
+            self._fail(report, what, "status:" + uri, "failed", str(exc))
+            return report
+        now = self.clock()
+        if code == 304 and row is not None and snap is not None:
+            self._touch("status", uri, "status:" + uri, now)
+            report.add(what, "not_modified")
+            return report
+        if code != 200 or body is None:
+            self._fail(report, what, "status:" + uri, "failed", f"HTTP {code}")
+            return report
+        try:
+            new = load_status_list(body, held.trust, expected_uri=uri)
+        except CredentialError as exc:
+            self._fail(report, what, "status:" + uri, "refused", str(exc))
+            return report
+        if snap is not None and new.issued_at < snap.issued_at:
+            self._fail(
+                report,
+                what,
+                "status:" + uri,
+                "refused",
+                f"rollback: iat {new.issued_at} is older than the held {snap.issued_at}",
+            )
+            return report
+        if snap is not None and row is not None and row.token == body:
+            self._touch("status", uri, "status:" + uri, now, headers)
+            report.add(what, "unchanged")
+            return report
+        with self.engine.begin() as conn:
+            current = _doc(conn, "status", uri)  # another replica may have moved on
+            if current is not None and current.version > new.issued_at:
+                report.add(what, "unchanged", "a newer copy arrived meanwhile")
+                return report
+            save_document(
+                conn,
+                "status",
+                uri,
+                body,
+                new.issued_at,
+                now,
+                etag=headers.get("etag"),
+                last_modified=headers.get("last-modified"),
+            )
+            save_state(conn, "status:" + uri, last_attempt=now, last_success=now, last_error=None)
+            db.bump_generation(conn)
+        self.store.refresh(force=True)
+        report.add(what, "updated", f"iat {new.issued_at}")
+        return report
+
+    def on_demand_status(self, uri: str) -> StatusSnapshot | None:
+        """Fetch one status list now, for a verification that needs it: only for a
+        configured issuer's URI, at most once per ``on_demand_retry`` seconds per URI, a
+        few at a time, with a short timeout. Returns the held snapshot afterwards."""
+        if self.settings.issuer_for(uri) is None:
+            return None
+        now = time.monotonic()
+        with self._tried_lock:
+            last = self._tried.get(uri)
+            if last is not None and now - last < self.settings.on_demand_retry:
+                return None
+            if len(self._tried) > 10_000:
+                self._tried.clear()
+            self._tried[uri] = now
+        if not self._on_demand.acquire(blocking=False):
+            return None
+        try:
+            self.sync_status(uri, timeout=self.settings.on_demand_timeout)
+        finally:
+            self._on_demand.release()
+        return self.store.current().status.get(uri)
+
+    # -- restricted list --
+
+    def sync_restrictions(
+        self, source: IssuerSource, report: SyncReport | None = None
+    ) -> SyncReport:
+        report = report if report is not None else SyncReport()
+        what = "restrictions " + source.base_url
+        state_key = "restrictions:" + source.base_url
+        if source.api_key is None:
+            report.add(what, "skipped", "no API key for the restricted list")
+            return report
+        trust = self.store.current().trust
+        if trust is None:
+            report.add(what, "skipped", "no trust list held")
+            return report
+        key = source.api_key.get_secret_value()
+        changed = False
+        for _page in range(MAX_CHANGE_PAGES):
+            with self.engine.connect() as conn:
+                st = _state(conn, state_key)
+                ndocs = conn.execute(
+                    sa.select(sa.func.count())
+                    .select_from(db.documents)
+                    .where(
+                        db.documents.c.kind == "restrictions",
+                        db.documents.c.key.startswith(source.base_url + "#"),
+                    )
+                ).scalar_one()
+            cursor = st.cursor if st is not None else None
+            held_iat = st.data_iat if st is not None else None
+            snapshot = cursor is None or ndocs > MAX_DOCS_PER_SOURCE
+            url = source.base_url + (
+                "/api/v1/restrictions/snapshot"
+                if snapshot
+                else f"/api/v1/restrictions/changes?after={cursor}"
+            )
+            try:
+                code, _headers, body = self._get(url, limit=MAX_RESTRICTIONS, bearer=key)
+            except SyncError as exc:
+                self._fail(report, what, state_key, "failed", str(exc))
+                return report
+            if code in (404, 410) and not snapshot:
+                # The cursor is no longer served: start again from a snapshot.
+                with self.engine.begin() as conn:
+                    save_state(conn, state_key, cursor=None)
+                continue
+            if code != 200 or body is None:
+                self._fail(report, what, state_key, "failed", f"HTTP {code}")
+                return report
+            try:
+                doc = parse_restrictions_document(body, trust)
+                if snapshot != (doc.after is None):
+                    raise SyncError("a snapshot was asked for and changes came, or the reverse")
+                check_restrictions_order(cursor, held_iat, doc)
+            except RollbackError as exc:
+                self._fail(report, what, state_key, "refused", f"rollback: {exc}")
+                return report
+            except SyncError as exc:
+                self._fail(report, what, state_key, "refused", str(exc))
+                return report
+            now = self.clock()
+            with self.engine.begin() as conn:
+                apply_restrictions_document(conn, source.base_url, doc, now)
+            changed = changed or snapshot or bool(doc.changes)
+            if not snapshot and not doc.changes:
+                break
+        self.store.refresh(force=True)
+        report.add(what, "updated" if changed else "unchanged")
+        return report
+
+    # -- one round --
+
+    def run_once(self, extra_status: Sequence[str] = ()) -> SyncReport:
+        """Sync everything once: trust list, held (and ``extra_status``) status lists of
+        configured issuers, and each issuer's restricted list."""
+        report = SyncReport()
+        self.sync_trust(report)
+        held = self.store.current()
+        uris = list(dict.fromkeys([*held.status, *extra_status]))
+        for uri in uris:
+            if self.settings.issuer_for(uri) is not None:
+                self.sync_status(uri, report)
+        for source in self.settings.issuers:
+            self.sync_restrictions(source, report)
+        return report
+
+
+class BackgroundSync:
+    """Runs ``Syncer.run_once`` every ``interval`` seconds in a daemon thread."""
+
+    def __init__(self, syncer: Syncer, interval: float) -> None:
+        self.syncer = syncer
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="jiaozi-sync", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.syncer.run_once()
+            except Exception:  # a sync round must never kill the thread
+                log.exception("sync round failed")
+            self._stop.wait(self.interval)
