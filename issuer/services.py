@@ -38,7 +38,7 @@ from credential import (
 )
 from credential import Certificate as CertificateFacts
 
-from . import audit
+from . import audit, events
 from .db import begin_write
 from .errors import IdempotencyMismatch, IdempotencyPending, NotFound
 from .models import Certificate, IdempotencyRecord, SerialCounter, StatusListRow
@@ -52,6 +52,7 @@ __all__ = [
     "get_certificate",
     "issue_certificate",
     "issue_certificate_idempotent",
+    "publish_status_list",
     "request_hash",
     "status_list_token",
 ]
@@ -337,6 +338,15 @@ def _issue(
         },
         at=now,
     )
+    events.append_event(  # after the audit record: lock order audit_head, then event_head
+        session,
+        type="issued",
+        office_id=settings.office_id,
+        certificate_number=number,
+        version=1,
+        data={},
+        now=now,
+    )
     return _public(row, settings=settings, status_uri=lst.uri)
 
 
@@ -472,13 +482,9 @@ def get_certificate(
     return _public(row[0], settings=settings, status_uri=row[1])
 
 
-def status_list_token(
-    session: Session, *, list_id: int, signer: Signer, settings: IssuerSettings, now: dt.datetime
+def _sign_status_list(
+    row: StatusListRow, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
 ) -> str:
-    """Return status list ``list_id`` as a signed Token Status List JWT; raises NotFound."""
-    row = session.get(StatusListRow, list_id)
-    if row is None or row.office_id != settings.office_id:
-        raise NotFound("No such status list", "状态列表不存在")
     iat = int(now.timestamp())
     claims = status_list_claims(
         StatusList.from_bytes(row.data, row.bits),
@@ -488,3 +494,62 @@ def status_list_token(
         ttl=settings.status_ttl_seconds,
     )
     return encode_jws({"typ": STATUS_LIST_TYP}, claims, signer)
+
+
+def _cache_fresh(row: StatusListRow, *, settings: IssuerSettings, now: dt.datetime) -> bool:
+    """Return True if ``row``'s cached token is of its current revision and younger than
+    half the ttl (so a verifier caching it for ``ttl`` never holds it past 1.5 ttl)."""
+    if row.signed_token is None or row.signed_revision != row.revision or row.signed_at is None:
+        return False
+    at = row.signed_at
+    at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at
+    age = (now - at).total_seconds()
+    return 0 <= age < settings.status_ttl_seconds / 2
+
+
+def publish_status_list(
+    session: Session, *, list_id: int, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> str:
+    """Sign status list ``list_id`` as it is now and cache the token; return the token.
+
+    Call outside any write transaction (it ends the session's current one). The cache is
+    only an optimisation: the token is stored only if the list's ``revision`` is still the
+    one signed, so a change committed meanwhile is never hidden behind an older token.
+    Raises NotFound.
+    """
+    session.rollback()
+    row = session.get(StatusListRow, list_id, populate_existing=True)
+    if row is None or row.office_id != settings.office_id:
+        session.rollback()
+        raise NotFound("No such status list", "状态列表不存在")
+    revision = row.revision
+    token = _sign_status_list(row, signer=signer, settings=settings, now=now)
+    session.rollback()
+    try:
+        begin_write(session)
+        session.execute(
+            sa.update(_LIST)
+            .where(_LIST.c.id == list_id, _LIST.c.revision == revision)
+            .values(signed_token=token, signed_revision=revision, signed_at=now)
+        )
+        session.commit()
+    except sa.exc.OperationalError:  # a busy database: serve the fresh token uncached
+        session.rollback()
+    return token
+
+
+def status_list_token(
+    session: Session, *, list_id: int, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> str:
+    """Return status list ``list_id`` as a signed Token Status List JWT; raises NotFound.
+
+    Serves the cached token while it is of the list's current revision and younger than
+    half the ttl; otherwise signs anew and caches (see :func:`publish_status_list`).
+    """
+    row = session.get(StatusListRow, list_id)
+    if row is None or row.office_id != settings.office_id:
+        raise NotFound("No such status list", "状态列表不存在")
+    if _cache_fresh(row, settings=settings, now=now):
+        assert row.signed_token is not None
+        return row.signed_token
+    return publish_status_list(session, list_id=list_id, signer=signer, settings=settings, now=now)

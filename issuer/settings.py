@@ -14,11 +14,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from credential import MIN_LIST_SIZE, CredentialError, elicence_id
 from keys import DEV_DATA_KEY, DataCipherError, parse_data_key
 
-__all__ = ["DEV_API_KEY", "DEV_ID_HMAC_KEY", "IssuerSettings"]
+__all__ = ["DEV_API_KEY", "DEV_ID_HMAC_KEY", "DEV_RESTRICTION_HMAC_KEY", "IssuerSettings"]
 
 # Published defaults: fine on a laptop, refused in production.
 DEV_API_KEY = "jiaozi-dev-api-key"
 DEV_ID_HMAC_KEY = "jiaozi-dev-id-hmac-key"
+DEV_RESTRICTION_HMAC_KEY = "jiaozi-dev-restriction-hmac-key"
 _MIN_SECRET_LENGTH = 32
 
 
@@ -51,6 +52,9 @@ class IssuerSettings(BaseSettings):
     # AES-256-GCM key sealing the stored credentials (they hold identity numbers):
     # 32 bytes as base64url (`python -c "import keys; print(keys.generate_data_key())"`).
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
+    # Key of the person references on the restricted list (contract section 7), shared with
+    # the verifiers; distinct from id_hmac_key, which never leaves the issuer.
+    restriction_hmac_key: SecretStr = SecretStr(DEV_RESTRICTION_HMAC_KEY)
 
     @field_validator("public_url", "verifier_url")
     @classmethod
@@ -80,6 +84,8 @@ class IssuerSettings(BaseSettings):
                     "JIAOZI_DATA_KEY must be set to a new random key in production (the "
                     "published development key is refused)"
                 )
+            # restriction_hmac_key at its default is refused where it is used (issuer.
+            # restrictions), so that settings without it still load for everything else.
             for name, default in (("api_key", DEV_API_KEY), ("id_hmac_key", DEV_ID_HMAC_KEY)):
                 value = getattr(self, name).get_secret_value()
                 if value == default or len(value) < _MIN_SECRET_LENGTH:
@@ -88,6 +94,11 @@ class IssuerSettings(BaseSettings):
                         f"{_MIN_SECRET_LENGTH} characters in production (default or empty "
                         "value refused)"
                     )
+            if self.restriction_hmac_key.get_secret_value() == self.id_hmac_key.get_secret_value():
+                raise ValueError(
+                    "JIAOZI_RESTRICTION_HMAC_KEY is shared with verifiers and must differ "
+                    "from JIAOZI_ID_HMAC_KEY"
+                )
             if self.public_url.startswith("http://") or self.verifier_url.startswith("http://"):
                 raise ValueError("JIAOZI_PUBLIC_URL and JIAOZI_VERIFIER_URL must be https")
         return self
