@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 
 from credential import CredentialError, b64url_decode, b64url_encode
-from keys import DataCipher, DataCipherError, parse_data_key
+from keys import DEV_DATA_KEY, DataCipher, KeysError, parse_data_key
 
 from .settings import IssuerSettings
 
@@ -44,7 +44,14 @@ def _cipher(key_text: str) -> DataCipher:
 
 
 def _for(settings: IssuerSettings) -> DataCipher:
-    return _cipher(settings.data_key.get_secret_value())
+    key = settings.data_key.get_secret_value()
+    if settings.env == "production" and key.strip() == DEV_DATA_KEY:
+        raise SealedDataError(
+            "JIAOZI_DATA_KEY must be set to a new random key in production (the published "
+            'development key is refused; make one with python -c "import keys; '
+            'print(keys.generate_data_key())")'
+        )
+    return _cipher(key)
 
 
 def is_sealed(stored: str) -> bool:
@@ -68,7 +75,7 @@ def open_text(settings: IssuerSettings, stored: str, *, context: str) -> str:
     try:
         raw = b64url_decode(stored[len(PREFIX) :], "sealed value")
         return _for(settings).open(raw, aad=context.encode("utf-8")).decode("utf-8")
-    except (CredentialError, DataCipherError, UnicodeDecodeError) as exc:
+    except (CredentialError, KeysError, UnicodeDecodeError) as exc:
         raise SealedDataError(f"stored value for {context} does not open: {exc}") from None
 
 

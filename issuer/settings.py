@@ -12,7 +12,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from credential import MIN_LIST_SIZE, CredentialError, elicence_id
-from keys import DEV_DATA_KEY, DataCipherError, parse_data_key
+from keys import DEV_DATA_KEY, KeysError, parse_data_key
 
 __all__ = ["DEV_API_KEY", "DEV_ID_HMAC_KEY", "DEV_RESTRICTION_HMAC_KEY", "IssuerSettings"]
 
@@ -51,6 +51,8 @@ class IssuerSettings(BaseSettings):
     id_hmac_key: SecretStr = SecretStr(DEV_ID_HMAC_KEY)
     # AES-256-GCM key sealing the stored credentials (they hold identity numbers):
     # 32 bytes as base64url (`python -c "import keys; print(keys.generate_data_key())"`).
+    # The published development key is refused in production where it is used
+    # (issuer.sealing), like restriction_hmac_key.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
     # Key of the person references on the restricted list (contract section 7), shared with
     # the verifiers; distinct from id_hmac_key, which never leaves the issuer.
@@ -76,14 +78,9 @@ class IssuerSettings(BaseSettings):
             raise ValueError(f"e-licence settings: {exc}") from None
         try:
             parse_data_key(self.data_key.get_secret_value())
-        except DataCipherError as exc:
+        except KeysError as exc:
             raise ValueError(f"JIAOZI_DATA_KEY: {exc}") from None
         if self.env == "production":
-            if self.data_key.get_secret_value().strip() == DEV_DATA_KEY:
-                raise ValueError(
-                    "JIAOZI_DATA_KEY must be set to a new random key in production (the "
-                    "published development key is refused)"
-                )
             # restriction_hmac_key at its default is refused where it is used (issuer.
             # restrictions), so that settings without it still load for everything else.
             for name, default in (("api_key", DEV_API_KEY), ("id_hmac_key", DEV_ID_HMAC_KEY)):

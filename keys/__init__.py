@@ -16,7 +16,6 @@ from ._datacipher import (
     DATA_KEY_BYTES,
     DEV_DATA_KEY,
     DataCipher,
-    DataCipherError,
     generate_data_key,
     parse_data_key,
 )
@@ -63,7 +62,6 @@ __all__ = [
     "TRUST_DIR",
     "TRUST_LIST_FILE",
     "DataCipher",
-    "DataCipherError",
     "InvalidJwksError",
     "InvalidOfficeError",
     "KeyIdError",

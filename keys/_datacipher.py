@@ -54,7 +54,10 @@ DEV_DATA_KEY = (
 
 
 class DataCipherError(KeysError):
-    """A data key that is not 32 bytes of base64url, or a sealed value that does not open."""
+    """A data key that is not 32 bytes of base64url, or a sealed value that does not open.
+
+    Not exported on its own: callers catch ``keys.KeysError``, its base.
+    """
 
 
 def parse_data_key(text: str) -> bytes:

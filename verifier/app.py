@@ -415,7 +415,7 @@ def create_app(
         if media == "application/json" or media.endswith("+json"):
             raw = await _read_limited(request, 4 * settings.token_limit + 4096)
             qr, cred = _inputs(_json_object(raw), settings)
-        elif media == "multipart/form-data":
+        elif media in ("multipart/form-data", "application/x-www-form-urlencoded"):
             raw = await _read_limited(request, settings.upload_limit + _MULTIPART_OVERHEAD)
             request._body = raw  # let Starlette parse what was read under the limit
             try:
@@ -450,8 +450,8 @@ def create_app(
                 "unsupported_media_type",
                 ("Unsupported media type", "不支持的内容类型"),
                 (
-                    "Send application/json or multipart/form-data.",
-                    "请使用 application/json 或 multipart/form-data。",
+                    "Send application/json, multipart/form-data or a urlencoded form.",
+                    "请使用 application/json、multipart/form-data 或表单编码。",
                 ),
             )
         body = await run_in_threadpool(v.judge, qr, cred, lang)

@@ -17,7 +17,7 @@ from issuer.sealing import (
     seal_text,
 )
 from issuer.settings import IssuerSettings
-from keys import DataCipher, DataCipherError, generate_data_key, parse_data_key
+from keys import DataCipher, KeysError, generate_data_key, parse_data_key
 
 JWS = "eyJhbGciOiJFZERTQSJ9.eyJpZCI6IjExMDEwNTE5NzYwOTA2MjQ2OSJ9.c2ln"
 NUMBER = "20261100120000001"
@@ -46,31 +46,31 @@ def test_every_changed_byte_wrong_aad_wrong_key_and_short_input_fail() -> None:
     for i in range(len(sealed)):
         changed = bytearray(sealed)
         changed[i] ^= 0x01
-        with pytest.raises(DataCipherError):
+        with pytest.raises(KeysError):
             cipher.open(bytes(changed), aad=b"row-1")
-    with pytest.raises(DataCipherError):
+    with pytest.raises(KeysError):
         cipher.open(sealed, aad=b"row-2")
-    with pytest.raises(DataCipherError):
+    with pytest.raises(KeysError):
         DataCipher(b"j" * 32).open(sealed, aad=b"row-1")
-    with pytest.raises(DataCipherError):
+    with pytest.raises(KeysError):
         cipher.open(sealed[:28], aad=b"row-1")
-    with pytest.raises(DataCipherError, match="format version"):
+    with pytest.raises(KeysError, match="format version"):
         cipher.open(b"\x02" + sealed[1:], aad=b"row-1")
 
 
 def test_keys_must_be_32_bytes_of_base64url() -> None:
-    with pytest.raises(DataCipherError):
+    with pytest.raises(KeysError):
         DataCipher(b"short")
     key = generate_data_key()
     assert len(parse_data_key(key)) == 32
     assert parse_data_key(key + "=") == parse_data_key(key)
     for bad in ("", "not base64!", base64.urlsafe_b64encode(b"x" * 16).decode(), "a+b/"):
-        with pytest.raises(DataCipherError):
+        with pytest.raises(KeysError):
             parse_data_key(bad)
     assert "hidden" in repr(DataCipher(b"k" * 32))
 
 
-def test_settings_check_the_data_key_and_refuse_the_default_in_production() -> None:
+def test_settings_check_the_data_key_and_production_refuses_the_default() -> None:
     assert settings().data_key.get_secret_value() == keys.DEV_DATA_KEY
     with pytest.raises(ValidationError, match="JIAOZI_DATA_KEY"):
         settings(data_key="too-short")
@@ -82,9 +82,11 @@ def test_settings_check_the_data_key_and_refuse_the_default_in_production() -> N
         "public_url": "https://issuer.example.cn",
         "verifier_url": "https://verify.example.cn",
     }
-    with pytest.raises(ValidationError, match="JIAOZI_DATA_KEY"):
-        settings(**prod)
-    assert settings(**prod, data_key=generate_data_key()).env == "production"
+    with pytest.raises(SealedDataError, match="JIAOZI_DATA_KEY"):
+        seal_credential(settings(**prod), JWS, certificate_number=NUMBER)
+    real = settings(**prod, data_key=generate_data_key())
+    stored = seal_credential(real, JWS, certificate_number=NUMBER)
+    assert open_credential(real, stored, certificate_number=NUMBER) == JWS
 
 
 # --- issuer.sealing -----------------------------------------------------------------------

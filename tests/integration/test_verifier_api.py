@@ -1,0 +1,320 @@
+"""POST /api/v1/verify for every input kind: QR URL, token, transport digits, credential, a
+PNG/JPEG photo of the printed QR, and a PDF with the QR drawn and the e-licence attached;
+QR URL origin tricks; and the problems for what cannot be judged."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import segno
+import segno.consts
+from PIL import Image, ImageDraw, ImageFilter
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+from credential import encode_transport, qr_segments, qr_url
+from tests.factory import VERIFIER_URL, applicants
+from tests.integration.test_verifier_fakes import Harness, make_harness
+
+_MODES = {"byte": segno.consts.MODE_BYTE, "numeric": segno.consts.MODE_NUMERIC}
+
+
+@pytest.fixture
+def api(tmp_path: Path) -> Iterator[Harness]:
+    gen = make_harness(f"sqlite:///{tmp_path / 'verifier.db'}", tmp_path)
+    h = next(gen)
+    h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
+    yield h
+    gen.close()
+
+
+def qr_image(text: str, scale: int = 1, border: int = 0) -> Image.Image:
+    """The QR as the issuer draws it: 1 pixel per module (or scaled), greyscale."""
+    segs = [(c, _MODES[m]) for c, m in qr_segments(text)]
+    qr = segno.make_qr(segs, error="q", boost_error=False)
+    buf = io.BytesIO()
+    qr.save(buf, kind="png", scale=scale, border=border)
+    buf.seek(0)
+    return Image.open(buf).convert("L")
+
+
+def photo(text: str, fmt: str = "PNG") -> bytes:
+    """A 'photo' of a printed QR: grey paper, the code off-centre, slightly blurred."""
+    code = qr_image(text, scale=6, border=4).convert("RGB")
+    page = Image.new("RGB", (1400, 1100), (214, 209, 200))
+    ImageDraw.Draw(page).rectangle((80, 60, 1320, 1040), fill=(246, 244, 238))
+    page.paste(code, (520, 300))
+    page = page.filter(ImageFilter.GaussianBlur(0.8))
+    buf = io.BytesIO()
+    page.save(buf, format=fmt, quality=85)
+    return buf.getvalue()
+
+
+def pdf(
+    qr_text: str | None, credential: str | None, name: str = "2026110011000001.vc.jwt"
+) -> bytes:
+    """An A4 certificate: title, the QR as a 1-pixel-per-module image, the JWS attached."""
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    c.setFont("Helvetica", 14)
+    c.drawString(72, 770, "Teacher qualification certificate")
+    if qr_text is not None:
+        img = qr_image(qr_text)
+        c.drawImage(ImageReader(img), 400, 80, 120, 120)
+    c.showPage()
+    c.save()
+    if credential is None:
+        return buf.getvalue()
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buf.getvalue())))
+    writer.add_attachment(name, credential.encode("ascii"))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def upload(h: Harness, data: bytes, filename: str, media: str, **headers: str):
+    return h.client.post("/api/v1/verify", files={"file": (filename, data, media)}, headers=headers)
+
+
+# --- text inputs -------------------------------------------------------------------------
+
+
+def test_qr_url_token_digits_and_credential_are_all_valid(api: Harness) -> None:
+    issued = api.world.issue(idx=101)
+    for body in (
+        {"qr": qr_url(VERIFIER_URL, issued.qr_token)},
+        {"qr": VERIFIER_URL + "/v#" + issued.qr_token},
+        {"qr": issued.qr_token},
+        {"qr": encode_transport(issued.qr_token)},
+        {"credential": issued.credential},
+        {"qr": issued.credential},  # a credential pasted into the QR box
+    ):
+        result = api.verify(**body)
+        assert (result["verdict"], result["reason"]) == ("valid", None), body
+        assert result["certificate"]["id_number_masked"].count("*") == 11
+        assert [c["name"] for c in result["checks"]] == [
+            "format",
+            "signature",
+            "issuer_trusted",
+            "scope",
+            "validity_period",
+            "status",
+            "restriction",
+            "binding",
+        ]
+
+
+def test_qr_and_credential_together_are_bound(api: Harness) -> None:
+    one = api.world.issue(idx=102)
+    other = api.world.issue(api.world.certificate(applicants()[2]), idx=103)
+    ok = api.verify(qr=one.qr_token, credential=one.credential)
+    assert ok["verdict"] == "valid"
+    assert {c["name"]: c["ok"] for c in ok["checks"]}["binding"] is True
+    bad = api.verify(qr=one.qr_token, credential=other.credential)
+    assert (bad["verdict"], bad["reason"]) == ("not_valid", "malformed")
+
+
+def test_answers_in_chinese_by_default_and_english_on_request(api: Harness) -> None:
+    token = api.world.issue(idx=104).qr_token
+    zh = api.client.post("/api/v1/verify", json={"qr": token})
+    en = api.client.post("/api/v1/verify", json={"qr": token}, headers={"Accept-Language": "en"})
+    assert zh.headers["content-language"] == "zh-CN" and en.headers["content-language"] == "en"
+    assert zh.json()["checks"][0]["detail"] == "格式正确"
+    assert en.json()["checks"][0]["detail"] == "well-formed"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://verify.example.cn@evil.example.net/v#{t}",
+        "https://evil.example.net@verify.example.cn/v#{t}",
+        "https://verify.example.cn.evil.example.net/v#{t}",
+        "https://evilverify.example.cn/v#{t}",
+        "https://xn--vrify-bva.example.cn/v#{t}",  # punycode lookalike (vérify)
+        "https://vеrify.example.cn/v#{t}",  # Cyrillic е
+        "http://verify.example.cn/v#{t}",
+        "https://verify.example.cn./v#{t}",
+        "https://verify.example.cn:8443/v#{t}",
+        "https://verify.example.cn:443/v#{t}",
+        "https://verify.example.cn/x/v#{t}",
+        "https://verify.example.cn/v?x=1#{t}",
+        "https://verify.example.cn\t/v#{t}",
+        "javascript:alert(1)//verify.example.cn/v#{t}",
+    ],
+)
+def test_qr_url_origin_tricks_are_malformed(api: Harness, url: str) -> None:
+    token = api.world.issue(idx=105).qr_token
+    result = api.verify(qr=url.format(t=encode_transport(token)))
+    assert (result["verdict"], result["reason"]) == ("not_valid", "malformed")
+    assert "certificate" not in result
+
+
+def test_a_forged_token_is_not_valid_never_cannot_determine(api: Harness) -> None:
+    token = api.world.issue(idx=106).qr_token
+    head, payload, sig = token.split(".")
+    forged = f"{head}.{payload}.{sig[:-4]}AAAA"
+    result = api.verify(qr=forged)
+    assert (result["verdict"], result["reason"]) == ("not_valid", "bad_signature")
+    assert "certificate" not in result
+
+
+# --- files ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("fmt", "media"), [("PNG", "image/png"), ("JPEG", "image/jpeg")])
+def test_photo_of_the_printed_qr(api: Harness, fmt: str, media: str) -> None:
+    token = api.world.issue(idx=111).qr_token
+    r = upload(api, photo(qr_url(VERIFIER_URL, token), fmt), "scan." + fmt.lower(), media)
+    assert r.status_code == 200, r.text
+    assert (r.json()["verdict"], r.json()["certificate"]["name"]) == (
+        "valid",
+        applicants()[1]["name"],
+    )
+
+
+def test_pdf_with_qr_and_attached_credential_is_checked_and_bound(api: Harness) -> None:
+    issued = api.world.issue(idx=112)
+    r = upload(
+        api,
+        pdf(qr_url(VERIFIER_URL, issued.qr_token), issued.credential),
+        "c.pdf",
+        "application/pdf",
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["verdict"] == "valid"
+    checks = {c["name"]: c["ok"] for c in body["checks"]}
+    assert checks["binding"] is True  # both were found and compared
+
+
+def test_pdf_whose_qr_and_credential_disagree_is_not_valid(api: Harness) -> None:
+    one = api.world.issue(idx=113)
+    other = api.world.issue(api.world.certificate(applicants()[3]), idx=114)
+    r = upload(
+        api, pdf(qr_url(VERIFIER_URL, one.qr_token), other.credential), "c.pdf", "application/pdf"
+    )
+    assert r.status_code == 200
+    assert (r.json()["verdict"], r.json()["reason"]) == ("not_valid", "malformed")
+
+
+def test_pdf_with_only_one_form(api: Harness) -> None:
+    issued = api.world.issue(idx=115)
+    only_credential = upload(api, pdf(None, issued.credential), "c.pdf", "application/pdf")
+    assert only_credential.json()["verdict"] == "valid"
+    only_qr = upload(
+        api, pdf(qr_url(VERIFIER_URL, issued.qr_token), None), "c.pdf", "application/pdf"
+    )
+    assert only_qr.json()["verdict"] == "valid"
+    json_named = upload(
+        api,
+        pdf(None, json.dumps({"jws": issued.credential}), name="x.json"),
+        "c.pdf",
+        "application/pdf",
+    )
+    assert json_named.json()["verdict"] == "valid"
+
+
+def test_pdf_with_nothing_to_verify_is_422(api: Harness) -> None:
+    r = upload(api, pdf(None, None), "c.pdf", "application/pdf")
+    assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("/nothing_found")
+
+
+@pytest.mark.parametrize(
+    ("data", "code"),
+    [
+        (b"hello, not a file we know", "unsupported_file"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 40, "unreadable_image"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 40, "unreadable_image"),
+        (b"%PDF-1.7\n" + b"garbage " * 40, "unreadable_pdf"),
+    ],
+)
+def test_unreadable_files_are_422_problems(api: Harness, data: bytes, code: str) -> None:
+    r = upload(api, data, "f.bin", "application/octet-stream")
+    assert r.status_code == 422, r.text
+    assert r.json()["type"].endswith("/" + code) and r.json()["status"] == 422
+
+
+def test_image_without_a_qr_is_422(api: Harness) -> None:
+    buf = io.BytesIO()
+    Image.new("RGB", (300, 200), (255, 255, 255)).save(buf, format="PNG")
+    r = upload(api, buf.getvalue(), "blank.png", "image/png")
+    assert r.status_code == 422 and r.json()["type"].endswith("/no_qr")
+
+
+def test_upload_over_10_mib_is_413(api: Harness) -> None:
+    big = b"%PDF-1.7\n" + b"0" * (10 * 1024 * 1024)
+    r = upload(api, big, "big.pdf", "application/pdf")
+    assert r.status_code == 413 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["title"] == "内容过大"
+
+
+def test_problems_for_bodies_with_nothing_to_judge(api: Harness) -> None:
+    c = api.client
+    r = c.post("/api/v1/verify", content=b"{not json", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["type"].endswith("/invalid_json")
+    r = c.post("/api/v1/verify", json={}, headers={"Accept-Language": "en"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "qr"
+    assert r.headers["content-language"] == "en"
+    r = c.post("/api/v1/verify", json=["qr"])
+    assert r.status_code == 422
+    r = c.post("/api/v1/verify", json={"qr": 12})
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "type"
+    r = c.post("/api/v1/verify", content=b"qr=x", headers={"Content-Type": "text/plain"})
+    assert r.status_code == 415
+    r = c.post("/api/v1/verify", json={"qr": "a" * 20000})
+    assert r.status_code == 413
+    r = c.get("/api/v1/nothing-here")
+    assert r.status_code == 404 and r.headers["content-type"] == "application/problem+json"
+    r = c.get("/api/v1/verify")
+    assert r.status_code == 405 and r.json()["status"] == 405
+
+
+def test_text_fields_in_a_form_work_too(api: Harness) -> None:
+    token = api.world.issue(idx=116).qr_token
+    r = api.client.post("/api/v1/verify", data={"qr": token})
+    assert r.status_code == 200 and r.json()["verdict"] == "valid"
+
+
+def test_pdf_qr_is_read_from_the_image_xobject_without_rendering(
+    api: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import verifier.extract as extract_mod
+
+    issued = api.world.issue(idx=117)
+    data = pdf(qr_url(VERIFIER_URL, issued.qr_token), issued.credential)
+    monkeypatch.setattr(extract_mod.shutil, "which", lambda _name: None)  # no pdftoppm
+    start = time.perf_counter()
+    found = extract_mod.extract(data)
+    assert time.perf_counter() - start < 1.0
+    assert found.qr == qr_url(VERIFIER_URL, issued.qr_token)
+    assert found.credential == issued.credential
+
+
+def test_pdf_with_a_vector_qr_falls_back_to_rendering(api: Harness) -> None:
+    import shutil
+
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm (poppler-utils) is needed for this test")
+    issued = api.world.issue(idx=118)
+    segs = [(c, _MODES[m]) for c, m in qr_segments(qr_url(VERIFIER_URL, issued.qr_token))]
+    matrix = segno.make_qr(segs, error="q", boost_error=False).matrix
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=A4)
+    unit = 2.0
+    for y, row in enumerate(matrix):
+        for x, dark in enumerate(row):
+            if dark:
+                c.rect(300 + x * unit, 300 - y * unit, unit, unit, stroke=0, fill=1)
+    c.showPage()
+    c.save()
+    r = upload(api, buf.getvalue(), "vector.pdf", "application/pdf")
+    assert r.status_code == 200, r.text
+    assert r.json()["verdict"] == "valid"
