@@ -45,7 +45,7 @@ from .models import Certificate, IdempotencyRecord, SerialCounter, StatusListRow
 from .schemas import CertificateCreate, CertificateLinks, CertificatePublic, StatusRef
 from .sealing import open_credential, open_text, seal_credential, seal_text
 from .settings import IssuerSettings
-from .validation import ValidApplication, validate_application
+from .validation import FieldError, ValidApplication, ValidationFailed, validate_application
 
 __all__ = [
     "StoredResponse",
@@ -232,6 +232,27 @@ def _public(row: Certificate, *, settings: IssuerSettings, status_uri: str) -> C
     )
 
 
+def check_scope(app: ValidApplication, *, settings: IssuerSettings) -> None:
+    """Raise ValidationFailed (on ``qualification_type``) if the office may not certify
+    ``app``'s qualification type (``JIAOZI_QUALIFICATION_TYPES``, its trust-list scope)."""
+    qt = app.qualification_type
+    if qt in settings.qualification_scope:
+        return
+    allowed = sorted(settings.qualification_scope)
+    raise ValidationFailed(
+        [
+            FieldError(
+                "qualification_type",
+                "out_of_scope",
+                f"this office may not certify {qt.slug}; its scope is "
+                + ", ".join(t.slug for t in allowed),
+                f"本机构无权认定{qt.name_zh}；可认定的资格种类为："
+                + "、".join(t.short_zh for t in allowed),
+            )
+        ]
+    )
+
+
 def _issue(
     session: Session,
     app: ValidApplication,
@@ -242,6 +263,7 @@ def _issue(
     now: dt.datetime,
 ) -> CertificatePublic:
     """Issue ``app`` inside the caller's (write) transaction; the caller commits."""
+    check_scope(app, settings=settings)  # every path (one, keyed, batch) passes here
     now = now.astimezone(dt.UTC).replace(microsecond=0)
     year = app.certified_on.year
     serial = allocate_serial(session, office_id=settings.office_id, year=year)

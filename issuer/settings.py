@@ -6,12 +6,13 @@ Development defaults let ``make demo`` run on a fresh machine; in production mod
 
 from __future__ import annotations
 
-from typing import Literal
+import json
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from credential import MIN_LIST_SIZE, CredentialError, elicence_id
+from credential import MIN_LIST_SIZE, CredentialError, QualificationType, elicence_id
 from keys import DEV_DATA_KEY, KeysError, parse_data_key
 
 __all__ = ["DEV_API_KEY", "DEV_ID_HMAC_KEY", "DEV_RESTRICTION_HMAC_KEY", "IssuerSettings"]
@@ -40,6 +41,11 @@ class IssuerSettings(BaseSettings):
     office_code: str = Field(default="001", pattern=r"^[0-9]{3}$")
     issuer_uscc: str = "11330105002500287C"
     elicence_type_code: str = "11100000000013338W009"
+    # The qualification types this office may certify (its scope in the trust list):
+    # slugs, digits or Chinese names, comma-separated or a JSON list; stored as slugs.
+    qualification_types: Annotated[tuple[str, ...], NoDecode] = tuple(
+        t.slug for t in QualificationType
+    )
 
     status_list_size: int = Field(default=MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
     status_ttl_seconds: int = Field(default=300, ge=1, le=86400)
@@ -64,6 +70,28 @@ class IssuerSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("qualification_types", mode="before")
+    @classmethod
+    def _scope(cls, value: object) -> tuple[str, ...]:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    raise ValueError("not a JSON list of qualification types") from None
+            else:
+                value = [t for t in text.split(",") if t.strip()]
+        if not isinstance(value, list | tuple | set | frozenset):
+            raise ValueError("must be a list of qualification types")
+        try:
+            parsed = {QualificationType.parse(t) for t in value}
+        except CredentialError as exc:
+            raise ValueError(str(exc)) from None
+        if not parsed:
+            raise ValueError("an office needs at least one qualification type")
+        return tuple(t.slug for t in sorted(parsed))
 
     @model_validator(mode="after")
     def _check(self) -> IssuerSettings:
@@ -99,6 +127,11 @@ class IssuerSettings(BaseSettings):
             if self.public_url.startswith("http://") or self.verifier_url.startswith("http://"):
                 raise ValueError("JIAOZI_PUBLIC_URL and JIAOZI_VERIFIER_URL must be https")
         return self
+
+    @property
+    def qualification_scope(self) -> frozenset[QualificationType]:
+        """Return the qualification types this office may certify."""
+        return frozenset(QualificationType.parse(t) for t in self.qualification_types)
 
     @property
     def office_number_code(self) -> str:
