@@ -7,16 +7,18 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
-from credential import VerificationResult, VerifyPolicy, verify
+from credential import Reason, Verdict, VerificationResult, VerifyPolicy, verify
 
 from ._offline import OfflineDataError, load_root_keys, load_status_files, load_trust
 
-__all__ = ["render_text", "verify_command"]
+__all__ = ["render_doc", "render_text", "verify_command"]
 
 EXIT = {"valid": 0, "not_valid": 1, "cannot_determine": 2}
+EXIT_USAGE = 64
 _CHECK_ZH = {
     "format": "格式",
     "signature": "签名",
@@ -74,6 +76,80 @@ def render_text(result: VerificationResult, lang: str = "zh") -> str:
     return "\n".join(lines)
 
 
+def render_doc(doc: dict[str, Any], lang: str = "zh") -> str:
+    """Return a verifier's JSON answer (contract section 8) as plain text for a person."""
+    zh = lang.startswith("zh")
+    verdict = Verdict(doc["verdict"])
+    lines = [
+        ("结论：" if zh else "Verdict: ")
+        + (verdict.zh if zh else verdict.value.replace("_", " ").upper())
+    ]
+    if doc.get("reason"):
+        try:
+            reason = Reason(doc["reason"])
+            lines.append(("原因：" if zh else "Why: ") + (reason.zh if zh else reason.en))
+        except ValueError:
+            lines.append(("原因：" if zh else "Why: ") + str(doc["reason"]))
+    cert = doc.get("certificate") or {}
+    for key, label_zh, label_en in _FIELDS:
+        if cert.get(key) is not None:
+            lines.append(f"  {label_zh}：{cert[key]}" if zh else f"  {label_en}: {cert[key]}")
+    lines.append("检查：" if zh else "Checks:")
+    for check in doc.get("checks", []):
+        mark = {True: "✓", False: "✗", None: "–"}.get(check.get("ok"), "?")
+        name = _CHECK_ZH.get(check["name"], check["name"]) if zh else check["name"]
+        lines.append(f"  {mark} {name}: {check.get('detail', '')}")
+    if doc.get("status_as_of"):
+        as_of = dt.datetime.fromisoformat(doc["status_as_of"].replace("Z", "+00:00"))
+        checked = dt.datetime.fromisoformat(doc["checked_at"].replace("Z", "+00:00"))
+        minutes = int((checked - as_of).total_seconds() // 60)
+        stamp = as_of.strftime("%Y-%m-%d %H:%M:%SZ")
+        lines.append(
+            f"状态数据时间：{stamp}（{minutes} 分钟前）"
+            if zh
+            else f"Status data as of {stamp} ({minutes} min old)"
+        )
+    return "\n".join(lines)
+
+
+def _online(url: str, value: str, lang: str) -> dict[str, Any]:
+    """POST the input to a verifier's API and return its judgement; exits on a problem."""
+    import httpx
+
+    endpoint = url.rstrip("/") + "/api/v1/verify"
+    headers = {"Accept-Language": "en" if lang == "en" else "zh-CN"}
+    path = Path(value)
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError):
+        is_file = False
+    try:
+        if is_file and path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg"):
+            with path.open("rb") as f:
+                r = httpx.post(
+                    endpoint, files={"file": (path.name, f)}, headers=headers, timeout=60
+                )
+        else:
+            qr_text, credential_jws = _read_input(value)
+            body = {"credential": credential_jws} if credential_jws else {"qr": qr_text}
+            r = httpx.post(endpoint, json=body, headers=headers, timeout=30)
+    except httpx.HTTPError as exc:
+        click.echo(f"verifier unreachable: {exc}", err=True)
+        sys.exit(EXIT["cannot_determine"])
+    try:
+        doc = r.json()
+    except ValueError:
+        doc = None
+    if r.status_code == 200 and isinstance(doc, dict) and doc.get("verdict") in EXIT:
+        return doc
+    title = doc.get("title") if isinstance(doc, dict) else None
+    detail = doc.get("detail") if isinstance(doc, dict) else None
+    click.echo(
+        f"verifier answered HTTP {r.status_code}: {title or ''} {detail or ''}".strip(), err=True
+    )
+    sys.exit(EXIT_USAGE if 400 <= r.status_code < 500 else EXIT["cannot_determine"])
+
+
 def _read_input(value: str) -> tuple[str | None, str | None]:
     """Return (qr_text, credential) from a token, URL, or a file holding one."""
     path = Path(value)
@@ -126,6 +202,18 @@ def _read_input(value: str) -> tuple[str | None, str | None]:
 @click.option(
     "--grace", default=0, show_default=True, help="Seconds a status list may be used past its ttl."
 )
+@click.option(
+    "--online",
+    "online_url",
+    metavar="URL",
+    help="Ask the verifier service at URL instead of judging here (PDF/photo files too).",
+)
+@click.option(
+    "--bundle",
+    "bundle_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Offline bundle from 'jiaozi verifier bundle export' (trust, status, restrictions).",
+)
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
 @click.option("--now", "now_ts", type=int, envvar="JIAOZI_NOW", hidden=True)
 def verify_command(
@@ -136,29 +224,59 @@ def verify_command(
     status_paths: tuple[Path, ...],
     origin: str,
     grace: int,
+    online_url: str | None,
+    bundle_path: Path | None,
     lang: str,
     now_ts: int | None,
 ) -> None:
-    """Verify an e-licence offline. Exit 0 valid, 1 not valid, 2 cannot determine, 64 usage."""
+    """Verify an e-licence offline (or --online). Exit 0 valid, 1 not valid, 2 cannot
+    determine, 64 usage."""
+    if online_url is not None:
+        doc = _online(online_url, value, lang)
+        if as_json:
+            click.echo(json.dumps(doc, ensure_ascii=False, indent=2))
+        else:
+            click.echo(render_doc(doc, lang))
+        sys.exit(EXIT[doc["verdict"]])
     home = Path(os.environ.get("JIAOZI_HOME", "var"))
-    trust_path = trust_path or home / "trust" / "trust-list.jwt"
-    root_path = root_path or trust_path.parent / "root.jwks.json"
+    default_trust = home / "trust" / "trust-list.jwt"
+    root_path = root_path or (trust_path or default_trust).parent / "root.jwks.json"
+    restrictions = None
+    person_key = os.environ.get("JIAOZI_PERSON_REF_KEY")
     try:
-        trust = load_trust(trust_path, load_root_keys(root_path))
-        snapshots = load_status_files(status_paths, trust)
+        if bundle_path is not None:
+            from .bundle import BundleError, read_bundle
+            from .store import DatedRestrictions, china_date
+
+            try:
+                b = read_bundle(bundle_path.read_bytes(), load_root_keys(root_path))
+            except (BundleError, OSError) as exc:
+                raise click.UsageError(f"{bundle_path}: {exc}") from exc
+            trust = b.trust
+            snapshots = {**b.status, **load_status_files(status_paths, trust)}
+        else:
+            trust = load_trust(trust_path or default_trust, load_root_keys(root_path))
+            snapshots = load_status_files(status_paths, trust)
     except OfflineDataError as exc:
         raise click.UsageError(str(exc)) from exc
     qr_text, credential_jws = _read_input(value)
     now = (
         dt.datetime.fromtimestamp(now_ts, dt.UTC) if now_ts is not None else dt.datetime.now(dt.UTC)
     )
+    if bundle_path is not None and b.restrictions:
+        restrictions = DatedRestrictions(b.index, china_date(now))
     result = verify(
         qr_text,
         credential=credential_jws,
         trust=trust,
         status=snapshots,
+        restrictions=restrictions,
         now=now,
-        policy=VerifyPolicy(verifier_origin=origin, status_grace=grace),
+        policy=VerifyPolicy(
+            verifier_origin=origin,
+            status_grace=grace,
+            person_ref_key=person_key.encode("utf-8") if person_key else None,
+        ),
     )
     if as_json:
         click.echo(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2))

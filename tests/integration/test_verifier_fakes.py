@@ -193,8 +193,10 @@ class Harness:
         return r.json()
 
 
-def make_harness(database_url: str, tmp: Path, **over: Any) -> Iterator[Harness]:
-    world = World()
+def make_harness(
+    database_url: str, tmp: Path, world: World | None = None, **over: Any
+) -> Iterator[Harness]:
+    world = world or World()
     clock = Clock()
     issuer = FakeIssuer(world, clock)
     settings = settings_for(database_url, write_root(world, tmp), **over)

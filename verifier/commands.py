@@ -1,0 +1,164 @@
+"""``jiaozi verifier ...``: run the verifier service and administer it.
+
+    jiaozi verifier serve [--host H --port P]      the HTTP service (uvicorn)
+    jiaozi verifier sync [--status-uri URI ...]    one sync round, then exit (1 if any failed)
+    jiaozi verifier accounts create-employer --name N   prints the API key once
+    jiaozi verifier bundle export FILE / import FILE    offline bundles
+
+Settings come from ``JIAOZI_*`` variables (``verifier.settings``). Only click is imported
+here at load time, so ``jiaozi --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+__all__ = ["verifier_group"]
+
+
+def _now() -> dt.datetime:
+    ts = os.environ.get("JIAOZI_NOW")
+    if ts:
+        return dt.datetime.fromtimestamp(int(ts), dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+def _settings() -> Any:
+    from pydantic import ValidationError
+
+    from .settings import VerifierSettings
+
+    try:
+        return VerifierSettings()
+    except ValidationError as exc:
+        raise click.ClickException(f"settings: {exc}") from exc
+
+
+def _verifier() -> Any:
+    from ._offline import OfflineDataError, load_root_keys
+    from .app import Verifier
+
+    settings = _settings()
+    try:
+        roots = load_root_keys(settings.root_jwks)
+    except OfflineDataError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return Verifier(settings, None, _now, roots)
+
+
+@click.group("verifier")
+def verifier_group() -> None:
+    """The public verifier service: serve, sync, employer accounts, offline bundles."""
+
+
+@verifier_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8200, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the verifier API (settings from JIAOZI_* variables)."""
+    import uvicorn
+
+    _settings()  # refuse bad or insecure settings before binding the port
+    uvicorn.run(
+        "verifier.commands:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+    )
+
+
+def app_factory() -> Any:
+    """Return the app for uvicorn (one per worker process)."""
+    from .app import create_app
+
+    return create_app(_settings())
+
+
+@verifier_group.command("sync")
+@click.option("--status-uri", "status_uris", multiple=True, help="Also fetch this status list.")
+def sync(status_uris: tuple[str, ...]) -> None:
+    """Run one sync round: trust list, status lists, restricted list."""
+    v = _verifier()
+    try:
+        report = v.syncer.run_once(extra_status=list(status_uris))
+    finally:
+        v.close()
+    for o in report.outcomes:
+        click.echo(f"{o.what}: {o.outcome}" + (f" ({o.detail})" if o.detail else ""))
+    sys.exit(0 if report.ok else 1)
+
+
+@verifier_group.group("accounts")
+def accounts() -> None:
+    """Employer accounts for admission checks."""
+
+
+@accounts.command("create-employer")
+@click.option("--name", required=True, help="The employer's (school's) name.")
+def create_employer_cmd(name: str) -> None:
+    """Create an employer account and print its API key (shown only this once)."""
+    from .accounts import create_employer
+
+    v = _verifier()
+    try:
+        employer, key = create_employer(v.engine, name, _now())
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    finally:
+        v.close()
+    click.echo(f"employer {employer.id}: {employer.name}")
+    click.echo(f"API key (shown once, store it now): {key}")
+
+
+@verifier_group.group("bundle")
+def bundle() -> None:
+    """Offline bundles of the signed trust list, status lists and restricted list."""
+
+
+@bundle.command("export")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def export_cmd(file: Path) -> None:
+    """Write everything held to FILE (JSON of the original signed documents)."""
+    from .bundle import BundleError, export_bundle
+
+    v = _verifier()
+    try:
+        doc = export_bundle(v.engine, _now())
+    except BundleError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        v.close()
+    file.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
+    click.echo(
+        f"wrote {file}: trust list, {len(doc['status_lists'])} status list(s), "
+        f"{len(doc['restrictions'])} restricted-list source(s)"
+    )
+
+
+@bundle.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False, exists=True))
+def import_cmd(file: Path) -> None:
+    """Verify every document in FILE against the pinned root and hold what is newer."""
+    from .bundle import BundleError, import_bundle, read_bundle
+
+    v = _verifier()
+    try:
+        held = v.store.current()
+        b = read_bundle(file.read_bytes(), v.store.roots, previous=held.trust)
+        done = import_bundle(v.engine, b, held, _now())
+    except (BundleError, OSError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        v.close()
+    for what, outcome in done:
+        click.echo(f"{what}: {outcome}")
