@@ -1,0 +1,135 @@
+"""Verifier settings: production refuses insecure defaults; only configured issuers' status
+list URLs may be fetched; the restricted list's dates are honoured."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from verifier.app import create_app
+from verifier.settings import IssuerSource, VerifierSettings
+from verifier.store import RestrictionEntry, RestrictionIndex, china_date
+
+GOOD = dict(
+    env="production",
+    public_url="https://verify.example.cn",
+    trust_list_url="https://trust.example.cn/trust-list.jwt",
+    issuers=(IssuerSource(base_url="https://jszg.example.cn", api_key="k" * 40),),
+    person_ref_key="p" * 40,
+)
+
+
+def test_production_accepts_real_settings() -> None:
+    s = VerifierSettings(**GOOD)
+    assert s.person_ref_key_bytes == b"p" * 40
+    assert s.upload_limit == 10 * 1024 * 1024 and s.token_limit == 8 * 1024
+
+
+@pytest.mark.parametrize(
+    ("over", "message"),
+    [
+        ({"person_ref_key": "jiaozi-dev-person-ref-key"}, "JIAOZI_PERSON_REF_KEY"),
+        ({"person_ref_key": "short"}, "JIAOZI_PERSON_REF_KEY"),
+        ({"public_url": "http://verify.example.cn"}, "https"),
+        ({"trust_list_url": None}, "JIAOZI_TRUST_LIST_URL"),
+        ({"issuers": (IssuerSource(base_url="http://jszg.example.cn"),)}, "https"),
+    ],
+)
+def test_production_refuses_insecure_defaults(over: dict, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        VerifierSettings(**{**GOOD, **over})
+
+
+def test_production_app_refuses_to_start_without_pinned_root(tmp_path: Path) -> None:
+    settings = VerifierSettings(
+        **GOOD, root_jwks=tmp_path / "missing.json", database_url=f"sqlite:///{tmp_path}/v.db"
+    )
+    with pytest.raises(Exception, match="root JWKS"):
+        create_app(settings)
+
+
+def test_issuers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(
+        "JIAOZI_ISSUERS", '[{"base_url": "https://jszg.example.cn/", "api_key": "abc"}]'
+    )
+    monkeypatch.setenv("JIAOZI_STATUS_GRACE", "120")
+    s = VerifierSettings()
+    assert s.issuers[0].base_url == "https://jszg.example.cn"
+    assert s.issuers[0].api_key is not None and s.issuers[0].api_key.get_secret_value() == "abc"
+    assert "abc" not in repr(s)
+    assert s.status_grace == 120
+
+
+@pytest.mark.parametrize(
+    ("uri", "ok"),
+    [
+        ("https://jszg.example.cn/statuslists/1", True),
+        ("https://JSZG.example.cn/statuslists/42", True),
+        ("https://jszg.example.cn/statuslists/01", False),
+        ("https://jszg.example.cn/statuslists/", False),
+        ("https://jszg.example.cn/statuslists/1/", False),
+        ("https://jszg.example.cn/statuslists/1?x=1", False),
+        ("https://jszg.example.cn/statuslists/1#f", False),
+        ("https://jszg.example.cn/statuslists/../../admin", False),
+        ("https://jszg.example.cn/admin", False),
+        ("https://jszg.example.cn:444/statuslists/1", False),
+        ("http://jszg.example.cn/statuslists/1", False),
+        ("https://jszg.example.cn.evil.net/statuslists/1", False),
+        ("https://jszg.example.cn@evil.net/statuslists/1", False),
+        ("https://evil.net@jszg.example.cn/statuslists/1", False),
+        ("https://jszg.example.cn\\@evil.net/statuslists/1", False),
+        ("https://jszg.example.cn/statuslists/1 ", False),
+        ("https://jszg.example.cn/statuslists/１", False),  # full-width digit
+        ("https://169.254.169.254/statuslists/1", False),
+        ("file:///statuslists/1", False),
+        ("https://other.example.cn/base/statuslists/1", True),
+        ("https://other.example.cn/statuslists/1", False),
+        ("https://other.example.cn/basement/statuslists/1", False),
+    ],
+)
+def test_only_configured_issuers_status_lists_may_be_fetched(uri: str, ok: bool) -> None:
+    s = VerifierSettings(
+        issuers=(
+            IssuerSource(base_url="https://jszg.example.cn"),
+            IssuerSource(base_url="https://other.example.cn/base"),
+        )
+    )
+    assert (s.issuer_for(uri) is not None) is ok
+
+
+def _entry(category: str, bar_until: dt.date | None, affected: tuple[str, ...] = ()):
+    return RestrictionEntry(
+        "src", "e1", "a" * 64, category, dt.date(2020, 1, 1), bar_until, affected
+    )
+
+
+def test_restriction_dates() -> None:
+    today = dt.date(2026, 11, 29)
+    lost = RestrictionIndex.build([_entry("lost", None, ("20201100110000001",))])
+    assert lost.person_restricted("a" * 64, today)
+    assert (
+        lost.category_for(certificate_number="20201100110000001", person_ref=None, today=today)
+        == "lost"
+    )
+    ended = RestrictionIndex.build([_entry("revoked", dt.date(2025, 1, 1), ("20201100110000001",))])
+    assert not ended.person_restricted("a" * 64, today)
+    assert (
+        ended.category_for(certificate_number="20261100110000009", person_ref="a" * 64, today=today)
+        is None
+    )
+    # the certificates it named stay revoked
+    assert (
+        ended.category_for(certificate_number="20201100110000001", person_ref=None, today=today)
+        == "revoked"
+    )
+    running = RestrictionIndex.build([_entry("revoked", today)])
+    assert running.person_restricted("a" * 64, today)  # the last day still bars
+    assert not running.person_restricted("a" * 64, today + dt.timedelta(days=1))
+    assert RestrictionIndex.build([_entry("revoked", None)]).person_restricted("a" * 64, today)
+
+
+def test_dates_are_china_dates() -> None:
+    assert china_date(dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
