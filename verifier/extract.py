@@ -66,9 +66,7 @@ def sniff(data: bytes) -> str | None:
 
 
 def _decode_qr(img: Image.Image) -> str | None:
-    results = zxingcpp.read_barcodes(
-        img, formats=_QR_ONLY
-    )
+    results = zxingcpp.read_barcodes(img, formats=_QR_ONLY)
     for r in results:
         if r.valid and r.text:
             return str(r.text)

@@ -312,3 +312,47 @@ def test_without_etags_if_modified_since_or_full_refetch(harness: Harness) -> No
     assert outcomes["trust"] == "unchanged"  # same bytes: only the check time moves
     assert TRUST_URL
     assert FakeIssuer
+
+
+def test_background_sync_runs_in_the_server(database_url: str, tmp_path: Path) -> None:
+    import time
+
+    gen = make_harness(database_url, tmp_path, sync_interval=1)
+    h = next(gen)  # the app's lifespan started the sync thread
+    try:
+        deadline = time.monotonic() + 10
+        while h.verifier.store.refresh().trust is None:
+            assert time.monotonic() < deadline, "background sync never fetched the trust list"
+            time.sleep(0.05)
+        assert h.issuer.requested("https://trust.example.cn/trust-list.jwt") >= 1
+    finally:
+        gen.close()
+
+
+def test_on_demand_fetch_is_bounded_when_the_issuer_hangs(harness: Harness) -> None:
+    import time
+
+    import httpx
+
+    h = harness
+    h.verifier.syncer.sync_trust()
+    real = h.issuer.handler
+    timeouts: list[object] = []
+
+    def hanging(request: httpx.Request) -> httpx.Response:
+        if "statuslists" in str(request.url):
+            timeouts.append(request.extensions.get("timeout"))
+            h.issuer.requests.append(request)
+            raise httpx.ReadTimeout("slow issuer", request=request)
+        return real(request)
+
+    h.issuer.handler = hanging  # type: ignore[method-assign]
+    h.verifier.syncer.http = httpx.Client(transport=httpx.MockTransport(hanging))
+    start = time.monotonic()
+    body = h.verify(qr=h.world.issue(idx=71).qr_token)
+    assert (body["verdict"], body["reason"]) == ("cannot_determine", "status_unavailable")
+    assert time.monotonic() - start < 5
+    assert timeouts and timeouts[0]["read"] == h.settings.on_demand_timeout  # type: ignore[index]
+    for _ in range(3):
+        h.verify(qr=h.world.issue(idx=72).qr_token)
+    assert h.issuer.requested(h.world.status_uri) == 1  # retried only after on_demand_retry
