@@ -41,8 +41,10 @@ def main() -> None:
 
 def _register() -> None:
     from verifier.cli import verify_command
+    from verifier.commands import verifier_group  # imports only click until a command runs
 
     main.add_command(verify_command)
+    main.add_command(verifier_group)
     try:
         from keys.cli import keys_group, trust_group
     except ImportError:  # pragma: no cover - keys/ is part of every install

@@ -311,3 +311,25 @@ def test_serve_starts_the_service(synced: Harness, tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_jiaozi_has_the_verifier_group_without_loading_the_web_stack(tmp_path: Path) -> None:
+    out = jiaozi(tmp_path, "verifier", "--help")
+    assert out.returncode == 0, out.stderr
+    for name in ("serve", "sync", "accounts", "bundle"):
+        assert name in out.stdout
+    code = (
+        "import sys, jiaozi.cli; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'fastapi', 'sqlalchemy', 'httpx', 'uvicorn', 'pydantic', 'zxingcpp', 'pypdf'}))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    loaded = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
