@@ -11,13 +11,14 @@ import urllib.parse
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["DEV_PERSON_REF_KEY", "IssuerSource", "VerifierSettings"]
 
-# Published default: fine on a laptop, refused in production.
-DEV_PERSON_REF_KEY = "jiaozi-dev-person-ref-key"
+# Published default, the same as the issuer's development default so that a laptop setup
+# matches person references out of the box; refused in production.
+DEV_PERSON_REF_KEY = "jiaozi-dev-restriction-hmac-key"
 _MIN_SECRET_LENGTH = 32
 
 
@@ -48,7 +49,9 @@ class IssuerSource(BaseModel):
 class VerifierSettings(BaseSettings):
     """Everything the verifier service reads from its environment."""
 
-    model_config = SettingsConfigDict(env_prefix="JIAOZI_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_prefix="JIAOZI_", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     env: Literal["development", "production"] = "development"
     database_url: str = "sqlite:///var/verifier.db"
@@ -70,8 +73,15 @@ class VerifierSettings(BaseSettings):
     on_demand_retry: int = Field(default=30, ge=0)  # seconds between tries of one URI
     reload_interval: float = Field(default=1.0, ge=0)  # how often a replica re-reads the DB
 
-    # HMAC key shared with the issuers for restricted-list person references (section 7).
-    person_ref_key: SecretStr = SecretStr(DEV_PERSON_REF_KEY)
+    # HMAC key shared with the issuers for restricted-list person references (section 7):
+    # JIAOZI_PERSON_REF_KEY, or the issuer's name for the same secret,
+    # JIAOZI_RESTRICTION_HMAC_KEY.
+    person_ref_key: SecretStr = Field(
+        default=SecretStr(DEV_PERSON_REF_KEY),
+        validation_alias=AliasChoices(
+            "person_ref_key", "JIAOZI_PERSON_REF_KEY", "JIAOZI_RESTRICTION_HMAC_KEY"
+        ),
+    )
 
     # Limits (contract section 10) and rate limits (requests per window, 0 = off).
     upload_limit: int = Field(default=10 * 1024 * 1024, ge=1024)

@@ -133,3 +133,11 @@ def test_restriction_dates() -> None:
 
 def test_dates_are_china_dates() -> None:
     assert china_date(dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
+
+
+def test_person_ref_key_under_either_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JIAOZI_PERSON_REF_KEY", raising=False)
+    monkeypatch.setenv("JIAOZI_RESTRICTION_HMAC_KEY", "issuer-name-for-the-same-secret")
+    assert VerifierSettings().person_ref_key_bytes == b"issuer-name-for-the-same-secret"
+    monkeypatch.setenv("JIAOZI_PERSON_REF_KEY", "verifier-name")
+    assert VerifierSettings().person_ref_key_bytes == b"verifier-name"
