@@ -7,11 +7,19 @@ unless an issuer command is run).
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 EXIT_USAGE = 64
+
+# Command groups imported only when named: the issuer's pull in FastAPI and SQLAlchemy,
+# which `jiaozi verify` must not need. name -> (module, attribute)
+LAZY_COMMANDS: dict[str, tuple[str, str]] = {
+    "issuer": ("issuer.cli", "issuer_group"),
+    "accounts": ("issuer.cli", "accounts_group"),
+}
 
 
 class _Group(click.Group):
@@ -31,6 +39,27 @@ class _Group(click.Group):
         except click.Abort:
             click.echo("Aborted.", err=True)
             sys.exit(1)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name not in LAZY_COMMANDS:
+            return found
+        module, attr = LAZY_COMMANDS[cmd_name]
+        try:
+            command: click.Command = getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as exc:  # an install without the issuer extra
+            missing = (
+                f"jiaozi {cmd_name} needs the issuer extra (pip install 'jiaozi[issuer]'): {exc}"
+            )
+
+            def fail() -> None:
+                raise click.ClickException(missing)
+
+            return click.Command(cmd_name, callback=fail, help=missing)
+        return command
 
 
 @click.group(cls=_Group)
