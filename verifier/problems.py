@@ -7,6 +7,7 @@ echoed into a problem (an identity number must not come back, nor reach a log).
 from __future__ import annotations
 
 import logging
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,8 +128,17 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The type only: an exception's message may quote what the client sent.
-        log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+        # The type and where it was raised, not the message: that may quote what the client
+        # sent (an identity number must never reach a log).
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+        log.error(
+            "unexpected %s at %s on %s %s",
+            type(exc).__name__,
+            where,
+            request.method,
+            request.url.path,
+        )
         return render(
             request,
             Problem(

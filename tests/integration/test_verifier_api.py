@@ -318,3 +318,36 @@ def test_pdf_with_a_vector_qr_falls_back_to_rendering(api: Harness) -> None:
     r = upload(api, buf.getvalue(), "vector.pdf", "application/pdf")
     assert r.status_code == 200, r.text
     assert r.json()["verdict"] == "valid"
+
+
+def test_unexpected_errors_are_a_bare_500_problem_and_log_no_input(
+    api: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from fastapi.testclient import TestClient
+
+    secret = applicants()[1]["id_number"]
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise RuntimeError(f"failed on {secret}")
+
+    monkeypatch.setattr(api.verifier, "judge", boom)
+    with TestClient(api.app, raise_server_exceptions=False) as client:
+        r = client.post("/api/v1/verify", json={"qr": "x"})
+    assert r.status_code == 500 and r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("/internal") and "Traceback" not in r.text
+    assert secret not in r.text and secret not in caplog.text
+    assert "RuntimeError" in caplog.text
+
+
+def test_verify_rate_limit_per_client(tmp_path: Path) -> None:
+    gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path, verify_rate_limit=2)
+    h = next(gen)
+    try:
+        h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
+        token = h.world.issue(idx=119).qr_token
+        codes = [h.client.post("/api/v1/verify", json={"qr": token}).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        h.clock.advance(60)
+        assert h.client.post("/api/v1/verify", json={"qr": token}).status_code == 200
+    finally:
+        gen.close()
