@@ -465,7 +465,9 @@ def write_checkpoint(
     checked when it was made), so a checkpoint never vouches for a broken chain: raises
     ChainBroken instead. On SQLite the write lock is taken first; on PostgreSQL the head
     row is locked, so no record is appended between reading the head and signing it.
+    Ends any transaction the session had open (the check must begin as a writer).
     """
+    session.rollback()
     begin_write(session)
     try:
         head = session.execute(
