@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -66,8 +67,9 @@ __all__ = [
     "write",
 ]
 
-# The documented reason codes (docs/operations.md): what the decision was about, without
-# its details, which stay in ``legal_basis`` on the issuer's side.
+# The reason codes (documented in the OpenAPI description of every decision body): what
+# the decision was about, without its details, which stay in ``legal_basis`` on the
+# issuer's side and never reach events or feeds.
 REASON_CODES: dict[str, str] = {
     "misconduct": "违反职业道德",
     "fraud_in_application": "申请材料弄虚作假",
@@ -78,6 +80,7 @@ REASON_CODES: dict[str, str] = {
 LEGAL_BASIS_MAX = 500
 
 T = TypeVar("T")
+log = logging.getLogger("jiaozi.issuer")
 
 
 # --- input ---------------------------------------------------------------------------------
@@ -97,6 +100,10 @@ class Decision:
             "decision_date": self.decision_date.isoformat(),
             "legal_basis": self.legal_basis,
         }
+
+
+# Control, surrogate, private-use and unassigned characters: never part of a legal text.
+_REFUSED = frozenset({"Cc", "Cs", "Co", "Cn"})
 
 
 def text_field(
@@ -131,7 +138,7 @@ def text_field(
             )
         )
         return None
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in text):
+    if any(unicodedata.category(ch) in _REFUSED and ch not in "\n\t" for ch in text):
         errors.append(
             FieldError(
                 field,
@@ -237,11 +244,19 @@ def publish(
     settings: IssuerSettings,
     now: dt.datetime,
 ) -> None:
-    """Re-sign and cache the given status lists (after the change committed)."""
+    """Re-sign and cache the given status lists (after the change committed).
+
+    Best effort: the change is already committed, and a list whose cache is behind its
+    revision is re-signed on the next GET, so a failure here is logged, not raised.
+    """
     for list_id in sorted(set(list_ids)):
-        services.publish_status_list(
-            session, list_id=list_id, signer=signer, settings=settings, now=now
-        )
+        try:
+            services.publish_status_list(
+                session, list_id=list_id, signer=signer, settings=settings, now=now
+            )
+        except Exception:  # the change is committed; GET re-signs (revision is ahead)
+            session.rollback()
+            log.exception("re-signing status list %s after a change failed", list_id)
 
 
 _CERT: sa.Table = Certificate.__table__  # type: ignore[attr-defined]
@@ -262,7 +277,7 @@ def _lock_certificate(session: Session, number: str, office_id: str | None) -> C
     cert = session.execute(
         sa.select(Certificate)
         .where(_CERT.c.certificate_number == number)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if cert is None or cert.office_id != office_id:
@@ -275,7 +290,10 @@ def lock_status_lists(session: Session, list_ids: Iterable[int]) -> None:
     ids = sorted(set(list_ids))
     if ids:
         session.execute(
-            sa.select(_LIST.c.id).where(_LIST.c.id.in_(ids)).order_by(_LIST.c.id).with_for_update()
+            sa.select(_LIST.c.id)
+            .where(_LIST.c.id.in_(ids))
+            .order_by(_LIST.c.id)
+            .with_for_update(key_share=True)
         ).all()
 
 
@@ -322,7 +340,7 @@ def change_status(
     lst = session.execute(
         sa.select(StatusListRow)
         .where(_LIST.c.id == cert.status_list_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one()
     entries = StatusList.from_bytes(lst.data, lst.bits)
@@ -648,7 +666,7 @@ def _lock_pending(session: Session, action_id: int, who: Principal) -> PendingAc
     action = session.execute(
         sa.select(PendingAction)
         .where(_PENDING.c.id == action_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if action is None or action.office_id != who.office_id:
@@ -816,7 +834,7 @@ def set_maker_checker(
     def work() -> bool:
         t: sa.Table = Office.__table__  # type: ignore[attr-defined]
         old = session.execute(
-            sa.select(t.c.maker_checker).where(t.c.id == office_id).with_for_update()
+            sa.select(t.c.maker_checker).where(t.c.id == office_id).with_for_update(key_share=True)
         ).scalar_one_or_none()
         if old is None:
             # The office of a fresh install (static key) may not have its row yet.

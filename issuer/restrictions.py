@@ -51,7 +51,7 @@ from credential import (
 
 from . import audit, events, lifecycle
 from .deps import Principal
-from .errors import Conflict, NotFound
+from .errors import Conflict, IssuerError, NotFound
 from .models import Certificate, Restriction, RestrictionChange
 from .settings import DEV_RESTRICTION_HMAC_KEY, IssuerSettings
 from .validation import FieldError, ValidationFailed
@@ -92,12 +92,24 @@ def bar_until(category: str, decision_date: dt.date) -> dt.date | None:
     return decision_date.replace(year=year, day=day)
 
 
+class NotConfigured(IssuerError):
+    """The service lacks a setting this operation needs (an operator must set it)."""
+
+    status = 503
+    code = "not_configured"
+
+
 def _ref_key(settings: IssuerSettings) -> bytes:
+    """Return the person-reference key; in production the published default is refused
+    (here rather than at start-up, so the rest of the service runs without the list)."""
     value = settings.restriction_hmac_key.get_secret_value()
     if settings.env == "production" and (value == DEV_RESTRICTION_HMAC_KEY or len(value) < 32):
-        raise RuntimeError(
+        raise NotConfigured(
+            "The restricted list is not configured",
+            "限制库尚未配置",
             "JIAOZI_RESTRICTION_HMAC_KEY must be set to a secret of at least 32 characters "
-            "in production (the published default is refused)"
+            "in production (the published default is refused).",
+            "生产环境必须将JIAOZI_RESTRICTION_HMAC_KEY设置为至少32个字符的密钥。",
         )
     return value.encode("utf-8")
 
@@ -247,7 +259,7 @@ def apply_restriction(
             sa.select(Certificate)
             .where(_CERT.c.id_number_hash == payload["id_hash"])
             .order_by(_CERT.c.id)
-            .with_for_update()
+            .with_for_update(key_share=True)
             .execution_options(populate_existing=True)
         ).scalars()
     )
@@ -322,7 +334,7 @@ def _lock_restriction(session: Session, restriction_id: int) -> Restriction:
     entry = session.execute(
         sa.select(Restriction)
         .where(_RESTR.c.id == restriction_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if entry is None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from credential import IdType, Reason, Verdict, parse_jws, person_reference
+from issuer.deps import Principal
 from issuer.restrictions import RESTRICTIONS_TYP, bar_until
 from tests.integration.conftest import IssuerHarness, application
 from tests.integration.test_issuer_lifecycle import (
@@ -348,3 +349,31 @@ def test_bar_until_is_five_years_on_and_leap_days_end_on_28_february() -> None:
     assert bar_until("revoked", dt.date(2026, 11, 20)) == dt.date(2031, 11, 20)
     assert bar_until("revoked", dt.date(2028, 2, 29)) == dt.date(2033, 2, 28)
     assert bar_until("lost", dt.date(2026, 11, 20)) is None
+
+
+def test_production_refuses_the_published_person_reference_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from issuer.restrictions import NotConfigured, validate_restriction
+    from issuer.settings import IssuerSettings
+    from keys import generate_data_key
+
+    for name in list(__import__("os").environ):
+        if name.startswith("JIAOZI_"):
+            monkeypatch.delenv(name)
+    common = {
+        "env": "production",
+        "public_url": "https://jszg.example.cn",
+        "verifier_url": "https://verify.example.cn",
+        "api_key": "a" * 40,
+        "id_hmac_key": "b" * 40,
+        "data_key": generate_data_key(),
+    }
+    who = Principal("officer:sup-a", "urn:jiaozi:office:11001", "supervisor", 1)
+    today = dt.date(2026, 11, 29)
+    with pytest.raises(NotConfigured):
+        validate_restriction(entry_body(1), who=who, settings=IssuerSettings(**common), today=today)
+    ok = IssuerSettings(**common, restriction_hmac_key="c" * 40)
+    assert validate_restriction(entry_body(1), who=who, settings=ok, today=today)["person_ref"]
+    with pytest.raises(ValueError, match="must differ"):
+        IssuerSettings(**{**common, "restriction_hmac_key": "b" * 40})
