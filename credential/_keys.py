@@ -184,6 +184,12 @@ class PublicKey:
             raise MalformedError("JWK is not an object")
         if "d" in jwk:
             raise SignatureError("JWK contains private key material")
+        # A key published for another purpose never verifies signatures (RFC 7517 4.2, 4.3).
+        if jwk.get("use", "sig") != "sig":
+            raise SignatureError("JWK use is not sig")
+        key_ops = jwk.get("key_ops")
+        if key_ops is not None and (not isinstance(key_ops, list) or "verify" not in key_ops):
+            raise SignatureError("JWK key_ops does not include verify")
         kid = jwk.get("kid")
         if not isinstance(kid, str) or not KID_PATTERN.fullmatch(kid):
             raise SignatureError("JWK kid missing or not of the form [A-Za-z0-9._-]{1,64}")

@@ -248,7 +248,8 @@ _SKIPPED_MATCH: dict[int, str] = {
 
 # Invalid upstream vectors whose signature is genuinely good under the group's key: they are
 # invalid only because of the key's declared purpose. Jiaozi refuses both, but by payload
-# policy; PublicKey.from_jwk does not look at use/key_ops (see the xfail probe below).
+# policy, and PublicKey.from_jwk also refuses a key whose use/key_ops is not for signatures
+# (the probe below re-signs a JSON payload so that only the key's purpose is left).
 INVALID_WITH_GOOD_SIGNATURE: dict[int, str] = {
     354: "rejectWrongUse: the P-256 key is published with use=enc",
     356: "rejectWrongKeyOps: the P-256 key is published with key_ops=[encrypt]",
@@ -425,12 +426,6 @@ def test_buffer_overflow_vector_is_two_padded_integers() -> None:
     assert sigs[385] == bytes(225) + r + bytes(225) + s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: PublicKey.from_jwk ignores the JWK 'use' and 'key_ops' members, so a "
-    "P-256 key published for encryption (use=enc, key_ops=[encrypt]) verifies signatures; "
-    "Wycheproof tc354/tc356 are refused only because their payload is not JSON",
-)
 @pytest.mark.parametrize("tc", sorted(INVALID_WITH_GOOD_SIGNATURE))
 def test_keys_published_for_encryption_are_refused_for_signatures(tc: int) -> None:
     """Re-sign a JSON-object payload with the vector's own private key (published in the
