@@ -48,6 +48,7 @@ from keys import (
     mark_compromised,
     rotate_office,
 )
+from keys.cli import keys_group
 from tests.integration.conftest import application
 from tests.integration.test_issuer_reissue_sealed import assert_no_identity_number
 
@@ -283,8 +284,20 @@ def test_the_cli_reissues_and_checks_the_audit_trail(
     r = runner.invoke(reissue_command, ["--key", kid_a], env={**env, "JIAOZI_NOW": str(T_MARK)})
     assert r.exit_code == 2 and "not marked compromised" in r.output
 
-    rotate_office(office.store, OFFICE, now=T_ROTATE)
-    mark_compromised(office.store, kid_a, at=T_COMPROMISE, now=T_MARK)
+    # the key commands, as an operator types them
+    r = runner.invoke(
+        keys_group, ["rotate", "--office", OFFICE], env={**env, "JIAOZI_NOW": str(T_ROTATE)}
+    )
+    assert r.exit_code == 0, r.output
+    compromised_from = at(T_COMPROMISE).isoformat()
+    r = runner.invoke(
+        keys_group,
+        ["compromise", kid_a, "--at", compromised_from],
+        env={**env, "JIAOZI_NOW": str(T_MARK)},
+    )
+    assert r.exit_code == 0, r.output
+    for n in old:
+        assert office.check(n, T_MARK + 60).reason is Reason.KEY_NOT_VALID
     r = runner.invoke(
         reissue_command, ["--key", kid_a, "--chunk", "2"], env={**env, "JIAOZI_NOW": str(T_REISSUE)}
     )
