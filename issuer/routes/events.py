@@ -37,7 +37,7 @@ class EventPage(BaseModel):
 def read_events(
     session: DbSession,
     who: Reader,
-    after: Annotated[int, Query(ge=0, le=2**53 - 1)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 100,
 ) -> EventPage:
     page, nxt = events.list_events(session, after=after, limit=limit)

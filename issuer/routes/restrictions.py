@@ -185,7 +185,7 @@ def read_changes(
     signer: SignerDep,
     settings: Settings,
     now: Now,
-    after: Annotated[int, Query(ge=0, le=2**53 - 1)] = 0,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> Response:
     token = restrictions.changes_token(

@@ -184,3 +184,15 @@ def test_a_new_app_over_the_same_database_continues_the_sequence(
     assert after["events"][0]["certificate_number"] == r.json()["certificate_number"]
     everything: list[Any] = page(issuer_env, mis)["events"]
     assert [e["seq"] for e in everything] == [1, 2, 3]
+
+
+def test_a_cursor_past_the_column_range_is_422_not_500(issuer_env: IssuerHarness) -> None:
+    mis = service_client(issuer_env, "mis-1", "mis")
+    verifier = service_client(issuer_env, "verifier-1", "verifier")
+    assert page(issuer_env, mis, after=2**31 - 1) == {"events": [], "next": 2**31 - 1}
+    r = issuer_env.client.get(f"/api/v1/events?after={2**31}", headers=mis)
+    assert r.status_code == 422
+    r = issuer_env.client.get(f"/api/v1/restrictions/changes?after={2**31}", headers=verifier)
+    assert r.status_code == 422
+    r = issuer_env.client.get(f"/api/v1/restrictions/changes?after={2**31 - 1}", headers=verifier)
+    assert r.status_code == 200
