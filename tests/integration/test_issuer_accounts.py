@@ -7,11 +7,16 @@ the harness acts as the configured office's admin, which is how a fresh install 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -535,3 +540,75 @@ def test_scope_setting_reads_slugs_digits_names_and_json(monkeypatch) -> None:
         monkeypatch.setenv("JIAOZI_QUALIFICATION_TYPES", bad)
         with pytest.raises(ValidationError, match="qualification_types"):
             IssuerSettings()
+
+
+# --- concurrency and arbitrary input ---------------------------------------------------------
+
+
+def test_concurrent_creations_of_one_username_make_one_officer(issuer_env: IssuerHarness) -> None:
+    admin = create(issuer_env, "admin2", "admin")  # an officer's key: authentication reads rows
+
+    def attempt(i: int) -> int:
+        r = issuer_env.client.post(
+            "/api/v1/officers",
+            json={"username": "same", "display_name": f"第{i}位", "role": "clerk"},
+            headers=bearer(admin["api_key"]) if i % 2 else ADMIN,
+        )
+        return r.status_code
+
+    with ThreadPoolExecutor(12) as pool:
+        codes = sorted(pool.map(attempt, range(24)))
+    assert codes == [201] + [409] * 23
+    with issuer_env.engine.connect() as conn:
+        assert (
+            conn.execute(
+                sa.text("SELECT count(*) FROM officer WHERE username = 'same'")
+            ).scalar_one()
+            == 1
+        )
+        assert conn.execute(sa.text("SELECT count(*) FROM api_key")).scalar_one() == 2
+    with Session(issuer_env.engine) as s:
+        assert verify_chain(s) is None
+
+
+_value = st.one_of(
+    st.text(max_size=80),
+    st.sampled_from(["", " ", "clerk", "admin", "mis", "verifier", "a\x00b", "\ud800", "张三"]),
+    st.integers(),
+    st.none(),
+    st.booleans(),
+    st.lists(st.text(max_size=3), max_size=2),
+)
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    officer=st.dictionaries(st.sampled_from(["username", "display_name", "role", "x"]), _value),
+    client=st.dictionaries(st.sampled_from(["name", "kind", "x"]), _value),
+    officer_id=st.one_of(st.integers(-5, 2**40), st.text(max_size=5)),
+    prefix=st.text(max_size=14),
+)
+def test_any_input_gets_a_declared_answer_never_a_500(
+    issuer_env: IssuerHarness, officer, client, officer_id, prefix
+) -> None:
+    c = issuer_env.client
+    h = {**ADMIN, "Content-Type": "application/json"}  # json.dumps escapes lone surrogates
+    oid = quote(str(officer_id), safe="")
+    answers = [
+        (c.post("/api/v1/officers", content=json.dumps(officer), headers=h), {201, 409, 422}),
+        (c.post("/api/v1/clients", content=json.dumps(client), headers=h), {201, 409, 422}),
+        (c.post(f"/api/v1/officers/{oid}/api-keys", headers=ADMIN), {201, 404, 405, 409, 422}),
+        (c.post(f"/api/v1/officers/{oid}/deactivate", headers=ADMIN), {200, 404, 405, 422}),
+        (
+            c.delete(f"/api/v1/api-keys/{quote(prefix, safe='')}", headers=ADMIN),
+            {204, 404, 405, 422},
+        ),
+    ]
+    for r, allowed in answers:
+        assert r.status_code in allowed, (r.request.url, r.status_code, r.text)
+        if r.status_code >= 400:
+            assert r.headers["content-type"].startswith("application/problem+json"), r.text
