@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 install: $(STAMP)
+	@scripts/system-packages.sh
 
 demo: install
 	$(BIN)/python -m jiaozi.demo
