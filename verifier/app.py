@@ -410,7 +410,8 @@ def create_app(
     )
     async def verify_endpoint(request: Request) -> JSONResponse:
         lang = problems.language(request.headers.get("accept-language"))
-        await run_in_threadpool(limit_verify, request)
+        if settings.verify_rate_limit > 0:
+            await run_in_threadpool(limit_verify, request)
         media = _media_type(request)
         if media == "application/json" or media.endswith("+json"):
             raw = await _read_limited(request, 4 * settings.token_limit + 4096)

@@ -322,6 +322,10 @@ def apply_restrictions_document(
                 assert isinstance(item, str)
                 _drop_entry(conn, source, item)
         if doc.changes:
+            # the last "confirmed as of" document is now behind the cursor: drop it
+            conn.execute(
+                d.delete().where(d.c.kind == "restrictions", d.c.key == prefix + "~latest")
+            )
             count = conn.execute(
                 sa.select(sa.func.count())
                 .select_from(d)

@@ -30,6 +30,7 @@ from tests.integration.test_verifier_fakes import (
     TRUST_URL,
     Harness,
     make_harness,
+    person_ref,
 )
 from verifier import db
 from verifier.accounts import authenticate
@@ -333,3 +334,26 @@ def test_jiaozi_has_the_verifier_group_without_loading_the_web_stack(tmp_path: P
         check=True,
     )
     assert loaded.stdout.strip() == "[]"
+
+
+def test_bundle_replays_snapshot_then_changes(synced: Harness, tmp_path: Path) -> None:
+    from verifier.bundle import read_bundle
+
+    h = synced
+    for i, when in ((20, 30), (21, 30)):
+        h.issuer.restrict(f"r{i}", applicants()[i], category="revoked")
+        h.clock.advance(when)
+        h.verifier.syncer.run_once()
+    h.issuer.unrestrict("r1")
+    h.clock.advance(30)
+    h.verifier.syncer.run_once()
+    h.clock.advance(30)
+    h.verifier.syncer.run_once()  # nothing new: only confirms the data as of now
+    path = export(h, tmp_path)
+    b = read_bundle(path.read_bytes(), [h.world.root.public_key()])
+    assert set(b.index.by_person) == {
+        person_ref(applicants()[20]),
+        person_ref(applicants()[21]),
+    }
+    assert b.restrictions_as_of is not None
+    assert int(b.restrictions_as_of.timestamp()) == int(h.clock().timestamp()) - 5
