@@ -14,6 +14,7 @@ import hmac
 import json
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -22,8 +23,10 @@ from sqlalchemy.orm import Session
 from credential import (
     STATUS_LIST_TYP,
     CertificateNumber,
+    IdType,
     IndexAllocator,
     QualificationType,
+    Sex,
     Signer,
     StatusList,
     StatusListError,
@@ -77,7 +80,7 @@ def _iso(ts: dt.datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def id_number_hash(settings: IssuerSettings, app: ValidApplication) -> str:
+def id_number_hash(settings: IssuerSettings, app: Applicant) -> str:
     """Return the keyed hash (HMAC-SHA256, hex) stored instead of the identity number."""
     key = settings.id_hmac_key.get_secret_value().encode("utf-8")
     return hmac.new(key, person_key(app.id_type, app.id_number), hashlib.sha256).hexdigest()
@@ -86,17 +89,19 @@ def id_number_hash(settings: IssuerSettings, app: ValidApplication) -> str:
 # --- allocation --------------------------------------------------------------------------
 
 
-def allocate_serial(session: Session, *, office_id: str, year: int) -> int:
+def allocate_serial(session: Session, *, office_id: str, year: int, count: int = 1) -> int:
     """Return the next serial of ``office_id`` in ``year``, locking its counter row.
 
     The increment is one ``UPDATE ... RETURNING`` in the caller's transaction: concurrent
     issuers queue on the row lock and each gets its own value; a rollback returns it.
+    With ``count`` > 1 (a batch chunk) the same statement reserves ``count`` consecutive
+    serials and the first is returned.
     """
     t = SerialCounter.__table__  # type: ignore[attr-defined]
     bump = (
         sa.update(t)
         .where(t.c.office_id == office_id, t.c.year == year)
-        .values(last_serial=t.c.last_serial + 1)
+        .values(last_serial=t.c.last_serial + count)
         .returning(t.c.last_serial)
     )
     got = session.execute(bump).scalar_one_or_none()
@@ -112,7 +117,7 @@ def allocate_serial(session: Session, *, office_id: str, year: int) -> int:
             create = sqlite_insert(t).on_conflict_do_nothing()
         session.execute(create, {"office_id": office_id, "year": year, "last_serial": 0})
         got = session.execute(bump).scalar_one()
-    return int(got)
+    return int(got) - count + 1
 
 
 def _new_status_list(
@@ -253,20 +258,35 @@ def check_scope(app: ValidApplication, *, settings: IssuerSettings) -> None:
     )
 
 
-def _issue(
-    session: Session,
-    app: ValidApplication,
-    *,
-    signer: Signer,
-    settings: IssuerSettings,
-    actor: str,
-    now: dt.datetime,
-) -> CertificatePublic:
-    """Issue ``app`` inside the caller's (write) transaction; the caller commits."""
-    check_scope(app, settings=settings)  # every path (one, keyed, batch) passes here
-    now = now.astimezone(dt.UTC).replace(microsecond=0)
+class Applicant(Protocol):
+    """What issuing needs of an application: a ValidApplication or a batch file's
+    ApplicantRow (both validated in full before they get here)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def sex(self) -> Sex: ...
+    @property
+    def birth_date(self) -> dt.date: ...
+    @property
+    def id_type(self) -> IdType: ...
+    @property
+    def id_number(self) -> str: ...
+    @property
+    def qualification_type(self) -> QualificationType: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def certified_on(self) -> dt.date: ...
+    @property
+    def ethnicity(self) -> str | None: ...
+
+
+def certificate_facts(
+    app: Applicant, *, settings: IssuerSettings, serial: int, version: int = 1
+) -> CertificateFacts:
+    """Return what the office certifies for ``app`` under ``serial`` (number, e-licence id)."""
     year = app.certified_on.year
-    serial = allocate_serial(session, office_id=settings.office_id, year=year)
     number = str(
         CertificateNumber.build(
             year=year,
@@ -281,9 +301,9 @@ def _issue(
         type_code=settings.elicence_type_code,
         issuer_uscc=settings.issuer_uscc,
         serial=number,
-        version=1,
+        version=version,
     )
-    facts = CertificateFacts(
+    return CertificateFacts(
         certificate_number=number,
         name=app.name,
         sex=app.sex,
@@ -296,9 +316,27 @@ def _issue(
         office_name=settings.office_name,
         office_code=settings.office_number_code,
         elicence_id=eid,
-        version=1,
+        version=version,
         ethnicity=app.ethnicity,
     )
+
+
+def _issue(
+    session: Session,
+    app: ValidApplication,
+    *,
+    signer: Signer,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+) -> CertificatePublic:
+    """Issue ``app`` inside the caller's (write) transaction; the caller commits."""
+    check_scope(app, settings=settings)  # every path (one, keyed, batch) passes here
+    now = now.astimezone(dt.UTC).replace(microsecond=0)
+    year = app.certified_on.year
+    serial = allocate_serial(session, office_id=settings.office_id, year=year)
+    facts = certificate_facts(app, settings=settings, serial=serial)
+    number, eid = facts.certificate_number, facts.elicence_id
     id_hash = id_number_hash(settings, app)
     for attempt in range(_INDEX_RETRIES):
         lst, idx = draw_status_index(session, settings=settings, now=now)
