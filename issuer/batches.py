@@ -1,0 +1,982 @@
+"""Batch issuance: a certification round's file, validated in full, then issued in chunks.
+
+``open_batch``/``start_batch`` read the file (``issuer.batchfile.read_batch``), store the
+row errors (masked previews only) and create the batch row; the same file again for the
+same office (``UNIQUE (office_id, file_sha256)``) finds that row instead of making a new
+one. ``run_batch`` issues the valid rows:
+
+- Each chunk is ONE write transaction: the chunk's serials (one ``UPDATE ... RETURNING``
+  of ``last_serial + n`` per certification year), its random status indices, both signed
+  tokens per row, the certificate rows, a ``batch_item`` per row (``UNIQUE (batch_id,
+  row_number)``), one audit record and one ``issued`` event per certificate, and the
+  batch's ``issued_rows``. A crash anywhere rolls back the open chunk: nothing lost,
+  nothing doubled, no number reused, and the signed tokens of a rolled-back chunk never
+  left the process (nothing is printed or sent before the commit).
+- On a re-run, rows that already have a ``batch_item`` are skipped; a concurrent second
+  runner of the same batch loses on the unique constraint and retries the chunk, which
+  then skips what the first runner committed.
+- Signing is CPU-bound. With ``workers`` > 1 the tokens are signed in a process pool
+  while the parent writes: the chunk is cut into parts, the parent inserts part k while
+  the workers sign parts k+1, ... The workers get the key once, at start: a forked worker
+  inherits the signer object; a spawned one (when the caller has other threads, e.g. the
+  HTTP server) re-opens it from a :class:`SignerRef` (the key store named by the
+  environment, or an encrypted PEM) and checks that it is the parent's key. Keys never
+  travel over a network.
+
+States: ``validating`` -> ``issuing`` -> ``done``, or ``failed`` with the reason kept in
+``errors_json`` (a re-run resumes a failed batch).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from multiprocessing.context import BaseContext
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from credential import (
+    IndexAllocator,
+    KeySigner,
+    Signer,
+    StatusReference,
+    mask_id,
+    sign_certificate,
+)
+
+from . import audit, events, services
+from .batchfile import DEFAULT_MAX_ROWS, ApplicantRow, BatchFileError, RowError, read_batch
+from .db import begin_write
+from .errors import NotFound
+from .models import AuditRecord, Batch, BatchItem, Certificate, Event, EventHead, StatusListRow
+from .sealing import seal_credential
+from .settings import IssuerSettings
+from .validation import ValidationFailed
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "DEFAULT_WORKERS",
+    "STATES",
+    "BatchFailure",
+    "OpenedBatch",
+    "SignerRef",
+    "batch_errors",
+    "batch_failure",
+    "file_sha256",
+    "get_batch",
+    "open_batch",
+    "run_batch",
+    "start_batch",
+]
+
+DEFAULT_CHUNK = 500
+DEFAULT_WORKERS = 2
+VALIDATING, ISSUING, DONE, FAILED = "validating", "issuing", "done", "failed"
+STATES = (VALIDATING, ISSUING, DONE, FAILED)
+_CHUNK_RETRIES = 5  # a chunk lost to a concurrent writer (status index, batch item) re-runs
+_PARTS_PER_WORKER = 4  # parts a chunk is cut into per worker: the parent inserts while they sign
+
+_BATCH: sa.Table = Batch.__table__  # type: ignore[attr-defined]
+_ITEM: sa.Table = BatchItem.__table__  # type: ignore[attr-defined]
+_CERT: sa.Table = Certificate.__table__  # type: ignore[attr-defined]
+_AUDIT: sa.Table = AuditRecord.__table__  # type: ignore[attr-defined]
+_AUDIT_HEAD: sa.Table = audit.AuditHead.__table__  # type: ignore[attr-defined]
+_EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
+_EVENT_HEAD: sa.Table = EventHead.__table__  # type: ignore[attr-defined]
+
+
+def file_sha256(data: bytes) -> str:
+    """Return the hex SHA-256 naming a batch file (the same bytes resume the same batch)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- errors as stored ----------------------------------------------------------------------
+
+
+def _error_json(e: RowError) -> dict[str, Any]:
+    return {
+        "row": e.row_number,
+        "column": e.column,
+        "field": e.field,
+        "code": e.code,
+        "message_zh": e.message_zh,
+        "message_en": e.message_en,
+        "value": e.value_preview,  # masked by read_batch: never a whole identity number
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailure:
+    """Why a batch stopped (kept until a re-run succeeds)."""
+
+    message: str
+    message_zh: str
+
+
+def _stored(batch: Batch) -> dict[str, Any]:
+    try:
+        value = json.loads(batch.errors_json or "[]")
+    except ValueError:
+        return {"rows": [], "failure": None}
+    if isinstance(value, list):  # the column's default
+        return {"rows": value, "failure": None}
+    return value if isinstance(value, dict) else {"rows": [], "failure": None}
+
+
+def batch_errors(batch: Batch) -> list[RowError]:
+    """Return the row errors stored with ``batch`` (for ``write_error_report``)."""
+    out: list[RowError] = []
+    for e in _stored(batch).get("rows") or []:
+        out.append(
+            RowError(
+                row_number=int(e["row"]),
+                column=str(e["column"]),
+                field=str(e["field"]),
+                code=str(e["code"]),
+                message_zh=str(e["message_zh"]),
+                message_en=str(e["message_en"]),
+                value_preview=str(e["value"]),
+            )
+        )
+    return out
+
+
+def batch_failure(batch: Batch) -> BatchFailure | None:
+    """Return why ``batch`` failed, or None."""
+    f = _stored(batch).get("failure")
+    if not isinstance(f, dict):
+        return None
+    return BatchFailure(str(f.get("message", "")), str(f.get("message_zh", "")))
+
+
+def _errors_json(rows: Sequence[RowError], failure: BatchFailure | None = None) -> str:
+    body: dict[str, Any] = {"rows": [_error_json(e) for e in rows], "failure": None}
+    if failure is not None:
+        body["failure"] = {"message": failure.message, "message_zh": failure.message_zh}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+# --- opening a batch -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenedBatch:
+    """A batch row and the valid rows of its file (empty when the batch is done)."""
+
+    batch: Batch
+    rows: tuple[ApplicantRow, ...]
+    resumed: bool
+
+
+def _find(session: Session, office_id: str, digest: str) -> Batch | None:
+    return session.execute(
+        sa.select(Batch).where(_BATCH.c.office_id == office_id, _BATCH.c.file_sha256 == digest)
+    ).scalar_one_or_none()
+
+
+def get_batch(session: Session, *, batch_id: int, settings: IssuerSettings) -> Batch:
+    """Return batch ``batch_id`` of this office, as now stored and detached from
+    ``session`` (its values stay readable after the session ends); raises NotFound."""
+    batch = session.execute(
+        sa.select(Batch).where(_BATCH.c.id == batch_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if batch is not None:
+        session.expunge(batch)
+    if batch is None or batch.office_id != settings.office_id:
+        raise NotFound(
+            "No such batch", "批次不存在", f"No batch {batch_id}.", f"没有批次{batch_id}。"
+        )
+    return batch
+
+
+def _scope_errors(
+    rows: Sequence[ApplicantRow], settings: IssuerSettings, column: str
+) -> tuple[list[ApplicantRow], list[RowError]]:
+    """Split off rows of qualification types outside the office's scope (as row errors)."""
+    scope = settings.qualification_scope
+    keep: list[ApplicantRow] = []
+    errors: list[RowError] = []
+    for row in rows:
+        if row.qualification_type in scope:
+            keep.append(row)
+            continue
+        try:
+            services.check_scope(row, settings=settings)  # type: ignore[arg-type]
+            keep.append(row)  # pragma: no cover - the scope said otherwise
+        except ValidationFailed as exc:
+            fe = exc.errors[0]
+            errors.append(
+                RowError(
+                    row.row_number,
+                    column,
+                    "qualification_type",
+                    fe.code,
+                    fe.message_zh,
+                    fe.message,
+                    row.qualification_type.slug,
+                )
+            )
+    return keep, errors
+
+
+def open_batch(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> OpenedBatch:
+    """Validate the file and return its batch (created, or found for the same file).
+
+    Every row is validated before anything is issued; row errors are stored (masked).
+    Raises BatchFileError (nothing stored) when the file as a whole is unusable.
+    """
+    digest = file_sha256(data)
+    office = settings.office_id
+    batch = _find(session, office, digest)
+    created = False
+    session.rollback()  # end the read: a write transaction must begin with BEGIN IMMEDIATE
+    if batch is None:
+        begin_write(session)
+        batch = Batch(
+            office_id=office,
+            filename=(filename or "batch")[:300],
+            file_sha256=digest,
+            state=VALIDATING,
+            created_by=actor,
+            created_at=now,
+        )
+        session.add(batch)
+        try:
+            session.commit()
+            created = True
+        except IntegrityError:  # the same file, posted concurrently: that batch it is
+            session.rollback()
+            batch = _find(session, office, digest)
+            assert batch is not None
+    batch_id, state = batch.id, batch.state
+    assert batch_id is not None
+    session.rollback()  # no transaction stays open while the file is read
+    if state == DONE:
+        return OpenedBatch(get_batch(session, batch_id=batch_id, settings=settings), (), True)
+    try:
+        parsed = read_batch(
+            data, filename=filename, max_rows=max_rows, today=services.office_date(now)
+        )
+    except BatchFileError:
+        if created:  # the file is refused as a whole: leave no trace of it
+            begin_write(session)
+            session.execute(
+                sa.delete(_BATCH).where(_BATCH.c.id == batch_id, _BATCH.c.state == VALIDATING)
+            )
+            session.commit()
+        raise
+    column = "资格种类" if parsed.header_language == "zh" else "qualification_type"
+    rows, scope_errors = _scope_errors(parsed.rows, settings, column)
+    errors = sorted([*parsed.errors, *scope_errors], key=lambda e: e.row_number)
+    if state == VALIDATING:
+        begin_write(session)
+        session.execute(
+            sa.update(_BATCH)
+            .where(_BATCH.c.id == batch_id, _BATCH.c.state == VALIDATING)
+            .values(
+                total_rows=parsed.total_rows,
+                valid_rows=len(rows),
+                error_rows=len({e.row_number for e in errors}),
+                errors_json=_errors_json(errors),
+                state=ISSUING if rows else DONE,
+                finished_at=None if rows else now,
+            )
+        )
+        session.commit()
+    elif state == FAILED and rows:  # the same file again: that is how a failed run resumes
+        begin_write(session)
+        session.execute(
+            sa.update(_BATCH)
+            .where(_BATCH.c.id == batch_id, _BATCH.c.state == FAILED)
+            .values(state=ISSUING, finished_at=None, errors_json=_errors_json(errors))
+        )
+        session.commit()
+    batch = get_batch(session, batch_id=batch_id, settings=settings)
+    return OpenedBatch(batch, tuple(rows), resumed=not created)
+
+
+def start_batch(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> Batch:
+    """Return the batch of ``data`` (see :func:`open_batch`; the rows are not kept)."""
+    return open_batch(
+        session,
+        data=data,
+        filename=filename,
+        settings=settings,
+        actor=actor,
+        now=now,
+        max_rows=max_rows,
+    ).batch
+
+
+# --- signing, in this process or in a pool -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SignerRef:
+    """A picklable way for a spawned worker to open the parent's signing key itself.
+
+    ``home``/``owner``: the key store at ``home`` (passphrase from the worker's inherited
+    ``JIAOZI_KEY_PASSPHRASE``), ``owner``'s active key. Or ``pem``/``password``: an
+    encrypted PKCS#8 PEM (tests, benchmarks). Either way the worker checks that the key it
+    opened is ``kid`` with public JWK ``public_jwk``.
+    """
+
+    kid: str
+    public_jwk: tuple[tuple[str, Any], ...]
+    home: str | None = None
+    owner: str | None = None
+    pem: bytes | None = None
+    password: bytes | None = None
+
+    @classmethod
+    def for_key_store(cls, signer: KeySigner, *, home: Path, owner: str) -> SignerRef:
+        return cls(
+            signer.kid,
+            tuple(sorted(signer.public_key().to_jwk().items())),
+            home=str(home),
+            owner=owner,
+        )
+
+    @classmethod
+    def for_pem(cls, signer: KeySigner, *, pem: bytes, password: bytes | None) -> SignerRef:
+        return cls(
+            signer.kid,
+            tuple(sorted(signer.public_key().to_jwk().items())),
+            pem=pem,
+            password=password,
+        )
+
+    def check_matches(self, signer: Signer) -> None:
+        """Raise RuntimeError unless this reference names ``signer``'s own key."""
+        public = getattr(signer, "public_key", None)
+        jwk = tuple(sorted(public().to_jwk().items())) if callable(public) else None
+        if signer.kid != self.kid or jwk != self.public_jwk:
+            raise RuntimeError(f"the signer reference is not key {signer.kid} of this process")
+
+    def open(self, *, now: int) -> KeySigner:
+        """Return the signer; raises RuntimeError unless it is the parent's key."""
+        if self.pem is not None:
+            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+            key = load_pem_private_key(self.pem, self.password)
+            signer = KeySigner(key, self.kid)  # type: ignore[arg-type]
+        else:
+            from keys import KeyStore, passphrase_from_env
+
+            assert self.home is not None and self.owner is not None
+            store = KeyStore(Path(self.home), passphrase_from_env())
+            signer = store.active_signer(self.owner, now=now)
+        if signer.kid != self.kid or tuple(sorted(signer.public_key().to_jwk().items())) != (
+            self.public_jwk
+        ):
+            raise RuntimeError(f"the worker opened key {signer.kid}, not {self.kid}")
+        return signer
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    row: ApplicantRow
+    serial: int
+    list_id: int
+    list_uri: str
+    idx: int
+
+
+# What a signed row becomes: the certificate's column values and its audit detail.
+_Signed = tuple[dict[str, Any], dict[str, Any]]
+
+# A worker's key and settings, set once by the pool's initializer.
+_worker: dict[str, Any] = {}
+
+
+def _exit_with_parent(parent: int) -> None:
+    """End this worker when its parent is gone (killed parents do not shut pools down)."""
+    while os.getppid() == parent:
+        time.sleep(0.2)
+    os._exit(1)
+
+
+def _init_worker(signer: Signer | None, ref: SignerRef | None, settings: IssuerSettings) -> None:
+    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    if signer is None:
+        assert ref is not None
+        signer = ref.open(now=int(dt.datetime.now(dt.UTC).timestamp()))
+    _worker["signer"], _worker["settings"] = signer, settings
+
+
+def _sign_jobs_in_worker(jobs: list[_Job], now: dt.datetime) -> list[_Signed]:
+    return _sign_jobs(jobs, signer=_worker["signer"], settings=_worker["settings"], now=now)
+
+
+def _sign_jobs(
+    jobs: Sequence[_Job], *, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> list[_Signed]:
+    """Return the certificate values and audit detail of each job, both tokens signed."""
+    issued_at = int(now.timestamp())
+    out: list[_Signed] = []
+    for job in jobs:
+        app = job.row
+        facts = services.certificate_facts(app, settings=settings, serial=job.serial)
+        number = facts.certificate_number
+        tokens = sign_certificate(
+            facts,
+            signer=signer,
+            issuer=settings.office_id,
+            issued_at=issued_at,
+            status=StatusReference(job.idx, job.list_uri),
+        )
+        values = {
+            "certificate_number": number,
+            "version": 1,
+            "office_id": settings.office_id,
+            "year": app.certified_on.year,
+            "serial": job.serial,
+            "qualification_type": int(app.qualification_type),
+            "name": app.name,
+            "sex": app.sex.value,
+            "birth_date": app.birth_date,
+            "ethnicity": app.ethnicity,
+            "id_type": app.id_type.value,
+            "id_number_hash": services.id_number_hash(settings, app),
+            "id_number_masked": mask_id(app.id_number),
+            "subject": app.subject,
+            "certified_on": app.certified_on,
+            "elicence_id": facts.elicence_id,
+            "status_list_id": job.list_id,
+            "status_idx": job.idx,
+            "credential_jws": seal_credential(
+                settings, tokens.credential, certificate_number=number
+            ),
+            "qr_token": tokens.qr_token,
+            "status": "valid",
+            "created_at": now,
+            "kid": signer.kid,
+            "layout_version": "v1",
+        }
+        detail = {
+            "certificate_number": number,
+            "version": 1,
+            "elicence_id": facts.elicence_id,
+            "status_list": job.list_uri,
+            "status_idx": job.idx,
+            "kid": signer.kid,
+            "credential_sha256": hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
+            "qr_sha256": hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
+            "batch_row": app.row_number,
+        }
+        out.append((values, detail))
+    return out
+
+
+class _Signing:
+    """Signs chunks' jobs in this process (``workers`` <= 1) or in a process pool."""
+
+    def __init__(
+        self,
+        *,
+        signer: Signer,
+        settings: IssuerSettings,
+        workers: int,
+        ref: SignerRef | None,
+        start_method: str | None = None,
+    ) -> None:
+        self.signer, self.settings, self.workers = signer, settings, max(1, workers)
+        self.pool: ProcessPoolExecutor | None = None
+        if self.workers > 1:
+            # fork shares the loaded key without pickling it; only a single-threaded
+            # parent may fork safely, others spawn and re-open the key from ``ref``.
+            ctx: BaseContext
+            if start_method is None:
+                single = threading.active_count() == 1
+                fork = single and "fork" in multiprocessing.get_all_start_methods()
+                start_method = "fork" if fork else "spawn"
+            if start_method == "fork":
+                ctx = multiprocessing.get_context("fork")
+                args: tuple[Any, ...] = (signer, None, settings)
+            elif ref is not None:
+                ref.check_matches(signer)
+                ctx = multiprocessing.get_context(start_method)
+                args = (None, ref, settings)
+            else:
+                self.workers = 1
+                return
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=args
+            )
+
+    def parts(self, jobs: Sequence[_Job], now: dt.datetime) -> Iterator[list[_Signed]]:
+        """Yield the signed jobs in order, part by part (the pool works ahead)."""
+        if not jobs:
+            return
+        if self.pool is None:
+            size = max(1, math.ceil(len(jobs) / _PARTS_PER_WORKER))
+            for i in range(0, len(jobs), size):
+                yield _sign_jobs(
+                    jobs[i : i + size], signer=self.signer, settings=self.settings, now=now
+                )
+            return
+        size = max(1, math.ceil(len(jobs) / (self.workers * _PARTS_PER_WORKER)))
+        futures: list[Future[list[_Signed]]] = [
+            self.pool.submit(_sign_jobs_in_worker, list(jobs[i : i + size]), now)
+            for i in range(0, len(jobs), size)
+        ]
+        try:
+            for f in futures:
+                yield f.result()
+        finally:
+            for f in futures:
+                f.cancel()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
+
+
+# --- writing a chunk -----------------------------------------------------------------------
+
+
+class _Indices:
+    """Random unused status indices, per list, kept across chunks.
+
+    The used indices of a list are read once; later chunks read only certificates added
+    since (by id) and rebuild the allocator only if another writer took some. One that
+    slips past this (PostgreSQL, or a redrawn index) makes the insert fail on the (list,
+    index) unique constraint, and the chunk re-runs after ``reset``.
+    """
+
+    def __init__(self, settings: IssuerSettings) -> None:
+        self.settings = settings
+        self.reset()
+
+    def reset(self) -> None:
+        self.list_id: int | None = None
+        self.alloc: IndexAllocator | None = None
+        self.used: set[int] = set()
+        self.seen_id = 0
+
+    def _load(self, session: Session, lst: StatusListRow) -> IndexAllocator:
+        if self.list_id != lst.id:
+            self.reset()
+            self.list_id = lst.id
+        c = _CERT.c
+        rows = session.execute(
+            sa.select(c.id, c.status_idx).where(c.status_list_id == lst.id, c.id > self.seen_id)
+        ).all()
+        if rows:
+            self.seen_id = max(r.id for r in rows)
+            new = {r.status_idx for r in rows} - self.used
+            if new:
+                self.used |= new
+                self.alloc = None
+        if self.alloc is None:
+            self.alloc = IndexAllocator(lst.size, self.used)
+        return self.alloc
+
+    def draw(self, session: Session, n: int, now: dt.datetime) -> list[tuple[StatusListRow, int]]:
+        """Return ``n`` (list, index) pairs, moving to a new list when one fills."""
+        out: list[tuple[StatusListRow, int]] = []
+        lst = services.current_status_list(session, settings=self.settings, now=now)
+        while True:
+            alloc = self._load(session, lst)
+            picks = alloc.allocate_many(min(n - len(out), alloc.remaining))
+            self.used.update(picks)
+            out.extend((lst, i) for i in picks)
+            if len(out) == n:
+                return out
+            nxt = services._new_status_list(
+                session, settings=self.settings, ordinal=lst.ordinal + 1, now=now
+            )
+            lst = nxt or services.current_status_list(session, settings=self.settings, now=now)
+
+
+def _detail_json(detail: dict[str, Any]) -> str:
+    """Return the canonical JSON text of an audit detail made of ASCII strings and ints.
+
+    For such values sorted-keys ``json.dumps`` is byte for byte ``canonical_json`` (see
+    credential._canonical), without re-checking every value a second time per record.
+    """
+    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _record_hash(seq: int, stamp: str, actor: str, subject: str, detail: Any, prev: str) -> str:
+    """``audit.record_hash`` for a ``certificate.issued`` record of known-good values.
+
+    The same bytes (sorted-keys ``json.dumps`` is ``canonical_json`` for these values)
+    without validating every value again: a third of the parent's work per row otherwise.
+    Each part checks its last record against ``audit.record_hash`` itself.
+    """
+    body = json.dumps(
+        {
+            "seq": seq,
+            "at": stamp,
+            "actor": actor,
+            "action": "certificate.issued",
+            "subject": subject,
+            "detail": detail,
+            "prev_hash": prev,
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(prev.encode("ascii") + body.encode("utf-8")).hexdigest()
+
+
+def _append_audit(
+    session: Session, *, actor: str, at: dt.datetime, records: Sequence[tuple[str, Any]]
+) -> None:
+    """Append one ``certificate.issued`` record per (subject, detail), as ``audit.append``
+    would one by one: the head row advanced once, the chain hashed with ``record_hash``."""
+    if not records:
+        return
+    n = len(records)
+    last, prev = session.execute(
+        sa.update(_AUDIT_HEAD)
+        .where(_AUDIT_HEAD.c.id == 1)
+        .values(seq=_AUDIT_HEAD.c.seq + n)
+        .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.hash)
+    ).one()
+    at = at.astimezone(dt.UTC)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    rows = []
+    for seq, (subject, detail) in enumerate(records, start=last - n + 1):
+        digest = _record_hash(seq, stamp, actor, subject, detail, prev)
+        if seq == last:  # the chain's own function agrees (or the format moved on: stop)
+            official = audit.record_hash(
+                seq=seq,
+                at=at,
+                actor=actor,
+                action="certificate.issued",
+                subject=subject,
+                detail=detail,
+                prev_hash=prev,
+            )
+            if digest != official:
+                raise RuntimeError("issuer.audit.record_hash changed; update batches")
+        rows.append(
+            {
+                "id": seq,
+                "at": at,
+                "actor": actor,
+                "action": "certificate.issued",
+                "subject": subject,
+                "detail_json": _detail_json(detail),
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(sa.update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1).values(hash=prev))
+    session.execute(sa.insert(_AUDIT), rows)
+
+
+def _append_issued_events(
+    session: Session, *, office_id: str, at: dt.datetime, numbers: Sequence[str]
+) -> None:
+    """Append one ``issued`` event per certificate, as ``events.append_event`` would one by
+    one (gapless ``seq`` from the head row, after the audit records: the same lock order)."""
+    if not numbers:
+        return
+    n = len(numbers)
+    last = session.execute(
+        sa.update(_EVENT_HEAD)
+        .where(_EVENT_HEAD.c.name == events.EVENT_HEAD)
+        .values(seq=_EVENT_HEAD.c.seq + n)
+        .returning(_EVENT_HEAD.c.seq)
+    ).scalar_one_or_none()
+    if last is None:
+        raise RuntimeError(f"event_head row {events.EVENT_HEAD!r} is missing")
+    at = at.astimezone(dt.UTC)
+    session.execute(
+        sa.insert(_EVENT),
+        [
+            {
+                "seq": seq,
+                "at": at,
+                "type": "issued",
+                "office_id": office_id,
+                "certificate_number": number,
+                "version": 1,
+                "data_json": "{}",
+            }
+            for seq, number in enumerate(numbers, start=last - n + 1)
+        ],
+    )
+
+
+@dataclass
+class _Timing:
+    """Where a run's wall time went (the benchmark reports the split)."""
+
+    sign_wait: float = 0.0  # the parent waiting for signatures (all of it without a pool)
+    database: float = 0.0  # allocating, inserting, committing
+    chunks: int = 0
+
+
+def _write_chunk(
+    engine: Engine,
+    *,
+    batch_id: int,
+    rows: Sequence[ApplicantRow],
+    signing: _Signing,
+    indices: _Indices,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+    timing: _Timing,
+) -> int:
+    """Issue ``rows`` (those without a batch item yet) in one transaction; return how many."""
+    t0 = time.perf_counter()
+    with Session(engine) as session:
+        begin_write(session)
+        numbers = [r.row_number for r in rows]
+        have = set(
+            session.execute(
+                sa.select(_ITEM.c.row_number).where(
+                    _ITEM.c.batch_id == batch_id,
+                    _ITEM.c.row_number.between(min(numbers), max(numbers)),
+                )
+            ).scalars()
+        )
+        todo = [r for r in rows if r.row_number not in have]
+        if not todo:
+            session.rollback()
+            return 0
+        # Serials: one UPDATE ... RETURNING per certification year in the chunk.
+        serial_of: dict[int, int] = {}
+        by_year = itertools.groupby(
+            sorted(todo, key=lambda r: r.certified_on.year), key=lambda r: r.certified_on.year
+        )
+        for year, group in by_year:
+            members = list(group)
+            first = services.allocate_serial(
+                session, office_id=settings.office_id, year=year, count=len(members)
+            )
+            for k, r in enumerate(sorted(members, key=lambda r: r.row_number)):
+                serial_of[r.row_number] = first + k
+        drawn = indices.draw(session, len(todo), now)
+        jobs = [
+            _Job(r, serial_of[r.row_number], lst.id, lst.uri, idx)  # type: ignore[arg-type]
+            for r, (lst, idx) in zip(todo, drawn, strict=True)
+        ]
+        timing.database += time.perf_counter() - t0
+        done = 0
+        parts = signing.parts(jobs, now)
+        while True:
+            t1 = time.perf_counter()
+            part = next(parts, None)
+            t2 = time.perf_counter()
+            timing.sign_wait += t2 - t1
+            if part is None:
+                break
+            # A plain executemany (RETURNING would go row by row on SQLite), then the ids.
+            session.execute(sa.insert(_CERT), [values for values, _ in part])
+            found = session.execute(
+                sa.select(_CERT.c.certificate_number, _CERT.c.id).where(
+                    _CERT.c.certificate_number.in_(
+                        [values["certificate_number"] for values, _ in part]
+                    )
+                )
+            )
+            id_of = {number: cid for number, cid in found}
+            session.execute(
+                sa.insert(_ITEM),
+                [
+                    {
+                        "batch_id": batch_id,
+                        "row_number": detail["batch_row"],
+                        "certificate_id": id_of[values["certificate_number"]],
+                    }
+                    for values, detail in part
+                ],
+            )
+            _append_audit(
+                session,
+                actor=actor,
+                at=now,
+                records=[(values["certificate_number"], detail) for values, detail in part],
+            )
+            _append_issued_events(
+                session,
+                office_id=settings.office_id,
+                at=now,
+                numbers=[values["certificate_number"] for values, _ in part],
+            )
+            done += len(part)
+            timing.database += time.perf_counter() - t2
+        t3 = time.perf_counter()
+        session.execute(
+            sa.update(_BATCH)
+            .where(_BATCH.c.id == batch_id)
+            .values(issued_rows=_BATCH.c.issued_rows + done)
+        )
+        session.commit()
+        timing.database += time.perf_counter() - t3
+        timing.chunks += 1
+        return done
+
+
+def _set_state(
+    engine: Engine,
+    batch_id: int,
+    state: str,
+    *,
+    now: dt.datetime | None = None,
+    failure: BatchFailure | None = None,
+) -> None:
+    with Session(engine) as session:
+        begin_write(session)
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        values: dict[str, Any] = {"state": state, "finished_at": now}
+        if state == DONE or failure is not None or batch_failure(batch) is not None:
+            values["errors_json"] = _errors_json(batch_errors(batch), failure)
+        session.execute(sa.update(_BATCH).where(_BATCH.c.id == batch_id).values(**values))
+        session.commit()
+
+
+def _reason(exc: BaseException) -> BatchFailure:
+    if isinstance(exc, KeyboardInterrupt):
+        return BatchFailure(
+            "interrupted; run the same file again to resume", "已中断；再次提交同一文件即可继续"
+        )
+    text = f"{type(exc).__name__}: {exc}"[:500]
+    return BatchFailure(
+        f"{text}; run the same file again to resume",
+        f"签发中断（{text}）；再次提交同一文件即可继续",
+    )
+
+
+Progress = Callable[[int, int], None]
+
+
+def run_batch(
+    engine: Engine,
+    *,
+    batch_id: int,
+    rows: Sequence[ApplicantRow],
+    signer: Signer,
+    settings: IssuerSettings,
+    actor: str,
+    now_fn: Callable[[], dt.datetime],
+    chunk: int = DEFAULT_CHUNK,
+    workers: int = DEFAULT_WORKERS,
+    progress: Progress | None = None,
+    signer_ref: SignerRef | None = None,
+    start_method: str | None = None,
+    timing: _Timing | None = None,
+) -> Batch:
+    """Issue every valid row of batch ``batch_id`` exactly once; return the batch row.
+
+    ``rows`` are the file's valid rows (from :func:`open_batch`); those that already have
+    a batch item are skipped. ``progress(issued, valid)`` is called after each commit.
+    ``workers`` > 1 signs in that many processes: forked when this process has no other
+    thread (they inherit ``signer``), else spawned (``start_method`` overrides), which
+    needs ``signer_ref``; without one the signing stays in this process.
+    On any error the batch is marked ``failed`` with the reason and the error re-raised;
+    what was committed stays, and a re-run continues from there.
+    """
+    if chunk < 1:
+        raise ValueError("chunk must be at least 1")
+    timing = timing if timing is not None else _Timing()
+    with Session(engine) as session:
+        batch = session.get(Batch, batch_id)
+        if batch is None:
+            raise NotFound("No such batch", "批次不存在")
+        if batch.state == DONE:
+            return batch
+        valid = batch.valid_rows
+        have = set(
+            session.execute(
+                sa.select(_ITEM.c.row_number).where(_ITEM.c.batch_id == batch_id)
+            ).scalars()
+        )
+    pending = sorted((r for r in rows if r.row_number not in have), key=lambda r: r.row_number)
+    issued = len(have)
+    signing: _Signing | None = None
+    try:
+        _set_state(engine, batch_id, ISSUING)
+        if pending:
+            signing = _Signing(
+                signer=signer,
+                settings=settings,
+                workers=workers,
+                ref=signer_ref,
+                start_method=start_method,
+            )
+        indices = _Indices(settings)
+        if progress is not None:
+            progress(issued, valid)
+        for start in range(0, len(pending), chunk):
+            part = pending[start : start + chunk]
+            for attempt in range(_CHUNK_RETRIES):
+                now = now_fn().astimezone(dt.UTC).replace(microsecond=0)
+                try:
+                    assert signing is not None
+                    issued += _write_chunk(
+                        engine,
+                        batch_id=batch_id,
+                        rows=part,
+                        signing=signing,
+                        indices=indices,
+                        settings=settings,
+                        actor=actor,
+                        now=now,
+                        timing=timing,
+                    )
+                    break
+                except IntegrityError:
+                    # A concurrent writer took a status index, or another runner of this
+                    # batch committed these rows: re-read and re-run the chunk.
+                    indices.reset()
+                    if attempt == _CHUNK_RETRIES - 1:
+                        raise
+            if progress is not None:
+                progress(issued, valid)
+        if issued >= valid:  # (a caller that passed only some rows leaves it issuing)
+            _set_state(engine, batch_id, DONE, now=now_fn())
+    except BaseException as exc:
+        try:
+            _set_state(engine, batch_id, FAILED, now=now_fn(), failure=_reason(exc))
+        except Exception:  # noqa: S110 - the original error is what matters
+            pass
+        raise
+    finally:
+        if signing is not None:
+            signing.close()
+    with Session(engine) as session:
+        return get_batch(session, batch_id=batch_id, settings=settings)

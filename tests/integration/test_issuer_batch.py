@@ -1,0 +1,513 @@
+"""Batch issuance (issue 3 item 4): files in every accepted form issue every valid row once,
+bad rows come back in the error report, and the HTTP flow works end to end.
+
+Every test runs on SQLite and on PostgreSQL (see conftest.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import random
+import time
+
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session
+
+from credential import (
+    KeySigner,
+    Office,
+    QualificationType,
+    TrustList,
+    Verdict,
+    load_status_list,
+    verify,
+)
+from issuer import batches, services
+from issuer.audit import verify_chain
+from issuer.batchfile import read_batch
+from issuer.models import AuditRecord, Batch, BatchItem, Certificate, Event
+from issuer.routes.batches import wait_for_batches
+from tests.factory import APPLICANTS_CSV
+from tests.integration.conftest import IssuerHarness
+
+EN_HEADER = [
+    "request_id",
+    "name",
+    "gender",
+    "birth_date",
+    "id_type",
+    "id_number",
+    "qualification_type",
+    "subject",
+    "issue_date",
+]
+
+
+def _post(env: IssuerHarness, data: bytes, name: str, **headers: str):
+    h = {"Authorization": env.headers()["Authorization"], **headers}
+    return env.client.post("/api/v1/batches", files={"file": (name, data)}, headers=h)
+
+
+def _poll(env: IssuerHarness, batch_id: int, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        r = env.client.get(f"/api/v1/batches/{batch_id}", headers=env.headers())
+        assert r.status_code == 200, r.text
+        got = r.json()
+        if got["state"] in ("done", "failed") or time.monotonic() > deadline:
+            wait_for_batches(5)
+            return got
+        time.sleep(0.05)
+
+
+def _count(env: IssuerHarness, model) -> int:
+    with Session(env.engine) as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def _xlsx(data: bytes) -> bytes:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for record in csv.reader(io.StringIO(data.decode("utf-8"))):
+        ws.append(record)
+    for cell in ws["F"]:  # identity numbers as text, as a careful clerk formats them
+        cell.number_format = "@"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def _verify_sample(env: IssuerHarness, numbers: list[str], k: int = 20) -> None:
+    """Fetch ``k`` random certificates over the API: both tokens verify VALID."""
+    snapshots: dict[str, object] = {}
+    now = dt.datetime.now(dt.UTC)
+    for number in random.Random(7).sample(numbers, k):
+        r = env.client.get(f"/api/v1/certificates/{number}", headers=env.headers())
+        assert r.status_code == 200, r.text
+        got = r.json()
+        uri = got["status_list"]["uri"]
+        if uri not in snapshots:
+            snapshots[uri] = env.status_snapshot(uri)
+        result = verify(
+            got["qr_token"],
+            credential=got["credential"],
+            trust=env.trust,
+            status=snapshots,  # type: ignore[arg-type]
+            now=now,
+        )
+        assert result.verdict is Verdict.VALID, result.checks
+        assert result.certificate is not None
+        assert result.certificate.certificate_number == number
+
+
+FORMS = {
+    "utf8": lambda raw: raw,
+    "gb18030": lambda raw: raw.decode("utf-8").encode("gb18030"),
+    "xlsx": _xlsx,
+}
+
+
+@pytest.mark.parametrize("form", sorted(FORMS))
+def test_the_shared_1000_applicants_issue_in_every_file_form(
+    issuer_env: IssuerHarness, form: str
+) -> None:
+    raw = APPLICANTS_CSV.read_bytes()
+    data = FORMS[form](raw)
+    r = _post(issuer_env, data, f"applicants.{'xlsx' if form == 'xlsx' else 'csv'}")
+    assert r.status_code == 202, r.text
+    first = r.json()
+    assert first["total_rows"] == 1000 and first["valid_rows"] == 1000
+    assert first["error_rows"] == 0
+    assert r.headers["Location"] == first["links"]["self"]
+    got = _poll(issuer_env, first["id"])
+    assert got["state"] == "done", got
+    assert got["issued_rows"] == 1000 and got["finished_at"] is not None
+
+    with Session(issuer_env.engine) as s:
+        numbers = list(s.scalars(sa.select(Certificate.certificate_number)))
+        assert len(numbers) == len(set(numbers)) == 1000
+        rows = list(s.scalars(sa.select(BatchItem.row_number)))
+        assert sorted(rows) == list(range(2, 1002))
+        assert s.scalar(sa.select(sa.func.count()).select_from(AuditRecord)) == 1000
+        assert s.scalar(sa.select(sa.func.count()).select_from(Event)) == 1000
+        assert verify_chain(s) is None
+    _verify_sample(issuer_env, numbers)
+
+    # The same file again is the same batch, already done: nothing more is issued.
+    again = _post(issuer_env, data, "again.csv")
+    assert again.status_code == 202 and again.json()["id"] == first["id"]
+    assert again.json()["state"] == "done"
+    assert _count(issuer_env, Certificate) == 1000
+
+
+def _bad_rows_file() -> tuple[bytes, dict[int, set[str]], list[int]]:
+    """Return a CSV of good and bad rows, the expected {row: {error codes}}, good rows."""
+    people = list(csv.reader(io.StringIO(APPLICANTS_CSV.read_text(encoding="utf-8"))))[1:]
+    good = people[:3]
+    bad_check = list(people[3])
+    last = bad_check[5][17]
+    bad_check[5] = bad_check[5][:17] + ("0" if last != "0" else "1")
+    mismatch = list(people[4])
+    born = dt.date.fromisoformat(mismatch[3]) + dt.timedelta(days=1)
+    mismatch[3] = born.isoformat()
+    unknown_qt = list(people[5])
+    unknown_qt[6] = "university"
+    empty_name = list(people[6])
+    empty_name[1] = ""
+    long_name = list(people[7])
+    long_name[1] = "名" * 200
+    duplicate = ["req-dup", *good[0][1:]]  # row 2 again under another request id
+    formula = list(people[8])
+    formula[1] = "=1+1"
+    rows = [*good, bad_check, mismatch, unknown_qt, empty_name, long_name, duplicate, formula]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(EN_HEADER)
+    writer.writerows(rows)
+    expected = {
+        5: {"check_digit"},
+        6: {"birth_date_mismatch"},
+        7: {"unknown_qualification_type"},
+        8: {"required"},
+        9: {"too_long"},
+        10: {"duplicate_row"},
+        11: {"formula_text"},
+    }
+    return out.getvalue().encode("utf-8"), expected, [2, 3, 4]
+
+
+def test_bad_rows_are_reported_and_good_rows_issued_over_http(issuer_env: IssuerHarness) -> None:
+    data, expected, good_rows = _bad_rows_file()
+    r = _post(issuer_env, data, "bad-rows.csv")
+    assert r.status_code == 202, r.text
+    first = r.json()
+    assert (first["total_rows"], first["valid_rows"], first["error_rows"]) == (10, 3, 7)
+    got = _poll(issuer_env, first["id"])
+    assert got["state"] == "done" and got["issued_rows"] == 3
+
+    with Session(issuer_env.engine) as s:
+        batch = s.get(Batch, first["id"])
+        assert batch is not None
+        stored = batches.batch_errors(batch)
+        issued_rows = sorted(s.scalars(sa.select(BatchItem.row_number)))
+    assert issued_rows == good_rows
+    by_row: dict[int, set[str]] = {}
+    for e in stored:
+        by_row.setdefault(e.row_number, set()).add(e.code)
+    assert by_row == expected
+    # masked values only: no whole identity number anywhere in what is stored
+    ids = {row[5] for row in csv.reader(io.StringIO(data.decode("utf-8")))}
+    assert not any(i in batch.errors_json for i in ids if len(i) == 18)
+
+    # The downloadable report, in Chinese by default, formula text guarded.
+    rep = issuer_env.client.get(first["links"]["errors_csv"], headers=issuer_env.headers())
+    assert rep.status_code == 200
+    assert rep.headers["content-type"].startswith("text/csv")
+    assert rep.headers["content-disposition"].startswith("attachment;")
+    assert rep.content.startswith(b"\xef\xbb\xbf")
+    table = list(csv.reader(io.StringIO(rep.content.decode("utf-8-sig"))))
+    assert table[0] == ["行号", "列", "原因", "值"]
+    reported = {int(row[0]): row for row in table[1:]}
+    assert set(reported) == set(expected)
+    zh = {e.row_number: e.message_zh for e in stored}
+    for row_number, row in reported.items():
+        assert row[2] == zh[row_number]
+    assert reported[5][1] == "id_number" and "校验码" in reported[5][2]
+    assert reported[5][3].count("*") == 11  # the bad number, masked
+    assert reported[11][3] == "'=1+1"  # never a live formula in the report
+    assert reported[7][1] == "qualification_type"
+
+    en = issuer_env.client.get(
+        f"/api/v1/batches/{first['id']}/errors.csv?lang=en", headers=issuer_env.headers()
+    )
+    assert en.status_code == 200
+    assert en.content.decode("utf-8-sig").splitlines()[0] == "Row,Column,Reason,Value"
+
+    xl = issuer_env.client.get(first["links"]["errors_xlsx"], headers=issuer_env.headers())
+    assert xl.status_code == 200 and xl.content.startswith(b"PK")
+    assert "spreadsheetml" in xl.headers["content-type"]
+    import openpyxl
+
+    ws = openpyxl.load_workbook(io.BytesIO(xl.content), read_only=True).worksheets[0]
+    cells = [[c.value for c in row] for row in ws.iter_rows()]
+    assert cells[0] == ["行号", "列", "原因", "值"] and len(cells) == 1 + len(stored)
+
+
+def test_batch_api_refuses_what_it_must(issuer_env: IssuerHarness) -> None:
+    h = issuer_env.headers()
+    # not a table at all: 422 problem, nothing stored
+    r = _post(issuer_env, b"\x00\x01\x02 binary", "x.csv")
+    assert r.status_code == 422, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert r.json()["type"].endswith("/batch_file")
+    # over the upload limit: 413 problem
+    r = _post(issuer_env, b"x" * (10 * 1024 * 1024 + 1), "huge.csv")
+    assert r.status_code == 413, r.text
+    assert r.json()["status"] == 413
+    # no file field
+    r = issuer_env.client.post(
+        "/api/v1/batches", data={"other": "1"}, headers={"Authorization": h["Authorization"]}
+    )
+    assert r.status_code == 422, r.text
+    # unknown batch, bad id, bad language
+    assert issuer_env.client.get("/api/v1/batches/999", headers=h).status_code == 404
+    assert issuer_env.client.get("/api/v1/batches/0", headers=h).status_code == 422
+    r = issuer_env.client.get("/api/v1/batches/1/errors.csv?lang=fr", headers=h)
+    assert r.status_code == 422
+    # no key
+    assert issuer_env.client.get("/api/v1/batches/1").status_code == 401
+    with Session(issuer_env.engine) as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Batch)) == 0
+
+
+def test_too_many_rows_is_a_422_problem(issuer_env: IssuerHarness) -> None:
+    header = ",".join(EN_HEADER).encode() + b"\r\n"
+    line = b"r,a,1,2000-01-01,passport,E1,1,s,2026-01-01\r\n"
+    data = header + line * 200_001
+    assert len(data) < 10 * 1024 * 1024
+    r = _post(issuer_env, data, "many.csv", **{"Accept-Language": "en"})
+    assert r.status_code == 422, r.text
+    assert "200,000" in r.json()["detail"]
+
+
+def test_openapi_declares_the_batch_problems(issuer_env: IssuerHarness) -> None:
+    spec = issuer_env.client.get("/openapi.json").json()
+    post = spec["paths"]["/api/v1/batches"]["post"]
+    assert {"401", "403", "413", "422"} <= set(post["responses"])
+    assert "multipart/form-data" in post["requestBody"]["content"]
+    for path in ("", "/errors.csv", "/errors.xlsx"):
+        op = spec["paths"][f"/api/v1/batches/{{batch_id}}{path}"]["get"]
+        assert {"401", "403", "404", "422"} <= set(op["responses"])
+
+
+def _engine_and_settings(issuer_env: IssuerHarness):
+    return issuer_env.engine, issuer_env.settings
+
+
+def _pool_signer() -> tuple[KeySigner, batches.SignerRef, TrustList]:
+    """A signer, the reference spawned workers open it by, and a trust list naming it."""
+    key = Ed25519PrivateKey.generate()
+    signer = KeySigner(key, "11001-9")
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.BestAvailableEncryption(b"worker-pass"),
+    )
+    office = Office(
+        id="urn:jiaozi:office:11001",
+        name="北京市教育委员会教师资格认定中心",
+        province="11",
+        office_code="001",
+        qualification_types=frozenset(QualificationType),
+        keys=(signer.public_key(),),
+    )
+    trust = TrustList(sequence=1, issued_at=int(time.time()) - 60, offices=(office,))
+    return signer, batches.SignerRef.for_pem(signer, pem=pem, password=b"worker-pass"), trust
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_service_resumes_and_a_second_runner_doubles_nothing(
+    issuer_env: IssuerHarness, workers: int
+) -> None:
+    """run_batch directly: a partial run, a rerun and a stale runner; with a process pool
+    (spawned workers re-open the key from a SignerRef) or without."""
+    engine, settings = _engine_and_settings(issuer_env)
+    signer, ref, trust = _pool_signer()
+    data = APPLICANTS_CSV.read_bytes()
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as s:
+        opened = batches.open_batch(
+            s, data=data, filename="a.csv", settings=settings, actor="test", now=now
+        )
+    assert not opened.resumed and len(opened.rows) == 1000
+    bid = opened.batch.id
+    seen: list[tuple[int, int]] = []
+    # the first 300 rows only, as if the run had stopped there
+    batches.run_batch(
+        engine,
+        batch_id=bid,
+        rows=opened.rows[:300],
+        signer=signer,
+        signer_ref=ref,
+        settings=settings,
+        actor="test",
+        now_fn=lambda: dt.datetime.now(dt.UTC),
+        chunk=128,
+        workers=workers,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen[0] == (0, 1000) and seen[-1] == (300, 1000)
+    with Session(engine) as s:
+        reopened = batches.open_batch(
+            s, data=data, filename="a.csv", settings=settings, actor="test", now=now
+        )
+    assert reopened.resumed and reopened.batch.id == bid and reopened.batch.issued_rows == 300
+    # Rows 2..301 are done; a stale runner offering all rows again issues only the rest.
+    done = batches.run_batch(
+        engine,
+        batch_id=bid,
+        rows=reopened.rows,
+        signer=signer,
+        signer_ref=ref,
+        settings=settings,
+        actor="test",
+        now_fn=lambda: dt.datetime.now(dt.UTC),
+        chunk=256,
+        workers=workers,
+    )
+    assert done.state == "done" and done.issued_rows == 1000
+    with Session(engine) as s:
+        serials = sorted(s.scalars(sa.select(Certificate.serial)))
+        assert serials == list(range(1, 1001))  # no gap, no reuse
+        assert s.scalar(sa.select(sa.func.count()).select_from(BatchItem)) == 1000
+        assert verify_chain(s) is None
+    # A runner that still believes rows are pending finds every chunk already done.
+    with Session(engine) as s:
+        s.execute(sa.update(Batch).where(Batch.id == bid).values(state="issuing"))
+        s.commit()
+    batches.run_batch(
+        engine,
+        batch_id=bid,
+        rows=opened.rows,
+        signer=signer,
+        signer_ref=ref,
+        settings=settings,
+        actor="test",
+        now_fn=lambda: dt.datetime.now(dt.UTC),
+        workers=workers,
+    )
+    assert _count(issuer_env, Certificate) == 1000
+    # What the pool signed verifies under the key it was given.
+    with Session(engine) as s:
+        rows = s.execute(
+            sa.select(Certificate.certificate_number, Certificate.qr_token, Certificate.kid)
+            .order_by(Certificate.id)
+            .limit(20)
+        ).all()
+    uri = f"{settings.public_url}/statuslists/1"
+    token = services.status_list_token(
+        Session(engine), list_id=1, signer=signer, settings=settings, now=dt.datetime.now(dt.UTC)
+    )
+    status = {uri: load_status_list(token, trust, expected_uri=uri)}
+    for number, qr, kid in rows:
+        assert kid == "11001-9"
+        result = verify(qr, trust=trust, status=status, now=dt.datetime.now(dt.UTC))
+        assert result.verdict is Verdict.VALID, result.checks
+        assert result.certificate is not None and result.certificate.certificate_number == number
+
+
+def test_a_failed_run_is_marked_with_its_reason_and_resumes(issuer_env: IssuerHarness) -> None:
+    engine, settings = _engine_and_settings(issuer_env)
+    data = APPLICANTS_CSV.read_bytes()
+    with Session(engine) as s:
+        opened = batches.open_batch(
+            s,
+            data=data,
+            filename="a.csv",
+            settings=settings,
+            actor="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    calls = 0
+
+    def flaky_clock() -> dt.datetime:
+        nonlocal calls
+        calls += 1
+        if calls == 4:  # once, in the middle of the run
+            raise RuntimeError("clock broke")
+        return dt.datetime.now(dt.UTC)
+
+    with pytest.raises(RuntimeError, match="clock broke"):
+        batches.run_batch(
+            engine,
+            batch_id=opened.batch.id,
+            rows=opened.rows,
+            signer=issuer_env.signer,
+            settings=settings,
+            actor="test",
+            now_fn=flaky_clock,
+            chunk=200,
+            workers=1,
+        )
+    r = issuer_env.client.get(f"/api/v1/batches/{opened.batch.id}", headers=issuer_env.headers())
+    got = r.json()
+    assert got["state"] == "failed" and "clock broke" in got["failure"]
+    assert 0 < got["issued_rows"] < 1000 and got["issued_rows"] % 200 == 0
+    assert _count(issuer_env, Certificate) == got["issued_rows"]
+    # The same file over HTTP resumes it.
+    r = _post(issuer_env, data, "a.csv")
+    assert r.status_code == 202 and r.json()["id"] == opened.batch.id
+    final = _poll(issuer_env, opened.batch.id)
+    assert final["state"] == "done", final
+    assert final["issued_rows"] == 1000 and final["failure"] is None
+    assert _count(issuer_env, Certificate) == 1000
+
+
+def test_rows_outside_the_office_scope_are_row_errors(database_url: str, tmp_path) -> None:
+    from issuer.db import make_engine, upgrade
+    from issuer.settings import IssuerSettings
+
+    settings = IssuerSettings(
+        database_url=database_url, qualification_types="primary,junior_middle"
+    )
+    engine = make_engine(database_url)
+    try:
+        upgrade(engine)
+        parsed = read_batch(APPLICANTS_CSV.read_bytes())
+        inside = sum(1 for r in parsed.rows if r.qualification_type in settings.qualification_scope)
+        with Session(engine) as s:
+            opened = batches.open_batch(
+                s,
+                data=APPLICANTS_CSV.read_bytes(),
+                filename="a.csv",
+                settings=settings,
+                actor="test",
+                now=dt.datetime.now(dt.UTC),
+            )
+        assert len(opened.rows) == inside == opened.batch.valid_rows
+        assert opened.batch.error_rows == 1000 - inside
+        codes = {e.code for e in batches.batch_errors(opened.batch)}
+        assert codes == {"out_of_scope"}
+    finally:
+        engine.dispose()
+
+
+def test_a_worker_that_opens_another_key_stops_the_batch(issuer_env: IssuerHarness) -> None:
+    """Spawned workers check that the key they opened is the parent's: never sign with
+    another key (the run fails, nothing is issued, the batch says why)."""
+    engine, settings = _engine_and_settings(issuer_env)
+    signer, _, _ = _pool_signer()
+    _, other_ref, _ = _pool_signer()
+    with Session(engine) as s:
+        opened = batches.open_batch(
+            s,
+            data=APPLICANTS_CSV.read_bytes(),
+            filename="a.csv",
+            settings=settings,
+            actor="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    with pytest.raises(RuntimeError, match="not key 11001-9 of this process"):
+        batches.run_batch(
+            engine,
+            batch_id=opened.batch.id,
+            rows=opened.rows,
+            signer=signer,
+            signer_ref=other_ref,
+            start_method="spawn",
+            settings=settings,
+            actor="test",
+            now_fn=lambda: dt.datetime.now(dt.UTC),
+            workers=2,
+        )
+    assert _count(issuer_env, Certificate) == 0
+    with Session(engine) as s:
+        batch = batches.get_batch(s, batch_id=opened.batch.id, settings=settings)
+    assert batch.state == "failed" and batches.batch_failure(batch) is not None
