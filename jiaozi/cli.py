@@ -19,6 +19,7 @@ EXIT_USAGE = 64
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "issuer": ("issuer.cli", "issuer_group"),
     "accounts": ("issuer.cli", "accounts_group"),
+    "batch": ("issuer.batch_cli", "batch_group"),
 }
 
 

@@ -1,0 +1,186 @@
+"""``jiaozi batch issue FILE``: issue a certification round's file straight into the database.
+
+No server needed: the database and the office come from ``JIAOZI_*`` settings, the key
+from the key store (``JIAOZI_HOME``, ``JIAOZI_KEY_PASSPHRASE``). Running the same file
+again resumes it (see ``issuer.batches``). Importing this module is cheap: the issuer is
+loaded only when the command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+__all__ = ["batch_group"]
+
+EXIT_FAILED = 1
+
+
+@click.group("batch")
+def batch_group() -> None:
+    """Batch issuance from a CSV or XLSX file (批量签发)."""
+
+
+class _Progress:
+    """``issued / total, rate`` on stderr: one line redrawn on a terminal, else a line
+    every few seconds."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.tty = sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.first: int | None = None
+        self.last_line = 0.0
+
+    def __call__(self, issued: int, total: int) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = issued
+        done = issued - self.first
+        rate = done / (now - self.start) if now > self.start and done else 0.0
+        pct = 100.0 * issued / total if total else 100.0
+        text = f"issued {issued:,} / {total:,} ({pct:.0f}%)  {rate:,.0f}/s"
+        if self.tty:
+            width = 30
+            filled = int(width * issued / total) if total else width
+            click.echo(f"\r[{'#' * filled}{'-' * (width - filled)}] {text}  ", nl=False, err=True)
+            if issued >= total:
+                click.echo("", err=True)
+        elif issued >= total or now - self.last_line >= 2.0 or self.first == issued:
+            click.echo(text, err=True)
+            self.last_line = now
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:200]
+    except Exception:  # no login name in some containers
+        return "cli:unknown"
+
+
+@batch_group.command("issue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option(
+    "--chunk",
+    type=click.IntRange(1, 10_000),
+    default=500,
+    show_default=True,
+    help="rows per transaction",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="signing processes (default: 2, or 1 on a single core)",
+)
+@click.option(
+    "--errors-out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="where to write the error report (.csv or .xlsx) [default: FILE stem + .errors.csv]",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="language of the error report",
+)
+def issue_command(
+    file: Path, chunk: int, workers: int | None, errors_out: Path | None, lang: str
+) -> None:
+    """Validate FILE, write its error report, and issue every valid row exactly once.
+
+    Exits 0 when every valid row is issued (rows with errors are reported, not issued),
+    1 when the file cannot be used or issuing stopped (run it again to resume).
+    """
+    import datetime as dt
+    import os
+
+    from sqlalchemy.orm import Session
+
+    from keys import KeysError, KeyStore
+
+    from . import batches
+    from .batchfile import BatchFileError, write_error_report
+    from .db import make_engine, upgrade
+    from .settings import IssuerSettings
+
+    def fail(message: str) -> NoReturn:
+        click.echo(f"jiaozi batch issue: {message}", err=True)
+        sys.exit(EXIT_FAILED)
+
+    try:
+        settings = IssuerSettings()
+    except Exception as exc:
+        fail(f"settings: {exc}")
+    now = dt.datetime.now(dt.UTC)
+    try:
+        signer = KeyStore.from_env().active_signer(settings.office_id, now=int(now.timestamp()))
+    except KeysError as exc:
+        fail(f"signing key of {settings.office_id}: {exc}")
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            upgrade(engine)
+        data = file.read_bytes()
+        with Session(engine) as session:
+            try:
+                opened = batches.open_batch(
+                    session,
+                    data=data,
+                    filename=file.name,
+                    settings=settings,
+                    actor=_actor(),
+                    now=now,
+                )
+            except BatchFileError as exc:
+                fail(f"{file}: {exc.message_zh} / {exc.message}")
+        batch = opened.batch
+        click.echo(
+            f"batch {batch.id}{' (resumed)' if opened.resumed else ''}: {file.name}: "
+            f"{batch.total_rows:,} rows, {batch.valid_rows:,} valid, "
+            f"{batch.error_rows:,} with errors, {batch.issued_rows:,} issued before"
+        )
+        errors = batches.batch_errors(batch)
+        report: Path | None = None
+        if errors:
+            report = errors_out or file.with_name(f"{file.stem}.errors.csv")
+            fmt: Any = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
+            report.write_bytes(write_error_report(errors, fmt=fmt, lang=lang))  # type: ignore[arg-type]
+            click.echo(f"error report: {report} ({len(errors):,} errors)")
+        if workers is None:
+            workers = min(batches.DEFAULT_WORKERS, os.cpu_count() or 1)
+        try:
+            batch = batches.run_batch(
+                engine,
+                batch_id=batch.id,  # type: ignore[arg-type]
+                rows=opened.rows,
+                signer=signer,
+                settings=settings,
+                actor=_actor(),
+                now_fn=lambda: dt.datetime.now(dt.UTC),
+                chunk=chunk,
+                workers=workers,
+                progress=_Progress(batch.valid_rows),
+            )
+        except Exception as exc:
+            fail(f"issuing stopped: {exc} (run the same file again to resume)")
+        click.echo(
+            f"done: {batch.issued_rows:,} of {batch.valid_rows:,} valid rows issued"
+            + (
+                f"; {batch.error_rows:,} rows with errors were not issued, see {report}"
+                if report is not None
+                else ""
+            )
+        )
+        if batch.issued_rows != batch.valid_rows:
+            fail(f"only {batch.issued_rows:,} of {batch.valid_rows:,} rows issued")
+    finally:
+        engine.dispose()
