@@ -89,6 +89,7 @@ DEFAULT_WORKERS = 2
 VALIDATING, ISSUING, DONE, FAILED = "validating", "issuing", "done", "failed"
 STATES = (VALIDATING, ISSUING, DONE, FAILED)
 _CHUNK_RETRIES = 5  # a chunk lost to a concurrent writer (status index, batch item) re-runs
+_SPAWN_MIN_ROWS = 2000  # fewer rows sign faster here than spawned workers start
 _PARTS_PER_WORKER = 4  # parts a chunk is cut into per worker: the parent inserts while they sign
 
 _BATCH: sa.Table = Batch.__table__  # type: ignore[attr-defined]
@@ -512,6 +513,7 @@ class _Signing:
         workers: int,
         ref: SignerRef | None,
         start_method: str | None = None,
+        rows: int = 0,
     ) -> None:
         self.signer, self.settings, self.workers = signer, settings, max(1, workers)
         self.pool: ProcessPoolExecutor | None = None
@@ -523,6 +525,9 @@ class _Signing:
                 single = threading.active_count() == 1
                 fork = single and "fork" in multiprocessing.get_all_start_methods()
                 start_method = "fork" if fork else "spawn"
+                if not fork and rows < _SPAWN_MIN_ROWS:
+                    self.workers = 1  # starting interpreters costs more than it saves
+                    return
             if start_method == "fork":
                 ctx = multiprocessing.get_context("fork")
                 args: tuple[Any, ...] = (signer, None, settings)
@@ -937,6 +942,7 @@ def run_batch(
                 workers=workers,
                 ref=signer_ref,
                 start_method=start_method,
+                rows=len(pending),
             )
         indices = _Indices(settings)
         if progress is not None:

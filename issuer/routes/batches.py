@@ -19,6 +19,9 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
+from credential import KeySigner
+from keys import KeysError, KeyStore
+
 from .. import batches
 from ..batchfile import DEFAULT_MAX_ROWS, ApplicantRow, BatchFileError, write_error_report
 from ..deps import DbSession, Now, Principal, Settings, SignerDep, require
@@ -116,9 +119,23 @@ _running_lock = threading.Lock()
 
 
 def _signer_ref(request: Request, signer: Any) -> batches.SignerRef | None:
-    """Return how a spawned signing worker re-opens this server's key, if it can."""
+    """Return how a spawned signing worker re-opens this server's key, if it can: the
+    app's ``batch_signer_ref(signer)`` if set, else the key store of this environment
+    when it holds the signer's key (``jiaozi issuer serve``); otherwise None (the server
+    then signs batches in its own process)."""
     provider = getattr(request.app.state, "batch_signer_ref", None)
-    return provider(signer) if callable(provider) else None
+    if callable(provider):
+        return provider(signer)  # type: ignore[no-any-return]
+    if not isinstance(signer, KeySigner):
+        return None
+    try:
+        store = KeyStore.from_env()
+        found = store.find(signer.kid)
+    except (KeysError, OSError):
+        return None
+    if found is None:
+        return None
+    return batches.SignerRef.for_key_store(signer, home=store.home, owner=found[0])
 
 
 def _start_run(

@@ -312,9 +312,11 @@ def _pool_signer() -> tuple[KeySigner, batches.SignerRef, TrustList]:
     return signer, batches.SignerRef.for_pem(signer, pem=pem, password=b"worker-pass"), trust
 
 
-@pytest.mark.parametrize("workers", [1, 2])
+@pytest.mark.parametrize(
+    ("workers", "start_method"), [(1, None), (2, "fork"), (2, "spawn")], ids=["1", "fork", "spawn"]
+)
 def test_service_resumes_and_a_second_runner_doubles_nothing(
-    issuer_env: IssuerHarness, workers: int
+    issuer_env: IssuerHarness, workers: int, start_method: str | None
 ) -> None:
     """run_batch directly: a partial run, a rerun and a stale runner; with a process pool
     (spawned workers re-open the key from a SignerRef) or without."""
@@ -336,6 +338,7 @@ def test_service_resumes_and_a_second_runner_doubles_nothing(
         rows=opened.rows[:300],
         signer=signer,
         signer_ref=ref,
+        start_method=start_method,
         settings=settings,
         actor="test",
         now_fn=lambda: dt.datetime.now(dt.UTC),
@@ -356,6 +359,7 @@ def test_service_resumes_and_a_second_runner_doubles_nothing(
         rows=reopened.rows,
         signer=signer,
         signer_ref=ref,
+        start_method=start_method,
         settings=settings,
         actor="test",
         now_fn=lambda: dt.datetime.now(dt.UTC),
@@ -378,6 +382,7 @@ def test_service_resumes_and_a_second_runner_doubles_nothing(
         rows=opened.rows,
         signer=signer,
         signer_ref=ref,
+        start_method=start_method,
         settings=settings,
         actor="test",
         now_fn=lambda: dt.datetime.now(dt.UTC),
@@ -511,3 +516,32 @@ def test_a_worker_that_opens_another_key_stops_the_batch(issuer_env: IssuerHarne
     with Session(engine) as s:
         batch = batches.get_batch(s, batch_id=opened.batch.id, settings=settings)
     assert batch.state == "failed" and batches.batch_failure(batch) is not None
+
+
+def test_a_key_store_reference_reopens_the_same_key(tmp_path, monkeypatch) -> None:
+    """How a server's spawned workers get the key: the store named by the environment,
+    the passphrase from it, and the parent's kid and public key checked."""
+    from keys import KeyStore, add_office, init_trust
+
+    now = int(time.time()) - 60
+    store = KeyStore(tmp_path, b"ref-test-passphrase")
+    init_trust(store, now=now)
+    add_office(
+        store,
+        office_id="urn:jiaozi:office:11001",
+        name="北京市教育委员会教师资格认定中心",
+        province="11",
+        office_code="001",
+        qualification_types=range(1, 8),
+        now=now,
+    )
+    signer = store.active_signer("urn:jiaozi:office:11001", now=now + 60)
+    ref = batches.SignerRef.for_key_store(signer, home=tmp_path, owner="urn:jiaozi:office:11001")
+    ref.check_matches(signer)
+    monkeypatch.setenv("JIAOZI_KEY_PASSPHRASE", "ref-test-passphrase")
+    opened = ref.open(now=now + 60)
+    assert opened.kid == signer.kid
+    assert opened.public_key().to_jwk() == signer.public_key().to_jwk()
+    other, _, _ = _pool_signer()
+    with pytest.raises(RuntimeError):
+        ref.check_matches(other)
