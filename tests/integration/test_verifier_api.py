@@ -351,3 +351,47 @@ def test_verify_rate_limit_per_client(tmp_path: Path) -> None:
         assert h.client.post("/api/v1/verify", json={"qr": token}).status_code == 200
     finally:
         gen.close()
+
+
+def test_arbitrary_input_never_yields_a_5xx(api: Harness) -> None:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    json_values = st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=50),
+        lambda inner: (
+            st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+        ),
+        max_leaves=6,
+    )
+    token = api.world.issue(idx=120).qr_token
+    texts = st.one_of(
+        st.text(max_size=300),
+        st.builds(
+            lambda i, c: token[:i] + c + token[i + 1 :],
+            st.integers(0, len(token) - 1),
+            st.characters(),
+        ),
+        st.builds(lambda s: VERIFIER_URL + "/v#" + s, st.text(max_size=100)),
+    )
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        body=st.one_of(
+            st.fixed_dictionaries({"qr": texts}),
+            st.fixed_dictionaries({"credential": texts}),
+            st.dictionaries(st.sampled_from(["qr", "credential", "x"]), json_values, max_size=3),
+            json_values,
+        ),
+        raw=st.binary(max_size=300),
+        prefix=st.sampled_from([b"", b"%PDF-1.4\n", b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff"]),
+    )
+    def check(body: object, raw: bytes, prefix: bytes) -> None:
+        r = api.client.post("/api/v1/verify", json=body)
+        assert r.status_code in (200, 400, 413, 415, 422), (body, r.text)
+        if r.status_code != 200:
+            assert r.headers["content-type"] == "application/problem+json"
+        r = upload(api, prefix + raw, "f", "application/octet-stream")
+        assert r.status_code in (200, 413, 422), r.text
+
+    check()
