@@ -20,6 +20,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "issuer": ("issuer.cli", "issuer_group"),
     "accounts": ("issuer.cli", "accounts_group"),
     "batch": ("issuer.batch_cli", "batch_group"),
+    "audit": ("issuer.maintenance_cli", "audit_group"),
+    "reissue": ("issuer.maintenance_cli", "reissue_command"),
 }
 
 
