@@ -5,8 +5,9 @@ is not encryption: the database keeps it sealed with ``keys.DataCipher`` (AES-25
 key ``JIAOZI_DATA_KEY``). The stored text is ``"v1:" + base64url(sealed bytes)``; the
 associated data is the certificate number, so a sealed value copied onto another
 certificate's row does not open. Text without the ``v1:`` prefix is a credential stored
-before sealing existed and is returned as it is (it is still a signed token; re-sealing
-old rows is an operations step).
+before sealing existed: it is returned only if it is a JWS naming this certificate's
+number (so clear text cannot stand in for another row's sealed value); re-sealing old
+rows is an operations step.
 
 ``seal_text``/``open_text`` do the same for other stored texts that contain a credential
 (the idempotency record's saved answer), each under its own context string.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-from credential import CredentialError, b64url_decode, b64url_encode
+from credential import CredentialError, b64url_decode, b64url_encode, parse_jws
 from keys import DEV_DATA_KEY, DataCipher, KeysError, parse_data_key
 
 from .settings import IssuerSettings
@@ -94,4 +95,15 @@ def open_credential(settings: IssuerSettings, stored: str, *, certificate_number
     Raises SealedDataError when the stored value was changed, belongs to another
     certificate, or was sealed under another data key.
     """
+    if not is_sealed(stored):
+        try:
+            subject = parse_jws(stored).payload.get("credentialSubject")
+            named = subject.get("certificateNumber") if isinstance(subject, dict) else None
+        except CredentialError:
+            named = None
+        if named != certificate_number:
+            raise SealedDataError(
+                f"stored credential for {certificate_number} is neither sealed nor its own"
+            )
+        return stored
     return open_text(settings, stored, context=_credential_context(certificate_number))

@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 import keys
+from credential import encode_jws
 from issuer.sealing import (
     PREFIX,
     SealedDataError,
@@ -18,6 +19,7 @@ from issuer.sealing import (
 )
 from issuer.settings import IssuerSettings
 from keys import DataCipher, KeysError, generate_data_key, parse_data_key
+from tests.factory import signer
 
 JWS = "eyJhbGciOiJFZERTQSJ9.eyJpZCI6IjExMDEwNTE5NzYwOTA2MjQ2OSJ9.c2ln"
 NUMBER = "20261100120000001"
@@ -104,7 +106,7 @@ def test_a_sealed_credential_opens_only_for_its_own_certificate() -> None:
         open_credential(other_key, stored, certificate_number=NUMBER)
 
 
-def test_a_tampered_sealed_text_fails_and_legacy_clear_text_passes_through() -> None:
+def test_a_tampered_sealed_text_fails() -> None:
     s = settings()
     stored = seal_text(s, "answer", context="idempotency:x")
     body = stored[len(PREFIX) :]
@@ -113,4 +115,17 @@ def test_a_tampered_sealed_text_fails_and_legacy_clear_text_passes_through() -> 
         open_text(s, PREFIX + flipped, context="idempotency:x")
     with pytest.raises(SealedDataError):
         open_text(s, PREFIX + "!!!", context="idempotency:x")
-    assert open_credential(s, JWS, certificate_number=NUMBER) == JWS
+
+
+def test_legacy_clear_text_opens_only_as_a_jws_of_its_own_certificate() -> None:
+    s = settings()
+    legacy = encode_jws(
+        {"typ": "vc+jwt"},
+        {"credentialSubject": {"certificateNumber": NUMBER}},
+        signer(kid="11001-1", seed=1),
+    )
+    assert open_credential(s, legacy, certificate_number=NUMBER) == legacy
+    with pytest.raises(SealedDataError):
+        open_credential(s, legacy, certificate_number="20261100120000002")
+    with pytest.raises(SealedDataError):
+        open_credential(s, "not a token", certificate_number=NUMBER)
