@@ -24,6 +24,7 @@ TRUST_URL = "https://trust.example.cn/trust-list.jwt"
 FEED_KEY = "verifier-client-key-0123456789abcdef"
 PERSON_KEY = "person-ref-key-shared-0123456789abcdef"
 RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
+_HTTP_DATE = "%a, %d %b %Y %H:%M:%S GMT"
 
 
 class Clock:
@@ -55,6 +56,8 @@ class FakeIssuer:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)  # {seq, op, entry}
     use_etags: bool = True
+    use_last_modified: bool = False
+    last_modified: dict[str, str] = field(default_factory=dict)
     page_size: int = 100
 
     def __post_init__(self) -> None:
@@ -99,9 +102,14 @@ class FakeIssuer:
         etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
         if self.use_etags and request.headers.get("if-none-match") == etag:
             return httpx.Response(304, headers={"ETag": etag})
+        modified = self.last_modified.setdefault(body, self.clock().strftime(_HTTP_DATE))
+        if self.use_last_modified and request.headers.get("if-modified-since") == modified:
+            return httpx.Response(304)
         headers = {"Content-Type": media}
         if self.use_etags:
             headers["ETag"] = etag
+        if self.use_last_modified:
+            headers["Last-Modified"] = modified
         return httpx.Response(200, text=body, headers=headers)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
