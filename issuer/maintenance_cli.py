@@ -23,6 +23,7 @@ from typing import ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -30,7 +31,7 @@ from credential import CredentialError, PublicKey, strict_json_loads
 from keys import KeysError, KeyStore
 
 from .auditcheck import AuditReport, ChainBroken, verify_audit, write_checkpoint
-from .db import make_engine
+from .db import make_engine, upgrade
 from .reissue import REASON, ReissueError, reissue_by_key
 from .sealing import SealedDataError
 from .settings import IssuerSettings
@@ -102,6 +103,14 @@ def _actor() -> str:
     return f"cli:{user}"
 
 
+def _writer_engine(settings: IssuerSettings) -> Engine:
+    """Return the engine of a command that writes, migrated first like the service's."""
+    engine = make_engine(settings.database_url)
+    if settings.auto_migrate:
+        upgrade(engine)
+    return engine
+
+
 def _jwks_keys(path: Path) -> list[PublicKey]:
     try:
         doc = strict_json_loads(path.read_bytes(), str(path))
@@ -138,19 +147,24 @@ def _say(report: AuditReport, lang: str) -> list[str]:
     def t(key: str) -> str:
         return _TEXT[key][0 if en else 1]
 
+    colon = ": " if en else "："
     lines = [report.message(lang)]
-    lines.append(f"  {t('records')}: {report.records_checked}")
+    lines.append(f"  {t('records')}{colon}{report.records_checked}")
     if report.head_seq is not None:
-        lines.append(f"  {t('head')}: {report.head_seq}")
+        lines.append(f"  {t('head')}{colon}{report.head_seq}")
     if report.latest_checkpoint_seq is not None:
         where = f"{t('latest')} {report.latest_checkpoint_seq}" + ("" if en else " 条")
     else:
         where = t("none")
-    lines.append(f"  {t('checkpoints')}: {report.checkpoints_checked} ({where})")
+    lines.append(
+        f"  {t('checkpoints')}{colon}{report.checkpoints_checked}（{where}）"
+        if not en
+        else f"  {t('checkpoints')}{colon}{report.checkpoints_checked} ({where})"
+    )
     if report.first_bad_seq is not None:
-        lines.append(f"  {t('first')}: {report.first_bad_seq}")
+        lines.append(f"  {t('first')}{colon}{report.first_bad_seq}")
     if len(report.problems) > 1:
-        lines.append(f"  {t('problems')}:")
+        lines.append(f"  {t('problems')}{colon.strip()}")
         for p in report.problems:
             lines.append(f"    - {p.message_en if en else p.message_zh}")
     return lines
@@ -206,7 +220,7 @@ def audit_checkpoint(now_ts: int | None) -> None:
     settings = IssuerSettings()
     now = _now(now_ts)
     signer = KeyStore.from_env().active_signer(settings.office_id, now=int(now.timestamp()))
-    engine = make_engine(settings.database_url)
+    engine = _writer_engine(settings)
     try:
         with Session(engine) as session:
             try:
@@ -260,7 +274,7 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
             "first (密钥尚未标记为泄露)"
         )
     signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
-    engine = make_engine(settings.database_url)
+    engine = _writer_engine(settings)
     try:
         with Session(engine) as session:
             count = reissue_by_key(
