@@ -213,3 +213,14 @@ def test_known_and_unknown_people_take_similar_time(adm: Harness) -> None:
             times[label].append(time.perf_counter() - start)
     ratio = statistics.median(times["known"]) / statistics.median(times["unknown"])
     assert 0.5 < ratio < 2.0, times
+
+
+def test_issuer_down_answers_from_the_held_list_with_its_age(adm: Harness) -> None:
+    key = employer_key(adm)
+    adm.issuer.down = True
+    adm.clock.advance(3600)
+    assert not adm.verifier.syncer.run_once().ok
+    r = ask(adm, key, applicants()[5])
+    assert r.status_code == 200 and r.json()["restricted"] is True
+    assert r.json()["data_as_of"] == "2026-11-29T07:59:55Z"  # an hour old, and says so
+    assert r.json()["checked_at"] == "2026-11-29T09:00:00Z"
