@@ -51,8 +51,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credential import (
+    IdType,
     IndexAllocator,
     KeySigner,
+    QualificationType,
+    Sex,
     Signer,
     StatusReference,
     mask_id,
@@ -415,9 +418,61 @@ class _Job:
     list_uri: str
     idx: int
 
+    def wire(self) -> tuple[Any, ...]:
+        """Return the job as plain values: cheap to pickle for a worker."""
+        r = self.row
+        return (
+            r.row_number,
+            r.request_id,
+            r.name,
+            r.sex.value,
+            r.birth_date,
+            r.id_type.value,
+            r.id_number,
+            int(r.qualification_type),
+            r.subject,
+            r.certified_on,
+            r.ethnicity,
+            self.serial,
+            self.list_id,
+            self.list_uri,
+            self.idx,
+        )
 
-# What a signed row becomes: the certificate's column values and its audit detail.
-_Signed = tuple[dict[str, Any], dict[str, Any]]
+
+# The certificate columns a signed row fills, in the order _sign_wire returns them.
+_COLUMNS = (
+    "certificate_number",
+    "version",
+    "office_id",
+    "year",
+    "serial",
+    "qualification_type",
+    "name",
+    "sex",
+    "birth_date",
+    "ethnicity",
+    "id_type",
+    "id_number_hash",
+    "id_number_masked",
+    "subject",
+    "certified_on",
+    "elicence_id",
+    "status_list_id",
+    "status_idx",
+    "credential_jws",
+    "qr_token",
+    "status",
+    "created_at",
+    "kid",
+    "layout_version",
+)
+_EID, _LIST, _IDX, _KID = (
+    _COLUMNS.index(c) for c in ("elicence_id", "status_list_id", "status_idx", "kid")
+)
+# What a signed row becomes: its column values, the SHA-256 (hex) of its credential and
+# of its QR token for the audit record, and its row number.
+_Signed = tuple[tuple[Any, ...], str, str, int]
 
 # A worker's key and settings, set once by the pool's initializer.
 _worker: dict[str, Any] = {}
@@ -438,67 +493,90 @@ def _init_worker(signer: Signer | None, ref: SignerRef | None, settings: IssuerS
     _worker["signer"], _worker["settings"] = signer, settings
 
 
-def _sign_jobs_in_worker(jobs: list[_Job], now: dt.datetime) -> list[_Signed]:
-    return _sign_jobs(jobs, signer=_worker["signer"], settings=_worker["settings"], now=now)
+def _sign_in_worker(jobs: list[tuple[Any, ...]], now: dt.datetime) -> list[_Signed]:
+    return _sign_wire(jobs, signer=_worker["signer"], settings=_worker["settings"], now=now)
 
 
-def _sign_jobs(
-    jobs: Sequence[_Job], *, signer: Signer, settings: IssuerSettings, now: dt.datetime
+def _sign_wire(
+    jobs: Sequence[tuple[Any, ...]], *, signer: Signer, settings: IssuerSettings, now: dt.datetime
 ) -> list[_Signed]:
-    """Return the certificate values and audit detail of each job, both tokens signed."""
+    """Return each job (``_Job.wire``) numbered, signed (both tokens) and sealed."""
     issued_at = int(now.timestamp())
+    office, kid = settings.office_id, signer.kid
     out: list[_Signed] = []
-    for job in jobs:
-        app = job.row
-        facts = services.certificate_facts(app, settings=settings, serial=job.serial)
+    for (
+        row_number,
+        request_id,
+        name,
+        sex,
+        birth_date,
+        id_type,
+        id_number,
+        qt,
+        subject,
+        certified_on,
+        ethnicity,
+        serial,
+        list_id,
+        list_uri,
+        idx,
+    ) in jobs:
+        app = ApplicantRow(
+            row_number,
+            request_id,
+            name,
+            Sex(sex),
+            birth_date,
+            IdType(id_type),
+            id_number,
+            QualificationType(qt),
+            subject,
+            certified_on,
+            ethnicity,
+        )
+        facts = services.certificate_facts(app, settings=settings, serial=serial)
         number = facts.certificate_number
         tokens = sign_certificate(
             facts,
             signer=signer,
-            issuer=settings.office_id,
+            issuer=office,
             issued_at=issued_at,
-            status=StatusReference(job.idx, job.list_uri),
+            status=StatusReference(idx, list_uri),
         )
-        values = {
-            "certificate_number": number,
-            "version": 1,
-            "office_id": settings.office_id,
-            "year": app.certified_on.year,
-            "serial": job.serial,
-            "qualification_type": int(app.qualification_type),
-            "name": app.name,
-            "sex": app.sex.value,
-            "birth_date": app.birth_date,
-            "ethnicity": app.ethnicity,
-            "id_type": app.id_type.value,
-            "id_number_hash": services.id_number_hash(settings, app),
-            "id_number_masked": mask_id(app.id_number),
-            "subject": app.subject,
-            "certified_on": app.certified_on,
-            "elicence_id": facts.elicence_id,
-            "status_list_id": job.list_id,
-            "status_idx": job.idx,
-            "credential_jws": seal_credential(
-                settings, tokens.credential, certificate_number=number
-            ),
-            "qr_token": tokens.qr_token,
-            "status": "valid",
-            "created_at": now,
-            "kid": signer.kid,
-            "layout_version": "v1",
-        }
-        detail = {
-            "certificate_number": number,
-            "version": 1,
-            "elicence_id": facts.elicence_id,
-            "status_list": job.list_uri,
-            "status_idx": job.idx,
-            "kid": signer.kid,
-            "credential_sha256": hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
-            "qr_sha256": hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
-            "batch_row": app.row_number,
-        }
-        out.append((values, detail))
+        values = (
+            number,
+            1,
+            office,
+            certified_on.year,
+            serial,
+            qt,
+            name,
+            sex,
+            birth_date,
+            ethnicity,
+            id_type,
+            services.id_number_hash(settings, app),
+            mask_id(id_number),
+            subject,
+            certified_on,
+            facts.elicence_id,
+            list_id,
+            idx,
+            seal_credential(settings, tokens.credential, certificate_number=number),
+            tokens.qr_token,
+            "valid",
+            now,
+            kid,
+            "v1",
+        )
+        out.append(
+            (
+                values,
+                hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
+                hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
+                row_number,
+            )
+        )
     return out
 
 
@@ -549,13 +627,16 @@ class _Signing:
         if self.pool is None:
             size = max(1, math.ceil(len(jobs) / _PARTS_PER_WORKER))
             for i in range(0, len(jobs), size):
-                yield _sign_jobs(
-                    jobs[i : i + size], signer=self.signer, settings=self.settings, now=now
+                yield _sign_wire(
+                    [j.wire() for j in jobs[i : i + size]],
+                    signer=self.signer,
+                    settings=self.settings,
+                    now=now,
                 )
             return
         size = max(1, math.ceil(len(jobs) / (self.workers * _PARTS_PER_WORKER)))
         futures: list[Future[list[_Signed]]] = [
-            self.pool.submit(_sign_jobs_in_worker, list(jobs[i : i + size]), now)
+            self.pool.submit(_sign_in_worker, [j.wire() for j in jobs[i : i + size]], now)
             for i in range(0, len(jobs), size)
         ]
         try:
@@ -798,6 +879,7 @@ def _write_chunk(
             _Job(r, serial_of[r.row_number], lst.id, lst.uri, idx)  # type: ignore[arg-type]
             for r, (lst, idx) in zip(todo, drawn, strict=True)
         ]
+        uri_of = {lst.id: lst.uri for lst, _ in drawn}
         timing.database += time.perf_counter() - t0
         done = 0
         parts = signing.parts(jobs, now)
@@ -808,38 +890,48 @@ def _write_chunk(
             timing.sign_wait += t2 - t1
             if part is None:
                 break
+            cert_numbers = [v[0] for v, _, _, _ in part]
             # A plain executemany (RETURNING would go row by row on SQLite), then the ids.
-            session.execute(sa.insert(_CERT), [values for values, _ in part])
+            session.execute(
+                sa.insert(_CERT), [dict(zip(_COLUMNS, v, strict=True)) for v, _, _, _ in part]
+            )
             found = session.execute(
                 sa.select(_CERT.c.certificate_number, _CERT.c.id).where(
-                    _CERT.c.certificate_number.in_(
-                        [values["certificate_number"] for values, _ in part]
-                    )
+                    _CERT.c.certificate_number.in_(cert_numbers)
                 )
             )
             id_of = {number: cid for number, cid in found}
             session.execute(
                 sa.insert(_ITEM),
                 [
-                    {
-                        "batch_id": batch_id,
-                        "row_number": detail["batch_row"],
-                        "certificate_id": id_of[values["certificate_number"]],
-                    }
-                    for values, detail in part
+                    {"batch_id": batch_id, "row_number": row, "certificate_id": id_of[v[0]]}
+                    for v, _, _, row in part
                 ],
             )
             _append_audit(
                 session,
                 actor=actor,
                 at=now,
-                records=[(values["certificate_number"], detail) for values, detail in part],
+                records=[
+                    (
+                        v[0],
+                        {
+                            "certificate_number": v[0],
+                            "version": 1,
+                            "elicence_id": v[_EID],
+                            "status_list": uri_of[v[_LIST]],
+                            "status_idx": v[_IDX],
+                            "kid": v[_KID],
+                            "credential_sha256": credential_sha,
+                            "qr_sha256": qr_sha,
+                            "batch_row": row,
+                        },
+                    )
+                    for v, credential_sha, qr_sha, row in part
+                ],
             )
             _append_issued_events(
-                session,
-                office_id=settings.office_id,
-                at=now,
-                numbers=[values["certificate_number"] for values, _ in part],
+                session, office_id=settings.office_id, at=now, numbers=cert_numbers
             )
             done += len(part)
             timing.database += time.perf_counter() - t2

@@ -184,9 +184,11 @@ def test_kill_9_at_five_points_then_rerun_issues_every_row_once(world, database_
             ).all()
             items = s.execute(sa.select(BatchItem.row_number, BatchItem.certificate_id)).all()
             audits = s.execute(
-                sa.select(AuditRecord.action, AuditRecord.subject, AuditRecord.detail_json)
+                sa.select(AuditRecord.action, AuditRecord.subject, AuditRecord.detail_json).where(
+                    AuditRecord.action == "certificate.issued"
+                )
             ).all()
-            events = s.scalar(sa.select(sa.func.count()).select_from(Event))
+            events = s.scalar(sa.select(sa.func.count()).where(Event.type == "issued"))
             batch = s.execute(sa.select(Batch)).scalar_one()
             assert verify_chain(s) is None
         assert len(certs) == valid
@@ -201,7 +203,6 @@ def test_kill_9_at_five_points_then_rerun_issues_every_row_once(world, database_
         assert {cid for _, cid in items} == {c.id for c in certs}
         assert (batch.state, batch.issued_rows, batch.valid_rows) == ("done", valid, valid)
         assert len(audits) == valid and events == valid
-        assert {a.action for a in audits} == {"certificate.issued"}
         assert sorted(a.subject for a in audits) == sorted(c.certificate_number for c in certs)
         # every token the database holds is the one its audit record vouches for
         import hashlib
