@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import logging
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -201,18 +203,65 @@ class Harness:
         return r.json()
 
 
+_CANDIDATE = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+
+
+def gb11643_numbers(text: str) -> list[str]:
+    """Return the 18-character numbers in ``text`` whose GB 11643 check digit is right."""
+    found = []
+    for m in _CANDIDATE.finditer(text):
+        s = m.group(0).upper()
+        check = "10X98765432"[sum(int(d) * w for d, w in zip(s[:17], _WEIGHTS)) % 11]
+        if s[17] == check:
+            found.append(s)
+    return found
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.name} {record.getMessage()} {record.exc_text or ''}")
+
+
 def make_harness(
     database_url: str, tmp: Path, world: World | None = None, **over: Any
 ) -> Iterator[Harness]:
+    """A verifier app on a fake issuer. Every response it gives and every log line of the
+    verifier and httpx during the test are scanned at the end for identity numbers (GB
+    11643, valid check digit): any found fails the test that produced it."""
     world = world or World()
     clock = Clock()
     issuer = FakeIssuer(world, clock)
     settings = settings_for(database_url, write_root(world, tmp), **over)
     http = issuer.client()
     app = create_app(settings, http=http, clock=clock)
-    with TestClient(app) as client:
-        yield Harness(world, issuer, clock, settings, app, client)
-    http.close()
+    bodies: list[str] = []
+    records = _Records()
+    loggers = [logging.getLogger(n) for n in ("jiaozi", "httpx", "uvicorn")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.addHandler(records)
+        lg.setLevel(logging.DEBUG)
+
+    def keep(response: httpx.Response) -> None:
+        response.read()
+        bodies.append(response.text)
+
+    try:
+        with TestClient(app) as client:
+            client.event_hooks = {"request": [], "response": [keep]}
+            yield Harness(world, issuer, clock, settings, app, client)
+    finally:
+        http.close()
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.removeHandler(records)
+            lg.setLevel(level)
+        leaked = gb11643_numbers("\n".join(bodies + records.lines))
+        assert leaked == [], f"identity numbers in responses or logs: {len(leaked)}"
 
 
 @pytest.fixture
@@ -248,3 +297,24 @@ def test_fake_feed_needs_the_key_and_pages_changes() -> None:
         __import__("base64").urlsafe_b64decode(r.text.split(".")[1] + "==").decode()
     )
     assert payload["cursor"] == 1 and [c["seq"] for c in payload["changes"]] == [1]
+
+
+def test_the_harness_fails_a_test_whose_logs_or_answers_hold_an_identity_number(
+    tmp_path: Path,
+) -> None:
+    number = applicants()[1]["id_number"]
+    gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path)
+    next(gen)
+    logging.getLogger("jiaozi.verifier.test").info("looked up %s", number)
+    with pytest.raises(AssertionError, match="identity numbers"):
+        gen.close()
+    gen = make_harness(f"sqlite:///{tmp_path / 'w.db'}", tmp_path)
+    h = next(gen)
+    h.app.get("/leak")(lambda: {"id": number})
+    assert h.client.get("/leak").status_code == 200
+    with pytest.raises(AssertionError, match="identity numbers"):
+        gen.close()
+    gen = make_harness(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
+    h = next(gen)
+    assert h.client.get("/healthz").status_code == 200
+    gen.close()  # clean: no assertion
