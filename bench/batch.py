@@ -1,0 +1,177 @@
+"""A 10,000-row batch (validate, sign both tokens, store; no PDF) against the raw Ed25519
+sign rate on two cores, both measured in this run (issue 3 item 12, goal 0.12).
+
+The batch runs as ``jiaozi batch issue`` does (``issuer.batches.open_batch`` then
+``run_batch``) on a fresh SQLite file in a temporary directory, once with the signing in a
+pool of two forked processes and once in a single process; the best of two rounds of each.
+The time split is of the pooled run's wall time: validating the file, the parent waiting
+for signatures, and the parent's database work (allocating, inserting, hashing the audit
+chain, committing). CPU microseconds per certificate (parent, pool workers, single
+process) are reported too: they say what the machine must do per certificate even when
+other processes share its cores and the rates are noisy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+ROWS = 10_000
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# A signing input of the size of a QR token's (header.payload, ~700 characters).
+_MESSAGE = b"e" * 700
+
+
+def _sign_for(seconds: float, start: Any, out: Any) -> None:
+    key = Ed25519PrivateKey.generate()
+    start.wait()
+    n, t0 = 0, time.perf_counter()
+    while (elapsed := time.perf_counter() - t0) < seconds:
+        for _ in range(200):
+            key.sign(_MESSAGE)
+        n += 200
+    out.put(n / elapsed)
+
+
+def raw_sign_rate_two_cores(seconds: float = 1.0) -> float:
+    """Return signatures per second of two processes signing at once (summed)."""
+    ctx = multiprocessing.get_context("fork")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_sign_for, args=(seconds, start, out)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    time.sleep(0.2)  # both ready before the clock starts
+    start.set()
+    total = sum(out.get(timeout=30) for _ in procs)
+    for p in procs:
+        p.join()
+    return float(total)
+
+
+def _applicants() -> bytes:
+    return subprocess.run(
+        [
+            sys.executable,
+            str(SHARED / "tools" / "make_applicants.py"),
+            "--count",
+            str(ROWS),
+            "--seed",
+            "11",
+        ],
+        check=True,
+        capture_output=True,
+    ).stdout
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the pool's workers, once shut)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_batch_once(data: bytes, *, workers: int, chunk: int = 500) -> dict[str, float]:
+    """Issue ``data`` into a fresh SQLite file; return the rate and the time split."""
+    from sqlalchemy.orm import Session
+
+    from credential import KeySigner
+    from issuer import batches
+    from issuer.db import make_engine, upgrade
+    from issuer.settings import IssuerSettings
+
+    signer = KeySigner(Ed25519PrivateKey.generate(), "11001-1")
+    with tempfile.TemporaryDirectory(prefix="jiaozi-bench-") as tmp:
+        settings = IssuerSettings(database_url=f"sqlite:///{tmp}/issuer.db")
+        engine = make_engine(settings.database_url)
+        try:
+            upgrade(engine)
+            timing = batches._Timing()
+            now = dt.datetime.now(dt.UTC)
+            cpu0, kids0 = time.process_time(), _children_cpu()
+            t0 = time.perf_counter()
+            with Session(engine) as session:
+                opened = batches.open_batch(
+                    session,
+                    data=data,
+                    filename="bench.csv",
+                    settings=settings,
+                    actor="bench",
+                    now=now,
+                )
+            t1 = time.perf_counter()
+            batch = batches.run_batch(
+                engine,
+                batch_id=opened.batch.id,  # type: ignore[arg-type]
+                rows=opened.rows,
+                signer=signer,
+                settings=settings,
+                actor="bench",
+                now_fn=lambda: dt.datetime.now(dt.UTC),
+                chunk=chunk,
+                workers=workers,
+                timing=timing,
+            )
+            t2 = time.perf_counter()
+            cpu, kids = time.process_time() - cpu0, _children_cpu() - kids0
+        finally:
+            engine.dispose()
+    assert batch.issued_rows == ROWS, batch
+    total = t2 - t0
+    return {
+        "rate": ROWS / total,
+        "seconds": total,
+        "validate": (t1 - t0) / total,
+        "sign": timing.sign_wait / total,
+        "database": timing.database / total,
+        "parent_cpu_us": cpu / ROWS * 1e6,
+        "workers_cpu_us": kids / ROWS * 1e6,
+    }
+
+
+def run() -> dict[str, float]:
+    data = _applicants()
+    raw = 0.0
+    pooled: dict[str, float] = {"rate": 0.0}
+    single: dict[str, float] = {"rate": 0.0}
+    for _ in range(3):  # alternate, keep the best of each: noise lowers all sides alike
+        raw = max(raw, raw_sign_rate_two_cores())
+        got = run_batch_once(data, workers=2)
+        if got["rate"] > pooled["rate"]:
+            pooled = got
+        got = run_batch_once(data, workers=1)
+        if got["rate"] > single["rate"]:
+            single = got
+    return {
+        "raw_ed25519_sign_2cores_per_s": raw,
+        "batch_10k_certs_per_s": pooled["rate"],
+        "batch_10k_seconds": pooled["seconds"],
+        "batch_10k_ratio": pooled["rate"] / raw,
+        "batch_10k_goal": 0.12,
+        "batch_10k_validate_fraction": pooled["validate"],
+        "batch_10k_sign_wait_fraction": pooled["sign"],
+        "batch_10k_database_fraction": pooled["database"],
+        "batch_10k_1proc_certs_per_s": single["rate"],
+        "batch_10k_1proc_ratio": single["rate"] / raw,
+        "batch_10k_1proc_validate_fraction": single["validate"],
+        "batch_10k_1proc_sign_fraction": single["sign"],
+        "batch_10k_1proc_database_fraction": single["database"],
+        "batch_10k_pool_speedup": pooled["rate"] / single["rate"],
+        # CPU per certificate (robust to a busy machine, unlike the rates above)
+        "batch_10k_parent_cpu_us_per_cert": pooled["parent_cpu_us"],
+        "batch_10k_workers_cpu_us_per_cert": pooled["workers_cpu_us"],
+        "batch_10k_1proc_cpu_us_per_cert": single["parent_cpu_us"],
+    }
+
+
+if __name__ == "__main__":
+    for name, value in run().items():
+        print(f"{name:<40} {value:,.3f}")
