@@ -333,6 +333,46 @@ def _media_type(request: Request) -> str:
 
 # --- the app --------------------------------------------------------------------------
 
+_TEXT_FIELDS = {
+    "qr": {"type": "string", "description": "QR URL, QR token or transport digits"},
+    "credential": {"type": "string", "description": "The full e-licence (compact JWS)"},
+}
+_VERIFY_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"type": "object", "properties": _TEXT_FIELDS}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "PDF/PNG/JPEG"},
+                    **_TEXT_FIELDS,
+                },
+            }
+        },
+    },
+}
+_ADMISSION_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["name", "id_type", "id_number", "consent_reference"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
+                    "id_type": {
+                        "type": "string",
+                        "enum": [t.value for t in IdType],
+                    },
+                    "id_number": {"type": "string", "minLength": 1, "maxLength": 40},
+                    "consent_reference": {"type": "string", "minLength": 1, "maxLength": 200},
+                },
+            }
+        }
+    },
+}
+
 
 def create_app(
     settings: VerifierSettings | None = None,
@@ -400,6 +440,7 @@ def create_app(
     @app.post(
         "/api/v1/verify",
         summary="Verify a QR URL or token, a full credential, or a PDF / PNG / JPEG",
+        openapi_extra={"requestBody": _VERIFY_BODY},
         responses={
             200: {"description": "A judgement (valid, not_valid or cannot_determine)"},
             400: {"description": "Problem: body is not JSON"},
@@ -461,6 +502,7 @@ def create_app(
     @app.post(
         "/api/v1/admission-checks",
         summary="Employers: is this person on the restricted-qualification list?",
+        openapi_extra={"requestBody": _ADMISSION_BODY},
         responses={
             200: {"description": "{query_id, restricted, checked_at, data_as_of}"},
             401: {"description": "Problem: no or wrong API key"},

@@ -395,3 +395,13 @@ def test_arbitrary_input_never_yields_a_5xx(api: Harness) -> None:
         assert r.status_code in (200, 413, 422), r.text
 
     check()
+
+
+def test_openapi_describes_the_endpoints(api: Harness) -> None:
+    doc = api.client.get("/openapi.json").json()
+    assert {"/api/v1/verify", "/api/v1/admission-checks", "/healthz"} <= set(doc["paths"])
+    assert {"200", "413", "422"} <= set(doc["paths"]["/api/v1/verify"]["post"]["responses"])
+    body = doc["paths"]["/api/v1/verify"]["post"]["requestBody"]["content"]
+    assert {"application/json", "multipart/form-data"} <= set(body)
+    adm = doc["paths"]["/api/v1/admission-checks"]["post"]["requestBody"]["content"]
+    assert "consent_reference" in adm["application/json"]["schema"]["required"]
