@@ -10,7 +10,11 @@ import sqlalchemy as sa
 
 from . import db
 
-__all__ = ["DbLimiter", "Limiter", "RedisLimiter", "make_limiter"]
+__all__ = ["DbLimiter", "Limiter", "LimiterUnavailable", "RedisLimiter", "make_limiter"]
+
+
+class LimiterUnavailable(Exception):
+    """The shared counter store cannot be reached: refuse rather than go unlimited."""
 
 
 class Limiter(Protocol):
@@ -55,10 +59,15 @@ class RedisLimiter:
     def hit(self, bucket: str, *, limit: int, window: int, now: dt.datetime) -> int | None:
         w, retry = _window(now, window)
         key = f"{self.prefix}rate:{bucket}:{w}"
-        pipe = self.client.pipeline()
-        pipe.incr(key)
-        pipe.expire(key, window * 2)
-        count = int(pipe.execute()[0])
+        import redis
+
+        try:
+            pipe = self.client.pipeline()
+            pipe.incr(key)
+            pipe.expire(key, window * 2)
+            count = int(pipe.execute()[0])
+        except redis.RedisError as exc:
+            raise LimiterUnavailable(type(exc).__name__) from exc
         return None if count <= limit else max(1, retry)
 
     def close(self) -> None:

@@ -224,3 +224,17 @@ def test_issuer_down_answers_from_the_held_list_with_its_age(adm: Harness) -> No
     assert r.status_code == 200 and r.json()["restricted"] is True
     assert r.json()["data_as_of"] == "2026-11-29T07:59:55Z"  # an hour old, and says so
     assert r.json()["checked_at"] == "2026-11-29T09:00:00Z"
+
+
+def test_redis_unreachable_is_a_503_not_unlimited(tmp_path: Path) -> None:
+    gen = make_harness(
+        f"sqlite:///{tmp_path / 'v.db'}", tmp_path, redis_url="redis://127.0.0.1:1/0"
+    )
+    h = next(gen)
+    try:
+        h.verifier.syncer.run_once()
+        r = ask(h, employer_key(h), applicants()[9])
+        assert r.status_code == 503 and r.json()["type"].endswith("/rate_limiter_unavailable")
+        assert r.headers["retry-after"] == "30"
+    finally:
+        gen.close()
