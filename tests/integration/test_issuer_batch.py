@@ -546,3 +546,20 @@ def test_a_key_store_reference_reopens_the_same_key(tmp_path, monkeypatch) -> No
     other, _, _ = _pool_signer()
     with pytest.raises(RuntimeError):
         ref.check_matches(other)
+
+
+def test_the_same_file_posted_concurrently_is_one_batch_issued_once(
+    issuer_env: IssuerHarness,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = APPLICANTS_CSV.read_bytes()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda i: _post(issuer_env, data, f"copy-{i}.csv"), range(4)))
+    assert [a.status_code for a in answers] == [202] * 4, [a.text for a in answers]
+    ids = {a.json()["id"] for a in answers}
+    assert len(ids) == 1
+    got = _poll(issuer_env, ids.pop())
+    assert got["state"] == "done" and got["issued_rows"] == 1000
+    assert _count(issuer_env, Certificate) == 1000
+    assert _count(issuer_env, Batch) == 1
