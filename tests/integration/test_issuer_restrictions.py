@@ -377,3 +377,28 @@ def test_production_refuses_the_published_person_reference_key(
     assert validate_restriction(entry_body(1), who=who, settings=ok, today=today)["person_ref"]
     with pytest.raises(ValueError, match="must differ"):
         IssuerSettings(**{**common, "restriction_hmac_key": "b" * 40})
+
+
+def test_the_verifiers_sync_reads_the_snapshot_and_the_changes(
+    issuer_env: IssuerHarness, team: dict[str, dict[str, str]]
+) -> None:
+    from verifier.sync import parse_restrictions_document
+
+    cert = issue(issuer_env, 1)
+    entry = record(issuer_env, entry_body(1), team["a"], team["b"])
+    remove(issuer_env, entry["id"], team["a"], team["b"])
+    kept = record(issuer_env, entry_body(2, category="lost"), team["a"], team["b"])
+
+    r = issuer_env.client.get("/api/v1/restrictions/snapshot", headers=team["verifier"])
+    snap = parse_restrictions_document(r.text, issuer_env.trust)
+    assert snap.after is None and snap.cursor == 3
+    assert [(e.entry_id, e.category, e.person_ref) for e in snap.entries] == [
+        (str(kept["id"]), "lost", person_ref(issuer_env, 2))
+    ]
+    r = issuer_env.client.get("/api/v1/restrictions/changes?after=0", headers=team["verifier"])
+    delta = parse_restrictions_document(r.text, issuer_env.trust)
+    assert delta.after == 0 and delta.cursor == 3
+    assert [(seq, op) for seq, op, _ in delta.changes] == [(1, "add"), (2, "remove"), (3, "add")]
+    first = delta.changes[0][2]
+    assert not isinstance(first, str) and first.affected == (cert["certificate_number"],)
+    assert delta.changes[1][2] == str(entry["id"])
