@@ -207,7 +207,7 @@ def import_bundle(
 ) -> list[tuple[str, str]]:
     """Store what in ``bundle`` is not older than what is held; return (what, outcome)."""
     done: list[tuple[str, str]] = []
-    with engine.begin() as conn:
+    with db.writing(engine) as conn:
         if held.trust is not None and held.trust.sequence > bundle.trust.sequence:
             raise BundleError("trust list older than the held one (rollback refused)")
         if held.trust is None or held.trust != bundle.trust:

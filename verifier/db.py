@@ -9,6 +9,8 @@ small and versioned by ``SCHEMA_VERSION`` in ``vf_meta``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ __all__ = [
     "restriction_numbers",
     "restrictions",
     "sync_state",
+    "writing",
 ]
 
 SCHEMA_VERSION = 1
@@ -148,7 +151,11 @@ def make_engine(url: str, **kw: Any) -> Engine:
         engine = sa.create_engine(parsed, **kw)
     metadata.create_all(engine)
     with engine.begin() as conn:
-        for name, value in (("schema_version", SCHEMA_VERSION), ("generation", 0)):
+        for name, value in (
+            ("schema_version", SCHEMA_VERSION),
+            ("generation", 0),
+            ("write_lock", 0),
+        ):
             if conn.execute(sa.select(meta.c.value).where(meta.c.name == name)).first() is None:
                 try:
                     with conn.begin_nested():
@@ -156,6 +163,18 @@ def make_engine(url: str, **kw: Any) -> Engine:
                 except sa.exc.IntegrityError:  # another replica made it first
                     pass
     return engine
+
+
+@contextmanager
+def writing(engine: Engine) -> Iterator[sa.Connection]:
+    """A write transaction serialised with every other replica's: it first takes the row
+    lock of ``vf_meta.write_lock`` (on SQLite, the database write lock), so a check made
+    inside it sees what any other writer committed before."""
+    with engine.begin() as conn:
+        conn.execute(
+            meta.update().where(meta.c.name == "write_lock").values(value=meta.c.value + 1)
+        )
+        yield conn
 
 
 def bump_generation(conn: sa.Connection) -> None:

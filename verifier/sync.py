@@ -433,7 +433,7 @@ class Syncer:
             log.warning("sync %s refused: %s", what, msg)
         else:
             log.warning("sync %s failed: %s", what, msg)
-        with self.engine.begin() as conn:
+        with db.writing(self.engine) as conn:
             save_state(conn, source, last_attempt=now, last_error=msg[:500])
         report.add(what, outcome, msg)
 
@@ -480,7 +480,11 @@ class Syncer:
             self._touch("trust", "", "trust", now, headers)
             report.add("trust", "unchanged")
             return report
-        with self.engine.begin() as conn:
+        with db.writing(self.engine) as conn:
+            current = _doc(conn, "trust", "")  # another replica may have moved on
+            if current is not None and current.version > new.sequence:
+                report.add("trust", "unchanged", "a newer list arrived meanwhile")
+                return report
             save_document(
                 conn,
                 "trust",
@@ -511,7 +515,7 @@ class Syncer:
             values["etag"] = headers.get("etag")
         if headers is not None and headers.get("last-modified"):
             values["last_modified"] = headers.get("last-modified")
-        with self.engine.begin() as conn:
+        with db.writing(self.engine) as conn:
             conn.execute(d.update().where(d.c.kind == kind, d.c.key == key).values(**values))
             save_state(conn, source, last_attempt=now, last_success=now, last_error=None)
 
@@ -572,7 +576,7 @@ class Syncer:
             self._touch("status", uri, "status:" + uri, now, headers)
             report.add(what, "unchanged")
             return report
-        with self.engine.begin() as conn:
+        with db.writing(self.engine) as conn:
             current = _doc(conn, "status", uri)  # another replica may have moved on
             if current is not None and current.version > new.issued_at:
                 report.add(what, "unchanged", "a newer copy arrived meanwhile")
@@ -658,7 +662,7 @@ class Syncer:
                 return report
             if code in (404, 410) and not snapshot:
                 # The cursor is no longer served: start again from a snapshot.
-                with self.engine.begin() as conn:
+                with db.writing(self.engine) as conn:
                     save_state(conn, state_key, cursor=None)
                 continue
             if code != 200 or body is None:
@@ -676,7 +680,11 @@ class Syncer:
                 self._fail(report, what, state_key, "refused", str(exc))
                 return report
             now = self.clock()
-            with self.engine.begin() as conn:
+            with db.writing(self.engine) as conn:
+                st = _state(conn, state_key)  # another replica may have applied it
+                if (st.cursor if st is not None else None) != cursor:
+                    changed = True
+                    break
                 apply_restrictions_document(conn, source.base_url, doc, now)
             changed = changed or snapshot or bool(doc.changes)
             if not snapshot and not doc.changes:

@@ -366,3 +366,40 @@ def test_on_demand_fetch_is_bounded_when_the_issuer_hangs(harness: Harness) -> N
     for _ in range(3):
         h.verify(qr=h.world.issue(idx=72).qr_token)
     assert h.issuer.requested(h.world.status_uri) == 1  # retried only after on_demand_retry
+
+
+def test_replicas_syncing_at_once_agree(harness: Harness) -> None:
+    import threading
+
+    h = harness
+    other = create_app(h.settings, http=h.issuer.client(), clock=h.clock)
+    with TestClient(other) as _client:
+        syncers = [h.verifier.syncer, other.state.verifier.syncer]
+        errors: list[BaseException] = []
+        for round_ in range(4):
+            for i in range(3):
+                h.issuer.restrict(f"r{round_}-{i}", applicants()[20 + 3 * round_ + i])
+            if round_ == 2:
+                h.issuer.unrestrict("r0-1")
+            h.clock.advance(10)
+            barrier = threading.Barrier(2)
+
+            def run(s, barrier=barrier) -> None:  # type: ignore[no-untyped-def]
+                try:
+                    barrier.wait()
+                    report = s.run_once(extra_status=[h.world.status_uri])
+                    assert all(o.outcome != "failed" for o in report.outcomes), report
+                except BaseException as exc:
+                    errors.append(exc)
+
+            threads = [threading.Thread(target=run, args=(s,)) for s in syncers]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert errors == []
+        want = {e["person_ref"] for e in h.issuer.entries.values()}
+        for s in syncers:
+            held = s.store.refresh(force=True)
+            assert set(held.restrictions.by_person) == want
+            assert h.world.status_uri in held.status
