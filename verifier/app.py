@@ -43,7 +43,7 @@ from ._offline import OfflineDataError, load_root_keys
 from .accounts import authenticate
 from .extract import UnreadableFile, extract
 from .problems import VALIDATION_TITLE, FieldProblem, Problem
-from .ratelimit import LimiterUnavailable, make_limiter
+from .ratelimit import make_limiter
 from .settings import VerifierSettings
 from .store import DatedRestrictions, Store, china_date
 from .sync import BackgroundSync, Syncer
@@ -415,19 +415,6 @@ def create_app(
     app.state.verifier = v
     app.state.settings = settings
     problems.install(app)
-
-    @app.exception_handler(LimiterUnavailable)
-    async def _limiter_down(request: Request, _exc: LimiterUnavailable) -> JSONResponse:
-        log.error("rate-limit store unreachable")
-        return problems.render(
-            request,
-            Problem(
-                503,
-                "rate_limiter_unavailable",
-                ("Service temporarily unavailable", "服务暂时不可用"),
-                headers={"Retry-After": "30"},
-            ),
-        )
 
     def limit_verify(request: Request) -> None:
         if settings.verify_rate_limit <= 0:

@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .ratelimit import LimiterUnavailable
+
 __all__ = ["FieldProblem", "Problem", "install", "language"]
 
 log = logging.getLogger("jiaozi.verifier")
@@ -99,6 +101,19 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
         return render(request, exc)
+
+    @app.exception_handler(LimiterUnavailable)
+    async def _limiter_down(request: Request, _exc: LimiterUnavailable) -> JSONResponse:
+        log.error("rate-limit store unreachable")
+        return render(
+            request,
+            Problem(
+                503,
+                "rate_limiter_unavailable",
+                ("Service temporarily unavailable", "服务暂时不可用"),
+                headers={"Retry-After": "30"},
+            ),
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
