@@ -402,3 +402,67 @@ def test_the_verifiers_sync_reads_the_snapshot_and_the_changes(
     first = delta.changes[0][2]
     assert not isinstance(first, str) and first.affected == (cert["certificate_number"],)
     assert delta.changes[1][2] == str(entry["id"])
+
+
+def test_restriction_amid_concurrent_suspensions_and_issuance_neither_deadlocks_nor_loses(
+    issuer_env: IssuerHarness, team: dict[str, dict[str, str]]
+) -> None:
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fastapi.testclient import TestClient
+
+    from tests.integration.test_issuer_lifecycle import DECISION
+
+    issuer_env.client.put("/api/v1/office/settings", json={"maker_checker": False}, headers=ADMIN)
+    mine = [issue(issuer_env, 1), issue(issuer_env, 1, qualification_type="primary")]
+    others = [issue(issuer_env, i) for i in range(20, 26)]
+    barrier = threading.Barrier(5)
+
+    def flip(cert: dict[str, Any]) -> list[int]:
+        client = TestClient(issuer_env.app)
+        barrier.wait()
+        number = cert["certificate_number"]
+        codes = []
+        for _ in range(4):
+            for action in ("suspend", "reinstate"):
+                r = client.post(
+                    f"/api/v1/certificates/{number}/{action}", json=DECISION, headers=team["a"]
+                )
+                codes.append(r.status_code)
+        return codes
+
+    def restrict() -> list[int]:
+        client = TestClient(issuer_env.app)
+        barrier.wait()
+        r = client.post("/api/v1/restrictions", json=entry_body(1), headers=team["b"])
+        return [r.status_code]
+
+    def keep_issuing() -> list[int]:
+        client = TestClient(issuer_env.app)
+        barrier.wait()
+        return [issuer_env.issue(application(40 + i), client=client).status_code for i in range(6)]
+
+    with ThreadPoolExecutor(5) as pool:
+        jobs = [
+            pool.submit(flip, mine[0]),
+            pool.submit(flip, others[0]),
+            pool.submit(flip, others[1]),
+            pool.submit(restrict),
+            pool.submit(keep_issuing),
+        ]
+        codes = [c for j in jobs for c in j.result(timeout=300)]
+    assert set(codes) <= {200, 201, 409}, codes
+    assert jobs[3].result() == [200]
+    for cert in mine:  # whatever the interleaving, the person's certificates end INVALID
+        assert list_value(issuer_env, cert) == 1
+    for cert in others[:2]:
+        assert list_value(issuer_env, cert) == 0
+    seqs = [r["seq"] for r in rows(issuer_env, "SELECT seq FROM event ORDER BY seq")]
+    assert seqs == list(range(1, len(seqs) + 1))
+    from sqlalchemy.orm import Session
+
+    from issuer.audit import verify_chain
+
+    with Session(issuer_env.engine) as session:
+        assert verify_chain(session) is None
