@@ -357,3 +357,18 @@ def test_bundle_replays_snapshot_then_changes(synced: Harness, tmp_path: Path) -
     }
     assert b.restrictions_as_of is not None
     assert int(b.restrictions_as_of.timestamp()) == int(h.clock().timestamp()) - 5
+
+
+def test_importing_an_older_bundle_is_refused(synced: Harness, tmp_path: Path) -> None:
+    from credential import TrustList, sign_trust_list
+
+    old = export(synced, tmp_path, "old.json")
+    w = synced.world
+    synced.issuer.trust_token = sign_trust_list(
+        TrustList(sequence=2, issued_at=T0 - 100, offices=(w.office,)), w.root
+    )
+    synced.verifier.syncer.sync_trust()
+    assert synced.verifier.store.current().trust.sequence == 2
+    out = run_cli(["bundle", "import", str(old)], env_for(synced))
+    assert out.exit_code == 1 and "rollback" in out.output
+    assert synced.verifier.store.refresh(force=True).trust.sequence == 2

@@ -57,6 +57,7 @@ class FakeIssuer:
     status_ttl: int = 300
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     log: list[dict[str, Any]] = field(default_factory=list)  # {seq, op, entry}
+    restrictions_iat: int | None = None  # fixed iat for the feed (rollback tests)
     use_etags: bool = True
     use_last_modified: bool = False
     last_modified: dict[str, str] = field(default_factory=dict)
@@ -133,7 +134,7 @@ class FakeIssuer:
             if path.endswith("/snapshot"):
                 payload = {
                     "iss": iss,
-                    "iat": self._iat(),
+                    "iat": self.restrictions_iat or self._iat(),
                     "cursor": self.cursor,
                     "entries": list(self.entries.values()),
                 }
@@ -144,7 +145,7 @@ class FakeIssuer:
                 cursor = page[-1]["seq"] if page else after
                 payload = {
                     "iss": iss,
-                    "iat": self._iat(),
+                    "iat": self.restrictions_iat or self._iat(),
                     "after": after,
                     "cursor": cursor,
                     "changes": page,

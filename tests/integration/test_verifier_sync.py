@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from credential import StatusValue, TrustList, qr_url, sign_trust_list
+from credential import RollbackError, StatusValue, TrustList, qr_url, sign_trust_list
 from tests.factory import ISSUER_URL, T0, VERIFIER_URL, World, applicants
 from tests.integration.test_verifier_fakes import (
     Harness,
@@ -403,3 +403,41 @@ def test_replicas_syncing_at_once_agree(harness: Harness) -> None:
             held = s.store.refresh(force=True)
             assert set(held.restrictions.by_person) == want
             assert h.world.status_uri in held.status
+
+
+def test_restricted_list_going_backwards_is_refused(harness: Harness) -> None:
+    h = harness
+    h.issuer.restrict("r1", applicants()[30], category="lost")
+    first_sync(h)
+    # a replayed older page of changes (older iat) is refused, the held list kept
+    h.issuer.restrict("r2", applicants()[31], category="lost")
+    h.issuer.restrictions_iat = T0 - 3600
+    report = h.verifier.syncer.sync_restrictions(h.settings.issuers[0])
+    (o,) = report.outcomes
+    assert o.outcome == "refused" and "rollback" in o.detail
+    assert len(h.verifier.store.current().restrictions.by_person) == 1
+    # a snapshot behind the held cursor is refused too
+    from verifier.sync import SyncError, check_restrictions_order, parse_restrictions_document
+
+    h.issuer.restrictions_iat = None
+    token = h.issuer.sign(
+        "jiaozi-restrictions+jwt",
+        {"iss": h.world.office_id, "iat": T0, "cursor": 0, "entries": []},
+    )
+    doc = parse_restrictions_document(token, h.verifier.store.current().trust)
+    with pytest.raises(RollbackError):
+        check_restrictions_order(1, T0 - 5, doc)
+    changes = h.issuer.sign(
+        "jiaozi-restrictions+jwt",
+        {"iss": h.world.office_id, "iat": T0, "after": 0, "cursor": 0, "changes": []},
+    )
+    with pytest.raises(SyncError):  # changes after another cursor than the held one
+        check_restrictions_order(
+            1, T0 - 5, parse_restrictions_document(changes, h.verifier.store.current().trust)
+        )
+    # and once the issuer answers properly again, the change arrives
+    h.clock.advance(10)
+    assert (
+        h.verifier.syncer.sync_restrictions(h.settings.issuers[0]).outcomes[0].outcome == "updated"
+    )
+    assert len(h.verifier.store.current().restrictions.by_person) == 2
