@@ -9,6 +9,7 @@ small and versioned by ``SCHEMA_VERSION`` in ``vf_meta``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,6 +130,24 @@ meta = sa.Table(
 )
 
 
+_PG_LOCK_ID = 0x6A69616F7A69  # "jiaozi": serialises table creation across replicas
+
+
+def _create_tables(engine: Engine) -> None:
+    """Create missing tables; replicas starting together do not trip over each other."""
+    for attempt in range(5):
+        try:
+            with engine.begin() as conn:
+                if engine.dialect.name == "postgresql":
+                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+                metadata.create_all(conn)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
+            if attempt == 4:
+                raise
+            time.sleep(0.2 * (attempt + 1))  # another process created them meanwhile
+
+
 def make_engine(url: str, **kw: Any) -> Engine:
     """Return an engine for ``url`` with the verifier's tables created."""
     parsed = make_url(url)
@@ -149,7 +168,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
     else:
         kw.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(parsed, **kw)
-    metadata.create_all(engine)
+    _create_tables(engine)
     with engine.begin() as conn:
         for name, value in (
             ("schema_version", SCHEMA_VERSION),

@@ -441,3 +441,29 @@ def test_restricted_list_going_backwards_is_refused(harness: Harness) -> None:
         h.verifier.syncer.sync_restrictions(h.settings.issuers[0]).outcomes[0].outcome == "updated"
     )
     assert len(h.verifier.store.current().restrictions.by_person) == 2
+
+
+def test_replicas_starting_together_create_the_tables_once(database_url: str) -> None:
+    import threading
+
+    from verifier import db
+
+    engines: list[object] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        try:
+            barrier.wait()
+            engines.append(db.make_engine(database_url))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(engines) == 4
+    for e in engines:
+        e.dispose()  # type: ignore[attr-defined]
