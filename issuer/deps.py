@@ -91,6 +91,15 @@ def get_principal(
     authorization: Annotated[str | None, Header()] = None,
 ) -> Principal:
     """Return the principal of the request's bearer key; raises Unauthorized."""
+    try:
+        return _principal(settings, session, authorization)
+    finally:
+        # End the read transaction: on SQLite an open read keeps the route's BEGIN IMMEDIATE
+        # from starting, and concurrent writers then fail with "database is locked".
+        session.rollback()
+
+
+def _principal(settings: IssuerSettings, session: Session, authorization: str | None) -> Principal:
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -121,13 +130,26 @@ def get_principal(
 Actor = Annotated[Principal, Depends(get_principal)]
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
-    """Return a dependency admitting officers in one of ``roles`` (admin admits all)."""
+def require(
+    *roles: str, this_office: bool = True
+) -> Callable[[Principal, IssuerSettings], Principal]:
+    """Return a dependency admitting officers in one of ``roles`` (admin admits all).
+
+    With ``this_office`` (the default, for everything that signs or changes certificates)
+    the officer must belong to the office this issuer serves; account management, which
+    scopes itself to the officer's own office, passes False.
+    """
     unknown = set(roles) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown roles {unknown}")
 
-    def dependency(who: Actor) -> Principal:
+    def dependency(who: Actor, settings: Settings) -> Principal:
+        # An officer acts only for their own office: this issuer serves settings.office_id.
+        if this_office and who.role is not None and who.office_id != settings.office_id:
+            raise Forbidden(
+                "This account belongs to another office",
+                "该账户属于其他认定机构",
+            )
         if who.role is None or (who.role not in roles and who.role != "admin"):
             raise Forbidden(
                 "This account may not do that",

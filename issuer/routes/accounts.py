@@ -28,7 +28,9 @@ from ..settings import IssuerSettings
 from ._common import AUTH, problems
 
 router = APIRouter(tags=["accounts"])
-Admin = Annotated[Principal, Depends(require("admin"))]
+# Account management scopes itself to the admin's own office (several offices may share a
+# database), so it does not insist on the office this issuer signs for.
+Admin = Annotated[Principal, Depends(require("admin", this_office=False))]
 OfficerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Prefix = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]
 
