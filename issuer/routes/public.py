@@ -36,7 +36,8 @@ def read_status_list(
     return Response(
         token,
         media_type=STATUS_LIST_MEDIA_TYPE,
-        headers={"Cache-Control": f"public, max-age={settings.status_ttl_seconds}"},
+        # The issuer serves a cached token up to ttl/2 old, so a cache may keep it ttl/2 more.
+        headers={"Cache-Control": f"public, max-age={settings.status_ttl_seconds // 2}"},
     )
 
 

@@ -50,7 +50,7 @@ def test_issued_tokens_verify_valid_against_the_served_status_list(
     uri = got["status_list"]["uri"]
     served = issuer_env.client.get(uri.removeprefix("http://testserver"))
     assert served.headers["content-type"] == "application/statuslist+jwt"
-    assert served.headers["cache-control"] == "public, max-age=300"
+    assert served.headers["cache-control"] == "public, max-age=150"  # ttl/2: see routes/public.py
     snapshot = issuer_env.status_snapshot(uri)
     assert snapshot.status_list.size >= 131072
     now = dt.datetime.now(dt.UTC)
