@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import itertools
 import json
 import math
 import multiprocessing
@@ -66,7 +65,16 @@ from . import audit, events, services
 from .batchfile import DEFAULT_MAX_ROWS, ApplicantRow, BatchFileError, RowError, read_batch
 from .db import begin_write
 from .errors import NotFound
-from .models import AuditRecord, Batch, BatchItem, Certificate, Event, EventHead, StatusListRow
+from .models import (
+    AuditRecord,
+    Batch,
+    BatchItem,
+    Certificate,
+    Event,
+    EventHead,
+    SerialCounter,
+    StatusListRow,
+)
 from .sealing import seal_credential
 from .settings import IssuerSettings
 from .validation import ValidationFailed
@@ -620,36 +628,59 @@ class _Signing:
                 max_workers=self.workers, mp_context=ctx, initializer=_init_worker, initargs=args
             )
 
-    def parts(self, jobs: Sequence[_Job], now: dt.datetime) -> Iterator[list[_Signed]]:
-        """Yield the signed jobs in order, part by part (the pool works ahead)."""
-        if not jobs:
-            return
+    def submit(self, jobs: Sequence[_Job], now: dt.datetime) -> _Pending:
+        """Start signing ``jobs`` (in the pool: right now; here: as results are read)."""
         if self.pool is None:
             size = max(1, math.ceil(len(jobs) / _PARTS_PER_WORKER))
-            for i in range(0, len(jobs), size):
-                yield _sign_wire(
-                    [j.wire() for j in jobs[i : i + size]],
-                    signer=self.signer,
-                    settings=self.settings,
-                    now=now,
-                )
-            return
+            return _Pending(self, jobs, now, size, [])
         size = max(1, math.ceil(len(jobs) / (self.workers * _PARTS_PER_WORKER)))
-        futures: list[Future[list[_Signed]]] = [
+        futures = [
             self.pool.submit(_sign_in_worker, [j.wire() for j in jobs[i : i + size]], now)
             for i in range(0, len(jobs), size)
         ]
-        try:
-            for f in futures:
-                yield f.result()
-        finally:
-            for f in futures:
-                f.cancel()
+        return _Pending(self, jobs, now, size, futures)
 
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+@dataclass
+class _Pending:
+    """Jobs being signed; ``results`` yields their signed parts in order."""
+
+    signing: _Signing
+    jobs: Sequence[_Job]
+    now: dt.datetime
+    size: int
+    futures: list[Future[list[_Signed]]]
+
+    def results(self) -> Iterator[list[_Signed]]:
+        if not self.futures:
+            s = self.signing
+            for i in range(0, len(self.jobs), self.size):
+                wire = [j.wire() for j in self.jobs[i : i + self.size]]
+                yield _sign_wire(wire, signer=s.signer, settings=s.settings, now=self.now)
+            return
+        for f in self.futures:
+            yield f.result()
+
+    def cancel(self) -> None:
+        for f in self.futures:
+            f.cancel()
+
+
+@dataclass
+class _Ahead:
+    """The next chunk, numbered and indexed on the assumption that nobody else issues
+    meanwhile, already being signed while this chunk is written. Its transaction checks
+    the assumption (same rows, the serials it allocates, indices still free) and re-signs
+    if it failed; discarded signatures never left this process."""
+
+    row_numbers: tuple[int, ...]
+    first_serial: dict[int, int]
+    pending: _Pending
 
 
 # --- writing a chunk -----------------------------------------------------------------------
@@ -670,6 +701,7 @@ class _Indices:
 
     def reset(self) -> None:
         self.list_id: int | None = None
+        self.list_uri = ""
         self.alloc: IndexAllocator | None = None
         self.used: set[int] = set()
         self.seen_id = 0
@@ -677,7 +709,7 @@ class _Indices:
     def _load(self, session: Session, lst: StatusListRow) -> IndexAllocator:
         if self.list_id != lst.id:
             self.reset()
-            self.list_id = lst.id
+            self.list_id, self.list_uri = lst.id, lst.uri
         c = _CERT.c
         rows = session.execute(
             sa.select(c.id, c.status_idx).where(c.status_list_id == lst.id, c.id > self.seen_id)
@@ -691,6 +723,29 @@ class _Indices:
         if self.alloc is None:
             self.alloc = IndexAllocator(lst.size, self.used)
         return self.alloc
+
+    def draw_ahead(self, n: int) -> list[tuple[int, str, int]] | None:
+        """Return ``n`` (list id, uri, index) of the current list without asking the
+        database (checked in the next transaction), or None if it has not room."""
+        if self.alloc is None or self.list_id is None or self.alloc.remaining < n:
+            return None
+        picks = self.alloc.allocate_many(n)
+        self.used.update(picks)
+        return [(self.list_id, self.list_uri, i) for i in picks]
+
+    def still_free(self, session: Session, jobs: Sequence[_Job]) -> bool:
+        """Return True if no certificate holds any of ``jobs``' (list, index) entries."""
+        c = _CERT.c
+        by_list: dict[int, list[int]] = {}
+        for j in jobs:
+            by_list.setdefault(j.list_id, []).append(j.idx)
+        for list_id, idxs in by_list.items():
+            taken = session.execute(
+                sa.select(c.id).where(c.status_list_id == list_id, c.status_idx.in_(idxs)).limit(1)
+            ).first()
+            if taken is not None:
+                return False
+        return True
 
     def draw(self, session: Session, n: int, now: dt.datetime) -> list[tuple[StatusListRow, int]]:
         """Return ``n`` (list, index) pairs, moving to a new list when one fills."""
@@ -850,6 +905,8 @@ class _Timing:
     sign_wait: float = 0.0  # the parent waiting for signatures (all of it without a pool)
     database: float = 0.0  # allocating, inserting, committing
     chunks: int = 0
+    ahead_used: int = 0  # chunks whose look-ahead signatures were used
+    ahead_missed: int = 0  # look-aheads discarded (another writer moved first)
 
 
 def _write_chunk(
@@ -863,8 +920,12 @@ def _write_chunk(
     actor: str,
     now: dt.datetime,
     timing: _Timing,
-) -> int:
-    """Issue ``rows`` (those without a batch item yet) in one transaction; return how many."""
+    ahead: _Ahead | None = None,
+    next_rows: Sequence[ApplicantRow] = (),
+    now_fn: Callable[[], dt.datetime] | None = None,
+) -> tuple[int, _Ahead | None]:
+    """Issue ``rows`` (those without a batch item yet) in one transaction; return how many
+    and the next chunk's look-ahead (signing ``next_rows`` while this one is written)."""
     t0 = time.perf_counter()
     with Session(engine) as session:
         begin_write(session)
@@ -880,28 +941,49 @@ def _write_chunk(
         todo = [r for r in rows if r.row_number not in have]
         if not todo:
             session.rollback()
-            return 0
+            if ahead is not None:
+                ahead.pending.cancel()
+            return 0, None
         # Serials: one UPDATE ... RETURNING per certification year in the chunk.
         serial_of: dict[int, int] = {}
-        by_year = itertools.groupby(
-            sorted(todo, key=lambda r: r.certified_on.year), key=lambda r: r.certified_on.year
-        )
-        for year, group in by_year:
-            members = list(group)
+        first_of: dict[int, int] = {}
+        last_of: dict[int, int] = {}
+        for year, members in _by_year(todo).items():
             first = services.allocate_serial(
                 session, office_id=settings.office_id, year=year, count=len(members)
             )
-            for k, r in enumerate(sorted(members, key=lambda r: r.row_number)):
+            first_of[year], last_of[year] = first, first + len(members) - 1
+            for k, r in enumerate(members):
                 serial_of[r.row_number] = first + k
-        drawn = indices.draw(session, len(todo), now)
-        jobs = [
-            _Job(r, serial_of[r.row_number], lst.id, lst.uri, idx)  # type: ignore[arg-type]
-            for r, (lst, idx) in zip(todo, drawn, strict=True)
-        ]
-        uri_of = {lst.id: lst.uri for lst, _ in drawn}
+        pending: _Pending
+        if (
+            ahead is not None
+            and ahead.row_numbers == tuple(r.row_number for r in todo)
+            and ahead.first_serial == first_of
+            and indices.still_free(session, ahead.pending.jobs)
+        ):
+            pending, now = ahead.pending, ahead.pending.now
+            jobs = list(pending.jobs)
+            timing.ahead_used += 1
+        else:
+            if ahead is not None:
+                ahead.pending.cancel()
+                timing.ahead_missed += 1
+            drawn = indices.draw(session, len(todo), now)
+            jobs = [
+                _Job(r, serial_of[r.row_number], lst.id, lst.uri, idx)  # type: ignore[arg-type]
+                for r, (lst, idx) in zip(todo, drawn, strict=True)
+            ]
+            pending = signing.submit(jobs, now)
+        uri_of = {j.list_id: j.list_uri for j in jobs}
+        # Look ahead: number and index the next chunk as if nobody else issued meanwhile
+        # and start signing it, so the workers never wait for this commit.
+        new_ahead: _Ahead | None = None
+        if next_rows and signing.pool is not None and now_fn is not None:
+            new_ahead = _look_ahead(session, next_rows, last_of, indices, signing, settings, now_fn)
         timing.database += time.perf_counter() - t0
         done = 0
-        parts = signing.parts(jobs, now)
+        parts = pending.results()
         while True:
             t1 = time.perf_counter()
             part = next(parts, None)
@@ -960,7 +1042,53 @@ def _write_chunk(
         session.commit()
         timing.database += time.perf_counter() - t3
         timing.chunks += 1
-        return done
+        return done, new_ahead
+
+
+def _by_year(rows: Sequence[ApplicantRow]) -> dict[int, list[ApplicantRow]]:
+    """Return ``rows`` grouped by certification year, each group in row order."""
+    out: dict[int, list[ApplicantRow]] = {}
+    for r in sorted(rows, key=lambda r: r.row_number):
+        out.setdefault(r.certified_on.year, []).append(r)
+    return dict(sorted(out.items()))
+
+
+def _look_ahead(
+    session: Session,
+    rows: Sequence[ApplicantRow],
+    last_of: dict[int, int],
+    indices: _Indices,
+    signing: _Signing,
+    settings: IssuerSettings,
+    now_fn: Callable[[], dt.datetime],
+) -> _Ahead | None:
+    """Return the next chunk numbered after this one and already submitted for signing,
+    or None when its status entries would not fit the current list."""
+    groups = _by_year(rows)
+    first_of: dict[int, int] = {}
+    counter = SerialCounter.__table__  # type: ignore[attr-defined]
+    for year in groups:
+        if year in last_of:
+            first_of[year] = last_of[year] + 1
+        else:
+            got = session.execute(
+                sa.select(counter.c.last_serial).where(
+                    counter.c.office_id == settings.office_id, counter.c.year == year
+                )
+            ).scalar_one_or_none()
+            first_of[year] = (got or 0) + 1
+    drawn = indices.draw_ahead(len(rows))
+    if drawn is None:
+        return None
+    ordered = [r for members in groups.values() for r in members]
+    serial = {r.row_number: first_of[y] + k for y, m in groups.items() for k, r in enumerate(m)}
+    jobs = [
+        _Job(r, serial[r.row_number], list_id, uri, idx)
+        for r, (list_id, uri, idx) in zip(ordered, drawn, strict=True)
+    ]
+    jobs.sort(key=lambda j: j.row.row_number)
+    now = now_fn().astimezone(dt.UTC).replace(microsecond=0)
+    return _Ahead(tuple(j.row.row_number for j in jobs), first_of, signing.submit(jobs, now))
 
 
 def _set_state(
@@ -1055,13 +1183,15 @@ def run_batch(
         indices = _Indices(settings)
         if progress is not None:
             progress(issued, valid)
+        ahead: _Ahead | None = None
         for start in range(0, len(pending), chunk):
             part = pending[start : start + chunk]
+            following = pending[start + chunk : start + 2 * chunk]
             for attempt in range(_CHUNK_RETRIES):
                 now = now_fn().astimezone(dt.UTC).replace(microsecond=0)
                 try:
                     assert signing is not None
-                    issued += _write_chunk(
+                    done, ahead = _write_chunk(
                         engine,
                         batch_id=batch_id,
                         rows=part,
@@ -1071,11 +1201,18 @@ def run_batch(
                         actor=actor,
                         now=now,
                         timing=timing,
+                        ahead=ahead,
+                        next_rows=following,
+                        now_fn=now_fn,
                     )
+                    issued += done
                     break
                 except IntegrityError:
                     # A concurrent writer took a status index, or another runner of this
                     # batch committed these rows: re-read and re-run the chunk.
+                    if ahead is not None:
+                        ahead.pending.cancel()
+                    ahead = None
                     indices.reset()
                     if attempt == _CHUNK_RETRIES - 1:
                         raise

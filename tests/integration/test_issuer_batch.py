@@ -563,3 +563,64 @@ def test_the_same_file_posted_concurrently_is_one_batch_issued_once(
     assert got["state"] == "done" and got["issued_rows"] == 1000
     assert _count(issuer_env, Certificate) == 1000
     assert _count(issuer_env, Batch) == 1
+
+
+def test_the_look_ahead_is_used_and_discarded_when_another_writer_moves_first(
+    issuer_env: IssuerHarness,
+) -> None:
+    """The pool signs chunk N+1 while chunk N is written, numbered as if nobody else
+    issued. A certificate issued between two chunks makes that guess wrong: the guess is
+    thrown away and the chunk re-signed, and every number stays distinct and gapless."""
+    from issuer.schemas import CertificateCreate
+    from tests.integration.conftest import application
+
+    engine, settings = _engine_and_settings(issuer_env)
+    with Session(engine) as s:
+        opened = batches.open_batch(
+            s,
+            data=APPLICANTS_CSV.read_bytes(),
+            filename="a.csv",
+            settings=settings,
+            actor="test",
+            now=dt.datetime.now(dt.UTC),
+        )
+    singles: list[str] = []
+
+    def meanwhile(done: int, total: int) -> None:
+        if done in (200, 600):  # between chunks: a clerk issues one certificate by hand
+            body = application(900 + len(singles), certified_on="2026-06-30")
+            with Session(engine) as s:
+                got = services.issue_certificate(
+                    s,
+                    request=CertificateCreate(**body),
+                    signer=issuer_env.signer,
+                    settings=settings,
+                    actor="clerk",
+                    now=dt.datetime.now(dt.UTC),
+                )
+            singles.append(got.certificate_number)
+
+    timing = batches._Timing()
+    batches.run_batch(
+        engine,
+        batch_id=opened.batch.id,
+        rows=opened.rows,
+        signer=issuer_env.signer,
+        settings=settings,
+        actor="test",
+        now_fn=lambda: dt.datetime.now(dt.UTC),
+        chunk=200,
+        workers=2,
+        start_method="fork",
+        progress=meanwhile,
+        timing=timing,
+    )
+    assert len(singles) == 2
+    assert timing.ahead_missed == 2 and timing.ahead_used == 2, timing
+    with Session(engine) as s:
+        rows = s.execute(sa.select(Certificate.certificate_number, Certificate.serial)).all()
+        assert verify_chain(s) is None
+    assert len(rows) == 1002 and len({n for n, _ in rows}) == 1002
+    assert sorted(serial for _, serial in rows) == list(range(1, 1003))
+    numbers = [n for n, _ in rows if n not in singles]
+    _verify_sample(issuer_env, numbers, k=30)
