@@ -624,3 +624,63 @@ def test_the_look_ahead_is_used_and_discarded_when_another_writer_moves_first(
     assert sorted(serial for _, serial in rows) == list(range(1, 1003))
     numbers = [n for n, _ in rows if n not in singles]
     _verify_sample(issuer_env, numbers, k=30)
+
+
+def test_the_server_signs_a_large_batch_in_spawned_workers(database_url: str, tmp_path) -> None:
+    """In the server (other threads running) the pool is spawned and its workers open the
+    key from a SignerRef; what they sign verifies."""
+    import multiprocessing
+    import subprocess
+    import sys
+
+    from fastapi.testclient import TestClient
+
+    from issuer.app import create_app
+    from issuer.settings import IssuerSettings
+    from tests.factory import SHARED
+    from tests.integration.conftest import API_KEY
+
+    signer, ref, trust = _pool_signer()
+    settings = IssuerSettings(
+        database_url=database_url,
+        public_url="http://testserver",
+        api_key=API_KEY,
+        id_hmac_key="test-id-hmac-key-0123456789-abcdef",
+    )
+    app = create_app(settings, signer=signer)
+    app.state.batch_signer_ref = lambda s: ref if s is signer else None
+    data = subprocess.run(
+        [sys.executable, str(SHARED / "tools" / "make_applicants.py"), "--count", "2500"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    h = {"Authorization": f"Bearer {API_KEY}"}
+    with TestClient(app) as client:
+        r = client.post("/api/v1/batches", files={"file": ("big.csv", data)}, headers=h)
+        assert r.status_code == 202, r.text
+        bid = r.json()["id"]
+        deadline = time.monotonic() + 180
+        workers: set[str] = set()
+        while True:
+            workers.update(p.name for p in multiprocessing.active_children())
+            got = client.get(f"/api/v1/batches/{bid}", headers=h).json()
+            if got["state"] in ("done", "failed") or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        wait_for_batches(10)
+        assert got["state"] == "done" and got["issued_rows"] == got["valid_rows"], got
+        assert workers, "no signing worker was started"
+        engine = app.state.engine
+        with Session(engine) as s:
+            rows = s.execute(
+                sa.select(Certificate.certificate_number, Certificate.qr_token).limit(25)
+            ).all()
+            uri = f"{settings.public_url}/statuslists/1"
+            token = services.status_list_token(
+                s, list_id=1, signer=signer, settings=settings, now=dt.datetime.now(dt.UTC)
+            )
+    status = {uri: load_status_list(token, trust, expected_uri=uri)}
+    for number, qr in rows:
+        result = verify(qr, trust=trust, status=status, now=dt.datetime.now(dt.UTC))
+        assert result.verdict is Verdict.VALID, result.checks
+        assert result.certificate is not None and result.certificate.certificate_number == number
