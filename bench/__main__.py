@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["bench.verify"]
+SECTIONS = ["bench.verify", "bench.pdf"]
 
 
 def main() -> None:
