@@ -109,9 +109,19 @@ class IssuerSettings(BaseSettings):
         except KeysError as exc:
             raise ValueError(f"JIAOZI_DATA_KEY: {exc}") from None
         if self.env == "production":
-            # restriction_hmac_key at its default is refused where it is used (issuer.
-            # restrictions), so that settings without it still load for everything else.
-            for name, default in (("api_key", DEV_API_KEY), ("id_hmac_key", DEV_ID_HMAC_KEY)):
+            # Every secret with a published development default is refused here, when the
+            # app is built, rather than at first use in the middle of a round.
+            if self.data_key.get_secret_value().strip() == DEV_DATA_KEY:
+                raise ValueError(
+                    "JIAOZI_DATA_KEY must be set in production (the development key is "
+                    'published); make one with python -c "import keys; '
+                    'print(keys.generate_data_key())"'
+                )
+            for name, default in (
+                ("api_key", DEV_API_KEY),
+                ("id_hmac_key", DEV_ID_HMAC_KEY),
+                ("restriction_hmac_key", DEV_RESTRICTION_HMAC_KEY),
+            ):
                 value = getattr(self, name).get_secret_value()
                 if value == default or len(value) < _MIN_SECRET_LENGTH:
                     raise ValueError(

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from issuer.db import make_engine, upgrade
 from issuer.models import METADATA
 from issuer.settings import IssuerSettings
+from keys import generate_data_key
 
 
 def test_migration_matches_models_and_is_rerunnable(database_url: str) -> None:
@@ -94,8 +95,30 @@ def test_production_accepts_real_secrets(clean_env: None) -> None:
         verifier_url="https://verify.example.cn",
         api_key="a" * 40,
         id_hmac_key="b" * 40,
+        restriction_hmac_key="c" * 40,
+        data_key=generate_data_key(),
     )
     assert s.env == "production"
+
+
+@pytest.mark.parametrize("missing", ["restriction_hmac_key", "data_key"])
+def test_production_refuses_the_published_development_secrets(
+    clean_env: None, missing: str
+) -> None:
+    given = {
+        "api_key": "a" * 40,
+        "id_hmac_key": "b" * 40,
+        "restriction_hmac_key": "c" * 40,
+        "data_key": generate_data_key(),
+    }
+    del given[missing]
+    with pytest.raises(ValidationError, match=f"JIAOZI_{missing.upper()}"):
+        IssuerSettings(
+            env="production",
+            public_url="https://jszg.example.cn",
+            verifier_url="https://verify.example.cn",
+            **given,
+        )
 
 
 @pytest.mark.parametrize(
