@@ -38,7 +38,7 @@ router = APIRouter(tags=["batches"])
 Clerk = Annotated[Principal, Depends(require("clerk", "supervisor"))]
 BatchId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # contract section 10 (JIAOZI_BATCH_MAX_BYTES overrides)
+MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # contract section 10
 _MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the file itself
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -192,6 +192,8 @@ def wait_for_batches(timeout: float = 60.0) -> None:
 
 
 def _limits(settings: IssuerSettings) -> tuple[int, int]:
+    """Return (upload bytes, data rows) allowed: the contract's defaults unless the
+    settings carry ``batch_max_bytes``/``batch_max_rows``."""
     max_bytes = int(getattr(settings, "batch_max_bytes", MAX_UPLOAD_BYTES))
     max_rows = int(getattr(settings, "batch_max_rows", DEFAULT_MAX_ROWS))
     return max_bytes, max_rows
