@@ -29,6 +29,7 @@ States: ``validating`` -> ``issuing`` -> ``done``, or ``failed`` with the reason
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -101,7 +102,12 @@ VALIDATING, ISSUING, DONE, FAILED = "validating", "issuing", "done", "failed"
 STATES = (VALIDATING, ISSUING, DONE, FAILED)
 _CHUNK_RETRIES = 5  # a chunk lost to a concurrent writer (status index, batch item) re-runs
 _SPAWN_MIN_ROWS = 2000  # fewer rows sign faster here than spawned workers start
-_PARTS_PER_WORKER = 4  # parts a chunk is cut into per worker: the parent inserts while they sign
+# Parts a chunk is cut into per worker (the parent inserts one while the next is signed);
+# with the next chunk signed ahead, fewer and larger parts measured faster (2: ~4,650/s,
+# 4: ~4,450/s, 8: ~4,000/s for 10,000 rows on two cores).
+_PARTS_PER_WORKER = 2
+# Workers yield to the parent, whose writing is the pipeline's critical path (+4 %).
+_WORKER_NICE = 5
 
 _BATCH: sa.Table = Batch.__table__  # type: ignore[attr-defined]
 _ITEM: sa.Table = BatchItem.__table__  # type: ignore[attr-defined]
@@ -495,6 +501,8 @@ def _exit_with_parent(parent: int) -> None:
 
 def _init_worker(signer: Signer | None, ref: SignerRef | None, settings: IssuerSettings) -> None:
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    with contextlib.suppress(OSError, AttributeError):  # not everywhere, not always allowed
+        os.nice(_WORKER_NICE)
     if signer is None:
         assert ref is not None
         signer = ref.open(now=int(dt.datetime.now(dt.UTC).timestamp()))
