@@ -16,15 +16,21 @@ one. ``run_batch`` issues the valid rows:
   runner of the same batch loses on the unique constraint and retries the chunk, which
   then skips what the first runner committed.
 - Signing is CPU-bound. With ``workers`` > 1 the tokens are signed in a process pool
-  while the parent writes: the chunk is cut into parts, the parent inserts part k while
-  the workers sign parts k+1, ... The workers get the key once, at start: a forked worker
-  inherits the signer object; a spawned one (when the caller has other threads, e.g. the
-  HTTP server) re-opens it from a :class:`SignerRef` (the key store named by the
-  environment, or an encrypted PEM) and checks that it is the parent's key. Keys never
-  travel over a network.
+  while the parent writes: the parent inserts part k of a chunk while the workers sign
+  part k+1, and while chunk N is written the workers already sign chunk N+1, numbered
+  and indexed as if nobody else issued meanwhile; N+1's transaction checks that guess
+  (same rows, the serials its UPDATE returns, indices still free) and re-signs if it was
+  wrong. The workers get the key once, at start: a forked worker inherits the signer
+  object; a spawned one (when the caller has other threads, e.g. the HTTP server)
+  re-opens it from a :class:`SignerRef` (the key store named by the environment, or an
+  encrypted PEM) and checks that it is the parent's key. Keys never travel over a
+  network. Measured (``bench.batch``, 10,000 rows, SQLite, two idle cores): ~4,650
+  certificates/s with two workers against ~2,850/s in one process.
 
+``errors_json`` holds ``{"rows": [{row, column, field, code, message_zh, message_en,
+value}], "failure": null | {message, message_zh}}`` (values masked by ``read_batch``).
 States: ``validating`` -> ``issuing`` -> ``done``, or ``failed`` with the reason kept in
-``errors_json`` (a re-run resumes a failed batch).
+``errors_json`` (the same file again resumes a failed batch).
 """
 
 from __future__ import annotations
