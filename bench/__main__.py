@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["bench.verify", "bench.pdf"]
+SECTIONS = ["bench.verify", "bench.batch", "bench.pdf"]
 
 
 def main() -> None:
