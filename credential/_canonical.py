@@ -22,29 +22,64 @@ __all__ = ["MAX_SAFE_INTEGER", "canonical_json", "strict_json_loads"]
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _check(value: Any, depth: int = 0) -> None:
-    if depth > 32:
-        raise MalformedError("JSON nested too deeply")
-    if isinstance(value, str):
-        # Lone surrogates cannot be encoded as UTF-8; find them here, not mid-signature.
+def _check_text(text: str) -> None:
+    # Lone surrogates cannot be encoded as UTF-8; find them here, not mid-signature.
+    if not text.isascii():
         try:
-            value.encode("utf-8")
+            text.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise MalformedError("string is not valid Unicode") from exc
-    elif isinstance(value, bool) or value is None:
+
+
+def _check_key(key: object) -> None:
+    if not isinstance(key, str):
+        raise MalformedError("object key is not a string")
+    if not key.isascii():
+        _check_text(key)
+        # JCS sorts keys by UTF-16 code units; for BMP-only keys that is code point order,
+        # which is what sort_keys does. Keys beyond the BMP are refused.
+        if any(ord(c) > 0xFFFF for c in key):
+            raise MalformedError("object key outside the Basic Multilingual Plane")
+
+
+def _check(value: Any, depth: int = 0) -> None:
+    # Exact-type tests first: this walk runs over every payload signed, and isinstance
+    # against the Mapping ABC costs several times more than `type(x) is dict`.
+    if depth > 32:
+        raise MalformedError("JSON nested too deeply")
+    t = type(value)
+    if t is dict:
+        for k, v in value.items():
+            _check_key(k)
+            tv = type(v)
+            if tv is str:
+                _check_text(v)
+            elif tv is int:
+                if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                    raise MalformedError("integer outside the I-JSON safe range")
+            elif v is not None and tv is not bool:
+                _check(v, depth + 1)
+    elif t is str:
+        _check_text(value)
+    elif t is int:
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise MalformedError("integer outside the I-JSON safe range")
+    elif t is list or t is tuple:
+        for v in value:
+            _check(v, depth + 1)
+    elif value is None or t is bool:
         pass
+    # Subclasses (an IntEnum, a StrEnum, a mapping proxy) take the general path.
+    elif isinstance(value, bool):
+        pass
+    elif isinstance(value, str):
+        _check_text(value)
     elif isinstance(value, int):
         if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
             raise MalformedError("integer outside the I-JSON safe range")
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            if not isinstance(k, str):
-                raise MalformedError("object key is not a string")
-            # JCS sorts keys by UTF-16 code units; for BMP-only keys that is code point
-            # order, which is what sort_keys does. Keys beyond the BMP are refused.
-            if not k.isascii() and any(ord(c) > 0xFFFF for c in k):
-                raise MalformedError("object key outside the Basic Multilingual Plane")
-            _check(k, depth + 1)
+            _check_key(k)
             _check(v, depth + 1)
     elif isinstance(value, list | tuple):
         for v in value:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -399,9 +400,8 @@ _M36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _M36_VALUE = {ch: i for i, ch in enumerate(_M36)}
 
 
-def _mod37_36_state(s: str, field: str) -> int:
-    """Return the running product p after ``s`` (starting from p = 36)."""
-    p = 36
+def _mod37_36_state(s: str, field: str, p: int = 36) -> int:
+    """Return the running product p after ``s`` (starting from ``p``, by default 36)."""
     for i, ch in enumerate(s, start=1):
         v = _M36_VALUE.get(ch)
         if v is None:
@@ -535,18 +535,26 @@ def elicence_id(
     social credit code, ``serial`` 1-32 characters of 0-9A-Z (normally the certificate
     number), ``version`` 1-999. Raises InvalidFieldError naming the offending argument.
     """
+    tc, uscc, state = _office_prefix(type_code, issuer_uscc)
+    sn = _clean(str(serial))
+    _check_alnum(sn, field="serial", part="serial", part_zh="流水号", length=None)
+    _check_version(version, "version")
+    ver = f"{version:03d}"
+    check = _M36[(1 - _mod37_36_state(sn + ver, "elicence_id", state)) % 36]
+    return f"{ELICENCE_ROOT}.{tc}.{uscc}.{sn}.{ver}.{check}"
+
+
+@functools.lru_cache(maxsize=64)
+def _office_prefix(type_code: str, issuer_uscc: str) -> tuple[str, str, int]:
+    # An office issues tens of thousands of identifiers with the same type code and
+    # issuer code: validate them, and run the check over them, once.
     tc = _clean(type_code)
     uscc = _clean(issuer_uscc)
-    sn = _clean(str(serial))
     _check_alnum(
         tc, field="type_code", part="type_code", part_zh="证照类型代码", length=_TYPE_CODE_LEN
     )
     _check_uscc(uscc, "issuer_uscc")
-    _check_alnum(sn, field="serial", part="serial", part_zh="流水号", length=None)
-    _check_version(version, "version")
-    ver = f"{version:03d}"
-    check = mod37_36_check(tc + uscc + sn + ver)
-    return f"{ELICENCE_ROOT}.{tc}.{uscc}.{sn}.{ver}.{check}"
+    return tc, uscc, _mod37_36_state(tc + uscc, "elicence_id")
 
 
 def parse_elicence_id(text: str, field: str = "elicence_id") -> ElicenceId:

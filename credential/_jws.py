@@ -61,6 +61,9 @@ class ParsedJWS:
         return key.verify(self.signing_input, self.signature)
 
 
+_ENCODED_HEADERS: dict[tuple[tuple[str, Any], ...], str] = {}
+
+
 def encode_jws(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Signer) -> str:
     """Return the compact JWS of ``payload`` signed by ``signer``.
 
@@ -75,9 +78,15 @@ def encode_jws(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Si
     unknown = set(hdr) - _HEADER_MEMBERS
     if unknown:
         raise MalformedError(f"header members not allowed: {sorted(unknown)}")
-    signing_input = (
-        b64url_encode(canonical_json(hdr)) + "." + b64url_encode(canonical_json(payload))
-    )
+    # One key signs every token of a kind with the same header: encode it once.
+    cacheable = all(type(v) is str for v in hdr.values())
+    cache_key = tuple(sorted(hdr.items())) if cacheable else ()
+    h64 = _ENCODED_HEADERS.get(cache_key) if cacheable else None
+    if h64 is None:
+        h64 = b64url_encode(canonical_json(hdr))
+        if cacheable and len(_ENCODED_HEADERS) < 256:
+            _ENCODED_HEADERS[cache_key] = h64
+    signing_input = h64 + "." + b64url_encode(canonical_json(payload))
     signature = signer.sign(signing_input.encode("ascii"))
     return signing_input + "." + b64url_encode(signature)
 

@@ -413,10 +413,9 @@ class SignerRef:
     def open(self, *, now: int) -> KeySigner:
         """Return the signer; raises RuntimeError unless it is the parent's key."""
         if self.pem is not None:
-            from cryptography.hazmat.primitives.serialization import load_pem_private_key
+            from keys import signer_from_pem
 
-            key = load_pem_private_key(self.pem, self.password)
-            signer = KeySigner(key, self.kid)  # type: ignore[arg-type]
+            signer = signer_from_pem(self.pem, password=self.password, kid=self.kid)
         else:
             from keys import KeyStore, passphrase_from_env
 

@@ -34,6 +34,7 @@ from ._errors import (
     WrongPassphraseError,
 )
 from ._files import HOME_ENV, PASSPHRASE_ENV, jiaozi_home, passphrase_from_env
+from ._pem import signer_from_pem
 from ._store import ROOT_OWNER, KeyStore, generate_private_key, owner_dir
 from ._trustadmin import (
     ROOT_JWKS_FILE,
@@ -91,5 +92,6 @@ __all__ = [
     "root_keys",
     "rotate_office",
     "rotate_root",
+    "signer_from_pem",
     "sync_office_keys",
 ]
