@@ -86,9 +86,12 @@ def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
 API_KEY = "test-api-key-0123456789-abcdefghij"
 
 
+_APPLICANTS = applicants()
+
+
 def application(i: int = 1, **over: str) -> dict[str, str]:
-    """Return a POST body built from shared applicant ``i`` with ``over`` applied."""
-    row = applicants()[i]
+    """Return a POST body built from shared applicant ``i`` (modulo 1,000) with ``over``."""
+    row = _APPLICANTS[i % len(_APPLICANTS)]
     body = {
         "name": row["name"],
         "sex": row["gender"],

@@ -46,10 +46,10 @@ def test_same_key_different_body_is_422_and_issues_nothing_more(
     assert again.json()["name"] == application(5)["name"]
 
 
-def test_concurrent_requests_with_one_key_issue_one_certificate(
+def test_100_concurrent_requests_with_one_key_issue_one_certificate(
     issuer_env: IssuerHarness,
 ) -> None:
-    n = 12
+    n = 100
     barrier = threading.Barrier(n)
 
     def post(_: int):
@@ -66,10 +66,10 @@ def test_concurrent_requests_with_one_key_issue_one_certificate(
     assert _rows(issuer_env, "SELECT count(*) FROM idempotency_record") == [(1,)]
 
 
-def test_16_threads_x_20_issuances_give_320_distinct_numbers_and_indices(
+def test_32_clients_x_50_issuances_give_1600_distinct_numbers_and_indices(
     issuer_env: IssuerHarness,
 ) -> None:
-    threads, each = 16, 20
+    threads, each = 32, 50
     barrier = threading.Barrier(threads)
 
     def worker(t: int) -> list[dict]:
@@ -90,7 +90,7 @@ def test_16_threads_x_20_issuances_give_320_distinct_numbers_and_indices(
     entries = {(a["status_list"]["uri"], a["status_list"]["idx"]) for a in answers}
     assert len(answers) == len(numbers) == len(entries) == total
     # Every certification date of the shared data is in 2026: one office-year counter,
-    # so the serials are exactly 1..320, none skipped or doubled.
+    # so the serials are exactly 1..1600, none skipped or doubled.
     assert sorted(int(n[-6:]) for n in numbers) == list(range(1, total + 1))
     stored = _rows(
         issuer_env,
