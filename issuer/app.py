@@ -17,6 +17,7 @@ from credential import PublicKey, Signer
 from . import problems
 from .db import make_engine, upgrade
 from .routes import ROUTERS
+from .routes._common import problems as problems_for
 from .settings import IssuerSettings
 
 __all__ = ["create_app"]
@@ -61,6 +62,8 @@ def create_app(
         title="Jiaozi issuer",
         version="0.1.0",
         lifespan=lifespan,
+        # Any operation can meet a body that cannot even be parsed (not UTF-8, not JSON).
+        responses=problems_for(400),
         description="Certification office service: issue teacher-qualification e-licences.",
     )
     app.state.settings = settings
