@@ -1,4 +1,5 @@
-"""Public, cacheable endpoints: status lists and the office's JWKS (no authentication)."""
+"""Public, cacheable endpoints: status lists, the office's JWKS and the national trust list
+as this office last received it (no authentication)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from keys import KeysError, current_trust_token, jiaozi_home
+
 from .. import services
 from ..deps import DbSession, Now, Settings, SignerDep
+from ..errors import NotFound
 from ._common import problems
 
 router = APIRouter()
@@ -48,5 +52,35 @@ def read_jwks(request: Request) -> Response:
     return Response(
         body.encode("ascii"),
         media_type="application/json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
+TRUST_LIST_MEDIA_TYPE = "application/jiaozi-trustlist+jwt"
+
+
+@router.get(
+    "/trust-list.jwt",
+    responses={
+        200: {"content": {TRUST_LIST_MEDIA_TYPE: {}}, "description": "Root-signed trust list"},
+        **problems(404),
+    },
+    summary="The national trust list (signed by the root; verifiers check it themselves)",
+)
+def read_trust_list() -> Response:
+    # Served as stored under JIAOZI_HOME/trust (what `jiaozi trust export` wrote); it is
+    # verified before serving, and verifiers verify it again against their pinned root.
+    try:
+        token = current_trust_token(jiaozi_home())
+    except KeysError as exc:
+        raise NotFound(
+            "No trust list here",
+            "本机构尚无信任列表",
+            f"this issuer holds no valid trust list: {exc}",
+            "本签发服务没有有效的信任列表",
+        ) from exc
+    return Response(
+        token,
+        media_type=TRUST_LIST_MEDIA_TYPE,
         headers={"Cache-Control": "public, max-age=300"},
     )
