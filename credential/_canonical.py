@@ -50,10 +50,12 @@ def _check(value: Any, depth: int = 0) -> None:
     t = type(value)
     if t is dict:
         for k, v in value.items():
-            _check_key(k)
+            if type(k) is not str or not k.isascii():
+                _check_key(k)
             tv = type(v)
             if tv is str:
-                _check_text(v)
+                if not v.isascii():
+                    _check_text(v)
             elif tv is int:
                 if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
                     raise MalformedError("integer outside the I-JSON safe range")

@@ -258,6 +258,42 @@ def _scope_errors(
     return keep, errors
 
 
+def _barred_errors(
+    session: Session, rows: Sequence[ApplicantRow], settings: IssuerSettings, column: str
+) -> tuple[list[ApplicantRow], list[RowError]]:
+    """Split off rows whose person the restricted list bars (as row errors)."""
+    refs = {
+        row.row_number: services.person_ref(settings, row.id_type, row.id_number) for row in rows
+    }
+    barred = services.barred_refs(
+        session, refs.values(), on=min((r.certified_on for r in rows), default=dt.date.max)
+    )
+    session.rollback()  # a read only: no transaction stays open
+    keep: list[ApplicantRow] = []
+    errors: list[RowError] = []
+    for row in rows:
+        entry = barred.get(refs[row.row_number])
+        # a revoked bar runs to its date counted from the certification date of the row
+        if entry is None or (
+            entry.category != "lost" and entry.bar_until and entry.bar_until <= row.certified_on
+        ):
+            keep.append(row)
+            continue
+        fe = services.barred_error(entry)
+        errors.append(
+            RowError(
+                row.row_number,
+                column,
+                "id_number",
+                fe.code,
+                fe.message_zh,
+                fe.message,
+                mask_id(row.id_number),
+            )
+        )
+    return keep, errors
+
+
 def open_batch(
     session: Session,
     *,
@@ -315,7 +351,9 @@ def open_batch(
         raise
     column = "资格种类" if parsed.header_language == "zh" else "qualification_type"
     rows, scope_errors = _scope_errors(parsed.rows, settings, column)
-    errors = sorted([*parsed.errors, *scope_errors], key=lambda e: e.row_number)
+    id_column = "证件号码" if parsed.header_language == "zh" else "id_number"
+    rows, barred_errors = _barred_errors(session, rows, settings, id_column)
+    errors = sorted([*parsed.errors, *scope_errors, *barred_errors], key=lambda e: e.row_number)
     if state == VALIDATING:
         begin_write(session)
         session.execute(

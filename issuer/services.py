@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -35,6 +36,7 @@ from credential import (
     encode_jws,
     mask_id,
     person_key,
+    person_reference,
     qr_url,
     sign_certificate,
     status_list_claims,
@@ -44,7 +46,7 @@ from credential import Certificate as CertificateFacts
 from . import audit, events
 from .db import begin_write
 from .errors import IdempotencyMismatch, IdempotencyPending, NotFound
-from .models import Certificate, IdempotencyRecord, SerialCounter, StatusListRow
+from .models import Certificate, IdempotencyRecord, Restriction, SerialCounter, StatusListRow
 from .schemas import CertificateCreate, CertificateLinks, CertificatePublic, StatusRef
 from .sealing import open_credential, open_text, seal_credential, seal_text
 from .settings import IssuerSettings
@@ -258,6 +260,56 @@ def check_scope(app: ValidApplication, *, settings: IssuerSettings) -> None:
     )
 
 
+def person_ref(settings: IssuerSettings, id_type: IdType, number: str) -> str:
+    """Return the restricted list's person reference (HMAC shared with verifiers)."""
+    key = settings.restriction_hmac_key.get_secret_value().encode("utf-8")
+    return person_reference(key, id_type, number)
+
+
+def barred_refs(session: Session, refs: Iterable[str], *, on: dt.date) -> dict[str, Restriction]:
+    """Return the active restriction barring each of ``refs`` from certification on ``on``:
+    ``lost`` bars for ever, ``revoked`` until its bar date (contract section 7)."""
+    wanted = sorted(set(refs))
+    found: dict[str, Restriction] = {}
+    r = Restriction.__table__.c  # type: ignore[attr-defined]
+    for i in range(0, len(wanted), 500):
+        stmt = sa.select(Restriction).where(
+            r.person_ref.in_(wanted[i : i + 500]),
+            r.removed_at.is_(None),
+            sa.or_(r.category == "lost", r.bar_until.is_(None), r.bar_until > on),
+        )
+        for entry in session.scalars(stmt):
+            found.setdefault(entry.person_ref, entry)
+    return found
+
+
+def barred_error(entry: Restriction) -> FieldError:
+    """Return the field error for an applicant on the restricted list."""
+    if entry.category == "lost":
+        return FieldError(
+            "id_number",
+            "restricted",
+            "this person has lost the teacher qualification (restricted list): "
+            "no new certificate may be issued",
+            "该人员已丧失教师资格（教师资格限制库），不得再认定",
+        )
+    until = entry.bar_until.isoformat() if entry.bar_until else "-"
+    return FieldError(
+        "id_number",
+        "restricted",
+        f"this person's qualification was revoked; re-certification is barred until {until}",
+        f"该人员教师资格已被撤销，{until}前不得重新认定",
+    )
+
+
+def check_not_barred(session: Session, app: Applicant, *, settings: IssuerSettings) -> None:
+    """Raise ValidationFailed (on ``id_number``) if the restricted list bars ``app``'s person."""
+    ref = person_ref(settings, app.id_type, app.id_number)
+    entry = barred_refs(session, [ref], on=app.certified_on).get(ref)
+    if entry is not None:
+        raise ValidationFailed([barred_error(entry)])
+
+
 class Applicant(Protocol):
     """What issuing needs of an application: a ValidApplication or a batch file's
     ApplicantRow (both validated in full before they get here)."""
@@ -332,6 +384,9 @@ def _issue(
 ) -> CertificatePublic:
     """Issue ``app`` inside the caller's (write) transaction; the caller commits."""
     check_scope(app, settings=settings)  # every path (one, keyed, batch) passes here
+    # Inside the write transaction, so a restriction recorded concurrently is either seen
+    # here or recorded after this certificate exists (and then revokes it).
+    check_not_barred(session, app, settings=settings)
     now = now.astimezone(dt.UTC).replace(microsecond=0)
     year = app.certified_on.year
     serial = allocate_serial(session, office_id=settings.office_id, year=year)

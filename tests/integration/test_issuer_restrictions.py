@@ -354,7 +354,7 @@ def test_bar_until_is_five_years_on_and_leap_days_end_on_28_february() -> None:
 def test_production_refuses_the_published_person_reference_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from issuer.restrictions import NotConfigured, validate_restriction
+    from issuer.restrictions import validate_restriction
     from issuer.settings import IssuerSettings
     from keys import generate_data_key
 
@@ -371,8 +371,9 @@ def test_production_refuses_the_published_person_reference_key(
     }
     who = Principal("officer:sup-a", "urn:jiaozi:office:11001", "supervisor", 1)
     today = dt.date(2026, 11, 29)
-    with pytest.raises(NotConfigured):
-        validate_restriction(entry_body(1), who=who, settings=IssuerSettings(**common), today=today)
+    # refused when the settings are built, before any restriction is attempted
+    with pytest.raises(ValueError, match="JIAOZI_RESTRICTION_HMAC_KEY"):
+        IssuerSettings(**common)
     ok = IssuerSettings(**common, restriction_hmac_key="c" * 40)
     assert validate_restriction(entry_body(1), who=who, settings=ok, today=today)["person_ref"]
     with pytest.raises(ValueError, match="must differ"):
