@@ -38,7 +38,7 @@ from credential import (
     verify,
 )
 
-from . import db, problems
+from . import db, problems, web
 from ._offline import OfflineDataError, load_root_keys
 from .accounts import authenticate
 from .extract import UnreadableFile, extract
@@ -415,6 +415,7 @@ def create_app(
     app.state.verifier = v
     app.state.settings = settings
     problems.install(app)
+    web.install(app)  # GET / and /v: the page for people (verifier/web.py)
 
     def limit_verify(request: Request) -> None:
         if settings.verify_rate_limit <= 0:
