@@ -52,10 +52,18 @@ from ._trustadmin import (
     rotate_root,
     sync_office_keys,
 )
+from ._x509 import (
+    DOCUMENT_SIGNING_EKU,
+    DocumentSigningKey,
+    document_signing_certificate,
+    office_document_key,
+    root_certificate,
+)
 
 __all__ = [
     "DATA_KEY_BYTES",
     "DEV_DATA_KEY",
+    "DOCUMENT_SIGNING_EKU",
     "HOME_ENV",
     "PASSPHRASE_ENV",
     "ROOT_JWKS_FILE",
@@ -63,6 +71,7 @@ __all__ = [
     "TRUST_DIR",
     "TRUST_LIST_FILE",
     "DataCipher",
+    "DocumentSigningKey",
     "InvalidJwksError",
     "InvalidOfficeError",
     "KeyIdError",
@@ -79,6 +88,7 @@ __all__ = [
     "add_office",
     "current_trust_list",
     "current_trust_token",
+    "document_signing_certificate",
     "export_trust",
     "generate_data_key",
     "generate_private_key",
@@ -86,9 +96,11 @@ __all__ = [
     "is_initialised",
     "jiaozi_home",
     "mark_compromised",
+    "office_document_key",
     "owner_dir",
     "parse_data_key",
     "passphrase_from_env",
+    "root_certificate",
     "root_keys",
     "rotate_office",
     "rotate_root",

@@ -15,13 +15,17 @@ from ._errors import (
 from ._layout import available_layouts
 from ._qr import QrMatrix, encode_qr
 from ._render import PrintItem, field_values, render_certificate, render_many, zh_date
+from ._sign import CREDENTIAL_MEDIA_TYPE, SIGNATURE_FIELD, PdfSignError, sign_certificate_pdf
 
 __all__ = [
+    "CREDENTIAL_MEDIA_TYPE",
+    "SIGNATURE_FIELD",
     "FieldTooLongError",
     "FontUnavailableError",
     "GlyphMissingError",
     "LayoutError",
     "PdfError",
+    "PdfSignError",
     "PrintItem",
     "QrMatrix",
     "available_layouts",
@@ -29,5 +33,6 @@ __all__ = [
     "field_values",
     "render_certificate",
     "render_many",
+    "sign_certificate_pdf",
     "zh_date",
 ]

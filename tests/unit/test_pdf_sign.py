@@ -1,0 +1,299 @@
+"""The signed PDF (issue 4 point 4): PAdES B-B by the office's document-signing key, its
+X.509 certificate chained (by keys/) to the national root; the credential JWS attached.
+
+pyHanko's own validator is the judge: the signed file is intact, valid and trusted with
+the root and the signature covers the entire file; an appended incremental update or one
+changed byte is reported; an unrelated root does not make it trusted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import stat
+import time
+from pathlib import Path
+
+import pypdf
+import pytest
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko_certvalidator import ValidationContext
+
+from credential import qr_url
+from issuer.pdf import (
+    SIGNATURE_FIELD,
+    PdfSignError,
+    render_certificate,
+    sign_certificate_pdf,
+)
+from keys import (
+    DOCUMENT_SIGNING_EKU,
+    DocumentSigningKey,
+    KeyStore,
+    WrongPassphraseError,
+    add_office,
+    init_trust,
+    office_document_key,
+    root_certificate,
+    rotate_root,
+)
+from tests.factory import VERIFIER_URL
+from tests.unit.test_pdf import fixed_world, sample_certificate
+from verifier.extract import extract
+
+PASS = b"correct horse battery staple"
+OFFICE = "urn:jiaozi:office:11001"
+OFFICE_NAME = "北京市教育委员会教师资格认定中心"
+NUMBER = "20261100142000001"
+# pyHanko validates against the real clock, so the keys and certificates are made now.
+NOW = int(time.time())
+
+
+@dataclasses.dataclass(frozen=True)
+class Signed:
+    pdf: bytes
+    signed: bytes
+    jws: str
+    qr: str
+    key: DocumentSigningKey
+
+
+def make_store(home: Path) -> KeyStore:
+    store = KeyStore(home, PASS)
+    init_trust(store, now=NOW)
+    add_office(
+        store,
+        office_id=OFFICE,
+        name=OFFICE_NAME,
+        province="11",
+        office_code="001",
+        qualification_types=["senior_middle"],
+        now=NOW,
+    )
+    return store
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
+    return make_store(tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="module")
+def signed(store: KeyStore) -> Signed:
+    world = fixed_world()
+    cert = sample_certificate(certificate_number=NUMBER)
+    issued = world.issue(cert)
+    qr = qr_url(VERIFIER_URL, issued.qr_token)
+    pdf = render_certificate(cert, qr_text=qr, verifier_url=VERIFIER_URL)
+    key = office_document_key(store, OFFICE, now=NOW)
+    out = sign_certificate_pdf(
+        pdf,
+        credential_jws=issued.credential,
+        certificate_number=NUMBER,
+        signer_key_pem=key.key_pem,
+        password=key.password,
+        cert_der=key.cert_der,
+        chain_der=key.chain_der,
+    )
+    return Signed(pdf, out, issued.credential, qr, key)
+
+
+def validate(pdf: bytes, root_der: bytes) -> PdfSignatureStatus:
+    reader = PdfFileReader(io.BytesIO(pdf))
+    (sig,) = reader.embedded_signatures
+    context = ValidationContext(trust_roots=[asn1_x509.Certificate.load(root_der)])
+    return validate_pdf_signature(sig, context)
+
+
+def appended_update(pdf: bytes, change: str) -> bytes:
+    """``pdf`` with one incremental update appended, as any PDF editor would save it."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    if change == "annotation":
+        page = writer.root["/Pages"]["/Kids"][0].get_object()
+        note = generic.DictionaryObject(
+            {
+                generic.NameObject("/Type"): generic.NameObject("/Annot"),
+                generic.NameObject("/Subtype"): generic.NameObject("/Text"),
+                generic.NameObject("/Rect"): generic.ArrayObject([generic.NumberObject(0)] * 4),
+                generic.NameObject("/Contents"): generic.TextStringObject("已作废"),
+            }
+        )
+        page["/Annots"] = generic.ArrayObject([writer.add_object(note)])
+        writer.update_container(page)
+    elif change == "new object":
+        writer.root["/Extra"] = writer.add_object(generic.TextStringObject("added later"))
+        writer.update_root()
+    else:  # an update that changes nothing a reader would show
+        writer.update_root()
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+# ----------------------------------------------------------------------------- signature
+
+
+def test_signature_is_intact_valid_trusted_and_covers_the_whole_file(signed: Signed) -> None:
+    status = validate(signed.signed, signed.key.chain_der[0])
+    assert status.intact and status.valid and status.trusted
+    assert status.bottom_line
+    assert status.coverage.name == "ENTIRE_FILE"
+    assert status.modification_level is not None and status.modification_level.name == "NONE"
+    assert status.docmdp_ok
+    assert status.md_algorithm == "sha256"
+    assert status.signing_cert.dump() == signed.key.cert_der
+    # PAdES baseline: the ETSI subfilter, in the named field, chain inside the CMS
+    reader = PdfFileReader(io.BytesIO(signed.signed))
+    (sig,) = reader.embedded_signatures
+    assert sig.field_name == SIGNATURE_FIELD
+    assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
+    embedded = {c.chosen.dump() for c in sig.signed_data["certificates"]}
+    assert embedded == {signed.key.cert_der, *signed.key.chain_der}
+    assert signed.signed.startswith(signed.pdf)  # the page is untouched: updates appended
+
+
+def test_credential_is_attached_under_its_certificate_number(signed: Signed) -> None:
+    attachments = pypdf.PdfReader(io.BytesIO(signed.signed)).attachments
+    assert list(attachments) == [f"{NUMBER}.vc.jwt"]
+    assert attachments[f"{NUMBER}.vc.jwt"] == [signed.jws.encode("ascii")]
+    # the verifier's extractor finds it, and the QR still reads from the signed file
+    found = extract(signed.signed)
+    assert found.credential == signed.jws
+    assert found.qr == signed.qr
+
+
+@pytest.mark.parametrize("change", ["annotation", "new object"])
+def test_an_appended_update_is_reported_as_a_modification(signed: Signed, change: str) -> None:
+    status = validate(appended_update(signed.signed, change), signed.key.chain_der[0])
+    # The signed revision itself is still intact and trusted: what changed is after it.
+    # pyHanko says so through coverage (the revision, no longer the file), the
+    # modification level (OTHER: not a form fill, annotation policy or LTA update it
+    # accepts) and docmdp_ok False; bottom_line (its overall verdict) is False.
+    assert status.intact and status.trusted
+    assert status.coverage.name == "ENTIRE_REVISION"
+    assert status.modification_level is not None and status.modification_level.name == "OTHER"
+    assert status.docmdp_ok is False
+    assert status.bottom_line is False
+
+
+def test_even_an_empty_update_no_longer_covers_the_entire_file(signed: Signed) -> None:
+    # An update changing nothing visible counts as LTA_UPDATES (allowed by pyHanko's
+    # policy, hence docmdp_ok): it is still not the file that was signed.
+    status = validate(appended_update(signed.signed, "noop"), signed.key.chain_der[0])
+    assert status.coverage.name == "ENTIRE_REVISION"
+    assert status.modification_level is not None
+    assert status.modification_level.name == "LTA_UPDATES"
+
+
+def test_a_changed_byte_in_the_signed_range_is_not_intact(signed: Signed) -> None:
+    pdf = signed.signed
+    at = pdf.index(b"ReportLab PDF Library")  # the /Producer string of the rendered page
+    (sig,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    byte_range = sig.sig_object["/ByteRange"]
+    start, length = int(byte_range[0]), int(byte_range[1])
+    assert start <= at < start + length  # inside the first signed range
+    changed = pdf[:at] + b"X" + pdf[at + 1 :]
+    status = validate(changed, signed.key.chain_der[0])
+    assert status.intact is False
+    assert status.bottom_line is False
+
+
+def test_an_unrelated_root_does_not_trust_it(signed: Signed) -> None:
+    other = root_certificate(
+        Ed25519PrivateKey.generate(),
+        name="Jiaozi national trust root",  # same name, another key
+        not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
+        not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=365),
+    )
+    status = validate(signed.signed, other)
+    assert status.intact and status.valid
+    assert status.trusted is False
+    assert status.bottom_line is False
+
+
+def test_a_key_that_does_not_match_its_certificate_is_refused(
+    signed: Signed, tmp_path: Path
+) -> None:
+    other = office_document_key(make_store(tmp_path), OFFICE, now=NOW)
+    with pytest.raises(PdfSignError, match="does not match"):
+        sign_certificate_pdf(
+            signed.pdf,
+            credential_jws=signed.jws,
+            certificate_number=NUMBER,
+            signer_key_pem=other.key_pem,
+            password=other.password,
+            cert_der=signed.key.cert_der,
+            chain_der=signed.key.chain_der,
+        )
+
+
+def test_not_a_jws_is_refused(signed: Signed) -> None:
+    with pytest.raises(PdfSignError, match="compact JWS"):
+        sign_certificate_pdf(
+            signed.pdf,
+            credential_jws="not a jws",
+            certificate_number=NUMBER,
+            signer_key_pem=signed.key.key_pem,
+            password=signed.key.password,
+            cert_der=signed.key.cert_der,
+            chain_der=signed.key.chain_der,
+        )
+
+
+# ----------------------------------------------------------------------------- keys/
+
+
+def test_document_key_is_p256_encrypted_at_rest_and_reused(store: KeyStore) -> None:
+    first = office_document_key(store, OFFICE, now=NOW)
+    again = office_document_key(store, OFFICE, now=NOW + 60)
+    assert again == first  # nothing re-made while valid
+    key_file = store.keys_dir / "office-11001" / "docsign.pem"
+    assert key_file.read_bytes() == first.key_pem
+    assert first.key_pem.startswith(b"-----BEGIN ENCRYPTED PRIVATE KEY-----")
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert (store.home / "trust" / "root.crt").read_bytes() == first.chain_der[0]
+    cert = x509.load_der_x509_certificate(first.cert_der)
+    assert isinstance(cert.public_key(), ec.EllipticCurvePublicKey)
+    with pytest.raises(WrongPassphraseError):
+        office_document_key(KeyStore(store.home, b"wrong passphrase"), OFFICE, now=NOW)
+
+
+def test_certificates_carry_the_profile(store: KeyStore) -> None:
+    key = office_document_key(store, OFFICE, now=NOW)
+    root = x509.load_der_x509_certificate(key.chain_der[0])
+    cert = x509.load_der_x509_certificate(key.cert_der)
+    cert.verify_directly_issued_by(root)
+    root.verify_directly_issued_by(root)
+    assert root.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is True
+    root_usage = root.extensions.get_extension_for_class(x509.KeyUsage).value
+    assert root_usage.key_cert_sign and root_usage.crl_sign
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
+    assert not usage.value.key_cert_sign
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert [o.dotted_string for o in eku] == [DOCUMENT_SIGNING_EKU]
+    names = [(a.oid, a.value) for a in cert.subject]
+    assert names == [(NameOID.COMMON_NAME, OFFICE_NAME), (NameOID.ORGANIZATION_NAME, OFFICE)]
+
+
+def test_root_rotation_remakes_the_root_certificate_and_reissues(tmp_path: Path) -> None:
+    store = make_store(tmp_path)
+    before = office_document_key(store, OFFICE, now=NOW)
+    rotate_root(store, now=NOW + 10)
+    after = office_document_key(store, OFFICE, now=NOW + 20)
+    assert after.chain_der != before.chain_der
+    assert after.cert_der != before.cert_der
+    assert after.key_pem == before.key_pem  # the office keeps its document key
+    new_root = x509.load_der_x509_certificate(after.chain_der[0])
+    x509.load_der_x509_certificate(after.cert_der).verify_directly_issued_by(new_root)
