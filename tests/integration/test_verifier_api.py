@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -291,9 +290,7 @@ def test_pdf_qr_is_read_from_the_image_xobject_without_rendering(
     issued = api.world.issue(idx=117)
     data = pdf(qr_url(VERIFIER_URL, issued.qr_token), issued.credential)
     monkeypatch.setattr(extract_mod.shutil, "which", lambda _name: None)  # no pdftoppm
-    start = time.perf_counter()
     found = extract_mod.extract(data)
-    assert time.perf_counter() - start < 1.0
     assert found.qr == qr_url(VERIFIER_URL, issued.qr_token)
     assert found.credential == issued.credential
 
