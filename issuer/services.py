@@ -266,24 +266,32 @@ def person_ref(settings: IssuerSettings, id_type: IdType, number: str) -> str:
     return person_reference(key, id_type, number)
 
 
-def barred_refs(session: Session, refs: Iterable[str], *, on: dt.date) -> dict[str, Restriction]:
+@dataclass(frozen=True)
+class Barred:
+    """Why the restricted list bars a person (plain values, safe after the session ends)."""
+
+    category: str
+    bar_until: dt.date | None
+
+
+def barred_refs(session: Session, refs: Iterable[str], *, on: dt.date) -> dict[str, Barred]:
     """Return the active restriction barring each of ``refs`` from certification on ``on``:
     ``lost`` bars for ever, ``revoked`` until its bar date (contract section 7)."""
     wanted = sorted(set(refs))
-    found: dict[str, Restriction] = {}
+    found: dict[str, Barred] = {}
     r = Restriction.__table__.c  # type: ignore[attr-defined]
     for i in range(0, len(wanted), 500):
-        stmt = sa.select(Restriction).where(
+        stmt = sa.select(r.person_ref, r.category, r.bar_until).where(
             r.person_ref.in_(wanted[i : i + 500]),
             r.removed_at.is_(None),
             sa.or_(r.category == "lost", r.bar_until.is_(None), r.bar_until > on),
         )
-        for entry in session.scalars(stmt):
-            found.setdefault(entry.person_ref, entry)
+        for ref, category, bar_until in session.execute(stmt):
+            found.setdefault(ref, Barred(category, bar_until))
     return found
 
 
-def barred_error(entry: Restriction) -> FieldError:
+def barred_error(entry: Barred) -> FieldError:
     """Return the field error for an applicant on the restricted list."""
     if entry.category == "lost":
         return FieldError(
