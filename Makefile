@@ -24,7 +24,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy credential keys
+	$(BIN)/mypy credential keys issuer verifier jiaozi
 
 bench: install
 	$(BIN)/python -m bench

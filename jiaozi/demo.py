@@ -112,7 +112,8 @@ def _save_qr_png(text: str, path: Path) -> bool:
     except ImportError:  # the issuer extra draws QR images; the demo works without
         return False
     modes = {"byte": segno.consts.MODE_BYTE, "numeric": segno.consts.MODE_NUMERIC}
-    qr = segno.make_qr([(c, modes[m]) for c, m in qr_segments(text)], error="q", boost_error=False)
+    segments = [(c, modes[m]) for c, m in qr_segments(text)]
+    qr = segno.make_qr(segments, error="q", boost_error=False)  # type: ignore[arg-type]
     qr.save(str(path), scale=4, border=4)
     return True
 

@@ -55,10 +55,11 @@ def encode_qr(
     if engine == "segno":
         segments = [(content, _MODES[mode]) for content, mode in qr_segments(text)]
         try:
-            qr = segno.make_qr(segments, error=error.lower(), boost_error=False, mask=mask)
+            # segno takes a list of (content, mode) segments; its stubs only name str/bytes
+            qr = segno.make_qr(segments, error=error.lower(), boost_error=False, mask=mask)  # type: ignore[arg-type]
         except segno.DataOverflowError as exc:
             raise PdfError(f"QR text too long for a QR code at level {error}") from exc
-        return QrMatrix(qr.version, error.upper(), qr.mask, tuple(bytes(r) for r in qr.matrix))
+        return QrMatrix(int(qr.version), error.upper(), qr.mask, tuple(bytes(r) for r in qr.matrix))
     if engine == "zxing":
         return _encode_zxing(text, error)
     raise PdfError(f"unknown QR engine {engine!r}")
@@ -76,8 +77,8 @@ def _encode_zxing(text: str, error: str) -> QrMatrix:
         code = zxingcpp.create_barcode(text, zxingcpp.BarcodeFormat.QRCode, ec_level=error)
     except Exception as exc:  # zxing-cpp raises its own error types
         raise PdfError(f"QR text cannot be encoded at level {error}: {exc}") from exc
-    view = memoryview(code.to_image(scale=1, add_quiet_zones=False))
-    n = view.shape[0]
+    view = memoryview(code.to_image(scale=1, add_quiet_zones=False))  # type: ignore[arg-type]
+    n = view.shape[0]  # type: ignore[index]
     raw = bytes(view).translate(_ZX_DARK)
     rows = tuple(raw[i * n : (i + 1) * n] for i in range(n))
     return QrMatrix((n - 17) // 4, error.upper(), -1, rows)

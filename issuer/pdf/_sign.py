@@ -43,7 +43,7 @@ def _key_matches(key: asn1_keys.PrivateKeyInfo, cert: asn1_x509.Certificate) -> 
     the optional point, or a non-EC key, is not checked here: its signature would fail
     validation)."""
     if key.algorithm != "ec" or cert.public_key.algorithm != "ec":
-        return key.algorithm == cert.public_key.algorithm
+        return bool(key.algorithm == cert.public_key.algorithm)
     point = key["private_key"].parsed["public_key"]
     if not point.native:
         return True
@@ -68,7 +68,7 @@ def _signer(
     return signers.SimpleSigner(
         signing_cert=cert,
         signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs(chain),
+        cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
     )
 
 
