@@ -177,8 +177,17 @@ class Store:
 
     def current(self) -> Held:
         """Return the held data, re-reading the database if it changed (rate-limited)."""
-        if time.monotonic() - self._checked >= self.reload_interval:
+        if self.refresh_due():
             self.refresh()
+        return self._held
+
+    def refresh_due(self) -> bool:
+        """Return True when ``current()`` would look at the database now."""
+        return time.monotonic() - self._checked >= self.reload_interval
+
+    @property
+    def held(self) -> Held:
+        """Return the held data as it is, without looking at the database."""
         return self._held
 
     def refresh(self, *, force: bool = False) -> Held:
