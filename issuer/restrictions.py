@@ -29,8 +29,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -45,15 +43,13 @@ from credential import (
     encode_jws,
     mask_id,
     normalise_id,
-    person_key,
-    person_reference,
 )
 
-from . import audit, events, lifecycle
+from . import audit, events, lifecycle, services
 from .deps import Principal
-from .errors import Conflict, IssuerError, NotFound
+from .errors import Conflict, NotFound
 from .models import Certificate, Restriction, RestrictionChange
-from .settings import DEV_RESTRICTION_HMAC_KEY, IssuerSettings
+from .settings import IssuerSettings
 from .validation import FieldError, ValidationFailed
 
 __all__ = [
@@ -90,34 +86,6 @@ def bar_until(category: str, decision_date: dt.date) -> dt.date | None:
     year = decision_date.year + BAR_YEARS
     day = min(decision_date.day, calendar.monthrange(year, decision_date.month)[1])
     return decision_date.replace(year=year, day=day)
-
-
-class NotConfigured(IssuerError):
-    """The service lacks a setting this operation needs (an operator must set it)."""
-
-    status = 503
-    code = "not_configured"
-
-
-def _ref_key(settings: IssuerSettings) -> bytes:
-    """Return the person-reference key; in production the published default is refused
-    (here rather than at start-up, so the rest of the service runs without the list)."""
-    value = settings.restriction_hmac_key.get_secret_value()
-    if settings.env == "production" and (value == DEV_RESTRICTION_HMAC_KEY or len(value) < 32):
-        raise NotConfigured(
-            "The restricted list is not configured",
-            "限制库尚未配置",
-            "JIAOZI_RESTRICTION_HMAC_KEY must be set to a secret of at least 32 characters "
-            "in production (the published default is refused).",
-            "生产环境必须将JIAOZI_RESTRICTION_HMAC_KEY设置为至少32个字符的密钥。",
-        )
-    return value.encode("utf-8")
-
-
-def _id_hash(settings: IssuerSettings, id_type: IdType, number: str) -> str:
-    """The issuer's own keyed hash, exactly as ``issuer.services.id_number_hash``."""
-    key = settings.id_hmac_key.get_secret_value().encode("utf-8")
-    return hmac.new(key, person_key(id_type, number), hashlib.sha256).hexdigest()
 
 
 # --- input ---------------------------------------------------------------------------------
@@ -191,8 +159,8 @@ def validate_restriction(
         "name": name or None,
         "id_type": id_type.value,
         "id_number_masked": mask_id(number),
-        "person_ref": person_reference(_ref_key(settings), id_type, number),
-        "id_hash": _id_hash(settings, id_type, number),
+        "person_ref": services.person_ref(settings, id_type, number),
+        "id_hash": services.id_hash(settings, id_type, number),
         "category": category,
         "decision_date": day.isoformat(),
         "legal_basis": basis,

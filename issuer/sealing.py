@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 
 from credential import CredentialError, b64url_decode, b64url_encode, parse_jws
-from keys import DEV_DATA_KEY, DataCipher, KeysError, parse_data_key
+from keys import DataCipher, KeysError, parse_data_key
 
 from .settings import IssuerSettings
 
@@ -45,14 +45,8 @@ def _cipher(key_text: str) -> DataCipher:
 
 
 def _for(settings: IssuerSettings) -> DataCipher:
-    key = settings.data_key.get_secret_value()
-    if settings.env == "production" and key.strip() == DEV_DATA_KEY:
-        raise SealedDataError(
-            "JIAOZI_DATA_KEY must be set to a new random key in production (the published "
-            'development key is refused; make one with python -c "import keys; '
-            'print(keys.generate_data_key())")'
-        )
-    return _cipher(key)
+    # The published development key is refused in production by IssuerSettings itself.
+    return _cipher(settings.data_key.get_secret_value())
 
 
 def is_sealed(stored: str) -> bool:

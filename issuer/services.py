@@ -82,10 +82,15 @@ def _iso(ts: dt.datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def id_number_hash(settings: IssuerSettings, app: Applicant) -> str:
-    """Return the keyed hash (HMAC-SHA256, hex) stored instead of the identity number."""
+def id_hash(settings: IssuerSettings, id_type: IdType, number: str) -> str:
+    """Return the keyed hash (HMAC-SHA256, hex) stored instead of an identity number."""
     key = settings.id_hmac_key.get_secret_value().encode("utf-8")
-    return hmac.new(key, person_key(app.id_type, app.id_number), hashlib.sha256).hexdigest()
+    return hmac.new(key, person_key(id_type, number), hashlib.sha256).hexdigest()
+
+
+def id_number_hash(settings: IssuerSettings, app: Applicant) -> str:
+    """Return ``id_hash`` of an application's identity document."""
+    return id_hash(settings, app.id_type, app.id_number)
 
 
 # --- allocation --------------------------------------------------------------------------

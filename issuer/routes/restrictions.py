@@ -102,7 +102,7 @@ _FEED: dict[int | str, dict[str, Any]] = {
     responses={
         200: {"model": RestrictionResult, "description": "Recorded at once (maker-checker off)"},
         **AUTH,
-        **problems(409, 503),
+        **problems(409),
     },
     summary="Record a person on the restricted list (their certificates become INVALID)",
 )
