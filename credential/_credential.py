@@ -150,6 +150,40 @@ def credential_claims(
     return claims
 
 
+def certificate_from_claims(p: Mapping[str, Any]) -> Certificate:
+    """Return the certified facts of a full credential payload (the inverse of
+    ``credential_claims``); raises MalformedError if it is misshapen."""
+    QrClaims.from_credential_payload(p)  # type, issuer and the shared claims first
+    subj = p["credentialSubject"]
+    doc = subj["identityDocument"]
+    qual = subj["qualification"]
+    office = subj.get("office")
+    if not isinstance(office, Mapping):
+        raise MalformedError("office missing")
+    ethnicity = subj.get("ethnicity")
+    if ethnicity is not None and not isinstance(ethnicity, str):
+        raise MalformedError("claim ethnicity not a string")
+    try:
+        return Certificate(
+            certificate_number=_digits17(_s(subj, "certificateNumber")),
+            name=_s(subj, "name"),
+            sex=Sex(_s(subj, "sex")),
+            birth_date=dt.date.fromisoformat(_date(_s(subj, "birthDate"))),
+            id_type=IdType(_s(doc, "type")),
+            id_number=_s(doc, "number"),
+            qualification_type=_qt(qual.get("code")),
+            subject=_s(qual, "subject"),
+            certified_on=dt.date.fromisoformat(_date(_s(subj, "certifiedOn"))),
+            office_name=_s(office, "name"),
+            office_code=_s(office, "code"),
+            elicence_id=_s(subj, "elicenceId"),
+            version=_i(subj, "version"),
+            ethnicity=ethnicity or None,
+        )
+    except ValueError as exc:  # an unknown sex or identity document type
+        raise MalformedError(str(exc)) from exc
+
+
 def credential_digest(credential_jws: str) -> str:
     """Return base64url(SHA-256(the full credential's JWS text)), the QR's ``h`` claim."""
     return b64url_encode(hashlib.sha256(credential_jws.encode("ascii")).digest())

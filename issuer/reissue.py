@@ -16,6 +16,7 @@ token's header; the kid found is written back so the next run skips them cheaply
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Mapping
@@ -27,11 +28,9 @@ from sqlalchemy.orm import Session
 from credential import Certificate as CertificateFacts
 from credential import (
     CredentialError,
-    IdType,
-    QualificationType,
-    Sex,
     Signer,
     StatusReference,
+    certificate_from_claims,
     elicence_id,
     mask_id,
     parse_jws,
@@ -64,24 +63,7 @@ def _facts(
     """Return the certified facts of ``payload`` (the old credential) as the new version."""
     subject = payload["credentialSubject"]
     doc = subject["identityDocument"]
-    qual = subject["qualification"]
-    office = subject["office"]
-    facts = CertificateFacts(
-        certificate_number=subject["certificateNumber"],
-        name=subject["name"],
-        sex=Sex(subject["sex"]),
-        birth_date=dt.date.fromisoformat(subject["birthDate"]),
-        id_type=IdType(doc["type"]),
-        id_number=doc["number"],
-        qualification_type=QualificationType(qual["code"]),
-        subject=qual["subject"],
-        certified_on=dt.date.fromisoformat(subject["certifiedOn"]),
-        office_name=office["name"],
-        office_code=office["code"],
-        elicence_id=eid,
-        version=version,
-        ethnicity=subject.get("ethnicity"),
-    )
+    facts = dataclasses.replace(certificate_from_claims(payload), elicence_id=eid, version=version)
     # The row and the signed credential must tell the same story before it is re-signed.
     same = (
         facts.certificate_number == row.certificate_number
