@@ -16,6 +16,7 @@ from credential import PublicKey, Signer
 
 from . import problems
 from .db import make_engine, upgrade
+from .printing import DocumentKeyProvider
 from .routes import ROUTERS
 from .routes._common import problems as problems_for
 from .settings import IssuerSettings
@@ -30,12 +31,15 @@ def create_app(
     public_keys: list[PublicKey] | None = None,
     signer_provider: Callable[[], Signer] | None = None,
     public_keys_provider: Callable[[], list[PublicKey]] | None = None,
+    document_key_provider: DocumentKeyProvider | None = None,
 ) -> FastAPI:
     """Return the issuer app.
 
     Give either ``signer`` (a fixed key; tests) or ``signer_provider`` (called per use).
     ``public_keys``/``public_keys_provider`` are published at ``/.well-known/jwks.json``
-    (default: the fixed signer's own key). Raises RuntimeError without a signer.
+    (default: the fixed signer's own key). ``document_key_provider`` gives the office's
+    PDF-signing key (``keys.office_document_key``); without it the PDF endpoints answer
+    503. Raises RuntimeError without a signer.
     """
     settings = settings or IssuerSettings()
     if signer_provider is None:
@@ -70,6 +74,7 @@ def create_app(
     app.state.engine = engine
     app.state.signer_provider = signer_provider
     app.state.public_keys_provider = public_keys_provider
+    app.state.document_key_provider = document_key_provider
     problems.install(app)
     for router in ROUTERS:
         app.include_router(router)

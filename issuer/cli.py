@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from credential import CredentialError, PublicKey, Signer
-from keys import KeysError, KeyStore
+from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
 
 from . import accounts
 from .db import make_engine, upgrade
@@ -123,11 +123,25 @@ def serve_command(host: str, port: int) -> None:
     def public_keys_provider() -> list[PublicKey]:
         return store.public_keys(office)
 
+    # Opening the keys costs a key derivation (~0.1 s): once per five minutes, not per PDF;
+    # a renewed certificate or a rotated root is picked up within that time.
+    cached: list[tuple[float, DocumentSigningKey]] = []
+
+    def document_key_provider() -> DocumentSigningKey:
+        now = time.monotonic()
+        if not cached or now - cached[0][0] > 300:
+            cached[:] = [(now, office_document_key(store, office, now=int(time.time())))]
+        return cached[0][1]
+
     # Fail now, with the key store's own one-line reason, rather than on the first request.
     signer_provider()
     public_keys_provider()
+    document_key_provider()
     app = create_app(
-        settings, signer_provider=signer_provider, public_keys_provider=public_keys_provider
+        settings,
+        signer_provider=signer_provider,
+        public_keys_provider=public_keys_provider,
+        document_key_provider=document_key_provider,
     )
     with Session(app.state.engine) as session:
         accounts.ensure_office(session, settings=settings, now=_now())

@@ -23,9 +23,10 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from credential import Signer
+from keys import DocumentSigningKey
 
 from .apikeys import parse_api_key, secret_matches
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, PrintingUnavailable, Unauthorized
 from .models import ApiKey, Officer, ServiceClient
 from .settings import IssuerSettings
 
@@ -33,6 +34,7 @@ __all__ = [
     "ROLES",
     "Actor",
     "DbSession",
+    "DocumentKey",
     "Principal",
     "Settings",
     "SignerDep",
@@ -74,6 +76,22 @@ def _signer(request: Request) -> Signer:
     return request.app.state.signer_provider()  # type: ignore[no-any-return]
 
 
+def _document_key(request: Request) -> Callable[[], DocumentSigningKey]:
+    """Return a getter, so a route asks for the key only once it has something to sign (a
+    missing certificate is a 404 even where printing is not configured)."""
+    provider = request.app.state.document_key_provider
+
+    def get() -> DocumentSigningKey:
+        if provider is None:
+            raise PrintingUnavailable(
+                "PDF signing is not configured on this issuer",
+                "本签发服务未配置 PDF 签名密钥",
+            )
+        return provider()  # type: ignore[no-any-return]
+
+    return get
+
+
 def now() -> dt.datetime:
     """Return the current time (a dependency, so tests can override the clock)."""
     return dt.datetime.now(dt.UTC)
@@ -82,6 +100,7 @@ def now() -> dt.datetime:
 Settings = Annotated[IssuerSettings, Depends(_settings)]
 DbSession = Annotated[Session, Depends(_session)]
 SignerDep = Annotated[Signer, Depends(_signer)]
+DocumentKey = Annotated[Callable[[], DocumentSigningKey], Depends(_document_key)]
 Now = Annotated[dt.datetime, Depends(now)]
 
 

@@ -10,6 +10,7 @@ __all__ = [
     "IdempotencyPending",
     "IssuerError",
     "NotFound",
+    "PrintingUnavailable",
     "Unauthorized",
 ]
 
@@ -55,3 +56,10 @@ class Conflict(IssuerError):
 
     status = 409
     code = "conflict"
+
+
+class PrintingUnavailable(IssuerError):
+    """No document-signing key is configured, so no PDF can be signed."""
+
+    status = 503
+    code = "printing_unavailable"

@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from credential import InvalidFieldError
 
 from .errors import IssuerError
+from .pdf import PdfError
 from .validation import FieldError, ValidationFailed
 
 __all__ = ["PROBLEM_TYPE_BASE", "install", "language", "problem"]
@@ -150,6 +151,30 @@ def install(app: FastAPI) -> None:
             title=(exc.title, exc.title_zh),
             detail=(exc.detail, exc.detail_zh),
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(PdfError)
+    async def _pdf_error(request: Request, exc: PdfError) -> JSONResponse:
+        # A name no font can draw or a value too wide to print: the certificate's content,
+        # not the server, so 422 naming the field; a missing font or key is the server's.
+        field = getattr(exc, "field", None)
+        if field is not None:
+            text = str(exc)
+            en, _, zh = text.partition(" / ")
+            return problem(
+                request,
+                status=422,
+                code="unprintable",
+                title=("The certificate cannot be printed", "证书无法打印"),
+                errors=[FieldError(field=field, code="unprintable", message=en, message_zh=zh)],
+            )
+        log.error("cannot print on %s: %s", request.url.path, exc)
+        return problem(
+            request,
+            status=503,
+            code="printing_unavailable",
+            title=("Printing is unavailable", "暂时无法生成证书 PDF"),
+            detail=("The error was logged.", "错误已记录。"),
         )
 
     @app.exception_handler(StarletteHTTPException)

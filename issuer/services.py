@@ -591,6 +591,24 @@ def issue_certificate_idempotent(
 # --- reading -----------------------------------------------------------------------------
 
 
+def _not_found(number: str) -> NotFound:
+    return NotFound(
+        "No such certificate",
+        "证书不存在",
+        f"No certificate numbered {number}.",
+        "没有该号码的证书。",
+    )
+
+
+def certificate_row(session: Session, *, number: str) -> Certificate:
+    """Return the row of certificate ``number`` (its latest version); raises NotFound."""
+    query = sa.select(Certificate).where(_CERT.c.certificate_number == number)
+    row = session.scalars(query).first()
+    if row is None:
+        raise _not_found(number)
+    return row
+
+
 def get_certificate(
     session: Session, *, number: str, settings: IssuerSettings
 ) -> CertificatePublic:
@@ -601,12 +619,7 @@ def get_certificate(
         .where(_CERT.c.certificate_number == number)
     ).first()
     if row is None:
-        raise NotFound(
-            "No such certificate",
-            "证书不存在",
-            f"No certificate numbered {number}.",
-            "没有该号码的证书。",
-        )
+        raise _not_found(number)
     return _public(row[0], settings=settings, status_uri=row[1])
 
 

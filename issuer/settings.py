@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from credential import MIN_LIST_SIZE, CredentialError, QualificationType, elicence_id
@@ -46,6 +46,10 @@ class IssuerSettings(BaseSettings):
     qualification_types: Annotated[tuple[str, ...], NoDecode] = tuple(
         t.slug for t in QualificationType
     )
+
+    # The office's seal image (PNG, transparent background) printed on its certificates;
+    # without one the layout leaves a faint circle where the seal goes.
+    seal_png: FilePath | None = None
 
     status_list_size: int = Field(default=MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
     status_ttl_seconds: int = Field(default=300, ge=1, le=86400)

@@ -84,7 +84,7 @@ def _reserve(cert_der: bytes, chain_der: Sequence[bytes]) -> int:
 def sign_certificate_pdf(
     pdf: bytes,
     *,
-    credential_jws: str,
+    credential_jws: str | None,
     certificate_number: str,
     signer_key_pem: bytes,
     password: bytes | None,
@@ -92,13 +92,14 @@ def sign_certificate_pdf(
     chain_der: Sequence[bytes],
 ) -> bytes:
     """Return ``pdf`` with ``credential_jws`` attached as ``<certificate_number>.vc.jwt``
-    and a PAdES B-B signature over the whole result.
+    (nothing attached when it is None: a purpose-bound copy) and a PAdES B-B signature
+    over the whole result.
 
     ``signer_key_pem`` is a PKCS#8 PEM (encrypted under ``password``, or not) of the key
     certified by ``cert_der``; ``chain_der`` its issuers up to the root, embedded in the
     signature. Raises PdfSignError.
     """
-    if (
+    if credential_jws is not None and (
         not credential_jws
         or credential_jws.count(".") != 2
         or not set(credential_jws) <= _JWS_ALPHABET
@@ -112,21 +113,22 @@ def sign_certificate_pdf(
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
     except Exception as exc:  # pyHanko raises several types for an unreadable PDF
         raise PdfSignError(f"not a PDF pyHanko can read: {exc}") from exc
-    data = embed.EmbeddedFileObject.from_file_data(
-        writer,
-        credential_jws.encode("ascii"),
-        mime_type=CREDENTIAL_MEDIA_TYPE,
-    )
-    embed.embed_file(
-        writer,
-        embed.FileSpec(
-            file_spec_string=name,
-            file_name=name,
-            embedded_data=data,
-            description="电子证照 e-licence (W3C VC, JWS)",
-            af_relationship=NameObject("/Source"),
-        ),
-    )
+    if credential_jws is not None:
+        data = embed.EmbeddedFileObject.from_file_data(
+            writer,
+            credential_jws.encode("ascii"),
+            mime_type=CREDENTIAL_MEDIA_TYPE,
+        )
+        embed.embed_file(
+            writer,
+            embed.FileSpec(
+                file_spec_string=name,
+                file_name=name,
+                embedded_data=data,
+                description="电子证照 e-licence (W3C VC, JWS)",
+                af_relationship=NameObject("/Source"),
+            ),
+        )
     meta = signers.PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,

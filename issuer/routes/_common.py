@@ -20,6 +20,7 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
         413: "Request too large",
         422: "Invalid request (field errors listed)",
         429: "Too many requests",
+        503: "Temporarily unavailable (a key or a service this needs)",
     }
     return {c: {**PROBLEM, "description": text.get(c, "Error")} for c in codes}
 

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Path, Response
 
-from .. import services
-from ..deps import DbSession, Now, Principal, Settings, SignerDep, require
+from .. import printing, services
+from ..deps import DbSession, DocumentKey, Now, Principal, Settings, SignerDep, require
 from ..schemas import CertificateCreate, CertificatePublic
 from ._common import AUTH, problems
 
@@ -60,3 +60,29 @@ def read_certificate(
     settings: Settings,
 ) -> CertificatePublic:
     return services.get_certificate(session, number=number, settings=settings)
+
+
+@router.get(
+    "/api/v1/certificates/{number}/pdf",
+    response_class=Response,
+    responses={
+        **AUTH,
+        **problems(404, 422, 503),
+        200: {"content": {"application/pdf": {}}, "description": "The signed certificate PDF"},
+    },
+    summary="The signed, printable PDF of a certificate",
+)
+def read_certificate_pdf(
+    number: Annotated[str, Path(pattern=r"^[0-9]{17}$")],
+    session: DbSession,
+    who: Annotated[Principal, Depends(require("clerk", "supervisor"))],
+    settings: Settings,
+    document_key: DocumentKey,
+) -> Response:
+    row = services.certificate_row(session, number=number)
+    pdf = printing.certificate_pdf(row, settings=settings, document_key=document_key())
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{number}.pdf"'},
+    )

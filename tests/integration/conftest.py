@@ -33,6 +33,7 @@ from credential import (
 )
 from issuer.app import create_app
 from issuer.settings import IssuerSettings
+from keys import DocumentSigningKey, KeyStore, add_office, init_trust, office_document_key
 from tests.factory import applicants, signer
 
 PG_URL = os.environ.get(
@@ -152,8 +153,27 @@ class IssuerHarness:
         return load_status_list(r.text, self.trust, expected_uri=uri)
 
 
+@pytest.fixture(scope="session")
+def document_key(tmp_path_factory: pytest.TempPathFactory) -> DocumentSigningKey:
+    """The test office's PDF-signing key, chained to a root made now (pyHanko validates
+    against the real clock)."""
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    store = KeyStore(tmp_path_factory.mktemp("keys"), b"integration test passphrase")
+    init_trust(store, now=now - 120)
+    add_office(
+        store,
+        office_id="urn:jiaozi:office:11001",
+        name="北京市教育委员会教师资格认定中心",
+        province="11",
+        office_code="001",
+        qualification_types=list(QualificationType),
+        now=now - 60,
+    )
+    return office_document_key(store, "urn:jiaozi:office:11001", now=now)
+
+
 @pytest.fixture
-def issuer_env(database_url: str) -> Iterator[IssuerHarness]:
+def issuer_env(database_url: str, document_key: DocumentSigningKey) -> Iterator[IssuerHarness]:
     settings = IssuerSettings(
         database_url=database_url,
         public_url="http://testserver",
@@ -162,6 +182,6 @@ def issuer_env(database_url: str) -> Iterator[IssuerHarness]:
         id_hmac_key="test-id-hmac-key-0123456789-abcdef",
     )
     key = signer(kid="11001-1")
-    app = create_app(settings, signer=key)
+    app = create_app(settings, signer=key, document_key_provider=lambda: document_key)
     with TestClient(app) as client:  # the lifespan disposes the engine on exit
         yield IssuerHarness(settings, key, app, client)
