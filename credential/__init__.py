@@ -19,6 +19,7 @@ from ._credential import (
     credential_digest,
     qr_claims,
     sign_certificate,
+    sign_purpose_copy,
 )
 from ._errors import (
     CredentialError,
@@ -134,6 +135,7 @@ __all__ = [
     "qr_segments",
     "qr_url",
     "sign_certificate",
+    "sign_purpose_copy",
     "sign_trust_list",
     "status_list_claims",
     "strict_json_loads",

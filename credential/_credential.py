@@ -32,6 +32,7 @@ __all__ = [
     "credential_digest",
     "qr_claims",
     "sign_certificate",
+    "sign_purpose_copy",
 ]
 
 CREDENTIAL_TYP = "vc+jwt"
@@ -252,6 +253,44 @@ def sign_certificate(
         signer,
     )
     return IssuedTokens(credential, qr)
+
+
+def sign_purpose_copy(
+    cert: Certificate,
+    *,
+    signer: Signer,
+    issuer: str,
+    issued_at: int,
+    status: StatusReference,
+    credential_jws: str,
+    purpose: str,
+    expires_at: int,
+) -> str:
+    """Return the QR token of a purpose-bound copy (加注件) of ``cert``.
+
+    The same header and short claims as the certificate's own QR token (bound to
+    ``credential_jws`` by ``h``, pointing at the same status entry), plus ``p`` (the
+    purpose) and ``exp``: verifiers show the purpose and answer ``expired`` after
+    ``expires_at``. Raises MalformedError for an empty purpose or an expiry not after
+    ``issued_at``.
+    """
+    if not purpose.strip():
+        raise MalformedError("a purpose-bound copy needs a purpose")
+    if expires_at <= issued_at:
+        raise MalformedError("a purpose-bound copy must expire after it is made")
+    return encode_jws(
+        {"typ": QR_TYP},
+        qr_claims(
+            cert,
+            issuer=issuer,
+            issued_at=issued_at,
+            status=status,
+            credential_jws=credential_jws,
+            purpose=purpose,
+            expires_at=expires_at,
+        ),
+        signer,
+    )
 
 
 # --- reading ---------------------------------------------------------------------------
