@@ -28,6 +28,9 @@ __all__ = [
     "CertificateVersion",
     "Event",
     "EventHead",
+    "HolderAttempt",
+    "HolderClaimCode",
+    "HolderCopy",
     "IdempotencyRecord",
     "Office",
     "Officer",
@@ -383,3 +386,52 @@ class AuditCheckpoint(IssuerModel, table=True):
     audit_hash: str = Field(max_length=64)
     signed_jws: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     at: dt.datetime = _ts()
+
+
+# --- revision 0003: the holder pages (claim codes, attempt counters, purpose copies) -------
+
+
+class HolderClaimCode(IssuerModel, table=True):
+    """A teacher's claim code (领取码): bound to the person, one per person (a new code
+    replaces the old one), stored only as a keyed hash (HMAC-SHA256, ``issuer.holder``)."""
+
+    __tablename__ = "holder_claim_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number_hash: str = Field(max_length=64, unique=True)
+    code_hash: str = Field(max_length=64)
+    certificate_number: str = Field(max_length=17)  # the certificate it was handed out for
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    used_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class HolderAttempt(IssuerModel, table=True):
+    """Failed claim-code attempts per key (``number:<17 digits>`` or ``addr:<client>``)
+    within the current window, and the lockout they caused; shared by all workers."""
+
+    __tablename__ = "holder_attempt"
+
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    window_start: dt.datetime = _ts()
+    locked_until: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class HolderCopy(IssuerModel, table=True):
+    """A purpose-bound copy (加注件) a teacher made: what the office can see of it."""
+
+    __tablename__ = "holder_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_number: str = Field(max_length=17, index=True)
+    version: int
+    purpose: str = Field(max_length=60)
+    expires_at: dt.datetime = _ts()
+    token_sha256: str = Field(max_length=64)
+    created_at: dt.datetime = _ts()

@@ -68,6 +68,17 @@ class IssuerSettings(BaseSettings):
     # the verifiers; distinct from id_hmac_key, which never leaves the issuer.
     restriction_hmac_key: SecretStr = SecretStr(DEV_RESTRICTION_HMAC_KEY)
 
+    # Holder pages (docs/holder.md): key of the HMAC over claim codes and of the holder
+    # session cookie; never leaves the issuer. Unset, it is derived from id_hmac_key (a
+    # separate HMAC label), so no published default can reach production; set, production
+    # wants at least 32 characters distinct from the other keys.
+    holder_hmac_key: SecretStr | None = None
+    holder_code_days: int = Field(default=30, ge=1, le=365)  # a claim code's lifetime
+    holder_session_minutes: int = Field(default=30, ge=5, le=24 * 60)
+    holder_max_failures: int = Field(default=5, ge=1, le=100)  # per certificate number
+    holder_address_max_failures: int = Field(default=20, ge=1, le=10000)  # per client
+    holder_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+
     @field_validator("public_url", "verifier_url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -137,6 +148,20 @@ class IssuerSettings(BaseSettings):
                 raise ValueError(
                     "JIAOZI_RESTRICTION_HMAC_KEY is shared with verifiers and must differ "
                     "from JIAOZI_ID_HMAC_KEY"
+                )
+            holder = self.holder_hmac_key
+            if holder is not None and (
+                len(holder.get_secret_value()) < _MIN_SECRET_LENGTH
+                or holder.get_secret_value()
+                in (
+                    self.id_hmac_key.get_secret_value(),
+                    self.restriction_hmac_key.get_secret_value(),
+                )
+            ):
+                raise ValueError(
+                    f"JIAOZI_HOLDER_HMAC_KEY must be a secret of at least {_MIN_SECRET_LENGTH} "
+                    "characters in production, distinct from the other keys (or unset: it is "
+                    "then derived from JIAOZI_ID_HMAC_KEY)"
                 )
             if self.public_url.startswith("http://") or self.verifier_url.startswith("http://"):
                 raise ValueError("JIAOZI_PUBLIC_URL and JIAOZI_VERIFIER_URL must be https")
