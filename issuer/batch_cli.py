@@ -26,11 +26,12 @@ def batch_group() -> None:
 
 
 class _Progress:
-    """``issued / total, rate`` on stderr: one line redrawn on a terminal, else a line
-    every few seconds."""
+    """``issued / total, rate`` on stderr (``verb`` says what is counted): one line redrawn
+    on a terminal, else a line every few seconds."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, verb: str = "issued") -> None:
         self.total = total
+        self.verb = verb
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
         self.first: int | None = None
@@ -43,7 +44,7 @@ class _Progress:
         done = issued - self.first
         rate = done / (now - self.start) if now > self.start and done else 0.0
         pct = 100.0 * issued / total if total else 100.0
-        text = f"issued {issued:,} / {total:,} ({pct:.0f}%)  {rate:,.0f}/s"
+        text = f"{self.verb} {issued:,} / {total:,} ({pct:.0f}%)  {rate:,.0f}/s"
         if self.tty:
             width = 30
             filled = int(width * issued / total) if total else width
@@ -92,20 +93,42 @@ def _actor() -> str:
     show_default=True,
     help="language of the error report",
 )
+@click.option(
+    "--pdf-dir",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="then print: each certificate's signed PDF as DIR/<number>.pdf, and "
+    "DIR/<FILE stem>-print.pdf with every page for the printer (unsigned)",
+)
+@click.option(
+    "--pdf-workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="printing processes (default: one per core)",
+)
 def issue_command(
-    file: Path, chunk: int, workers: int | None, errors_out: Path | None, lang: str
+    file: Path,
+    chunk: int,
+    workers: int | None,
+    errors_out: Path | None,
+    lang: str,
+    pdf_dir: Path | None,
+    pdf_workers: int | None,
 ) -> None:
-    """Validate FILE, write its error report, and issue every valid row exactly once.
+    """Validate FILE, write its error report, and issue every valid row exactly once;
+    with --pdf-dir, print the batch too.
 
-    Exits 0 when every valid row is issued (rows with errors are reported, not issued),
-    1 when the file cannot be used or issuing stopped (run it again to resume).
+    Exits 0 when every valid row is issued (rows with errors are reported, not issued)
+    and, with --pdf-dir, printed; 1 when the file cannot be used, issuing or printing
+    stopped, or some certificates could not be printed (they are listed). Run the same
+    command again to resume: issuing, then printing, continue where they stopped.
     """
     import datetime as dt
     import os
 
     from sqlalchemy.orm import Session
 
-    from keys import KeysError, KeyStore
+    from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
 
     from . import batches
     from .batchfile import BatchFileError, write_error_report
@@ -122,9 +145,16 @@ def issue_command(
         fail(f"settings: {exc}")
     now = dt.datetime.now(dt.UTC)
     try:
-        signer = KeyStore.from_env().active_signer(settings.office_id, now=int(now.timestamp()))
+        store = KeyStore.from_env()
+        signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
     except KeysError as exc:
         fail(f"signing key of {settings.office_id}: {exc}")
+    document_key: DocumentSigningKey | None = None
+    if pdf_dir is not None:  # before anything is issued: a missing key stops it all
+        try:
+            document_key = office_document_key(store, settings.office_id, now=int(now.timestamp()))
+        except KeysError as exc:
+            fail(f"document-signing key of {settings.office_id}: {exc}")
     engine = make_engine(settings.database_url)
     try:
         if settings.auto_migrate:
@@ -182,5 +212,56 @@ def issue_command(
         )
         if batch.issued_rows != batch.valid_rows:
             fail(f"only {batch.issued_rows:,} of {batch.valid_rows:,} rows issued")
+        if pdf_dir is not None:
+            assert document_key is not None
+            _print(engine, batch, file, pdf_dir, settings, document_key, pdf_workers, fail)
     finally:
         engine.dispose()
+
+
+def _print(
+    engine: Any,
+    batch: Any,
+    file: Path,
+    pdf_dir: Path,
+    settings: Any,
+    document_key: Any,
+    workers: int | None,
+    fail: Any,
+) -> None:
+    """Print the issued batch into ``pdf_dir`` (see ``issuer.batch_print``)."""
+    from .batch_print import PrintUnavailableError, print_batch, print_file_name
+
+    try:
+        report = print_batch(
+            engine,
+            batch_id=batch.id,
+            out_dir=pdf_dir,
+            settings=settings,
+            document_key=document_key,
+            name=file.stem,
+            workers=workers,
+            progress=_Progress(batch.issued_rows, verb="printed"),
+        )
+    except PrintUnavailableError as exc:
+        fail(f"printing: {exc}")
+    except Exception as exc:
+        fail(f"printing stopped: {exc} (run the same command again to resume)")
+    made = f"{report.made:,} made" + (
+        f", {report.present:,} already there" if report.present else ""
+    )
+    click.echo(f"printed: {report.total - len(report.failures):,} PDFs in {pdf_dir} ({made})")
+    if report.print_file is not None:
+        pages = f" ({report.print_pages:,} pages)" if report.print_pages is not None else ""
+        click.echo(f"print file: {report.print_file}{pages}")
+    elif report.total:
+        click.echo(f"print file: none ({pdf_dir / print_file_name(file.stem)} not made)")
+    for row, number, status in report.not_valid:
+        click.echo(f"not printed: row {row}, certificate {number}: {status}")
+    if report.failures:
+        for f in report.failures:
+            click.echo(
+                f"cannot print row {f.row_number}, certificate {f.certificate_number}: {f.message}",
+                err=True,
+            )
+        fail(f"{len(report.failures):,} certificates could not be printed (listed above)")
