@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from . import accounts, audit, batches, certificates, events, lifecycle, public, restrictions
+from . import (
+    accounts,
+    audit,
+    batches,
+    certificates,
+    events,
+    holder,
+    lifecycle,
+    public,
+    restrictions,
+)
 
 __all__ = ["ROUTERS"]
 
@@ -17,4 +27,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     events.router,
     batches.router,
     audit.router,
+    holder.router,
 )
