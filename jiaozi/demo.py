@@ -1,108 +1,120 @@
-"""``make demo``: the whole chain on one machine, with nothing but the sample data.
+"""``make demo``: the whole chain on one machine, the real services on SQLite.
 
-Creates a national trust root and one office under ``var/demo/``, issues certificates for
-a few sample applicants (QR token, full credential, QR image), verifies them, revokes one,
-and shows its verdict change. Everything it makes stays under ``var/demo/`` for a look.
+Under a fresh ``var/demo/`` (in the current directory) it creates a key store with a
+generated passphrase, a national trust root and one office; starts the real issuer
+(``jiaozi issuer serve``) and verifier (``jiaozi verifier serve``) as child processes;
+issues sample certificates through the issuer's HTTP API as a clerk, downloads their
+signed PDFs, verifies them through the verifier's API, revokes one (supervisor A asks,
+supervisor B approves) and shows its verdict change once the verifier has synced. Then it
+prints where to look and keeps both services running until Ctrl-C.
+
+    python -m jiaozi.demo [--exit] [--issuer-port 8100] [--verifier-port 8200]
+
+``--exit`` (or ``JIAOZI_DEMO_EXIT=1``) stops the services and exits 0 once the samples
+are made: tests and CI use it. A port that is taken is replaced by a free one (said so);
+port 0 asks for any free port.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import datetime as dt
+import functools
 import json
 import os
 import secrets
 import shutil
+import signal
+import subprocess
 import sys
+import time
+import unicodedata
+from collections.abc import Callable
 from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import httpx
 
 from credential import (
-    STATUS_LIST_TYP,
-    Certificate,
-    CertificateNumber,
-    IdType,
-    IndexAllocator,
+    CertificateView,
+    Check,
     QualificationType,
-    Sex,
-    Signer,
-    StatusList,
-    StatusReference,
-    StatusValue,
-    VerifyPolicy,
-    elicence_id,
-    encode_jws,
-    load_status_list,
-    normalise_id,
+    Reason,
+    Verdict,
+    VerificationResult,
     parse_jws,
     qr_segments,
-    qr_url,
-    sign_certificate,
-    status_list_claims,
-    verify,
 )
-from keys import KeyStore, add_office, current_trust_list, export_trust, init_trust
+from keys import KeyStore, add_office, export_trust, init_trust
 from verifier.cli import render_text
+
+from .demo_services import DemoError, Service, choose_port, clean_env
 
 HOME = Path("var/demo")
 OFFICE_ID = "urn:jiaozi:office:11001"
 OFFICE_NAME = "北京市教育委员会教师资格认定中心"
-ISSUER_URL = "http://127.0.0.1:8100"
-VERIFIER_URL = "http://127.0.0.1:8200"
-STATUS_URI = f"{ISSUER_URL}/statuslists/1"
-TYPE_CODE = "11100000000013338W009"
-ISSUER_USCC = "11330105002500287C"
-SAMPLES = 5
-POLICY = VerifyPolicy(verifier_origin=VERIFIER_URL)
+SAMPLES = 4  # the first rows of the sample data, plus one rare-character name
+START_TIMEOUT = 90.0  # seconds for a service to answer (a busy laptop, a cold disk)
+SYNC_TIMEOUT = 60.0  # seconds for the verifier to see what the issuer published
+PDF_TIMEOUT = 120.0
+SYNC_INTERVAL = 2  # the demo verifier's background sync period, seconds
+BEIJING = dt.timezone(dt.timedelta(hours=8))
+LOGS = ("issuer.log", "verifier.log")
+
+
+# --- the sample data --------------------------------------------------------------------
 
 
 def _applicants() -> list[dict[str, str]]:
+    """Return the first rows of the sample data and its first rare-character name.
+
+    A name outside GB 2312 (喆, 堃, 赟, ...) is what breaks systems and fonts that only
+    know the common characters; the demo prints one.
+    """
     shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "applicants-1000.csv"
     source = (
         shared if shared.is_file() else Path(__file__).with_name("data") / "sample-applicants.csv"
     )
     with source.open(encoding="utf-8") as f:
-        return list(csv.DictReader(f))[:SAMPLES]
+        rows = list(csv.DictReader(f))
+    picked = rows[:SAMPLES]
+    for row in rows[SAMPLES:]:
+        if not _common(row["name"]):
+            picked.append(row)
+            break
+    return picked
 
 
-def _certificate(row: dict[str, str], serial: int) -> Certificate:
-    qt = QualificationType.parse(row["qualification_type"])
-    sex = Sex.parse(row["gender"], field="gender")
-    birth = dt.date.fromisoformat(row["birth_date"])
-    id_type = IdType.parse(row["id_type"])
-    number = str(
-        CertificateNumber.build(
-            year=int(row["issue_date"][:4]),
-            province="11",
-            office="001",
-            qualification_type=qt,
-            sex=sex,
-            serial=serial,
-        )
-    )
-    return Certificate(
-        certificate_number=number,
-        name=row["name"],
-        sex=sex,
-        birth_date=birth,
-        id_type=id_type,
-        id_number=normalise_id(id_type, row["id_number"], birth_date=birth, sex=sex),
-        qualification_type=qt,
-        subject=row["subject"],
-        certified_on=dt.date.fromisoformat(row["issue_date"]),
-        office_name=OFFICE_NAME,
-        office_code="11001",
-        elicence_id=elicence_id(
-            type_code=TYPE_CODE, issuer_uscc=ISSUER_USCC, serial=number, version=1
-        ),
-    )
+def _common(name: str) -> bool:
+    try:
+        name.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
-def _publish_status(status: StatusList, signer: Signer, now: int) -> Path:
-    claims = status_list_claims(status, uri=STATUS_URI, iat=now, exp=now + 86400, ttl=300)
-    path = HOME / "status" / "1.jwt"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(encode_jws({"typ": STATUS_LIST_TYP}, claims, signer) + "\n")
-    return path
+def _application(row: dict[str, str]) -> dict[str, str]:
+    return {
+        "name": row["name"],
+        "sex": row["gender"],
+        "birth_date": row["birth_date"],
+        "id_type": row["id_type"],
+        "id_number": row["id_number"],
+        "qualification_type": row["qualification_type"],
+        "subject": row["subject"],
+        "certified_on": row["issue_date"],
+    }
+
+
+# --- small helpers ----------------------------------------------------------------------
+
+
+def _secret_file(path: Path, text: str) -> None:
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(text + "\n")
 
 
 def _save_qr_png(text: str, path: Path) -> bool:
@@ -118,101 +130,454 @@ def _save_qr_png(text: str, path: Path) -> bool:
     return True
 
 
-def main() -> None:
-    if HOME.exists():
-        shutil.rmtree(HOME)
-    (HOME / "certificates").mkdir(parents=True)
-    passphrase = os.environ.get("JIAOZI_KEY_PASSPHRASE") or secrets.token_urlsafe(24)
-    pass_file = HOME / "DEMO-PASSPHRASE.txt"
-    pass_file.write_text(passphrase + "\n")
-    pass_file.chmod(0o600)
-    now_dt = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    now = int(now_dt.timestamp())
+def _expect(r: httpx.Response, *codes: int, doing: str) -> Any:
+    if r.status_code not in codes:
+        raise DemoError(f"{doing}: HTTP {r.status_code} from {r.request.url}\n    {r.text[:2000]}")
+    if r.headers.get("content-type", "").startswith(("application/json", "application/problem")):
+        return r.json()
+    return r.content
 
-    store = KeyStore(HOME, passphrase.encode())
-    init_trust(store, now=now - 120)
-    add_office(
-        store,
-        office_id=OFFICE_ID,
-        name=OFFICE_NAME,
-        province="11",
-        office_code="001",
-        qualification_types=list(QualificationType),
-        now=now - 60,
-    )
-    trust = current_trust_list(HOME)
-    signer = store.active_signer(OFFICE_ID, now=now)
-    print(
-        f"信任根与认定机构已创建 / trust root and office created: {OFFICE_NAME} (key {signer.kid})"
+
+def _poll(
+    what: str, ask: Callable[[], dict[str, Any]], ok: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    deadline = time.monotonic() + SYNC_TIMEOUT
+    while True:
+        last = ask()
+        if ok(last):
+            return last
+        if time.monotonic() >= deadline:
+            raise DemoError(f"{what}: not reached within {SYNC_TIMEOUT:.0f} s; last answer {last}")
+        time.sleep(0.5)
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-justify ``text`` to ``width`` terminal columns (a Chinese character takes two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(0, width - used)
+
+
+def _ts(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _result(body: dict[str, Any]) -> VerificationResult:
+    """The verifier API's JSON (asked in Chinese) back as a result, to print like the CLI."""
+    checked_at = _ts(body["checked_at"])
+    assert checked_at is not None
+    return VerificationResult(
+        verdict=Verdict(body["verdict"]),
+        reason=Reason(body["reason"]) if body.get("reason") else None,
+        checks=tuple(Check(c["name"], c["ok"], c["detail"], c["detail"]) for c in body["checks"]),
+        certificate=CertificateView(**body["certificate"]) if body.get("certificate") else None,
+        status_as_of=_ts(body.get("status_as_of")),
+        checked_at=checked_at,
     )
 
-    status = StatusList(131072, bits=2)
-    allocator = IndexAllocator(131072)
-    issued: list[tuple[Certificate, str, str, int]] = []
-    for serial, row in enumerate(_applicants(), start=1):
-        cert = _certificate(row, serial)
-        idx = allocator.allocate()
-        tokens = sign_certificate(
-            cert,
-            signer=signer,
-            issuer=OFFICE_ID,
-            issued_at=now,
-            status=StatusReference(idx, STATUS_URI),
+
+def _verdict(body: dict[str, Any]) -> str:
+    text = f"{Verdict(body['verdict']).zh} ({body['verdict']})"
+    return text + (f", {body['reason']}" if body.get("reason") else "")
+
+
+# --- the demo ---------------------------------------------------------------------------
+
+
+class Demo:
+    def __init__(self, issuer_port: int, verifier_port: int) -> None:
+        self.home = HOME.resolve()
+        self.issuer_url = f"http://127.0.0.1:{issuer_port}"
+        self.verifier_url = f"http://127.0.0.1:{verifier_port}"
+        self.services: list[Service] = []
+        self.http = httpx.Client(timeout=30)
+        self.passphrase = ""
+        self.keys: dict[str, dict[str, str]] = {}  # role -> Authorization header
+
+    # -- setup
+
+    def fresh_home(self) -> None:
+        if HOME.exists():
+            shutil.rmtree(HOME)
+        for sub in ("certificates", "pdf", "logs", "status"):
+            (HOME / sub).mkdir(parents=True)
+        (HOME / "demo.pid").write_text(f"{os.getpid()}\n")
+        self.passphrase = os.environ.get("JIAOZI_KEY_PASSPHRASE") or secrets.token_urlsafe(24)
+        _secret_file(HOME / "DEMO-PASSPHRASE.txt", self.passphrase)
+
+    def make_keys(self) -> None:
+        now = int(time.time())
+        store = KeyStore(self.home, self.passphrase.encode())
+        init_trust(store, now=now - 120)
+        add_office(
+            store,
+            office_id=OFFICE_ID,
+            name=OFFICE_NAME,
+            province="11",
+            office_code="001",
+            qualification_types=list(QualificationType),
+            now=now - 60,
         )
-        base = HOME / "certificates" / cert.certificate_number
-        url = qr_url(VERIFIER_URL, tokens.qr_token)
-        base.with_suffix(".vc.jwt").write_text(tokens.credential + "\n")
-        decoded = dict(parse_jws(tokens.credential).payload)
-        base.with_suffix(".json").write_text(
-            json.dumps(
-                {"credential": decoded, "jws": tokens.credential}, ensure_ascii=False, indent=2
+        export_trust(self.home, self.home / "trust")
+        kid = store.active_signer(OFFICE_ID, now=now).kid
+        print(f"信任根与认定机构已创建 / trust root and office created: {OFFICE_NAME} (key {kid})")
+
+    def issuer_env(self) -> dict[str, str]:
+        return clean_env(
+            JIAOZI_ENV="development",
+            JIAOZI_HOME=str(self.home),
+            JIAOZI_KEY_PASSPHRASE=self.passphrase,
+            JIAOZI_DATABASE_URL=f"sqlite:///{self.home / 'issuer.db'}",
+            # the static bootstrap key: a fresh secret nobody is told (the demo's admin
+            # is an account made with `jiaozi accounts create-admin`)
+            JIAOZI_API_KEY=secrets.token_urlsafe(32),
+            JIAOZI_OFFICE_ID=OFFICE_ID,
+            JIAOZI_OFFICE_NAME=OFFICE_NAME,
+            JIAOZI_PUBLIC_URL=self.issuer_url,
+            JIAOZI_VERIFIER_URL=self.verifier_url,
+        )
+
+    def create_admin(self) -> None:
+        admin = ["--username", "demo-admin", "--name", "演示管理员"]
+        out = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
+            [sys.executable, "-m", "jiaozi", "accounts", "create-admin", *admin],
+            env=self.issuer_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if out.returncode != 0:
+            raise DemoError(f"jiaozi accounts create-admin failed:\n    {out.stderr.strip()}")
+        key = out.stdout.strip()
+        _secret_file(HOME / "ADMIN-API-KEY.txt", key)
+        self.keys["admin"] = {"Authorization": f"Bearer {key}"}
+
+    def start_issuer(self) -> None:
+        port = self.issuer_url.rsplit(":", 1)[1]
+        issuer = Service.start(
+            "issuer",
+            ["issuer", "serve", "--host", "127.0.0.1", "--port", port],
+            url=self.issuer_url,
+            env=self.issuer_env(),
+            log=self.home / "logs" / "issuer.log",
+        )
+        self.services.append(issuer)
+        issuer.wait_ready("/.well-known/jwks.json", START_TIMEOUT)
+        print(f"签发服务已启动 / issuer running at {self.issuer_url}")
+
+    def make_accounts(self) -> str:
+        """A clerk, two supervisors (maker-checker) and the verifier's client; its key."""
+        admin = self.keys["admin"]
+        for username, name, role in (
+            ("demo-clerk", "演示经办人", "clerk"),
+            ("demo-sup-a", "演示审核人甲", "supervisor"),
+            ("demo-sup-b", "演示审核人乙", "supervisor"),
+        ):
+            r = self.http.post(
+                f"{self.issuer_url}/api/v1/officers",
+                json={"username": username, "display_name": name, "role": role},
+                headers=admin,
             )
-            + "\n"
+            body = _expect(r, 201, doing=f"creating the {role} {username}")
+            self.keys[username] = {"Authorization": f"Bearer {body['api_key']}"}
+        r = self.http.post(
+            f"{self.issuer_url}/api/v1/clients",
+            json={"name": "demo-verifier", "kind": "verifier"},
+            headers=admin,
         )
-        base.with_suffix(".qr.txt").write_text(url + "\n")
-        _save_qr_png(url, base.with_suffix(".qr.png"))
-        issued.append((cert, tokens.qr_token, url, idx))
+        key: str = _expect(r, 201, doing="creating the verifier's client account")["api_key"]
+        return key
 
-    status_path = _publish_status(status, signer, now)
-    export_trust(HOME, HOME / "trust")
-    snapshots = {STATUS_URI: load_status_list(status_path.read_text().strip(), trust)}
+    def start_verifier(self, feed_key: str) -> Service:
+        port = self.verifier_url.rsplit(":", 1)[1]
+        verifier = Service.start(
+            "verifier",
+            ["verifier", "serve", "--host", "127.0.0.1", "--port", port],
+            url=self.verifier_url,
+            env=clean_env(
+                JIAOZI_ENV="development",
+                JIAOZI_DATABASE_URL=f"sqlite:///{self.home / 'verifier.db'}",
+                JIAOZI_PUBLIC_URL=self.verifier_url,
+                JIAOZI_ROOT_JWKS=str(self.home / "trust" / "root.jwks.json"),
+                JIAOZI_TRUST_LIST_URL=f"{self.issuer_url}/trust-list.jwt",
+                JIAOZI_ISSUERS=json.dumps([{"base_url": self.issuer_url, "api_key": feed_key}]),
+                JIAOZI_SYNC_INTERVAL=str(SYNC_INTERVAL),
+            ),
+            log=self.home / "logs" / "verifier.log",
+        )
+        self.services.append(verifier)
+        return verifier
 
-    print(f"\n已签发 {len(issued)} 张证书 / issued {len(issued)} certificates:")
-    for cert, _token, url, _ in issued:
-        result = verify(url, trust=trust, status=snapshots, now=now_dt, policy=POLICY)
+    # -- issuing
+
+    def issue(self, row: dict[str, str]) -> dict[str, Any]:
+        clerk = self.keys["demo-clerk"]
+        r = self.http.post(
+            f"{self.issuer_url}/api/v1/certificates",
+            json=_application(row),
+            headers={**clerk, "Idempotency-Key": f"demo-{row['request_id']}"},
+        )
+        cert: dict[str, Any] = _expect(r, 201, doing=f"issuing {row['request_id']}")
+        number = cert["certificate_number"]
+        base = HOME / "certificates" / number
+        jws = cert["credential"]
+        base.with_suffix(".vc.jwt").write_text(jws + "\n")
+        doc = {"credential": dict(parse_jws(jws).payload), "jws": jws}
+        base.with_suffix(".json").write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n")
+        base.with_suffix(".qr.txt").write_text(cert["qr_url"] + "\n")
+        _save_qr_png(cert["qr_url"], base.with_suffix(".qr.png"))
+        return cert
+
+    def download_pdf(self, cert: dict[str, Any]) -> Path:
+        number = cert["certificate_number"]
+        r = self.http.get(
+            f"{self.issuer_url}/api/v1/certificates/{number}/pdf",
+            headers=self.keys["demo-clerk"],
+            timeout=PDF_TIMEOUT,
+        )
+        pdf = _expect(r, 200, doing=f"downloading the PDF of {number}")
+        path = HOME / "pdf" / f"{number}.pdf"
+        path.write_bytes(pdf)
+        return path
+
+    # -- verifying
+
+    def verify(self, qr: str) -> dict[str, Any]:
+        r = self.http.post(
+            f"{self.verifier_url}/api/v1/verify",
+            json={"qr": qr},
+            headers={"Accept-Language": "zh-CN"},
+        )
+        if r.status_code == 503:  # no_trust_list until the first sync round has run
+            return {"verdict": None, "problem": r.json()}
+        body: dict[str, Any] = _expect(r, 200, doing="verifying")
+        return body
+
+    def verify_pdf(self, path: Path) -> dict[str, Any]:
+        r = self.http.post(
+            f"{self.verifier_url}/api/v1/verify",
+            files={"file": (path.name, path.read_bytes(), "application/pdf")},
+            headers={"Accept-Language": "zh-CN"},
+            timeout=60,
+        )
+        body: dict[str, Any] = _expect(r, 200, doing=f"verifying the upload of {path.name}")
+        return body
+
+    # -- revoking
+
+    def revoke(self, number: str) -> None:
+        decision = {
+            "reason_code": "misconduct",
+            "decision_date": dt.datetime.now(BEIJING).date().isoformat(),
+            "legal_basis": "《教师资格条例》第十九条",
+        }
+        r = self.http.post(
+            f"{self.issuer_url}/api/v1/certificates/{number}/revocations",
+            json=decision,
+            headers=self.keys["demo-sup-a"],
+        )
+        asked = _expect(r, 200, 202, doing=f"asking to revoke {number}")
+        if asked["state"] == "pending":  # maker-checker: a second supervisor approves
+            action = asked["pending_action"]["id"]
+            r = self.http.post(
+                f"{self.issuer_url}/api/v1/pending-actions/{action}/approve",
+                headers=self.keys["demo-sup-b"],
+            )
+            _expect(r, 200, doing=f"approving the revocation of {number}")
+            print(
+                f"\n撤销 {number}：审核人甲提出，审核人乙批准 / revoked: supervisor A asked, B approved"
+            )
+        else:
+            print(f"\n撤销 {number} / revoked (maker-checker is off for this office)")
+
+    def save_status(self, uri: str) -> Path:
+        r = self.http.get(uri)
+        path = HOME / "status" / f"{uri.rstrip('/').rsplit('/', 1)[1]}.jwt"
+        path.write_text(_expect(r, 200, doing=f"fetching {uri}").decode().strip() + "\n")
+        return path
+
+    def stop(self) -> None:
+        self.http.close()
+        for service in reversed(self.services):
+            service.stop()
+        self.services.clear()
+
+    # -- the whole run
+
+    def run(self) -> dict[str, Any]:
+        self.fresh_home()
+        self.make_keys()
+        self.create_admin()
+        self.start_issuer()
+        verifier = self.start_verifier(self.make_accounts())  # it starts while we issue
+
+        issued: list[dict[str, Any]] = []
+        print("\n签发并下载 PDF / issuing through the API and downloading the signed PDFs:")
+        for row in _applicants():
+            cert = self.issue(row)
+            pdf = self.download_pdf(cert)
+            cert["pdf"] = str(pdf.relative_to(HOME))
+            issued.append(cert)
+            print(
+                f"  {cert['certificate_number']}  {_pad(cert['name'], 8)}  "
+                f"{_pad(cert['qualification_name'], 28)} → {HOME}/{cert['pdf']}"
+            )
+
+        verifier.wait_ready("/api/v1/sync-status", START_TIMEOUT)
+        print(f"\n查验服务已启动 / verifier running at {self.verifier_url}; 查验 / verifying:")
+        for cert in issued:
+            qr: str = cert["qr_url"]
+            body = _poll(
+                f"verifying {cert['certificate_number']}",
+                functools.partial(self.verify, qr),
+                lambda b: b.get("verdict") is not None,
+            )
+            cert["verdict"] = body["verdict"]
+            print(f"  {cert['certificate_number']}  {_pad(cert['name'], 8)}  QR → {_verdict(body)}")
+        upload = self.verify_pdf(HOME / issued[-1]["pdf"])
+        print(f"  {issued[-1]['certificate_number']}  PDF 上传 / uploaded → {_verdict(upload)}")
+
+        victim = issued[0]
+        self.revoke(victim["certificate_number"])
+        after = _poll(
+            "the verifier seeing the revocation",
+            lambda: self.verify(victim["qr_url"]),
+            lambda b: b.get("verdict") == "not_valid",
+        )
+        victim["verdict"] = after["verdict"]
+        print(f"查验服务同步后再次验证 {victim['certificate_number']}（{victim['name']}）")
+        print("/ verified again once the verifier synced:\n")
+        print("  " + render_text(_result(after), "zh").replace("\n", "\n  "))
+
+        status = self.save_status(victim["status_list"]["uri"])
+        summary = {
+            "issuer_url": self.issuer_url,
+            "verifier_url": self.verifier_url,
+            "status_list": str(status.relative_to(HOME)),
+            "status_list_uri": victim["status_list"]["uri"],
+            "revoked": victim["certificate_number"],
+            "certificates": [
+                {
+                    "certificate_number": c["certificate_number"],
+                    "name": c["name"],
+                    "pdf": c["pdf"],
+                    "qr_url": c["qr_url"],
+                    "verdict": c["verdict"],
+                }
+                for c in issued
+            ],
+        }
+        (HOME / "demo.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+        self.where_to_look(issued, victim)
+        return summary
+
+    def where_to_look(self, issued: list[dict[str, Any]], victim: dict[str, Any]) -> None:
+        valid = issued[1]
+        print(f"""
+去哪里看 / where to look:
+  查验页面 verifier page   {self.verifier_url}/   (paste a QR link, upload a PDF, or scan)
+  有效证书 a valid QR      {valid["qr_url"]}
+  已撤销   the revoked QR  {victim["qr_url"]}
+  签发接口 issuer API docs {self.issuer_url}/docs   (OpenAPI; "Authorize" with the admin key
+                           in {HOME}/ADMIN-API-KEY.txt)
+  证书PDF  PDFs            {HOME}/pdf/<证书号码>.pdf   (signed; the e-licence is attached)
+  日志     logs            {HOME}/logs/issuer.log, {HOME}/logs/verifier.log
+  文件     files           {HOME}/certificates/<证书号码>.{{vc.jwt,json,qr.txt,qr.png}},
+                           {HOME}/trust/, {HOME}/status/1.jwt, {HOME}/demo.json,
+                           keys/ (encrypted; passphrase in {HOME}/DEMO-PASSPHRASE.txt: demo only)
+
+On the command line, through the verifier service, then offline (from the files):
+  .venv/bin/jiaozi verify {HOME}/pdf/{valid["certificate_number"]}.pdf --online {self.verifier_url}
+  JIAOZI_HOME={HOME} .venv/bin/jiaozi verify "$(cat {HOME}/certificates/{victim["certificate_number"]}.qr.txt)" --status {HOME}/status/1.jwt --origin {self.verifier_url}
+  JIAOZI_HOME={HOME} .venv/bin/jiaozi verify {HOME}/certificates/{valid["certificate_number"]}.json --status {HOME}/status/1.jwt --lang en""")
+        sys.stdout.flush()
+
+    def serve_until_interrupted(self) -> int:
         print(
-            f"  {cert.certificate_number}  {cert.name:<4}  {cert.qualification_type.name_zh:<14} "
-            f"→ {result.verdict.zh} ({result.verdict.value})  QR {len(url)} chars"
+            "\n签发与查验服务继续运行，按 Ctrl-C 停止 / both services keep running: "
+            "press Ctrl-C to stop them.",
+            flush=True,
         )
+        while True:
+            for service in self.services:
+                if not service.running():
+                    code = service.proc.returncode
+                    print(str(service.failure(f"stopped (code {code})")), file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
 
-    victim, _, victim_url, victim_idx = issued[0]
-    status.set(victim_idx, StatusValue.INVALID)
-    later = now + 1
-    status_path = _publish_status(status, signer, later)
-    snapshots = {STATUS_URI: load_status_list(status_path.read_text().strip(), trust)}
-    after = verify(
-        victim_url,
-        trust=trust,
-        status=snapshots,
-        now=now_dt + dt.timedelta(seconds=1),
-        policy=POLICY,
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _previous_demo_running() -> int | None:
+    try:
+        pid = int((HOME / "demo.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    return pid
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m jiaozi.demo",
+        description="Start the issuer and verifier on SQLite under var/demo/, issue, verify "
+        "and revoke sample certificates, then keep serving until Ctrl-C.",
     )
-    print(f"\n撤销 {victim.certificate_number}（{victim.name}）后再次验证 / after revoking it:\n")
-    print("  " + render_text(after, "zh").replace("\n", "\n  "))
+    parser.add_argument(
+        "--exit",
+        action="store_true",
+        default=os.environ.get("JIAOZI_DEMO_EXIT", "") not in ("", "0"),
+        help="stop the services and exit once the samples are made (or JIAOZI_DEMO_EXIT=1)",
+    )
+    parser.add_argument("--issuer-port", type=int, default=8100, help="0: any free port")
+    parser.add_argument("--verifier-port", type=int, default=8200, help="0: any free port")
+    args = parser.parse_args(argv)
 
-    print(f"""
-文件 / files under {HOME}/:
-  certificates/<证书号码>.vc.jwt  full credential (JWS)     certificates/<证书号码>.json  decoded, with the JWS
-  certificates/<证书号码>.qr.txt  the QR's text (a URL)     certificates/<证书号码>.qr.png  the QR image
-  trust/trust-list.jwt, trust/root.jwks.json               status/1.jwt  signed status list
-  keys/  encrypted private keys (passphrase in DEMO-PASSPHRASE.txt: demo only)
+    running = _previous_demo_running()
+    if running is not None:
+        print(
+            f"demo: another demo (pid {running}) is using {HOME}/; stop it first "
+            f"(Ctrl-C in its terminal, or kill {running})",
+            file=sys.stderr,
+        )
+        return 1
+    issuer_port = choose_port(args.issuer_port, "issuer", taken=set())
+    verifier_port = choose_port(args.verifier_port, "verifier", taken={issuer_port})
 
-Try it yourself:
-  JIAOZI_HOME={HOME} .venv/bin/jiaozi verify "$(cat {HOME}/certificates/{victim.certificate_number}.qr.txt)" --status {HOME}/status/1.jwt
-  JIAOZI_HOME={HOME} .venv/bin/jiaozi verify {HOME}/certificates/{issued[1][0].certificate_number}.json --status {HOME}/status/1.jwt --lang en
-""")
-    sys.stdout.flush()
+    # Ctrl-C, `kill` and a closed terminal all stop the children (they run in their own
+    # sessions, so only the demo hears the terminal's signals); SIGINT is set explicitly in
+    # case the demo was started with it ignored (a background job of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGHUP, _interrupt)
+    demo = Demo(issuer_port, verifier_port)
+    code = 0
+    try:
+        demo.run()
+        if not args.exit:
+            code = demo.serve_until_interrupted()
+    except KeyboardInterrupt:
+        print("\n停止服务 / stopping the services…", file=sys.stderr)
+    except DemoError as exc:
+        print(f"demo: error: {exc}", file=sys.stderr)
+        code = 1
+    finally:
+        demo.stop()
+        (HOME / "demo.pid").unlink(missing_ok=True)
+    if not args.exit and code == 0:
+        print("已停止 / stopped.", file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
