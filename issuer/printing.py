@@ -15,10 +15,10 @@ from pathlib import Path
 
 from credential import Certificate as CertificateFacts
 from credential import certificate_from_claims, parse_jws, qr_url
-from keys import DocumentSigningKey
+from keys import DocumentSigningKey, pades_signer
 
 from .models import Certificate
-from .pdf import render_certificate, sign_certificate_pdf
+from .pdf import signed_certificate_pdf
 from .sealing import open_credential
 from .settings import IssuerSettings
 
@@ -59,21 +59,14 @@ def certificate_pdf(
         raise ValueError("a purpose-bound copy needs purpose, purpose_expires and qr_token")
     facts, jws = facts_of(row, settings=settings)
     seal = _seal(str(settings.seal_png)) if settings.seal_png is not None else None
-    pdf = render_certificate(
+    return signed_certificate_pdf(
         facts,
         qr_text=qr_url(settings.verifier_url, token),
         verifier_url=settings.verifier_url,
+        signer=pades_signer(document_key),
+        credential_jws=None if copy else jws,
         layout=row.layout_version,
         seal_png=seal,
         purpose=purpose,
         purpose_expires=purpose_expires,
-    )
-    return sign_certificate_pdf(
-        pdf,
-        credential_jws=None if copy else jws,
-        certificate_number=row.certificate_number,
-        signer_key_pem=document_key.key_pem,
-        password=document_key.password,
-        cert_der=document_key.cert_der,
-        chain_der=document_key.chain_der,
     )

@@ -12,6 +12,7 @@ Typical use by a service::
     signer = store.active_signer("urn:jiaozi:office:11001", now=int(time.time()))
 """
 
+from ._cms import PadesSigner, pades_signer
 from ._datacipher import (
     DATA_KEY_BYTES,
     DEV_DATA_KEY,
@@ -81,6 +82,7 @@ __all__ = [
     "KeyStoreError",
     "KeysError",
     "NoActiveKeyError",
+    "PadesSigner",
     "PassphraseError",
     "TrustAdminError",
     "TrustNotInitialisedError",
@@ -98,6 +100,7 @@ __all__ = [
     "mark_compromised",
     "office_document_key",
     "owner_dir",
+    "pades_signer",
     "parse_data_key",
     "passphrase_from_env",
     "root_certificate",

@@ -1,6 +1,7 @@
 """The printable certificate: an A4 PDF in Chinese with embedded fonts and a QR to verify.
 
-``render_certificate`` makes one page, ``render_many`` one print file for a batch. Pages
+``render_certificate`` makes one page, ``render_many`` one print file for a batch,
+``signed_certificate_pdf`` the signed page with the credential inside. Pages
 are drawn from a versioned layout (``templates/certificate/<version>/layout.json``); a
 certificate keeps the layout version it was made with. See docs/pdf.md.
 """
@@ -15,7 +16,7 @@ from ._errors import (
 from ._layout import available_layouts
 from ._qr import QrMatrix, encode_qr
 from ._render import PrintItem, field_values, render_certificate, render_many, zh_date
-from ._sign import CREDENTIAL_MEDIA_TYPE, SIGNATURE_FIELD, PdfSignError, sign_certificate_pdf
+from ._sign import CREDENTIAL_MEDIA_TYPE, SIGNATURE_FIELD, PdfSignError, signed_certificate_pdf
 
 __all__ = [
     "CREDENTIAL_MEDIA_TYPE",
@@ -33,6 +34,6 @@ __all__ = [
     "field_values",
     "render_certificate",
     "render_many",
-    "sign_certificate_pdf",
+    "signed_certificate_pdf",
     "zh_date",
 ]

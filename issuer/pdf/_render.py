@@ -461,6 +461,22 @@ def render_many(
     An item is a PrintItem or a ``(certificate, qr_text)`` pair; its own ``layout`` and
     ``seal_png`` win over the arguments. Fonts are subset once for the whole file.
     """
+    return draw_pdf(
+        items, verifier_url=verifier_url, layout=layout, seal_png=seal_png, progress=progress
+    )
+
+
+def draw_pdf(
+    items: Iterable[PrintItem | tuple[Certificate, str]],
+    *,
+    verifier_url: str,
+    layout: str = "v1",
+    seal_png: bytes | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_first_page: Callable[[Canvas], None] | None = None,
+) -> bytes:
+    """``render_many``, with ``on_first_page(canvas)`` called once the first page is drawn
+    and before it is closed (the signer adds its field and attachment there)."""
     buf = io.BytesIO()
     canvas: Canvas | None = None
     pages = 0
@@ -478,6 +494,8 @@ def render_many(
         elif (style.width, style.height) != tuple(canvas._pagesize):
             canvas.setPageSize((style.width, style.height))
         _Page(canvas, style).draw(item, verifier_url)
+        if pages == 0 and on_first_page is not None:
+            on_first_page(canvas)
         canvas.showPage()
         pages += 1
         if progress is not None:

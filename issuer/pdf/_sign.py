@@ -1,103 +1,197 @@
-"""Signing a certificate PDF: the credential JWS attached, then a PAdES B-B signature.
+"""A signed certificate PDF in one pass: the page, the credential attached, a PAdES B-B
+signature over the whole file.
 
-The e-licence JWS goes in first as an attached file ``<certificate number>.vc.jwt`` (the
-name the verifier's extractor looks for), so the signature covers it; then pyHanko adds an
-invisible PAdES baseline B-B signature (``ETSI.CAdES.detached``, SHA-256) in the field
-``JiaoziSignature`` with the signer's certificate and its chain in the CMS. Both are
-incremental updates of the rendered page; the signature covers the whole file it returns.
-The keys and certificates come from ``keys.office_document_key``. See docs/pdf.md.
+The page is drawn with everything a signed PDF needs already in it: the credential JWS as
+an attached file ``<certificate number>.vc.jwt`` (in the EmbeddedFiles name tree and the
+catalog's ``/AF``, relationship ``/Source``: the name the verifier's extractor looks for),
+an invisible signature field ``JiaoziSignature`` on the first page, and its signature
+dictionary (``/Adobe.PPKLite``, ``/ETSI.CAdES.detached``) with a ``/ByteRange`` and a
+zero-filled ``/Contents`` of fixed size. Once reportlab has written the file, the byte
+range is filled in, SHA-256 is taken over everything but the ``/Contents`` string, and
+the CMS from ``keys.PadesSigner`` is written into it. No second parse, no incremental
+update: the signature covers the entire file as first written. pyHanko (tests) validates
+the result as intact and trusted; docs/pdf.md has the measurements behind the design.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-from collections.abc import Sequence
+import datetime as dt
+import hashlib
+from typing import Any
 
-from asn1crypto import keys as asn1_keys
-from asn1crypto import x509 as asn1_x509
-from pyhanko.keys import load_private_key_from_pemder_data
-from pyhanko.pdf_utils import embed
-from pyhanko.pdf_utils.generic import NameObject
-from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-from pyhanko.sign import fields, signers
-from pyhanko.sign.general import SigningError
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from reportlab.pdfbase.pdfdoc import (
+    Annotation,
+    PDFArray,
+    PDFCatalog,
+    PDFDictionary,
+    PDFObject,
+    PDFStream,
+    PDFString,
+)
+from reportlab.pdfgen.canvas import Canvas
+
+from credential import Certificate
+from keys import PadesSigner
 
 from ._errors import PdfError
+from ._render import PrintItem, draw_pdf
 
-__all__ = ["CREDENTIAL_MEDIA_TYPE", "SIGNATURE_FIELD", "PdfSignError", "sign_certificate_pdf"]
+__all__ = [
+    "CREDENTIAL_MEDIA_TYPE",
+    "SIGNATURE_FIELD",
+    "PdfSignError",
+    "signed_certificate_pdf",
+]
 
 SIGNATURE_FIELD = "JiaoziSignature"
 CREDENTIAL_MEDIA_TYPE = "application/vc+jwt"
-_CMS_OVERHEAD = 1024
 _JWS_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
+_BYTE_RANGE_SLOT = b"[0 ########## ########## ##########]"
+_CONTENTS_KEY = b" /Contents "
 
 
 class PdfSignError(PdfError):
-    """The PDF cannot be signed: a bad key, password or certificate, or an unusable JWS."""
+    """The PDF cannot be signed: an unusable JWS or certificate number, or a CMS that does
+    not fit the room reserved for it."""
 
 
-def _key_matches(key: asn1_keys.PrivateKeyInfo, cert: asn1_x509.Certificate) -> bool:
-    """Compare the EC point a PKCS#8 EC key carries with the certificate's (a key without
-    the optional point, or a non-EC key, is not checked here: its signature would fail
-    validation)."""
-    if key.algorithm != "ec" or cert.public_key.algorithm != "ec":
-        return bool(key.algorithm == cert.public_key.algorithm)
-    point = key["private_key"].parsed["public_key"]
-    if not point.native:
-        return True
-    return bool(point.native == cert.public_key["public_key"].native)
+class _Raw(PDFObject):  # type: ignore[misc]
+    """Bytes written as they are (reportlab has no object for a fixed-size placeholder)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document: Any) -> bytes:
+        return self.data
 
 
-@functools.lru_cache(maxsize=8)
-def _signer(
-    signer_key_pem: bytes, password: bytes | None, cert_der: bytes, chain_der: tuple[bytes, ...]
-) -> signers.SimpleSigner:
-    """Return a pyHanko signer; cached per key and chain (a batch signs with one key: the
-    PEM decryption and certificate parsing, ~2 ms, happen once per process)."""
-    try:
-        key = load_private_key_from_pemder_data(signer_key_pem, password)
-        cert = asn1_x509.Certificate.load(cert_der)
-        chain = [asn1_x509.Certificate.load(der) for der in chain_der]
-        _ = cert.public_key, [c.subject for c in chain]  # parse now, fail here
-    except (ValueError, TypeError) as exc:
-        raise PdfSignError(f"cannot load the document-signing key or certificates: {exc}") from exc
-    if not _key_matches(key, cert):
-        raise PdfSignError("the document-signing key does not match its certificate")
-    return signers.SimpleSigner(
-        signing_cert=cert,
-        signing_key=key,
-        cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
-    )
+class _SignatureWidget(Annotation):  # type: ignore[misc]
+    """The signature field merged with its widget: invisible (an empty /Rect), /F 132 =
+    Print + Locked, as pyHanko writes it."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def format(self, document: Any) -> bytes:
+        d = PDFDictionary(
+            {
+                "Type": "/Annot",
+                "Subtype": "/Widget",
+                "FT": "/Sig",
+                "T": PDFString(SIGNATURE_FIELD),
+                "V": self.value,
+                "Rect": PDFArray([0, 0, 0, 0]),
+                "F": 132,
+            }
+        )
+        return d.format(document)  # type: ignore[no-any-return]
 
 
-def _reserve(cert_der: bytes, chain_der: Sequence[bytes]) -> int:
-    """Room for the CMS in hex digits (pyHanko writes it as a hex string: twice its DER
-    size): its certificates plus 1 KiB for the signed attributes and the signature (they
-    take about 420 bytes with P-256). Giving pyHanko the size saves its trial signature
-    and trial write (27 ms became 16 ms a PDF). pyHanko refuses, rather than truncates, a
-    CMS that does not fit."""
-    return 2 * (len(cert_der) + sum(len(c) for c in chain_der) + _CMS_OVERHEAD)
+def _pdf_date(when: dt.datetime) -> bytes:
+    return when.astimezone(dt.UTC).strftime("(D:%Y%m%d%H%M%S+00'00')").encode("ascii")
 
 
-def sign_certificate_pdf(
-    pdf: bytes,
+def _prepare(
+    canvas: Canvas,
     *,
     credential_jws: str | None,
     certificate_number: str,
-    signer_key_pem: bytes,
-    password: bytes | None,
-    cert_der: bytes,
-    chain_der: Sequence[bytes],
-) -> bytes:
-    """Return ``pdf`` with ``credential_jws`` attached as ``<certificate_number>.vc.jwt``
-    (nothing attached when it is None: a purpose-bound copy) and a PAdES B-B signature
-    over the whole result.
+    contents_size: int,
+    signed_at: dt.datetime,
+) -> None:
+    """Add the attachment, the signature field and its placeholder to ``canvas``."""
+    doc = canvas._doc
+    catalog = doc.Catalog
+    if credential_jws is not None:
+        data = credential_jws.encode("ascii")
+        name = PDFString(f"{certificate_number}.vc.jwt")
+        stream = PDFStream(
+            PDFDictionary(
+                {
+                    "Type": "/EmbeddedFile",
+                    "Subtype": "/" + CREDENTIAL_MEDIA_TYPE.replace("/", "#2F"),
+                    "Params": PDFDictionary({"Size": len(data)}),
+                }
+            ),
+            content=data,
+        )
+        filespec = doc.Reference(
+            PDFDictionary(
+                {
+                    "Type": "/Filespec",
+                    "F": name,
+                    "UF": name,
+                    "EF": PDFDictionary({"F": stream, "UF": stream}),
+                    "Desc": PDFString("电子证照 e-licence (W3C VC, JWS)"),
+                    "AFRelationship": "/Source",
+                }
+            )
+        )
+        catalog.Names = PDFDictionary(
+            {"EmbeddedFiles": PDFDictionary({"Names": PDFArray([name, filespec])})}
+        )
+        # /AF (associated files, PDF 2.0 and PDF/A-3) is not among reportlab's catalog keys.
+        catalog.__NoDefault__ = [*PDFCatalog.__NoDefault__, "AF"]
+        catalog.AF = PDFArray([filespec])
+    value = doc.Reference(
+        _Raw(
+            b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M "
+            + _pdf_date(signed_at)
+            + b" /ByteRange "
+            + _BYTE_RANGE_SLOT
+            + _CONTENTS_KEY
+            + b"<"
+            + b"0" * (2 * contents_size)
+            + b"> >>"
+        )
+    )
+    canvas._addAnnotation(_SignatureWidget(value), name=SIGNATURE_FIELD)
+    catalog.AcroForm = PDFDictionary(
+        {"Fields": PDFArray([doc.refAnnotation(SIGNATURE_FIELD)]), "SigFlags": 3}
+    )
 
-    ``signer_key_pem`` is a PKCS#8 PEM (encrypted under ``password``, or not) of the key
-    certified by ``cert_der``; ``chain_der`` its issuers up to the root, embedded in the
-    signature. Raises PdfSignError.
+
+def _fill(pdf: bytes, signer: PadesSigner, contents_size: int) -> bytes:
+    """Return ``pdf`` with its byte range written and its signature in place."""
+    slot = pdf.find(_BYTE_RANGE_SLOT)
+    if slot < 0 or pdf.find(_BYTE_RANGE_SLOT, slot + 1) >= 0:
+        raise PdfSignError("the signature placeholder is missing or not unique")
+    start = slot + len(_BYTE_RANGE_SLOT) + len(_CONTENTS_KEY)  # the "<" of /Contents
+    end = start + 2 + 2 * contents_size  # just past its ">"
+    if pdf[start : start + 1] != b"<" or pdf[end - 1 : end] != b">":
+        raise PdfSignError("the signature contents placeholder is not where it was put")
+    byte_range = b"[0 %-10d %-10d %-10d]" % (start, end, len(pdf) - end)
+    out = bytearray(pdf)
+    out[slot : slot + len(_BYTE_RANGE_SLOT)] = byte_range
+    digest = hashlib.sha256(memoryview(out)[:start])
+    digest.update(memoryview(out)[end:])
+    cms = signer.sign(digest.digest()).hex().encode("ascii")
+    if len(cms) > 2 * contents_size:
+        raise PdfSignError("the signature does not fit the room reserved for it")
+    out[start + 1 : start + 1 + len(cms)] = cms
+    return bytes(out)
+
+
+def signed_certificate_pdf(
+    cert: Certificate,
+    *,
+    qr_text: str,
+    verifier_url: str,
+    signer: PadesSigner,
+    credential_jws: str | None,
+    layout: str = "v1",
+    seal_png: bytes | None = None,
+    purpose: str | None = None,
+    purpose_expires: dt.date | None = None,
+    signed_at: dt.datetime | None = None,
+) -> bytes:
+    """Return the one-page A4 PDF of ``cert`` (as ``render_certificate`` draws it) with
+    ``credential_jws`` attached as ``<certificate number>.vc.jwt`` (nothing attached when
+    None: a purpose-bound copy must not carry the full identity number) and a PAdES B-B
+    signature by ``signer`` over the whole file; ``signed_at`` (default now) is its /M.
+
+    Raises PdfSignError for an unusable JWS or certificate number, and what
+    ``render_certificate`` raises (all PdfError).
     """
     if credential_jws is not None and (
         not credential_jws
@@ -105,40 +199,21 @@ def sign_certificate_pdf(
         or not set(credential_jws) <= _JWS_ALPHABET
     ):
         raise PdfSignError("credential_jws is not a compact JWS")
-    if not certificate_number or not certificate_number.isascii() or "/" in certificate_number:
-        raise PdfSignError(f"unusable certificate number {certificate_number!r}")
-    signer = _signer(signer_key_pem, password, cert_der, tuple(chain_der))
-    name = f"{certificate_number}.vc.jwt"
-    try:
-        writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    except Exception as exc:  # pyHanko raises several types for an unreadable PDF
-        raise PdfSignError(f"not a PDF pyHanko can read: {exc}") from exc
-    if credential_jws is not None:
-        data = embed.EmbeddedFileObject.from_file_data(
-            writer,
-            credential_jws.encode("ascii"),
-            mime_type=CREDENTIAL_MEDIA_TYPE,
+    number = cert.certificate_number
+    if not number or not number.isascii() or not number.isdigit():
+        raise PdfSignError(f"unusable certificate number {number!r}")
+    size = signer.max_size
+    when = signed_at or dt.datetime.now(dt.UTC)
+    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout)
+
+    def prepare(canvas: Canvas) -> None:
+        _prepare(
+            canvas,
+            credential_jws=credential_jws,
+            certificate_number=number,
+            contents_size=size,
+            signed_at=when,
         )
-        embed.embed_file(
-            writer,
-            embed.FileSpec(
-                file_spec_string=name,
-                file_name=name,
-                embedded_data=data,
-                description="电子证照 e-licence (W3C VC, JWS)",
-                af_relationship=NameObject("/Source"),
-            ),
-        )
-    meta = signers.PdfSignatureMetadata(
-        field_name=SIGNATURE_FIELD,
-        subfilter=fields.SigSeedSubFilter.PADES,
-        md_algorithm="sha256",
-    )
-    out = io.BytesIO()
-    try:
-        signers.PdfSigner(meta, signer).sign_pdf(
-            writer, output=out, bytes_reserved=_reserve(cert_der, chain_der)
-        )
-    except SigningError as exc:  # e.g. an Ed25519 key, which needs SHA-512
-        raise PdfSignError(f"cannot sign: {exc}") from exc
-    return out.getvalue()
+
+    pdf = draw_pdf([item], verifier_url=verifier_url, layout=layout, on_first_page=prepare)
+    return _fill(pdf, signer, size)

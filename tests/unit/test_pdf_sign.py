@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import hashlib
 import io
 import stat
 import time
@@ -34,16 +35,18 @@ from issuer.pdf import (
     SIGNATURE_FIELD,
     PdfSignError,
     render_certificate,
-    sign_certificate_pdf,
+    signed_certificate_pdf,
 )
 from keys import (
     DOCUMENT_SIGNING_EKU,
     DocumentSigningKey,
+    KeysError,
     KeyStore,
     WrongPassphraseError,
     add_office,
     init_trust,
     office_document_key,
+    pades_signer,
     root_certificate,
     rotate_root,
 )
@@ -96,14 +99,12 @@ def signed(store: KeyStore) -> Signed:
     qr = qr_url(VERIFIER_URL, issued.qr_token)
     pdf = render_certificate(cert, qr_text=qr, verifier_url=VERIFIER_URL)
     key = office_document_key(store, OFFICE, now=NOW)
-    out = sign_certificate_pdf(
-        pdf,
+    out = signed_certificate_pdf(
+        cert,
+        qr_text=qr,
+        verifier_url=VERIFIER_URL,
+        signer=pades_signer(key),
         credential_jws=issued.credential,
-        certificate_number=NUMBER,
-        signer_key_pem=key.key_pem,
-        password=key.password,
-        cert_der=key.cert_der,
-        chain_der=key.chain_der,
     )
     return Signed(pdf, out, issued.credential, qr, key)
 
@@ -159,7 +160,21 @@ def test_signature_is_intact_valid_trusted_and_covers_the_whole_file(signed: Sig
     assert sig.sig_object["/SubFilter"] == "/ETSI.CAdES.detached"
     embedded = {c.chosen.dump() for c in sig.signed_data["certificates"]}
     assert embedded == {signed.key.cert_der, *signed.key.chain_der}
-    assert signed.signed.startswith(signed.pdf)  # the page is untouched: updates appended
+    # PAdES B-B signed attributes: content-type, message-digest, signing-certificate-v2
+    # naming the signer's certificate, and no signing-time (the time is the dict's /M)
+    (info,) = sig.signed_data["signer_infos"]
+    attrs = {a["type"].native: a["values"][0] for a in info["signed_attrs"]}
+    assert set(attrs) == {"content_type", "message_digest", "signing_certificate_v2"}
+    (ess,) = attrs["signing_certificate_v2"]["certs"]
+    assert ess["cert_hash"].native == hashlib.sha256(signed.key.cert_der).digest()
+    assert sig.sig_object["/M"]  # the claimed signing time
+    # one pass: the signed file is the page as rendered, with the same drawing in it
+    reader_pages = pypdf.PdfReader(io.BytesIO(signed.signed)).pages
+    assert len(reader_pages) == 1
+    assert (
+        reader_pages[0].extract_text()
+        == pypdf.PdfReader(io.BytesIO(signed.pdf)).pages[0].extract_text()
+    )
 
 
 def test_credential_is_attached_under_its_certificate_number(signed: Signed) -> None:
@@ -195,17 +210,37 @@ def test_even_an_empty_update_no_longer_covers_the_entire_file(signed: Signed) -
     assert status.modification_level.name == "LTA_UPDATES"
 
 
-def test_a_changed_byte_in_the_signed_range_is_not_intact(signed: Signed) -> None:
+@pytest.mark.parametrize(
+    ("marker", "which"),
+    [(b"ReportLab PDF Library", 1), (NUMBER.encode() + b".vc.jwt", 0)],  # /Producer, file name
+)
+def test_a_changed_byte_in_either_signed_range_is_not_intact(
+    signed: Signed, marker: bytes, which: int
+) -> None:
     pdf = signed.signed
-    at = pdf.index(b"ReportLab PDF Library")  # the /Producer string of the rendered page
+    at = pdf.index(marker)
     (sig,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
-    byte_range = sig.sig_object["/ByteRange"]
-    start, length = int(byte_range[0]), int(byte_range[1])
-    assert start <= at < start + length  # inside the first signed range
+    br = [int(x) for x in sig.sig_object["/ByteRange"]]
+    ranges = [(br[0], br[0] + br[1]), (br[2], br[2] + br[3])]
+    assert ranges[which][0] <= at < ranges[which][1]
+    assert ranges[1][1] == len(pdf)  # the second range runs to the end of the file
     changed = pdf[:at] + b"X" + pdf[at + 1 :]
     status = validate(changed, signed.key.chain_der[0])
     assert status.intact is False
     assert status.bottom_line is False
+
+
+def test_a_changed_byte_in_the_signature_itself_is_not_valid(signed: Signed) -> None:
+    pdf = signed.signed
+    (sig,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
+    br = [int(x) for x in sig.sig_object["/ByteRange"]]
+    # the last hex digit of the ECDSA signature sits just before the zero padding
+    hex_text = pdf[br[1] + 1 : br[2] - 1].rstrip(b"0")
+    at = br[1] + 1 + len(hex_text) - 1
+    flipped = b"1" if pdf[at : at + 1] != b"1" else b"2"
+    status = validate(pdf[:at] + flipped + pdf[at + 1 :], signed.key.chain_der[0])
+    assert status.bottom_line is False
+    assert status.valid is False
 
 
 def test_an_unrelated_root_does_not_trust_it(signed: Signed) -> None:
@@ -225,29 +260,43 @@ def test_a_key_that_does_not_match_its_certificate_is_refused(
     signed: Signed, tmp_path: Path
 ) -> None:
     other = office_document_key(make_store(tmp_path), OFFICE, now=NOW)
-    with pytest.raises(PdfSignError, match="does not match"):
-        sign_certificate_pdf(
-            signed.pdf,
-            credential_jws=signed.jws,
-            certificate_number=NUMBER,
-            signer_key_pem=other.key_pem,
-            password=other.password,
-            cert_der=signed.key.cert_der,
-            chain_der=signed.key.chain_der,
-        )
+    mismatched = dataclasses.replace(other, cert_der=signed.key.cert_der)
+    with pytest.raises(KeysError, match="does not match"):
+        pades_signer(mismatched)
 
 
 def test_not_a_jws_is_refused(signed: Signed) -> None:
     with pytest.raises(PdfSignError, match="compact JWS"):
-        sign_certificate_pdf(
-            signed.pdf,
+        signed_certificate_pdf(
+            sample_certificate(certificate_number=NUMBER),
+            qr_text=signed.qr,
+            verifier_url=VERIFIER_URL,
+            signer=pades_signer(signed.key),
             credential_jws="not a jws",
-            certificate_number=NUMBER,
-            signer_key_pem=signed.key.key_pem,
-            password=signed.key.password,
-            cert_der=signed.key.cert_der,
-            chain_der=signed.key.chain_der,
         )
+
+
+def test_a_purpose_copy_is_signed_and_carries_no_credential(signed: Signed) -> None:
+    out = signed_certificate_pdf(
+        sample_certificate(certificate_number=NUMBER),
+        qr_text=signed.qr,
+        verifier_url=VERIFIER_URL,
+        signer=pades_signer(signed.key),
+        credential_jws=None,
+        purpose="应聘某某学校",
+        purpose_expires=dt.date(2026, 12, 29),
+    )
+    assert pypdf.PdfReader(io.BytesIO(out)).attachments == {}
+    status = validate(out, signed.key.chain_der[0])
+    assert status.bottom_line and status.coverage.name == "ENTIRE_FILE"
+
+
+def test_the_reserved_room_fits_every_signature_length(signed: Signed) -> None:
+    # ECDSA DER signatures vary (70-72 bytes): max_size is the bound of every one of them
+    signer = pades_signer(signed.key)
+    sizes = {len(signer.sign(hashlib.sha256(bytes([i])).digest())) for i in range(64)}
+    assert max(sizes) <= signer.max_size
+    assert len(sizes) > 1  # lengths do vary, so the bound is exercised
 
 
 # ----------------------------------------------------------------------------- keys/
