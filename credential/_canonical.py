@@ -12,7 +12,6 @@ UTF-8 rather than ``\\uXXXX`` escapes keeps CJK names at 3 bytes instead of 6.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 from ._errors import MalformedError
@@ -22,29 +21,29 @@ __all__ = ["MAX_SAFE_INTEGER", "canonical_json", "strict_json_loads"]
 MAX_SAFE_INTEGER = 2**53 - 1
 
 
-def _check_text(text: str) -> None:
-    # Lone surrogates cannot be encoded as UTF-8; find them here, not mid-signature.
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise MalformedError("string is not valid Unicode") from exc
-
-
 def _check_key(key: object) -> None:
     if not isinstance(key, str):
         raise MalformedError("object key is not a string")
-    if not key.isascii():
-        _check_text(key)
-        # JCS sorts keys by UTF-16 code units; for BMP-only keys that is code point order,
-        # which is what sort_keys does. Keys beyond the BMP are refused.
-        if any(ord(c) > 0xFFFF for c in key):
-            raise MalformedError("object key outside the Basic Multilingual Plane")
+    # JCS sorts keys by UTF-16 code units; for BMP-only keys that is code point order,
+    # which is what sort_keys does. Keys beyond the BMP are refused. (A lone surrogate,
+    # in a key or a value, fails the UTF-8 encoding of the whole text: see canonical_json.)
+    if not key.isascii() and any(ord(c) > 0xFFFF for c in key):
+        raise MalformedError("object key outside the Basic Multilingual Plane")
+
+
+def _check_int(value: int) -> None:
+    if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+        raise MalformedError("integer outside the I-JSON safe range")
 
 
 def _check(value: Any, depth: int = 0) -> None:
-    # Exact-type tests first: this walk runs over every payload signed, and isinstance
-    # against the Mapping ABC costs several times more than `type(x) is dict`.
+    """Raise MalformedError unless ``value`` is in the JSON subset (strings unchecked).
+
+    Exact-type tests first: this walk runs over every payload signed, and isinstance
+    against the Mapping ABC costs several times more than ``type(x) is dict``. Strings are
+    not looked at: the only way one can fail is a lone surrogate, which the UTF-8
+    encoding of the finished text refuses for all of them at once.
+    """
     if depth > 32:
         raise MalformedError("JSON nested too deeply")
     t = type(value)
@@ -53,33 +52,34 @@ def _check(value: Any, depth: int = 0) -> None:
             if type(k) is not str or not k.isascii():
                 _check_key(k)
             tv = type(v)
-            if tv is str:
-                if not v.isascii():
-                    _check_text(v)
-            elif tv is int:
+            if tv is str or tv is bool or v is None:
+                continue
+            if tv is int:
                 if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
-                    raise MalformedError("integer outside the I-JSON safe range")
-            elif v is not None and tv is not bool:
+                    _check_int(v)
+            else:
                 _check(v, depth + 1)
-    elif t is str:
-        _check_text(value)
-    elif t is int:
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise MalformedError("integer outside the I-JSON safe range")
     elif t is list or t is tuple:
         for v in value:
-            _check(v, depth + 1)
-    elif value is None or t is bool:
+            tv = type(v)
+            if tv is str or tv is bool or v is None:
+                continue
+            if tv is int:
+                if not -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER:
+                    _check_int(v)
+            else:
+                _check(v, depth + 1)
+    elif t is str or t is bool or value is None:
         pass
-    # Subclasses (an IntEnum, a StrEnum, a mapping proxy) take the general path.
-    elif isinstance(value, bool):
+    elif t is int:
+        _check_int(value)
+    # Subclasses (an IntEnum, a StrEnum, a dict subclass) take the general path; other
+    # mappings and sequences have no JSON form json.dumps would give them.
+    elif isinstance(value, bool | str):
         pass
-    elif isinstance(value, str):
-        _check_text(value)
     elif isinstance(value, int):
-        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
-            raise MalformedError("integer outside the I-JSON safe range")
-    elif isinstance(value, Mapping):
+        _check_int(value)
+    elif isinstance(value, dict):
         for k, v in value.items():
             _check_key(k)
             _check(v, depth + 1)
@@ -90,6 +90,19 @@ def _check(value: Any, depth: int = 0) -> None:
         raise MalformedError(f"{type(value).__name__} has no canonical JSON form here")
 
 
+# One encoder for every call (json.dumps with options builds a new one each time). No
+# circular-reference markers: _check's depth limit has already refused any cycle.
+_ENCODER = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, check_circular=False
+)
+try:  # the C encoder json.dumps itself runs for these options, made once
+    _encode_c: Any = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", True, False, True
+    )
+except (AttributeError, TypeError):  # no C accelerator, or another signature
+    _encode_c = None
+
+
 def canonical_json(value: Any) -> bytes:
     """Return the canonical UTF-8 JSON bytes of ``value`` (JCS over Jiaozi's JSON subset).
 
@@ -97,9 +110,13 @@ def canonical_json(value: Any) -> bytes:
     or any type outside JSON.
     """
     _check(value)
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8"
-    )
+    t = type(value)
+    try:
+        if _encode_c is not None and (t is dict or t is list):
+            return "".join(_encode_c(value, 0)).encode("utf-8")
+        return _ENCODER.encode(value).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedError("string is not valid Unicode") from exc
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
