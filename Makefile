@@ -16,8 +16,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 	@scripts/system-packages.sh
 
+# Serves until Ctrl-C; `make demo DEMO_ARGS=--exit` (or JIAOZI_DEMO_EXIT=1) stops once the
+# samples are made. Other flags: --issuer-port, --verifier-port (0: any free port).
 demo: install
-	$(BIN)/python -m jiaozi.demo
+	$(BIN)/python -m jiaozi.demo $(DEMO_ARGS)
 
 test: install
 	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)

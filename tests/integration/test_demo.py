@@ -12,6 +12,7 @@ import datetime as dt
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,7 +23,7 @@ import httpx
 import pytest
 
 from credential import VerifyPolicy, load_status_list, verify
-from jiaozi.demo_services import port_is_free
+from jiaozi.demo_services import DemoError, Service, choose_port, clean_env, port_is_free
 from keys import current_trust_list
 from tests.factory import REPO
 from verifier.extract import extract
@@ -146,6 +147,35 @@ def test_demo_serves_until_ctrl_c(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.terminate()  # the demo stops its services on SIGTERM too
             proc.wait(timeout=60)
+
+
+def test_a_taken_port_is_named_and_replaced(capsys: pytest.CaptureFixture[str]) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        chosen = choose_port(taken, "issuer", taken=set())
+    assert chosen != taken
+    assert f"port {taken} on 127.0.0.1 is taken" in capsys.readouterr().out
+
+
+def test_a_service_that_fails_to_start_is_reported_with_its_log(tmp_path: Path) -> None:
+    log = tmp_path / "logs" / "issuer.log"
+    service = Service.start(
+        "issuer",
+        ["issuer", "serve", "--port", "0"],  # a usage error: exits at once
+        url="http://127.0.0.1:9",
+        env={**clean_env(), "PYTHONPATH": str(REPO)},
+        log=log,
+    )
+    try:
+        with pytest.raises(DemoError) as caught:
+            service.wait_ready("/", timeout=120)
+    finally:
+        service.stop()
+    message = str(caught.value)
+    assert "the issuer exited (code 64) while starting" in message
+    assert str(log) in message and "--port" in message
 
 
 def _gb2312(name: str) -> bool:
