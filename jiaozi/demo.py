@@ -79,12 +79,9 @@ def _applicants() -> list[dict[str, str]]:
     )
     with source.open(encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
-    picked = rows[:SAMPLES]
-    for row in rows[SAMPLES:]:
-        if not _common(row["name"]):
-            picked.append(row)
-            break
-    return picked
+    rest = rows[SAMPLES:]
+    rare = [row for row in rest if not _common(row["name"])]
+    return rows[:SAMPLES] + (rare or rest)[:1]
 
 
 def _common(name: str) -> bool:
