@@ -25,6 +25,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credential import (
     IdType,
@@ -277,6 +279,25 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return bytes(buf)
 
 
+async def _receive_limited(receive: Receive, declared: str | None, limit: int) -> bytes:
+    """``_read_limited`` on the raw ASGI messages (the JSON fast path has no Request)."""
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large()
+    buf = b""
+    while True:
+        message = await receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunk: bytes = message.get("body", b"")
+            buf += chunk
+            if len(buf) > limit:
+                raise _too_large()
+            if not message.get("more_body", False):
+                return buf
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
+
+
 def _too_large(what: tuple[str, str] = ("The request body", "请求内容")) -> Problem:
     return Problem(
         413,
@@ -344,7 +365,87 @@ def _inputs(values: dict[str, Any], settings: VerifierSettings) -> tuple[str | N
 
 
 def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+    return _media_of(request.headers.get("content-type", ""))
+
+
+def _media_of(content_type: str) -> str:
+    return content_type.split(";")[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
+    return media == "application/json" or media.endswith("+json")
+
+
+def _content_language(lang: str) -> dict[str, str]:
+    return {"Content-Language": "en" if lang == "en" else "zh-CN"}
+
+
+async def _judge(v: Verifier, qr: str | None, cred: str | None, lang: str) -> dict[str, Any]:
+    # Judging is ~0.1 ms of CPU: in the event loop when nothing must be waited for (a
+    # thread hop costs as much again); in a worker thread when it needs I/O.
+    try:
+        return v.judge(qr, cred, lang, io=False)
+    except NeedsIO:
+        return await run_in_threadpool(v.judge, qr, cred, lang)
+
+
+VERIFY_PATH = "/api/v1/verify"
+
+
+class JsonVerifyFastPath:
+    """ASGI middleware answering ``POST /api/v1/verify`` with a JSON body itself.
+
+    It reads, limits, judges and answers exactly as the FastAPI route does (same helpers,
+    same problem JSON, same response bytes and headers); what it skips is only the
+    framework's per-request work (routing over every route, dependency solving, the
+    Request wrapper), which cost about as much CPU as judging minus the signature check.
+    Every other request, any other form of this one, a mounted app (``root_path``) and a
+    verifier with per-client rate limits go on to the app, where the route stays the
+    operation that OpenAPI declares. Unexpected errors propagate to the app's server-error
+    handler, as they do from the route.
+    """
+
+    def __init__(self, app: ASGIApp, *, verifier: Verifier) -> None:
+        self.app = app
+        self.verifier = verifier
+        self.settings = verifier.settings
+        self.json_limit = 4 * self.settings.token_limit + 4096
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["path"] != VERIFY_PATH
+            or scope["method"] != "POST"
+            or scope.get("root_path")
+            or self.settings.verify_rate_limit > 0
+        ):
+            await self.app(scope, receive, send)
+            return
+        # First occurrence of each, as Starlette's Headers.get reads them.
+        content_type = accept_language = declared = None
+        for name, value in scope["headers"]:
+            if name == b"content-type":
+                if content_type is None:
+                    content_type = value.decode("latin-1")
+            elif name == b"accept-language":
+                if accept_language is None:
+                    accept_language = value.decode("latin-1")
+            elif name == b"content-length" and declared is None:
+                declared = value.decode("latin-1")
+        if not _is_json(_media_of(content_type or "")):
+            await self.app(scope, receive, send)
+            return
+        lang = problems.language(accept_language)
+        response: JSONResponse
+        try:
+            raw = await _receive_limited(receive, declared, self.json_limit)
+            qr, cred = _inputs(_json_object(raw), self.settings)
+            body = await _judge(self.verifier, qr, cred, lang)
+        except Problem as p:
+            response = problems.render(Request(scope), p)
+        else:
+            response = JSONResponse(body, headers=_content_language(lang))
+        await response(scope, receive, send)
 
 
 # --- the app --------------------------------------------------------------------------
@@ -454,8 +555,10 @@ def create_app(
     def sync_status() -> dict[str, Any]:
         return v.sync_status_view()
 
+    app.add_middleware(JsonVerifyFastPath, verifier=v)
+
     @app.post(
-        "/api/v1/verify",
+        VERIFY_PATH,
         summary="Verify a QR URL or token, a full credential, or a PDF / PNG / JPEG",
         openapi_extra={"requestBody": _VERIFY_BODY},
         responses={
@@ -471,7 +574,7 @@ def create_app(
         if settings.verify_rate_limit > 0:
             await run_in_threadpool(limit_verify, request)
         media = _media_type(request)
-        if media == "application/json" or media.endswith("+json"):
+        if _is_json(media):  # without rate limits, JsonVerifyFastPath answers these
             raw = await _read_limited(request, 4 * settings.token_limit + 4096)
             qr, cred = _inputs(_json_object(raw), settings)
         elif media in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -513,13 +616,8 @@ def create_app(
                     "请使用 application/json、multipart/form-data 或表单编码。",
                 ),
             )
-        # Judging is ~0.2 ms of CPU: in the event loop when nothing must be waited for (a
-        # thread hop costs as much again); in a worker thread when it needs I/O.
-        try:
-            body = v.judge(qr, cred, lang, io=False)
-        except NeedsIO:
-            body = await run_in_threadpool(v.judge, qr, cred, lang)
-        return JSONResponse(body, headers={"Content-Language": "en" if lang == "en" else "zh-CN"})
+        body = await _judge(v, qr, cred, lang)
+        return JSONResponse(body, headers=_content_language(lang))
 
     @app.post(
         "/api/v1/admission-checks",

@@ -18,8 +18,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from credential import encode_transport, qr_segments, qr_url
-from tests.factory import VERIFIER_URL, applicants
+from credential import StatusValue, encode_transport, qr_segments, qr_url
+from tests.factory import VERIFIER_URL, World, applicants
 from tests.integration.test_verifier_fakes import Harness, make_harness
 
 _MODES = {"byte": segno.consts.MODE_BYTE, "numeric": segno.consts.MODE_NUMERIC}
@@ -348,6 +348,91 @@ def test_verify_rate_limit_per_client(tmp_path: Path) -> None:
         assert h.client.post("/api/v1/verify", json={"qr": token}).status_code == 200
     finally:
         gen.close()
+
+
+def test_json_fast_path_answers_exactly_as_the_route(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """JSON bodies are answered by JsonVerifyFastPath; with per-client rate limits on, by
+    the FastAPI route. Status, headers and bytes must be the same for every outcome."""
+    world = World()
+    (tmp_path / "fast").mkdir()
+    (tmp_path / "route").mkdir()
+    # reload_interval: judged in the event loop once loaded (0 sends every one to a thread)
+    fast_gen = make_harness(
+        f"sqlite:///{tmp_path / 'fast.db'}", tmp_path / "fast", world, reload_interval=3600
+    )
+    route_gen = make_harness(
+        f"sqlite:///{tmp_path / 'route.db'}",
+        tmp_path / "route",
+        world,
+        reload_interval=3600,
+        verify_rate_limit=10_000,
+    )
+    fast, route = next(fast_gen), next(route_gen)
+    try:
+        good = world.issue(idx=121)
+        revoked = world.issue(idx=122)
+        world.status.set(122, StatusValue.INVALID)
+        for h in (fast, route):
+            h.verifier.syncer.run_once(extra_status=[world.status_uri])
+        forged = good.qr_token[:-4] + ("AAAA" if not good.qr_token.endswith("AAAA") else "BBBB")
+        json_type = {"Content-Type": "application/json"}
+        cases: list[tuple[bytes, dict[str, str]]] = [
+            (json.dumps({"qr": good.qr_token}).encode(), {}),
+            (json.dumps({"qr": qr_url(VERIFIER_URL, good.qr_token)}).encode(), {}),
+            (json.dumps({"credential": good.credential}).encode(), {}),
+            (json.dumps({"qr": good.qr_token, "credential": good.credential}).encode(), {}),
+            (json.dumps({"qr": revoked.qr_token}).encode(), {}),
+            (json.dumps({"qr": forged}).encode(), {}),
+            (json.dumps({"qr": "https://evil.example/v#" + good.qr_token}).encode(), {}),
+            (b'{"qr": "x", "qr": "y"}', {}),
+            (b"{not json", {}),
+            (b"[]", {}),
+            (b"{}", {}),
+            (b'{"qr": 12}', {}),
+            (b'{"qr": ""}', {}),
+            (json.dumps({"qr": "a" * 20000}).encode(), {}),
+            (b"x" * 40000, {}),
+            (b"\xff\xfe", {}),
+        ]
+        langs = [{}, {"Accept-Language": "en"}, {"Accept-Language": "en;q=0.3, zh-CN"}]
+        types = [json_type, {"Content-Type": "application/vnd.x+json; charset=utf-8"}]
+        # The route reads the media type; the fast path must not need it.
+        monkeypatch.setattr("verifier.app._media_type", _not_on_the_fast_path)
+        seen: set[int] = set()
+        for body, extra in cases:
+            for lang in langs:
+                for media in types:
+                    headers = {**media, **lang, **extra}
+                    a = fast.client.post("/api/v1/verify", content=body, headers=headers)
+                    monkeypatch.undo()
+                    b = route.client.post("/api/v1/verify", content=body, headers=headers)
+                    monkeypatch.setattr("verifier.app._media_type", _not_on_the_fast_path)
+                    assert a.status_code == b.status_code, (body[:80], headers)
+                    assert a.content == b.content, (body[:80], headers)
+                    assert a.headers.multi_items() == b.headers.multi_items()
+                    seen.add(a.status_code)
+        assert seen == {200, 400, 413, 422}
+    finally:
+        fast_gen.close()
+        route_gen.close()
+
+
+def _not_on_the_fast_path(_request: object) -> str:
+    raise AssertionError("a JSON verify went through the FastAPI route")
+
+
+def test_fast_path_leaves_other_requests_to_the_app(api: Harness) -> None:
+    token = api.world.issue(idx=123).qr_token
+    r = api.client.post("/api/v1/verify", data={"qr": token})  # a form: the route
+    assert r.status_code == 200 and r.json()["verdict"] == "valid"
+    r = api.client.post("/api/v1/verify/", json={"qr": token}, follow_redirects=False)
+    assert r.status_code in (307, 404)  # not the fast path's exact path
+    r = api.client.put("/api/v1/verify", json={"qr": token})
+    assert r.status_code == 405 and r.headers["content-type"] == "application/problem+json"
+    r = api.client.post("/api/v1/verify", content=b"{}", headers={"Content-Type": "text/json"})
+    assert r.status_code == 415
 
 
 def test_arbitrary_input_never_yields_a_5xx(api: Harness) -> None:
