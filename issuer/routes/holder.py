@@ -78,7 +78,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "code_label": "领取码",
         "code_hint": "16 位字母和数字，可不输入短横线",
         "login_button": "登录",
-        "login_note": "连续输错 5 次，该证书号码将被锁定 15 分钟。",
+        "login_note": "连续输错 {max} 次，该证书号码将被锁定 {minutes} 分钟。",
         "list_heading": "我的证书",
         "logout": "退出",
         "none": "没有找到证书。",
@@ -126,7 +126,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "code_label": "Claim code",
         "code_hint": "16 letters and digits; the dashes are optional",
         "login_button": "Log in",
-        "login_note": "After 5 wrong codes the certificate number is locked for 15 minutes.",
+        "login_note": "After {max} wrong codes the certificate number is locked for {minutes} "
+        "minutes.",
         "list_heading": "My certificates",
         "logout": "Log out",
         "none": "No certificates found.",
@@ -225,7 +226,13 @@ def _login_page(
     number: str = "",
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
-    return _page(request, lang, "login.html", status, headers, message=message, number=number)
+    settings: IssuerSettings = request.app.state.settings
+    note = STRINGS[lang]["login_note"].format(
+        max=settings.holder_max_failures, minutes=settings.holder_lockout_minutes
+    )
+    return _page(
+        request, lang, "login.html", status, headers, message=message, number=number, note=note
+    )
 
 
 def _issuer_error(request: Request, lang: str, exc: IssuerError, back: str) -> HTMLResponse:
