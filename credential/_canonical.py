@@ -101,6 +101,7 @@ try:  # the C encoder json.dumps itself runs for these options, made once
     )
 except (AttributeError, TypeError):  # no C accelerator, or another signature
     _encode_c = None
+_encode_str = json.encoder.encode_basestring  # what the encoder does to a str
 
 
 def canonical_json(value: Any) -> bytes:
@@ -109,11 +110,19 @@ def canonical_json(value: Any) -> bytes:
     Raises MalformedError for floats, non-string keys, unsafe integers, lone surrogates
     or any type outside JSON.
     """
-    _check(value)
     t = type(value)
     try:
-        if _encode_c is not None and (t is dict or t is list):
-            return "".join(_encode_c(value, 0)).encode("utf-8")
+        if t is dict or t is list:
+            _check(value)
+            if _encode_c is not None:
+                return "".join(_encode_c(value, 0)).encode("utf-8")
+        elif t is str:  # (an audit record's parts, one by one)
+            return _encode_str(value).encode("utf-8")
+        elif t is int:
+            _check_int(value)
+            return int.__repr__(value).encode("ascii")
+        else:
+            _check(value)
         return _ENCODER.encode(value).encode("utf-8")
     except UnicodeEncodeError as exc:
         raise MalformedError("string is not valid Unicode") from exc

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -33,6 +34,59 @@ def _rfc3339(at: dt.datetime) -> str:
     return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def chain_hashes(
+    *,
+    first_seq: int,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    records: Sequence[tuple[str, str]],
+    prev_hash: str,
+) -> list[tuple[int, str, str]]:
+    """Return ``(seq, prev_hash, hash)`` for records ``first_seq``, ``first_seq + 1``, ...
+    chained after ``prev_hash``, one per ``(subject, detail_json)``; ``detail_json`` is the
+    canonical JSON text of the detail (``canonical_json(detail)``).
+
+    The chain's one hashing function (``record_hash`` is this for one record): the body is
+    the canonical JSON of ``{seq, at, actor, action, subject, detail, prev_hash}`` put
+    together from canonical parts in sorted key order, which is byte for byte what
+    ``canonical_json`` makes of that object (a test holds the two equal), without walking
+    and re-encoding the detail once more per record.
+    """
+    head = b"".join(
+        (
+            b'{"action":',
+            canonical_json(action),
+            b',"actor":',
+            canonical_json(actor),
+            b',"at":',
+            canonical_json(_rfc3339(at)),
+            b',"detail":',
+        )
+    )
+    out: list[tuple[int, str, str]] = []
+    prev = prev_hash
+    for seq, (subject, detail_json) in enumerate(records, start=first_seq):
+        p = prev.encode("ascii")
+        body = b"".join(
+            (
+                head,
+                detail_json.encode("utf-8"),
+                b',"prev_hash":',
+                canonical_json(prev),
+                b',"seq":',
+                canonical_json(seq),
+                b',"subject":',
+                canonical_json(subject),
+                b"}",
+            )
+        )
+        digest = hashlib.sha256(p + body).hexdigest()
+        out.append((seq, prev, digest))
+        prev = digest
+    return out
+
+
 def record_hash(
     *,
     seq: int,
@@ -44,18 +98,14 @@ def record_hash(
     prev_hash: str,
 ) -> str:
     """Return the hex SHA-256 chaining one record to ``prev_hash``."""
-    body = canonical_json(
-        {
-            "seq": seq,
-            "at": _rfc3339(at),
-            "actor": actor,
-            "action": action,
-            "subject": subject,
-            "detail": detail,
-            "prev_hash": prev_hash,
-        }
-    )
-    return hashlib.sha256(prev_hash.encode("ascii") + body).hexdigest()
+    return chain_hashes(
+        first_seq=seq,
+        at=at,
+        actor=actor,
+        action=action,
+        records=[(subject, canonical_json(detail).decode("utf-8"))],
+        prev_hash=prev_hash,
+    )[0][2]
 
 
 def append(

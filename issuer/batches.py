@@ -64,6 +64,7 @@ from credential import (
     Sex,
     Signer,
     StatusReference,
+    canonical_json,
     mask_id,
     sign_certificate,
 )
@@ -524,12 +525,9 @@ _COLUMNS = (
     "kid",
     "layout_version",
 )
-_EID, _LIST, _IDX, _KID = (
-    _COLUMNS.index(c) for c in ("elicence_id", "status_list_id", "status_idx", "kid")
-)
-# What a signed row becomes: its column values, the SHA-256 (hex) of its credential and
-# of its QR token for the audit record, and its row number.
-_Signed = tuple[tuple[Any, ...], str, str, int]
+# What a signed row becomes: its column values, the canonical JSON of its audit record's
+# detail (with the SHA-256 of both tokens) and its row number.
+_Signed = tuple[tuple[Any, ...], str, int]
 
 # A worker's key and settings, set once by the pool's initializer.
 _worker: dict[str, Any] = {}
@@ -628,14 +626,18 @@ def _sign_wire(
             kid,
             "v1",
         )
-        out.append(
-            (
-                values,
-                hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
-                hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
-                row_number,
-            )
-        )
+        detail = {
+            "certificate_number": number,
+            "version": 1,
+            "elicence_id": facts.elicence_id,
+            "status_list": list_uri,
+            "status_idx": idx,
+            "kid": kid,
+            "credential_sha256": hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
+            "qr_sha256": hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
+            "batch_row": row_number,
+        }
+        out.append((values, canonical_json(detail).decode("utf-8"), row_number))
     return out
 
 
@@ -849,20 +851,12 @@ def _insert_rows(
     conn.exec_driver_sql(sql, list(rows))
 
 
-def _detail_json(detail: dict[str, Any]) -> str:
-    """Return the canonical JSON text of an audit detail made of ASCII strings and ints.
-
-    For such values sorted-keys ``json.dumps`` is byte for byte ``canonical_json`` (see
-    credential._canonical), without re-checking every value a second time per record.
-    """
-    return json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-
 def _append_audit(
-    session: Session, *, actor: str, at: dt.datetime, records: Sequence[tuple[str, Any]]
+    session: Session, *, actor: str, at: dt.datetime, records: Sequence[tuple[str, str]]
 ) -> None:
-    """Append one ``certificate.issued`` record per (subject, detail), as ``audit.append``
-    would one by one: the head row advanced once, the chain hashed with ``record_hash``."""
+    """Append one ``certificate.issued`` record per (subject, canonical detail JSON), as
+    ``audit.append`` would one by one: the head row advanced once, the chain hashed with
+    ``audit.chain_hashes`` (the function behind ``audit.record_hash``)."""
     if not records:
         return
     n = len(records)
@@ -873,24 +867,22 @@ def _append_audit(
         .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.hash)
     ).one()
     at = at.astimezone(dt.UTC)
-    rows = []
-    for seq, (subject, detail) in enumerate(records, start=last - n + 1):
-        # The chain's one hashing function: no second copy to drift from it.
-        digest = audit.record_hash(
-            seq=seq,
-            at=at,
-            actor=actor,
-            action="certificate.issued",
-            subject=subject,
-            detail=detail,
-            prev_hash=prev,
-        )
-        rows.append(
-            (seq, at, actor, "certificate.issued", subject, _detail_json(detail), prev, digest)
-        )
-        prev = digest
-    session.execute(sa.update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1).values(hash=prev))
-    _insert_rows(session, _AUDIT, _AUDIT_COLUMNS, rows)
+    action = "certificate.issued"
+    chained = audit.chain_hashes(
+        first_seq=last - n + 1, at=at, actor=actor, action=action, records=records, prev_hash=prev
+    )
+    session.execute(sa.update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1).values(hash=chained[-1][2]))
+    _insert_rows(
+        session,
+        _AUDIT,
+        _AUDIT_COLUMNS,
+        [
+            (seq, at, actor, action, subject, detail_json, prev_hash, digest)
+            for (subject, detail_json), (seq, prev_hash, digest) in zip(
+                records, chained, strict=True
+            )
+        ],
+    )
 
 
 def _append_issued_events(
@@ -998,7 +990,6 @@ def _write_chunk(
                 for r, (lst, idx) in zip(todo, drawn, strict=True)
             ]
             pending = signing.submit(jobs, now)
-        uri_of = {j.list_id: j.list_uri for j in jobs}
         # Look ahead: number and index the next chunk as if nobody else issued meanwhile
         # and start signing it, so the workers never wait for this commit.
         new_ahead: _Ahead | None = None
@@ -1014,9 +1005,9 @@ def _write_chunk(
             timing.sign_wait += t2 - t1
             if part is None:
                 break
-            cert_numbers = [v[0] for v, _, _, _ in part]
+            cert_numbers = [v[0] for v, _, _ in part]
             # A plain executemany (RETURNING would go row by row on SQLite), then the ids.
-            _insert_rows(session, _CERT, _COLUMNS, [v for v, _, _, _ in part])
+            _insert_rows(session, _CERT, _COLUMNS, [v for v, _, _ in part])
             found = session.execute(
                 sa.select(_CERT.c.certificate_number, _CERT.c.id).where(
                     _CERT.c.certificate_number.in_(cert_numbers)
@@ -1027,29 +1018,13 @@ def _write_chunk(
                 session,
                 _ITEM,
                 ("batch_id", "row_number", "certificate_id"),
-                [(batch_id, row, id_of[v[0]]) for v, _, _, row in part],
+                [(batch_id, row, id_of[v[0]]) for v, _, row in part],
             )
             _append_audit(
                 session,
                 actor=actor,
                 at=now,
-                records=[
-                    (
-                        v[0],
-                        {
-                            "certificate_number": v[0],
-                            "version": 1,
-                            "elicence_id": v[_EID],
-                            "status_list": uri_of[v[_LIST]],
-                            "status_idx": v[_IDX],
-                            "kid": v[_KID],
-                            "credential_sha256": credential_sha,
-                            "qr_sha256": qr_sha,
-                            "batch_row": row,
-                        },
-                    )
-                    for v, credential_sha, qr_sha, row in part
-                ],
+                records=[(v[0], detail_json) for v, detail_json, _ in part],
             )
             _append_issued_events(
                 session, office_id=settings.office_id, at=now, numbers=cert_numbers
