@@ -2,13 +2,15 @@
 
 Each service is ``python -m jiaozi <args>`` in its own session (so the terminal's Ctrl-C
 reaches only the demo, which then stops the children with SIGTERM: uvicorn's clean
-shutdown), with stdout and stderr going to a log file. Every wait is bounded, and a
-service that exits or does not answer is reported with its log's path and last lines.
+shutdown), with stdout and stderr going to a log file; on Linux a child is also told to
+stop if the demo is killed outright. Every wait is bounded, and a service that exits or
+does not answer is reported with its log's path and last lines.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -76,6 +78,14 @@ def _tail(path: Path, lines: int = 15) -> str:
     return "\n".join("    " + line for line in text.rstrip().splitlines()[-lines:])
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM the child if the demo dies without stopping it (kill -9)."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
 @dataclass
 class Service:
     """One running child service."""
@@ -98,6 +108,7 @@ class Service:
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=_die_with_parent if sys.platform == "linux" else None,
             )
         return cls(name, url, log, proc)
 
