@@ -402,7 +402,7 @@ def open_session(
     if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
         return None
     claim_id, exp = int(parts[0]), int(parts[1])
-    if exp <= now.timestamp() or claim_id > 2**62:
+    if exp <= now.timestamp() or claim_id >= 2**31:  # an INTEGER column
         return None
     claim = session.execute(sa.select(_CODE).where(_CODE.c.id == claim_id)).first()
     if claim is None or _aware(claim.expires_at) <= now:
