@@ -372,7 +372,26 @@ def login(
     if error is not None:
         raise error
     assert identity is not None
+    _prune_attempts(session, settings=settings, now=now)
     return identity
+
+
+def _prune_attempts(session: Session, *, settings: IssuerSettings, now: dt.datetime) -> None:
+    """Delete attempt counters whose window and lock are long over (after a successful
+    log-in, in a transaction of its own: it must not wait on rows a failing attempt holds
+    while this one holds others). Best effort."""
+    stale = now - dt.timedelta(minutes=settings.holder_lockout_minutes) - dt.timedelta(days=1)
+    try:
+        begin_write(session)
+        session.execute(
+            sa.delete(_ATTEMPT).where(
+                _ATTEMPT.c.window_start < stale,
+                sa.or_(_ATTEMPT.c.locked_until.is_(None), _ATTEMPT.c.locked_until < now),
+            )
+        )
+        session.commit()
+    except sa.exc.SQLAlchemyError:
+        session.rollback()
 
 
 def _claim_for_number(session: Session, number: str) -> Any:

@@ -360,3 +360,23 @@ def test_a_forged_session_cookie_is_refused(issuer_env: IssuerHarness) -> None:
         r = issuer_env.client.get(f"/holder/certificates/{number}.json")
         assert r.status_code == 401, cookie
         issuer_env.client.cookies.clear()
+
+
+def test_old_attempt_counters_are_pruned_by_a_successful_login(issuer_env: IssuerHarness) -> None:
+    number = _issue(issuer_env, 63)["certificate_number"]
+    code = _claim_code(issuer_env, number)
+    old = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
+    table = HolderAttempt.__table__
+    with issuer_env.engine.begin() as conn:
+        conn.execute(
+            table.insert(),
+            [
+                {"key": "addr:192.0.2.1", "failures": 3, "window_start": old},
+                {"key": "number:20261100142000111", "failures": 1, "window_start": old},
+            ],
+        )
+    assert _login(issuer_env, number, code).status_code == 303
+    with issuer_env.engine.connect() as conn:
+        keys = set(conn.execute(sa.select(table.c.key)).scalars())
+    assert "addr:192.0.2.1" not in keys and "number:20261100142000111" not in keys
+    assert f"number:{number}" in keys  # today's stays
