@@ -129,12 +129,15 @@ def canonical_json(value: Any) -> bytes:
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
+    out = dict(pairs)  # in C; only a shorter dict means a key came twice
+    if len(out) == len(pairs):
+        return out
+    seen: set[str] = set()
+    for k, _v in pairs:
+        if k in seen:
             raise MalformedError(f"duplicate JSON key {k!r}")
-        out[k] = v
-    return out
+        seen.add(k)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _no_float(text: str) -> Any:
@@ -145,19 +148,20 @@ def _no_constant(text: str) -> Any:
     raise MalformedError(f"{text} is not JSON")
 
 
+# json.loads with hooks builds a new decoder on every call; this is the same decoder, made
+# once (a leading BOM, which json.loads refuses up front, fails here as "Expecting value").
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_no_duplicates, parse_float=_no_float, parse_constant=_no_constant
+)
+
+
 def strict_json_loads(data: bytes, what: str = "JSON") -> Any:
     """Parse UTF-8 JSON bytes, refusing duplicate keys, floats, NaN and invalid UTF-8.
 
     Returns the parsed value; raises MalformedError.
     """
     try:
-        text = data.decode("utf-8")
-        return json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_float=_no_float,
-            parse_constant=_no_constant,
-        )
+        return _STRICT_DECODER.decode(data.decode("utf-8"))
     except MalformedError as exc:
         raise MalformedError(f"{what}: {exc}") from exc
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
