@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["bench.verify", "bench.batch", "bench.pdf", "bench.verifier_load"]
+SECTIONS = ["bench.verify", "bench.batch", "bench.pdf", "bench.pdf_batch", "bench.verifier_load"]
 
 
 def main() -> None:

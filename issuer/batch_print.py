@@ -394,13 +394,15 @@ def print_batch(
     workers: int | None = None,
     part_size: int = DEFAULT_PART_SIZE,
     progress: Progress | None = None,
+    print_file: bool = True,
 ) -> PrintReport:
     """Write the PDFs of batch ``batch_id`` and its print file into ``out_dir``; return
     what was done (see the module's docstring).
 
     ``name`` names the print file ``<name>-print.pdf`` (default ``batch-<id>``).
     ``workers``: processes (default one per core; 1 works in this process).
-    ``progress(done, total)`` is called as PDFs are found or made. Raises
+    ``progress(done, total)`` is called as PDFs are found or made. ``print_file=False``
+    makes the PDFs only. Raises
     PrintUnavailableError when ``pdfunite`` is missing (the PDFs are made first), OSError
     when a file cannot be written; a re-run continues where it stopped.
     """
@@ -414,7 +416,7 @@ def print_batch(
     report = PrintReport()
     entries, report.not_valid = _entries(engine, batch_id)
     report.total = len(entries)
-    need_print = not _complete(target)
+    need_print = print_file and not _complete(target)
     if need_print:
         parts_dir.mkdir(exist_ok=True)
     # What each part still needs: its missing PDFs, and its part file unless it exists.
@@ -495,6 +497,6 @@ def print_batch(
                 _unite(real, target, Path(work))
             report.print_file = target
         shutil.rmtree(parts_dir, ignore_errors=True)
-    elif target.exists():
+    elif print_file and target.exists():
         report.print_file = target
     return report
