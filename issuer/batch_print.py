@@ -136,6 +136,17 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def _pid_alive(pid: int) -> bool:
+    """Return True when process ``pid`` runs (a zombie does not: a killed run's orphaned
+    worker may wait long to be reaped)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:  # no /proc here: ask the kernel
+        pass
+    else:
+        state = next((s for s in status.splitlines() if s.startswith("State:")), "State: R")
+        return state.split(":", 1)[1].strip()[:1] not in ("Z", "X")
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
