@@ -16,6 +16,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from asn1crypto import x509 as asn1_x509
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko_certvalidator import ValidationContext
 from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
@@ -118,6 +122,12 @@ def test_pdf_per_certificate_and_a_print_file_and_a_rerun_makes_only_what_is_mis
         [f"{n}.pdf" for n in numbers] + [print_file.name]
     )  # no temporary files, no parts left
     _check_pdfs(out, issued)
+    root = asn1_x509.Certificate.load((tmp_path / "home" / "trust" / "root.crt").read_bytes())
+    with (out / f"{numbers[0]}.pdf").open("rb") as f:
+        (sig,) = PdfFileReader(f).embedded_signatures
+        status = validate_pdf_signature(sig, ValidationContext(trust_roots=[root]))
+    assert (status.intact, status.valid, status.trusted) == (True, True, True)
+    assert status.coverage.name == "ENTIRE_FILE"
     reader = PdfReader(print_file)
     assert len(reader.pages) == 20
     assert "/AcroForm" not in reader.trailer["/Root"]  # for the printer: not signed
