@@ -925,7 +925,7 @@ class _Timing:
 
 
 def _write_chunk(
-    engine: Engine,
+    bind: Engine | sa.Connection,
     *,
     batch_id: int,
     rows: Sequence[ApplicantRow],
@@ -942,7 +942,7 @@ def _write_chunk(
     """Issue ``rows`` (those without a batch item yet) in one transaction; return how many
     and the next chunk's look-ahead (signing ``next_rows`` while this one is written)."""
     t0 = time.perf_counter()
-    with Session(engine) as session:
+    with Session(bind) as session:
         begin_write(session)
         numbers = [r.row_number for r in rows]
         have = set(
@@ -1089,6 +1089,78 @@ def _look_ahead(
     return _Ahead(tuple(j.row.row_number for j in jobs), first_of, signing.submit(jobs, now))
 
 
+# The batch's own connection checkpoints the WAL itself only past this many pages (64 MB
+# with 4 KB pages: the bound on how far the WAL grows while a thread checkpoints it).
+_WAL_SELF_CHECKPOINT = 16384
+_CHECKPOINT_EVERY = 0.02  # seconds between the thread's passive checkpoints
+
+
+class _WalCheckpoints:
+    """SQLite: the WAL checkpoints a batch's commits would run, run by a thread instead.
+
+    SQLite copies the WAL back into the database file inside the commit that takes the
+    WAL past ``wal_autocheckpoint`` pages: at batch sizes that was about 40 % of the
+    commit's time (copying the pages, and two fsyncs the writer sat through). Here the
+    batch writes on one connection held for the whole run, whose own automatic
+    checkpoint comes only at ``_WAL_SELF_CHECKPOINT`` pages, while a thread with its own
+    connection runs ``PRAGMA wal_checkpoint(PASSIVE)`` (never blocking the writer; SQLite
+    releases the GIL meanwhile). A checkpoint copies committed pages only, so a crash or
+    ``kill -9`` at any point still loses and doubles nothing. Other databases: nothing.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        url = engine.url
+        self.active = engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:")
+        self.conn: sa.Connection | None = None
+        self._old: int | None = None
+        self._raw: Any = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def open(self) -> Engine | sa.Connection:
+        """Return what the chunks' sessions bind to."""
+        if not self.active:
+            return self.engine
+        self.conn = self.engine.connect()
+        raw = self.conn.connection.dbapi_connection
+        assert raw is not None
+        (old,) = raw.execute("PRAGMA wal_autocheckpoint").fetchone()
+        raw.execute(f"PRAGMA wal_autocheckpoint={_WAL_SELF_CHECKPOINT:d}")
+        self._raw, self._old = raw, int(old)
+        return self.conn
+
+    def start(self) -> None:
+        """Start the thread (after the signing pool has forked its workers)."""
+        if self.active and self._thread is None:
+            self._thread = threading.Thread(
+                target=self._run, name="jiaozi-wal-checkpoint", daemon=True
+            )
+            self._thread.start()
+
+    def _run(self) -> None:
+        raw = self.engine.raw_connection()
+        try:
+            while not self._stop.wait(_CHECKPOINT_EVERY):
+                raw.cursor().execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except Exception:  # noqa: S110 - the next commits checkpoint as SQLite always does
+            pass
+        finally:
+            raw.close()
+
+    def close(self) -> None:
+        """Stop the thread and give the connection back (its setting restored)."""
+        if self._thread is not None:
+            self._stop.set()
+            self._thread.join()
+            self._thread = None
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self._raw.execute(f"PRAGMA wal_autocheckpoint={self._old:d}")
+            self.conn.close()
+            self.conn = None
+
+
 def _set_state(
     engine: Engine,
     batch_id: int,
@@ -1167,6 +1239,7 @@ def run_batch(
     pending = sorted((r for r in rows if r.row_number not in have), key=lambda r: r.row_number)
     issued = len(have)
     signing: _Signing | None = None
+    checkpoints = _WalCheckpoints(engine)
     try:
         _set_state(engine, batch_id, ISSUING)
         if pending:
@@ -1182,6 +1255,7 @@ def run_batch(
         if progress is not None:
             progress(issued, valid)
         ahead: _Ahead | None = None
+        writer = checkpoints.open()
         for start in range(0, len(pending), chunk):
             part = pending[start : start + chunk]
             following = pending[start + chunk : start + 2 * chunk]
@@ -1190,7 +1264,7 @@ def run_batch(
                 try:
                     assert signing is not None
                     done, ahead = _write_chunk(
-                        engine,
+                        writer,
                         batch_id=batch_id,
                         rows=part,
                         signing=signing,
@@ -1214,17 +1288,21 @@ def run_batch(
                     indices.reset()
                     if attempt == _CHUNK_RETRIES - 1:
                         raise
+            checkpoints.start()  # after the first chunk: the pool's workers are forked
             if progress is not None:
                 progress(issued, valid)
+        checkpoints.close()
         if issued >= valid:  # (a caller that passed only some rows leaves it issuing)
             _set_state(engine, batch_id, DONE, now=now_fn())
     except BaseException as exc:
+        checkpoints.close()  # (the open chunk has rolled back as its session ended)
         try:
             _set_state(engine, batch_id, FAILED, now=now_fn(), failure=_reason(exc))
         except Exception:  # noqa: S110 - the original error is what matters
             pass
         raise
     finally:
+        checkpoints.close()
         if signing is not None:
             signing.close()
     with Session(engine) as session:
