@@ -315,11 +315,11 @@ class _Entry:
     row_number: int
     certificate_id: int
     number: str
+    status: str
 
 
-def _entries(engine: Engine, batch_id: int) -> tuple[list[_Entry], list[tuple[int, str, str]]]:
-    """Return the batch's valid certificates in row order, and the others (row, number,
-    status)."""
+def _entries(engine: Engine, batch_id: int) -> list[_Entry]:
+    """Return the batch's certificates in row order."""
     with engine.connect() as conn:
         rows = conn.execute(
             sa.select(_ITEM.c.row_number, _CERT.c.id, _CERT.c.certificate_number, _CERT.c.status)
@@ -327,13 +327,13 @@ def _entries(engine: Engine, batch_id: int) -> tuple[list[_Entry], list[tuple[in
             .where(_ITEM.c.batch_id == batch_id)
             .order_by(_ITEM.c.row_number)
         ).all()
-    valid = [_Entry(r, cid, n) for r, cid, n, s in rows if s == "valid"]
-    other = [(r, n, s) for r, cid, n, s in rows if s != "valid"]
-    return valid, other
+    return [_Entry(*r) for r in rows]
 
 
 def _jobs(engine: Engine, entries: Sequence[_Entry], make: set[str]) -> list[_Job]:
     """Read the columns a page needs for ``entries`` (one query) as worker jobs."""
+    if not entries:
+        return []
     with engine.connect() as conn:
         got = {
             cid: (stored, token, layout)
@@ -421,19 +421,27 @@ def print_batch(
         raise ValueError("part_size must be at least 1")
     name = name or f"batch-{batch_id}"
     out_dir.mkdir(parents=True, exist_ok=True)
-    parts_dir = out_dir / f".{name}-parts"
+    # (the part size is in the name: a part is rows [k * size, (k + 1) * size) of the batch)
+    parts_dir = out_dir / f".{name}-parts-{part_size}"
     target = out_dir / print_file_name(name)
     _remove_stale_temps(out_dir, parts_dir)
     report = PrintReport()
-    entries, report.not_valid = _entries(engine, batch_id)
-    report.total = len(entries)
+    entries = _entries(engine, batch_id)
     need_print = print_file and not _complete(target)
     if need_print:
         parts_dir.mkdir(exist_ok=True)
     # What each part still needs: its missing PDFs, and its part file unless it exists.
     plan: list[tuple[int, list[_Entry], set[str], bool]] = []
+    # Parts are cut from all the batch's rows, so that a certificate suspended between
+    # two runs does not move the others from one part to another.
     for k, start in enumerate(range(0, len(entries), part_size)):
-        chunk = entries[start : start + part_size]
+        chunk = [e for e in entries[start : start + part_size] if e.status == "valid"]
+        report.not_valid += [
+            (e.row_number, e.number, e.status)
+            for e in entries[start : start + part_size]
+            if e.status != "valid"
+        ]
+        report.total += len(chunk)
         missing = {e.number for e in chunk if not _complete(out_dir / f"{e.number}.pdf")}
         report.present += len(chunk) - len(missing)
         part = False

@@ -147,7 +147,25 @@ def test_pdf_per_certificate_and_a_print_file_and_a_rerun_makes_only_what_is_mis
     assert {n for n in numbers if after[n] != before.get(n)} == {numbers[3], numbers[7]}
     assert print_file.stat().st_mtime_ns == print_mtime
     _check_pdfs(out, [issued[3], issued[7]])
-    assert "Traceback" not in first.stderr + again.stderr
+
+    # A certificate suspended since is not printed again (and not an error).
+    engine = make_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                sa.update(Certificate)
+                .where(Certificate.certificate_number == numbers[5])
+                .values(status="suspended")
+            )
+    finally:
+        engine.dispose()
+    (out / f"{numbers[5]}.pdf").unlink()
+    third = _run(env, batch_file, out)
+    assert third.returncode == 0, third.stderr
+    assert f"not printed: row 7, certificate {numbers[5]}: suspended" in third.stdout
+    assert "(0 made, 19 already there)" in third.stdout
+    assert not (out / f"{numbers[5]}.pdf").exists()
+    assert "Traceback" not in first.stderr + again.stderr + third.stderr
 
 
 def test_a_name_no_font_can_draw_is_listed_and_the_others_are_printed(
