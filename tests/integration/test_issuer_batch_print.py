@@ -268,3 +268,18 @@ def test_kill_9_while_printing_then_rerun_ends_with_every_pdf_whole(
     _check_pdfs(out, issued)
     assert len(PdfReader(out / "round-print.pdf").pages) == rows
     assert _page_order(out / "round-print.pdf", numbers) == numbers
+
+
+def test_without_a_document_signing_key_nothing_is_issued(
+    tmp_path: Path, database_url: str
+) -> None:
+    env = _env(tmp_path, database_url)
+    for pem in (tmp_path / "home" / "keys" / "root").glob("*.pem"):
+        pem.unlink()  # an office's store without the root key: no document certificate
+    batch_file = _batch_file(tmp_path, 3)
+    r = _run(env, batch_file, tmp_path / "pdf")
+    assert r.returncode == 1
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("jiaozi batch issue: document-signing key")
+    assert "batch" not in r.stdout  # stopped before the batch was opened
+    assert not (tmp_path / "pdf").exists()
