@@ -57,7 +57,8 @@ class ParsedJWS:
 
         The header's ``alg`` must equal the key's pinned algorithm; it never selects one.
         """
-        if self.header.get("alg") != key.alg.value or self.header.get("kid") != key.kid:
+        # key.alg is a StrEnum: equal to its text, without the slow .value property
+        if self.header.get("alg") != key.alg or self.header.get("kid") != key.kid:
             return False
         return key.verify(self.signing_input, self.signature)
 

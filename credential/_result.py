@@ -163,9 +163,9 @@ def _rfc3339(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _dumps(value: Any) -> str:
-    # What Starlette's JSONResponse (and so the verifier before json_bytes) sends.
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+# What Starlette's JSONResponse (and so the verifier before json_bytes) sends; json.dumps
+# with these options would build this encoder on every call.
+_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
 
 
 # Quoted RFC 3339 texts by whole POSIX second: a verifier answers many requests in one
@@ -238,13 +238,19 @@ class VerificationResult:
         if head is None:  # at most one per verdict and reason
             head = _dumps({"verdict": head_key[0], "reason": reason})[:-1] + ',"checks":['
             _HEADS[head_key] = head
-        parts = [head, ",".join([c.json_text(zh) for c in self.checks]), "]"]
-        if self.certificate is not None:
-            parts.append(',"certificate":')
-            parts.append(_dumps(self.certificate.to_json()))
-        parts.append(',"status_as_of":')
-        parts.append(_stamp_json(self.status_as_of) if self.status_as_of else "null")
-        parts.append(',"checked_at":')
-        parts.append(_stamp_json(self.checked_at))
-        parts.append("}")
-        return "".join(parts).encode("utf-8")
+        text = (
+            head
+            + ",".join([c.json_text(zh) for c in self.checks])
+            + "]"
+            + (
+                ',"certificate":' + _dumps(self.certificate.to_json())
+                if self.certificate is not None
+                else ""
+            )
+            + ',"status_as_of":'
+            + (_stamp_json(self.status_as_of) if self.status_as_of else "null")
+            + ',"checked_at":'
+            + _stamp_json(self.checked_at)
+            + "}"
+        )
+        return text.encode("utf-8")

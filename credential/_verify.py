@@ -27,7 +27,7 @@ from typing import Protocol
 
 from ._credential import CREDENTIAL_TYP, QR_TYP, QrClaims, credential_digest
 from ._errors import CredentialError, MalformedError, StatusListError
-from ._identifiers import IdType, person_key
+from ._identifiers import IdType, QualificationType, person_key
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws
 from ._keys import PublicKey
 from ._qr import extract_token
@@ -303,7 +303,7 @@ class _Scope:
                 f"{ctx.office.name} may not certify {qt.slug}",
                 f"{ctx.office.name}无权认定{qt.name_zh}",
             )
-        key = (self.name, qt.slug)
+        key = (self.name, qt._name_)  # the member's name: Enum.name/slug are slow properties
         return _OK_CACHE.get(key) or _remember(
             key,
             _ok(
@@ -445,6 +445,17 @@ def _run(check: _CheckStep, ctx: _Ctx) -> Check:
     return result
 
 
+_QT_NAMES: dict[int, tuple[str, str]] = {}
+
+
+def _qt_names(qt: QualificationType) -> tuple[str, str]:
+    """Return ``(qt.slug, qt.name_zh)``, looked up by value (enum properties are slow)."""
+    names = _QT_NAMES.get(qt._value_)
+    if names is None:
+        names = _QT_NAMES[qt._value_] = (qt.slug, qt.name_zh)
+    return names
+
+
 def verify(
     qr: str | None = None,
     *,
@@ -477,22 +488,26 @@ def verify(
         checks.append(_run(check, ctx) if passed else _NOT_CHECKED[check.name])
 
     failures = [c.reason for c in checks if c.ok is False and c.reason is not None]
-    hard = [r for r in failures if r.verdict is Verdict.NOT_VALID]
-    # A status of INVALID backed by a "lost" restriction is reported as lost.
-    if Reason.LOST in hard:
-        reason: Reason | None = Reason.LOST
+    if failures:
+        hard = [r for r in failures if r.verdict is Verdict.NOT_VALID]
+        # A status of INVALID backed by a "lost" restriction is reported as lost.
+        if Reason.LOST in hard:
+            reason: Reason | None = Reason.LOST
+        else:
+            reason = hard[0] if hard else failures[0]
+        verdict = reason.verdict if reason else Verdict.VALID
     else:
-        reason = hard[0] if hard else (failures[0] if failures else None)
-    verdict = reason.verdict if reason else Verdict.VALID
+        reason, verdict = None, Verdict.VALID
     certificate = None
     if passed and ctx.office is not None:
         c = ctx.claims
+        slug, name_zh = _qt_names(c.qualification_type)
         certificate = CertificateView(
             certificate_number=c.certificate_number,
             name=c.name,
             id_number_masked=c.id_number_masked,
-            qualification_type=c.qualification_type.slug,
-            qualification_name=c.qualification_type.name_zh,
+            qualification_type=slug,
+            qualification_name=name_zh,
             subject=c.subject,
             issuer=ctx.office.name,
             certified_on=c.certified_on,

@@ -27,6 +27,21 @@ MEDIA_TYPE = "application/problem+json"
 
 def language(accept_language: str | None) -> str:
     """Return ``"en"`` or ``"zh"``: the supported language the client weights highest."""
+    # A pure function of the header, which clients repeat: remembered (bounded).
+    found = _LANGUAGES.get(accept_language)
+    if found is None:
+        found = _language(accept_language)
+        if accept_language is None or len(accept_language) <= 256:
+            if len(_LANGUAGES) >= 512:
+                _LANGUAGES.clear()
+            _LANGUAGES[accept_language] = found
+    return found
+
+
+_LANGUAGES: dict[str | None, str] = {}
+
+
+def _language(accept_language: str | None) -> str:
     best, best_q = "zh", -1.0
     for part in (accept_language or "").split(",")[:20]:
         tag, _, params = part.strip().partition(";")

@@ -156,3 +156,20 @@ segments = st.one_of(
 @given(segment=segments)
 def test_segments_decode_as_b64url_decode_does(segment: str) -> None:
     assert decoded(_decode_segment, segment) == decoded(b64url_decode, segment)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    header=st.none()
+    | st.text(max_size=40)
+    | st.lists(
+        st.sampled_from(["en", "zh-CN", "zh", "en-GB;q=0.9", "fr;q=1", "*", "en;q=0", "zh;q=x"]),
+        max_size=5,
+    ).map(", ".join)
+    | st.just("en," * 200)
+)
+def test_remembered_languages_are_what_parsing_says(header: str | None) -> None:
+    from verifier.problems import _language, language
+
+    assert language(header) == _language(header)
+    assert language(header) == _language(header)  # remembered now (when short)
