@@ -3,19 +3,20 @@
 ``print_batch`` takes a batch whose rows are issued and writes, in ``out_dir``:
 
 - ``<certificate number>.pdf`` for each certificate of the batch: the signed PDF of
-  ``issuer.printing.certificate_pdf`` (credential attached, PAdES signature), the same
-  bytes the holder downloads;
+  ``issuer.printing.certificate_pdf`` (credential attached, PAdES signature), the document
+  the holder downloads;
 - ``<name>-print.pdf``: every page in the batch's row order in one file, for the printer.
   It is **not signed** and has no credentials attached: it is paper to be printed, not an
   e-licence to hand out (the individual files are those).
 
-The work is cut into parts of ``part_size`` rows in row order. The parent reads the
-batch's certificate numbers once, then per part only the three columns a page needs
-(stored credential, QR token, layout version) and hands them to a process pool (default
-one worker per core); the workers never open the database. A worker makes the part's
-missing PDFs, then renders the part's pages into one part file with
-``issuer.pdf.render_many`` (fonts subset once per part), kept under ``.<name>-parts/``
-until ``pdfunite`` (poppler-utils) joins the parts into the print file.
+The work is cut into parts of ``part_size`` rows (of all the batch's rows, in row
+order). The parent reads the batch's certificate numbers once, then per part only the
+three columns a page needs (stored credential, QR token, layout version) and hands them
+to a process pool (default one worker per core); the workers never open the database.
+A worker makes the part's missing PDFs, then renders the part's pages into one part file
+with ``issuer.pdf.render_many`` (fonts subset once per part), kept under
+``.<name>-parts-<size>/`` until ``pdfunite`` (poppler-utils) joins the parts into the
+print file.
 
 Every file is written to a temporary name and renamed into place (``os.replace``), so a
 file under its final name is always complete; a killed run leaves at most temporary files,
