@@ -8,6 +8,7 @@ printed QR to the credential embedded in the PDF.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -101,8 +102,14 @@ class IssuedTokens:
     qr_token: str
 
 
+@functools.lru_cache(maxsize=64)
 def _iso_utc(ts: int) -> str:
+    # (a batch issues thousands of credentials with the same few timestamps)
     return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# What the claims say of each qualification type (enum properties cost per call).
+_QUALIFICATION = {q: (q.slug, int(q), q.name_zh) for q in QualificationType}
 
 
 def credential_claims(
@@ -114,17 +121,13 @@ def credential_claims(
     valid_until: int | None = None,
 ) -> dict[str, Any]:
     """Return the full credential's JWT payload: the VC plus iss, iat, jti and status."""
+    slug, code, name_zh = _QUALIFICATION[cert.qualification_type]
     subject: dict[str, Any] = {
         "name": cert.name,
         "sex": cert.sex.value,
         "birthDate": cert.birth_date.isoformat(),
         "identityDocument": {"type": cert.id_type.value, "number": cert.id_number},
-        "qualification": {
-            "type": cert.qualification_type.slug,
-            "code": int(cert.qualification_type),
-            "name": cert.qualification_type.name_zh,
-            "subject": cert.subject,
-        },
+        "qualification": {"type": slug, "code": code, "name": name_zh, "subject": cert.subject},
         "certifiedOn": cert.certified_on.isoformat(),
         "office": {"name": cert.office_name, "code": cert.office_code},
         "certificateNumber": cert.certificate_number,
