@@ -451,14 +451,26 @@ class JsonVerifyFastPath:
             await self.app(scope, receive, send)
             return
         lang = problems.language(accept_language)
-        response: Response
         try:
             raw = await _receive_limited(receive, declared, self.json_limit)
             qr, cred = _inputs(_json_object(raw), self.settings)
-            response = _verdict_response(await _judge(self.verifier, qr, cred, lang), lang)
+            body = await _judge(self.verifier, qr, cred, lang)
         except Problem as p:
-            response = problems.render(Request(scope), p)
-        await response(scope, receive, send)
+            await problems.render(Request(scope), p)(scope, receive, send)
+            return
+        # What _verdict_response's Response would send, without building one.
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [
+                    (b"content-language", b"en" if lang == "en" else b"zh-CN"),
+                    (b"content-length", str(len(body)).encode("latin-1")),
+                    (b"content-type", b"application/json"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
 
 # --- the app --------------------------------------------------------------------------
