@@ -163,9 +163,21 @@ def _rfc3339(t: dt.datetime) -> str:
     return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-# What Starlette's JSONResponse (and so the verifier before json_bytes) sends; json.dumps
-# with these options would build this encoder on every call.
-_dumps = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+# What Starlette's JSONResponse (and so the verifier before json_bytes) sends. json.dumps
+# with these options builds an encoder, and the encoder a C encoder, on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+try:
+    _encode_c: Any = json.encoder.c_make_encoder(  # type: ignore[attr-defined]
+        None, _ENCODER.default, json.encoder.encode_basestring, None, ":", ",", False, False, False
+    )
+except (AttributeError, TypeError):  # no C accelerator, or another signature
+    _encode_c = None
+
+
+def _dumps(value: Any) -> str:
+    if _encode_c is not None and type(value) is dict:
+        return "".join(_encode_c(value, 0))
+    return _ENCODER.encode(value)
 
 
 # Quoted RFC 3339 texts by whole POSIX second: a verifier answers many requests in one
