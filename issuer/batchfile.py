@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime
+import functools
 import io
 import operator
 import re
@@ -484,6 +485,46 @@ def _excel_int(value: object) -> int | None:
     return None
 
 
+# The enum parsers, cached (pure; a refusal raises and is not cached).
+@functools.lru_cache(maxsize=256)
+def _sex(value: str | int) -> Sex:
+    return Sex.parse(value, field="sex")
+
+
+@functools.lru_cache(maxsize=256)
+def _id_type(value: str) -> IdType:
+    return IdType.parse(value, field="id_type")
+
+
+@functools.lru_cache(maxsize=256)
+def _qualification_type(value: str | int) -> QualificationType:
+    return QualificationType.parse(value, field="qualification_type")
+
+
+@functools.lru_cache(maxsize=4096)
+def _date_of_text(raw: str) -> datetime.date | str | None:
+    """Return the date written in ``raw``; else None when it is blank, ``""`` when it is
+    not written as a date, or the (printable) text when it names no real day.
+
+    Pure, so cached: a round's rows repeat their certification date and many birth dates.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip()
+    if not text:
+        return None
+    m = _DATE_SEP.fullmatch(text)
+    if m is not None:
+        parts = (m.group(1), m.group(3), m.group(4))
+    else:
+        m = _DATE_ZH.fullmatch(text)
+        if m is None:
+            return ""
+        parts = (m.group(1), m.group(2), m.group(3))
+    try:
+        return datetime.date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return _printable(text)
+
+
 class _RowCheck:
     """Validates one data row, collecting every error of it."""
 
@@ -623,7 +664,7 @@ class _RowCheck:
         if v is None:
             return None
         try:
-            return Sex.parse(v, field="sex")
+            return _sex(v)
         except InvalidFieldError as exc:
             self.fail_with(exc, "sex", value)
             return None
@@ -633,7 +674,7 @@ class _RowCheck:
         if v is None:
             return None
         try:
-            return IdType.parse(str(v), field="id_type")
+            return _id_type(str(v))
         except InvalidFieldError as exc:
             self.fail_with(exc, "id_type", value)
             return None
@@ -643,7 +684,7 @@ class _RowCheck:
         if v is None:
             return None
         try:
-            return QualificationType.parse(v, field="qualification_type")
+            return _qualification_type(v)
         except InvalidFieldError as exc:
             self.fail_with(exc, "qualification_type", value)
             return None
@@ -715,30 +756,22 @@ class _RowCheck:
         return converted.date()
 
     def _date_text(self, field: str, value: object) -> datetime.date | None:
-        text = unicodedata.normalize("NFKC", _raw_text(value)).strip()
-        if not text:
+        found = _date_of_text(_raw_text(value))
+        if type(found) is datetime.date:
+            return found
+        if found is None:
             self.required(field, value)
-            return None
-        m = _DATE_SEP.fullmatch(text)
-        if m is not None:
-            parts = (m.group(1), m.group(3), m.group(4))
+        elif found == "":
+            self._date_format_error(field, value)
         else:
-            m = _DATE_ZH.fullmatch(text)
-            if m is None:
-                self._date_format_error(field, value)
-                return None
-            parts = (m.group(1), m.group(2), m.group(3))
-        try:
-            return datetime.date(int(parts[0]), int(parts[1]), int(parts[2]))
-        except ValueError:
             self.fail(
                 field,
                 "date_invalid",
-                f"{_EN_NAME[field]} {_printable(text)} is not a real date",
-                f"{_ZH_NAME[field]}{_printable(text)}不是有效日期",
+                f"{_EN_NAME[field]} {found} is not a real date",
+                f"{_ZH_NAME[field]}{found}不是有效日期",
                 value,
             )
-            return None
+        return None
 
     # -- identity number ------------------------------------------------------------
 
