@@ -833,6 +833,19 @@ class _Indices:
 _AUDIT_COLUMNS = ("id", "at", "actor", "action", "subject", "detail_json", "prev_hash", "hash")
 
 
+def _ids_of(session: Session, numbers: Sequence[str]) -> dict[str, int]:
+    """Return the ids of the certificates numbered ``numbers`` (one plain SELECT)."""
+    conn = session.connection()
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    # Only placeholders are put into the text; the numbers are bound.
+    sql = (
+        f"SELECT certificate_number, id FROM {dialect.identifier_preparer.quote(_CERT.name)}"  # noqa: S608
+        f" WHERE certificate_number IN ({', '.join([mark] * len(numbers))})"
+    )
+    return {number: cid for number, cid in conn.exec_driver_sql(sql, tuple(numbers))}
+
+
 def _insert_rows(
     session: Session, table: sa.Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]
 ) -> None:
@@ -864,66 +877,90 @@ def _insert_rows(
     conn.exec_driver_sql(sql, list(rows))
 
 
-def _append_audit(
-    session: Session, *, actor: str, at: dt.datetime, records: Sequence[tuple[str, str]]
-) -> None:
-    """Append one ``certificate.issued`` record per (subject, canonical detail JSON), as
-    ``audit.append`` would one by one: the head row advanced once, the chain hashed with
-    ``audit.chain_hashes`` (the function behind ``audit.record_hash``)."""
-    if not records:
-        return
-    n = len(records)
-    last, prev = session.execute(
-        sa.update(_AUDIT_HEAD)
-        .where(_AUDIT_HEAD.c.id == 1)
-        .values(seq=_AUDIT_HEAD.c.seq + n)
-        .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.hash)
-    ).one()
-    at = at.astimezone(dt.UTC)
-    action = "certificate.issued"
-    chained = audit.chain_hashes(
-        first_seq=last - n + 1, at=at, actor=actor, action=action, records=records, prev_hash=prev
-    )
-    session.execute(sa.update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1).values(hash=chained[-1][2]))
-    _insert_rows(
-        session,
-        _AUDIT,
-        _AUDIT_COLUMNS,
-        [
-            (seq, at, actor, action, subject, detail_json, prev_hash, digest)
-            for (subject, detail_json), (seq, prev_hash, digest) in zip(
-                records, chained, strict=True
+class _Chains:
+    """The audit chain and the event sequence of one chunk's transaction.
+
+    The chunk's ``n`` records and events are numbered from each head row advanced once, at
+    the first part (after its certificate rows: the lock order of ``audit.append`` and
+    ``events.append_event``, audit head first), and the audit head's hash is set once, at
+    the end; between parts the chain runs on here. Together as ``audit.append`` and
+    ``events.append_event`` would write them one by one."""
+
+    def __init__(self, n: int, *, actor: str, at: dt.datetime, office_id: str) -> None:
+        self.n, self.actor, self.office_id = n, actor, office_id
+        self.at = at.astimezone(dt.UTC)
+        self.audit_seq = 0  # the next record's number (0: the head not advanced yet)
+        self.prev = ""
+        self.event_seq = 0
+        self.count = 0
+
+    def append(self, session: Session, records: Sequence[tuple[str, str]]) -> None:
+        """Append a ``certificate.issued`` record and an ``issued`` event per (certificate
+        number, canonical detail JSON), the chain hashed with ``audit.chain_hashes`` (the
+        function behind ``audit.record_hash``)."""
+        if not records:
+            return
+        self.count += len(records)
+        if self.count > self.n:
+            raise RuntimeError(f"more than the {self.n} certificates reserved for")
+        if not self.audit_seq:
+            last, self.prev = session.execute(
+                sa.update(_AUDIT_HEAD)
+                .where(_AUDIT_HEAD.c.id == 1)
+                .values(seq=_AUDIT_HEAD.c.seq + self.n)
+                .returning(_AUDIT_HEAD.c.seq, _AUDIT_HEAD.c.hash)
+            ).one()
+            self.audit_seq = last - self.n + 1
+        action = "certificate.issued"
+        chained = audit.chain_hashes(
+            first_seq=self.audit_seq,
+            at=self.at,
+            actor=self.actor,
+            action=action,
+            records=records,
+            prev_hash=self.prev,
+        )
+        self.audit_seq, self.prev = chained[-1][0] + 1, chained[-1][2]
+        _insert_rows(
+            session,
+            _AUDIT,
+            _AUDIT_COLUMNS,
+            [
+                (seq, self.at, self.actor, action, subject, detail_json, prev_hash, digest)
+                for (subject, detail_json), (seq, prev_hash, digest) in zip(
+                    records, chained, strict=True
+                )
+            ],
+        )
+        if not self.event_seq:
+            last = session.execute(
+                sa.update(_EVENT_HEAD)
+                .where(_EVENT_HEAD.c.name == events.EVENT_HEAD)
+                .values(seq=_EVENT_HEAD.c.seq + self.n)
+                .returning(_EVENT_HEAD.c.seq)
+            ).scalar_one_or_none()
+            if last is None:
+                raise RuntimeError(f"event_head row {events.EVENT_HEAD!r} is missing")
+            self.event_seq = last - self.n + 1
+        first, self.event_seq = self.event_seq, self.event_seq + len(records)
+        _insert_rows(
+            session,
+            _EVENT,
+            ("seq", "at", "type", "office_id", "certificate_number", "version", "data_json"),
+            [
+                (seq, self.at, "issued", self.office_id, number, 1, "{}")
+                for seq, (number, _) in enumerate(records, start=first)
+            ],
+        )
+
+    def close(self, session: Session) -> None:
+        """Set the audit head's hash to the chain's last (all ``n`` must be appended)."""
+        if self.count != self.n:  # a gap in either sequence would break its readers
+            raise RuntimeError(f"{self.count} certificates written, {self.n} reserved")
+        if self.audit_seq:
+            session.execute(
+                sa.update(_AUDIT_HEAD).where(_AUDIT_HEAD.c.id == 1).values(hash=self.prev)
             )
-        ],
-    )
-
-
-def _append_issued_events(
-    session: Session, *, office_id: str, at: dt.datetime, numbers: Sequence[str]
-) -> None:
-    """Append one ``issued`` event per certificate, as ``events.append_event`` would one by
-    one (gapless ``seq`` from the head row, after the audit records: the same lock order)."""
-    if not numbers:
-        return
-    n = len(numbers)
-    last = session.execute(
-        sa.update(_EVENT_HEAD)
-        .where(_EVENT_HEAD.c.name == events.EVENT_HEAD)
-        .values(seq=_EVENT_HEAD.c.seq + n)
-        .returning(_EVENT_HEAD.c.seq)
-    ).scalar_one_or_none()
-    if last is None:
-        raise RuntimeError(f"event_head row {events.EVENT_HEAD!r} is missing")
-    at = at.astimezone(dt.UTC)
-    _insert_rows(
-        session,
-        _EVENT,
-        ("seq", "at", "type", "office_id", "certificate_number", "version", "data_json"),
-        [
-            (seq, at, "issued", office_id, number, 1, "{}")
-            for seq, number in enumerate(numbers, start=last - n + 1)
-        ],
-    )
 
 
 @dataclass
@@ -1010,6 +1047,7 @@ def _write_chunk(
             new_ahead = _look_ahead(session, next_rows, last_of, indices, signing, settings, now_fn)
         timing.database += time.perf_counter() - t0
         done = 0
+        chains = _Chains(len(jobs), actor=actor, at=now, office_id=settings.office_id)
         parts = pending.results()
         while True:
             t1 = time.perf_counter()
@@ -1021,30 +1059,18 @@ def _write_chunk(
             cert_numbers = [v[0] for v, _, _ in part]
             # A plain executemany (RETURNING would go row by row on SQLite), then the ids.
             _insert_rows(session, _CERT, _COLUMNS, [v for v, _, _ in part])
-            found = session.execute(
-                sa.select(_CERT.c.certificate_number, _CERT.c.id).where(
-                    _CERT.c.certificate_number.in_(cert_numbers)
-                )
-            )
-            id_of = {number: cid for number, cid in found}
+            id_of = _ids_of(session, cert_numbers)
             _insert_rows(
                 session,
                 _ITEM,
                 ("batch_id", "row_number", "certificate_id"),
                 [(batch_id, row, id_of[v[0]]) for v, _, row in part],
             )
-            _append_audit(
-                session,
-                actor=actor,
-                at=now,
-                records=[(v[0], detail_json) for v, detail_json, _ in part],
-            )
-            _append_issued_events(
-                session, office_id=settings.office_id, at=now, numbers=cert_numbers
-            )
+            chains.append(session, [(v[0], detail_json) for v, detail_json, _ in part])
             done += len(part)
             timing.database += time.perf_counter() - t2
         t3 = time.perf_counter()
+        chains.close(session)
         session.execute(
             sa.update(_BATCH)
             .where(_BATCH.c.id == batch_id)
