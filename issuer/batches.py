@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import gc
 import hashlib
 import json
 import math
@@ -302,6 +303,23 @@ def _barred_errors(
     return keep, errors
 
 
+@contextlib.contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off every object that exists now, until the end.
+
+    A batch holds its file's rows (tens of thousands of objects) for minutes, and each
+    full collection walked them and the rest of the process again: ~40 ms a time, 1-3
+    times in a 10,000-row batch, in the middle of reading or of a chunk. ``gc.freeze``
+    only sets them aside (nothing is freed or lost; ``gc.unfreeze`` gives them back, and
+    garbage among them is collected later as usual).
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def open_batch(
     session: Session,
     *,
@@ -346,9 +364,10 @@ def open_batch(
     if state == DONE:
         return OpenedBatch(get_batch(session, batch_id=batch_id, settings=settings), (), True)
     try:
-        parsed = read_batch(
-            data, filename=filename, max_rows=max_rows, today=services.office_date(now)
-        )
+        with _gc_frozen():
+            parsed = read_batch(
+                data, filename=filename, max_rows=max_rows, today=services.office_date(now)
+            )
     except BatchFileError:
         if created:  # the file is refused as a whole: leave no trace of it
             begin_write(session)
@@ -1279,6 +1298,8 @@ def run_batch(
     issued = len(have)
     signing: _Signing | None = None
     checkpoints = _WalCheckpoints(engine)
+    frozen = _gc_frozen()
+    frozen.__enter__()
     try:
         _set_state(engine, batch_id, ISSUING)
         if pending:
@@ -1344,5 +1365,6 @@ def run_batch(
         checkpoints.close()
         if signing is not None:
             signing.close()
+        frozen.__exit__(None, None, None)
     with Session(engine) as session:
         return get_batch(session, batch_id=batch_id, settings=settings)
