@@ -79,8 +79,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_batch_once(data: bytes, *, workers: int, chunk: int = 500) -> dict[str, float]:
-    """Issue ``data`` into a fresh SQLite file; return the rate and the time split."""
+def run_batch_once(data: bytes, *, workers: int, chunk: int | None = None) -> dict[str, float]:
+    """Issue ``data`` into a fresh SQLite file; return the rate and the time split.
+
+    ``chunk`` defaults to ``issuer.batches.DEFAULT_CHUNK`` (what the HTTP API uses).
+    """
     from sqlalchemy.orm import Session
 
     from credential import KeySigner
@@ -116,7 +119,7 @@ def run_batch_once(data: bytes, *, workers: int, chunk: int = 500) -> dict[str, 
                 settings=settings,
                 actor="bench",
                 now_fn=lambda: dt.datetime.now(dt.UTC),
-                chunk=chunk,
+                chunk=chunk or batches.DEFAULT_CHUNK,
                 workers=workers,
                 timing=timing,
             )

@@ -112,7 +112,10 @@ __all__ = [
     "start_batch",
 ]
 
-DEFAULT_CHUNK = 500
+# Rows per transaction. Each commit rewrites the pages its rows share (index pages, the
+# head rows), so larger chunks cost the parent less per row: 10,000 rows on two cores
+# measured ~8,700-9,050/s at 500, ~9,200-9,700/s at 1,000, no better at 2,000.
+DEFAULT_CHUNK = 1000
 DEFAULT_WORKERS = 2
 VALIDATING, ISSUING, DONE, FAILED = "validating", "issuing", "done", "failed"
 STATES = (VALIDATING, ISSUING, DONE, FAILED)
