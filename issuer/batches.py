@@ -63,6 +63,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import SingletonThreadPool, StaticPool
 
 from credential import (
     IdType,
@@ -1179,7 +1180,12 @@ class _WalCheckpoints:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         url = engine.url
-        self.active = engine.dialect.name == "sqlite" and url.database not in (None, "", ":memory:")
+        self.active = (
+            engine.dialect.name == "sqlite"
+            and url.database not in (None, "", ":memory:")
+            # one connection shared by every thread: no second one for the checkpoints
+            and not isinstance(engine.pool, StaticPool | SingletonThreadPool)
+        )
         self.conn: sa.Connection | None = None
         self._old: int | None = None
         self._raw: Any = None
