@@ -70,7 +70,7 @@ def _actor() -> str:
 @click.option(
     "--chunk",
     type=click.IntRange(1, 10_000),
-    default=500,
+    default=1000,  # issuer.batches.DEFAULT_CHUNK (a test holds them equal)
     show_default=True,
     help="rows per transaction",
 )
