@@ -39,6 +39,8 @@ from credential import (
     validate_resident_id,
 )
 
+from .pdf import unprintable_character
+
 __all__ = [
     "DEFAULT_MAX_ROWS",
     "ApplicantRow",
@@ -600,10 +602,18 @@ class _RowCheck:
     # -- text -----------------------------------------------------------------------
 
     def text(
-        self, field: str, value: object, *, limit: int, required: bool, formula: bool
+        self,
+        field: str,
+        value: object,
+        *,
+        limit: int,
+        required: bool,
+        formula: bool,
+        printable: bool = False,
     ) -> str | None:
         """Return the trimmed text, or None after recording an error (or when optional
-        and empty)."""
+        and empty). ``printable``: the text goes on the certificate, so every character
+        must be in its fonts."""
         if self.special(field, value):
             return None
         text = _raw_text(value).strip()
@@ -639,6 +649,18 @@ class _RowCheck:
                 "too_long",
                 f"{_EN_NAME[field]} has {len(text)} characters; at most {limit} are allowed",
                 f"{_ZH_NAME[field]}为{len(text)}个字符，最多允许{limit}个",
+                value,
+            )
+            return None
+        bad_char = unprintable_character(text) if printable else None
+        if bad_char is not None:
+            code = f"U+{ord(bad_char):04X}"
+            self.fail(
+                field,
+                "unprintable",
+                f"{_EN_NAME[field]} has the character {bad_char!r} ({code}), which is in no "
+                "certificate font and cannot be printed",
+                f"{_ZH_NAME[field]}中的字符“{bad_char}”（{code}）在证书字体中不存在，无法打印",
                 value,
             )
             return None
@@ -870,16 +892,27 @@ def _validate_rows(
             if has_request_id
             else None
         )
-        name = check.text("name", v_name, limit=NAME_MAX, required=True, formula=True)
+        name = check.text(
+            "name", v_name, limit=NAME_MAX, required=True, formula=True, printable=True
+        )
         sex = check.sex(v_sex)
         birth_date = check.date("birth_date", v_birth_date)
         id_type = check.id_type(v_id_type)
         id_number = check.id_number(v_id_number, id_type, birth_date, sex)
         qt = check.qualification_type(v_qt)
-        subject = check.text("subject", v_subject, limit=SUBJECT_MAX, required=True, formula=True)
+        subject = check.text(
+            "subject", v_subject, limit=SUBJECT_MAX, required=True, formula=True, printable=True
+        )
         certified_on = check.date("certified_on", v_certified_on)
         ethnicity = (
-            check.text("ethnicity", v_ethnicity, limit=ETHNICITY_MAX, required=False, formula=True)
+            check.text(
+                "ethnicity",
+                v_ethnicity,
+                limit=ETHNICITY_MAX,
+                required=False,
+                formula=True,
+                printable=True,
+            )
             if has_ethnicity
             else None
         )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from credential import IdType, InvalidFieldError, QualificationType, Sex, normalise_id
 
+from .pdf import unprintable_character
+
 __all__ = ["FieldError", "ValidApplication", "ValidationFailed", "validate_application"]
 
 NAME_MAX = 50
@@ -86,6 +88,21 @@ def _text(field: str, value: object, *, max_len: int, label_zh: str, required: b
     return text
 
 
+def _printable(field: str, text: str, *, label_zh: str) -> str:
+    """Return ``text``; raise InvalidFieldError if the certificate could not print it (a
+    certificate is issued only if it can be printed: never a blank box on the paper)."""
+    ch = unprintable_character(text)
+    if ch is not None:
+        raise InvalidFieldError(
+            field,
+            "unprintable",
+            f"the character {ch!r} (U+{ord(ch):04X}) is in no certificate font, so it "
+            "cannot be printed",
+            f"{label_zh}中的字符“{ch}”（U+{ord(ch):04X}）在证书字体中不存在，无法打印",
+        )
+    return text
+
+
 def _date(field: str, value: object, *, label_zh: str, today: dt.date) -> dt.date:
     """Return the YYYY-MM-DD date in ``value`` (1900-01-01 to ``today``)."""
     text = _text(field, value, max_len=10, label_zh=label_zh)
@@ -125,7 +142,14 @@ def validate_application(data: Mapping[str, object], *, today: dt.date) -> Valid
         except InvalidFieldError as exc:
             errors.append(FieldError.of(exc))
 
-    check("name", lambda: _text("name", data.get("name"), max_len=NAME_MAX, label_zh="姓名"))
+    check(
+        "name",
+        lambda: _printable(
+            "name",
+            _text("name", data.get("name"), max_len=NAME_MAX, label_zh="姓名"),
+            label_zh="姓名",
+        ),
+    )
     check("sex", lambda: Sex.parse(_text("sex", data.get("sex"), max_len=10, label_zh="性别")))
     check(
         "birth_date",
@@ -150,7 +174,11 @@ def validate_application(data: Mapping[str, object], *, today: dt.date) -> Valid
     )
     check(
         "subject",
-        lambda: _text("subject", data.get("subject"), max_len=SUBJECT_MAX, label_zh="任教学科"),
+        lambda: _printable(
+            "subject",
+            _text("subject", data.get("subject"), max_len=SUBJECT_MAX, label_zh="任教学科"),
+            label_zh="任教学科",
+        ),
     )
     check(
         "certified_on",
@@ -159,12 +187,16 @@ def validate_application(data: Mapping[str, object], *, today: dt.date) -> Valid
     check(
         "ethnicity",
         lambda: (
-            _text(
+            _printable(
                 "ethnicity",
-                data.get("ethnicity"),
-                max_len=ETHNICITY_MAX,
+                _text(
+                    "ethnicity",
+                    data.get("ethnicity"),
+                    max_len=ETHNICITY_MAX,
+                    label_zh="民族",
+                    required=False,
+                ),
                 label_zh="民族",
-                required=False,
             )
             or None
         ),

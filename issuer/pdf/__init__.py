@@ -15,7 +15,14 @@ from ._errors import (
 )
 from ._layout import available_layouts
 from ._qr import QrMatrix, encode_qr
-from ._render import PrintItem, field_values, render_certificate, render_many, zh_date
+from ._render import (
+    PrintItem,
+    field_values,
+    render_certificate,
+    render_many,
+    unprintable_character,
+    zh_date,
+)
 from ._sign import CREDENTIAL_MEDIA_TYPE, SIGNATURE_FIELD, PdfSignError, signed_certificate_pdf
 
 __all__ = [
@@ -35,5 +42,6 @@ __all__ = [
     "render_certificate",
     "render_many",
     "signed_certificate_pdf",
+    "unprintable_character",
     "zh_date",
 ]

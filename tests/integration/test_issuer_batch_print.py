@@ -168,9 +168,11 @@ def test_pdf_per_certificate_and_a_print_file_and_a_rerun_makes_only_what_is_mis
     assert "Traceback" not in first.stderr + again.stderr + third.stderr
 
 
-def test_a_name_no_font_can_draw_is_listed_and_the_others_are_printed(
+def test_a_name_no_font_can_draw_is_refused_before_issuing_and_the_rest_printed(
     tmp_path: Path, database_url: str
 ) -> None:
+    # A certificate is issued only if it can be printed: the row is refused by validation
+    # (named in the error report), never issued and then found unprintable.
     env = _env(tmp_path, database_url)
 
     def rare_name(lines: list[str]) -> list[str]:
@@ -182,18 +184,18 @@ def test_a_name_no_font_can_draw_is_listed_and_the_others_are_printed(
     batch_file = _batch_file(tmp_path, 8, edit=rare_name)
     out = tmp_path / "pdf"
     r = _run(env, batch_file, out, "--pdf-workers", "2")
-    assert r.returncode == 1
-    assert "8 of 8 valid rows issued" in r.stdout
+    assert r.returncode == 0, r.stderr
+    assert "1 rows with errors were not issued" in r.stdout
+    report = batch_file.with_name(f"{batch_file.stem}.errors.csv").read_text(encoding="utf-8-sig")
+    (line,) = [ln for ln in report.splitlines() if "U+13000" in ln]
+    assert line.startswith("6,") and "姓名" in line
     issued = _issued(database_url)
-    bad = issued[4]  # row 6 of the file (the header is row 1)
-    assert f"row 6, certificate {bad[0]}" in r.stderr and "U+13000" in r.stderr
-    assert "1 certificates could not be printed" in r.stderr
+    assert len(issued) == 7
+    _check_pdfs(out, issued)
+    assert _page_order(out / "round-print.pdf", [n for n, _, _ in issued]) == [
+        n for n, _, _ in issued
+    ]
     assert "Traceback" not in r.stderr
-    good = [c for c in issued if c is not bad]
-    assert not (out / f"{bad[0]}.pdf").exists()
-    _check_pdfs(out, good)
-    print_file = out / "round-print.pdf"
-    assert _page_order(print_file, [n for n, _, _ in issued]) == [n for n, _, _ in good]
 
 
 def _children(pid: int) -> list[int]:
