@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import binascii
 
 from ._errors import MalformedError
@@ -16,9 +15,13 @@ _LAST_OK_2 = frozenset("AQgw")  # length % 4 == 2: 4 low bits must be zero
 _LAST_OK_3 = frozenset("AEIMQUYcgkosw048")  # length % 4 == 3: 2 low bits must be zero
 
 
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url_encode(data: bytes) -> str:
     """Return the unpadded base64url text of ``data``."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # base64.urlsafe_b64encode's own steps, without its two Python-level calls
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL).rstrip(b"=").decode("ascii")
 
 
 def b64url_decode(text: str, what: str = "segment") -> bytes:

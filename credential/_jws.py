@@ -73,6 +73,29 @@ def encode_jws(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Si
     Raises MalformedError for values with no canonical JSON form, SignatureError on a
     header that disagrees with the signer.
     """
+    # The usual header, {"typ": ...} alone: its segment per (signer key, alg, typ).
+    typ = header.get("typ") if len(header) == 1 else None
+    if type(typ) is str:
+        typ_key = (signer.kid, signer.alg, typ)
+        h64 = _TYP_HEADERS.get(typ_key)
+        if h64 is None:
+            h64 = _header_segment(header, signer)
+            if len(_TYP_HEADERS) < 256:
+                _TYP_HEADERS[typ_key] = h64
+    else:
+        h64 = _header_segment(header, signer)
+    signing_input = h64 + "." + b64url_encode(canonical_json(payload))
+    signature = signer.sign(signing_input.encode("ascii"))
+    return signing_input + "." + b64url_encode(signature)
+
+
+# (kid, alg, typ) -> the header segment of {"alg", "kid", "typ"}: a pure function of them.
+_TYP_HEADERS: dict[tuple[str, Any, str], str] = {}
+
+
+def _header_segment(header: Mapping[str, Any], signer: Signer) -> str:
+    """Return the base64url header segment of ``header`` completed with the signer's
+    ``alg`` and ``kid`` (checked, see ``encode_jws``)."""
     hdr = dict(header)
     for name, value in (("alg", signer.alg.value), ("kid", signer.kid)):
         if hdr.setdefault(name, value) != value:
@@ -88,9 +111,7 @@ def encode_jws(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Si
         h64 = b64url_encode(canonical_json(hdr))
         if cacheable and len(_ENCODED_HEADERS) < 256:
             _ENCODED_HEADERS[cache_key] = h64
-    signing_input = h64 + "." + b64url_encode(canonical_json(payload))
-    signature = signer.sign(signing_input.encode("ascii"))
-    return signing_input + "." + b64url_encode(signature)
+    return h64
 
 
 def parse_jws(token: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> ParsedJWS:
