@@ -377,6 +377,34 @@ class CertificateNumber:
             serial=serial,
         )
 
+    @classmethod
+    def build_text(
+        cls,
+        *,
+        year: int,
+        province: str,
+        office: str,
+        qualification_type: QualificationType,
+        sex: Sex,
+        serial: int,
+    ) -> str:
+        """Return ``str(CertificateNumber.build(...))``, the same checks, faster for a run
+        of numbers (everything but the serial is checked once per combination)."""
+        if type(serial) is int and 1 <= serial <= 999_999:
+            return _number_prefix(year, province, office, qualification_type, sex) + (
+                f"{serial:06d}"
+            )
+        return str(
+            cls.build(
+                year=year,
+                province=province,
+                office=office,
+                qualification_type=qualification_type,
+                sex=sex,
+                serial=serial,
+            )
+        )
+
     @property
     def sex(self) -> Sex | None:
         """Return the sex coded in the number, or None for the old code 0."""
@@ -388,6 +416,23 @@ class CertificateNumber:
             f"{self.year:04d}{self.province}{self.office}{int(self.qualification_type)}"
             f"{self.sex_code}{self.serial:06d}"
         )
+
+
+@functools.lru_cache(maxsize=256)
+def _number_prefix(
+    year: int, province: str, office: str, qualification_type: QualificationType, sex: Sex
+) -> str:
+    """Return the first 11 digits of the numbers ``build`` makes from these parts (checked
+    by building one; the serial is the only part that varies in a round)."""
+    number = CertificateNumber.build(
+        year=year,
+        province=province,
+        office=office,
+        qualification_type=qualification_type,
+        sex=sex,
+        serial=1,
+    )
+    return str(number)[:11]
 
 
 # --------------------------------------------------------------------------------------
@@ -536,12 +581,33 @@ def elicence_id(
     number), ``version`` 1-999. Raises InvalidFieldError naming the offending argument.
     """
     tc, uscc, state = _office_prefix(type_code, issuer_uscc)
-    sn = _clean(str(serial))
-    _check_alnum(sn, field="serial", part="serial", part_zh="流水号", length=None)
-    _check_version(version, "version")
+    if (
+        type(serial) is str
+        and len(serial) == _CERT_LEN
+        and serial.isascii()
+        and serial.isdigit()
+        and type(version) is int
+        and 1 <= version <= 999
+    ):
+        # A certificate number (17 ASCII digits: _clean leaves it as it is, and it is
+        # 0-9A-Z of 1-32 characters): the state after its first 11 digits, which a
+        # round's numbers share, is worked out once.
+        sn = serial
+        state = _prefix_state(state, sn[:11])
+        rest = sn[11:]
+    else:
+        sn = _clean(str(serial))
+        _check_alnum(sn, field="serial", part="serial", part_zh="流水号", length=None)
+        _check_version(version, "version")
+        rest = sn
     ver = f"{version:03d}"
-    check = _M36[(1 - _mod37_36_state(sn + ver, "elicence_id", state)) % 36]
+    check = _M36[(1 - _mod37_36_state(rest + ver, "elicence_id", state)) % 36]
     return f"{ELICENCE_ROOT}.{tc}.{uscc}.{sn}.{ver}.{check}"
+
+
+@functools.lru_cache(maxsize=256)
+def _prefix_state(state: int, prefix: str) -> int:
+    return _mod37_36_state(prefix, "elicence_id", state)
 
 
 @functools.lru_cache(maxsize=64)

@@ -352,15 +352,13 @@ def certificate_facts(
 ) -> CertificateFacts:
     """Return what the office certifies for ``app`` under ``serial`` (number, e-licence id)."""
     year = app.certified_on.year
-    number = str(
-        CertificateNumber.build(
-            year=year,
-            province=settings.province,
-            office=settings.office_code,
-            qualification_type=app.qualification_type,
-            sex=app.sex,
-            serial=serial,
-        )
+    number = CertificateNumber.build_text(
+        year=year,
+        province=settings.province,
+        office=settings.office_code,
+        qualification_type=app.qualification_type,
+        sex=app.sex,
+        serial=serial,
     )
     eid = elicence_id(
         type_code=settings.elicence_type_code,
