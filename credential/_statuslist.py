@@ -16,6 +16,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import os
 import random
 import re
 import zlib
@@ -254,6 +255,9 @@ class StatusList:
         return cls._wrap(data, bits)
 
 
+_WORD_BYTES = array("I").itemsize  # 4 on every platform Python runs on here
+
+
 class IndexAllocator:
     """Draws unused indices of a list uniformly at random, without collisions.
 
@@ -327,7 +331,42 @@ class IndexAllocator:
             raise StatusListError(f"n must be a non-negative int, got {n!r}")
         if n > self.remaining:
             raise StatusListError(f"status list has {self.remaining} free entries, {n} requested")
+        if (
+            type(self._rng) is random.SystemRandom
+            and self._free is None
+            and 2 * (self._used + n) <= self._size
+            and self._size <= 1 << 32
+            and _WORD_BYTES == 4
+        ):
+            return self._draw_many_system(n)
         return [self._draw() for _ in range(n)]
+
+    def _draw_many_system(self, n: int) -> list[int]:
+        """``n`` draws of ``_draw`` (rejection sampling, the list staying at most half
+        used) with the system's random bytes read in bulk rather than once per draw.
+
+        Each 32-bit word from ``os.urandom`` (what SystemRandom reads) masked to the bits
+        of ``size - 1`` is uniform over that power of two; values past the list and taken
+        indices are rejected, so every index returned is uniform over the free ones and
+        no index is returned twice, as with ``_draw``.
+        """
+        size, taken = self._size, self._taken
+        mask = (1 << (size - 1).bit_length()) - 1
+        out: list[int] = []
+        while len(out) < n:
+            want = n - len(out)
+            # at most half used, at most half the power of two past the list: an accepted
+            # word in four or fewer on average; the loop reads more when these run out
+            words = array("I", os.urandom(_WORD_BYTES * (2 * want + 16)))
+            for w in words:
+                idx = w & mask
+                if idx < size and not taken[idx]:
+                    taken[idx] = 1
+                    out.append(idx)
+                    if len(out) == n:
+                        break
+        self._used += n
+        return out
 
 
 @dataclass(frozen=True, slots=True)

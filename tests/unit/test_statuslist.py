@@ -866,6 +866,25 @@ def test_allocator_default_rng_is_system_random() -> None:
     assert sorted(alloc.allocate_many(64)) == list(range(64))
 
 
+def test_allocator_bulk_system_draws_are_fresh_and_spread() -> None:
+    # The default (system) randomness is read in bulk for many draws at once.
+    size = 1000  # not a power of two: words past the list are rejected
+    used = set(range(0, size, 4))
+    alloc = IndexAllocator(size, used=used)
+    drawn = alloc.allocate_many(250)
+    assert len(set(drawn)) == 250
+    assert all(0 <= i < size and i not in used for i in drawn)
+    assert alloc.remaining == size - 250 - 250
+    # past half used the explicit free array takes over; still all fresh, then full
+    rest = alloc.allocate_many(alloc.remaining)
+    assert sorted(set(drawn) | set(rest) | used) == list(range(size))
+    # uniform over the free indices: each of 8 slices of MIN_LIST_SIZE gets ~1/8
+    counts = [0] * 8
+    for i in IndexAllocator(MIN_LIST_SIZE).allocate_many(8000):
+        counts[i * 8 // MIN_LIST_SIZE] += 1
+    assert all(800 < c < 1200 for c in counts), counts
+
+
 def test_allocator_respects_used_indices() -> None:
     size = 1000
     alloc = IndexAllocator(size, used=range(0, size, 2), rng=random.Random(3))
