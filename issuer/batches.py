@@ -46,6 +46,7 @@ import contextlib
 import datetime as dt
 import gc
 import hashlib
+import hmac
 import json
 import math
 import multiprocessing
@@ -603,6 +604,7 @@ def _sign_wire(
     """Return each job (``_Job.wire``) numbered, signed (both tokens) and sealed."""
     issued_at = int(now.timestamp())
     office, kid = settings.office_id, signer.kid
+    id_key = settings.id_hmac_key.get_secret_value().encode("utf-8")
     out: list[_Signed] = []
     for (
         row_number,
@@ -655,7 +657,9 @@ def _sign_wire(
             birth_date,
             ethnicity,
             id_type,
-            services.id_number_hash(settings, app),
+            # A valid row's number is normalised already (normalise_id would return it
+            # as it is): services.id_hash without validating it a second time.
+            hmac.digest(id_key, f"{id_type}:{id_number}".encode(), "sha256").hex(),
             mask_id(id_number),
             subject,
             certified_on,
@@ -887,9 +891,10 @@ def _insert_rows(
     """
     conn = session.connection()
     dialect = conn.dialect
-    procs = [
-        (i, p) for i, c in enumerate(columns) if (p := table.c[c].type.bind_processor(dialect))
+    procs: list[tuple[int, Callable[[Any], Any]]] = [
+        (i, bp) for i, c in enumerate(columns) if (bp := table.c[c].type.bind_processor(dialect))
     ]
+    procs.extend(_dbapi_adapters(dialect, table, columns, {i for i, _ in procs}))
     if procs:
         fixed = []
         for row in rows:
@@ -905,6 +910,41 @@ def _insert_rows(
     # Table and column names come from our own metadata; every value is bound.
     sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})"  # noqa: S608
     conn.exec_driver_sql(sql, list(rows))
+
+
+def _dbapi_adapters(
+    dialect: sa.Dialect, table: sa.Table, columns: Sequence[str], skip: set[int]
+) -> list[tuple[int, Callable[[Any], Any]]]:
+    """Return (position, convert) for the date and time columns the DBAPI itself converts
+    (sqlite3 turns a date or datetime into text with its registered adapter): the same
+    adapter, called once per distinct value (a chunk's rows share their times and many
+    of their dates) rather than once per row."""
+    dbapi = getattr(dialect, "dbapi", None)
+    adapters = getattr(dbapi, "adapters", None)
+    protocol = getattr(dbapi, "PrepareProtocol", None)
+    if dialect.name != "sqlite" or not isinstance(adapters, dict) or protocol is None:
+        return []
+    out: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, c in enumerate(columns):
+        if i not in skip and isinstance(table.c[c].type, sa.Date | sa.DateTime):
+            out.append((i, _memo_adapter(adapters, protocol)))
+    return out
+
+
+def _memo_adapter(adapters: dict[Any, Any], protocol: Any) -> Callable[[Any], Any]:
+    # Aware datetimes at one instant are equal whatever their offset; their text is not.
+    memo: dict[tuple[type, Any, Any], Any] = {}
+
+    def convert(value: Any) -> Any:
+        t = type(value)
+        key = (t, value, value.utcoffset() if t is dt.datetime else None)
+        got = memo.get(key, memo)
+        if got is memo:
+            adapt = adapters.get((type(value), protocol))
+            got = memo[key] = value if adapt is None else adapt(value)
+        return got
+
+    return convert
 
 
 class _Chains:
