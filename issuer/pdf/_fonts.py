@@ -10,12 +10,14 @@ GlyphMissingError instead of printing a blank box.
 
 from __future__ import annotations
 
+import hashlib
 import threading
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportlab.pdfbase import pdfmetrics, ttfonts
+from reportlab.pdfbase import pdfdoc, pdfmetrics, ttfonts
 from reportlab.pdfbase.ttfonts import TTFont
 
 from ._errors import FontUnavailableError, GlyphMissingError
@@ -134,6 +136,116 @@ def _load(spec: FontSpec) -> TTFont:
     return font
 
 
+# One font subset of the fixed texts: its BaseFont name, the compressed font program and
+# its uncompressed length, the compressed ToUnicode CMap, the glyph widths.
+_FixedSubset = tuple[str, bytes, int, bytes, list[int]]
+
+
+class _FixedTextFont(TTFont):  # type: ignore[misc]
+    """The main face under a second name, for a layout's fixed texts (title, labels,
+    captions, footer): the same glyphs at the same places, in a subset of its own.
+
+    Every document starts that subset with the same characters in the same order (all
+    the layout's fixed characters), so its font program, ToUnicode CMap and widths are the
+    same for every certificate: they are made and compressed once per process and written
+    as they are. The names, numbers and dates of a certificate go on in the main face's
+    subset, which is made per document as before. (reportlab maps a second registration
+    of a face to the first font object, one subset for both: this object is put in its
+    font table directly, sharing the loaded face.)
+    """
+
+    def __init__(self, name: str, base: TTFont, chars: str) -> None:
+        from weakref import WeakKeyDictionary
+
+        self.fontName = name
+        self.face = base.face
+        self.encoding = base.encoding
+        self.state: WeakKeyDictionary[Any, Any] = WeakKeyDictionary()
+        self._asciiReadable = 0  # just the glyphs of the fixed texts
+        self.shapable = False
+        self.fixed_chars = chars
+        self._tag = hashlib.sha256(f"{name}\0{chars}".encode()).hexdigest()
+        self._made: dict[tuple[tuple[int, ...], ...], list[_FixedSubset]] = {}
+
+    def splitString(self, text: str, doc: Any, encoding: str = "utf-8") -> Any:
+        if doc not in self.state:  # the first use in a document: the fixed order first
+            TTFont.splitString(self, self.fixed_chars, doc)
+        return TTFont.splitString(self, text, doc, encoding)
+
+    def _subsets(self, subsets: list[list[int]]) -> list[_FixedSubset]:
+        key = tuple(tuple(s) for s in subsets)
+        made = self._made.get(key)
+        if made is None:
+            face = self.face
+            made = []
+            for n, subset in enumerate(subsets):
+                # a subset tag of six capitals of its own (the main face's are AAAAAA, ...)
+                tag = "".join(chr(65 + int(c, 16) % 26) for c in self._tag[n * 6 : n * 6 + 6])
+                base_name = tag + "+" + (face.name + face.subfontNameX).decode("pdfdoc")
+                program = face.makeSubset(subset)
+                cmap = ttfonts.makeToUnicodeCMap(base_name, subset)
+                made.append(
+                    (
+                        base_name,
+                        zlib.compress(program),
+                        len(program),
+                        zlib.compress(cmap.encode("latin-1")),
+                        list(map(face.getCharWidth, subset)),
+                    )
+                )
+            if len(self._made) > 16:  # only a text outside the fixed set makes another
+                self._made.clear()
+            self._made[key] = made
+        return made
+
+    def addObjects(self, doc: Any) -> None:
+        """``TTFont.addObjects`` with the subsets' streams made once (see the class)."""
+        state = self.state[doc]
+        state.frozen = 1
+        face = self.face
+        flate = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
+        for n, (base_name, program, length1, cmap, widths) in enumerate(
+            self._subsets(state.subsets)
+        ):
+            internal = self.getSubsetInternalName(n, doc)[1:]
+            font = pdfdoc.PDFTrueTypeFont()
+            font.Name = internal
+            font.BaseFont = base_name
+            font.FirstChar = 0
+            font.LastChar = len(widths) - 1
+            font.Widths = pdfdoc.PDFArray(widths)
+            font.ToUnicode = doc.Reference(
+                pdfdoc.PDFStream(pdfdoc.PDFDictionary({"Filter": flate}), cmap),
+                "toUnicodeCMap:" + base_name,
+            )
+            program_ref = doc.Reference(
+                pdfdoc.PDFStream(
+                    pdfdoc.PDFDictionary({"Length1": length1, "Filter": flate}), program
+                ),
+                f"fontFile:{face.filename}({base_name})",
+            )
+            flags = (face.flags & ~ttfonts.FF_NONSYMBOLIC) | ttfonts.FF_SYMBOLIC
+            descriptor = pdfdoc.PDFDictionary(
+                {
+                    "Type": "/FontDescriptor",
+                    "Ascent": face.ascent,
+                    "CapHeight": face.capHeight,
+                    "Descent": face.descent,
+                    "Flags": flags,
+                    "FontBBox": pdfdoc.PDFArray(face.bbox),
+                    "FontName": pdfdoc.PDFName(base_name),
+                    "ItalicAngle": face.italicAngle,
+                    "StemV": face.stemV,
+                    "FontFile2": program_ref,
+                    "MissingWidth": face.defaultWidth,
+                }
+            )
+            font.FontDescriptor = doc.Reference(descriptor, "fontDescriptor:" + base_name)
+            doc.Reference(font, internal)
+            doc.idToObject["BasicFonts"].dict[internal] = font
+        del self.state[doc]
+
+
 class FontChain:
     """The main face and its fallbacks, with their character maps."""
 
@@ -145,6 +257,22 @@ class FontChain:
         self._cmaps = [f.face.charToGlyph for f in self.fonts]
         self._main_cmap = self._cmaps[0]
         self._runs: dict[str, tuple[tuple[str, str], ...]] = {}
+        self._fixed: dict[str, str] = {}  # fixed characters -> their font's name
+
+    def fixed_font(self, chars: str) -> str:
+        """Return the name of the main face's second registration for texts made only of
+        ``chars`` (a layout's fixed texts; see _FixedTextFont), registered once."""
+        chars = "".join(sorted({ch for ch in chars if ord(ch) in self._main_cmap}))
+        name = self._fixed.get(chars)
+        if name is None:
+            with _LOCK:
+                name = self._fixed.get(chars)
+                if name is None:
+                    digest = hashlib.sha256(chars.encode()).hexdigest()[:8]
+                    name = f"{self.main}-fixed-{digest}"
+                    pdfmetrics._fonts[name] = _FixedTextFont(name, self.fonts[0], chars)
+                    self._fixed[chars] = name
+        return name
 
     def runs(self, text: str, field: str) -> tuple[tuple[str, str], ...]:
         """Return ``text`` as (font name, characters) runs, or raise GlyphMissingError."""

@@ -103,6 +103,22 @@ class _Style:
             self.fonts.runs(spec["text"], "layout")
         for row in layout["fields"]["rows"]:
             self.fonts.runs(row["label"], "layout")
+        # The fixed texts (no {field} in them) are drawn in a second registration of the
+        # main face whose subset is the same in every document, made once per process
+        # (_fonts._FixedTextFont); the certificate's own text stays in the main face.
+        fixed = [row["label"] for row in layout["fields"]["rows"]]
+        for part in ("texts", "qr_caption", "signature", "footer", "purpose_line"):
+            specs = layout.get(part, [])
+            for spec in [specs] if isinstance(specs, dict) else specs:
+                if "{" not in spec["text"]:
+                    fixed.append(spec["text"])
+        self.fixed_font = self.fonts.fixed_font("".join(fixed))
+        self.fixed_runs: dict[str, Runs] = {}
+        for text in fixed:
+            runs = self.fonts.runs(text, "layout")
+            if runs == ((self.fonts.main, text),):  # else its fallback runs, as before
+                runs = ((self.fixed_font, text),)
+            self.fixed_runs[text] = runs
         self.label_runs = {
             row["key"]: self._label(row["label"]) for row in layout["fields"]["rows"]
         }
@@ -118,7 +134,7 @@ class _Style:
 
     def _label(self, label: str) -> tuple[Runs, float]:
         f = self.layout["fields"]
-        runs = self.fonts.runs(label, "layout")
+        runs = self.fixed_runs[label]
         natural = self.fonts.width(runs, f["label_size"])
         n = len(label)
         space = (f["label_width_mm"] * MM - natural) / (n - 1) if n > 1 else 0.0
@@ -267,6 +283,7 @@ class _Page:
             max_width=spec["max_mm"] * MM if "max_mm" in spec else None,
             min_size=spec.get("min_size", size * 0.6),
             bold=spec.get("bold", False),
+            runs=self.s.fixed_runs.get(spec["text"]) if "{" not in spec["text"] else None,
         )
 
     def border(self) -> None:

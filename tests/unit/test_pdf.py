@@ -611,3 +611,40 @@ def test_invariant_output_is_byte_for_byte_reproducible(invariant: None) -> None
         cert, qr_text=qr_text_for(fixed_world(), cert), verifier_url=VERIFIER_URL
     )
     assert first == second
+
+
+def _font_programs(pdf: bytes) -> dict[str, bytes]:
+    """Return each embedded font program (decompressed) by its subset's BaseFont name."""
+    from pypdf import PdfReader
+
+    out = {}
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            out[str(font["/BaseFont"])] = font["/FontDescriptor"]["/FontFile2"].get_data()
+    return out
+
+
+def test_fixed_texts_share_one_font_subset_across_certificates(world: World) -> None:
+    # the layout's fixed texts are drawn in a subset that is the same for every certificate
+    # (made once per process); each certificate's own text in a subset of its own
+    a = sample_certificate(name="王小明", subject="数学")
+    b = sample_certificate(name="赵丽颖", subject="化学", sex=Sex.FEMALE)
+    pa = render_certificate(a, qr_text=qr_text_for(world, a), verifier_url=VERIFIER_URL)
+    pb = render_certificate(b, qr_text=qr_text_for(world, b), verifier_url=VERIFIER_URL)
+    fa, fb = _font_programs(pa), _font_programs(pb)
+    assert set(fa) == set(fb) and len(fa) == 2, (set(fa), set(fb))
+    (own,) = [k for k in fa if k.startswith("/AAAAAA+")]  # reportlab's first subset
+    (fixed,) = [k for k in fa if k != own]
+    assert fa[fixed] == fb[fixed]
+    assert fa[own] != fb[own]
+    for pdf, cert in ((pa, a), (pb, b)):
+        text = pdftotext(pdf)
+        for s in (
+            "教师资格证书",
+            "扫描二维码核验证书真伪",
+            "身份证件号码",
+            cert.name,
+            cert.subject,
+        ):
+            assert s in text.replace(" ", ""), s
