@@ -282,14 +282,15 @@ def _make_part_pages(
             layout_version=layout,
         )
         try:
+            opened = facts_of(row, settings=settings)  # once for both drawings
             if make:
                 _write_atomically(
                     out / f"{number}.pdf",
-                    certificate_pdf(row, settings=settings, document_key=key),
+                    certificate_pdf(row, settings=settings, document_key=key, opened=opened),
                 )
                 made += 1
             if part:
-                facts, _jws = facts_of(row, settings=settings)
+                facts = opened[0]
                 items.append(
                     PrintItem(facts, qr_url(settings.verifier_url, token), None, None, seal, layout)
                 )

@@ -46,18 +46,21 @@ def certificate_pdf(
     purpose: str | None = None,
     purpose_expires: dt.date | None = None,
     qr_token: str | None = None,
+    opened: tuple[CertificateFacts, str] | None = None,
 ) -> bytes:
     """Return the signed A4 PDF of ``row`` in the layout version it was made with.
 
     ``purpose``/``purpose_expires``/``qr_token`` (all three) make a purpose-bound copy whose
-    QR carries ``qr_token``. Raises issuer.pdf.PdfError (a glyph no font has, a field too
-    long, a key that cannot sign).
+    QR carries ``qr_token``. ``opened`` is what ``facts_of(row, settings=settings)``
+    returned, when the caller has it already (batch printing draws the page twice).
+    Raises issuer.pdf.PdfError (a glyph no font has, a field too long, a key that cannot
+    sign).
     """
     copy = purpose is not None
     token = qr_token if copy else row.qr_token
     if token is None or (copy and purpose_expires is None):
         raise ValueError("a purpose-bound copy needs purpose, purpose_expires and qr_token")
-    facts, jws = facts_of(row, settings=settings)
+    facts, jws = opened if opened is not None else facts_of(row, settings=settings)
     seal = _seal(str(settings.seal_png)) if settings.seal_png is not None else None
     return signed_certificate_pdf(
         facts,
