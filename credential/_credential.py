@@ -11,7 +11,7 @@ import datetime as dt
 import functools
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._b64 import b64url_encode
@@ -100,6 +100,9 @@ class IssuedTokens:
 
     credential: str
     qr_token: str
+    # SHA-256 of the credential's JWS text (what the QR's ``h`` encodes), for callers
+    # that record it; not part of the tokens' identity.
+    credential_sha256: bytes = field(default=b"", repr=False, compare=False)
 
 
 @functools.lru_cache(maxsize=64)
@@ -202,11 +205,13 @@ def qr_claims(
     credential_jws: str,
     purpose: str | None = None,
     expires_at: int | None = None,
+    credential_sha256: bytes | None = None,
 ) -> dict[str, Any]:
     """Return the QR token's short claims (contract section 4).
 
     ``purpose``/``expires_at`` make a purpose-bound copy (加注件): the purpose is printed and
-    signed, and the token is not valid after ``expires_at``.
+    signed, and the token is not valid after ``expires_at``. ``credential_sha256``: the
+    SHA-256 of ``credential_jws`` when the caller has it already.
     """
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -219,7 +224,9 @@ def qr_claims(
         "d": cert.certified_on.isoformat(),
         "v": cert.version,
         "status": status.to_claim(),
-        "h": credential_digest(credential_jws),
+        "h": credential_digest(credential_jws)
+        if credential_sha256 is None
+        else b64url_encode(credential_sha256),
     }
     if purpose is not None:
         claims["p"] = purpose
@@ -248,14 +255,20 @@ def sign_certificate(
         ),
         signer,
     )
+    digest = hashlib.sha256(credential.encode("ascii")).digest()
     qr = encode_jws(
         {"typ": QR_TYP},
         qr_claims(
-            cert, issuer=issuer, issued_at=issued_at, status=status, credential_jws=credential
+            cert,
+            issuer=issuer,
+            issued_at=issued_at,
+            status=status,
+            credential_jws=credential,
+            credential_sha256=digest,
         ),
         signer,
     )
-    return IssuedTokens(credential, qr)
+    return IssuedTokens(credential, qr, digest)
 
 
 def sign_purpose_copy(

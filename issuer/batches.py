@@ -74,7 +74,6 @@ from credential import (
     Sex,
     Signer,
     StatusReference,
-    canonical_json,
     mask_id,
     sign_certificate,
 )
@@ -673,19 +672,46 @@ def _sign_wire(
             kid,
             "v1",
         )
-        detail = {
-            "certificate_number": number,
-            "version": 1,
-            "elicence_id": facts.elicence_id,
-            "status_list": list_uri,
-            "status_idx": idx,
-            "kid": kid,
-            "credential_sha256": hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
-            "qr_sha256": hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
-            "batch_row": row_number,
-        }
-        out.append((values, canonical_json(detail).decode("utf-8"), row_number))
+        detail = _detail_json(
+            number=number,
+            elicence_id=facts.elicence_id,
+            status_list=list_uri,
+            status_idx=idx,
+            kid=kid,
+            credential_sha256=tokens.credential_sha256.hex(),
+            qr_sha256=hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
+            batch_row=row_number,
+        )
+        out.append((values, detail, row_number))
     return out
+
+
+_json_str = json.encoder.encode_basestring
+
+
+def _detail_json(
+    *,
+    number: str,
+    elicence_id: str,
+    status_list: str,
+    status_idx: int,
+    kid: str,
+    credential_sha256: str,
+    qr_sha256: str,
+    batch_row: int,
+) -> str:
+    """Return ``canonical_json`` of an issued certificate's audit detail as text: the same
+    keys in their sorted order, strings quoted as canonical_json quotes them (the test
+    holds the two equal), without walking a dict."""
+    if type(status_idx) is not int or type(batch_row) is not int:
+        raise TypeError("status_idx and batch_row must be int")
+    return (
+        f'{{"batch_row":{batch_row},"certificate_number":{_json_str(number)},'
+        f'"credential_sha256":{_json_str(credential_sha256)},'
+        f'"elicence_id":{_json_str(elicence_id)},"kid":{_json_str(kid)},'
+        f'"qr_sha256":{_json_str(qr_sha256)},"status_idx":{status_idx},'
+        f'"status_list":{_json_str(status_list)},"version":1}}'
+    )
 
 
 class _Signing:

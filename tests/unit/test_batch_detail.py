@@ -1,0 +1,53 @@
+"""A batch certificate's audit detail is written without a dict walk: same canonical text."""
+
+from __future__ import annotations
+
+import hashlib
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from credential import canonical_json
+from issuer.batches import _detail_json
+
+_text = st.text(
+    st.characters(blacklist_categories=("Cs",)),  # lone surrogates have no JSON form
+    max_size=40,
+)
+
+
+@given(
+    number=_text,
+    elicence_id=_text,
+    status_list=_text,
+    kid=_text,
+    status_idx=st.integers(0, 2**31),
+    batch_row=st.integers(2, 10**7),
+)
+def test_detail_json_is_canonical_json_of_the_detail(
+    number: str, elicence_id: str, status_list: str, kid: str, status_idx: int, batch_row: int
+) -> None:
+    cred = hashlib.sha256(number.encode()).hexdigest()
+    qr = hashlib.sha256(kid.encode()).hexdigest()
+    detail = {
+        "certificate_number": number,
+        "version": 1,
+        "elicence_id": elicence_id,
+        "status_list": status_list,
+        "status_idx": status_idx,
+        "kid": kid,
+        "credential_sha256": cred,
+        "qr_sha256": qr,
+        "batch_row": batch_row,
+    }
+    got = _detail_json(
+        number=number,
+        elicence_id=elicence_id,
+        status_list=status_list,
+        status_idx=status_idx,
+        kid=kid,
+        credential_sha256=cred,
+        qr_sha256=qr,
+        batch_row=batch_row,
+    )
+    assert got == canonical_json(detail).decode("utf-8")
