@@ -19,7 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import canonical_json
+from credential import MalformedError, canonical_json
+from credential._canonical import MAX_SAFE_INTEGER
 
 from .models import AuditHead, AuditRecord
 
@@ -64,27 +65,32 @@ def chain_hashes(
             b',"detail":',
         )
     )
+    head_text = head.decode("utf-8")
     out: list[tuple[int, str, str]] = []
     prev = prev_hash
+    if first_seq < -MAX_SAFE_INTEGER or first_seq + len(records) - 1 > MAX_SAFE_INTEGER:
+        raise MalformedError("integer outside the I-JSON safe range")  # as canonical_json
     for seq, (subject, detail_json) in enumerate(records, start=first_seq):
-        p = prev.encode("ascii")
-        body = b"".join(
-            (
-                head,
-                detail_json.encode("utf-8"),
-                b',"prev_hash":',
-                canonical_json(prev),
-                b',"seq":',
-                canonical_json(seq),
-                b',"subject":',
-                canonical_json(subject),
-                b"}",
-            )
+        # canonical_json of a str is encode_basestring's quoting, of an int its repr: the
+        # same text put together in one f-string and encoded once (with the previous hash
+        # in front, which ``prev.encode("ascii")`` required to be ASCII)
+        if not prev.isascii():
+            prev.encode("ascii")  # raises UnicodeEncodeError, as before
+        text = (
+            f"{prev}{head_text}{detail_json},"
+            f'"prev_hash":{_json_str(prev)},"seq":{int.__repr__(seq)},'
+            f'"subject":{_json_str(subject)}}}'
         )
-        digest = hashlib.sha256(p + body).hexdigest()
+        try:
+            digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        except UnicodeEncodeError as exc:
+            raise MalformedError("string is not valid Unicode") from exc
         out.append((seq, prev, digest))
         prev = digest
     return out
+
+
+_json_str = json.encoder.encode_basestring  # what canonical_json does to a str
 
 
 def record_hash(

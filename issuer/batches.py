@@ -942,7 +942,11 @@ def _ids_of(session: Session, numbers: Sequence[str]) -> dict[str, int]:
         f"SELECT certificate_number, id FROM {dialect.identifier_preparer.quote(_CERT.name)}"  # noqa: S608
         f" WHERE certificate_number IN ({', '.join([mark] * len(numbers))})"
     )
-    return {number: cid for number, cid in conn.exec_driver_sql(sql, tuple(numbers))}
+    result = conn.exec_driver_sql(sql, tuple(numbers))
+    try:  # fetched at once from the DBAPI cursor: no Row object and fetch call per row
+        return dict(result.cursor.fetchall())
+    finally:
+        result.close()
 
 
 def _insert_rows(
@@ -997,16 +1001,17 @@ def _dbapi_adapters(
 
 
 def _memo_adapter(adapters: dict[Any, Any], protocol: Any) -> Callable[[Any], Any]:
-    # Aware datetimes at one instant are equal whatever their offset; their text is not.
-    memo: dict[tuple[type, Any, Any], Any] = {}
+    # Keyed by the object itself (its id): one _insert_rows call's rows hold every value
+    # converted, so no id is reused meanwhile, and a chunk's rows share the same time
+    # object and the date objects read_batch's parsers cached. (Not by equality: aware
+    # datetimes at one instant are equal whatever their offset, their text is not.)
+    memo: dict[int, Any] = {}
 
     def convert(value: Any) -> Any:
-        t = type(value)
-        key = (t, value, value.utcoffset() if t is dt.datetime else None)
-        got = memo.get(key, memo)
-        if got is memo:
+        got = memo.get(id(value))
+        if got is None:
             adapt = adapters.get((type(value), protocol))
-            got = memo[key] = value if adapt is None else adapt(value)
+            got = memo[id(value)] = value if adapt is None else adapt(value)
         return got
 
     return convert
