@@ -136,9 +136,20 @@ def _load(spec: FontSpec) -> TTFont:
     return font
 
 
+class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]
+    """A direct object written as bytes formatted once (the fixed subset's /Widths)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def format(self, document: Any) -> bytes:
+        return self.data
+
+
 # One font subset of the fixed texts: its BaseFont name, the compressed font program and
-# its uncompressed length, the compressed ToUnicode CMap, the glyph widths.
-_FixedSubset = tuple[str, bytes, int, bytes, list[int]]
+# its uncompressed length, the compressed ToUnicode CMap, the glyph widths (/Widths, as
+# written), the number of glyphs.
+_FixedSubset = tuple[str, bytes, int, bytes, _Formatted, int]
 
 
 class _FixedTextFont(TTFont):  # type: ignore[misc]
@@ -190,7 +201,10 @@ class _FixedTextFont(TTFont):  # type: ignore[misc]
                         zlib.compress(program),
                         len(program),
                         zlib.compress(cmap.encode("latin-1")),
-                        list(map(face.getCharWidth, subset)),
+                        _Formatted(
+                            pdfdoc.PDFArray(list(map(face.getCharWidth, subset))).format(None)
+                        ),
+                        len(subset),
                     )
                 )
             if len(self._made) > 16:  # only a text outside the fixed set makes another
@@ -204,7 +218,7 @@ class _FixedTextFont(TTFont):  # type: ignore[misc]
         state.frozen = 1
         face = self.face
         flate = pdfdoc.PDFArray([pdfdoc.PDFName("FlateDecode")])
-        for n, (base_name, program, length1, cmap, widths) in enumerate(
+        for n, (base_name, program, length1, cmap, widths, count) in enumerate(
             self._subsets(state.subsets)
         ):
             internal = self.getSubsetInternalName(n, doc)[1:]
@@ -212,8 +226,8 @@ class _FixedTextFont(TTFont):  # type: ignore[misc]
             font.Name = internal
             font.BaseFont = base_name
             font.FirstChar = 0
-            font.LastChar = len(widths) - 1
-            font.Widths = pdfdoc.PDFArray(widths)
+            font.LastChar = count - 1
+            font.Widths = widths
             font.ToUnicode = doc.Reference(
                 pdfdoc.PDFStream(pdfdoc.PDFDictionary({"Filter": flate}), cmap),
                 "toUnicodeCMap:" + base_name,

@@ -112,7 +112,9 @@ class _Style:
             for spec in [specs] if isinstance(specs, dict) else specs:
                 if "{" not in spec["text"]:
                     fixed.append(spec["text"])
-        self.fixed_font = self.fonts.fixed_font("".join(fixed))
+        self.fixed_chars = "".join(fixed)
+        self.fixed_font = self.fonts.fixed_font(self.fixed_chars)
+        self._office_fonts: dict[str, str] = {}
         self.fixed_runs: dict[str, Runs] = {}
         for text in fixed:
             runs = self.fonts.runs(text, "layout")
@@ -122,6 +124,18 @@ class _Style:
         self.label_runs = {
             row["key"]: self._label(row["label"]) for row in layout["fields"]["rows"]
         }
+
+    def office_font(self, office: str) -> str:
+        """Return the fixed texts' font extended with ``office`` (the issuing office's
+        name, the same on every certificate of a batch, so its subset is made once per
+        process too); the layout's own for more than a few offices in one process."""
+        name = self._office_fonts.get(office)
+        if name is None:
+            if len(self._office_fonts) >= 8:
+                return self.fixed_font
+            name = self.fonts.fixed_font(self.fixed_chars + office)
+            self._office_fonts[office] = name
+        return name
 
     def color(self, name: str) -> Color:
         try:
@@ -213,6 +227,14 @@ class _Page:
         self.s = style
         self.fonts = style.fonts
         self.char_space = 0.0
+        self.fixed = style.fixed_font  # the fixed texts' font on this page (see draw)
+        self.office: tuple[str, Runs] | None = None  # the office's name and its runs
+
+    def fixed_runs(self, text: str) -> Runs:
+        runs = self.s.fixed_runs[text]
+        if len(runs) == 1 and runs[0][0] == self.s.fixed_font:
+            return ((self.fixed, text),)
+        return runs
 
     def text(
         self,
@@ -232,7 +254,10 @@ class _Page:
     ) -> float:
         """Draw one line; shrink it to ``max_width`` if needed; return its width."""
         if runs is None:
-            runs = self.fonts.runs(text, field)
+            if self.office is not None and text == self.office[0]:
+                runs = self.office[1]
+            else:
+                runs = self.fonts.runs(text, field)
         n = sum(len(s) for _, s in runs)
         width = self.fonts.width(runs, size) + char_space * (n - 1)
         if max_width is not None and width > max_width:
@@ -283,7 +308,7 @@ class _Page:
             max_width=spec["max_mm"] * MM if "max_mm" in spec else None,
             min_size=spec.get("min_size", size * 0.6),
             bold=spec.get("bold", False),
-            runs=self.s.fixed_runs.get(spec["text"]) if "{" not in spec["text"] else None,
+            runs=self.fixed_runs(spec["text"]) if "{" not in spec["text"] else None,
         )
 
     def border(self) -> None:
@@ -348,7 +373,8 @@ class _Page:
                     continue
                 raise LayoutError(f"layout {s.version} prints unknown field {key!r}")
             y = s.y(y_mm)
-            runs, space = s.label_runs[key]
+            _runs, space = s.label_runs[key]
+            runs = self.fixed_runs(row["label"])
             self.text(
                 row["label"],
                 "layout",
@@ -436,6 +462,12 @@ class _Page:
         lay = self.s.layout
         values = field_values(item)
         values["verifier_url"] = verifier_url.rstrip("/")
+        office = values["office"]
+        runs = self.fonts.runs(office, "office")
+        if runs == ((self.fonts.main, office),):  # else its fallback runs, as always
+            self.fixed = self.s.office_font(office)
+            if self.fixed != self.s.fixed_font:
+                self.office = (office, ((self.fixed, office),))
         purpose_copy = "purpose" in values
         if purpose_copy:
             self.watermark(values)
