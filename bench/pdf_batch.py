@@ -1,19 +1,23 @@
-"""Printing a 1,000-certificate batch (issue 4 point 8, batch half): certificates per
-second of ``issuer.batch_print.print_batch`` (each certificate's page rendered and signed
-with its credential attached, written as ``<number>.pdf``, plus the batch's print file)
-with a pool of two processes and with one, against the bare reportlab page of
-``bench.pdf`` (the same strings in the same embedded font and an image of the QR's size)
-measured in this run on one core. Goal: the pool's rate per core at least 0.6 of the bare
-page rate, and the pool using both cores (its speed-up over one process). The pool is
-also run without the print file (``print_file=False``): the PDFs alone, render + sign,
-which is what the goal's ratio is about; the print file costs ~1.2 ms more per page.
+"""Printing a 1,000-certificate batch (issue 4 point 8, batch half) with
+``issuer.batch_print.print_batch``, against the bare reportlab page of ``bench.pdf`` (the
+same strings in the same embedded font and an image of the QR's size) measured in this
+run on one core.
+
+The goal's figure is ``pdf_batch_1000_ratio_per_core``: the batch's PDFs (each page
+rendered and signed with its credential attached, written as ``<number>.pdf``;
+``print_file=False``) with a pool of two processes, certificates per second per core over
+the bare page's rate; goal at least 0.6, and the pool using both cores
+(``pdf_batch_1000_pool_speedup`` over one process, ``pdf_batch_1000_cores_busy``).
+``pdf_batch_1000_with_print_file_*`` is the same batch with its print file too: every
+page is drawn a second time into it (~1 ms a page), so its ratio is lower.
 
 The batch is issued once (``issuer.batches``) into a SQLite file in a temporary
 directory, with a throw-away key store for the document-signing key; each printing run
 writes into a fresh directory. Best of two rounds each, the bare page measured before
 and after them (noise lowers both sides alike). CPU milliseconds per certificate (parent,
-workers) are reported too, and the ratio per CPU-second (the bare page's CPU time over a
-certificate's): robust when other processes share the cores, as the rates are not.
+workers) are reported too, and the ratio per CPU-second (``*_cpu_ratio``: the bare page's
+CPU time over a certificate's): robust when other processes share the cores, as the
+rates are not.
 """
 
 from __future__ import annotations
@@ -148,64 +152,74 @@ def print_once(
         "seconds": seconds,
         "parent_cpu_ms": (cpu1 - cpu0) / ROWS * 1e3,
         "workers_cpu_ms": (kids1 - kids0) / ROWS * 1e3,
-        "mb": sum(p.stat().st_size for p in out.iterdir()) / 1e6,
+        "mb": sum(p.stat().st_size for p in out.glob("*.pdf") if p.name[0].isdigit()) / 1e6,
         "print_file_mb": (out / "bench-print.pdf").stat().st_size / 1e6 if print_file else 0.0,
     }
 
 
 def run() -> dict[str, float]:
+    """Return the figures; ``pdf_batch_1000_ratio_per_core`` is the goal's (>= 0.6)."""
     bare, bare_cpu = bare_page_rate()
-    pooled: dict[str, float] = {"rate": 0.0}
-    single: dict[str, float] = {"rate": 0.0}
-    only: dict[str, float] = {"rate": 0.0}  # the PDFs without the print file
+    pooled: dict[str, float] = {"rate": 0.0}  # the PDFs (render + sign), two processes
+    single: dict[str, float] = {"rate": 0.0}  # the same in one process
+    printed: dict[str, float] = {"rate": 0.0}  # the PDFs and the print file, two processes
     with tempfile.TemporaryDirectory(prefix="jiaozi-bench-print-") as name:
         tmp = Path(name)
         engine, settings, key, batch_id = _issue(tmp)
         try:
             for r in range(ROUNDS):
-                got = print_once(engine, settings, key, batch_id, tmp / f"p2-{r}", workers=2)
-                pooled = got if got["rate"] > pooled["rate"] else pooled
-                got = print_once(engine, settings, key, batch_id, tmp / f"p1-{r}", workers=1)
-                single = got if got["rate"] > single["rate"] else single
                 got = print_once(
-                    engine, settings, key, batch_id, tmp / f"n2-{r}", workers=2, print_file=False
+                    engine, settings, key, batch_id, tmp / f"p2-{r}", workers=2, print_file=False
                 )
-                only = got if got["rate"] > only["rate"] else only
+                pooled = got if got["rate"] > pooled["rate"] else pooled
+                got = print_once(
+                    engine, settings, key, batch_id, tmp / f"p1-{r}", workers=1, print_file=False
+                )
+                single = got if got["rate"] > single["rate"] else single
+                got = print_once(engine, settings, key, batch_id, tmp / f"f2-{r}", workers=2)
+                printed = got if got["rate"] > printed["rate"] else printed
         finally:
             engine.dispose()
     again, again_cpu = bare_page_rate()
     bare, bare_cpu = max(bare, again), min(bare_cpu, again_cpu)
+
+    def busy(got: dict[str, float]) -> float:  # cores the pool kept busy (2.0: both, always)
+        return got["workers_cpu_ms"] * ROWS / 1e3 / got["seconds"]
+
     return {
         "pdf_bare_page_1core_per_s": bare,
         "pdf_bare_page_cpu_ms": bare_cpu,
-        "pdf_print_batch_1000_certs_per_s": pooled["rate"],
-        "pdf_print_batch_1000_seconds": pooled["seconds"],
-        "pdf_print_batch_1000_ratio_per_core": pooled["rate"] / 2 / bare,
-        "pdf_print_batch_1000_goal": 0.6,
-        "pdf_print_batch_1000_1proc_certs_per_s": single["rate"],
-        "pdf_print_batch_1000_1proc_ratio": single["rate"] / bare,
-        "pdf_print_batch_1000_pool_speedup": pooled["rate"] / single["rate"],
-        "pdf_print_batch_1000_parent_cpu_ms_per_cert": pooled["parent_cpu_ms"],
-        "pdf_print_batch_1000_workers_cpu_ms_per_cert": pooled["workers_cpu_ms"],
-        "pdf_print_batch_1000_1proc_cpu_ms_per_cert": single["parent_cpu_ms"],
-        # per CPU-second, robust when other processes share the cores: the bare page's CPU
-        # time over a certificate's (in the pool's workers, or in the one process)
-        "pdf_print_batch_1000_cpu_ratio": bare_cpu / pooled["workers_cpu_ms"],
-        "pdf_print_batch_1000_1proc_cpu_ratio": bare_cpu / single["parent_cpu_ms"],
-        # cores the pool kept busy on average (2.0: both, all the time)
-        "pdf_print_batch_1000_cores_busy": pooled["workers_cpu_ms"]
-        * ROWS
-        / 1e3
-        / pooled["seconds"],
-        # the PDFs alone (render + sign), without the print file
-        "pdf_print_batch_1000_pdfs_only_certs_per_s": only["rate"],
-        "pdf_print_batch_1000_pdfs_only_ratio_per_core": only["rate"] / 2 / bare,
-        "pdf_print_batch_1000_pdfs_only_cpu_ratio": bare_cpu / only["workers_cpu_ms"],
-        "pdf_print_batch_1000_mb": pooled["mb"],
-        "pdf_print_batch_1000_print_file_mb": pooled["print_file_mb"],
+        # THE GOAL (issue 4 point 8): the batch's PDFs, each rendered and signed with its
+        # credential attached and written as <number>.pdf, pool of two processes; its rate
+        # per core over the bare page's rate, >= 0.6
+        "pdf_batch_1000_certs_per_s": pooled["rate"],
+        "pdf_batch_1000_seconds": pooled["seconds"],
+        "pdf_batch_1000_ratio_per_core": pooled["rate"] / 2 / bare,
+        "pdf_batch_1000_goal": 0.6,
+        # the same per CPU-second (robust when other processes share the cores): the bare
+        # page's CPU time over a certificate's in the workers
+        "pdf_batch_1000_workers_cpu_ms_per_cert": pooled["workers_cpu_ms"],
+        "pdf_batch_1000_parent_cpu_ms_per_cert": pooled["parent_cpu_ms"],
+        "pdf_batch_1000_cpu_ratio": bare_cpu / pooled["workers_cpu_ms"],
+        # both cores used: one process against the pool
+        "pdf_batch_1000_1proc_certs_per_s": single["rate"],
+        "pdf_batch_1000_1proc_ratio": single["rate"] / bare,
+        "pdf_batch_1000_1proc_cpu_ms_per_cert": single["parent_cpu_ms"],
+        "pdf_batch_1000_1proc_cpu_ratio": bare_cpu / single["parent_cpu_ms"],
+        "pdf_batch_1000_pool_speedup": pooled["rate"] / single["rate"],
+        "pdf_batch_1000_cores_busy": busy(pooled),
+        "pdf_batch_1000_pdfs_mb": pooled["mb"],
+        # beyond the goal: the PDFs and the batch's print file (every page drawn again)
+        "pdf_batch_1000_with_print_file_certs_per_s": printed["rate"],
+        "pdf_batch_1000_with_print_file_seconds": printed["seconds"],
+        "pdf_batch_1000_with_print_file_ratio_per_core": printed["rate"] / 2 / bare,
+        "pdf_batch_1000_with_print_file_workers_cpu_ms_per_cert": printed["workers_cpu_ms"],
+        "pdf_batch_1000_with_print_file_cpu_ratio": bare_cpu / printed["workers_cpu_ms"],
+        "pdf_batch_1000_with_print_file_cores_busy": busy(printed),
+        "pdf_batch_1000_print_file_mb": printed["print_file_mb"],
     }
 
 
 if __name__ == "__main__":
     for k, v in run().items():
-        print(f"{k:<48} {v:12.3f}")
+        print(f"{k:<56} {v:12.3f}")
