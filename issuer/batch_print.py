@@ -14,7 +14,8 @@ order). The parent reads the batch's certificate numbers once, then per part onl
 three columns a page needs (stored credential, QR token, layout version) and hands them
 to a process pool (default one worker per core); the workers never open the database.
 A worker makes the part's missing PDFs, then renders the part's pages into one part file
-with ``issuer.pdf.render_many`` (fonts subset once per part), kept under
+with ``issuer.pdf.render_many`` (fonts subset once per part, the pages' fixed layer drawn
+once per part as a form every page shows), kept under
 ``.<name>-parts-<size>/`` until ``pdfunite`` (poppler-utils) joins the parts into the
 print file.
 

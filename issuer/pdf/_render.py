@@ -229,6 +229,9 @@ class _Page:
         self.char_space = 0.0
         self.fixed = style.fixed_font  # the fixed texts' font on this page (see draw)
         self.office: tuple[str, Runs] | None = None  # the office's name and its runs
+        # what draw() draws: "all"; or "fixed" (border, rules, the layout's fixed texts:
+        # the background a print file shares between its pages) or "own" (the rest)
+        self.layer = "all"
 
     def fixed_runs(self, text: str) -> Runs:
         runs = self.s.fixed_runs[text]
@@ -294,6 +297,8 @@ class _Page:
         return width
 
     def spec_text(self, spec: dict[str, Any], values: dict[str, str], field: str) -> None:
+        if self.layer != "all" and (self.layer == "fixed") != ("{" not in spec["text"]):
+            return
         text = spec["text"].format(**values)
         size = spec["size"]
         self.text(
@@ -373,18 +378,25 @@ class _Page:
                     continue
                 raise LayoutError(f"layout {s.version} prints unknown field {key!r}")
             y = s.y(y_mm)
-            _runs, space = s.label_runs[key]
-            runs = self.fixed_runs(row["label"])
-            self.text(
-                row["label"],
-                "layout",
-                lx,
-                y,
-                f["label_size"],
-                color=label_color,
-                char_space=space,
-                runs=runs,
-            )
+            y_mm += f["pitch_mm"]
+            if self.layer != "own":
+                _runs, space = s.label_runs[key]
+                self.text(
+                    row["label"],
+                    "layout",
+                    lx,
+                    y,
+                    f["label_size"],
+                    color=label_color,
+                    char_space=space,
+                    runs=self.fixed_runs(row["label"]),
+                )
+                c.setStrokeColor(rule_color)
+                c.setLineWidth(f["rule_width_pt"])
+                ry = y - f["rule_below_mm"] * MM
+                c.line(vx, ry, vx + vmax, ry)
+            if self.layer == "fixed":
+                continue
             room = vmax
             note = row["note"].format(**values) if "note" in row else None
             note_runs: Runs = ()
@@ -406,11 +418,6 @@ class _Page:
                 self.text(
                     note, key, vx + width + 2, y, f["note_size"], color=note_color, runs=note_runs
                 )
-            c.setStrokeColor(rule_color)
-            c.setLineWidth(f["rule_width_pt"])
-            ry = y - f["rule_below_mm"] * MM
-            c.line(vx, ry, vx + vmax, ry)
-            y_mm += f["pitch_mm"]
 
     def qr(self, qr_text: str) -> None:
         q = self.s.layout["qr"]
@@ -458,8 +465,12 @@ class _Page:
         c.circle(cx, cy, r, stroke=1, fill=0)
         c.restoreState()
 
-    def draw(self, item: PrintItem, verifier_url: str) -> None:
-        lay = self.s.layout
+    def draw(
+        self, item: PrintItem, verifier_url: str, forms: dict[tuple[Any, ...], str] | None = None
+    ) -> None:
+        """Draw the page of ``item``. With ``forms`` (a print file's), the fixed layer is
+        drawn once per document as a form XObject (per layout, fixed font and set of rows
+        printed), named in ``forms``, and each page shows it and draws the rest."""
         values = field_values(item)
         values["verifier_url"] = verifier_url.rstrip("/")
         office = values["office"]
@@ -468,13 +479,37 @@ class _Page:
             self.fixed = self.s.office_font(office)
             if self.fixed != self.s.fixed_font:
                 self.office = (office, ((self.fixed, office),))
-        purpose_copy = "purpose" in values
-        if purpose_copy:
+        if "purpose" in values:
             self.watermark(values)
-        self.border()
+        if forms is None:
+            self.layer = "all"
+            self._draw(item, values)
+            return
+        rows = self.s.layout["fields"]["rows"]
+        key = (self.s.version, self.fixed, tuple(r["key"] for r in rows if r["key"] in values))
+        name = forms.get(key)
+        if name is None:
+            name = f"JiaoziPage{len(forms) + 1}"
+            before, self.char_space = self.char_space, 0.0
+            self.c.beginForm(name)
+            self.layer = "fixed"
+            self._draw(item, values)
+            self.c.endForm()
+            self.char_space = before
+            forms[key] = name
+        self.c.doForm(name)
+        self.layer = "own"
+        self._draw(item, values)
+
+    def _draw(self, item: PrintItem, values: dict[str, str]) -> None:
+        lay = self.s.layout
+        purpose_copy = "purpose" in values
+        own, fixed = self.layer != "fixed", self.layer != "own"
+        if fixed:
+            self.border()
         for spec in lay.get("texts", []):
             self.spec_text(spec, values, "layout")
-        if "title_rule" in lay:
+        if "title_rule" in lay and fixed:
             r = lay["title_rule"]
             self.c.setStrokeColor(self.s.color(r["color"]))
             self.c.setLineWidth(r["width_pt"])
@@ -483,14 +518,16 @@ class _Page:
         if purpose_copy:
             self.spec_text(lay["purpose_line"], values, "purpose")
         self.fields(values)
-        self.qr(item.qr_text)
+        if own:
+            self.qr(item.qr_text)
         for spec in lay.get("qr_caption", []):
             self.spec_text(spec, values, "verifier_url")
         for spec in lay.get("signature", []):
             self.spec_text(spec, values, "office")
         if "footer" in lay:
             self.spec_text(lay["footer"], values, "footer")
-        self.seal(item.seal_png)
+        if own:
+            self.seal(item.seal_png)
 
 
 def _canvas(buf: io.BytesIO, style: _Style, title: str, author: str) -> Canvas:
@@ -529,7 +566,7 @@ def render_certificate(
     and PdfError (all PdfError).
     """
     item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout)
-    return render_many([item], verifier_url=verifier_url, layout=layout)
+    return draw_pdf([item], verifier_url=verifier_url, layout=layout)
 
 
 def render_many(
@@ -543,10 +580,17 @@ def render_many(
     """Return one PDF with a page per item, in order (a batch's print file).
 
     An item is a PrintItem or a ``(certificate, qr_text)`` pair; its own ``layout`` and
-    ``seal_png`` win over the arguments. Fonts are subset once for the whole file.
+    ``seal_png`` win over the arguments. Fonts are subset once for the whole file, and
+    the pages' fixed layer (border, rules, the layout's fixed texts) is drawn once, as a
+    form XObject every page shows.
     """
     return draw_pdf(
-        items, verifier_url=verifier_url, layout=layout, seal_png=seal_png, progress=progress
+        items,
+        verifier_url=verifier_url,
+        layout=layout,
+        seal_png=seal_png,
+        progress=progress,
+        shared_background=True,
     )
 
 
@@ -558,11 +602,15 @@ def draw_pdf(
     seal_png: bytes | None = None,
     progress: Callable[[int], None] | None = None,
     on_first_page: Callable[[Canvas], None] | None = None,
+    shared_background: bool = False,
 ) -> bytes:
     """``render_many``, with ``on_first_page(canvas)`` called once the first page is drawn
     and before it is closed (the signer adds its field and attachment there)."""
     buf = io.BytesIO()
     canvas: Canvas | None = None
+    # shared_background: the pages' fixed layer (border, rules, the layout's fixed texts)
+    # is drawn once per document as a form XObject that every page shows (see _Page.draw)
+    forms: dict[tuple[Any, ...], str] | None = {} if shared_background else None
     pages = 0
     for raw in items:
         item = raw if isinstance(raw, PrintItem) else PrintItem(raw[0], raw[1])
@@ -577,7 +625,7 @@ def draw_pdf(
             )
         elif (style.width, style.height) != tuple(canvas._pagesize):
             canvas.setPageSize((style.width, style.height))
-        _Page(canvas, style).draw(item, verifier_url)
+        _Page(canvas, style).draw(item, verifier_url, forms)
         if pages == 0 and on_first_page is not None:
             on_first_page(canvas)
         canvas.showPage()

@@ -648,3 +648,29 @@ def test_fixed_texts_share_one_font_subset_across_certificates(world: World) -> 
             cert.subject,
         ):
             assert s in text.replace(" ", ""), s
+
+
+def test_print_file_pages_look_like_each_certificate_alone(world: World) -> None:
+    # a print file draws the pages' fixed layer once (a form XObject every page shows):
+    # each page must still look exactly like the certificate rendered alone
+    certs = [
+        sample_certificate(name="吴鸣"),
+        sample_certificate(name="李𬌗", ethnicity="蒙古族"),
+        sample_certificate(name="王䶮"),
+    ]
+    items = [PrintItem(c, qr_text_for(world, c)) for c in certs]
+    items.append(PrintItem(certs[0], purpose_qr_text(world, certs[0]), PURPOSE, PURPOSE_EXPIRES))
+    pages = render_pages(render_many(items, verifier_url=VERIFIER_URL), 72)
+    assert len(pages) == len(items)
+    for page, item in zip(pages, items, strict=True):
+        (alone,) = render_pages(
+            render_certificate(
+                item.cert,
+                qr_text=item.qr_text,
+                verifier_url=VERIFIER_URL,
+                purpose=item.purpose,
+                purpose_expires=item.purpose_expires,
+            ),
+            72,
+        )
+        assert ImageChops.difference(page, alone).getbbox() is None, item.cert.name
