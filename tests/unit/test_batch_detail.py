@@ -51,3 +51,21 @@ def test_detail_json_is_canonical_json_of_the_detail(
         batch_row=batch_row,
     )
     assert got == canonical_json(detail).decode("utf-8")
+
+
+@given(n=st.integers(0, 5000), chunk=st.integers(1, 1200), tapered=st.booleans())
+def test_chunk_bounds_cover_every_row_once(n: int, chunk: int, tapered: bool) -> None:
+    from issuer.batches import _chunk_bounds
+
+    bounds = _chunk_bounds(n, chunk, tapered=tapered)
+    assert [i for s, e in bounds for i in range(s, e)] == list(range(n))
+    assert all(0 < e - s <= chunk for s, e in bounds)
+    if not tapered:
+        assert all(e - s == chunk for s, e in bounds[:-1])
+
+
+def test_chunk_bounds_taper_the_last_chunk_with_a_pool() -> None:
+    from issuer.batches import _chunk_bounds
+
+    sizes = [e - s for s, e in _chunk_bounds(10_000, 1000, tapered=True)]
+    assert sizes == [1000] * 9 + [500, 250, 125, 125]
