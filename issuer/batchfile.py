@@ -614,9 +614,12 @@ class _RowCheck:
         """Return the trimmed text, or None after recording an error (or when optional
         and empty). ``printable``: the text goes on the certificate, so every character
         must be in its fonts."""
-        if self.special(field, value):
+        if type(value) is str:  # (every CSV cell: not special, its own raw text)
+            text = value.strip()
+        elif self.special(field, value):
             return None
-        text = _raw_text(value).strip()
+        else:
+            text = _raw_text(value).strip()
         if not text:
             if required:
                 self.required(field, value)
@@ -670,12 +673,15 @@ class _RowCheck:
 
     def code_value(self, field: str, value: object) -> str | int | None:
         """Return the value to give an enum parser (int for integral numbers), or None."""
-        if self.special(field, value):
+        if type(value) is str:  # (every CSV cell: not special, not a number)
+            text = value.strip()
+        elif self.special(field, value):
             return None
-        number = _excel_int(value)
-        if number is not None:
-            return number
-        text = _raw_text(value).strip()
+        else:
+            number = _excel_int(value)
+            if number is not None:
+                return number
+            text = _raw_text(value).strip()
         if not text:
             self.required(field, value)
             return None
@@ -715,10 +721,18 @@ class _RowCheck:
 
     def date(self, field: str, value: object) -> datetime.date | None:
         """Return a date not before 1900 and not after today, or None after an error."""
-        if self.special(field, value):
-            return None
         found: datetime.date | None
-        if isinstance(value, datetime.datetime):
+        if type(value) is str:  # (every CSV cell) a date written as text, usually
+            got = _date_of_text(value)
+            if type(got) is datetime.date:
+                found = got
+            else:
+                found = self._date_text(field, value)  # records what is wrong
+                if found is None:
+                    return None
+        elif self.special(field, value):
+            return None
+        elif isinstance(value, datetime.datetime):
             found = value.date()
         elif isinstance(value, datetime.date):
             found = value
