@@ -14,6 +14,7 @@ from typing import Any
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from credential import Certificate
@@ -219,6 +220,11 @@ def _seal_reader(png: bytes) -> ImageReader:
             _SEALS.clear()
         _SEALS[key] = reader
     return reader
+
+
+# The fixed layer's content-stream operators by (layout, fixed font, rows printed, the
+# font's resource name in the document): see _Page.draw.
+_FIXED_LAYERS: dict[tuple[Any, ...], list[str]] = {}
 
 
 class _Page:
@@ -490,10 +496,24 @@ class _Page:
         name = forms.get(key)
         if name is None:
             name = f"JiaoziPage{len(forms) + 1}"
+            # The layer's operators are the same in every document where its font has the
+            # same resource name: kept per process, they are not drawn again. The fixed
+            # font's subset is filled in the fixed order at its first use (_FixedTextFont).
+            doc = self.c._doc
+            font = pdfmetrics.getFont(self.fixed)
+            font.splitString("", doc)
+            known = (*key, font.getSubsetInternalName(0, doc))
             before, self.char_space = self.char_space, 0.0
             self.c.beginForm(name)
-            self.layer = "fixed"
-            self._draw(item, values)
+            code = _FIXED_LAYERS.get(known)
+            if code is None:
+                self.layer = "fixed"
+                self._draw(item, values)
+                if len(_FIXED_LAYERS) > 64:
+                    _FIXED_LAYERS.clear()
+                _FIXED_LAYERS[known] = list(self.c._code)
+            else:
+                self.c._code.extend(code)
             self.c.endForm()
             self.char_space = before
             forms[key] = name
@@ -602,14 +622,15 @@ def draw_pdf(
     seal_png: bytes | None = None,
     progress: Callable[[int], None] | None = None,
     on_first_page: Callable[[Canvas], None] | None = None,
-    shared_background: bool = False,
+    shared_background: bool = True,
 ) -> bytes:
     """``render_many``, with ``on_first_page(canvas)`` called once the first page is drawn
     and before it is closed (the signer adds its field and attachment there)."""
     buf = io.BytesIO()
     canvas: Canvas | None = None
     # shared_background: the pages' fixed layer (border, rules, the layout's fixed texts)
-    # is drawn once per document as a form XObject that every page shows (see _Page.draw)
+    # is a form XObject every page shows, drawn once per document and its operators
+    # kept per process (see _Page.draw); False draws every page whole
     forms: dict[tuple[Any, ...], str] | None = {} if shared_background else None
     pages = 0
     for raw in items:
