@@ -58,7 +58,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -505,8 +505,7 @@ class SignerRef:
         return signer
 
 
-@dataclass(frozen=True, slots=True)
-class _Job:
+class _Job(NamedTuple):  # (a tuple: made ten thousand times a batch, cheaply)
     row: ApplicantRow
     serial: int
     list_id: int
