@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from bench._harness import interleaved
 from credential import (
@@ -81,6 +81,7 @@ def run() -> dict[str, float]:
     assert verify(url, trust=trust, status=status, now=NOW, policy=policy).valid
 
     pub = signer.public_key().key
+    assert isinstance(pub, Ed25519PublicKey)  # the baseline is raw Ed25519
     h, p, s = token.split(".")
     from credential import b64url_decode
 
