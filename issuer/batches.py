@@ -30,9 +30,10 @@ one. ``run_batch`` issues the valid rows:
   :class:`_WalCheckpoints`), not inside the batch's commits.
 
 Measured (``python -m bench.batch``, 10,000 rows, SQLite, two shared cores, November
-2026): ~8,100-8,900 certificates/s with two workers (0.086-0.088 of the raw two-core
-Ed25519 sign rate), ~5,900-6,150/s in one process; per certificate ~85 us of the
-parent's CPU (validation included) and ~111 us of the workers'.
+2026, the machine otherwise idle): ~11,000-11,300 certificates/s with two workers (0.111
+of the raw two-core Ed25519 sign rate), ~8,000/s in one process; per certificate
+~64-65 us of the parent's CPU (~10 of them validating the file, on one core, before
+the workers start) and ~88-89 us of the workers' (~42 of them the two signatures).
 
 ``errors_json`` holds ``{"rows": [{row, column, field, code, message_zh, message_en,
 value}], "failure": null | {message, message_zh}}`` (values masked by ``read_batch``).
