@@ -913,16 +913,26 @@ class _Indices:
 
     def still_free(self, session: Session, jobs: Sequence[_Job]) -> bool:
         """Return True if no certificate holds any of ``jobs``' (list, index) entries."""
-        c = _CERT.c
         by_list: dict[int, list[int]] = {}
         for j in jobs:
             by_list.setdefault(j.list_id, []).append(j.idx)
+        conn = session.connection()
+        dialect = conn.dialect
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        quote = dialect.identifier_preparer.quote
         for list_id, idxs in by_list.items():
-            taken = session.execute(
-                sa.select(c.id).where(c.status_list_id == list_id, c.status_idx.in_(idxs)).limit(1)
-            ).first()
-            if taken is not None:
-                return False
+            # A plain SELECT (the ORM-built IN of a chunk's indices cost ~1 ms to compile
+            # and expand); only placeholders are put into the text, the values are bound.
+            sql = (
+                f"SELECT 1 FROM {quote(_CERT.name)} WHERE {quote('status_list_id')} = {mark}"  # noqa: S608
+                f" AND {quote('status_idx')} IN ({', '.join([mark] * len(idxs))}) LIMIT 1"
+            )
+            result = conn.exec_driver_sql(sql, (list_id, *idxs))
+            try:
+                if result.cursor.fetchone() is not None:
+                    return False
+            finally:
+                result.close()
         return True
 
     def draw(self, session: Session, n: int, now: dt.datetime) -> list[tuple[StatusListRow, int]]:

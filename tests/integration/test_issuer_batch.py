@@ -687,3 +687,31 @@ def test_the_server_signs_a_large_batch_in_spawned_workers(database_url: str, tm
         result = verify(qr, trust=trust, status=status, now=dt.datetime.now(dt.UTC))
         assert result.verdict is Verdict.VALID, result.checks
         assert result.certificate is not None and result.certificate.certificate_number == number
+
+
+def test_still_free_sees_a_taken_status_index(issuer_env: IssuerHarness) -> None:
+    """The look-ahead's check of its status indices (a plain SELECT) answers False when
+    any of them is held by a certificate, True when none is."""
+    from issuer.schemas import CertificateCreate
+    from tests.integration.conftest import application
+
+    engine, settings = _engine_and_settings(issuer_env)
+    with Session(engine) as s:
+        services.issue_certificate(
+            s,
+            request=CertificateCreate(**application(1, certified_on="2026-06-30")),
+            signer=issuer_env.signer,
+            settings=settings,
+            actor="clerk",
+            now=dt.datetime.now(dt.UTC),
+        )
+    with Session(engine) as s:
+        list_id, taken = s.execute(
+            sa.select(Certificate.status_list_id, Certificate.status_idx)
+        ).one()
+        row = read_batch(APPLICANTS_CSV.read_bytes(), filename="a.csv").rows[0]
+        free = [batches._Job(row, 1, list_id, "u", i) for i in range(taken + 1, taken + 40)]
+        indices = batches._Indices(settings)
+        assert indices.still_free(s, free)
+        assert not indices.still_free(s, [*free, batches._Job(row, 1, list_id, "u", taken)])
+        assert indices.still_free(s, [batches._Job(row, 1, list_id + 1, "u", taken)])
