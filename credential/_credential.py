@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._b64 import b64url_encode
+from ._canonical import MAX_SAFE_INTEGER, canonical_json
 from ._errors import MalformedError
 from ._identifiers import IdType, QualificationType, Sex, mask_id
-from ._jws import encode_jws
+from ._jws import encode_jws, encode_jws_canonical
 from ._keys import Signer
 
 __all__ = [
@@ -235,6 +237,124 @@ def qr_claims(
     return claims
 
 
+_q = json.encoder.encode_basestring  # what canonical_json does to a str (ensure_ascii off)
+_CONTEXT_JSON = canonical_json(list(VC_CONTEXT)).decode("utf-8")
+_TYPE_JSON = canonical_json(list(VC_TYPE)).decode("utf-8")
+_SEX_TEXT = {m: m.value for m in Sex}
+_ID_TYPE_TEXT = {m: m.value for m in IdType}
+
+
+def _safe_int(v: object) -> bool:
+    return type(v) is int and -MAX_SAFE_INTEGER <= v <= MAX_SAFE_INTEGER
+
+
+def _strs(*values: object) -> bool:
+    for v in values:
+        if type(v) is not str:
+            return False
+    return True
+
+
+def _credential_json(
+    cert: Certificate, *, issuer: str, issued_at: int, status: StatusReference
+) -> bytes | None:
+    """Return ``canonical_json(credential_claims(...))`` (no ``valid_until``) put together
+    from a template in the canonical key order, or None when a value is not of the exact
+    type the template is for (the caller then takes the general path). Tests hold the two
+    equal; encoding a lone surrogate raises as canonical_json does."""
+    slug, code, name_zh = _QUALIFICATION[cert.qualification_type]
+    ethnicity = cert.ethnicity
+    number, eid, version, office_name = (
+        cert.certificate_number,
+        cert.elicence_id,
+        cert.version,
+        cert.office_name,
+    )
+    if not (
+        _strs(
+            cert.name,
+            cert.id_number,
+            cert.subject,
+            office_name,
+            cert.office_code,
+            number,
+            eid,
+            issuer,
+            status.uri,
+            slug,
+            name_zh,
+        )
+        and (not ethnicity or type(ethnicity) is str)
+        and _safe_int(code)
+        and _safe_int(version)
+        and _safe_int(issued_at)
+        and _safe_int(status.idx)
+        and type(cert.sex) is Sex
+        and type(cert.id_type) is IdType
+    ):
+        return None
+    office_q = _q(office_name)
+    issuer_q = _q(issuer)
+    text = (
+        f'{{"@context":{_CONTEXT_JSON},"credentialSubject":{{'
+        f'"birthDate":"{cert.birth_date.isoformat()}",'
+        f'"certificateNumber":{_q(number)},'
+        f'"certifiedOn":"{cert.certified_on.isoformat()}",'
+        f'"elicenceId":{_q(eid)},'
+        + (f'"ethnicity":{_q(ethnicity)},' if ethnicity else "")
+        + f'"identityDocument":{{"number":{_q(cert.id_number)},'
+        f'"type":{_q(_ID_TYPE_TEXT[cert.id_type])}}},'
+        f'"name":{_q(cert.name)},'
+        f'"office":{{"code":{_q(cert.office_code)},"name":{office_q}}},'
+        f'"qualification":{{"code":{code},"name":{_q(name_zh)},'
+        f'"subject":{_q(cert.subject)},"type":{_q(slug)}}},'
+        f'"sex":{_q(_SEX_TEXT[cert.sex])},"version":{version}}},'
+        f'"iat":{issued_at},"id":{_q(f"urn:jiaozi:elicence:{eid}")},'
+        f'"iss":{issuer_q},"issuer":{{"id":{issuer_q},"name":{office_q}}},'
+        f'"jti":{_q(f"{number}.{version:03d}")},'
+        f'"status":{{"status_list":{{"idx":{status.idx},"uri":{_q(status.uri)}}}}},'
+        f'"type":{_TYPE_JSON},"validFrom":"{_iso_utc(issued_at)}"}}'
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedError("string is not valid Unicode") from exc
+
+
+def _qr_json(
+    cert: Certificate,
+    *,
+    issuer: str,
+    issued_at: int,
+    status: StatusReference,
+    credential_sha256: bytes,
+) -> bytes | None:
+    """Return ``canonical_json(qr_claims(...))`` (no purpose, no expiry) from a template
+    in the canonical key order, or None (see ``_credential_json``)."""
+    number, version, idx = cert.certificate_number, cert.version, status.idx
+    if not (
+        _strs(number, cert.name, cert.id_number, cert.subject, issuer, status.uri)
+        and _safe_int(version)
+        and _safe_int(issued_at)
+        and _safe_int(idx)
+        and type(cert.qualification_type) is QualificationType
+    ):
+        return None
+    text = (
+        f'{{"d":"{cert.certified_on.isoformat()}",'
+        f'"h":"{b64url_encode(credential_sha256)}",'
+        f'"iat":{issued_at},"iss":{_q(issuer)},'
+        f'"m":{_q(cert.id_number_masked)},"n":{_q(cert.name)},'
+        f'"q":{int(cert.qualification_type)},"s":{_q(cert.subject)},'
+        f'"status":{{"status_list":{{"idx":{idx},"uri":{_q(status.uri)}}}}},'
+        f'"sub":{_q(number)},"v":{version}}}'
+    )
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise MalformedError("string is not valid Unicode") from exc
+
+
 def sign_certificate(
     cert: Certificate,
     *,
@@ -248,26 +368,42 @@ def sign_certificate(
 
     Raises MalformedError if a field has no canonical JSON form.
     """
-    credential = encode_jws(
-        {"typ": CREDENTIAL_TYP},
-        credential_claims(
-            cert, issuer=issuer, issued_at=issued_at, status=status, valid_until=valid_until
-        ),
-        signer,
+    # The usual credential and QR token are put together from templates (the same bytes
+    # as canonical_json of their claims: tests hold them equal), else the general path.
+    fast = (
+        _credential_json(cert, issuer=issuer, issued_at=issued_at, status=status)
+        if valid_until is None
+        else None
     )
+    if fast is not None:
+        credential = encode_jws_canonical(CREDENTIAL_TYP, fast, signer)
+    else:
+        credential = encode_jws(
+            {"typ": CREDENTIAL_TYP},
+            credential_claims(
+                cert, issuer=issuer, issued_at=issued_at, status=status, valid_until=valid_until
+            ),
+            signer,
+        )
     digest = hashlib.sha256(credential.encode("ascii")).digest()
-    qr = encode_jws(
-        {"typ": QR_TYP},
-        qr_claims(
-            cert,
-            issuer=issuer,
-            issued_at=issued_at,
-            status=status,
-            credential_jws=credential,
-            credential_sha256=digest,
-        ),
-        signer,
+    fast = _qr_json(
+        cert, issuer=issuer, issued_at=issued_at, status=status, credential_sha256=digest
     )
+    if fast is not None:
+        qr = encode_jws_canonical(QR_TYP, fast, signer)
+    else:
+        qr = encode_jws(
+            {"typ": QR_TYP},
+            qr_claims(
+                cert,
+                issuer=issuer,
+                issued_at=issued_at,
+                status=status,
+                credential_jws=credential,
+                credential_sha256=digest,
+            ),
+            signer,
+        )
     return IssuedTokens(credential, qr, digest)
 
 

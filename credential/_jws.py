@@ -84,9 +84,27 @@ def encode_jws(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Si
                 _TYP_HEADERS[typ_key] = h64
     else:
         h64 = _header_segment(header, signer)
-    signing_input = h64 + "." + b64url_encode(canonical_json(payload))
+    return _sign_payload(h64, canonical_json(payload), signer)
+
+
+def _sign_payload(h64: str, payload_json: bytes, signer: Signer) -> str:
+    signing_input = h64 + "." + b64url_encode(payload_json)
     signature = signer.sign(signing_input.encode("ascii"))
     return signing_input + "." + b64url_encode(signature)
+
+
+def encode_jws_canonical(typ: str, payload_json: bytes, signer: Signer) -> str:
+    """Return the compact JWS of header ``{"typ": typ}`` (completed with the signer's
+    ``alg`` and ``kid``) over ``payload_json``, which the caller vouches is exactly
+    ``canonical_json`` of its payload (for formats serialised by a template, e.g. the
+    credential's; their tests hold the two equal)."""
+    typ_key = (signer.kid, signer.alg, typ)
+    h64 = _TYP_HEADERS.get(typ_key)
+    if h64 is None:
+        h64 = _header_segment({"typ": typ}, signer)
+        if len(_TYP_HEADERS) < 256:
+            _TYP_HEADERS[typ_key] = h64
+    return _sign_payload(h64, payload_json, signer)
 
 
 # (kid, alg, typ) -> the header segment of {"alg", "kid", "typ"}: a pure function of them.
