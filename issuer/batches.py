@@ -30,10 +30,12 @@ one. ``run_batch`` issues the valid rows:
   :class:`_WalCheckpoints`), not inside the batch's commits.
 
 Measured (``python -m bench.batch``, 10,000 rows, SQLite, two shared cores, November
-2026, the machine otherwise idle): ~11,000-11,300 certificates/s with two workers (0.111
-of the raw two-core Ed25519 sign rate), ~8,000/s in one process; per certificate
-~64-65 us of the parent's CPU (~10 of them validating the file, on one core, before
-the workers start) and ~88-89 us of the workers' (~42 of them the two signatures).
+2026, the machine otherwise idle): ~12,000-12,700 certificates/s with two workers
+(0.118-0.128 of the raw two-core Ed25519 sign rate, which measured 98,700-102,000/s;
+the same runs gave 0.111-0.121 before the credential templates and the tuple rows),
+~8,700/s in one process; per certificate ~58-64 us of the parent's CPU (~9 of them
+validating the file, on one core, before the workers start; ~8 a thread's WAL
+checkpoints) and ~75-77 us of the workers' (~42 of them the two signatures).
 
 ``errors_json`` holds ``{"rows": [{row, column, field, code, message_zh, message_en,
 value}], "failure": null | {message, message_zh}}`` (values masked by ``read_batch``).
