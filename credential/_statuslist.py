@@ -16,9 +16,9 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-import os
 import random
 import re
+import secrets
 import zlib
 from array import array
 from collections.abc import Iterable, Mapping
@@ -345,10 +345,10 @@ class IndexAllocator:
         """``n`` draws of ``_draw`` (rejection sampling, the list staying at most half
         used) with the system's random bytes read in bulk rather than once per draw.
 
-        Each 32-bit word from ``os.urandom`` (what SystemRandom reads) masked to the bits
-        of ``size - 1`` is uniform over that power of two; values past the list and taken
-        indices are rejected, so every index returned is uniform over the free ones and
-        no index is returned twice, as with ``_draw``.
+        Each 32-bit word from ``secrets.token_bytes`` (the os.urandom SystemRandom reads),
+        masked to the bits of ``size - 1``, is uniform over that power of two; values past
+        the list and taken indices are rejected, so every index returned is uniform over
+        the free ones and no index is returned twice, as with ``_draw``.
         """
         size, taken = self._size, self._taken
         mask = (1 << (size - 1).bit_length()) - 1
@@ -357,7 +357,7 @@ class IndexAllocator:
             want = n - len(out)
             # at most half used, at most half the power of two past the list: an accepted
             # word in four or fewer on average; the loop reads more when these run out
-            words = array("I", os.urandom(_WORD_BYTES * (2 * want + 16)))
+            words = array("I", secrets.token_bytes(_WORD_BYTES * (2 * want + 16)))
             for w in words:
                 idx = w & mask
                 if idx < size and not taken[idx]:
