@@ -315,6 +315,11 @@ def _credential_json(
         f'"status":{{"status_list":{{"idx":{status.idx},"uri":{_q(status.uri)}}}}},'
         f'"type":{_TYPE_JSON},"validFrom":"{_iso_utc(issued_at)}"}}'
     )
+    return _utf8(text)
+
+
+def _utf8(text: str) -> bytes:
+    """Return ``text`` as UTF-8; a lone surrogate is malformed, as canonical_json says."""
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
@@ -349,10 +354,7 @@ def _qr_json(
         f'"status":{{"status_list":{{"idx":{idx},"uri":{_q(status.uri)}}}}},'
         f'"sub":{_q(number)},"v":{version}}}'
     )
-    try:
-        return text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise MalformedError("string is not valid Unicode") from exc
+    return _utf8(text)
 
 
 def sign_certificate(
