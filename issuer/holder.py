@@ -27,6 +27,7 @@ import datetime as dt
 import hashlib
 import hmac
 import json
+import re
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -257,9 +258,11 @@ def _fail(
 ) -> bool:
     """Count one failure on attempt ``row``; return True if it now locks."""
     window = dt.timedelta(minutes=settings.holder_lockout_minutes)
-    failures, start = row.failures, _aware(row.window_start)
-    if now - start >= window or (_locked_for(row, now) == 0 and row.locked_until is not None):
-        failures, start = 0, now
+    failures, start, until = row.failures, _aware(row.window_start), row.locked_until
+    if now - start >= window or (until is not None and _locked_for(row, now) == 0):
+        # a new window; an expired lock is cleared, or every later failure would be
+        # taken for the first after it and the key would never lock again
+        failures, start, until = 0, now, None
     failures += 1
     locks = bool(failures >= limit)
     session.execute(
@@ -268,7 +271,7 @@ def _fail(
         .values(
             failures=0 if locks else failures,
             window_start=now if locks else start,
-            locked_until=now + window if locks else row.locked_until,
+            locked_until=now + window if locks else until,
         )
     )
     return locks
@@ -410,6 +413,9 @@ def _identity(
     return HolderIdentity(claim_id, person, exp, f"{body}.{mac}")
 
 
+_COOKIE_SHAPE = re.compile(r"([0-9]{1,10})\.([0-9]{1,12})\.([0-9a-f]+)")
+
+
 def open_session(
     session: Session, cookie: str | None, *, settings: IssuerSettings, now: dt.datetime
 ) -> HolderIdentity | None:
@@ -417,10 +423,11 @@ def open_session(
     or its claim code was replaced or has expired."""
     if not cookie or len(cookie) > 200:
         return None
-    parts = cookie.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses
+    shape = _COOKIE_SHAPE.fullmatch(cookie)
+    if shape is None:
         return None
-    claim_id, exp = int(parts[0]), int(parts[1])
+    claim_id, exp = int(shape[1]), int(shape[2])
     if exp <= now.timestamp() or claim_id >= 2**31:  # an INTEGER column
         return None
     claim = session.execute(sa.select(_CODE).where(_CODE.c.id == claim_id)).first()

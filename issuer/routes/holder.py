@@ -254,7 +254,7 @@ def _origins(settings: IssuerSettings, request: Request) -> set[str]:
     allowed = {f"{own.scheme}://{own.netloc}"}
     host = request.headers.get("host")
     if host:
-        allowed.add(f"{request.url.scheme}://{host}")
+        allowed.add(f"{request.scope['scheme']}://{host}")  # request.url parses Host
     return allowed
 
 
@@ -266,7 +266,10 @@ def _same_origin(settings: IssuerSettings, request: Request) -> bool:
         return origin in allowed
     referer = request.headers.get("referer")
     if referer:
-        parts = urlsplit(referer)
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # e.g. "http://[x/": not a URL, so not from our pages
+            return False
         return f"{parts.scheme}://{parts.netloc}" in allowed
     return False
 
