@@ -268,13 +268,13 @@ def _make_part_pages(
     parts: Path,
 ) -> tuple[int, list[PrintFailure], int]:
     from .pdf import PdfError, PrintItem, render_many
-    from .printing import certificate_pdf, facts_of
+    from .printing import certificate_pdf, facts_of, seal_png
     from .sealing import SealedDataError
 
     made = 0
     failures: list[PrintFailure] = []
     items: list[PrintItem] = []
-    seal = Path(settings.seal_png).read_bytes() if settings.seal_png is not None else None
+    seal = seal_png(settings)
     for row_number, number, stored, token, layout, make in jobs:
         row = Certificate(  # type: ignore[call-arg]  # just what printing reads
             certificate_number=number,

@@ -23,7 +23,7 @@ from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
 from credential import Signer
-from keys import DocumentSigningKey
+from keys import DocumentSigningKey, KeysError
 
 from .apikeys import parse_api_key, secret_matches
 from .errors import Forbidden, PrintingUnavailable, Unauthorized
@@ -87,7 +87,13 @@ def _document_key(request: Request) -> Callable[[], DocumentSigningKey]:
                 "PDF signing is not configured on this issuer",
                 "本签发服务未配置 PDF 签名密钥",
             )
-        return provider()  # type: ignore[no-any-return]
+        try:
+            return provider()  # type: ignore[no-any-return]
+        except KeysError as exc:  # a key store that cannot give the key now
+            raise PrintingUnavailable(
+                "The document-signing key cannot be opened",
+                "无法打开 PDF 签名密钥",
+            ) from exc
 
     return get
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from credential import Certificate as CertificateFacts
 from credential import certificate_from_claims, parse_jws, qr_url
-from keys import DocumentSigningKey, pades_signer
+from keys import DocumentSigningKey, KeysError, PadesSigner, pades_signer
 
 from .models import Certificate
-from .pdf import signed_certificate_pdf
+from .pdf import PdfSignError, signed_certificate_pdf
 from .sealing import open_credential
 from .settings import IssuerSettings
 
-__all__ = ["DocumentKeyProvider", "certificate_pdf", "facts_of"]
+__all__ = ["DocumentKeyProvider", "certificate_pdf", "facts_of", "seal_png"]
 
 DocumentKeyProvider = Callable[[], DocumentSigningKey]
 
@@ -36,6 +36,18 @@ def facts_of(row: Certificate, *, settings: IssuerSettings) -> tuple[Certificate
 @lru_cache(maxsize=4)
 def _seal(path: str) -> bytes:
     return Path(path).read_bytes()
+
+
+def seal_png(settings: IssuerSettings) -> bytes | None:
+    """Return the office's seal image (read once per process), or None if none is set."""
+    return _seal(str(settings.seal_png)) if settings.seal_png is not None else None
+
+
+def _signer(document_key: DocumentSigningKey) -> PadesSigner:
+    try:
+        return pades_signer(document_key)
+    except KeysError as exc:  # a key that does not open or match: the server's fault
+        raise PdfSignError(f"the document-signing key cannot sign: {exc}") from exc
 
 
 def certificate_pdf(
@@ -61,15 +73,14 @@ def certificate_pdf(
     if token is None or (copy and purpose_expires is None):
         raise ValueError("a purpose-bound copy needs purpose, purpose_expires and qr_token")
     facts, jws = opened if opened is not None else facts_of(row, settings=settings)
-    seal = _seal(str(settings.seal_png)) if settings.seal_png is not None else None
     return signed_certificate_pdf(
         facts,
         qr_text=qr_url(settings.verifier_url, token),
         verifier_url=settings.verifier_url,
-        signer=pades_signer(document_key),
+        signer=_signer(document_key),
         credential_jws=None if copy else jws,
         layout=row.layout_version,
-        seal_png=seal,
+        seal_png=seal_png(settings),
         purpose=purpose,
         purpose_expires=purpose_expires,
     )

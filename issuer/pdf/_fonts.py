@@ -137,7 +137,8 @@ def _load(spec: FontSpec) -> TTFont:
 
 
 class _Formatted(pdfdoc.PDFObject):  # type: ignore[misc]
-    """A direct object written as bytes formatted once (the fixed subset's /Widths)."""
+    """An object written as bytes formatted once (the fixed subset's /Widths, the
+    signature dictionary with its fixed-size placeholders)."""
 
     def __init__(self, data: bytes) -> None:
         self.data = data

@@ -122,6 +122,12 @@ class _Style:
             if runs == ((self.fonts.main, text),):  # else its fallback runs, as before
                 runs = ((self.fixed_font, text),)
             self.fixed_runs[text] = runs
+        # A fixed layer drawn wholly in the fixed font reads the same in every document, so
+        # its operators can be kept; one that needs a fallback face cannot (that face's
+        # resource name and codes are the document's own).
+        self.fixed_layer_reusable = all(
+            runs == ((self.fixed_font, text),) for text, runs in self.fixed_runs.items()
+        )
         self.label_runs = {
             row["key"]: self._label(row["label"]) for row in layout["fields"]["rows"]
         }
@@ -505,13 +511,15 @@ class _Page:
             known = (*key, font.getSubsetInternalName(0, doc))
             before, self.char_space = self.char_space, 0.0
             self.c.beginForm(name)
-            code = _FIXED_LAYERS.get(known)
+            reusable = self.s.fixed_layer_reusable
+            code = _FIXED_LAYERS.get(known) if reusable else None
             if code is None:
                 self.layer = "fixed"
                 self._draw(item, values)
-                if len(_FIXED_LAYERS) > 64:
-                    _FIXED_LAYERS.clear()
-                _FIXED_LAYERS[known] = list(self.c._code)
+                if reusable:
+                    if len(_FIXED_LAYERS) > 64:
+                        _FIXED_LAYERS.clear()
+                    _FIXED_LAYERS[known] = list(self.c._code)
             else:
                 self.c._code.extend(code)
             self.c.endForm()

@@ -24,7 +24,6 @@ from reportlab.pdfbase.pdfdoc import (
     PDFArray,
     PDFCatalog,
     PDFDictionary,
-    PDFObject,
     PDFStream,
     PDFString,
 )
@@ -34,6 +33,7 @@ from credential import Certificate
 from keys import PadesSigner
 
 from ._errors import PdfError
+from ._fonts import _Formatted
 from ._render import PrintItem, draw_pdf
 
 __all__ = [
@@ -53,16 +53,6 @@ _CONTENTS_KEY = b" /Contents "
 class PdfSignError(PdfError):
     """The PDF cannot be signed: an unusable JWS or certificate number, or a CMS that does
     not fit the room reserved for it."""
-
-
-class _Raw(PDFObject):  # type: ignore[misc]
-    """Bytes written as they are (reportlab has no object for a fixed-size placeholder)."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-    def format(self, document: Any) -> bytes:
-        return self.data
 
 
 class _SignatureWidget(Annotation):  # type: ignore[misc]
@@ -134,7 +124,7 @@ def _prepare(
         catalog.__NoDefault__ = [*PDFCatalog.__NoDefault__, "AF"]
         catalog.AF = PDFArray([filespec])
     value = doc.Reference(
-        _Raw(
+        _Formatted(
             b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M "
             + _pdf_date(signed_at)
             + b" /ByteRange "

@@ -78,3 +78,28 @@ def test_pdf_needs_an_officer(issuer_env: IssuerHarness, who: str) -> None:
         f"/api/v1/certificates/{issued['certificate_number']}/pdf", headers=headers
     )
     assert r.status_code == 401
+
+
+def test_a_document_key_that_cannot_be_opened_or_used_is_503_not_500(
+    issuer_env: IssuerHarness, document_key
+) -> None:
+    import dataclasses
+
+    from keys import WrongPassphraseError
+
+    def unopenable():
+        raise WrongPassphraseError("cannot decrypt the document-signing key")
+
+    number = issuer_env.issue(application(6)).json()["certificate_number"]
+    mismatched = dataclasses.replace(document_key, cert_der=document_key.chain_der[-1])
+    for provider in (unopenable, lambda: mismatched):
+        app = create_app(
+            issuer_env.settings, signer=issuer_env.signer, document_key_provider=provider
+        )
+        with TestClient(app) as client:
+            r = client.get(
+                f"/api/v1/certificates/{number}/pdf",
+                headers={"Authorization": f"Bearer {API_KEY}"},
+            )
+        assert r.status_code == 503, r.text
+        assert r.json()["type"].endswith("printing_unavailable")

@@ -674,3 +674,34 @@ def test_print_file_pages_look_like_each_certificate_alone(world: World) -> None
             72,
         )
         assert ImageChops.difference(page, alone).getbbox() is None, item.cert.name
+
+
+def test_a_fixed_text_in_the_fallback_face_is_drawn_afresh_in_every_document() -> None:
+    # The fixed layer's operators are kept per process only when they use the fixed font
+    # alone: a fallback face's resource name and codes belong to each document, so a kept
+    # copy would name a font the next PDF does not have (a layout with 𬌗 in its title).
+    import copy
+
+    from issuer.pdf import _render
+
+    layout = copy.deepcopy(load_layout("v1"))
+    layout["version"] = "v1-rare-title"
+    layout["texts"][0]["text"] = layout["texts"][0]["text"] + "𬌗"
+    _render._STYLES["v1-rare-title"] = _render._Style(layout)
+    try:
+        assert not _render._STYLES["v1-rare-title"].fixed_layer_reusable
+        assert _render._style("v1").fixed_layer_reusable
+        world = fixed_world()
+        for serial in (1, 2):
+            cert = sample_certificate(certificate_number=f"2026110014200000{serial}")
+            qr = qr_url(VERIFIER_URL, world.issue(cert).qr_token)
+            pdf = render_certificate(
+                cert, qr_text=qr, verifier_url=VERIFIER_URL, layout="v1-rare-title"
+            )
+            out = subprocess.run(
+                ["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True
+            )
+            assert "𬌗" in out.stdout.decode(), serial
+            assert b"Unknown font" not in out.stderr and b"Syntax Error" not in out.stderr
+    finally:
+        del _render._STYLES["v1-rare-title"]
