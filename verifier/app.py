@@ -135,7 +135,11 @@ class Verifier:
             snap = held.status.get(uri)
             if snap is None or t > snap.stale_after(0):
                 if not io:
-                    raise NeedsIO
+                    # only when a fetch would really be tried: during an outage the
+                    # retry window answers at once, and judging twice costs a signature
+                    if self.syncer.would_fetch(uri):
+                        raise NeedsIO
+                    return snap
                 fresh = self.syncer.on_demand_status(uri)
                 if fresh is not None:
                     return fresh
@@ -278,21 +282,15 @@ class Verifier:
 
 
 async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large()
-    buf = bytearray()
-    async for chunk in request.stream():
-        buf += chunk
-        if len(buf) > limit:
-            raise _too_large()
-    return bytes(buf)
+    return await _receive_limited(request.receive, request.headers.get("content-length"), limit)
 
 
 async def _receive_limited(receive: Receive, declared: str | None, limit: int) -> bytes:
     """``_read_limited`` on the raw ASGI messages (the JSON fast path has no Request)."""
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large()
+    # ASCII digits only: str.isdigit() accepts "²", which int() refuses
+    if declared is not None and declared.isascii() and declared.isdigit():
+        if int(declared) > limit:
+            raise _too_large()
     buf = b""
     while True:
         message = await receive()

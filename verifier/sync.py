@@ -597,6 +597,15 @@ class Syncer:
         report.add(what, "updated", f"iat {new.issued_at}")
         return report
 
+    def would_fetch(self, uri: str) -> bool:
+        """Return True if ``on_demand_status(uri)`` would try the network now (a
+        configured issuer's URI not tried within ``on_demand_retry``)."""
+        if self.settings.issuer_for(uri) is None:
+            return False
+        with self._tried_lock:
+            last = self._tried.get(uri)
+        return last is None or time.monotonic() - last >= self.settings.on_demand_retry
+
     def on_demand_status(self, uri: str) -> StatusSnapshot | None:
         """Fetch one status list now, for a verification that needs it: only for a
         configured issuer's URI, at most once per ``on_demand_retry`` seconds per URI, a

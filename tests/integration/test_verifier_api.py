@@ -487,3 +487,72 @@ def test_openapi_describes_the_endpoints(api: Harness) -> None:
     assert {"application/json", "multipart/form-data"} <= set(body)
     adm = doc["paths"]["/api/v1/admission-checks"]["post"]["requestBody"]["content"]
     assert "consent_reference" in adm["application/json"]["schema"]["required"]
+
+
+def test_an_outage_judges_each_request_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the issuer down and the status list past its ttl, the first request tries the
+    # issuer (off the event loop); within the retry window later ones are judged from the
+    # held list at once, not judged in the loop, found to need I/O and judged again.
+    import verifier.app as verifier_app
+
+    gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path, World(), reload_interval=3600)
+    h = next(gen)
+    try:
+        h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
+        token = h.world.issue(idx=131).qr_token
+        assert h.verify(qr=token)["verdict"] == "valid"
+        h.issuer.down = True
+        h.clock.advance(7200)
+        calls = []
+        real = verifier_app.verify
+        monkeypatch.setattr(
+            verifier_app, "verify", lambda *a, **k: calls.append(1) or real(*a, **k)
+        )
+        h.verify(qr=token)  # tries the issuer: judged in the loop, then in a thread
+        calls.clear()
+        answers = [h.verify(qr=token) for _ in range(3)]
+        assert len(calls) == 3
+        assert {a["verdict"] for a in answers} == {"cannot_determine"}
+        assert {a["reason"] for a in answers} == {"status_stale"}
+    finally:
+        gen.close()
+
+
+@pytest.mark.parametrize("declared", [b"\xb2", b"12x", b""])
+def test_a_content_length_that_is_not_ascii_digits_is_not_a_500(
+    api: Harness, declared: bytes
+) -> None:
+    import asyncio
+
+    body = b'{"qr": "x"}'
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/verify",
+        "raw_path": b"/api/v1/verify",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"content-length", declared),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    asyncio.run(api.app(scope, receive, send))
+    (start,) = [m for m in sent if m["type"] == "http.response.start"]
+    assert start["status"] == 200  # judged: a malformed token, not_valid
