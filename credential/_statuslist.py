@@ -357,7 +357,7 @@ class IndexAllocator:
             want = n - len(out)
             # at most half used, at most half the power of two past the list: an accepted
             # word in four or fewer on average; the loop reads more when these run out
-            words = array("I", secrets.token_bytes(_WORD_BYTES * (2 * want + 16)))
+            words = array("I", secrets.token_bytes(_WORD_BYTES * (4 * want + 16)))
             for w in words:
                 idx = w & mask
                 if idx < size and not taken[idx]:
