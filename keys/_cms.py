@@ -8,7 +8,8 @@ that structure but the digest and the ECDSA signature is the same for every PDF 
 signs, so it is assembled once per key here and the per-document work is one SHA-256
 already done by the caller, one ECDSA signature and a few byte concatenations (signing
 adds ~0.3 ms to a PDF in all), where building it through asn1crypto (pyHanko) took
-9-14 ms a PDF, more than drawing the page. pyHanko remains the validator the tests hold these signatures to.
+9-14 ms a PDF, more than drawing the page. pyHanko remains the validator the tests hold
+these signatures to.
 
 The DER encoder below covers only what this structure needs (SEQUENCE, SET OF, OID,
 INTEGER, OCTET STRING, NULL, context tags); its output is pinned by known-answer tests.
