@@ -45,6 +45,7 @@ from . import audit, printing
 from .db import begin_write
 from .errors import Conflict, IssuerError, NotFound
 from .models import Certificate, HolderAttempt, HolderClaimCode, HolderCopy
+from .sealing import open_credential
 from .services import CHINA_TZ, certificate_row, office_date
 from .settings import IssuerSettings
 from .validation import FieldError, ValidationFailed
@@ -478,7 +479,7 @@ def certificate_of(session: Session, who: HolderIdentity, number: str) -> Certif
 
 def credential_document(row: Certificate, *, settings: IssuerSettings) -> dict[str, Any]:
     """Return ``<number>.json``: the decoded credential with its JWS (contract section 3)."""
-    _facts, jws = printing.facts_of(row, settings=settings)
+    jws = open_credential(settings, row.credential_jws, certificate_number=row.certificate_number)
     parsed = parse_jws(jws)
     return {
         "certificate_number": row.certificate_number,
@@ -578,6 +579,7 @@ def make_copy(
         purpose=purpose,
         purpose_expires=expires_on,
         qr_token=token,
+        opened=(facts, jws),
     )
     digest = hashlib.sha256(token.encode("ascii")).hexdigest()
     if session.in_transaction():
