@@ -73,18 +73,11 @@ def encode_jws(header: Mapping[str, Any], payload: Mapping[str, Any], signer: Si
     Raises MalformedError for values with no canonical JSON form, SignatureError on a
     header that disagrees with the signer.
     """
-    # The usual header, {"typ": ...} alone: its segment per (signer key, alg, typ).
+    # The usual header, {"typ": ...} alone: its segment kept per (signer key, alg, typ).
     typ = header.get("typ") if len(header) == 1 else None
     if type(typ) is str:
-        typ_key = (signer.kid, signer.alg, typ)
-        h64 = _TYP_HEADERS.get(typ_key)
-        if h64 is None:
-            h64 = _header_segment(header, signer)
-            if len(_TYP_HEADERS) < 256:
-                _TYP_HEADERS[typ_key] = h64
-    else:
-        h64 = _header_segment(header, signer)
-    return _sign_payload(h64, canonical_json(payload), signer)
+        return encode_jws_canonical(typ, canonical_json(payload), signer)
+    return _sign_payload(_header_segment(header, signer), canonical_json(payload), signer)
 
 
 def _sign_payload(h64: str, payload_json: bytes, signer: Signer) -> str:
