@@ -126,8 +126,6 @@ def issue_command(
     import datetime as dt
     import os
 
-    from sqlalchemy.orm import Session
-
     from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
 
     from . import batches
@@ -160,46 +158,43 @@ def issue_command(
         if settings.auto_migrate:
             upgrade(engine)
         data = file.read_bytes()
-        with Session(engine) as session:
-            try:
-                opened = batches.open_batch(
-                    session,
-                    data=data,
-                    filename=file.name,
-                    settings=settings,
-                    actor=_actor(),
-                    now=now,
-                )
-            except BatchFileError as exc:
-                fail(f"{file}: {exc.message_zh} / {exc.message}")
-        batch = opened.batch
-        click.echo(
-            f"batch {batch.id}{' (resumed)' if opened.resumed else ''}: {file.name}: "
-            f"{batch.total_rows:,} rows, {batch.valid_rows:,} valid, "
-            f"{batch.error_rows:,} with errors, {batch.issued_rows:,} issued before"
-        )
-        errors = batches.batch_errors(batch)
-        report: Path | None = None
-        if errors:
-            report = errors_out or file.with_name(f"{file.stem}.errors.csv")
-            fmt: Any = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
-            report.write_bytes(write_error_report(errors, fmt=fmt, lang=lang))  # type: ignore[arg-type]
-            click.echo(f"error report: {report} ({len(errors):,} errors)")
         if workers is None:
             workers = min(batches.DEFAULT_WORKERS, os.cpu_count() or 1)
+        report: Path | None = None
+
+        def opened(ob: batches.OpenedBatch) -> None:
+            nonlocal report
+            b = ob.batch
+            click.echo(
+                f"batch {b.id}{' (resumed)' if ob.resumed else ''}: {file.name}: "
+                f"{b.total_rows:,} rows, {b.valid_rows:,} valid, "
+                f"{b.error_rows:,} with errors, {b.issued_rows:,} issued before"
+            )
+            errors = batches.batch_errors(b)
+            if errors:
+                report = errors_out or file.with_name(f"{file.stem}.errors.csv")
+                fmt: Any = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
+                report.write_bytes(write_error_report(errors, fmt=fmt, lang=lang))  # type: ignore[arg-type]
+                click.echo(f"error report: {report} ({len(errors):,} errors)")
+            progress.total, progress.start = b.valid_rows, time.monotonic()
+
+        progress = _Progress(0)
         try:
-            batch = batches.run_batch(
+            batch = batches.issue_file(
                 engine,
-                batch_id=batch.id,  # type: ignore[arg-type]
-                rows=opened.rows,
+                data=data,
+                filename=file.name,
                 signer=signer,
                 settings=settings,
                 actor=_actor(),
                 now_fn=lambda: dt.datetime.now(dt.UTC),
                 chunk=chunk,
                 workers=workers,
-                progress=_Progress(batch.valid_rows),
+                opened=opened,
+                progress=progress,
             )
+        except BatchFileError as exc:
+            fail(f"{file}: {exc.message_zh} / {exc.message}")
         except Exception as exc:
             fail(f"issuing stopped: {exc} (run the same file again to resume)")
         click.echo(

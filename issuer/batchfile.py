@@ -25,7 +25,7 @@ import operator
 import re
 import unicodedata
 import zipfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -45,6 +45,7 @@ __all__ = [
     "DEFAULT_MAX_ROWS",
     "ApplicantRow",
     "BatchFileError",
+    "FirstRows",
     "ParsedBatch",
     "RowError",
     "read_batch",
@@ -98,6 +99,10 @@ class ApplicantRow(NamedTuple):
     subject: str
     certified_on: datetime.date
     ethnicity: str | None
+
+
+FirstRows = tuple[int, Callable[[tuple[ApplicantRow, ...]], None]]
+"""``read_batch``'s ``on_first_rows``: (n, called once with the first n valid rows)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -869,8 +874,10 @@ def _validate_rows(
     today: datetime.date,
     max_rows: int,
     epoch: datetime.datetime | None = None,
+    on_first_rows: FirstRows | None = None,
 ) -> tuple[list[ApplicantRow], list[RowError], int]:
     """Return (valid rows, errors, non-blank data rows) of the records after the header."""
+    first_n, first_fn = on_first_rows if on_first_rows is not None else (0, None)
     # Every field gets a position; absent optional columns read the padding None at the end.
     absent = max(columns.index.values()) + 1
     pick = operator.itemgetter(*(columns.index.get(f, absent) for f in _FIELD_ORDER))
@@ -977,6 +984,8 @@ def _validate_rows(
                 ethnicity=ethnicity,
             )
         )
+        if len(rows) == first_n and first_fn is not None:
+            first_fn(tuple(rows))
     return rows, errors, count
 
 
@@ -994,6 +1003,7 @@ def read_batch(
     filename: str | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
     today: datetime.date | None = None,
+    on_first_rows: FirstRows | None = None,
 ) -> ParsedBatch:
     """Return the valid rows and every row error of an uploaded batch file.
 
@@ -1001,7 +1011,10 @@ def read_batch(
     evaluated); anything else is CSV in UTF-8 with BOM, UTF-8 or GB18030, tried in that
     order. ``filename`` only sharpens the message when a file named ``.xlsx`` is not one.
     ``today`` (default: today's date in China, UTC+8, as the office writes its dates)
-    bounds birth and issue dates.
+    bounds birth and issue dates. ``on_first_rows=(n, fn)`` calls ``fn`` once with the
+    first ``n`` valid rows as soon as they are validated, while the rest still are (a row
+    valid then stays valid: a duplicate is the later row's error); the file may still be
+    refused as a whole afterwards (an XLSX over ``max_rows``).
 
     Raises BatchFileError when the file is empty, not a table, lacks required columns,
     repeats a column, has no data rows, or has more than ``max_rows`` data rows.
@@ -1029,7 +1042,12 @@ def read_batch(
                 )
             columns = _map_header(header)
             rows, errors, count = _validate_rows(
-                sheet_rows, columns, today=today, max_rows=max_rows, epoch=wb.epoch
+                sheet_rows,
+                columns,
+                today=today,
+                max_rows=max_rows,
+                epoch=wb.epoch,
+                on_first_rows=on_first_rows,
             )
         finally:
             wb.close()
@@ -1060,7 +1078,9 @@ def read_batch(
             if not _is_blank(record):
                 count += 1
                 _count_guard(count, max_rows)
-        rows, errors, count = _validate_rows(iter(kept), columns, today=today, max_rows=max_rows)
+        rows, errors, count = _validate_rows(
+            iter(kept), columns, today=today, max_rows=max_rows, on_first_rows=on_first_rows
+        )
 
     if count == 0:
         raise _no_rows()

@@ -391,6 +391,22 @@ def test_bad_rows_get_the_right_code_row_and_column_and_good_rows_parse() -> Non
     assert all(e.message_en and e.message_zh for e in batch.errors)
 
 
+@pytest.mark.parametrize("form", ["csv", "xlsx"])
+def test_on_first_rows_gets_the_first_valid_rows_once_as_they_stay(form: str) -> None:
+    """The batch's head start is handed the first n valid rows while the file is still
+    being read: rows that the later rows (a duplicate of row 2) leave valid, once."""
+    data, _ = bad_rows_file()
+    if form == "xlsx":
+        header, *rows = csv.reader(io.StringIO(data.decode("utf-8-sig")))
+        data = xlsx_bytes(header, rows)
+    calls: list[tuple[ApplicantRow, ...]] = []
+    batch = read_batch(data, today=TODAY, on_first_rows=(2, calls.append), filename=f"f.{form}")
+    assert calls == [batch.rows[:2]] and [r.row_number for r in calls[0]] == [2, 8]
+    more: list[tuple[ApplicantRow, ...]] = []
+    read_batch(data, today=TODAY, on_first_rows=(3, more.append), filename=f"f.{form}")
+    assert more == []  # only two valid rows: never called
+
+
 def test_bad_rows_in_chinese_headers_name_the_chinese_column() -> None:
     data, _ = bad_rows_file()
     records = list(csv.reader(io.StringIO(data.decode())))
