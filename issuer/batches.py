@@ -1588,7 +1588,7 @@ def issue_file(
             head.ahead = None
             if timing is not None:
                 timing.ahead_missed += 1
-    return _run_batch(
+    return run_batch(
         engine,
         batch_id=ob.batch.id,  # type: ignore[arg-type]
         rows=ob.rows,
@@ -1602,7 +1602,7 @@ def issue_file(
         signer_ref=None,
         start_method=start_method,
         timing=timing,
-        head=head,
+        _head=head,
     )
 
 
@@ -1621,6 +1621,7 @@ def run_batch(
     signer_ref: SignerRef | None = None,
     start_method: str | None = None,
     timing: _Timing | None = None,
+    _head: _Head | None = None,
 ) -> Batch:
     """Issue every valid row of batch ``batch_id`` exactly once; return the batch row.
 
@@ -1630,46 +1631,12 @@ def run_batch(
     thread (they inherit ``signer``), else spawned (``start_method`` overrides), which
     needs ``signer_ref``; without one the signing stays in this process.
     On any error the batch is marked ``failed`` with the reason and the error re-raised;
-    what was committed stays, and a re-run continues from there.
+    what was committed stays, and a re-run continues from there. (``_head`` is
+    :func:`issue_file`'s pool started early; this call closes it.)
     """
     if chunk < 1:
         raise ValueError("chunk must be at least 1")
-    return _run_batch(
-        engine,
-        batch_id=batch_id,
-        rows=rows,
-        signer=signer,
-        settings=settings,
-        actor=actor,
-        now_fn=now_fn,
-        chunk=chunk,
-        workers=workers,
-        progress=progress,
-        signer_ref=signer_ref,
-        start_method=start_method,
-        timing=timing,
-        head=None,
-    )
-
-
-def _run_batch(
-    engine: Engine,
-    *,
-    batch_id: int,
-    rows: Sequence[ApplicantRow],
-    signer: Signer,
-    settings: IssuerSettings,
-    actor: str,
-    now_fn: Callable[[], dt.datetime],
-    chunk: int,
-    workers: int,
-    progress: Progress | None,
-    signer_ref: SignerRef | None,
-    start_method: str | None,
-    timing: _Timing | None,
-    head: _Head | None,
-) -> Batch:
-    """:func:`run_batch`, starting from ``head`` if given (closing its pool when done)."""
+    head = _head
     timing = timing if timing is not None else _Timing()
     signing: _Signing | None = head.signing if head is not None else None
     try:

@@ -565,14 +565,30 @@ def test_the_same_file_posted_concurrently_is_one_batch_issued_once(
     assert _count(issuer_env, Batch) == 1
 
 
+def _issue_by_hand(issuer_env: IssuerHarness, k: int) -> str:
+    """Issue applicant ``k`` as a clerk would, one at a time; return its number."""
+    from issuer.schemas import CertificateCreate
+    from tests.integration.conftest import application
+
+    body = application(k, certified_on="2026-06-30")
+    with Session(issuer_env.engine) as s:
+        got = services.issue_certificate(
+            s,
+            request=CertificateCreate(**body),
+            signer=issuer_env.signer,
+            settings=issuer_env.settings,
+            actor="clerk",
+            now=dt.datetime.now(dt.UTC),
+        )
+    return got.certificate_number
+
+
 def test_the_look_ahead_is_used_and_discarded_when_another_writer_moves_first(
     issuer_env: IssuerHarness,
 ) -> None:
     """The pool signs chunk N+1 while chunk N is written, numbered as if nobody else
     issued. A certificate issued between two chunks makes that guess wrong: the guess is
     thrown away and the chunk re-signed, and every number stays distinct and gapless."""
-    from issuer.schemas import CertificateCreate
-    from tests.integration.conftest import application
 
     engine, settings = _engine_and_settings(issuer_env)
     with Session(engine) as s:
@@ -588,17 +604,7 @@ def test_the_look_ahead_is_used_and_discarded_when_another_writer_moves_first(
 
     def meanwhile(done: int, total: int) -> None:
         if done in (200, 600):  # between chunks: a clerk issues one certificate by hand
-            body = application(900 + len(singles), certified_on="2026-06-30")
-            with Session(engine) as s:
-                got = services.issue_certificate(
-                    s,
-                    request=CertificateCreate(**body),
-                    signer=issuer_env.signer,
-                    settings=settings,
-                    actor="clerk",
-                    now=dt.datetime.now(dt.UTC),
-                )
-            singles.append(got.certificate_number)
+            singles.append(_issue_by_hand(issuer_env, 900 + len(singles)))
 
     timing = batches._Timing()
     batches.run_batch(
@@ -730,7 +736,7 @@ def _issue_file(issuer_env: IssuerHarness, data: bytes, **kw):
         signer=issuer_env.signer,
         settings=settings,
         actor="test",
-        now_fn=lambda: dt.datetime.now(dt.UTC),
+        now_fn=kw.pop("now_fn", lambda: dt.datetime.now(dt.UTC)),
         workers=2,
         start_method="fork",
         timing=timing,
@@ -769,29 +775,15 @@ def test_a_head_start_voided_by_a_certificate_issued_meanwhile_is_signed_again(
 ) -> None:
     """A clerk issues one certificate between validation and issuing: the first chunk's
     guessed serials are taken, so it is signed again; numbers stay distinct and gapless."""
-    from issuer.schemas import CertificateCreate
-    from tests.integration.conftest import application
-
-    engine, settings = _engine_and_settings(issuer_env)
     singles: list[str] = []
 
     def opened(ob: batches.OpenedBatch) -> None:
-        body = application(901, certified_on="2026-06-30")
-        with Session(engine) as s:
-            got = services.issue_certificate(
-                s,
-                request=CertificateCreate(**body),
-                signer=issuer_env.signer,
-                settings=settings,
-                actor="clerk",
-                now=dt.datetime.now(dt.UTC),
-            )
-        singles.append(got.certificate_number)
+        singles.append(_issue_by_hand(issuer_env, 901))
 
     batch, timing = _issue_file(issuer_env, APPLICANTS_CSV.read_bytes(), chunk=200, opened=opened)
     assert batch.issued_rows == 1000 and len(singles) == 1
     assert timing.ahead_missed == 1 and timing.ahead_used == 7, timing
-    with Session(engine) as s:
+    with Session(issuer_env.engine) as s:
         rows = s.execute(sa.select(Certificate.certificate_number, Certificate.serial)).all()
         assert verify_chain(s) is None
     assert len({n for n, _ in rows}) == 1001
@@ -866,25 +858,16 @@ def test_a_head_start_signed_long_before_issuing_is_signed_again(
         clock[0] += batches._HEAD_MAX_AGE + dt.timedelta(seconds=2)
 
     after = clock[0] + batches._HEAD_MAX_AGE
-    engine, settings = _engine_and_settings(issuer_env)
-    timing = batches._Timing()
-    batch = batches.issue_file(
-        engine,
-        data=APPLICANTS_CSV.read_bytes(),
-        filename="round.csv",
-        signer=issuer_env.signer,
-        settings=settings,
-        actor="test",
-        now_fn=lambda: clock[0],
+    batch, timing = _issue_file(
+        issuer_env,
+        APPLICANTS_CSV.read_bytes(),
         chunk=200,
-        workers=2,
-        start_method="fork",
         opened=opened,
-        timing=timing,
+        now_fn=lambda: clock[0],
     )
     assert batch.issued_rows == 1000
     assert timing.ahead_missed == 1 and timing.ahead_used == 7, timing
-    with Session(engine) as s:
+    with Session(issuer_env.engine) as s:
         created = s.execute(sa.select(Certificate.created_at)).scalars().all()
     assert len(created) == 1000
     assert min(c.replace(tzinfo=dt.UTC) if c.tzinfo is None else c for c in created) > after
