@@ -11,6 +11,7 @@ __all__ = [
     "IssuerError",
     "NotFound",
     "PrintingUnavailable",
+    "TooManyRequests",
     "Unauthorized",
 ]
 
@@ -63,3 +64,23 @@ class PrintingUnavailable(IssuerError):
 
     status = 503
     code = "printing_unavailable"
+
+
+class TooManyRequests(IssuerError):
+    """A limit on how often something may be done was reached; ``Retry-After`` says when
+    it may be done again."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(
+        self,
+        title: str,
+        title_zh: str,
+        detail: str = "",
+        detail_zh: str = "",
+        *,
+        retry_after: int,
+    ) -> None:
+        super().__init__(title, title_zh, detail, detail_zh)
+        self.headers = {"Retry-After": str(max(1, retry_after))}

@@ -43,7 +43,7 @@ from keys import DocumentSigningKey
 
 from . import audit, printing
 from .db import begin_write
-from .errors import Conflict, IssuerError, NotFound
+from .errors import Conflict, IssuerError, NotFound, TooManyRequests
 from .models import Certificate, HolderAttempt, HolderClaimCode, HolderCopy
 from .sealing import open_credential
 from .services import CHINA_TZ, certificate_row, office_date
@@ -550,7 +550,8 @@ def make_copy(
 ) -> MadeCopy:
     """Sign and print a purpose-bound copy of ``row``, valid through the ``days``-th day
     from today (Beijing time), and record it (audited). Raises Conflict for a certificate
-    that is not valid now, issuer.pdf.PdfError for a purpose that cannot be printed."""
+    that is not valid now, TooManyRequests when today's ``holder_max_copies_per_day``
+    copies of it are made, issuer.pdf.PdfError for a purpose that cannot be printed."""
     if row.status != "valid":
         raise Conflict(
             "Only a valid certificate can be copied",
@@ -558,6 +559,7 @@ def make_copy(
             f"This certificate is {row.status}.",
             "该证书目前不是有效状态。",
         )
+    _within_daily_copies(session, row.certificate_number, settings=settings, now=now)
     facts, jws = printing.facts_of(row, settings=settings)
     payload = parse_jws(jws).payload
     expires_on = office_date(now) + dt.timedelta(days=days)
@@ -586,6 +588,14 @@ def make_copy(
         session.rollback()
     begin_write(session)
     try:
+        # again inside the write: concurrent requests cannot both take the last copy
+        # (the certificate's row is locked on PostgreSQL; SQLite has one writer)
+        session.execute(
+            sa.select(_CERT.c.id)
+            .where(_CERT.c.certificate_number == row.certificate_number)
+            .with_for_update()
+        )
+        _within_daily_copies(session, row.certificate_number, settings=settings, now=now)
         session.add(
             HolderCopy(
                 certificate_number=row.certificate_number,
@@ -614,6 +624,33 @@ def make_copy(
         session.rollback()
         raise
     return MadeCopy(pdf, token, expires_on)
+
+
+def _within_daily_copies(
+    session: Session, number: str, *, settings: IssuerSettings, now: dt.datetime
+) -> None:
+    """Raise TooManyRequests if today's (Beijing time) copies of ``number`` reached
+    ``settings.holder_max_copies_per_day``."""
+    start = dt.datetime.combine(office_date(now), dt.time(0), CHINA_TZ)
+    # (stored in UTC: SQLite keeps a timestamp's wall clock, not its zone)
+    made = session.execute(
+        sa.select(sa.func.count())
+        .select_from(_COPY)
+        .where(
+            _COPY.c.certificate_number == number,
+            _COPY.c.created_at >= start.astimezone(dt.UTC),
+        )
+    ).scalar_one()
+    limit = settings.holder_max_copies_per_day
+    if made >= limit:
+        tomorrow = start + dt.timedelta(days=1)
+        raise TooManyRequests(
+            "Too many copies today",
+            "今日生成的加注件已达上限",
+            f"At most {limit} copies of a certificate can be made a day; try again tomorrow.",
+            f"每张证书每天最多生成 {limit} 份加注件，请明天再试。",
+            retry_after=int((tomorrow - now).total_seconds()) + 1,
+        )
 
 
 def copies_of(session: Session, number: str) -> list[dict[str, Any]]:

@@ -78,6 +78,9 @@ class IssuerSettings(BaseSettings):
     holder_max_failures: int = Field(default=5, ge=1, le=100)  # per certificate number
     holder_address_max_failures: int = Field(default=20, ge=1, le=10000)  # per client
     holder_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # purpose copies of one certificate per day (Beijing time): each is a signed token, a
+    # signed PDF and an audited row, so a session cannot make them without end
+    holder_max_copies_per_day: int = Field(default=20, ge=1, le=1000)
 
     @field_validator("public_url", "verifier_url")
     @classmethod

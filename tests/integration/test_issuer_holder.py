@@ -413,3 +413,38 @@ def test_old_attempt_counters_are_pruned_by_a_successful_login(issuer_env: Issue
         keys = set(conn.execute(sa.select(table.c.key)).scalars())
     assert "addr:192.0.2.1" not in keys and "number:20261100142000111" not in keys
     assert f"number:{number}" in keys  # today's stays
+
+
+def test_copies_of_a_certificate_are_capped_per_beijing_day(issuer_env: IssuerHarness) -> None:
+    """Each copy is a signed token, a signed PDF and an audited row: one certificate gets
+    at most holder_max_copies_per_day a day; the next day (Beijing time) it gets more."""
+    limit = issuer_env.settings.holder_max_copies_per_day
+    number = _issue(issuer_env, 61)["certificate_number"]
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    clock = {"now": dt.datetime.combine(tomorrow, dt.time(15, 50), dt.UTC)}  # 23:50 in Beijing
+    issuer_env.app.dependency_overrides[now_dependency] = lambda: clock["now"]
+    try:
+        csrf = _logged_in(issuer_env, number, _claim_code(issuer_env, number))
+
+        def copy():
+            return issuer_env.client.post(
+                f"/holder/certificates/{number}/copy",
+                data={"purpose": "应聘", "days": "7", "csrf": csrf},
+                headers=ORIGIN,
+            )
+
+        for _ in range(limit):
+            assert copy().status_code == 200
+        refused = copy()
+        assert refused.status_code == 429, refused.text
+        assert refused.headers["content-type"].startswith("text/html")
+        assert "今日生成的加注件已达上限" in refused.text
+        assert 0 < int(refused.headers["retry-after"]) <= 10 * 60 + 1  # till 00:00 Beijing
+        clock["now"] += dt.timedelta(minutes=15)  # 00:05 the next day in Beijing
+        assert copy().status_code == 200
+    finally:
+        issuer_env.app.dependency_overrides.pop(now_dependency, None)
+    with issuer_env.engine.connect() as conn:
+        made = conn.execute(sa.select(sa.func.count()).select_from(HolderCopy.__table__))
+        assert made.scalar_one() == limit + 1
+    assert len(_audit(issuer_env, "holder.copy_made")) == limit + 1
