@@ -332,8 +332,11 @@ def _nothing_to_judge() -> Problem:
 
 
 def _json_object(raw: bytes) -> dict[str, Any]:
+    """Return the JSON object of a request body; raise a 400 Problem for anything that
+    is not JSON in UTF-8 (RFC 8259 section 8.1: ``json.loads`` of bytes would also take
+    UTF-16 and UTF-32), a 422 for JSON that is not an object."""
     try:
-        body = json.loads(raw)
+        body = json.loads(raw.decode("utf-8"))
     except (ValueError, UnicodeDecodeError, RecursionError):
         raise Problem(
             400,

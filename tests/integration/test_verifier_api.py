@@ -276,6 +276,18 @@ def test_problems_for_bodies_with_nothing_to_judge(api: Harness) -> None:
     assert r.status_code == 405 and r.json()["status"] == 405
 
 
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+def test_json_in_another_encoding_than_utf8_is_400(api: Harness, encoding: str) -> None:
+    """RFC 8259 8.1: JSON between systems is UTF-8 (json.loads of bytes would guess
+    UTF-16 and UTF-32; a BOM is not JSON)."""
+    body = '{"qr": "https://verify.example.cn/v#1"}'.encode(encoding)
+    r = api.client.post(
+        "/api/v1/verify", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["type"].endswith("/invalid_json")
+
+
 def test_text_fields_in_a_form_work_too(api: Harness) -> None:
     token = api.world.issue(idx=116).qr_token
     r = api.client.post("/api/v1/verify", data={"qr": token})
