@@ -40,7 +40,10 @@ Measured (``python -m bench.batch``, 10,000 rows, SQLite, two shared cores, Nove
 the same runs gave 0.111-0.121 before the credential templates and the tuple rows),
 ~8,700/s in one process; per certificate ~58-64 us of the parent's CPU (~9 of them
 validating the file, on one core, before the workers start; ~8 a thread's WAL
-checkpoints) and ~75-77 us of the workers' (~42 of them the two signatures).
+checkpoints) and ~75-77 us of the workers' (~42 of them the two signatures). On another
+machine of the same kind (AMD EPYC, raw two-core rate 49,500-60,500/s, Ed25519 slower
+against Python), with the head start of ``issue_file``: 0.135-0.158 of that rate; parent
+~88-99 us, workers ~127-146 us per certificate (~66 of them the two signatures).
 
 ``errors_json`` holds ``{"rows": [{row, column, field, code, message_zh, message_en,
 value}], "failure": null | {message, message_zh}}`` (values masked by ``read_batch``).
