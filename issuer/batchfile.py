@@ -39,7 +39,8 @@ from credential import (
     validate_resident_id,
 )
 
-from .pdf import unprintable_character
+from .pdf import too_wide, unprintable_character
+from .validation import ETHNICITY_MAX, FORMULA_START, NAME_MAX, SUBJECT_MAX, too_wide_messages
 
 __all__ = [
     "DEFAULT_MAX_ROWS",
@@ -55,9 +56,6 @@ __all__ = [
 DEFAULT_MAX_ROWS = 200_000
 """Contract section 10: a batch holds at most 200,000 rows (configurable per call)."""
 
-NAME_MAX = 50
-SUBJECT_MAX = 30
-ETHNICITY_MAX = 20
 REQUEST_ID_MAX = 64
 PREVIEW_MAX = 40
 
@@ -426,7 +424,6 @@ _ID_RUN = re.compile(r"\d{14,17}[\dXx]")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:\.\d+)?[eE][+-]?\d+")
 _DATE_SEP = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
 _DATE_ZH = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
-_FORMULA_START = ("=", "+", "@")
 _EARLIEST = datetime.date(1900, 1, 1)
 _EXCEL_MAX_SERIAL = 2_958_465  # 9999-12-31
 # China Standard Time: a certification dated today is valid from 00:00 Beijing time.
@@ -628,11 +625,13 @@ class _RowCheck:
             return None
         else:
             text = _raw_text(value).strip()
+        if not unicodedata.is_normalized("NFC", text):  # as a single issuance stores it
+            text = unicodedata.normalize("NFC", text).strip()
         if not text:
             if required:
                 self.required(field, value)
             return None
-        if formula and text.startswith(_FORMULA_START):
+        if formula and text.startswith(FORMULA_START):
             self.fail(
                 field,
                 "formula_text",
@@ -674,6 +673,10 @@ class _RowCheck:
                 f"{_ZH_NAME[field]}中的字符“{bad_char}”（{code}）在证书字体中不存在，无法打印",
                 value,
             )
+            return None
+        if printable and too_wide(field, text) is not None:
+            en, zh = too_wide_messages(_ZH_NAME[field])
+            self.fail(field, "unprintable", f"{_EN_NAME[field]} {en}", zh, value)
             return None
         return text
 

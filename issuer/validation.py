@@ -14,13 +14,16 @@ from dataclasses import dataclass
 
 from credential import IdType, InvalidFieldError, QualificationType, Sex, normalise_id
 
-from .pdf import unprintable_character
+from .pdf import too_wide, unprintable_character
 
 __all__ = ["FieldError", "ValidApplication", "ValidationFailed", "validate_application"]
 
 NAME_MAX = 50
 SUBJECT_MAX = 50
 ETHNICITY_MAX = 20
+# Text starting with these is run as a formula by spreadsheets (OWASP CSV injection); no
+# name, subject or ethnicity does, so such a value is refused on every way in.
+FORMULA_START = ("=", "+", "@")
 _EARLIEST = dt.date(1900, 1, 1)
 
 
@@ -90,7 +93,16 @@ def _text(field: str, value: object, *, max_len: int, label_zh: str, required: b
 
 def _printable(field: str, text: str, *, label_zh: str) -> str:
     """Return ``text``; raise InvalidFieldError if the certificate could not print it (a
-    certificate is issued only if it can be printed: never a blank box on the paper)."""
+    certificate is issued only if it can be printed: never a blank box on the paper, nor
+    a line too long for its place) or if it starts as a spreadsheet formula does."""
+    if text.startswith(FORMULA_START):
+        raise InvalidFieldError(
+            field,
+            "formula_text",
+            f"must not start with '{text[0]}', which spreadsheets run as a formula; a real "
+            "value never does",
+            f"{label_zh}以“{text[0]}”开头，电子表格会将其当作公式执行；请填写实际内容",
+        )
     ch = unprintable_character(text)
     if ch is not None:
         raise InvalidFieldError(
@@ -100,7 +112,17 @@ def _printable(field: str, text: str, *, label_zh: str) -> str:
             "cannot be printed",
             f"{label_zh}中的字符“{ch}”（U+{ord(ch):04X}）在证书字体中不存在，无法打印",
         )
+    if too_wide(field, text) is not None:
+        raise InvalidFieldError(field, "unprintable", *too_wide_messages(label_zh))
     return text
+
+
+def too_wide_messages(label_zh: str) -> tuple[str, str]:
+    """Return (English, Chinese) for a value too long to print on its certificate line."""
+    return (
+        "is too long to print on the certificate, even in the smallest type; shorten it",
+        f"{label_zh}过长，以最小字号也无法印在证书上；请缩短",
+    )
 
 
 def _date(field: str, value: object, *, label_zh: str, today: dt.date) -> dt.date:

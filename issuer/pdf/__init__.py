@@ -20,6 +20,7 @@ from ._render import (
     field_values,
     render_certificate,
     render_many,
+    too_wide,
     unprintable_character,
     zh_date,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "render_certificate",
     "render_many",
     "signed_certificate_pdf",
+    "too_wide",
     "unprintable_character",
     "zh_date",
 ]

@@ -210,6 +210,42 @@ def unprintable_character(text: str, *, layout: str = "v1") -> str | None:
     return None
 
 
+# (layout, field) -> (room in points, smallest size, an upper bound of one character's width
+# at that size): what too_wide needs of a layout, worked out once
+_ROOMS: dict[tuple[str, str], tuple[float, float, float]] = {}
+
+
+def too_wide(field: str, text: str, *, layout: str = "v1") -> float | None:
+    """Return the width in points ``text`` needs at the layout's smallest value size when
+    that is more than the room of field ``field``'s line (the certificate could not be
+    printed: the renderer would raise FieldTooLongError), else None.
+
+    For a field drawn in the fields table without a note (name, subject, ethnicity) and
+    a text every character of which a font has (see ``unprintable_character``; else
+    GlyphMissingError). Raises LayoutError for an unknown layout or such a field.
+    """
+    key = (layout, field)
+    got = _ROOMS.get(key)
+    if got is None:
+        style = _style(layout)
+        f = style.layout["fields"]
+        rows = [r for r in f["rows"] if r["key"] == field and "note" not in r]
+        if not rows:
+            raise LayoutError(f"layout {layout} has no line for {field!r} without a note")
+        widest = max(
+            max(getattr(pdfmetrics.getFont(n).face, "charWidths", {}).values(), default=1000)
+            for n in style.fonts.names
+        )
+        min_size = float(f["min_value_size"])
+        got = _ROOMS[key] = (f["value_max_mm"] * MM, min_size, widest / 1000 * min_size)
+    room, min_size, bound = got
+    if len(text) * bound <= room:  # (a name of up to ~44 characters of any kind)
+        return None
+    fonts = _style(layout).fonts
+    width = fonts.width(fonts.runs(text, field), min_size)
+    return width if width > room + 1e-9 else None
+
+
 _SEALS: dict[bytes, ImageReader] = {}
 
 

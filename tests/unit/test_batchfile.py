@@ -451,7 +451,8 @@ def test_identity_number_in_the_wrong_column_is_masked_in_the_preview() -> None:
         ("name", "张\u202e三", "control_characters"),
         ("name", "+张三", "formula_text"),
         ("name", "名" * 51, "too_long"),
-        ("subject", "数" * 31, "too_long"),
+        ("subject", "数" * 51, "too_long"),
+        ("subject", "数" * 46, "unprintable"),  # fits the column, not the printed line
         ("subject", "", "required"),
         ("gender", "x", "unknown_sex"),
         ("gender", "", "required"),
