@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from credential import PublicKey, Signer
 
 from . import problems
 from .db import make_engine, upgrade
+from .deps import utf8_json_body
 from .printing import DocumentKeyProvider
 from .routes import ROUTERS
 from .routes._common import problems as problems_for
@@ -68,6 +69,7 @@ def create_app(
         lifespan=lifespan,
         # Any operation can meet a body that cannot even be parsed (not UTF-8, not JSON).
         responses=problems_for(400),
+        dependencies=[Depends(utf8_json_body)],
         description="Certification office service: issue teacher-qualification e-licences.",
     )
     app.state.settings = settings

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from credential import Signer
@@ -42,6 +42,7 @@ __all__ = [
     "get_principal",
     "now",
     "require",
+    "utf8_json_body",
 ]
 
 ROLES = ("clerk", "supervisor", "admin")
@@ -196,3 +197,23 @@ def client(*kinds: str) -> Callable[[Principal], Principal]:
         raise Forbidden("This account may not read this feed", "该账户无权读取此数据")
 
     return dependency
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+async def utf8_json_body(request: Request) -> None:
+    """Refuse (400, as any body that cannot be parsed) a JSON body not in UTF-8: RFC 8259
+    section 8.1 allows no other encoding between systems and no byte-order mark, while
+    ``json.loads`` of bytes guesses UTF-16 and UTF-32. A UTF-8 JSON text never holds a
+    NUL byte, which those encodings of it always do."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if not media.endswith(("/json", "+json")):
+        return
+    body = await request.body()
+    try:
+        ok = not body.startswith(_BOM) and b"\x00" not in body and bool(body.decode("utf-8"))
+    except UnicodeDecodeError:
+        ok = False
+    if body and not ok:
+        raise HTTPException(400, "The body is not JSON in UTF-8")

@@ -180,13 +180,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {
+            400: ("The body cannot be parsed", "请求体无法解析"),
             404: ("Not found", "未找到"),
             405: ("Method not allowed", "不支持该请求方法"),
         }
         return problem(
             request,
             status=exc.status_code,
-            code={404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http"),
+            code={400: "invalid_body", 404: "not_found", 405: "method_not_allowed"}.get(
+                exc.status_code, "http"
+            ),
             title=titles.get(exc.status_code, (str(exc.detail), str(exc.detail))),
             headers=dict(exc.headers or {}),
         )

@@ -6,6 +6,7 @@ Every test runs on SQLite and on PostgreSQL (see conftest.py).
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 import sqlalchemy as sa
@@ -165,6 +166,26 @@ def test_malformed_request_is_422_problem(issuer_env: IssuerHarness, send, field
     assert r.headers["content-type"] == "application/problem+json"
     assert field in {e["field"] for e in r.json()["errors"]}
     assert _count(issuer_env, "certificate") == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-16-le", "utf-32", "utf-8-sig"])
+def test_json_not_in_utf8_is_400_and_stores_nothing(issuer_env: IssuerHarness, encoding) -> None:
+    """RFC 8259 8.1: JSON between systems is UTF-8, without a byte-order mark; json.loads
+    of bytes would guess UTF-16 and UTF-32 and issue from them."""
+    body = json.dumps(application(1), ensure_ascii=False).encode(encoding)
+    headers = {**issuer_env.headers(), "Content-Type": "application/json"}
+    r = issuer_env.client.post("/api/v1/certificates", content=body, headers=headers)
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert r.json()["type"].endswith("/invalid_body")
+    assert _count(issuer_env, "certificate") == 0
+    # the same application in UTF-8 is issued
+    r = issuer_env.client.post(
+        "/api/v1/certificates",
+        content=json.dumps(application(1), ensure_ascii=False).encode("utf-8"),
+        headers={**issuer_env.headers(), "Content-Type": "application/json; charset=utf-8"},
+    )
+    assert r.status_code == 201, r.text
 
 
 def test_missing_idempotency_key_is_422_naming_the_header(issuer_env: IssuerHarness) -> None:
