@@ -20,7 +20,6 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import MalformedError, canonical_json
-from credential._canonical import MAX_SAFE_INTEGER
 
 from .models import AuditHead, AuditRecord
 
@@ -68,8 +67,8 @@ def chain_hashes(
     head_text = head.decode("utf-8")
     out: list[tuple[int, str, str]] = []
     prev = prev_hash
-    if first_seq < -MAX_SAFE_INTEGER or first_seq + len(records) - 1 > MAX_SAFE_INTEGER:
-        raise MalformedError("integer outside the I-JSON safe range")  # as canonical_json
+    # the range canonical_json refuses numbers outside of (MalformedError), checked by it
+    canonical_json([first_seq, first_seq + len(records) - 1])
     for seq, (subject, detail_json) in enumerate(records, start=first_seq):
         # canonical_json of a str is encode_basestring's quoting, of an int its repr: the
         # same text put together in one f-string and encoded once (with the previous hash

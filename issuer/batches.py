@@ -1539,7 +1539,7 @@ def issue_file(
     With a pool (``workers`` > 1, a forking process) its workers do not wait for the
     whole file: once ``chunk`` + 1 rows are valid, the first ``chunk`` are numbered and
     indexed as a look-ahead is and signed while the rest of the file is validated (a
-    10,000-row file validates on one core for ~0.1 s while the other one idled). Nothing
+    10,000-row file validates on one core for ~0.15-0.25 s while the other one idled). Nothing
     is issued before the whole file is: the first chunk's transaction checks that guess
     as it checks every look-ahead (same rows, so a row refused after reading, e.g. a
     restricted person, voids it; same serials; indices still free) and re-signs if it

@@ -99,3 +99,20 @@ def test_known_answer_for_an_issued_record() -> None:
 
 
 _KNOWN = "6ecffe3a0a967e7712177ceed46ac0902dbc39f5cbe3d8391df3f260b4386be3"
+
+
+def test_a_sequence_number_past_the_safe_integer_range_is_refused_as_canonical_json_does() -> None:
+    """The chain's JSON holds only I-JSON numbers: the last record of a run past 2**53 - 1
+    is refused (MalformedError), not hashed in a form no other implementation reads alike."""
+    import pytest
+
+    from credential import MalformedError
+
+    at = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    kw: dict[str, Any] = {"at": at, "actor": "a", "action": "x", "prev_hash": GENESIS_HASH}
+    ok = chain_hashes(first_seq=2**53 - 2, records=[("s", "{}")] * 2, **kw)
+    assert [seq for seq, _, _ in ok] == [2**53 - 2, 2**53 - 1]
+    with pytest.raises(MalformedError):
+        chain_hashes(first_seq=2**53 - 2, records=[("s", "{}")] * 3, **kw)
+    with pytest.raises(MalformedError):
+        chain_hashes(first_seq=-(2**53), records=[("s", "{}")], **kw)
