@@ -29,7 +29,6 @@ import hmac
 import json
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,18 +36,24 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from credential import InvalidFieldError, StatusReference, parse_jws, sign_purpose_copy
 from credential import Signer as CredentialSigner
-from credential import StatusReference, parse_jws, sign_purpose_copy
 from keys import DocumentSigningKey
 
 from . import audit, printing
 from .db import begin_write
 from .errors import Conflict, IssuerError, NotFound, TooManyRequests
 from .models import Certificate, HolderAttempt, HolderClaimCode, HolderCopy
+from .pdf import purpose_too_wide
 from .sealing import open_credential
 from .services import CHINA_TZ, certificate_row, office_date
 from .settings import IssuerSettings
-from .validation import FieldError, ValidationFailed
+from .validation import (
+    FieldError,
+    ValidationFailed,
+    _printable,
+    _text,
+)
 
 __all__ = [
     "CODE_ALPHABET",
@@ -496,22 +501,19 @@ def credential_document(row: Certificate, *, settings: IssuerSettings) -> dict[s
 def validate_copy_request(purpose: str, days: str) -> tuple[str, int]:
     """Return the cleaned purpose and validity in days; raises ValidationFailed."""
     errors: list[FieldError] = []
-    text = unicodedata.normalize("NFC", purpose).strip()
-    if not text:
-        errors.append(FieldError("purpose", "required", "Enter a purpose", "请填写用途"))
-    elif len(text) > PURPOSE_MAX:
-        errors.append(
-            FieldError(
-                "purpose",
-                "too_long",
-                f"At most {PURPOSE_MAX} characters",
-                f"用途最多 {PURPOSE_MAX} 个字",
-            )
+    text = ""
+    try:
+        # the rules of every printed text field (NFC, trimmed, no control characters,
+        # every character in a font, its lines fit), as a certificate's name has them
+        text = _printable(
+            "purpose",
+            _text("purpose", purpose, max_len=PURPOSE_MAX, label_zh="用途"),
+            label_zh="用途",
+            fits=lambda t: not purpose_too_wide(t),
         )
-    elif any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in text):
-        errors.append(
-            FieldError("purpose", "invalid", "Contains control characters", "含有不可打印字符")
-        )
+    except InvalidFieldError as exc:
+        e = FieldError.of(exc)
+        errors.append(FieldError(e.field, e.code, f"Purpose: {e.message}", e.message_zh))
     n = 0
     raw = days.strip() or str(COPY_DAYS_DEFAULT)
     if raw.isascii() and raw.isdigit() and len(raw) <= 3:
@@ -601,7 +603,7 @@ def make_copy(
                 certificate_number=row.certificate_number,
                 version=row.version,
                 purpose=purpose,
-                expires_at=end,
+                expires_at=end.astimezone(dt.UTC),  # SQLite keeps the wall clock only
                 token_sha256=digest,
                 created_at=now,
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from credential import IdType, InvalidFieldError, QualificationType, Sex, normalise_id
@@ -91,10 +91,13 @@ def _text(field: str, value: object, *, max_len: int, label_zh: str, required: b
     return text
 
 
-def _printable(field: str, text: str, *, label_zh: str) -> str:
+def _printable(
+    field: str, text: str, *, label_zh: str, fits: Callable[[str], bool] | None = None
+) -> str:
     """Return ``text``; raise InvalidFieldError if the certificate could not print it (a
     certificate is issued only if it can be printed: never a blank box on the paper, nor
-    a line too long for its place) or if it starts as a spreadsheet formula does."""
+    a line too long for its place: ``fits(text)``, by default its line in the fields
+    table) or if it starts as a spreadsheet formula does."""
     if text.startswith(FORMULA_START):
         raise InvalidFieldError(
             field,
@@ -112,7 +115,7 @@ def _printable(field: str, text: str, *, label_zh: str) -> str:
             "cannot be printed",
             f"{label_zh}中的字符“{ch}”（U+{ord(ch):04X}）在证书字体中不存在，无法打印",
         )
-    if too_wide(field, text) is not None:
+    if not (fits(text) if fits is not None else too_wide(field, text) is None):
         raise InvalidFieldError(field, "unprintable", *too_wide_messages(label_zh))
     return text
 

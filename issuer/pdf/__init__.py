@@ -18,6 +18,7 @@ from ._qr import QrMatrix, encode_qr
 from ._render import (
     PrintItem,
     field_values,
+    purpose_too_wide,
     render_certificate,
     render_many,
     too_wide,
@@ -40,6 +41,7 @@ __all__ = [
     "available_layouts",
     "encode_qr",
     "field_values",
+    "purpose_too_wide",
     "render_certificate",
     "render_many",
     "signed_certificate_pdf",

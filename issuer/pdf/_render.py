@@ -246,6 +246,21 @@ def too_wide(field: str, text: str, *, layout: str = "v1") -> float | None:
     return width if width > room + 1e-9 else None
 
 
+def purpose_too_wide(purpose: str, *, layout: str = "v1") -> bool:
+    """Return True if a purpose-bound copy with ``purpose`` could not be printed: its
+    purpose line or its watermark would not fit even at their smallest sizes (whatever
+    the expiry date: the widest is assumed). ``purpose`` must be drawable (see
+    ``unprintable_character``; else GlyphMissingError). Raises LayoutError."""
+    style = _style(layout)
+    values = {"purpose": purpose, "expires": zh_date(dt.date(2099, 12, 28))}
+    for spec in (style.layout["purpose_line"], style.layout["watermark"]):
+        runs = style.fonts.runs(spec["text"].format(**values), "purpose")
+        min_size = spec.get("min_size", spec["size"] * 0.6)  # as the renderer draws it
+        if style.fonts.width(runs, min_size) > spec["max_mm"] * MM + 1e-9:
+            return True
+    return False
+
+
 _SEALS: dict[bytes, ImageReader] = {}
 
 

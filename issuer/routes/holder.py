@@ -94,7 +94,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "dl_jws": "电子证照（JWS）",
         "copy_heading": "生成加注件",
         "copy_lead": "加注件注明用途和有效期，证件号码部分隐藏；过期后验证显示为已过期。",
-        "purpose_label": "用途（最多 60 字）",
+        "purpose_label": "用途（中文约 30 字以内）",
         "purpose_example": "应聘某某学校教师岗位",
         "days_label": "有效天数（1–90）",
         "copy_button": "生成加注件 PDF",
@@ -144,7 +144,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "copy_heading": "Make a purpose-bound copy",
         "copy_lead": "A copy states its purpose and expiry and masks your identity number; "
         "after the expiry, verifying it says expired.",
-        "purpose_label": "Purpose (at most 60 characters)",
+        "purpose_label": "Purpose (up to about 30 Chinese characters or 60 letters)",
         "purpose_example": "Application for a teaching post at …",
         "days_label": "Valid for days (1–90)",
         "copy_button": "Make the copy (PDF)",

@@ -275,6 +275,9 @@ def test_purpose_copy_masks_the_id_carries_purpose_and_expires(
     listed = issuer_env.client.get(f"/api/v1/certificates/{number}/copies", headers=OFFICE)
     assert listed.status_code == 200
     assert [c["purpose"] for c in listed.json()] == [purpose]
+    # the expiry as the token says it (stored in UTC: SQLite keeps no zone)
+    expires = dt.datetime.fromtimestamp(claims["exp"], dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert listed.json()[0]["expires_at"] == expires
     assert len(_audit(issuer_env, "holder.copy_made")) == 1
 
 
@@ -288,6 +291,8 @@ def test_purpose_copy_masks_the_id_carries_purpose_and_expires(
         ({"purpose": "应聘", "days": "91"}, 422),
         ({"purpose": "应聘", "days": "abc"}, 422),
         ({"purpose": "a\x00b", "days": "3"}, 422),
+        ({"purpose": "应" * 32, "days": "30"}, 422),  # 32 characters, but not on one line
+        ({"purpose": "\U000f0000", "days": "30"}, 422),  # in no font
     ],
 )
 def test_bad_copy_requests_are_4xx_pages(issuer_env: IssuerHarness, data, status) -> None:
@@ -298,6 +303,11 @@ def test_bad_copy_requests_are_4xx_pages(issuer_env: IssuerHarness, data, status
     )
     assert r.status_code == status
     assert r.headers["content-type"].startswith("text/html")
+    with issuer_env.engine.connect() as conn:  # refused before anything is signed or kept
+        assert (
+            conn.execute(sa.select(sa.func.count()).select_from(HolderCopy.__table__)).scalar_one()
+            == 0
+        )
 
 
 def test_bad_holder_requests_never_500(issuer_env: IssuerHarness) -> None:
