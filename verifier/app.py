@@ -13,7 +13,6 @@ Redis when ``JIAOZI_REDIS_URL`` is set.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -31,12 +30,14 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from credential import (
     IdType,
     InvalidFieldError,
+    MalformedError,
     PublicKey,
     StatusSnapshot,
     VerifyPolicy,
     mask_id,
     normalise_id,
     person_reference,
+    strict_json_loads,
     verify,
 )
 
@@ -289,7 +290,8 @@ async def _receive_limited(receive: Receive, declared: str | None, limit: int) -
     """``_read_limited`` on the raw ASGI messages (the JSON fast path has no Request)."""
     # ASCII digits only: str.isdigit() accepts "²", which int() refuses
     if declared is not None and declared.isascii() and declared.isdigit():
-        if int(declared) > limit:
+        # (more digits than any limit has is too large, and int() of over 4,300 raises)
+        if len(declared) > 18 or int(declared) > limit:
             raise _too_large()
     buf = b""
     while True:
@@ -333,11 +335,12 @@ def _nothing_to_judge() -> Problem:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     """Return the JSON object of a request body; raise a 400 Problem for anything that
-    is not JSON in UTF-8 (RFC 8259 section 8.1: ``json.loads`` of bytes would also take
-    UTF-16 and UTF-32), a 422 for JSON that is not an object."""
+    is not strict JSON in UTF-8 (``credential.strict_json_loads``: RFC 8259 section 8.1,
+    no byte-order mark, no duplicate keys, no floats), a 422 for JSON that is not an
+    object."""
     try:
-        body = json.loads(raw.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError, RecursionError):
+        body = strict_json_loads(raw, "body")
+    except MalformedError:
         raise Problem(
             400,
             "invalid_json",
