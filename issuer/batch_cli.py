@@ -29,8 +29,7 @@ class _Progress:
     """``issued / total, rate`` on stderr (``verb`` says what is counted): one line redrawn
     on a terminal, else a line every few seconds."""
 
-    def __init__(self, total: int, verb: str = "issued") -> None:
-        self.total = total
+    def __init__(self, verb: str = "issued") -> None:
         self.verb = verb
         self.tty = sys.stderr.isatty()
         self.start = time.monotonic()
@@ -176,9 +175,9 @@ def issue_command(
                 fmt: Any = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
                 report.write_bytes(write_error_report(errors, fmt=fmt, lang=lang))  # type: ignore[arg-type]
                 click.echo(f"error report: {report} ({len(errors):,} errors)")
-            progress.total, progress.start = b.valid_rows, time.monotonic()
+            progress.start = time.monotonic()  # the rate counts issuing, not reading
 
-        progress = _Progress(0)
+        progress = _Progress()
         try:
             batch = batches.issue_file(
                 engine,
@@ -236,7 +235,7 @@ def _print(
             document_key=document_key,
             name=file.stem,
             workers=workers,
-            progress=_Progress(batch.issued_rows, verb="printed"),
+            progress=_Progress(verb="printed"),
         )
     except PrintUnavailableError as exc:
         fail(f"printing: {exc}")

@@ -39,7 +39,6 @@ import shutil
 import subprocess
 import tempfile
 import threading
-import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -53,6 +52,7 @@ from sqlalchemy.engine import Engine
 from credential import CredentialError, qr_url
 from keys import DocumentSigningKey
 
+from .batches import _exit_with_parent  # one way a worker follows its parent out
 from .models import BatchItem, Certificate
 from .settings import IssuerSettings
 
@@ -188,43 +188,9 @@ _worker: dict[str, Any] = {}
 _Job = tuple[int, str, str, str, str, bool]
 
 
-def _exit_with_parent(parent: int) -> None:
-    """End this worker when its parent is gone (a killed parent does not shut the pool)."""
-    while os.getppid() == parent:
-        time.sleep(0.2)
-    os._exit(1)
-
-
 def _init_worker(settings: IssuerSettings, key: DocumentSigningKey, out: str, parts: str) -> None:
     threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
     _worker.update(settings=settings, key=key, out=Path(out), parts=Path(parts))
-
-
-@contextlib.contextmanager
-def _qr_memo() -> Iterator[None]:
-    """Remember the QR matrices drawn meanwhile: a part draws each page twice (its own PDF,
-    then the print file), and the QR encoder is about half of the second drawing (~0.9 of
-    ~1.9 ms). The renderer's module global is swapped for the call and put back after;
-    if the renderer no longer draws through it, this saves nothing and changes nothing."""
-    from .pdf import _render
-
-    original = getattr(_render, "encode_qr", None)
-    if original is None:  # pragma: no cover - the renderer changed
-        yield
-        return
-    seen: dict[tuple[Any, ...], Any] = {}
-
-    def encode_qr(*args: Any, **options: Any) -> Any:
-        key = (args, *sorted(options.items()))
-        if key not in seen:
-            seen[key] = original(*args, **options)
-        return seen[key]
-
-    _render.encode_qr = encode_qr  # type: ignore[attr-defined]
-    try:
-        yield
-    finally:
-        _render.encode_qr = original  # type: ignore[attr-defined]
 
 
 def _work(k: int, jobs: Sequence[_Job], part: bool) -> tuple[int, list[PrintFailure], int]:
@@ -251,22 +217,6 @@ def _make_part(
 ) -> tuple[int, list[PrintFailure], int]:
     """Make the missing PDFs of ``jobs`` and, if ``part``, part file ``k`` of their pages;
     return (PDFs made, failures, pages in the part)."""
-    with _qr_memo() if part else contextlib.nullcontext():
-        return _make_part_pages(
-            k, jobs, part=part, settings=settings, key=key, out=out, parts=parts
-        )
-
-
-def _make_part_pages(
-    k: int,
-    jobs: Sequence[_Job],
-    *,
-    part: bool,
-    settings: IssuerSettings,
-    key: DocumentSigningKey,
-    out: Path,
-    parts: Path,
-) -> tuple[int, list[PrintFailure], int]:
     from .pdf import PdfError, PrintItem, render_many
     from .printing import certificate_pdf, facts_of, seal_png
     from .sealing import SealedDataError

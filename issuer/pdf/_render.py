@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -23,7 +24,7 @@ from ._errors import FieldTooLongError, LayoutError, PdfError
 from ._fonts import FontChain, font_chain
 from ._layout import load_layout
 from ._outline import draw_outlined
-from ._qr import draw_qr, encode_qr
+from ._qr import QrMatrix, draw_qr, encode_qr
 
 __all__ = ["PrintItem", "render_certificate", "render_many", "unprintable_character"]
 
@@ -279,6 +280,15 @@ def _seal_reader(png: bytes) -> ImageReader:
     return reader
 
 
+# A batch part draws each page twice (its signed PDF, then the print file, after the
+# part's last PDF): the QR encoder is about half of the second drawing, so the matrices
+# of the last pages drawn (more than a default part's 100) are kept; a matrix is frozen,
+# a pure function of these arguments.
+@functools.lru_cache(maxsize=256)
+def _qr_matrix(text: str, error: str, mask: int | None, engine: str) -> QrMatrix:
+    return encode_qr(text, error=error, mask=mask, engine=engine)
+
+
 # The fixed layer's content-stream operators by (layout, fixed font, rows printed, the
 # font's resource name in the document): see _Page.draw.
 _FIXED_LAYERS: dict[tuple[Any, ...], list[str]] = {}
@@ -484,9 +494,7 @@ class _Page:
 
     def qr(self, qr_text: str) -> None:
         q = self.s.layout["qr"]
-        matrix = encode_qr(
-            qr_text, error=q["error"], mask=q.get("mask"), engine=q.get("engine", "segno")
-        )
+        matrix = _qr_matrix(qr_text, q["error"], q.get("mask"), q.get("engine", "segno"))
         if matrix.version > q.get("max_version", 40):
             raise PdfError(
                 f"QR version {matrix.version} exceeds the layout's {q['max_version']}: "
