@@ -100,10 +100,9 @@ class HolderLoginFailed(IssuerError):
     code = "holder_login_failed"
 
 
-class HolderLocked(IssuerError):
+class HolderLocked(TooManyRequests):
     """Too many failed attempts for this certificate number or from this address."""
 
-    status = 429
     code = "too_many_attempts"
 
     def __init__(self, retry_after: int) -> None:
@@ -112,9 +111,9 @@ class HolderLocked(IssuerError):
             "尝试次数过多",
             "Too many wrong claim codes: try again later.",
             "领取码错误次数过多，请稍后再试。",
+            retry_after=retry_after,
         )
         self.retry_after = max(1, retry_after)
-        self.headers = {"Retry-After": str(self.retry_after)}
 
 
 # --- keys and codes ------------------------------------------------------------------------
