@@ -201,7 +201,9 @@ class Demo:
         for sub in ("certificates", "pdf", "logs", "status"):
             (HOME / sub).mkdir(parents=True)
         (HOME / "demo.pid").write_text(f"{os.getpid()}\n")
-        self.passphrase = os.environ.get("JIAOZI_KEY_PASSPHRASE") or secrets.token_urlsafe(24)
+        # always a fresh one: the demo writes it down, and a passphrase from the caller's
+        # environment may guard real keys
+        self.passphrase = secrets.token_urlsafe(24)
         _secret_file(HOME / "DEMO-PASSPHRASE.txt", self.passphrase)
 
     def make_keys(self) -> None:
