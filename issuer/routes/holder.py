@@ -105,7 +105,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_number": "证书号码应为 17 位数字。",
         "bad_code": "请输入领取码。",
         "login_again": "请先登录。",
-        "session_over": "登录已过期，请重新登录。",
         "forbidden": "请求来源不正确，请从本网站的页面提交。",
         "not_found": "未找到该页面或证书。",
         "locked": "尝试次数过多，请 {minutes} 分钟后再试。",
@@ -155,7 +154,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "bad_number": "A certificate number is 17 digits.",
         "bad_code": "Enter the claim code.",
         "login_again": "Please log in first.",
-        "session_over": "Your session has ended; please log in again.",
         "forbidden": "This request did not come from this site's pages.",
         "not_found": "No such page or certificate.",
         "locked": "Too many attempts: try again in {minutes} minutes.",
@@ -547,11 +545,16 @@ def holder_download(
     media = _DOWNLOADS[suffix]
     if media == "application/json":
         media = "application/json; charset=utf-8"
+    return _attachment(body, media, f"{number}{suffix}")
+
+
+def _attachment(body: bytes, media: str, filename: str) -> Response:
+    """A download the phone saves as ``filename``; never cached (a shared phone)."""
     return Response(
         body,
         media_type=media,
         headers={
-            "Content-Disposition": f'attachment; filename="{number}{suffix}"',
+            "Content-Disposition": f'attachment; filename="{filename}"',
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
         },
@@ -596,42 +599,25 @@ def holder_copy(
             now=now,
         )
     except ValidationFailed as exc:
-        return _list_page(
-            request,
-            lang,
-            session,
-            settings,
-            who,
-            status=422,
-            errors_for=parsed,
-            errors=[e.message if lang == "en" else e.message_zh for e in exc.errors],
-            purpose=purpose,
-            days=days,
-        )
+        errors = [e.message if lang == "en" else e.message_zh for e in exc.errors]
     except PdfError as exc:
         if getattr(exc, "field", None) is None:
             raise
         en, _, zh = str(exc).partition(" / ")
-        return _list_page(
-            request,
-            lang,
-            session,
-            settings,
-            who,
-            status=422,
-            errors_for=parsed,
-            errors=[en if lang == "en" else (zh or en)],
-            purpose=purpose,
-            days=days,
-        )
+        errors = [en if lang == "en" else (zh or en)]
     except IssuerError as exc:
         return _issuer_error(request, lang, exc, "/holder/certificates")
-    return Response(
-        made.pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{parsed}-copy.pdf"',
-            "Cache-Control": "no-store",
-            "X-Content-Type-Options": "nosniff",
-        },
+    else:
+        return _attachment(made.pdf, "application/pdf", f"{parsed}-copy.pdf")
+    return _list_page(
+        request,
+        lang,
+        session,
+        settings,
+        who,
+        status=422,
+        errors_for=parsed,
+        errors=errors,
+        purpose=purpose,
+        days=days,
     )
