@@ -47,6 +47,7 @@ from ._identifiers import (
 )
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, encode_jws, parse_jws
 from ._keys import Algorithm, KeySigner, PublicKey, Signer, is_small_order_ed25519
+from ._language import preferred_language
 from ._qr import decode_transport, encode_transport, extract_token, qr_segments, qr_url
 from ._result import CertificateView, Check, Reason, Verdict, VerificationResult
 from ._statuslist import (
@@ -131,6 +132,7 @@ __all__ = [
     "parse_status_list_claims",
     "person_key",
     "person_reference",
+    "preferred_language",
     "qr_claims",
     "qr_segments",
     "qr_url",

@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from credential import InvalidFieldError
+from credential import InvalidFieldError, preferred_language
 
 from .errors import IssuerError
 from .pdf import PdfError
@@ -31,22 +31,7 @@ MEDIA_TYPE = "application/problem+json"
 
 def language(accept_language: str | None) -> str:
     """Return ``"en"`` or ``"zh"``: the supported language the client weights highest."""
-    best, best_q = "zh", -1.0
-    for part in (accept_language or "").split(","):
-        tag, _, params = part.strip().partition(";")
-        tag = tag.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        lang = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
-        if lang is not None and q > 0 and q > best_q:
-            best, best_q = lang, q
-    return best
+    return preferred_language(accept_language)
 
 
 def problem(

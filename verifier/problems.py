@@ -16,6 +16,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from credential import preferred_language
+
 from .ratelimit import LimiterUnavailable
 
 __all__ = ["FieldProblem", "Problem", "install", "language"]
@@ -41,23 +43,7 @@ def language(accept_language: str | None) -> str:
 _LANGUAGES: dict[str | None, str] = {}
 
 
-def _language(accept_language: str | None) -> str:
-    best, best_q = "zh", -1.0
-    for part in (accept_language or "").split(",")[:20]:
-        tag, _, params = part.strip().partition(";")
-        tag = tag.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        lang = "en" if tag.startswith("en") else "zh" if tag.startswith("zh") else None
-        if lang is not None and q > 0 and q > best_q:
-            best, best_q = lang, q
-    return best
+_language = preferred_language
 
 
 @dataclass(frozen=True, slots=True)

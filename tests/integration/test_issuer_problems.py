@@ -31,7 +31,17 @@ from tests.integration.conftest import IssuerHarness, application
     ],
 )
 def test_language_follows_accept_language_with_chinese_default(header, expected) -> None:
+    from verifier.problems import language as verifier_language
+
     assert language(header) == expected
+    assert verifier_language(header) == expected  # one parser, both services
+
+
+def test_only_the_first_twenty_ranges_of_a_long_header_are_weighed() -> None:
+    """A header of thousands of ranges costs what one of twenty does: an English range
+    after the twentieth is not read."""
+    assert language(",".join(["fr"] * 19 + ["en"])) == "en"
+    assert language(",".join(["fr"] * 20 + ["en"])) == "zh"
 
 
 def test_unexpected_error_is_a_bare_500_problem_without_traceback(tmp_path) -> None:
