@@ -1,7 +1,7 @@
 """A 10,000-row batch (validate, sign both tokens, store; no PDF) against the raw Ed25519
 sign rate on two cores, both measured in this run (issue 3 item 12, goal 0.12).
 
-The batch runs as ``jiaozi batch issue`` does (``issuer.batches.issue_file``: the file
+The batch runs as ``jiaozi batch issue`` does (``issuer.batches.run.issue_file``: the file
 validated while the pool signs its first chunk, then issued) on a fresh SQLite file in a
 temporary directory, once with the signing in a pool of two forked processes and once in
 a single process; the best of three rounds of each. The time split is of the pooled run's
@@ -83,12 +83,12 @@ def _children_cpu() -> float:
 def run_batch_once(data: bytes, *, workers: int, chunk: int | None = None) -> dict[str, float]:
     """Issue ``data`` into a fresh SQLite file; return the rate and the time split.
 
-    ``chunk`` defaults to ``issuer.batches.DEFAULT_CHUNK`` (what the HTTP API uses).
+    ``chunk`` defaults to ``issuer.batches.run.DEFAULT_CHUNK`` (what the HTTP API uses).
     """
 
     from credential import KeySigner
-    from issuer import batches
-    from issuer.db import make_engine, upgrade
+    from issuer.batches import run as batches
+    from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
 
     signer = KeySigner(Ed25519PrivateKey.generate(), "11001-1")

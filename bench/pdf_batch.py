@@ -1,5 +1,5 @@
 """Printing a 1,000-certificate batch (issue 4 point 8, batch half) with
-``issuer.batch_print.print_batch``, against the bare reportlab page of ``bench.pdf`` (the
+``issuer.batches.printing.print_batch``, against the bare reportlab page of ``bench.pdf`` (the
 same strings in the same embedded font and an image of the QR's size) measured in this
 run on one core.
 
@@ -11,7 +11,7 @@ the bare page's rate; goal at least 0.6, and the pool using both cores
 ``pdf_batch_1000_with_print_file_*`` is the same batch with its print file too: every
 page is drawn a second time into it (~1 ms a page), so its ratio is lower.
 
-The batch is issued once (``issuer.batches``) into a SQLite file in a temporary
+The batch is issued once (``issuer.batches.run``) into a SQLite file in a temporary
 directory, with a throw-away key store for the document-signing key; each printing run
 writes into a fresh directory. Best of two rounds each, the bare page measured before
 and after them (noise lowers both sides alike). CPU milliseconds per certificate (parent,
@@ -73,8 +73,8 @@ def _issue(tmp: Path) -> tuple[Any, Any, Any, int]:
     """Issue the 1,000 shared applicants; return (engine, settings, document key, batch id)."""
     from sqlalchemy.orm import Session
 
-    from issuer import batches
-    from issuer.db import make_engine, upgrade
+    from issuer.batches import run as batches
+    from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
     from keys import KeyStore, add_office, init_trust, office_document_key
 
@@ -129,7 +129,7 @@ def print_once(
     print_file: bool = True,
 ) -> dict[str, float]:
     """Print the batch into ``out`` (fresh); return rate, seconds and CPU per certificate."""
-    from issuer.batch_print import print_batch
+    from issuer.batches.printing import print_batch
 
     cpu0, kids0 = _cpu()
     t0 = time.perf_counter()

@@ -1,5 +1,5 @@
 """Errors the services raise for the HTTP layer to turn into problem JSON (one place:
-``issuer.problems``). Each carries its HTTP status, a stable code and both languages."""
+``issuer.web.problems``). Each carries its HTTP status, a stable code and both languages."""
 
 from __future__ import annotations
 

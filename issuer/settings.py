@@ -62,7 +62,7 @@ class IssuerSettings(BaseSettings):
     # AES-256-GCM key sealing the stored credentials (they hold identity numbers):
     # 32 bytes as base64url (`python -c "import keys; print(keys.generate_data_key())"`).
     # The published development key is refused in production where it is used
-    # (issuer.sealing), like restriction_hmac_key.
+    # (issuer.issuance.sealing), like restriction_hmac_key.
     data_key: SecretStr = SecretStr(DEV_DATA_KEY)
     # Key of the person references on the restricted list (contract section 7), shared with
     # the verifiers; distinct from id_hmac_key, which never leaves the issuer.

@@ -17,11 +17,11 @@ EXIT_USAGE = 64
 # Command groups imported only when named: the issuer's pull in FastAPI and SQLAlchemy,
 # which `jiaozi verify` must not need. name -> (module, attribute)
 LAZY_COMMANDS: dict[str, tuple[str, str]] = {
-    "issuer": ("issuer.cli", "issuer_group"),
-    "accounts": ("issuer.cli", "accounts_group"),
-    "batch": ("issuer.batch_cli", "batch_group"),
-    "audit": ("issuer.maintenance_cli", "audit_group"),
-    "reissue": ("issuer.maintenance_cli", "reissue_command"),
+    "issuer": ("issuer.cli.commands", "issuer_group"),
+    "accounts": ("issuer.cli.commands", "accounts_group"),
+    "batch": ("issuer.cli.batch", "batch_group"),
+    "audit": ("issuer.cli.maintenance", "audit_group"),
+    "reissue": ("issuer.cli.maintenance", "reissue_command"),
 }
 
 

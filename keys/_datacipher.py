@@ -2,7 +2,7 @@
 section 2: identity numbers are "stored encrypted or as keyed hashes").
 
 Only credential/ and keys/ touch cryptography primitives; the issuer asks for this recipe
-by name (``issuer.sealing``). A sealed value is::
+by name (``issuer.issuance.sealing``). A sealed value is::
 
     byte 0        format version (1)
     bytes 1..12   random 96-bit nonce

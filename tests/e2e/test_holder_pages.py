@@ -25,8 +25,8 @@ import httpx
 import pytest
 
 from credential import QualificationType
-from issuer.app import create_app
 from issuer.settings import IssuerSettings
+from issuer.web.app import create_app
 from keys import KeyStore, add_office, init_trust, office_document_key
 from tests.e2e.test_verifier_page import CHROMIUM_ARGS, PHONE, SHOTS, TIMEOUT_MS, _chromium
 from tests.factory import signer

@@ -31,8 +31,8 @@ from credential import (
     TrustList,
     load_status_list,
 )
-from issuer.app import create_app
 from issuer.settings import IssuerSettings
+from issuer.web.app import create_app
 from keys import DocumentSigningKey, KeyStore, add_office, init_trust, office_document_key
 from tests.factory import applicants, signer
 

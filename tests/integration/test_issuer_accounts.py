@@ -20,12 +20,13 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from issuer import accounts, deps
-from issuer.apikeys import new_api_key
-from issuer.app import create_app
-from issuer.audit import verify_chain
-from issuer.models import ApiKey, Office, Officer
+from issuer.accounts import service as accounts
+from issuer.accounts.apikeys import new_api_key
+from issuer.audit.chain import verify_chain
+from issuer.db.models import ApiKey, Office, Officer
 from issuer.settings import IssuerSettings
+from issuer.web import deps
+from issuer.web.app import create_app
 from tests.factory import signer
 from tests.integration.conftest import API_KEY, IssuerHarness, application
 

@@ -10,8 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import canonical_json
-from issuer.audit import GENESIS_HASH, verify_chain
-from issuer.models import AuditRecord
+from issuer.audit.chain import GENESIS_HASH, verify_chain
+from issuer.db.models import AuditRecord
 from tests.integration.conftest import IssuerHarness, application
 
 

@@ -13,15 +13,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import PublicKey, encode_jws
-from issuer.audit import record_hash
-from issuer.auditcheck import (
+from issuer.audit.chain import record_hash
+from issuer.audit.check import (
     CHECKPOINT_TYP,
     AuditReport,
     ChainBroken,
     verify_audit,
     write_checkpoint,
 )
-from issuer.models import AuditCheckpoint, AuditRecord
+from issuer.db.models import AuditCheckpoint, AuditRecord
 from tests.factory import signer
 from tests.integration.conftest import IssuerHarness, application
 

@@ -27,11 +27,12 @@ from credential import (
     load_status_list,
     verify,
 )
-from issuer import batches, services
-from issuer.audit import verify_chain
-from issuer.batchfile import read_batch
-from issuer.models import AuditRecord, Batch, BatchItem, Certificate, Event
-from issuer.routes.batches import wait_for_batches
+from issuer.audit.chain import verify_chain
+from issuer.batches import run as batches
+from issuer.batches.reading import read_batch
+from issuer.db.models import AuditRecord, Batch, BatchItem, Certificate, Event
+from issuer.issuance import service as services
+from issuer.web.routes.batches import wait_for_batches
 from tests.factory import APPLICANTS_CSV
 from tests.integration.conftest import IssuerHarness
 
@@ -457,7 +458,7 @@ def test_a_failed_run_is_marked_with_its_reason_and_resumes(issuer_env: IssuerHa
 
 
 def test_rows_outside_the_office_scope_are_row_errors(database_url: str, tmp_path) -> None:
-    from issuer.db import make_engine, upgrade
+    from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
 
     settings = IssuerSettings(
@@ -567,7 +568,7 @@ def test_the_same_file_posted_concurrently_is_one_batch_issued_once(
 
 def _issue_by_hand(issuer_env: IssuerHarness, k: int) -> str:
     """Issue applicant ``k`` as a clerk would, one at a time; return its number."""
-    from issuer.schemas import CertificateCreate
+    from issuer.issuance.schemas import CertificateCreate
     from tests.integration.conftest import application
 
     body = application(k, certified_on="2026-06-30")
@@ -644,8 +645,8 @@ def test_the_server_signs_a_large_batch_in_spawned_workers(database_url: str, tm
 
     from fastapi.testclient import TestClient
 
-    from issuer.app import create_app
     from issuer.settings import IssuerSettings
+    from issuer.web.app import create_app
     from tests.factory import SHARED
     from tests.integration.conftest import API_KEY
 
@@ -698,7 +699,7 @@ def test_the_server_signs_a_large_batch_in_spawned_workers(database_url: str, tm
 def test_still_free_sees_a_taken_status_index(issuer_env: IssuerHarness) -> None:
     """The look-ahead's check of its status indices (a plain SELECT) answers False when
     any of them is held by a certificate, True when none is."""
-    from issuer.schemas import CertificateCreate
+    from issuer.issuance.schemas import CertificateCreate
     from tests.integration.conftest import application
 
     engine, settings = _engine_and_settings(issuer_env)
@@ -821,7 +822,7 @@ def test_a_file_refused_after_the_head_start_leaves_no_batch_and_no_worker(
     the pool is shut."""
     import multiprocessing
 
-    from issuer.batchfile import BatchFileError
+    from issuer.batches.reading import BatchFileError
 
     started: list[object] = []
     real = batches._head_start

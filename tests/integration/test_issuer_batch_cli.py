@@ -16,8 +16,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from issuer.db import make_engine
-from issuer.models import Certificate
+from issuer.db.engine import make_engine
+from issuer.db.models import Certificate
 from keys import KeyStore, add_office, init_trust
 from tests.integration.test_issuer_batch import _bad_rows_file
 

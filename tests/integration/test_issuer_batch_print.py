@@ -24,9 +24,9 @@ from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from credential import qr_url
-from issuer.db import make_engine
-from issuer.models import BatchItem, Certificate
-from issuer.sealing import open_credential
+from issuer.db.engine import make_engine
+from issuer.db.models import BatchItem, Certificate
+from issuer.issuance.sealing import open_credential
 from issuer.settings import IssuerSettings
 from tests.factory import SHARED
 from tests.integration.test_issuer_batch_cli import _env

@@ -22,8 +22,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from credential import QualificationType
-from issuer.app import create_app
 from issuer.settings import IssuerSettings
+from issuer.web.app import create_app
 from keys import KeyStore, add_office, init_trust
 from tests.factory import signer
 from tests.integration.conftest import API_KEY, application

@@ -14,8 +14,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from issuer.app import create_app
-from issuer.events import append_event
+from issuer.audit.events import append_event
+from issuer.web.app import create_app
 from tests.integration.conftest import IssuerHarness, application
 from tests.integration.test_issuer_lifecycle import (
     ADMIN,

@@ -12,8 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from credential import Reason, Verdict, VerifyPolicy, extract_token, parse_jws, verify
-from issuer.deps import now as now_dependency
-from issuer.models import AuditRecord, HolderAttempt, HolderClaimCode, HolderCopy
+from issuer.db.models import AuditRecord, HolderAttempt, HolderClaimCode, HolderCopy
+from issuer.web.deps import now as now_dependency
 from tests.integration.conftest import API_KEY, IssuerHarness, application
 from verifier.extract import extract
 

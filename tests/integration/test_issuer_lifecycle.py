@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Reason, Verdict, verify
-from issuer.apikeys import new_api_key
-from issuer.models import ApiKey, Office, Officer, ServiceClient
+from issuer.accounts.apikeys import new_api_key
+from issuer.db.models import ApiKey, Office, Officer, ServiceClient
 from tests.integration.conftest import API_KEY, IssuerHarness, application
 
 DECISION = {

@@ -13,7 +13,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
-from issuer.app import create_app
+from issuer.web.app import create_app
 from tests.integration.conftest import API_KEY, IssuerHarness, application
 from verifier.extract import extract
 

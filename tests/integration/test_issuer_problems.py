@@ -7,9 +7,9 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from issuer.app import create_app
-from issuer.problems import language
 from issuer.settings import IssuerSettings
+from issuer.web.app import create_app
+from issuer.web.problems import language
 from tests.factory import signer
 from tests.integration.conftest import IssuerHarness, application
 

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from credential import verify_trust_list
-from issuer.app import create_app
 from issuer.settings import IssuerSettings
+from issuer.web.app import create_app
 from keys import KeyStore, add_office, init_trust, root_keys
 from tests.factory import T0, signer
 

@@ -30,16 +30,16 @@ from credential import (
     parse_jws,
     verify,
 )
-from issuer import services
-from issuer.app import create_app
-from issuer.auditcheck import verify_audit
-from issuer.db import make_engine, upgrade
-from issuer.maintenance_cli import audit_group, reissue_command
-from issuer.models import Certificate, CertificateVersion, Event, StatusListRow
-from issuer.reissue import ReissueError, reissue_by_key
-from issuer.schemas import CertificateCreate
-from issuer.sealing import open_credential
+from issuer.audit.check import verify_audit
+from issuer.cli.maintenance import audit_group, reissue_command
+from issuer.db.engine import make_engine, upgrade
+from issuer.db.models import Certificate, CertificateVersion, Event, StatusListRow
+from issuer.issuance import service as services
+from issuer.issuance.reissue import ReissueError, reissue_by_key
+from issuer.issuance.schemas import CertificateCreate
+from issuer.issuance.sealing import open_credential
 from issuer.settings import IssuerSettings
+from issuer.web.app import create_app
 from keys import (
     KeyStore,
     add_office,
@@ -360,7 +360,7 @@ def test_the_running_service_signs_with_the_rotated_key_without_a_restart(
         signer_provider=lambda: office.store.active_signer(OFFICE, now=clock["now"]),
         public_keys_provider=lambda: office.store.public_keys(OFFICE),
     )
-    from issuer.deps import now as now_dependency
+    from issuer.web.deps import now as now_dependency
 
     app.dependency_overrides[now_dependency] = lambda: at(clock["now"])
     headers = {"Authorization": "Bearer " + "k" * 40}

@@ -11,10 +11,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import issuer.reissue as reissue_module
-from issuer.auditcheck import verify_audit
-from issuer.models import Certificate, CertificateVersion, Event
-from issuer.reissue import reissue_by_key
+import issuer.issuance.reissue as reissue_module
+from issuer.audit.check import verify_audit
+from issuer.db.models import Certificate, CertificateVersion, Event
+from issuer.issuance.reissue import reissue_by_key
 from keys import mark_compromised, rotate_office
 from tests.integration.test_issuer_reissue import (
     OFFICE,

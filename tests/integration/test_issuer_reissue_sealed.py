@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import parse_jws
-from issuer import services
-from issuer.sealing import PREFIX, SealedDataError
+from issuer.issuance import service as services
+from issuer.issuance.sealing import PREFIX, SealedDataError
 from tests.integration.conftest import IssuerHarness, application
 
 _B64_RUN = re.compile(r"[A-Za-z0-9_-]{16,}")

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import IdType
-from issuer import services
-from issuer.models import Certificate, Restriction
+from issuer.db.models import Certificate, Restriction
+from issuer.issuance import service as services
 from tests.integration.conftest import IssuerHarness, application
 from tests.integration.test_issuer_batch import _poll, _post
 

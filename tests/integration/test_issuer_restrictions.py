@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 from credential import IdType, Reason, Verdict, parse_jws, person_reference
-from issuer.deps import Principal
-from issuer.restrictions import RESTRICTIONS_TYP, bar_until
+from issuer.lifecycle.restrictions import RESTRICTIONS_TYP, bar_until
+from issuer.web.deps import Principal
 from tests.integration.conftest import IssuerHarness, application
 from tests.integration.test_issuer_lifecycle import (
     ADMIN,
@@ -354,7 +354,7 @@ def test_bar_until_is_five_years_on_and_leap_days_end_on_28_february() -> None:
 def test_production_refuses_the_published_person_reference_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from issuer.restrictions import validate_restriction
+    from issuer.lifecycle.restrictions import validate_restriction
     from issuer.settings import IssuerSettings
     from keys import generate_data_key
 
@@ -463,7 +463,7 @@ def test_restriction_amid_concurrent_suspensions_and_issuance_neither_deadlocks_
     assert seqs == list(range(1, len(seqs) + 1))
     from sqlalchemy.orm import Session
 
-    from issuer.audit import verify_chain
+    from issuer.audit.chain import verify_chain
 
     with Session(issuer_env.engine) as session:
         assert verify_chain(session) is None

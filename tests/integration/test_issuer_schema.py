@@ -9,8 +9,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from pydantic import ValidationError
 
-from issuer.db import make_engine, upgrade
-from issuer.models import METADATA
+from issuer.db.engine import make_engine, upgrade
+from issuer.db.models import METADATA
 from issuer.settings import IssuerSettings
 from keys import generate_data_key
 
@@ -138,7 +138,7 @@ def test_bad_settings_are_refused(clean_env: None, over) -> None:
 def test_sqlite_writers_begin_immediate_and_readers_deferred(tmp_path) -> None:
     from sqlalchemy.orm import Session
 
-    from issuer.db import begin_write
+    from issuer.db.engine import begin_write
 
     engine = make_engine(f"sqlite:///{tmp_path / 'issuer.db'}")
     begins: list[str] = []

@@ -15,8 +15,8 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from issuer.app import create_app
 from issuer.settings import DEV_API_KEY, IssuerSettings
+from issuer.web.app import create_app
 from tests.factory import signer
 
 _DB = Path(tempfile.mkdtemp(prefix="jiaozi-schemathesis-")) / "issuer.db"

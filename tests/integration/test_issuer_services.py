@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import parse_jws
-from issuer import services
-from issuer.audit import verify_chain
-from issuer.db import make_engine, upgrade
-from issuer.schemas import CertificateCreate
+from issuer.audit.chain import verify_chain
+from issuer.db.engine import make_engine, upgrade
+from issuer.fields.application import ValidationFailed
+from issuer.issuance import service as services
+from issuer.issuance.schemas import CertificateCreate
 from issuer.settings import IssuerSettings
-from issuer.validation import ValidationFailed
 from tests.factory import signer
 from tests.integration.conftest import application
 
@@ -113,7 +113,7 @@ def test_a_date_of_today_in_beijing_is_accepted_before_utc_midnight(
 def test_openapi_document_renders(database_url: str) -> None:
     from fastapi.testclient import TestClient
 
-    from issuer.app import create_app
+    from issuer.web.app import create_app
 
     with TestClient(create_app(_settings(database_url), signer=signer())) as client:
         doc = client.get("/openapi.json").json()

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from credential import canonical_json
-from issuer.audit import GENESIS_HASH, chain_hashes, record_hash
+from issuer.audit.chain import GENESIS_HASH, chain_hashes, record_hash
 
 
 def _reference(

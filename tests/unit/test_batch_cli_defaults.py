@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from issuer import batch_cli, batches
+from issuer.batches import run as batches
+from issuer.cli import batch as batch_cli
 
 
 def test_cli_chunk_default_is_the_service_default() -> None:

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from credential import canonical_json
-from issuer.batches import _detail_json
+from issuer.batches.run import _detail_json
 
 _text = st.text(
     st.characters(blacklist_categories=("Cs",)),  # lone surrogates have no JSON form
@@ -55,7 +55,7 @@ def test_detail_json_is_canonical_json_of_the_detail(
 
 @given(n=st.integers(0, 5000), chunk=st.integers(1, 1200), tapered=st.booleans())
 def test_chunk_bounds_cover_every_row_once(n: int, chunk: int, tapered: bool) -> None:
-    from issuer.batches import _chunk_bounds
+    from issuer.batches.run import _chunk_bounds
 
     bounds = _chunk_bounds(n, chunk, tapered=tapered)
     assert [i for s, e in bounds for i in range(s, e)] == list(range(n))
@@ -65,7 +65,7 @@ def test_chunk_bounds_cover_every_row_once(n: int, chunk: int, tapered: bool) ->
 
 
 def test_chunk_bounds_taper_the_last_chunk_with_a_pool() -> None:
-    from issuer.batches import _chunk_bounds
+    from issuer.batches.run import _chunk_bounds
 
     sizes = [e - s for s, e in _chunk_bounds(10_000, 1000, tapered=True)]
     assert sizes == [1000] * 9 + [500, 250, 125, 125]

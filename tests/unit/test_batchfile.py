@@ -1,4 +1,4 @@
-"""Tests for issuer.batchfile: reading a clerk's batch file and writing the error report.
+"""Tests for issuer.batches.reading: reading a clerk's batch file and writing the error report.
 
 Contract section 10 and issue 3 (points 4 and 11). Files are generated in memory or in
 tmp_path; the one fixed input is shared/data/applicants-1000.csv.
@@ -18,7 +18,7 @@ import openpyxl
 import pytest
 
 from credential import IdType, QualificationType, Sex, mask_id
-from issuer.batchfile import (
+from issuer.batches.reading import (
     ApplicantRow,
     BatchFileError,
     ParsedBatch,
@@ -640,7 +640,7 @@ def test_default_today_is_the_date_in_china() -> None:
 def test_200001_rows_are_refused_before_any_row_is_validated(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import issuer.batchfile as batchfile
+    import issuer.batches.reading as batchfile
 
     def never(*_a: object, **_k: object) -> None:
         raise AssertionError("rows were validated before the row count was checked")

@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 import keys
 from credential import encode_jws
-from issuer.sealing import (
+from issuer.issuance.sealing import (
     PREFIX,
     SealedDataError,
     open_credential,
@@ -92,7 +92,7 @@ def test_settings_check_the_data_key_and_production_refuses_the_default() -> Non
     assert open_credential(real, stored, certificate_number=NUMBER) == JWS
 
 
-# --- issuer.sealing -----------------------------------------------------------------------
+# --- issuer.issuance.sealing -----------------------------------------------------------------------
 
 
 def test_a_sealed_credential_opens_only_for_its_own_certificate() -> None:

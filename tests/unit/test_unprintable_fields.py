@@ -9,8 +9,8 @@ import datetime as dt
 
 import pytest
 
-from issuer.batchfile import read_batch
-from issuer.validation import ValidationFailed, validate_application
+from issuer.batches.reading import read_batch
+from issuer.fields.application import ValidationFailed, validate_application
 from tests.factory import applicants
 
 ROW = applicants()[1]

@@ -1,5 +1,5 @@
-"""One certificate, two ways in: an application posted alone (``issuer.validation``) and the
-same row in a batch file (``issuer.batchfile``) are accepted or refused alike and stored in
+"""One certificate, two ways in: an application posted alone (``issuer.fields.application``) and the
+same row in a batch file (``issuer.batches.reading``) are accepted or refused alike and stored in
 the same normal form. They drifted apart once (a subject of 31-50 characters, a name in
 decomposed Unicode, a formula-like name: each taken one way and refused, or stored
 differently, the other); this table holds them together. The batch file alone also reads
@@ -12,9 +12,9 @@ import datetime as dt
 
 import pytest
 
-from issuer.batchfile import read_batch
+from issuer.batches.reading import read_batch
+from issuer.fields.application import ValidationFailed, validate_application
 from issuer.pdf import FieldTooLongError, render_certificate, too_wide
-from issuer.validation import ValidationFailed, validate_application
 from tests.factory import World
 from tests.unit.test_batchfile import EN_HEADER, csv_bytes, person
 

@@ -1,0 +1,260 @@
+"""``jiaozi batch issue FILE``: issue a certification round's file straight into the database.
+
+No server needed: the database and the office come from ``JIAOZI_*`` settings, the key
+from the key store (``JIAOZI_HOME``, ``JIAOZI_KEY_PASSPHRASE``). Running the same file
+again resumes it (see ``issuer.batches.run``). Importing this module is cheap: the issuer is
+loaded only when the command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+__all__ = ["batch_group"]
+
+EXIT_FAILED = 1
+
+
+@click.group("batch")
+def batch_group() -> None:
+    """Batch issuance from a CSV or XLSX file (批量签发)."""
+
+
+class _Progress:
+    """``issued / total, rate`` on stderr (``verb`` says what is counted): one line redrawn
+    on a terminal, else a line every few seconds."""
+
+    def __init__(self, verb: str = "issued") -> None:
+        self.verb = verb
+        self.tty = sys.stderr.isatty()
+        self.start = time.monotonic()
+        self.first: int | None = None
+        self.last_line = 0.0
+
+    def __call__(self, issued: int, total: int) -> None:
+        now = time.monotonic()
+        if self.first is None:
+            self.first = issued
+        done = issued - self.first
+        rate = done / (now - self.start) if now > self.start and done else 0.0
+        pct = 100.0 * issued / total if total else 100.0
+        text = f"{self.verb} {issued:,} / {total:,} ({pct:.0f}%)  {rate:,.0f}/s"
+        if self.tty:
+            width = 30
+            filled = int(width * issued / total) if total else width
+            click.echo(f"\r[{'#' * filled}{'-' * (width - filled)}] {text}  ", nl=False, err=True)
+            if issued >= total:
+                click.echo("", err=True)
+        elif issued >= total or now - self.last_line >= 2.0 or self.first == issued:
+            click.echo(text, err=True)
+            self.last_line = now
+
+
+def _actor() -> str:
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:200]
+    except Exception:  # no login name in some containers
+        return "cli:unknown"
+
+
+@batch_group.command("issue")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option(
+    "--chunk",
+    type=click.IntRange(1, 10_000),
+    default=1000,  # issuer.batches.run.DEFAULT_CHUNK (a test holds them equal)
+    show_default=True,
+    help="rows per transaction",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="signing processes (default: 2, or 1 on a single core)",
+)
+@click.option(
+    "--errors-out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="where to write the error report (.csv or .xlsx) [default: FILE stem + .errors.csv]",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="language of the error report",
+)
+@click.option(
+    "--pdf-dir",
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="then print: each certificate's signed PDF as DIR/<number>.pdf, and "
+    "DIR/<FILE stem>-print.pdf with every page for the printer (unsigned)",
+)
+@click.option(
+    "--pdf-workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="printing processes (default: one per core)",
+)
+def issue_command(
+    file: Path,
+    chunk: int,
+    workers: int | None,
+    errors_out: Path | None,
+    lang: str,
+    pdf_dir: Path | None,
+    pdf_workers: int | None,
+) -> None:
+    """Validate FILE, write its error report, and issue every valid row exactly once;
+    with --pdf-dir, print the batch too.
+
+    Exits 0 when every valid row is issued (rows with errors are reported, not issued)
+    and, with --pdf-dir, printed; 1 when the file cannot be used, issuing or printing
+    stopped, or some certificates could not be printed (they are listed). Run the same
+    command again to resume: issuing, then printing, continue where they stopped.
+    """
+    import datetime as dt
+    import os
+
+    from issuer.batches import run as batches
+    from issuer.batches.reading import BatchFileError, write_error_report
+    from issuer.db.engine import make_engine, upgrade
+    from issuer.settings import IssuerSettings
+    from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
+
+    def fail(message: str) -> NoReturn:
+        click.echo(f"jiaozi batch issue: {message}", err=True)
+        sys.exit(EXIT_FAILED)
+
+    try:
+        settings = IssuerSettings()
+    except Exception as exc:
+        fail(f"settings: {exc}")
+    now = dt.datetime.now(dt.UTC)
+    try:
+        store = KeyStore.from_env()
+        signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
+    except KeysError as exc:
+        fail(f"signing key of {settings.office_id}: {exc}")
+    document_key: DocumentSigningKey | None = None
+    if pdf_dir is not None:  # before anything is issued: a missing key stops it all
+        try:
+            document_key = office_document_key(store, settings.office_id, now=int(now.timestamp()))
+        except KeysError as exc:
+            fail(f"document-signing key of {settings.office_id}: {exc}")
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.auto_migrate:
+            upgrade(engine)
+        data = file.read_bytes()
+        if workers is None:
+            workers = min(batches.DEFAULT_WORKERS, os.cpu_count() or 1)
+        report: Path | None = None
+
+        def opened(ob: batches.OpenedBatch) -> None:
+            nonlocal report
+            b = ob.batch
+            click.echo(
+                f"batch {b.id}{' (resumed)' if ob.resumed else ''}: {file.name}: "
+                f"{b.total_rows:,} rows, {b.valid_rows:,} valid, "
+                f"{b.error_rows:,} with errors, {b.issued_rows:,} issued before"
+            )
+            errors = batches.batch_errors(b)
+            if errors:
+                report = errors_out or file.with_name(f"{file.stem}.errors.csv")
+                fmt: Any = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
+                report.write_bytes(write_error_report(errors, fmt=fmt, lang=lang))  # type: ignore[arg-type]
+                click.echo(f"error report: {report} ({len(errors):,} errors)")
+            progress.start = time.monotonic()  # the rate counts issuing, not reading
+
+        progress = _Progress()
+        try:
+            batch = batches.issue_file(
+                engine,
+                data=data,
+                filename=file.name,
+                signer=signer,
+                settings=settings,
+                actor=_actor(),
+                now_fn=lambda: dt.datetime.now(dt.UTC),
+                chunk=chunk,
+                workers=workers,
+                opened=opened,
+                progress=progress,
+            )
+        except BatchFileError as exc:
+            fail(f"{file}: {exc.message_zh} / {exc.message}")
+        except Exception as exc:
+            fail(f"issuing stopped: {exc} (run the same file again to resume)")
+        click.echo(
+            f"done: {batch.issued_rows:,} of {batch.valid_rows:,} valid rows issued"
+            + (
+                f"; {batch.error_rows:,} rows with errors were not issued, see {report}"
+                if report is not None
+                else ""
+            )
+        )
+        if batch.issued_rows != batch.valid_rows:
+            fail(f"only {batch.issued_rows:,} of {batch.valid_rows:,} rows issued")
+        if pdf_dir is not None:
+            assert document_key is not None
+            _print(engine, batch, file, pdf_dir, settings, document_key, pdf_workers, fail)
+    finally:
+        engine.dispose()
+
+
+def _print(
+    engine: Any,
+    batch: Any,
+    file: Path,
+    pdf_dir: Path,
+    settings: Any,
+    document_key: Any,
+    workers: int | None,
+    fail: Any,
+) -> None:
+    """Print the issued batch into ``pdf_dir`` (see ``issuer.batches.printing``)."""
+    from issuer.batches.printing import PrintUnavailableError, print_batch, print_file_name
+
+    try:
+        report = print_batch(
+            engine,
+            batch_id=batch.id,
+            out_dir=pdf_dir,
+            settings=settings,
+            document_key=document_key,
+            name=file.stem,
+            workers=workers,
+            progress=_Progress(verb="printed"),
+        )
+    except PrintUnavailableError as exc:
+        fail(f"printing: {exc}")
+    except Exception as exc:
+        fail(f"printing stopped: {exc} (run the same command again to resume)")
+    made = f"{report.made:,} made" + (
+        f", {report.present:,} already there" if report.present else ""
+    )
+    click.echo(f"printed: {report.total - len(report.failures):,} PDFs in {pdf_dir} ({made})")
+    if report.print_file is not None:
+        pages = f" ({report.print_pages:,} pages)" if report.print_pages is not None else ""
+        click.echo(f"print file: {report.print_file}{pages}")
+    elif report.total:
+        click.echo(f"print file: none ({pdf_dir / print_file_name(file.stem)} not made)")
+    for row, number, status in report.not_valid:
+        click.echo(f"not printed: row {row}, certificate {number}: {status}")
+    if report.failures:
+        for f in report.failures:
+            click.echo(
+                f"cannot print row {f.row_number}, certificate {f.certificate_number}: {f.message}",
+                err=True,
+            )
+        fail(f"{len(report.failures):,} certificates could not be printed (listed above)")

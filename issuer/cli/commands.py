@@ -1,0 +1,229 @@
+"""``jiaozi issuer serve`` and ``jiaozi accounts ...``: run the office's service and manage
+its accounts from the machine it runs on.
+
+Settings come from ``JIAOZI_*`` (``issuer.settings``); keys from the key store at
+``$JIAOZI_HOME`` opened with ``$JIAOZI_KEY_PASSPHRASE`` (``keys``). Any error is one line
+on stderr and exit code 1; usage errors exit 64 (``jiaozi.cli``'s group does that). An API
+key is printed once, alone on stdout, and is never stored or shown again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import getpass
+import time
+from collections.abc import Callable
+from typing import ParamSpec, TypeVar
+
+import click
+from pydantic import ValidationError
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from credential import CredentialError, PublicKey, Signer
+from issuer.accounts import service as accounts
+from issuer.db.engine import make_engine, upgrade
+from issuer.errors import IssuerError
+from issuer.fields.application import ValidationFailed
+from issuer.settings import IssuerSettings
+from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
+
+__all__ = ["accounts_group", "issuer_group"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _reports_errors(f: Callable[P, R]) -> Callable[P, R]:
+    """Turn the errors a command can meet into one line on stderr and exit code 1."""
+
+    @functools.wraps(f)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return f(*args, **kwargs)
+        except ValidationFailed as exc:
+            msg = "; ".join(f"{e.field}: {e.message}" for e in exc.errors)
+            raise click.ClickException(msg) from exc
+        except IssuerError as exc:
+            msg = f"{exc.title}: {exc.detail}" if exc.detail else exc.title
+            raise click.ClickException(_one_line(msg)) from exc
+        except ValidationError as exc:  # the settings
+            msg = "; ".join(
+                f"JIAOZI_{'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise click.ClickException(_one_line(f"settings: {msg}")) from exc
+        except (KeysError, CredentialError) as exc:
+            raise click.ClickException(_one_line(str(exc))) from exc
+        except SQLAlchemyError as exc:
+            orig = getattr(exc, "orig", None) or exc
+            first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(exc).__name__
+            raise click.ClickException(f"database: {first}") from exc
+
+    return wrapper
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no user name in the environment (some containers)
+        user = "unknown"
+    return f"cli:{user}"
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _engine(settings: IssuerSettings) -> Engine:
+    engine = make_engine(settings.database_url)
+    if settings.auto_migrate:
+        upgrade(engine)
+    return engine
+
+
+# --- jiaozi issuer ---------------------------------------------------------------------------
+
+
+@click.group("issuer")
+def issuer_group() -> None:
+    """The certification office's service (签发服务)."""
+
+
+@issuer_group.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=8100, show_default=True, help="TCP port."
+)
+@_reports_errors
+def serve_command(host: str, port: int) -> None:
+    """Serve the issuer API (settings from JIAOZI_*; stops cleanly on SIGTERM/Ctrl-C).
+
+    Signs with the office's active key in the key store, asked on every use, so a
+    ``jiaozi keys rotate`` takes effect without a restart.
+    """
+    import uvicorn
+
+    from issuer.web.app import create_app
+
+    settings = IssuerSettings()
+    store = KeyStore.from_env()  # built once: keyrings are cached and re-read on change
+    office = settings.office_id
+
+    def signer_provider() -> Signer:
+        return store.active_signer(office, now=int(time.time()))
+
+    def public_keys_provider() -> list[PublicKey]:
+        return store.public_keys(office)
+
+    # Opening the keys costs a key derivation (~0.1 s): once per five minutes, not per PDF;
+    # a renewed certificate or a rotated root is picked up within that time.
+    cached: list[tuple[float, DocumentSigningKey]] = []
+
+    def document_key_provider() -> DocumentSigningKey:
+        now = time.monotonic()
+        if not cached or now - cached[0][0] > 300:
+            cached[:] = [(now, office_document_key(store, office, now=int(time.time())))]
+        return cached[0][1]
+
+    # Fail now, with the key store's own one-line reason, rather than on the first request.
+    signer_provider()
+    public_keys_provider()
+    document_key_provider()
+    app = create_app(
+        settings,
+        signer_provider=signer_provider,
+        public_keys_provider=public_keys_provider,
+        document_key_provider=document_key_provider,
+    )
+    with Session(app.state.engine) as session:
+        accounts.ensure_office(session, settings=settings, now=_now())
+    click.echo(f"jiaozi issuer for {office} on http://{host}:{port}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="info")
+
+
+# --- jiaozi accounts -------------------------------------------------------------------------
+
+
+@click.group("accounts")
+def accounts_group() -> None:
+    """Officers and service clients of the configured office (账户管理)."""
+
+
+def _show_key(text: str, what: str) -> None:
+    click.echo(text)
+    click.echo(
+        f"{what}. The API key above will not be shown again: store it now "
+        "(API密钥仅显示这一次，请立即妥善保存).",
+        err=True,
+    )
+
+
+def _create_officer(username: str, name: str, role: str) -> None:
+    settings = IssuerSettings()
+    engine = _engine(settings)
+    try:
+        with Session(engine) as session:
+            accounts.ensure_office(session, settings=settings, now=_now())
+            officer, new = accounts.create_officer(
+                session,
+                office_id=settings.office_id,
+                username=username,
+                display_name=name,
+                role=role,
+                actor=_actor(),
+                now=_now(),
+            )
+            what = f"Created {role} {officer.username} (id {officer.id}) of {settings.office_id}"
+    finally:
+        engine.dispose()
+    _show_key(new.text, what)
+
+
+@accounts_group.command("create-admin")
+@click.option("--username", required=True, help="Login name: a-z 0-9 . _ - (1-64).")
+@click.option("--name", required=True, help="The admin's display name (姓名).")
+@_reports_errors
+def create_admin_command(username: str, name: str) -> None:
+    """Bootstrap an admin of the configured office and print its API key once."""
+    _create_officer(username, name, "admin")
+
+
+@accounts_group.command("create-officer")
+@click.option("--username", required=True, help="Login name: a-z 0-9 . _ - (1-64).")
+@click.option("--name", required=True, help="The officer's display name (姓名).")
+@click.option("--role", required=True, type=click.Choice(accounts.ROLES), help="Role.")
+@_reports_errors
+def create_officer_command(username: str, name: str, role: str) -> None:
+    """Create an officer of the configured office and print its API key once."""
+    _create_officer(username, name, role)
+
+
+@accounts_group.command("create-client")
+@click.option("--name", required=True, help="Client name: a-z 0-9 . _ - (1-64).")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(accounts.CLIENT_KINDS),
+    help="verifier (restricted list) or mis (event feed).",
+)
+@_reports_errors
+def create_client_command(name: str, kind: str) -> None:
+    """Create a service client and print its API key once."""
+    settings = IssuerSettings()
+    engine = _engine(settings)
+    try:
+        with Session(engine) as session:
+            svc, new = accounts.create_client(
+                session, name=name, kind=kind, actor=_actor(), now=_now()
+            )
+            what = f"Created {kind} client {svc.name} (id {svc.id})"
+    finally:
+        engine.dispose()
+    _show_key(new.text, what)

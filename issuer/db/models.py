@@ -1,0 +1,437 @@
+"""The issuer's tables (SQLModel). The Alembic revision in ``issuer/db/migrations`` creates
+exactly these; a test compares the two.
+
+Identity numbers: the clear number is not a column. ``id_number_hash`` is HMAC-SHA256
+(key ``JIAOZI_ID_HMAC_KEY``) over ``<id_type>:<normalised number>`` for lookups,
+``id_number_masked`` is what lists show; the full number exists only inside the signed
+credential text (``credential_jws``), which the office must be able to hand back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "METADATA",
+    "ApiKey",
+    "AuditCheckpoint",
+    "AuditHead",
+    "AuditRecord",
+    "Batch",
+    "BatchItem",
+    "Certificate",
+    "CertificateVersion",
+    "Event",
+    "EventHead",
+    "HolderAttempt",
+    "HolderClaimCode",
+    "HolderCopy",
+    "IdempotencyRecord",
+    "Office",
+    "Officer",
+    "PendingAction",
+    "Restriction",
+    "RestrictionChange",
+    "SerialCounter",
+    "ServiceClient",
+    "StatusListRow",
+]
+
+
+# The issuer's own metadata (not SQLModel's global one, which the verifier may share), with
+# a naming convention so the migration and the models name constraints identically.
+METADATA = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class IssuerModel(SQLModel, registry=registry(metadata=METADATA)):
+    """Base of the issuer's tables."""
+
+
+def _ts() -> Any:
+    return Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+
+
+class StatusListRow(IssuerModel, table=True):
+    """One Token Status List of an office; ``data`` is the packed, uncompressed array."""
+
+    __tablename__ = "status_list"
+    __table_args__ = (
+        sa.UniqueConstraint("office_id", "ordinal", name="uq_status_list_office_id_ordinal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: str = Field(max_length=200)
+    ordinal: int
+    uri: str = Field(max_length=500)
+    bits: int
+    size: int
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: dt.datetime = _ts()
+    # revision 0002: bumped on every entry change; the signed token is cached per revision
+    revision: int = 0
+    signed_revision: int | None = None
+    signed_token: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
+    signed_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class SerialCounter(IssuerModel, table=True):
+    """Last serial used per office and certification year (contract section 2)."""
+
+    __tablename__ = "serial_counter"
+
+    office_id: str = Field(primary_key=True, max_length=200)
+    year: int = Field(primary_key=True)
+    last_serial: int = 0
+
+
+class Certificate(IssuerModel, table=True):
+    """One issued certificate version with both signed tokens."""
+
+    __tablename__ = "certificate"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "status_list_id", "status_idx", name="uq_certificate_status_list_id_status_idx"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_number: str = Field(max_length=17, unique=True)
+    version: int = 1
+    office_id: str = Field(max_length=200)
+    year: int
+    serial: int
+    qualification_type: int
+    name: str = Field(max_length=100)
+    sex: str = Field(max_length=8)
+    birth_date: dt.date
+    ethnicity: str | None = Field(default=None, max_length=40)
+    id_type: str = Field(max_length=32)
+    id_number_hash: str = Field(max_length=64, index=True)
+    id_number_masked: str = Field(max_length=40)
+    subject: str = Field(max_length=100)
+    certified_on: dt.date
+    elicence_id: str = Field(max_length=120)
+    status_list_id: int = Field(foreign_key="status_list.id")
+    status_idx: int
+    credential_jws: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    qr_token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    status: str = Field(default="valid", max_length=16)
+    created_at: dt.datetime = _ts()
+    # revision 0002
+    kid: str | None = Field(default=None, max_length=64, index=True)
+    status_reason: str | None = Field(default=None, max_length=64)
+    status_changed_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+    layout_version: str = Field(default="v1", max_length=16)
+
+
+class IdempotencyRecord(IssuerModel, table=True):
+    """A POST's Idempotency-Key, inserted first in its transaction (the unique key decides)."""
+
+    __tablename__ = "idempotency_record"
+    __table_args__ = (
+        sa.UniqueConstraint("principal", "key", name="uq_idempotency_record_principal_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    principal: str = Field(max_length=200)
+    key: str = Field(max_length=200)
+    request_hash: str = Field(max_length=64)
+    status_code: int | None = None
+    response_json: str | None = Field(default=None, sa_column=sa.Column(sa.Text))
+    created_at: dt.datetime = _ts()
+
+
+class AuditRecord(IssuerModel, table=True):
+    """One hash-chained audit record; ``id`` is the gapless sequence number from 1."""
+
+    __tablename__ = "audit_record"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: dt.datetime = _ts()
+    actor: str = Field(max_length=200)
+    action: str = Field(max_length=64)
+    subject: str = Field(max_length=200)
+    detail_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditHead(IssuerModel, table=True):
+    """The single row naming the chain's last record; updating it serialises appends."""
+
+    __tablename__ = "audit_head"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    seq: int = 0
+    hash: str = Field(max_length=64)
+
+
+# --- revision 0002: accounts, lifecycle, restrictions, events, batches, checkpoints --------
+
+
+class Office(IssuerModel, table=True):
+    """A certification office served by this issuer, with its own settings."""
+
+    __tablename__ = "office"
+
+    id: str = Field(primary_key=True, max_length=200)
+    name: str = Field(max_length=200)
+    province: str = Field(max_length=2)
+    office_code: str = Field(max_length=3)
+    # Maker-checker on revocations and restrictions; switching it is itself audited.
+    maker_checker: bool = True
+    created_at: dt.datetime = _ts()
+
+
+class Officer(IssuerModel, table=True):
+    """A person acting for one office in one role: clerk, supervisor or admin."""
+
+    __tablename__ = "officer"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
+    username: str = Field(max_length=100, unique=True)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    active: bool = True
+    created_at: dt.datetime = _ts()
+
+
+class ApiKey(IssuerModel, table=True):
+    """An officer's API key: shown once, stored as SHA-256 of its secret part.
+
+    The key reads ``jz_<prefix>_<secret>``; ``prefix`` finds the row, the hash decides.
+    """
+
+    __tablename__ = "api_key"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int | None = Field(default=None, foreign_key="officer.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="service_client.id", index=True)
+    prefix: str = Field(max_length=16, unique=True)
+    secret_hash: str = Field(max_length=64)
+    created_at: dt.datetime = _ts()
+    revoked_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class ServiceClient(IssuerModel, table=True):
+    """A machine reader: a verifier (restricted list) or the teacher MIS (event feed)."""
+
+    __tablename__ = "service_client"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    kind: str = Field(max_length=16)  # "verifier" | "mis"
+    created_at: dt.datetime = _ts()
+
+
+class CertificateVersion(IssuerModel, table=True):
+    """A superseded version of a certificate (reissue keeps the number, bumps the version)."""
+
+    __tablename__ = "certificate_version"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "certificate_id", "version", name="uq_certificate_version_certificate_id_version"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    version: int
+    kid: str = Field(max_length=64)
+    credential_jws: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    qr_token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    superseded_at: dt.datetime = _ts()
+    reason: str = Field(max_length=64)
+
+
+class PendingAction(IssuerModel, table=True):
+    """A right-removing act awaiting a second supervisor (maker-checker)."""
+
+    __tablename__ = "pending_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
+    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict
+    target: str = Field(max_length=200)  # certificate number or restriction id
+    payload_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    requested_by: int = Field(foreign_key="officer.id")
+    requested_at: dt.datetime = _ts()
+    decided_by: int | None = Field(default=None, foreign_key="officer.id")
+    decided_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+    decision: str | None = Field(default=None, max_length=16)  # approved | rejected
+
+
+class Restriction(IssuerModel, table=True):
+    """An entry of the restricted-qualification list (contract section 7)."""
+
+    __tablename__ = "restriction"
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_ref: str = Field(max_length=64, index=True)  # HMAC-SHA256 hex, shared key
+    id_type: str = Field(max_length=32)
+    category: str = Field(max_length=16)  # lost | revoked
+    decision_date: dt.date
+    bar_until: dt.date | None = None
+    deciding_office: str = Field(max_length=200)
+    legal_basis: str = Field(max_length=500)
+    affected_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    recorded_at: dt.datetime = _ts()
+    removed_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+    removal_reason: str | None = Field(default=None, max_length=500)
+
+
+class RestrictionChange(IssuerModel, table=True):
+    """The restricted list's change log; ``seq`` is the verifiers' cursor (gapless)."""
+
+    __tablename__ = "restriction_change"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    restriction_id: int = Field(foreign_key="restriction.id", index=True)
+    op: str = Field(max_length=8)  # add | remove
+    at: dt.datetime = _ts()
+
+
+class Event(IssuerModel, table=True):
+    """The event feed for the teacher MIS; ``seq`` is gapless and commits in order."""
+
+    __tablename__ = "event"
+
+    seq: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    at: dt.datetime = _ts()
+    type: str = Field(max_length=32)
+    office_id: str = Field(max_length=200)
+    certificate_number: str | None = Field(default=None, max_length=17, index=True)
+    version: int | None = None
+    data_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+
+
+class EventHead(IssuerModel, table=True):
+    """Single-row counters (event and restriction-change sequences) locked by writers."""
+
+    __tablename__ = "event_head"
+
+    name: str = Field(primary_key=True, max_length=32)
+    seq: int = 0
+
+
+class Batch(IssuerModel, table=True):
+    """A batch issuance; the same file re-run for the same office resumes this row."""
+
+    __tablename__ = "batch"
+    __table_args__ = (
+        sa.UniqueConstraint("office_id", "file_sha256", name="uq_batch_office_id_file_sha256"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    office_id: str = Field(max_length=200)
+    filename: str = Field(max_length=300)
+    file_sha256: str = Field(max_length=64)
+    state: str = Field(max_length=16)  # validating | issuing | done | failed
+    total_rows: int = 0
+    valid_rows: int = 0
+    error_rows: int = 0
+    issued_rows: int = 0
+    errors_json: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = _ts()
+    finished_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class BatchItem(IssuerModel, table=True):
+    """One issued row of a batch, written in the certificate's transaction (exactly once)."""
+
+    __tablename__ = "batch_item"
+    __table_args__ = (
+        sa.UniqueConstraint("batch_id", "row_number", name="uq_batch_item_batch_id_row_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="batch.id", index=True)
+    row_number: int
+    certificate_id: int = Field(foreign_key="certificate.id")
+
+
+class AuditCheckpoint(IssuerModel, table=True):
+    """A signed statement of the audit chain's head at a moment (detects a cut tail)."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: int | None = Field(default=None, primary_key=True)
+    audit_seq: int
+    audit_hash: str = Field(max_length=64)
+    signed_jws: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    at: dt.datetime = _ts()
+
+
+# --- revision 0003: the holder pages (claim codes, attempt counters, purpose copies) -------
+
+
+class HolderClaimCode(IssuerModel, table=True):
+    """A teacher's claim code (领取码): bound to the person, one per person (a new code
+    replaces the old one), stored only as a keyed hash (HMAC-SHA256, ``issuer.holder.service``)."""
+
+    __tablename__ = "holder_claim_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    id_number_hash: str = Field(max_length=64, unique=True)
+    code_hash: str = Field(max_length=64)
+    certificate_number: str = Field(max_length=17)  # the certificate it was handed out for
+    created_by: str = Field(max_length=200)
+    created_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    used_at: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class HolderAttempt(IssuerModel, table=True):
+    """Failed claim-code attempts per key (``number:<17 digits>`` or ``addr:<client>``)
+    within the current window, and the lockout they caused; shared by all workers."""
+
+    __tablename__ = "holder_attempt"
+
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    window_start: dt.datetime = _ts()
+    locked_until: dt.datetime | None = Field(
+        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
+    )
+
+
+class HolderCopy(IssuerModel, table=True):
+    """A purpose-bound copy (加注件) a teacher made: what the office can see of it."""
+
+    __tablename__ = "holder_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_number: str = Field(max_length=17, index=True)
+    version: int
+    purpose: str = Field(max_length=60)
+    expires_at: dt.datetime = _ts()
+    token_sha256: str = Field(max_length=64)
+    created_at: dt.datetime = _ts()

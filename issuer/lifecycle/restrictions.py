@@ -1,0 +1,590 @@
+"""The restricted-qualification list, 教师资格限制库 (contract section 7; issue 3 item 6).
+
+An entry names a person by ``person_ref``, HMAC-SHA256 under ``JIAOZI_RESTRICTION_HMAC_KEY``
+(shared with the verifiers) over ``<id_type>:<normalised number>``
+(:func:`credential.person_reference`), with its category: ``lost`` (丧失, permanent) or
+``revoked`` (撤销, re-application barred for 5 years from the decision date: ``bar_until``;
+a decision dated 29 February bars until 28 February five years on). The identity number is
+never stored in clear: only ``person_ref`` and, to find the person's certificates here,
+the issuer's own keyed hash (``JIAOZI_ID_HMAC_KEY``, as ``Certificate.id_number_hash``).
+Audit records and pending requests show it masked; events and the verifiers' feed never
+carry it.
+
+Recording an entry (after a second supervisor approves, unless the office switched
+maker-checker off) makes every certificate of that person in this issuer INVALID
+(status ``revoked``, reason ``restricted``) in the same transaction, with a ``restricted``
+event and a ``revoked`` event per certificate. A person with no certificate here can be
+recorded too. Removal after review is its own entry in the change log (op ``remove``),
+audited, with an ``unrestricted`` event; it does NOT reinstate the certificates: revocation
+is final, and a person cleared on review applies for a new certificate.
+
+Verifiers (service clients of kind ``verifier``) read the list as JWS snapshots and
+deltas (``typ: jiaozi-restrictions+jwt``) with a gapless cursor (``restriction_change.seq``,
+taken from the ``restriction`` row of ``event_head`` like the event feed's). The feed
+names no legal basis, no name and no removal reason: admission checks must not reveal
+offence details.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from credential import (
+    IdType,
+    InvalidFieldError,
+    Signer,
+    encode_jws,
+    mask_id,
+    normalise_id,
+)
+from issuer.accounts.principal import Principal
+from issuer.audit import chain as audit
+from issuer.audit import events
+from issuer.db.models import Certificate, Restriction, RestrictionChange
+from issuer.errors import Conflict, NotFound
+from issuer.fields.application import FieldError, ValidationFailed
+from issuer.issuance import service as services
+from issuer.lifecycle import status as lifecycle
+from issuer.settings import IssuerSettings
+
+__all__ = [
+    "BAR_YEARS",
+    "CATEGORIES",
+    "RESTRICTIONS_TYP",
+    "apply_removal",
+    "apply_restriction",
+    "changes_token",
+    "request_removal",
+    "request_restriction",
+    "restriction_json",
+    "snapshot_token",
+    "validate_removal",
+    "validate_restriction",
+]
+
+RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
+CATEGORIES = ("lost", "revoked")
+BAR_YEARS = 5
+NAME_MAX = 50
+OFFICE_MAX = 200
+REASON_MAX = 500
+
+_CERT: sa.Table = Certificate.__table__  # type: ignore[attr-defined]
+_RESTR: sa.Table = Restriction.__table__  # type: ignore[attr-defined]
+_CHANGE: sa.Table = RestrictionChange.__table__  # type: ignore[attr-defined]
+
+
+def bar_until(category: str, decision_date: dt.date) -> dt.date | None:
+    """Return the end of the re-application bar: 5 years on for ``revoked``, None for lost."""
+    if category != "revoked":
+        return None
+    year = decision_date.year + BAR_YEARS
+    day = min(decision_date.day, calendar.monthrange(year, decision_date.month)[1])
+    return decision_date.replace(year=year, day=day)
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def validate_restriction(
+    body: Mapping[str, object], *, who: Principal, settings: IssuerSettings, today: dt.date
+) -> dict[str, Any]:
+    """Return the pending payload of a new entry; raises ValidationFailed (every field).
+
+    The payload holds ``person_ref`` and ``id_hash`` and the masked number, never the
+    number itself.
+    """
+    errors: list[FieldError] = []
+    name = lifecycle.text_field(
+        errors, "name", body.get("name"), max_len=NAME_MAX, label_zh="姓名", required=False
+    )
+    id_type: IdType | None = None
+    raw_type = body.get("id_type")
+    try:
+        id_type = IdType(str(raw_type))
+    except ValueError:
+        kinds = ", ".join(t.value for t in IdType)
+        errors.append(
+            FieldError(
+                "id_type", "unknown_id_type", f"must be one of: {kinds}", f"证件类型应为：{kinds}"
+            )
+        )
+    number: str | None = None
+    raw_number = body.get("id_number")
+    if not isinstance(raw_number, str) or not raw_number.strip():
+        errors.append(FieldError("id_number", "required", "must not be empty", "证件号码不能为空"))
+    elif id_type is not None:
+        try:
+            number = normalise_id(id_type, raw_number)
+        except InvalidFieldError as exc:
+            errors.append(FieldError.of(exc))
+    category = body.get("category")
+    if category not in CATEGORIES:
+        errors.append(
+            FieldError(
+                "category",
+                "unknown_category",
+                "must be lost or revoked",
+                "类别应为lost（丧失）或revoked（撤销）",
+            )
+        )
+    day = lifecycle.parse_date(
+        errors, "decision_date", body.get("decision_date"), today=today, label_zh="决定日期"
+    )
+    basis = lifecycle.text_field(
+        errors,
+        "legal_basis",
+        body.get("legal_basis"),
+        max_len=lifecycle.LEGAL_BASIS_MAX,
+        label_zh="法律依据",
+    )
+    office = lifecycle.text_field(
+        errors,
+        "deciding_office",
+        body.get("deciding_office"),
+        max_len=OFFICE_MAX,
+        label_zh="作出决定的机构",
+        required=False,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    assert id_type is not None and number is not None and day is not None and basis is not None
+    assert isinstance(category, str)
+    return {
+        "name": name or None,
+        "id_type": id_type.value,
+        "id_number_masked": mask_id(number),
+        "person_ref": services.person_ref(settings, id_type, number),
+        "id_hash": services.id_hash(settings, id_type, number),
+        "category": category,
+        "decision_date": day.isoformat(),
+        "legal_basis": basis,
+        "deciding_office": office or who.office_id or settings.office_id,
+    }
+
+
+def validate_removal(body: Mapping[str, object], *, today: dt.date) -> dict[str, Any]:
+    """Return the pending payload of a removal; raises ValidationFailed (every field)."""
+    errors: list[FieldError] = []
+    reason = lifecycle.text_field(
+        errors, "reason", body.get("reason"), max_len=REASON_MAX, label_zh="撤除理由"
+    )
+    day = lifecycle.parse_date(
+        errors, "decision_date", body.get("decision_date"), today=today, label_zh="决定日期"
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    assert reason is not None and day is not None
+    return {"reason": reason, "decision_date": day.isoformat()}
+
+
+# --- effects (inside the approving transaction) ------------------------------------------
+
+
+def _duplicate(session: Session, person_ref: str, category: str) -> int | None:
+    return session.execute(
+        sa.select(_RESTR.c.id).where(
+            _RESTR.c.person_ref == person_ref,
+            _RESTR.c.category == category,
+            _RESTR.c.removed_at.is_(None),
+        )
+    ).scalar_one_or_none()
+
+
+def _already(restriction_id: int) -> Conflict:
+    return Conflict(
+        "This person already has an active entry of that category",
+        "该人员已有同类别的有效限制记录",
+        f"Restriction {restriction_id}.",
+        f"限制记录{restriction_id}。",
+    )
+
+
+def apply_restriction(
+    session: Session,
+    *,
+    payload: Mapping[str, Any],
+    actor: str,
+    approval: Mapping[str, Any],
+    now: dt.datetime,
+) -> tuple[list[int], dict[str, Any]]:
+    """Record the entry in ``payload`` and revoke the person's certificates, inside the
+    caller's write transaction. Return (status list ids to publish, result).
+
+    Raises Conflict if an active entry of the same category exists for the person.
+    """
+    seq = events.next_seq(session, events.RESTRICTION_HEAD)  # first: see the lock order
+    found = _duplicate(session, payload["person_ref"], payload["category"])
+    if found is not None:
+        raise _already(found)
+    certs = list(
+        session.execute(
+            sa.select(Certificate)
+            .where(_CERT.c.id_number_hash == payload["id_hash"])
+            .order_by(_CERT.c.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    lifecycle.lock_status_lists(session, [c.status_list_id for c in certs])
+    decision_date = dt.date.fromisoformat(payload["decision_date"])
+    entry = Restriction(
+        person_ref=payload["person_ref"],
+        id_type=payload["id_type"],
+        category=payload["category"],
+        decision_date=decision_date,
+        bar_until=bar_until(payload["category"], decision_date),
+        deciding_office=payload["deciding_office"],
+        legal_basis=payload["legal_basis"],
+        affected_json=json.dumps([c.certificate_number for c in certs]),
+        recorded_at=now,
+    )
+    session.add(entry)
+    session.flush()
+    assert entry.id is not None
+    session.add(RestrictionChange(seq=seq, restriction_id=entry.id, op="add", at=now))
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="restriction.recorded",
+        subject=f"restriction:{entry.id}",
+        detail={
+            "restriction_id": entry.id,
+            "change_seq": seq,
+            "id_type": payload["id_type"],
+            "id_number_masked": payload["id_number_masked"],
+            "person_ref": payload["person_ref"],
+            "category": entry.category,
+            "decision_date": payload["decision_date"],
+            "bar_until": entry.bar_until.isoformat() if entry.bar_until else None,
+            "deciding_office": entry.deciding_office,
+            "legal_basis": entry.legal_basis,
+            "affected": [c.certificate_number for c in certs],
+            **approval,
+        },
+        at=now,
+    )
+    events.append_event(
+        session,
+        type="restricted",
+        office_id=str(payload.get("office_id") or entry.deciding_office),
+        certificate_number=None,
+        version=None,
+        data={"restriction_id": entry.id, "category": entry.category},
+        now=now,
+    )
+    list_ids: list[int] = []
+    for cert in certs:
+        if cert.status == "revoked":
+            continue  # already final; still listed as affected
+        list_ids.append(
+            lifecycle.change_status(
+                session,
+                cert,
+                change="revoke",
+                reason_code="restricted",
+                actor=actor,
+                detail={"restriction_id": entry.id, "category": entry.category, **approval},
+                now=now,
+                event_data={"restriction_id": entry.id},
+            )
+        )
+    return list_ids, {"restriction": restriction_json(entry, internal=True)}
+
+
+def _lock_restriction(session: Session, restriction_id: int) -> Restriction:
+    entry = session.execute(
+        sa.select(Restriction)
+        .where(_RESTR.c.id == restriction_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if entry is None:
+        raise NotFound("No such restriction", "限制记录不存在")
+    return entry
+
+
+def _removed(entry: Restriction) -> Conflict:
+    return Conflict(
+        "This entry has already been removed",
+        "该限制记录已撤除",
+        f"Restriction {entry.id}.",
+        f"限制记录{entry.id}。",
+    )
+
+
+def apply_removal(
+    session: Session,
+    *,
+    restriction_id: int,
+    payload: Mapping[str, Any],
+    actor: str,
+    approval: Mapping[str, Any],
+    now: dt.datetime,
+) -> tuple[list[int], dict[str, Any]]:
+    """Remove entry ``restriction_id`` inside the caller's write transaction.
+
+    The certificates it revoked stay revoked (revocation is final). Raises NotFound,
+    Conflict (already removed).
+    """
+    seq = events.next_seq(session, events.RESTRICTION_HEAD)
+    entry = _lock_restriction(session, restriction_id)
+    if entry.removed_at is not None:
+        raise _removed(entry)
+    entry.removed_at, entry.removal_reason = now, payload["reason"]
+    session.add(RestrictionChange(seq=seq, restriction_id=restriction_id, op="remove", at=now))
+    session.flush()
+    audit.append(
+        session,
+        actor=actor,
+        action="restriction.removed",
+        subject=f"restriction:{restriction_id}",
+        detail={
+            "restriction_id": restriction_id,
+            "change_seq": seq,
+            "category": entry.category,
+            "reason": payload["reason"],
+            "decision_date": payload["decision_date"],
+            **approval,
+        },
+        at=now,
+    )
+    events.append_event(
+        session,
+        type="unrestricted",
+        office_id=str(payload.get("office_id") or entry.deciding_office),
+        certificate_number=None,
+        version=None,
+        data={"restriction_id": restriction_id, "category": entry.category},
+        now=now,
+    )
+    return [], {"restriction": restriction_json(entry, internal=True)}
+
+
+# --- requests ------------------------------------------------------------------------------
+
+
+def _iso_date(day: dt.date | None) -> str | None:
+    return day.isoformat() if day is not None else None
+
+
+def restriction_json(entry: Restriction, *, internal: bool = False) -> dict[str, Any]:
+    """Return an entry as the feed shows it; ``internal`` adds the office-only fields."""
+    out: dict[str, Any] = {
+        "id": entry.id,
+        "person_ref": entry.person_ref,
+        "category": entry.category,
+        "decision_date": entry.decision_date.isoformat(),
+        "bar_until": _iso_date(entry.bar_until),
+        "deciding_office": entry.deciding_office,
+        "affected": json.loads(entry.affected_json),
+    }
+    if internal:
+        out["id_type"] = entry.id_type
+        out["legal_basis"] = entry.legal_basis
+        out["removed"] = entry.removed_at is not None
+        out["removal_reason"] = entry.removal_reason
+    return out
+
+
+def request_restriction(
+    session: Session,
+    *,
+    payload: dict[str, Any],
+    who: Principal,
+    signer: Signer,
+    settings: IssuerSettings,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Record a new entry: pending approval, or at once where maker-checker is off.
+
+    Returns ``{"state": "pending", "pending_action": ...}`` or ``{"state": "done",
+    "restriction": ...}``. Raises Conflict (an active entry of that category, or the same
+    request already waiting), Forbidden (static key with maker-checker on).
+    """
+    now = now.astimezone(dt.UTC)
+    office_id = who.office_id or settings.office_id
+    if not lifecycle.maker_checker_on(session, who.office_id):
+
+        def direct() -> tuple[list[int], dict[str, Any]]:
+            return apply_restriction(
+                session,
+                payload={**payload, "office_id": office_id},
+                actor=who.actor,
+                approval={"maker_checker": False},
+                now=now,
+            )
+
+        list_ids, result = lifecycle.write(session, direct)
+        lifecycle.publish(session, list_ids, signer=signer, settings=settings, now=now)
+        return {"state": "done", "pending_action": None, **result}
+
+    def pending() -> Any:
+        found = _duplicate(session, payload["person_ref"], payload["category"])
+        if found is not None:
+            raise _already(found)
+        return lifecycle.create_pending(
+            session,
+            kind="restrict",
+            target=payload["person_ref"],
+            payload={**payload, "office_id": office_id},
+            who=who,
+            now=now,
+            audit_action="restriction.requested",
+            audit_subject=f"person:{payload['id_number_masked']}",
+            audit_detail={
+                k: payload[k] for k in ("id_type", "id_number_masked", "category", "decision_date")
+            },
+        )
+
+    action = lifecycle.write(session, pending)
+    out = lifecycle.pending_json(session, action)
+    session.rollback()
+    return {"state": "pending", "pending_action": out, "restriction": None}
+
+
+def request_removal(
+    session: Session,
+    *,
+    restriction_id: int,
+    payload: dict[str, Any],
+    who: Principal,
+    signer: Signer,
+    settings: IssuerSettings,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Remove an entry after review: pending approval, or at once without maker-checker.
+
+    Does not reinstate any certificate (revocation is final). Raises NotFound, Conflict
+    (already removed, or a removal already waiting), Forbidden (static key, maker-checker on).
+    """
+    now = now.astimezone(dt.UTC)
+    office_id = who.office_id or settings.office_id
+    if not lifecycle.maker_checker_on(session, who.office_id):
+
+        def direct() -> tuple[list[int], dict[str, Any]]:
+            return apply_removal(
+                session,
+                restriction_id=restriction_id,
+                payload={**payload, "office_id": office_id},
+                actor=who.actor,
+                approval={"maker_checker": False},
+                now=now,
+            )
+
+        _, result = lifecycle.write(session, direct)
+        return {"state": "done", "pending_action": None, **result}
+
+    def pending() -> Any:
+        entry = _lock_restriction(session, restriction_id)
+        if entry.removed_at is not None:
+            raise _removed(entry)
+        return lifecycle.create_pending(
+            session,
+            kind="unrestrict",
+            target=str(restriction_id),
+            payload={**payload, "office_id": office_id},
+            who=who,
+            now=now,
+            audit_action="restriction.removal_requested",
+            audit_subject=f"restriction:{restriction_id}",
+            audit_detail={"restriction_id": restriction_id, **payload},
+        )
+
+    action = lifecycle.write(session, pending)
+    out = lifecycle.pending_json(session, action)
+    session.rollback()
+    return {"state": "pending", "pending_action": out, "restriction": None}
+
+
+def get_restriction(session: Session, restriction_id: int) -> dict[str, Any]:
+    """Return one entry with its office-only fields; raises NotFound."""
+    entry = session.get(Restriction, restriction_id)
+    if entry is None:
+        raise NotFound("No such restriction", "限制记录不存在")
+    out = restriction_json(entry, internal=True)
+    session.rollback()
+    return out
+
+
+# --- the verifiers' feed -------------------------------------------------------------------
+
+
+def _read_snapshot(session: Session) -> None:
+    """Make the session's next reads one consistent snapshot (REPEATABLE READ on
+    PostgreSQL; a SQLite read transaction already is one)."""
+    if session.in_transaction():
+        session.rollback()
+    if session.get_bind().dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
+def snapshot_token(
+    session: Session, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> str:
+    """Return the active entries as a signed snapshot: ``{iss, iat, cursor, entries}``.
+
+    ``cursor`` is the last change included; follow with :func:`changes_token`.
+    """
+    _read_snapshot(session)
+    try:
+        cursor = session.execute(
+            sa.select(sa.func.coalesce(sa.func.max(_CHANGE.c.seq), 0))
+        ).scalar_one()
+        entries = session.execute(
+            sa.select(Restriction).where(_RESTR.c.removed_at.is_(None)).order_by(_RESTR.c.id)
+        ).scalars()
+        payload = {
+            "iss": settings.office_id,
+            "iat": int(now.timestamp()),
+            "cursor": int(cursor),
+            "entries": [restriction_json(e) for e in entries],
+        }
+    finally:
+        session.rollback()
+    return encode_jws({"typ": RESTRICTIONS_TYP}, payload, signer)
+
+
+def changes_token(
+    session: Session,
+    *,
+    after: int,
+    limit: int,
+    signer: Signer,
+    settings: IssuerSettings,
+    now: dt.datetime,
+) -> str:
+    """Return changes after ``after`` as a signed delta: ``{iss, iat, after, cursor,
+    changes: [{seq, op, entry}]}``, at most ``limit``; ask again from ``cursor`` until
+    ``changes`` is empty. ``seq`` is gapless and commits in order.
+    """
+    _read_snapshot(session)
+    try:
+        rows = session.execute(
+            sa.select(RestrictionChange, Restriction)
+            .join(Restriction, _RESTR.c.id == _CHANGE.c.restriction_id)
+            .where(_CHANGE.c.seq > after)
+            .order_by(_CHANGE.c.seq)
+            .limit(limit)
+        ).all()
+        changes = [
+            {"seq": ch.seq, "op": ch.op, "entry": restriction_json(entry)} for ch, entry in rows
+        ]
+    finally:
+        session.rollback()
+    payload = {
+        "iss": settings.office_id,
+        "iat": int(now.timestamp()),
+        "after": after,
+        "cursor": changes[-1]["seq"] if changes else after,
+        "changes": changes,
+    }
+    return encode_jws({"typ": RESTRICTIONS_TYP}, payload, signer)

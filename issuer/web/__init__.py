@@ -1,0 +1,9 @@
+"""The issuer's HTTP face: the FastAPI app, request dependencies, problem JSON, routes
+and pages. Routes are thin: they parse, call a service and shape the answer.
+
+Owns: ``app`` (the app factory), ``deps`` (settings, session, signer and who is asking),
+``problems`` (every error mapped to HTTP, in one place), ``routes``.
+
+May import anything in ``issuer`` below it, FastAPI and Starlette. Nothing imports it but
+``issuer.cli``.
+"""

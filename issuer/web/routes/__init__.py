@@ -1,0 +1,31 @@
+"""The issuer's HTTP routes, one router per area; ``issuer.web.app`` includes them all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from issuer.web.routes import (
+    accounts,
+    audit,
+    batches,
+    certificates,
+    events,
+    holder,
+    lifecycle,
+    public,
+    restrictions,
+)
+
+__all__ = ["ROUTERS"]
+
+ROUTERS: tuple[APIRouter, ...] = (
+    public.router,
+    certificates.router,
+    accounts.router,
+    lifecycle.router,
+    restrictions.router,
+    events.router,
+    batches.router,
+    audit.router,
+    holder.router,
+)

@@ -1,0 +1,44 @@
+"""The event feed for the teacher management information system (``issuer.audit.events``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+
+from issuer.audit import events
+from issuer.web.deps import DbSession, Principal, client
+from issuer.web.routes._common import problems
+
+router = APIRouter()
+Reader = Annotated[Principal, Depends(client("mis"))]
+
+
+class EventPage(BaseModel):
+    """One page of the feed; ask again with ``after=next`` for what follows."""
+
+    events: list[dict[str, Any]]
+    next: int
+
+
+@router.get(
+    "/api/v1/events",
+    response_model=EventPage,
+    responses=problems(401, 403, 422),
+    summary="Events after a cursor, in order (teacher MIS feed)",
+    description=(
+        "Types: issued, suspended, reinstated, revoked, restricted, unrestricted, reissued. "
+        "`seq` is gapless and commits in order: polling with `after` set to the last `next` "
+        "sees every event exactly once. Events carry codes only, never a name or an "
+        "identity number."
+    ),
+)
+def read_events(
+    session: DbSession,
+    who: Reader,
+    after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+    limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 100,
+) -> EventPage:
+    page, nxt = events.list_events(session, after=after, limit=limit)
+    return EventPage(events=page, next=nxt)
