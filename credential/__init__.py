@@ -58,6 +58,7 @@ from ._statuslist import (
     parse_status_list_claims,
     status_list_claims,
 )
+from ._time import BEIJING, as_utc, beijing_date, rfc3339
 from ._trust import TRUST_LIST_TYP, Office, TrustList, sign_trust_list, verify_trust_list
 from ._verify import (
     STATUS_LIST_TYP,
@@ -70,6 +71,7 @@ from ._verify import (
 )
 
 __all__ = [
+    "BEIJING",
     "CREDENTIAL_TYP",
     "MAX_TOKEN_LENGTH",
     "MIN_LIST_SIZE",
@@ -111,8 +113,10 @@ __all__ = [
     "Verdict",
     "VerificationResult",
     "VerifyPolicy",
+    "as_utc",
     "b64url_decode",
     "b64url_encode",
+    "beijing_date",
     "canonical_json",
     "certificate_from_claims",
     "credential_claims",
@@ -136,6 +140,7 @@ __all__ = [
     "qr_claims",
     "qr_segments",
     "qr_url",
+    "rfc3339",
     "sign_certificate",
     "sign_purpose_copy",
     "sign_trust_list",

@@ -1,0 +1,91 @@
+"""Typed handles on the issuer's tables, for SQLAlchemy Core statements (row locks,
+``UPDATE ... RETURNING``, bulk inserts) beside the ORM models.
+
+SQLModel does not declare ``__table__`` to type checkers; this module reads it once, so
+no other module needs a ``type: ignore`` for it.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+import sqlalchemy as sa
+from sqlmodel import SQLModel
+
+from issuer.db.models import (
+    ApiKey,
+    AuditCheckpoint,
+    AuditHead,
+    AuditRecord,
+    Batch,
+    BatchItem,
+    Certificate,
+    CertificateVersion,
+    Event,
+    EventHead,
+    HolderAttempt,
+    HolderClaimCode,
+    HolderCopy,
+    IdempotencyRecord,
+    Office,
+    Officer,
+    PendingAction,
+    Restriction,
+    RestrictionChange,
+    SerialCounter,
+    ServiceClient,
+    StatusListRow,
+)
+
+__all__ = [
+    "API_KEY",
+    "AUDIT_CHECKPOINT",
+    "AUDIT_HEAD",
+    "AUDIT_RECORD",
+    "BATCH",
+    "BATCH_ITEM",
+    "CERTIFICATE",
+    "CERTIFICATE_VERSION",
+    "EVENT",
+    "EVENT_HEAD",
+    "HOLDER_ATTEMPT",
+    "HOLDER_CLAIM_CODE",
+    "HOLDER_COPY",
+    "IDEMPOTENCY_RECORD",
+    "OFFICE",
+    "OFFICER",
+    "PENDING_ACTION",
+    "RESTRICTION",
+    "RESTRICTION_CHANGE",
+    "SERIAL_COUNTER",
+    "SERVICE_CLIENT",
+    "STATUS_LIST",
+]
+
+
+def _table(model: type[SQLModel]) -> sa.Table:
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
+STATUS_LIST = _table(StatusListRow)
+SERIAL_COUNTER = _table(SerialCounter)
+CERTIFICATE = _table(Certificate)
+IDEMPOTENCY_RECORD = _table(IdempotencyRecord)
+AUDIT_RECORD = _table(AuditRecord)
+AUDIT_HEAD = _table(AuditHead)
+OFFICE = _table(Office)
+OFFICER = _table(Officer)
+API_KEY = _table(ApiKey)
+SERVICE_CLIENT = _table(ServiceClient)
+CERTIFICATE_VERSION = _table(CertificateVersion)
+PENDING_ACTION = _table(PendingAction)
+RESTRICTION = _table(Restriction)
+RESTRICTION_CHANGE = _table(RestrictionChange)
+EVENT = _table(Event)
+EVENT_HEAD = _table(EventHead)
+BATCH = _table(Batch)
+BATCH_ITEM = _table(BatchItem)
+AUDIT_CHECKPOINT = _table(AuditCheckpoint)
+HOLDER_CLAIM_CODE = _table(HolderClaimCode)
+HOLDER_ATTEMPT = _table(HolderAttempt)
+HOLDER_COPY = _table(HolderCopy)
