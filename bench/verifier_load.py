@@ -277,7 +277,7 @@ def _prepare(tmp: Path) -> tuple[dict[str, str], str]:
 
     with warnings.catch_warnings():  # fastapi.testclient's httpx deprecation notice
         warnings.simplefilter("ignore")
-        from tests.integration.test_verifier_fakes import (
+        from tests.factory.verifier import (
             FEED_KEY,
             PERSON_KEY,
             TRUST_URL,

@@ -177,7 +177,7 @@ def _style(version: str) -> _Style:
     return style
 
 
-# Characters every layout's fonts are known to draw (tests/unit/test_pdf_printable.py
+# Characters every layout's fonts are known to draw (tests/issuer/pdf/test_printable.py
 # holds each layout to it): ASCII, the middle dot of transliterated names, CJK punctuation,
 # the CJK Unified Ideographs block (to 9FEA) and full-width forms. A text made only of these is
 # printable without loading a font (~0.2 s), which matters to validation of a batch.

@@ -39,7 +39,7 @@ from credential import Certificate, IdType, QualificationType, Sex
 from issuer.pdf import render_certificate
 from issuer.settings import IssuerSettings
 from keys import KeyStore, add_office, export_trust, init_trust
-from tests.integration.conftest import application
+from tests.factory.issuer import application
 
 PASSPHRASE = "correct horse battery staple 教资 e2e"
 BOOTSTRAP_KEY = "e2e-bootstrap-key-0123456789-abcdefghij"

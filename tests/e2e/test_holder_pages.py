@@ -30,7 +30,7 @@ from issuer.web.app import create_app
 from keys import KeyStore, add_office, init_trust, office_document_key
 from tests.e2e.test_verifier_page import CHROMIUM_ARGS, PHONE, SHOTS, TIMEOUT_MS, _chromium
 from tests.factory import signer
-from tests.integration.conftest import application
+from tests.factory.issuer import application
 
 API_KEY = "e2e-holder-api-key-0123456789-abcdef"
 

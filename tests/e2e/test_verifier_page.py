@@ -2,7 +2,7 @@
 driven by Playwright's Python package (its bundled driver only; no browser is ever
 downloaded: ``playwright install`` is never run).
 
-A verifier app synced from the fake issuer of ``tests/integration/test_verifier_fakes.py``
+A verifier app synced from the fake issuer of ``tests/verifier/test_fakes.py``
 is served by uvicorn on a free loopback port; its public URL is that loopback URL, so the
 QR URLs made for it are accepted. The browser opens ``/v#<transport digits>`` as a phone
 camera would, and uploads a rendered PDF on ``/``.
@@ -30,7 +30,7 @@ import pytest
 
 from credential import qr_url
 from tests.factory import REPO, World, applicants
-from tests.integration.test_verifier_fakes import Clock, FakeIssuer, settings_for, write_root
+from tests.factory.verifier import Clock, FakeIssuer, settings_for, write_root
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -1,0 +1,114 @@
+"""Database fixtures for integration tests: every database test runs on SQLite and on
+PostgreSQL.
+
+SQLite is a fresh file per test. PostgreSQL (``JIAOZI_TEST_POSTGRES_URL``, default the
+local trust-auth server) gets a schema per test, named after this session's random
+prefix, dropped after the test; any left at the end of the session are dropped too. An
+unreachable PostgreSQL fails the tests that need it: it is never skipped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
+
+from credential import (
+    QualificationType,
+)
+from issuer.settings import IssuerSettings
+from issuer.web.app import create_app
+from keys import DocumentSigningKey, KeyStore, add_office, init_trust, office_document_key
+from tests.factory import signer
+from tests.factory.issuer import API_KEY, IssuerHarness
+
+PG_URL = os.environ.get(
+    "JIAOZI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_SCHEMA_PREFIX = f"jz_{uuid.uuid4().hex[:10]}"
+_counter = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[sa.Engine]:
+    """An engine on the test PostgreSQL server; fails (not skips) if it is unreachable."""
+    engine = sa.create_engine(PG_URL, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for this test and unreachable at {PG_URL}: {exc}")
+    yield engine
+    with engine.begin() as conn:
+        left = conn.execute(
+            sa.text(
+                "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"
+            ),
+            {"p": _SCHEMA_PREFIX + "%"},
+        ).scalars()
+        for name in list(left):
+            conn.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """A URL of an empty database (no tables yet), on each backend in turn."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'issuer.db'}"
+        return
+    admin: sa.Engine = request.getfixturevalue("pg_admin")
+    schema = f"{_SCHEMA_PREFIX}_{next(_counter)}"
+    with admin.begin() as conn:
+        conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield f"{PG_URL}?options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+# --- an issuer app over that database ------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def document_key(tmp_path_factory: pytest.TempPathFactory) -> DocumentSigningKey:
+    """The test office's PDF-signing key, chained to a root made now (pyHanko validates
+    against the real clock)."""
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    store = KeyStore(tmp_path_factory.mktemp("keys"), b"integration test passphrase")
+    init_trust(store, now=now - 120)
+    add_office(
+        store,
+        office_id="urn:jiaozi:office:11001",
+        name="北京市教育委员会教师资格认定中心",
+        province="11",
+        office_code="001",
+        qualification_types=list(QualificationType),
+        now=now - 60,
+    )
+    return office_document_key(store, "urn:jiaozi:office:11001", now=now)
+
+
+@pytest.fixture
+def issuer_env(database_url: str, document_key: DocumentSigningKey) -> Iterator[IssuerHarness]:
+    settings = IssuerSettings(
+        database_url=database_url,
+        public_url="http://testserver",
+        verifier_url="https://verify.example.cn",
+        api_key=API_KEY,
+        id_hmac_key="test-id-hmac-key-0123456789-abcdef",
+    )
+    key = signer(kid="11001-1")
+    app = create_app(settings, signer=key, document_key_provider=lambda: document_key)
+    with TestClient(app) as client:  # the lifespan disposes the engine on exit
+        yield IssuerHarness(settings, key, app, client)

@@ -1,0 +1,72 @@
+"""Every issuance writes one audit record in its own transaction, hash-chained."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from credential import canonical_json
+from issuer.audit.chain import GENESIS_HASH, verify_chain
+from issuer.db.models import AuditRecord
+from tests.factory.issuer import IssuerHarness, application
+
+
+def _issue(env: IssuerHarness, n: int) -> list[str]:
+    numbers = []
+    for i in range(n):
+        r = env.issue(application(10 + i))
+        assert r.status_code == 201, r.text
+        numbers.append(r.json()["certificate_number"])
+    return numbers
+
+
+def test_one_record_per_issuance_each_linked_to_the_previous(issuer_env: IssuerHarness) -> None:
+    numbers = _issue(issuer_env, 5)
+    with Session(issuer_env.engine) as session:
+        records = session.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)).all()
+    assert [r.id for r in records] == [1, 2, 3, 4, 5]
+    assert [r.subject for r in records] == numbers
+    assert {r.action for r in records} == {"certificate.issued"}
+    assert [json.loads(r.detail_json)["certificate_number"] for r in records] == numbers
+    prev = GENESIS_HASH
+    for r in records:
+        assert r.prev_hash == prev
+        at = r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
+        body = {
+            "seq": r.id,
+            "at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "actor": r.actor,
+            "action": r.action,
+            "subject": r.subject,
+            "detail": json.loads(r.detail_json),
+            "prev_hash": prev,
+        }
+        assert r.hash == hashlib.sha256(prev.encode() + canonical_json(body)).hexdigest()
+        prev = r.hash
+    with Session(issuer_env.engine) as session:
+        assert verify_chain(session) is None
+
+
+def test_a_changed_record_and_a_deleted_tail_are_found(issuer_env: IssuerHarness) -> None:
+    _issue(issuer_env, 4)
+    with issuer_env.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE audit_record SET actor = 'someone-else' WHERE id = 3"))
+    with Session(issuer_env.engine) as session:
+        assert verify_chain(session) == 3
+    with issuer_env.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM audit_record WHERE id >= 3"))
+    with Session(issuer_env.engine) as session:
+        assert verify_chain(session) == 3  # the head still names record 4
+
+
+def test_a_failed_issuance_leaves_no_audit_record(issuer_env: IssuerHarness) -> None:
+    _issue(issuer_env, 1)
+    assert issuer_env.issue(application(1, name="")).status_code == 422
+    with issuer_env.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM audit_record")).scalar_one() == 1
+    with Session(issuer_env.engine) as session:
+        assert verify_chain(session) is None
