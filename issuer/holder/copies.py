@@ -20,6 +20,7 @@ from credential import (
     BEIJING,
     InvalidFieldError,
     StatusReference,
+    as_utc,
     beijing_date,
     parse_jws,
     rfc3339,
@@ -161,7 +162,7 @@ def make_copy(
                 certificate_number=row.certificate_number,
                 version=row.version,
                 purpose=purpose,
-                expires_at=end.astimezone(dt.UTC),  # SQLite keeps the wall clock only
+                expires_at=as_utc(end),  # SQLite keeps the wall clock only
                 token_sha256=digest,
                 created_at=now,
             )
@@ -194,7 +195,7 @@ def _within_daily_copies(
         .select_from(_COPY)
         .where(
             _COPY.c.certificate_number == number,
-            _COPY.c.created_at >= start.astimezone(dt.UTC),
+            _COPY.c.created_at >= as_utc(start),
         )
     ).scalar_one()
     limit = settings.holder_max_copies_per_day
