@@ -68,8 +68,8 @@ __all__ = [
     "print_file_name",
 ]
 
-# Rows per part: one pool task (small, so the workers end together) and one part of the
-# print file (fonts subset once per part: 100 pages a part cost 4 % more than 500).
+# Rows per part: one pool task and one part of the print file. Small parts let the
+# workers end together; fonts are subset once per part, so larger ones cost a little less.
 DEFAULT_PART_SIZE = 100
 _UNITE_MAX = 200  # part files pdfunite opens at once (each is an open file)
 _TMP = re.compile(r"^\..+\.(\d+)\.tmp$")  # ".<name>.<pid>.tmp"
