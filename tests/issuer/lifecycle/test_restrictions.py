@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from credential import IdType, Reason, Verdict, parse_jws, person_reference
-from issuer.lifecycle.restrictions import RESTRICTIONS_TYP, bar_until
+from credential import RESTRICTIONS_TYP, IdType, Reason, Verdict, parse_jws, person_reference
+from issuer.lifecycle.restrictions import bar_until
 from issuer.web.deps import Principal
 from tests.factory.issuer import (
     ADMIN,
@@ -359,7 +359,7 @@ def test_production_refuses_the_published_person_reference_key(
 def test_the_verifiers_sync_reads_the_snapshot_and_the_changes(
     issuer_env: IssuerHarness, team: dict[str, dict[str, str]]
 ) -> None:
-    from verifier.sync import parse_restrictions_document
+    from credential import load_restrictions as parse_restrictions_document
 
     cert = issue(issuer_env, 1)
     entry = record(issuer_env, entry_body(1), team["a"], team["b"])
