@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from credential import Reason, Verdict, VerificationResult, VerifyPolicy, verify
+from credential import Reason, Verdict, VerificationResult, VerifyPolicy, beijing_date, verify
 
 from ._offline import OfflineDataError, load_root_keys, load_status_files, load_trust
 
@@ -246,7 +246,7 @@ def verify_command(
     try:
         if bundle_path is not None:
             from .bundle import BundleError, read_bundle
-            from .store import DatedRestrictions, china_date
+            from .store import DatedRestrictions
 
             try:
                 b = read_bundle(bundle_path.read_bytes(), load_root_keys(root_path))
@@ -264,7 +264,7 @@ def verify_command(
         dt.datetime.fromtimestamp(now_ts, dt.UTC) if now_ts is not None else dt.datetime.now(dt.UTC)
     )
     if bundle_path is not None and b.restrictions:
-        restrictions = DatedRestrictions(b.index, china_date(now))
+        restrictions = DatedRestrictions(b.index, beijing_date(now))
     result = verify(
         qr_text,
         credential=credential_jws,
