@@ -34,6 +34,7 @@ from ._qr import extract_token
 from ._result import CHECK_NAMES, CertificateView, Check, Reason, Verdict, VerificationResult
 from ._statuslist import StatusValue
 from ._statustoken import StatusSnapshot
+from ._time import rfc3339
 from ._trust import Office, TrustList
 
 __all__ = [
@@ -458,7 +459,7 @@ def verify(
             version=c.version,
             purpose=c.purpose,
             expires_at=(
-                dt.datetime.fromtimestamp(c.expires_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                rfc3339(dt.datetime.fromtimestamp(c.expires_at, dt.UTC))
                 if c.expires_at is not None
                 else None
             ),
