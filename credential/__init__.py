@@ -7,6 +7,7 @@ Everything public is re-exported here; the underscored modules are implementatio
 
 from ._b64 import b64url_decode, b64url_encode
 from ._canonical import canonical_json, strict_json_loads
+from ._certnumber import CertificateNumber
 from ._credential import (
     CREDENTIAL_TYP,
     QR_TYP,
@@ -21,6 +22,7 @@ from ._credential import (
     sign_certificate,
     sign_purpose_copy,
 )
+from ._elicence import ElicenceId, elicence_id, mod37_36_check, parse_elicence_id
 from ._errors import (
     CredentialError,
     InputTooLargeError,
@@ -32,22 +34,10 @@ from ._errors import (
     StatusListError,
     TrustListError,
 )
-from ._identifiers import (
-    CertificateNumber,
-    ElicenceId,
-    IdType,
-    QualificationType,
-    Sex,
-    elicence_id,
-    mask_id,
-    mod37_36_check,
-    normalise_id,
-    parse_elicence_id,
-    person_key,
-    validate_resident_id,
-)
+from ._iddocs import IdType, mask_id, normalise_id, person_key, validate_resident_id
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, encode_jws, parse_jws
 from ._keys import Algorithm, KeySigner, PublicKey, Signer, is_small_order_ed25519
+from ._kinds import QualificationType, Sex
 from ._language import preferred_language
 from ._qr import decode_transport, encode_transport, extract_token, qr_segments, qr_url
 from ._restrictions import (

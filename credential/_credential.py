@@ -18,9 +18,10 @@ from typing import Any
 from ._b64 import b64url_encode
 from ._canonical import MAX_SAFE_INTEGER, canonical_json
 from ._errors import MalformedError
-from ._identifiers import IdType, QualificationType, Sex, mask_id
+from ._iddocs import IdType, mask_id
 from ._jws import encode_jws, encode_jws_canonical
 from ._keys import Signer
+from ._kinds import QualificationType, Sex
 from ._time import rfc3339
 
 __all__ = [

@@ -27,9 +27,10 @@ from typing import Protocol
 
 from ._credential import CREDENTIAL_TYP, QR_TYP, QrClaims, credential_digest
 from ._errors import CredentialError, MalformedError
-from ._identifiers import IdType, QualificationType, person_key
+from ._iddocs import IdType, person_key
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws
 from ._keys import PublicKey
+from ._kinds import QualificationType
 from ._qr import extract_token
 from ._result import CHECK_NAMES, CertificateView, Check, Reason, Verdict, VerificationResult
 from ._statuslist import StatusValue

@@ -1,4 +1,4 @@
-"""Tests for credential._identifiers: the identifiers of contract section 2."""
+"""The identifiers of contract section 2 (credential._kinds, _certnumber, _elicence, _iddocs)."""
 
 from __future__ import annotations
 
@@ -10,25 +10,26 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from credential._errors import InvalidFieldError
-from credential._identifiers import (
+from credential._certnumber import CertificateNumber
+from credential._elicence import (
     ELICENCE_ROOT,
-    CertificateNumber,
     ElicenceId,
-    IdType,
-    QualificationType,
-    Sex,
     elicence_id,
-    mask_id,
     mod37_36_check,
     mod37_36_is_valid,
-    normalise_id,
     parse_elicence_id,
+)
+from credential._errors import InvalidFieldError
+from credential._iddocs import (
+    IdType,
+    mask_id,
+    normalise_id,
     person_key,
     resident_id_birth_date,
     resident_id_sex,
     validate_resident_id,
 )
+from credential._kinds import QualificationType, Sex
 
 APPLICANTS = Path(__file__).parents[3] / "shared/data/applicants-1000.csv"
 
