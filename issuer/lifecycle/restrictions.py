@@ -42,9 +42,12 @@ from credential import (
     IdType,
     InvalidFieldError,
     Signer,
-    encode_jws,
     mask_id,
     normalise_id,
+    restriction_entry_claim,
+    restrictions_changes_claims,
+    restrictions_snapshot_claims,
+    sign_restrictions,
 )
 from issuer.accounts.principal import Principal
 from issuer.audit import chain as audit
@@ -60,7 +63,6 @@ from issuer.settings import IssuerSettings
 __all__ = [
     "BAR_YEARS",
     "CATEGORIES",
-    "RESTRICTIONS_TYP",
     "apply_removal",
     "apply_restriction",
     "changes_token",
@@ -73,7 +75,6 @@ __all__ = [
     "validate_restriction",
 ]
 
-RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
 CATEGORIES = ("lost", "revoked")
 BAR_YEARS = 5
 NAME_MAX = 50
@@ -416,12 +417,25 @@ def _read_snapshot(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
+def _feed_entry(entry: Restriction) -> dict[str, Any]:
+    """Return an entry as the verifiers' feed carries it (``credential``'s format)."""
+    assert entry.id is not None  # read from the database
+    return restriction_entry_claim(
+        entry_id=entry.id,
+        person_ref=entry.person_ref,
+        category=entry.category,
+        decision_date=entry.decision_date,
+        bar_until=entry.bar_until,
+        deciding_office=entry.deciding_office,
+        affected=json.loads(entry.affected_json),
+    )
+
+
 def snapshot_token(
     session: Session, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
 ) -> str:
-    """Return the active entries as a signed snapshot: ``{iss, iat, cursor, entries}``.
-
-    ``cursor`` is the last change included; follow with :func:`changes_token`.
+    """Return the active entries as a signed snapshot (``credential`` restricted-list
+    format): ``cursor`` is the last change included; follow with :func:`changes_token`.
     """
     _read_snapshot(session)
     try:
@@ -431,15 +445,15 @@ def snapshot_token(
         entries = session.execute(
             sa.select(Restriction).where(_RESTR.c.removed_at.is_(None)).order_by(_RESTR.c.id)
         ).scalars()
-        payload = {
-            "iss": settings.office_id,
-            "iat": int(now.timestamp()),
-            "cursor": int(cursor),
-            "entries": [restriction_json(e) for e in entries],
-        }
+        claims = restrictions_snapshot_claims(
+            iss=settings.office_id,
+            iat=int(now.timestamp()),
+            cursor=int(cursor),
+            entries=[_feed_entry(e) for e in entries],
+        )
     finally:
         session.rollback()
-    return encode_jws({"typ": RESTRICTIONS_TYP}, payload, signer)
+    return sign_restrictions(claims, signer)
 
 
 def changes_token(
@@ -451,9 +465,9 @@ def changes_token(
     settings: IssuerSettings,
     now: dt.datetime,
 ) -> str:
-    """Return changes after ``after`` as a signed delta: ``{iss, iat, after, cursor,
-    changes: [{seq, op, entry}]}``, at most ``limit``; ask again from ``cursor`` until
-    ``changes`` is empty. ``seq`` is gapless and commits in order.
+    """Return at most ``limit`` changes after ``after`` as a signed page (``credential``
+    restricted-list format); ask again from its ``cursor`` until a page is empty. ``seq``
+    is gapless and commits in order.
     """
     _read_snapshot(session)
     try:
@@ -464,16 +478,10 @@ def changes_token(
             .order_by(_CHANGE.c.seq)
             .limit(limit)
         ).all()
-        changes = [
-            {"seq": ch.seq, "op": ch.op, "entry": restriction_json(entry)} for ch, entry in rows
-        ]
+        changes = [(ch.seq, ch.op, _feed_entry(entry)) for ch, entry in rows]
     finally:
         session.rollback()
-    payload = {
-        "iss": settings.office_id,
-        "iat": int(now.timestamp()),
-        "after": after,
-        "cursor": changes[-1]["seq"] if changes else after,
-        "changes": changes,
-    }
-    return encode_jws({"typ": RESTRICTIONS_TYP}, payload, signer)
+    claims = restrictions_changes_claims(
+        iss=settings.office_id, iat=int(now.timestamp()), after=after, changes=changes
+    )
+    return sign_restrictions(claims, signer)

@@ -13,9 +13,17 @@ from typing import Any
 
 import pytest
 
-from credential import IdType, Reason, Verdict, parse_jws, person_reference
+from credential import (
+    RESTRICTIONS_TYP,
+    IdType,
+    Reason,
+    Verdict,
+    parse_jws,
+    person_reference,
+)
+from credential import load_restrictions as parse_restrictions_document
 from issuer.accounts.principal import Principal
-from issuer.lifecycle.restrictions import RESTRICTIONS_TYP, bar_until, validate_restriction
+from issuer.lifecycle.restrictions import bar_until, validate_restriction
 from issuer.settings import IssuerSettings
 from keys import generate_data_key
 from tests.factory.issuer import (
@@ -33,7 +41,6 @@ from tests.factory.issuer import (
     service_client,
     verdict,
 )
-from verifier.sync import parse_restrictions_document
 
 
 def person_ref(env: IssuerHarness, i: int) -> str:
