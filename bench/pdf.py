@@ -38,7 +38,7 @@ from credential import (
 )
 from issuer.pdf import (
     PrintItem,
-    _render,
+    _style,
     encode_qr,
     field_values,
     render_certificate,
@@ -131,7 +131,7 @@ def document_signer(home: Path) -> PadesSigner:
 def _bare_page(item: PrintItem, image: ImageReader, font: str) -> bytes:
     """The baseline: the same strings in the same embedded font, an image of the QR's
     pixel size, nothing else (no layout, no fallback checks, no QR encoding)."""
-    layout = _render._style("v1").layout
+    layout = _style.get_style("v1").layout
     values = field_values(item)
     texts = (
         [t["text"] for t in layout["texts"]]
@@ -163,7 +163,7 @@ def run() -> dict[str, float]:
     credentials: dict[str, str] = {}
     items = _items(1000, credentials)
     signer = document_signer(Path(tempfile.mkdtemp(prefix="jiaozi-bench-")))
-    style = _render._style("v1")
+    style = _style.get_style("v1")
     q = style.layout["qr"]
     font = style.fonts.main
     modules = encode_qr(items[0].qr_text, engine=q["engine"]).modules + 2 * q["quiet_modules"]
@@ -171,7 +171,7 @@ def run() -> dict[str, float]:
 
     # the same layout with zxing-cpp's C++ QR writer, to show what the encoder costs
     zx_layout = {**style.layout, "qr": {**q, "engine": "zxing"}}
-    _render._STYLES["bench-zxing"] = _render._Style(zx_layout)
+    _style.STYLES["bench-zxing"] = _style.Style(zx_layout)
 
     state = {"i": 0}
 
@@ -204,7 +204,7 @@ def run() -> dict[str, float]:
             "pdf_qr_zxing_per_s": lambda: encode_qr(nxt().qr_text, engine="zxing"),
         }
     )
-    del _render._STYLES["bench-zxing"]
+    del _style.STYLES["bench-zxing"]
     bare = rates["pdf_bare_page_per_s"]
     rates["pdf_certificate_ratio"] = rates["pdf_certificate_per_s"] / bare
     rates["pdf_certificate_zxing_qr_ratio"] = rates["pdf_certificate_zxing_qr_per_s"] / bare

@@ -45,10 +45,10 @@ def bare_page_rate() -> tuple[float, float]:
     milliseconds one takes (best of three runs of 200)."""
     from bench._harness import rate
     from bench.pdf import _bare_page, _items
-    from issuer.pdf import _render, encode_qr
+    from issuer.pdf import _style, encode_qr
 
     items = _items(50)
-    style = _render._style("v1")
+    style = _style.get_style("v1")
     q = style.layout["qr"]
     modules = encode_qr(items[0].qr_text, engine=q["engine"]).modules + 2 * q["quiet_modules"]
     image = ImageReader(Image.new("L", (modules, modules), 255))

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import pytest
 
-from issuer.pdf import _render, available_layouts, unprintable_character
+from issuer.pdf import _printable, _style, available_layouts, unprintable_character
 
 
 @pytest.mark.parametrize("layout", available_layouts())
 def test_every_surely_printable_character_is_in_the_layouts_fonts(layout: str) -> None:
-    fonts = _render._style(layout).fonts
+    fonts = _style.get_style(layout).fonts
     missing = [
         f"U+{o:04X}"
-        for lo, hi in _render._SURELY_PRINTABLE
+        for lo, hi in _printable._SURELY_PRINTABLE
         for o in range(lo, hi + 1)
         if fonts.covers(chr(o)) is None
     ]

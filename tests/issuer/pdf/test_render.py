@@ -628,15 +628,15 @@ def test_a_fixed_text_in_the_fallback_face_is_drawn_afresh_in_every_document() -
     # copy would name a font the next PDF does not have (a layout with 𬌗 in its title).
     import copy
 
-    from issuer.pdf import _render
+    from issuer.pdf import _style
 
     layout = copy.deepcopy(load_layout("v1"))
     layout["version"] = "v1-rare-title"
     layout["texts"][0]["text"] = layout["texts"][0]["text"] + "𬌗"
-    _render._STYLES["v1-rare-title"] = _render._Style(layout)
+    _style.STYLES["v1-rare-title"] = _style.Style(layout)
     try:
-        assert not _render._STYLES["v1-rare-title"].fixed_layer_reusable
-        assert _render._style("v1").fixed_layer_reusable
+        assert not _style.STYLES["v1-rare-title"].fixed_layer_reusable
+        assert _style.get_style("v1").fixed_layer_reusable
         world = fixed_world()
         for serial in (1, 2):
             cert = sample_certificate(certificate_number=f"2026110014200000{serial}")
@@ -650,4 +650,4 @@ def test_a_fixed_text_in_the_fallback_face_is_drawn_afresh_in_every_document() -
             assert "𬌗" in out.stdout.decode(), serial
             assert b"Unknown font" not in out.stderr and b"Syntax Error" not in out.stderr
     finally:
-        del _render._STYLES["v1-rare-title"]
+        del _style.STYLES["v1-rare-title"]
