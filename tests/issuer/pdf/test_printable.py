@@ -1,6 +1,6 @@
 """Which characters a certificate can print: the shortcut set (no font loaded) is really
 covered by every layout's fonts, and a character no font has is named, never printed as a
-blank box (issue 4 point 2)."""
+blank box."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The signed PDF (issue 4 point 4): PAdES B-B by the office's document-signing key, its
+"""The signed PDF: PAdES B-B by the office's document-signing key, its
 X.509 certificate chained (by keys/) to the national root; the credential JWS attached.
 
 pyHanko's own validator is the judge: the signed file is intact, valid and trusted with
@@ -48,14 +48,8 @@ from keys import (
     rotate_root,
 )
 from tests.factory import VERIFIER_URL
-from tests.factory.pdf import (
-    NOW,
-    OFFICE,
-    OFFICE_NAME,
-    fixed_world,
-    make_store,
-    sample_certificate,
-)
+from tests.factory.keys import OFFICE, OFFICE_NAME, make_store
+from tests.factory.pdf import NOW, fixed_world, sample_certificate
 from verifier.extract import extract
 
 NUMBER = "20261100142000001"
@@ -71,11 +65,9 @@ class Signed:
     key: DocumentSigningKey
 
 
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
-    return make_store(tmp_path_factory.mktemp("home"))
+    return make_store(tmp_path_factory.mktemp("home"), now=NOW)
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +241,7 @@ def test_an_unrelated_root_does_not_trust_it(signed: Signed) -> None:
 def test_a_key_that_does_not_match_its_certificate_is_refused(
     signed: Signed, tmp_path: Path
 ) -> None:
-    other = office_document_key(make_store(tmp_path), OFFICE, now=NOW)
+    other = office_document_key(make_store(tmp_path, now=NOW), OFFICE, now=NOW)
     mismatched = dataclasses.replace(other, cert_der=signed.key.cert_der)
     with pytest.raises(KeysError, match="does not match"):
         pades_signer(mismatched)
@@ -327,7 +319,7 @@ def test_certificates_carry_the_profile(store: KeyStore) -> None:
 
 
 def test_root_rotation_remakes_the_root_certificate_and_reissues(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+    store = make_store(tmp_path, now=NOW)
     before = office_document_key(store, OFFICE, now=NOW)
     rotate_root(store, now=NOW + 10)
     after = office_document_key(store, OFFICE, now=NOW + 20)
