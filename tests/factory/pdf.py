@@ -27,7 +27,11 @@ from credential import (
     qr_claims,
     qr_url,
 )
+from keys import KeyStore
 from tests.factory import T0, TYPE_CODE, USCC, VERIFIER_URL, World
+from tests.factory import keys as key_store
+from tests.factory.keys import OFFICE as OFFICE
+from tests.factory.keys import OFFICE_NAME as OFFICE_NAME
 
 PURPOSE = "应聘北京市第一中学教师岗位"
 MM_PER_INCH = 25.4
@@ -97,6 +101,11 @@ def purpose_qr_text(world: World, cert: Certificate) -> str:
 
 # the keys and certificates of signed PDFs are made now: pyHanko validates against the clock
 NOW = int(time.time())
+
+
+def make_store(home: Path) -> KeyStore:
+    """Return the PDF tests' key store: ``tests.factory.keys.make_store`` at ``NOW``."""
+    return key_store.make_store(home, now=NOW)
 
 
 # --- reading a PDF back: poppler-utils and zxing-cpp ---------------------------------------

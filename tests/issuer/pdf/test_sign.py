@@ -48,8 +48,14 @@ from keys import (
     rotate_root,
 )
 from tests.factory import VERIFIER_URL
-from tests.factory.keys import OFFICE, OFFICE_NAME, make_store
-from tests.factory.pdf import NOW, fixed_world, sample_certificate
+from tests.factory.pdf import (
+    NOW,
+    OFFICE,
+    OFFICE_NAME,
+    fixed_world,
+    make_store,
+    sample_certificate,
+)
 from verifier.extract import extract
 
 NUMBER = "20261100142000001"
@@ -67,7 +73,7 @@ class Signed:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> KeyStore:
-    return make_store(tmp_path_factory.mktemp("home"), now=NOW)
+    return make_store(tmp_path_factory.mktemp("home"))
 
 
 @pytest.fixture(scope="module")
@@ -241,7 +247,7 @@ def test_an_unrelated_root_does_not_trust_it(signed: Signed) -> None:
 def test_a_key_that_does_not_match_its_certificate_is_refused(
     signed: Signed, tmp_path: Path
 ) -> None:
-    other = office_document_key(make_store(tmp_path, now=NOW), OFFICE, now=NOW)
+    other = office_document_key(make_store(tmp_path), OFFICE, now=NOW)
     mismatched = dataclasses.replace(other, cert_der=signed.key.cert_der)
     with pytest.raises(KeysError, match="does not match"):
         pades_signer(mismatched)
@@ -319,7 +325,7 @@ def test_certificates_carry_the_profile(store: KeyStore) -> None:
 
 
 def test_root_rotation_remakes_the_root_certificate_and_reissues(tmp_path: Path) -> None:
-    store = make_store(tmp_path, now=NOW)
+    store = make_store(tmp_path)
     before = office_document_key(store, OFFICE, now=NOW)
     rotate_root(store, now=NOW + 10)
     after = office_document_key(store, OFFICE, now=NOW + 20)
