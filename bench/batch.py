@@ -1,5 +1,5 @@
 """A 10,000-row batch (validate, sign both tokens, store; no PDF) against the raw Ed25519
-sign rate on two cores, both measured in this run (issue 3 item 12, goal 0.12).
+sign rate on two cores, both measured in this run (goal 0.12).
 
 The batch runs as ``jiaozi batch issue`` does (``issuer.batches.run.issue_file``: the file
 validated while the pool signs its first chunk, then issued) on a fresh SQLite file in a

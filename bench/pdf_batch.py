@@ -1,4 +1,4 @@
-"""Printing a 1,000-certificate batch (issue 4 point 8, batch half) with
+"""Printing a 1,000-certificate batch (the batch half of the PDF goal) with
 ``issuer.batches.printing.print_batch``, against the bare reportlab page of ``bench.pdf`` (the
 same strings in the same embedded font and an image of the QR's size) measured in this
 run on one core.
@@ -45,10 +45,10 @@ def bare_page_rate() -> tuple[float, float]:
     milliseconds one takes (best of three runs of 200)."""
     from bench._harness import rate
     from bench.pdf import _bare_page, _items
-    from issuer.pdf import _render, encode_qr
+    from issuer.pdf import _style, encode_qr
 
     items = _items(50)
-    style = _render._style("v1")
+    style = _style.get_style("v1")
     q = style.layout["qr"]
     modules = encode_qr(items[0].qr_text, engine=q["engine"]).modules + 2 * q["quiet_modules"]
     image = ImageReader(Image.new("L", (modules, modules), 255))
@@ -76,20 +76,11 @@ def _issue(tmp: Path) -> tuple[Any, Any, Any, int]:
     from issuer import batches
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
-    from keys import KeyStore, add_office, init_trust, office_document_key
+    from keys import office_document_key
+    from tests.factory.keys import make_store
 
     now = int(time.time()) - 3600
-    store = KeyStore(tmp / "home", b"bench-passphrase-0123456789")
-    init_trust(store, now=now)
-    add_office(
-        store,
-        office_id=OFFICE,
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=range(1, 8),
-        now=now,
-    )
+    store = make_store(tmp / "home", now=now, passphrase=b"bench-passphrase-0123456789")
     signer = store.active_signer(OFFICE, now=now + 3600)
     key = office_document_key(store, OFFICE, now=now + 3600)
     settings = IssuerSettings(database_url=f"sqlite:///{tmp}/issuer.db", office_id=OFFICE)
@@ -189,7 +180,7 @@ def run() -> dict[str, float]:
     return {
         "pdf_bare_page_1core_per_s": bare,
         "pdf_bare_page_cpu_ms": bare_cpu,
-        # THE GOAL (issue 4 point 8): the batch's PDFs, each rendered and signed with its
+        # THE GOAL: the batch's PDFs, each rendered and signed with its
         # credential attached and written as <number>.pdf, pool of two processes; its rate
         # per core over the bare page's rate, >= 0.6
         "pdf_batch_1000_certs_per_s": pooled["rate"],

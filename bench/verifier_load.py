@@ -1,4 +1,4 @@
-"""The verifier under HTTP load (issue 5, point 8): uvicorn on loopback, load from a second process.
+"""The verifier under HTTP load: uvicorn on loopback, load from a second process.
 
 ``run()`` prepares a synced verifier database (trust list, status list and restricted list
 from the tests' fake issuer, pinned root in a JWKS file), starts ``uvicorn`` in a

@@ -1,4 +1,4 @@
-"""Offline verification of a QR token against raw Ed25519 verification (issue 2, goal 0.6)."""
+"""Offline verification of a QR token against raw Ed25519 verification (goal 0.6)."""
 
 from __future__ import annotations
 

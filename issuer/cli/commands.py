@@ -122,8 +122,8 @@ def serve_command(host: str, port: int) -> None:
     def public_keys_provider() -> list[PublicKey]:
         return store.public_keys(office)
 
-    # Opening the keys costs a key derivation (~0.1 s): once per five minutes, not per PDF;
-    # a renewed certificate or a rotated root is picked up within that time.
+    # Opening the keys costs a passphrase key derivation: once per five minutes, not per
+    # PDF; a renewed certificate or a rotated root is picked up within that time.
     cached: list[tuple[float, DocumentSigningKey]] = []
 
     def document_key_provider() -> DocumentSigningKey:

@@ -97,10 +97,9 @@ def _share_glyf(font: TTFont) -> None:
     """Make reportlab's subsetting read glyphs in place.
 
     ``makeSubset`` (once per font subset per PDF) takes ``get_table("glyf")``, a copy of
-    the whole table (17 MB for uming.ttc: makeSubset measured 1.8 ms of CPU against 0.15 ms
-    without the copy, and 5-9 ms against 0.5 ms of wall time on a busy machine), only to
-    slice a few glyphs out of it.
-    It only slices it, so a view that slices to bytes gives the same output for free.
+    the whole table (17 MB for uming.ttc; most of makeSubset's time, see docs/pdf.md),
+    only to slice a few glyphs out of it. It only slices it, so a view that slices to
+    bytes gives the same output without the copy.
     """
     face = font.face
     if "get_table" in vars(face):  # already done (or replaced by someone else)

@@ -47,10 +47,10 @@ def encode_qr(
 
     ``engine="segno"`` (the issuer's dependency) encodes the segments that
     ``credential.qr_segments`` gives. ``mask=None`` lets segno score all eight masks,
-    about 5x slower than a fixed mask; layout v1 fixes mask 0 and the tests decode every
-    sample applicant's page with it. ``engine="zxing"`` uses zxing-cpp's C++ writer
-    (picks segments and mask itself, ~3x faster than segno with a fixed mask; zxing-cpp
-    is a verifier dependency, so this needs it installed); ``mask`` is ignored there.
+    several times slower than a fixed mask; layout v1 fixes mask 0 and the tests decode
+    every sample applicant's page with it. ``engine="zxing"`` uses zxing-cpp's C++ writer
+    (picks segments and mask itself, faster than segno with a fixed mask; zxing-cpp is a
+    verifier dependency, so this needs it installed); ``mask`` is ignored there.
     """
     if engine == "segno":
         segments = [(content, _MODES[mode]) for content, mode in qr_segments(text)]

@@ -34,7 +34,8 @@ from keys import PadesSigner
 
 from ._errors import PdfError
 from ._fonts import _Formatted
-from ._render import PrintItem, draw_pdf
+from ._render import draw_pdf
+from ._values import PrintItem
 
 __all__ = [
     "CREDENTIAL_MEDIA_TYPE",

@@ -1,8 +1,9 @@
 """The issuer's request dependencies: settings, database session, signer, and who is asking.
 
-Routes declare what they need with ``Annotated`` aliases::
+Routes declare what they need with ``Annotated`` aliases, and who may call them with the
+role aliases defined here, once, each with one meaning::
 
-    def revoke(..., session: DbSession, who: Annotated[Principal, Depends(require("supervisor"))])
+    def revoke(..., session: DbSession, who: Supervisor)
 
 Authentication is a bearer API key. An officer's key (``jz_...``) acts for the officer's
 office in the officer's role; a service client's key (verifier, teacher MIS) reads feeds
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from credential import Signer
 from issuer.accounts.apikeys import parse_api_key, secret_matches
 from issuer.accounts.principal import ROLES, Principal
+from issuer.db import tables
 from issuer.db.models import ApiKey, Officer, ServiceClient
 from issuer.errors import Forbidden, PrintingUnavailable, Unauthorized
 from issuer.settings import IssuerSettings
@@ -32,11 +34,18 @@ from keys import DocumentSigningKey, KeysError
 __all__ = [
     "ROLES",
     "Actor",
+    "Admin",
+    "AnyOfficeAdmin",
+    "Clerk",
     "DbSession",
     "DocumentKey",
+    "MisClient",
+    "Now",
     "Principal",
     "Settings",
     "SignerDep",
+    "Supervisor",
+    "VerifierClient",
     "client",
     "get_principal",
     "now",
@@ -120,9 +129,7 @@ def _principal(settings: IssuerSettings, session: Session, authorization: str | 
     if parsed is None:
         raise Unauthorized("Missing or wrong API key", "缺少或错误的API密钥")
     prefix, secret = parsed
-    key = session.scalars(
-        sa.select(ApiKey).where(ApiKey.__table__.c.prefix == prefix)  # type: ignore[attr-defined]
-    ).first()
+    key = session.scalars(sa.select(ApiKey).where(tables.API_KEY.c.prefix == prefix)).first()
     if key is None or key.revoked_at is not None or not secret_matches(secret, key.secret_hash):
         raise Unauthorized("Missing or wrong API key", "缺少或错误的API密钥")
     if key.officer_id is not None:
@@ -180,6 +187,23 @@ def client(*kinds: str) -> Callable[[Principal], Principal]:
         raise Forbidden("This account may not read this feed", "该账户无权读取此数据")
 
     return dependency
+
+
+# Who may call a route. Officers act for the office this issuer serves unless said otherwise;
+# an admin passes every role check.
+Clerk = Annotated[Principal, Depends(require("clerk", "supervisor"))]
+"""An officer who issues and reads certificates: a clerk or a supervisor of this office."""
+Supervisor = Annotated[Principal, Depends(require("supervisor"))]
+"""A supervisor of this office: status changes, restrictions, approvals."""
+Admin = Annotated[Principal, Depends(require("admin"))]
+"""An admin of this office: its settings and its audit trail."""
+AnyOfficeAdmin = Annotated[Principal, Depends(require("admin", this_office=False))]
+"""An admin of any office sharing this database, acting on their own office's accounts
+only (account management scopes itself to the admin's office)."""
+VerifierClient = Annotated[Principal, Depends(client("verifier"))]
+"""A verifier service client (or an admin): the restricted-list feed."""
+MisClient = Annotated[Principal, Depends(client("mis"))]
+"""The teacher management information system's client (or an admin): the event feed."""
 
 
 _BOM = b"\xef\xbb\xbf"

@@ -1,4 +1,4 @@
-"""End to end (issue 5 point 9): a real issuer and a real verifier, each its own process
+"""End to end: a real issuer and a real verifier, each its own process
 (``python -m jiaozi issuer serve`` / ``verifier serve``) on a free loopback port.
 
 The national root and the office are made with the keys API in a fresh ``JIAOZI_HOME``
@@ -38,8 +38,9 @@ from PIL import Image
 from credential import Certificate, IdType, QualificationType, Sex
 from issuer.pdf import render_certificate
 from issuer.settings import IssuerSettings
-from keys import KeyStore, add_office, export_trust, init_trust
+from keys import export_trust
 from tests.factory.issuer import application
+from tests.factory.keys import make_store
 
 PASSPHRASE = "correct horse battery staple 教资 e2e"
 BOOTSTRAP_KEY = "e2e-bootstrap-key-0123456789-abcdefghij"
@@ -124,18 +125,7 @@ def poll(
 
 def office_home(home: Path, out: Path) -> None:
     """Root + office key in ``home`` (the issuer's JIAOZI_HOME); export for verifiers."""
-    store = KeyStore(home, PASSPHRASE.encode())
-    now = int(time.time())
-    init_trust(store, now=now)
-    add_office(
-        store,
-        office_id=OFFICE,
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=list(QualificationType),
-        now=now,
-    )
+    make_store(home, passphrase=PASSPHRASE.encode(), office_id=OFFICE)
     export_trust(home, out)
 
 

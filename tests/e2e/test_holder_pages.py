@@ -1,6 +1,6 @@
 """The holder pages in a real browser at a phone's size: Debian's headless Chromium driven
 by Playwright's Python package (never downloads a browser; skips when /usr/bin/chromium
-is absent, like tests/e2e/test_verifier_page.py).
+is absent: see ``tests.factory.browser``).
 
 An issuer is served by uvicorn on a free loopback port (its public URL, so the browser's
 Origin is the issuer's own). The office makes a claim code through the API; the teacher
@@ -24,13 +24,13 @@ from typing import Any
 import httpx
 import pytest
 
-from credential import QualificationType
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
-from keys import KeyStore, add_office, init_trust, office_document_key
-from tests.e2e.test_verifier_page import CHROMIUM_ARGS, PHONE, SHOTS, TIMEOUT_MS, _chromium
+from keys import office_document_key
 from tests.factory import signer
+from tests.factory.browser import CHROMIUM_ARGS, PHONE, SHOTS, TIMEOUT_MS, chromium
 from tests.factory.issuer import application
+from tests.factory.keys import OFFICE, make_store
 
 API_KEY = "e2e-holder-api-key-0123456789-abcdef"
 
@@ -49,18 +49,8 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
 
     tmp = tmp_path_factory.mktemp("holder-pages")
     now = int(dt.datetime.now(dt.UTC).timestamp())
-    store = KeyStore(tmp / "keys", b"e2e holder passphrase")
-    init_trust(store, now=now - 120)
-    add_office(
-        store,
-        office_id="urn:jiaozi:office:11001",
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=list(QualificationType),
-        now=now - 60,
-    )
-    doc_key = office_document_key(store, "urn:jiaozi:office:11001", now=now)
+    store = make_store(tmp / "keys", now=now - 120)
+    doc_key = office_document_key(store, OFFICE, now=now)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
@@ -100,7 +90,7 @@ def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Issuer]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
+    executable = chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)

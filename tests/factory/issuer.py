@@ -45,8 +45,8 @@ from issuer.db.models import (
 from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 from issuer.web.routes.batches import wait_for_batches
-from keys import KeyStore, add_office, init_trust
 from tests.factory import APPLICANTS_CSV, applicants
+from tests.factory.keys import make_store
 
 API_KEY = "test-api-key-0123456789-abcdefghij"
 
@@ -249,17 +249,8 @@ def bad_rows_file() -> tuple[bytes, dict[int, set[str]], list[int]]:
 
 def batch_cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     home = tmp_path / "home"
-    now = int(time.time()) - 3600
-    store = KeyStore(home, b"cli-test-passphrase")
-    init_trust(store, now=now)
-    add_office(
-        store,
-        office_id=OFFICE,
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=range(1, 8),
-        now=now,
+    make_store(
+        home, now=int(time.time()) - 3600, passphrase=b"cli-test-passphrase", office_id=OFFICE
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
     env.update(

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import subprocess
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
+import zxingcpp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from PIL import Image
 
 from credential import (
     QR_TYP,
@@ -23,14 +27,14 @@ from credential import (
     qr_claims,
     qr_url,
 )
-from keys import (
-    KeyStore,
-    add_office,
-    init_trust,
-)
+from keys import KeyStore
 from tests.factory import T0, TYPE_CODE, USCC, VERIFIER_URL, World
+from tests.factory import keys as key_store
+from tests.factory.keys import OFFICE as OFFICE
+from tests.factory.keys import OFFICE_NAME as OFFICE_NAME
 
 PURPOSE = "应聘北京市第一中学教师岗位"
+MM_PER_INCH = 25.4
 
 
 PURPOSE_EXPIRES = dt.date(2026, 12, 31)
@@ -95,28 +99,63 @@ def purpose_qr_text(world: World, cert: Certificate) -> str:
     return qr_url(VERIFIER_URL, encode_jws({"typ": QR_TYP}, claims, world.office_signer))
 
 
-OFFICE = "urn:jiaozi:office:11001"
-
-
+# the keys and certificates of signed PDFs are made now: pyHanko validates against the clock
 NOW = int(time.time())
 
 
 def make_store(home: Path) -> KeyStore:
-    store = KeyStore(home, PASS)
-    init_trust(store, now=NOW)
-    add_office(
-        store,
-        office_id=OFFICE,
-        name=OFFICE_NAME,
-        province="11",
-        office_code="001",
-        qualification_types=["senior_middle"],
-        now=NOW,
-    )
-    return store
+    """Return the PDF tests' key store: ``tests.factory.keys.make_store`` at ``NOW``."""
+    return key_store.make_store(home, now=NOW)
 
 
-PASS = b"correct horse battery staple"
+# --- reading a PDF back: poppler-utils and zxing-cpp ---------------------------------------
 
 
-OFFICE_NAME = "北京市教育委员会教师资格认定中心"
+def pdftotext(pdf: bytes) -> str:
+    """Return the text poppler's pdftotext reads out of ``pdf`` (pages split by form feeds)."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "c.pdf"
+        path.write_bytes(pdf)
+        out = subprocess.run(
+            [tool("pdftotext"), "-enc", "UTF-8", str(path), "-"],
+            capture_output=True,
+            check=True,
+        )
+    return out.stdout.decode("utf-8")
+
+
+def pdffonts(pdf: bytes) -> list[dict[str, str]]:
+    """Return poppler's pdffonts table of ``pdf``: name, embedded, subset, unicode map."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "c.pdf"
+        path.write_bytes(pdf)
+        out = subprocess.run(
+            [tool("pdffonts"), str(path)], capture_output=True, check=True, text=True
+        ).stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:6] == ["name", "type", "encoding", "emb", "sub", "uni"], out
+    rows = []
+    for line in lines[2:]:
+        # name and type may hold spaces ("Type 1"): read the fixed yes/no columns from the right
+        parts = line.split()
+        rows.append({"name": parts[0], "emb": parts[-5], "sub": parts[-4], "uni": parts[-3]})
+    return rows
+
+
+def render_pages(pdf: bytes, dpi: int, *, png: bool = True) -> list[Image.Image]:
+    """Render every page with pdftoppm in grey; return loaded PIL images."""
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "c.pdf"
+        path.write_bytes(pdf)
+        args = [tool("pdftoppm"), "-r", str(dpi), "-gray"] + (["-png"] if png else [])
+        subprocess.run([*args, str(path), str(Path(d) / "p")], check=True)
+        images = []
+        for p in sorted(Path(d).glob("p-*.p?m")) + sorted(Path(d).glob("p-*.png")):
+            with Image.open(p) as im:
+                images.append(im.convert("L"))
+    return images
+
+
+def decode_qr(image: Image.Image) -> list[zxingcpp.Barcode]:
+    """Return the QR codes zxing-cpp finds in ``image``."""
+    return zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)

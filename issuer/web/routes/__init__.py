@@ -9,6 +9,7 @@ from issuer.web.routes import (
     audit,
     batches,
     certificates,
+    claim_codes,
     events,
     holder,
     lifecycle,
@@ -27,5 +28,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     events.router,
     batches.router,
     audit.router,
+    claim_codes.router,
     holder.router,
 )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Path, Response
 
 from issuer.accounts import service as accounts
 from issuer.accounts.schemas import (
@@ -24,19 +24,16 @@ from issuer.accounts.schemas import (
 )
 from issuer.errors import Forbidden
 from issuer.settings import IssuerSettings
-from issuer.web.deps import DbSession, Now, Principal, Settings, require
+from issuer.web.deps import AnyOfficeAdmin, DbSession, Now, Principal, Settings
 from issuer.web.routes._common import AUTH, problems
 
 router = APIRouter(tags=["accounts"])
-# Account management scopes itself to the admin's own office (several offices may share a
-# database), so it does not insist on the office this issuer signs for.
-Admin = Annotated[Principal, Depends(require("admin", this_office=False))]
 OfficerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Prefix = Annotated[str, Path(pattern=r"^[0-9a-f]{12}$")]
 
 
 def _own_office(who: Principal) -> str:
-    if who.office_id is None:  # pragma: no cover - require("admin") admits officers only
+    if who.office_id is None:  # pragma: no cover - AnyOfficeAdmin admits officers only
         raise Forbidden("This account may not do that", "该账户无权执行此操作")
     return who.office_id
 
@@ -57,7 +54,7 @@ def _home_admin(who: Principal, settings: IssuerSettings) -> None:
     summary="Create an officer of your office (its API key is shown only here)",
 )
 def create_officer(
-    body: OfficerCreate, session: DbSession, who: Admin, settings: Settings, now: Now
+    body: OfficerCreate, session: DbSession, who: AnyOfficeAdmin, settings: Settings, now: Now
 ) -> OfficerCreated:
     office_id = _own_office(who)
     if office_id == settings.office_id:
@@ -80,7 +77,7 @@ def create_officer(
     responses=AUTH,
     summary="The officers of your office, with their keys' prefixes",
 )
-def list_officers(session: DbSession, who: Admin) -> list[OfficerPublic]:
+def list_officers(session: DbSession, who: AnyOfficeAdmin) -> list[OfficerPublic]:
     return accounts.list_officers(session, office_id=_own_office(who))
 
 
@@ -92,7 +89,7 @@ def list_officers(session: DbSession, who: Admin) -> list[OfficerPublic]:
     summary="Give an officer a new API key (shown only here)",
 )
 def create_officer_key(
-    officer_id: OfficerId, session: DbSession, who: Admin, now: Now
+    officer_id: OfficerId, session: DbSession, who: AnyOfficeAdmin, now: Now
 ) -> ApiKeyCreated:
     new = accounts.issue_api_key(
         session, officer_id=officer_id, office_id=_own_office(who), actor=who.actor, now=now
@@ -108,7 +105,7 @@ def create_officer_key(
     summary="Revoke an API key (of your office's officers or this office's clients)",
 )
 def revoke_key(
-    prefix: Prefix, session: DbSession, who: Admin, settings: Settings, now: Now
+    prefix: Prefix, session: DbSession, who: AnyOfficeAdmin, settings: Settings, now: Now
 ) -> Response:
     office_id = _own_office(who)
     accounts.revoke_api_key(
@@ -129,7 +126,7 @@ def revoke_key(
     summary="Deactivate an officer of your office (their keys stop working)",
 )
 def deactivate_officer(
-    officer_id: OfficerId, session: DbSession, who: Admin, now: Now
+    officer_id: OfficerId, session: DbSession, who: AnyOfficeAdmin, now: Now
 ) -> OfficerPublic:
     office_id = _own_office(who)
     accounts.deactivate_officer(
@@ -146,7 +143,7 @@ def deactivate_officer(
     summary="Create a service client: a verifier or the teacher MIS (key shown only here)",
 )
 def create_client(
-    body: ClientCreate, session: DbSession, who: Admin, settings: Settings, now: Now
+    body: ClientCreate, session: DbSession, who: AnyOfficeAdmin, settings: Settings, now: Now
 ) -> ClientCreated:
     _home_admin(who, settings)
     svc, new = accounts.create_client(
@@ -161,6 +158,6 @@ def create_client(
     responses=AUTH,
     summary="The service clients, with their keys' prefixes",
 )
-def list_clients(session: DbSession, who: Admin, settings: Settings) -> list[ClientPublic]:
+def list_clients(session: DbSession, who: AnyOfficeAdmin, settings: Settings) -> list[ClientPublic]:
     _home_admin(who, settings)
     return accounts.list_clients(session)

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
+from credential import rfc3339
 from issuer.audit.check import ChainBroken, verify_audit, write_checkpoint
 from issuer.errors import Conflict, Forbidden
-from issuer.web.deps import DbSession, Now, Principal, Settings, SignerDep, require
+from issuer.web.deps import Admin, DbSession, Now, Principal, Settings, SignerDep
 from issuer.web.routes._common import AUTH, problems
 
 router = APIRouter()
-Admin = Annotated[Principal, Depends(require("admin"))]
 
 
 class CheckpointOut(BaseModel):
@@ -80,12 +77,11 @@ def create_checkpoint(
             exc.report.message_zh,
         ) from None
     assert cp.id is not None
-    at = cp.at if cp.at.tzinfo else cp.at.replace(tzinfo=dt.UTC)
     return CheckpointOut(
         id=cp.id,
         seq=cp.audit_seq,
         hash=cp.audit_hash,
-        at=at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        at=rfc3339(cp.at),
         kid=signer.kid,
         jws=cp.signed_jws,
     )

@@ -13,13 +13,13 @@ import logging
 import threading
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from credential import KeySigner
+from credential import KeySigner, rfc3339
 from issuer import batches
 from issuer.batches.reading import (
     DEFAULT_MAX_ROWS,
@@ -31,7 +31,8 @@ from issuer.db.models import Batch
 from issuer.errors import IssuerError, NotFound
 from issuer.fields.application import FieldError, ValidationFailed
 from issuer.settings import IssuerSettings
-from issuer.web.deps import DbSession, Now, Principal, Settings, SignerDep, require
+from issuer.web.deps import Clerk, DbSession, Now, Principal, Settings, SignerDep
+from issuer.web.problems import language
 from issuer.web.routes._common import AUTH, problems
 from keys import KeysError, KeyStore
 
@@ -39,7 +40,6 @@ __all__ = ["MAX_UPLOAD_BYTES", "BatchLinks", "BatchStatus", "router"]
 
 log = logging.getLogger("jiaozi.issuer.batches")
 router = APIRouter(tags=["batches"])
-Clerk = Annotated[Principal, Depends(require("clerk", "supervisor"))]
 BatchId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # contract section 10
@@ -81,13 +81,6 @@ class BatchStatus(BaseModel):
     links: BatchLinks
 
 
-def _iso(ts: dt.datetime | None) -> str | None:
-    if ts is None:
-        return None
-    ts = ts.replace(tzinfo=dt.UTC) if ts.tzinfo is None else ts.astimezone(dt.UTC)
-    return ts.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _status(batch: Batch, settings: IssuerSettings, *, en: bool) -> BatchStatus:
     base = f"{settings.public_url}/api/v1/batches/{batch.id}"
     failure = batches.batch_failure(batch) if batch.state == batches.FAILED else None
@@ -101,8 +94,8 @@ def _status(batch: Batch, settings: IssuerSettings, *, en: bool) -> BatchStatus:
         valid_rows=batch.valid_rows,
         error_rows=batch.error_rows,
         issued_rows=batch.issued_rows,
-        created_at=_iso(batch.created_at) or "",
-        finished_at=_iso(batch.finished_at),
+        created_at=rfc3339(batch.created_at),
+        finished_at=None if batch.finished_at is None else rfc3339(batch.finished_at),
         failure=None if failure is None else (failure.message if en else failure.message_zh),
         links=BatchLinks(
             self=base, errors_csv=f"{base}/errors.csv", errors_xlsx=f"{base}/errors.xlsx"
@@ -111,8 +104,6 @@ def _status(batch: Batch, settings: IssuerSettings, *, en: bool) -> BatchStatus:
 
 
 def _english(accept_language: str | None) -> bool:
-    from issuer.web.problems import language
-
     return language(accept_language) == "en"
 
 

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Response
+from fastapi import APIRouter, Header, Path, Response
 
 from issuer.issuance import printing
 from issuer.issuance import service as services
 from issuer.issuance.schemas import CertificateCreate, CertificatePublic
-from issuer.web.deps import DbSession, DocumentKey, Now, Principal, Settings, SignerDep, require
+from issuer.web.deps import Clerk, DbSession, DocumentKey, Now, Settings, SignerDep
 from issuer.web.routes._common import AUTH, problems
 
 router = APIRouter()
-Clerk = Annotated[Principal, Depends(require("clerk", "supervisor"))]
 
 
 @router.post(
@@ -57,7 +56,7 @@ def create_certificate(
 def read_certificate(
     number: Annotated[str, Path(pattern=r"^[0-9]{17}$")],
     session: DbSession,
-    who: Annotated[Principal, Depends(require("clerk", "supervisor"))],
+    who: Clerk,
     settings: Settings,
 ) -> CertificatePublic:
     return services.get_certificate(session, number=number, settings=settings)
@@ -76,7 +75,7 @@ def read_certificate(
 def read_certificate_pdf(
     number: Annotated[str, Path(pattern=r"^[0-9]{17}$")],
     session: DbSession,
-    who: Annotated[Principal, Depends(require("clerk", "supervisor"))],
+    who: Clerk,
     settings: Settings,
     document_key: DocumentKey,
 ) -> Response:

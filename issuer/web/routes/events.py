@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
 from issuer.audit import events
-from issuer.web.deps import DbSession, Principal, client
+from issuer.web.deps import DbSession, MisClient
 from issuer.web.routes._common import problems
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(client("mis"))]
 
 
 class EventPage(BaseModel):
@@ -36,7 +35,7 @@ class EventPage(BaseModel):
 )
 def read_events(
     session: DbSession,
-    who: Reader,
+    who: MisClient,
     after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 100,
 ) -> EventPage:

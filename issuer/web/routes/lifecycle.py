@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from credential import beijing_date
 from issuer import lifecycle
-from issuer.issuance.service import office_date
-from issuer.web.deps import DbSession, Now, Principal, Settings, SignerDep, require
+from issuer.web.deps import Admin, DbSession, Now, Settings, SignerDep, Supervisor
 from issuer.web.routes._common import AUTH, problems
 
 router = APIRouter()
-Supervisor = Annotated[Principal, Depends(require("supervisor"))]
-Admin = Annotated[Principal, Depends(require("admin"))]
 Number = Annotated[str, Path(pattern=r"^[0-9]{17}$", description="certificate number")]
 ActionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -94,7 +92,7 @@ class OfficeSettingsOut(BaseModel):
 
 
 def _decision(body: DecisionBody, now: Any) -> lifecycle.Decision:
-    return lifecycle.validate_decision(body.model_dump(), today=office_date(now))
+    return lifecycle.validate_decision(body.model_dump(), today=beijing_date(now))
 
 
 @router.post(

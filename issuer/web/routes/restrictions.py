@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from credential import beijing_date
 from issuer import lifecycle
-from issuer.issuance.service import office_date
-from issuer.web.deps import DbSession, Now, Principal, Settings, SignerDep, client, require
+from issuer.web.deps import DbSession, Now, Settings, SignerDep, Supervisor, VerifierClient
 from issuer.web.routes._common import AUTH, problems
 from issuer.web.routes.lifecycle import PendingActionOut
 
 router = APIRouter()
-Supervisor = Annotated[Principal, Depends(require("supervisor"))]
-Verifier = Annotated[Principal, Depends(client("verifier"))]
 RestrictionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 FEED_MEDIA_TYPE = "application/jwt"
 
@@ -116,7 +114,7 @@ def create_restriction(
     response: Response,
 ) -> dict[str, Any]:
     payload = lifecycle.validate_restriction(
-        body.model_dump(), who=who, settings=settings, today=office_date(now)
+        body.model_dump(), who=who, settings=settings, today=beijing_date(now)
     )
     out = lifecycle.request_restriction(
         session, payload=payload, who=who, signer=signer, settings=settings, now=now
@@ -146,7 +144,7 @@ def remove_restriction(
     now: Now,
     response: Response,
 ) -> dict[str, Any]:
-    payload = lifecycle.validate_removal(body.model_dump(), today=office_date(now))
+    payload = lifecycle.validate_removal(body.model_dump(), today=beijing_date(now))
     out = lifecycle.request_removal(
         session,
         restriction_id=restriction_id,
@@ -167,7 +165,7 @@ def remove_restriction(
     summary="Signed snapshot of the active entries, with the cursor to follow (verifiers)",
 )
 def read_snapshot(
-    session: DbSession, who: Verifier, signer: SignerDep, settings: Settings, now: Now
+    session: DbSession, who: VerifierClient, signer: SignerDep, settings: Settings, now: Now
 ) -> Response:
     token = lifecycle.snapshot_token(session, signer=signer, settings=settings, now=now)
     return Response(token, media_type=FEED_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
@@ -181,7 +179,7 @@ def read_snapshot(
 )
 def read_changes(
     session: DbSession,
-    who: Verifier,
+    who: VerifierClient,
     signer: SignerDep,
     settings: Settings,
     now: Now,

@@ -21,12 +21,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from credential import QualificationType
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
-from keys import KeyStore, add_office, init_trust
+from keys import KeyStore
 from tests.factory import signer
 from tests.factory.issuer import API_KEY, application
+from tests.factory.keys import make_store
 
 KEY_LINE = re.compile(r"jz_[0-9a-f]{12}_[A-Za-z0-9_-]{43}")
 OFFICE = IssuerSettings().office_id
@@ -208,19 +208,7 @@ def free_port() -> int:
 
 
 def office_home(tmp_path: Path) -> KeyStore:
-    store = KeyStore(tmp_path / "home", PASSPHRASE.encode())
-    now = int(time.time())
-    init_trust(store, now=now)
-    add_office(
-        store,
-        office_id=OFFICE,
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=list(QualificationType),
-        now=now,
-    )
-    return store
+    return make_store(tmp_path / "home", passphrase=PASSPHRASE.encode(), office_id=OFFICE)
 
 
 def test_serve_starts_answers_jwks_and_stops_on_sigterm(database_url: str, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Golden images of the certificate page (issue 4 point 9): a layout regression shows up as
+"""Golden images of the certificate page: a layout regression shows up as
 pixels that moved.
 
 Three fixed certificates (fixed fields, keys from fixed bytes, fixed dates, reportlab's

@@ -1,20 +1,20 @@
 """Which characters a certificate can print: the shortcut set (no font loaded) is really
 covered by every layout's fonts, and a character no font has is named, never printed as a
-blank box (issue 4 point 2)."""
+blank box."""
 
 from __future__ import annotations
 
 import pytest
 
-from issuer.pdf import _render, available_layouts, unprintable_character
+from issuer.pdf import _printable, _style, available_layouts, unprintable_character
 
 
 @pytest.mark.parametrize("layout", available_layouts())
 def test_every_surely_printable_character_is_in_the_layouts_fonts(layout: str) -> None:
-    fonts = _render._style(layout).fonts
+    fonts = _style.get_style(layout).fonts
     missing = [
         f"U+{o:04X}"
-        for lo, hi in _render._SURELY_PRINTABLE
+        for lo, hi in _printable._SURELY_PRINTABLE
         for o in range(lo, hi + 1)
         if fonts.covers(chr(o)) is None
     ]

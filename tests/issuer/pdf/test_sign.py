@@ -1,4 +1,4 @@
-"""The signed PDF (issue 4 point 4): PAdES B-B by the office's document-signing key, its
+"""The signed PDF: PAdES B-B by the office's document-signing key, its
 X.509 certificate chained (by keys/) to the national root; the credential JWS attached.
 
 pyHanko's own validator is the judge: the signed file is intact, valid and trusted with
@@ -69,8 +69,6 @@ class Signed:
     jws: str
     qr: str
     key: DocumentSigningKey
-
-
 
 
 @pytest.fixture(scope="module")

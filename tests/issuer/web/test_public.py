@@ -10,25 +10,16 @@ from fastapi.testclient import TestClient
 from credential import verify_trust_list
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
-from keys import KeyStore, add_office, init_trust, root_keys
+from keys import root_keys
 from tests.factory import T0, signer
+from tests.factory.keys import OFFICE, make_store
 
 
 def test_trust_list_is_served_as_stored_and_verifies(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("JIAOZI_HOME", str(tmp_path))
-    store = KeyStore(tmp_path, b"test passphrase of some length")
-    init_trust(store, now=T0)
-    add_office(
-        store,
-        office_id="urn:jiaozi:office:11001",
-        name="北京",
-        province="11",
-        office_code="001",
-        qualification_types=["primary"],
-        now=T0 + 1,
-    )
+    make_store(tmp_path, now=T0)
     app = create_app(
         IssuerSettings(database_url=f"sqlite:///{tmp_path / 'i.db'}"), signer=signer(seed=3)
     )
@@ -37,7 +28,7 @@ def test_trust_list_is_served_as_stored_and_verifies(
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("application/jiaozi-trustlist+jwt")
     trust = verify_trust_list(r.text, root_keys(tmp_path))
-    assert [o.id for o in trust.offices] == ["urn:jiaozi:office:11001"]
+    assert [o.id for o in trust.offices] == [OFFICE]
 
 
 def test_no_trust_list_is_a_404_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,342 @@
+"""The holder's pages as HTML: their bilingual text, templates and headers, and the checks
+every page makes (language, same-origin POSTs, the session cookie). The routes are in
+``issuer.web.routes.holder`` (docs/holder.md).
+
+Mobile first, no script, zh-CN by default, English with ``?lang=en`` or Accept-Language.
+Every page is sent with a strict Content-Security-Policy and never cached.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+
+from credential import QualificationType
+from issuer import holder
+from issuer.errors import IssuerError
+from issuer.settings import IssuerSettings
+from issuer.web.problems import language
+
+__all__ = [
+    "COOKIE",
+    "FORM_MAX",
+    "STRINGS",
+    "TEMPLATES",
+    "certificate_number",
+    "client_address",
+    "holder_of",
+    "issuer_error_page",
+    "lang_query",
+    "list_page",
+    "login_page",
+    "message_page",
+    "page",
+    "page_lang",
+    "same_origin",
+]
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "holder"
+COOKIE = "jz_holder"
+FORM_MAX = 200  # characters kept of any form field (more is refused before use)
+
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(TEMPLATES),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+
+_PAGE_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+STRINGS: dict[str, dict[str, str]] = {
+    "zh": {
+        "html_lang": "zh-CN",
+        "title": "教师资格证书 · 持证人",
+        "switch": "English",
+        "switch_lang": "en",
+        "footer": "本页面由认定机构提供。领取码请向发证的认定机构索取，勿告诉他人。",
+        "login_heading": "领取我的电子证书",
+        "login_lead": "输入任一张证书的号码和认定机构给您的领取码，即可下载您的电子证书。",
+        "number_label": "证书号码",
+        "number_hint": "17 位数字，见纸质证书或认定机构的通知",
+        "code_label": "领取码",
+        "code_hint": "16 位字母和数字，可不输入短横线",
+        "login_button": "登录",
+        "login_note": "连续输错 {max} 次，该证书号码将被锁定 {minutes} 分钟。",
+        "list_heading": "我的证书",
+        "logout": "退出",
+        "none": "没有找到证书。",
+        "number": "证书号码",
+        "name": "姓名",
+        "id_number": "证件号码",
+        "subject": "任教学科",
+        "certified_on": "认定日期",
+        "status": "状态",
+        "downloads": "下载",
+        "dl_pdf": "PDF 证书",
+        "dl_json": "电子证照（JSON）",
+        "dl_jws": "电子证照（JWS）",
+        "copy_heading": "生成加注件",
+        "copy_lead": "加注件注明用途和有效期，证件号码部分隐藏；过期后验证显示为已过期。",
+        "purpose_label": "用途（中文约 30 字以内）",
+        "purpose_example": "应聘某某学校教师岗位",
+        "days_label": "有效天数（1–90）",
+        "copy_button": "生成加注件 PDF",
+        "back": "返回",
+        "status_valid": "有效",
+        "status_suspended": "暂停",
+        "status_revoked": "已撤销",
+        "bad_number": "证书号码应为 17 位数字。",
+        "bad_code": "请输入领取码。",
+        "login_again": "请先登录。",
+        "forbidden": "请求来源不正确，请从本网站的页面提交。",
+        "not_found": "未找到该页面或证书。",
+        "locked": "尝试次数过多，请 {minutes} 分钟后再试。",
+        "error": "无法完成请求",
+    },
+    "en": {
+        "html_lang": "en",
+        "title": "Teacher qualification · Holder",
+        "switch": "中文",
+        "switch_lang": "zh",
+        "footer": "Run by the certification office. Get your claim code from the office "
+        "that certified you; do not share it.",
+        "login_heading": "Get my e-certificates",
+        "login_lead": "Enter the number of any of your certificates and the claim code your "
+        "office gave you to download your e-certificates.",
+        "number_label": "Certificate number",
+        "number_hint": "17 digits, on the paper certificate or the office's notice",
+        "code_label": "Claim code",
+        "code_hint": "16 letters and digits; the dashes are optional",
+        "login_button": "Log in",
+        "login_note": "After {max} wrong codes the certificate number is locked for {minutes} "
+        "minutes.",
+        "list_heading": "My certificates",
+        "logout": "Log out",
+        "none": "No certificates found.",
+        "number": "Number",
+        "name": "Name",
+        "id_number": "Identity number",
+        "subject": "Subject",
+        "certified_on": "Certified on",
+        "status": "Status",
+        "downloads": "Download",
+        "dl_pdf": "PDF certificate",
+        "dl_json": "E-licence (JSON)",
+        "dl_jws": "E-licence (JWS)",
+        "copy_heading": "Make a purpose-bound copy",
+        "copy_lead": "A copy states its purpose and expiry and masks your identity number; "
+        "after the expiry, verifying it says expired.",
+        "purpose_label": "Purpose (up to about 30 Chinese characters or 60 letters)",
+        "purpose_example": "Application for a teaching post at …",
+        "days_label": "Valid for days (1–90)",
+        "copy_button": "Make the copy (PDF)",
+        "back": "Back",
+        "status_valid": "Valid",
+        "status_suspended": "Suspended",
+        "status_revoked": "Revoked",
+        "bad_number": "A certificate number is 17 digits.",
+        "bad_code": "Enter the claim code.",
+        "login_again": "Please log in first.",
+        "forbidden": "This request did not come from this site's pages.",
+        "not_found": "No such page or certificate.",
+        "locked": "Too many attempts: try again in {minutes} minutes.",
+        "error": "The request could not be completed",
+    },
+}
+
+
+def page_lang(request: Request, given: str | None = None) -> str:
+    """Return the page language: ``given`` or ``?lang=`` if zh or en, else Accept-Language."""
+    choice = given or request.query_params.get("lang")
+    if choice in ("en", "zh"):
+        return choice
+    return language(request.headers.get("accept-language"))
+
+
+def lang_query(lang: str) -> str:
+    """Return the query string that keeps ``lang`` on a link (Chinese needs none)."""
+    return "?lang=en" if lang == "en" else ""
+
+
+def page(
+    request: Request,
+    lang: str,
+    template: str,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """Render ``template`` in ``lang`` with the pages' security headers."""
+    t = STRINGS[lang]
+    path = request.url.path if request.method == "GET" else "/holder"
+    switch = "zh" if lang == "en" else "en"
+    html = _ENV.get_template(template).render(
+        t=t, lang=lang, q=lang_query(lang), switch_href=f"{path}?lang={switch}", **context
+    )
+    hdrs = {**_PAGE_HEADERS, "Content-Language": t["html_lang"], **(headers or {})}
+    return HTMLResponse(html, status_code=status, headers=hdrs)
+
+
+def message_page(
+    request: Request,
+    lang: str,
+    status: int,
+    message: str,
+    *,
+    heading: str | None = None,
+    back: str = "/holder",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Return a page that says ``message`` (an error by default) with a link back."""
+    return page(
+        request,
+        lang,
+        "message.html",
+        status,
+        headers,
+        heading=heading or STRINGS[lang]["error"],
+        message=message,
+        back=back + lang_query(lang),
+    )
+
+
+def login_page(
+    request: Request,
+    lang: str,
+    status: int = 200,
+    message: str = "",
+    number: str = "",
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
+    """Return the login page, with ``message`` and the number typed if it was refused."""
+    settings: IssuerSettings = request.app.state.settings
+    note = STRINGS[lang]["login_note"].format(
+        max=settings.holder_max_failures, minutes=settings.holder_lockout_minutes
+    )
+    return page(
+        request, lang, "login.html", status, headers, message=message, number=number, note=note
+    )
+
+
+def issuer_error_page(request: Request, lang: str, exc: IssuerError, back: str) -> HTMLResponse:
+    """Return the page of an issuer error: its status, title and detail in ``lang``."""
+    text = (exc.detail or exc.title) if lang == "en" else (exc.detail_zh or exc.title_zh)
+    title = exc.title if lang == "en" else exc.title_zh
+    return message_page(
+        request,
+        lang,
+        exc.status,
+        text,
+        heading=title,
+        back=back,
+        headers=getattr(exc, "headers", None),
+    )
+
+
+def _origins(settings: IssuerSettings, request: Request) -> set[str]:
+    own = urlsplit(settings.public_url)
+    allowed = {f"{own.scheme}://{own.netloc}"}
+    host = request.headers.get("host")
+    if host:
+        allowed.add(f"{request.scope['scheme']}://{host}")  # request.url parses Host
+    return allowed
+
+
+def same_origin(settings: IssuerSettings, request: Request) -> bool:
+    """Return True if a POST came from this site's pages (Origin, else Referer)."""
+    allowed = _origins(settings, request)
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin in allowed
+    referer = request.headers.get("referer")
+    if referer:
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # e.g. "http://[x/": not a URL, so not from our pages
+            return False
+        return f"{parts.scheme}://{parts.netloc}" in allowed
+    return False
+
+
+def holder_of(
+    request: Request, session: Any, settings: IssuerSettings, now: dt.datetime
+) -> holder.HolderIdentity | None:
+    """Return the holder the session cookie names, or None (no, expired or bad cookie)."""
+    who = holder.open_session(session, request.cookies.get(COOKIE), settings=settings, now=now)
+    session.rollback()  # end the read: a write transaction may follow
+    return who
+
+
+def _row_view(row: Any, lang: str) -> dict[str, Any]:
+    qt = QualificationType(row.qualification_type)
+    t = STRINGS[lang]
+    return {
+        "number": row.certificate_number,
+        "qualification": qt.name_zh if lang == "zh" else qt.slug.replace("_", " ").title(),
+        "name": row.name,
+        "masked": row.id_number_masked,
+        "subject": row.subject,
+        "certified_on": row.certified_on.isoformat(),
+        "status": row.status,
+        "status_text": t.get(f"status_{row.status}", row.status),
+        "errors": [],
+        "purpose": "",
+        "days": holder.COPY_DAYS_DEFAULT,
+    }
+
+
+def list_page(
+    request: Request,
+    lang: str,
+    session: Any,
+    settings: IssuerSettings,
+    who: holder.HolderIdentity,
+    *,
+    status: int = 200,
+    errors_for: str | None = None,
+    errors: list[str] | None = None,
+    purpose: str = "",
+    days: str = "",
+) -> HTMLResponse:
+    """Return the holder's certificates, with the copy form's errors under ``errors_for``."""
+    rows = [_row_view(r, lang) for r in holder.certificates_of(session, who)]
+    for view in rows:
+        if view["number"] == errors_for:
+            view["errors"], view["purpose"] = errors or [], purpose[: holder.PURPOSE_MAX]
+            view["days"] = days[:3] or holder.COPY_DAYS_DEFAULT
+    return page(
+        request,
+        lang,
+        "certificates.html",
+        status,
+        certificates=rows,
+        csrf=holder.csrf_token(settings, who),
+        message="",
+        purpose_max=holder.PURPOSE_MAX,
+        days_max=holder.COPY_DAYS_MAX,
+    )
+
+
+def certificate_number(text: str) -> str | None:
+    """Return ``text`` as a certificate number (17 digits, spaces dropped), or None."""
+    digits = "".join(text.split())
+    return digits if len(digits) == 17 and digits.isascii() and digits.isdigit() else None
+
+
+def client_address(request: Request) -> str:
+    """Return the address the request came from (what login attempts are counted by)."""
+    return request.client.host if request.client is not None else "unknown"
