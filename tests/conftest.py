@@ -22,14 +22,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import NullPool
 
-from credential import (
-    QualificationType,
-)
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
-from keys import DocumentSigningKey, KeyStore, add_office, init_trust, office_document_key
+from keys import DocumentSigningKey, office_document_key
 from tests.factory import signer
 from tests.factory.issuer import API_KEY, IssuerHarness
+from tests.factory.keys import OFFICE, make_store
 
 PG_URL = os.environ.get(
     "JIAOZI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -85,18 +83,8 @@ def document_key(tmp_path_factory: pytest.TempPathFactory) -> DocumentSigningKey
     """The test office's PDF-signing key, chained to a root made now (pyHanko validates
     against the real clock)."""
     now = int(dt.datetime.now(dt.UTC).timestamp())
-    store = KeyStore(tmp_path_factory.mktemp("keys"), b"integration test passphrase")
-    init_trust(store, now=now - 120)
-    add_office(
-        store,
-        office_id="urn:jiaozi:office:11001",
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=list(QualificationType),
-        now=now - 60,
-    )
-    return office_document_key(store, "urn:jiaozi:office:11001", now=now)
+    store = make_store(tmp_path_factory.mktemp("keys"), now=now - 120)
+    return office_document_key(store, OFFICE, now=now)
 
 
 @pytest.fixture

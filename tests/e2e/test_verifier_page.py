@@ -16,9 +16,7 @@ they are written to ``docs/img/verifier-*.png``, else to the test's temporary di
 from __future__ import annotations
 
 import os
-import shutil
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -29,38 +27,9 @@ from typing import Any
 import pytest
 
 from credential import qr_url
-from tests.factory import REPO, World, applicants
+from tests.factory import World, applicants
+from tests.factory.browser import CHROMIUM_ARGS, PHONE, SHOTS, TIMEOUT_MS, chromium
 from tests.factory.verifier import Clock, FakeIssuer, settings_for, write_root
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-SHOTS = REPO / "docs" / "img"
-PHONE = {"width": 390, "height": 844}
-TIMEOUT_MS = 15_000
-
-
-def _chromium() -> Path:
-    """Return Debian's chromium, installing it when missing and we are root; else skip."""
-    if CHROMIUM.exists():
-        return CHROMIUM
-    script = REPO / "scripts" / "system-packages.sh"
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        subprocess.run(["sh", str(script)], check=False, capture_output=True, timeout=600)
-    if not CHROMIUM.exists():
-        pytest.skip(
-            "Debian's chromium (/usr/bin/chromium) is absent and could not be installed: "
-            "run scripts/system-packages.sh as root"
-        )
-    return CHROMIUM
 
 
 @dataclass
@@ -120,7 +89,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    executable = _chromium()
+    executable = chromium()
     sync_api = pytest.importorskip("playwright.sync_api", reason="pip install playwright")
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS)

@@ -29,10 +29,10 @@ from issuer.db.models import AuditRecord, Batch, BatchItem, Certificate, Event
 from issuer.issuance import service as services
 from issuer.issuance.sealing import open_credential
 from issuer.settings import IssuerSettings
-from keys import KeyStore, add_office, current_trust_list, init_trust
+from keys import KeyStore, current_trust_list
 from tests.factory import SHARED
+from tests.factory.keys import OFFICE, make_store
 
-OFFICE = "urn:jiaozi:office:11001"
 PASSPHRASE = "kill-test-passphrase"
 ROWS = 10_000
 KILL_AT = (None, 0.10, 0.30, 0.60, 0.90)  # None: as soon as the batch row exists
@@ -69,17 +69,7 @@ def _progress(engine: sa.Engine) -> tuple[bool, int]:
 def world(tmp_path: Path, database_url: str):
     home = tmp_path / "home"
     now = int(time.time()) - 3600
-    store = KeyStore(home, PASSPHRASE.encode())
-    init_trust(store, now=now)
-    add_office(
-        store,
-        office_id=OFFICE,
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=range(1, 8),
-        now=now,
-    )
+    make_store(home, now=now, passphrase=PASSPHRASE.encode(), office_id=OFFICE)
     data = subprocess.run(
         [
             sys.executable,

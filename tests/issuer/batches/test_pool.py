@@ -32,6 +32,7 @@ from issuer.issuance import service as services
 from issuer.web.routes.batches import wait_for_batches
 from tests.factory import APPLICANTS_CSV
 from tests.factory.issuer import IssuerHarness, count_rows
+from tests.factory.keys import make_store
 
 
 def _pool_signer() -> tuple[KeySigner, batches.SignerRef, TrustList]:
@@ -188,20 +189,8 @@ def test_a_worker_that_opens_another_key_stops_the_batch(issuer_env: IssuerHarne
 def test_a_key_store_reference_reopens_the_same_key(tmp_path, monkeypatch) -> None:
     """How a server's spawned workers get the key: the store named by the environment,
     the passphrase from it, and the parent's kid and public key checked."""
-    from keys import KeyStore, add_office, init_trust
-
     now = int(time.time()) - 60
-    store = KeyStore(tmp_path, b"ref-test-passphrase")
-    init_trust(store, now=now)
-    add_office(
-        store,
-        office_id="urn:jiaozi:office:11001",
-        name="北京市教育委员会教师资格认定中心",
-        province="11",
-        office_code="001",
-        qualification_types=range(1, 8),
-        now=now,
-    )
+    store = make_store(tmp_path, now=now, passphrase=b"ref-test-passphrase")
     signer = store.active_signer("urn:jiaozi:office:11001", now=now + 60)
     ref = batches.SignerRef.for_key_store(signer, home=tmp_path, owner="urn:jiaozi:office:11001")
     ref.check_matches(signer)
