@@ -111,7 +111,7 @@ from issuer.db.models import (
     StatusListRow,
 )
 from issuer.errors import NotFound
-from issuer.fields.application import ValidationFailed
+from issuer.fields import ValidationFailed
 from issuer.issuance import service as services
 from issuer.issuance.sealing import seal_credential
 from issuer.settings import IssuerSettings
@@ -407,6 +407,7 @@ def open_batch(
                 filename=filename,
                 max_rows=max_rows,
                 today=services.office_date(now),
+                settings=settings,
                 on_first_rows=first_rows if created else None,
             )
     except BatchFileError:

@@ -42,12 +42,9 @@ from issuer.audit import chain as audit
 from issuer.db.engine import begin_write
 from issuer.db.models import Certificate, HolderAttempt, HolderClaimCode, HolderCopy
 from issuer.errors import Conflict, IssuerError, NotFound, TooManyRequests
-from issuer.fields.application import (
-    FieldError,
-    ValidationFailed,
-    _printable,
-    _text,
-)
+from issuer.fields import FieldError, ValidationFailed
+from issuer.fields import printable as _printable
+from issuer.fields import text as _text
 from issuer.issuance import printing
 from issuer.issuance.sealing import open_credential
 from issuer.issuance.service import CHINA_TZ, certificate_row, office_date

@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credential import InvalidFieldError, preferred_language
 from issuer.errors import IssuerError
-from issuer.fields.application import FieldError, ValidationFailed
+from issuer.fields import FieldError, ValidationFailed
 from issuer.pdf import PdfError
 
 __all__ = ["PROBLEM_TYPE_BASE", "install", "language", "problem"]

@@ -29,7 +29,7 @@ from pydantic import BaseModel
 
 from credential import QualificationType
 from issuer.errors import IssuerError
-from issuer.fields.application import ValidationFailed
+from issuer.fields import ValidationFailed
 from issuer.holder import service as holder
 from issuer.issuance import printing
 from issuer.issuance.service import certificate_row

@@ -13,7 +13,7 @@ import datetime as dt
 import pytest
 
 from issuer.batches.reading import read_batch
-from issuer.fields.application import ValidationFailed, validate_application
+from issuer.fields import ValidationFailed, validate_application
 from issuer.pdf import FieldTooLongError, render_certificate, too_wide
 from tests.factory import World
 from tests.factory.batchfile import EN_HEADER, csv_bytes, person

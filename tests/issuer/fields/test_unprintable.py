@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from issuer.batches.reading import read_batch
-from issuer.fields.application import ValidationFailed, validate_application
+from issuer.fields import ValidationFailed, validate_application
 from tests.factory import applicants
 
 ROW = applicants()[1]
