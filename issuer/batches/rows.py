@@ -53,7 +53,7 @@ class ApplicantRow(NamedTuple):
     """One valid data row. ``row_number`` is the row as Excel shows it (header = row 1).
 
     A NamedTuple (immutable, compared by value): made once per valid row on the batch's
-    single-core validation phase, where it costs a fifth of a frozen dataclass."""
+    single-core validation phase, where it costs far less than a frozen dataclass."""
 
     row_number: int
     request_id: str | None
