@@ -6,22 +6,37 @@ Development defaults let ``make demo`` run on a fresh machine; in production mod
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Annotated, Literal
 
 from pydantic import Field, FilePath, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from credential import MIN_LIST_SIZE, CredentialError, QualificationType, elicence_id
+from credential import (
+    MIN_LIST_SIZE,
+    CredentialError,
+    QualificationType,
+    beijing_date,
+    elicence_id,
+)
 from keys import DEV_DATA_KEY, KeysError, parse_data_key
 
-__all__ = ["DEV_API_KEY", "DEV_ID_HMAC_KEY", "DEV_RESTRICTION_HMAC_KEY", "IssuerSettings"]
+__all__ = [
+    "DEV_API_KEY",
+    "DEV_ID_HMAC_KEY",
+    "DEV_RESTRICTION_HMAC_KEY",
+    "EARLIEST_DATE",
+    "IssuerSettings",
+]
 
 # Published defaults: fine on a laptop, refused in production.
 DEV_API_KEY = "jiaozi-dev-api-key"
 DEV_ID_HMAC_KEY = "jiaozi-dev-id-hmac-key"
 DEV_RESTRICTION_HMAC_KEY = "jiaozi-dev-restriction-hmac-key"
 _MIN_SECRET_LENGTH = 32
+EARLIEST_DATE = dt.date(1900, 1, 1)
+"""No date an office writes (birth, certification, decision) is earlier."""
 
 
 class IssuerSettings(BaseSettings):
@@ -50,6 +65,11 @@ class IssuerSettings(BaseSettings):
     # The office's seal image (PNG, transparent background) printed on its certificates;
     # without one the layout leaves a faint circle where the seal goes.
     seal_png: FilePath | None = None
+
+    # The certification policy every way in applies (issuer.fields.dates): the holder is at
+    # least this old on the certification date, which is not before the earliest date.
+    min_certification_age: int = Field(default=18, ge=16, le=70)
+    earliest_certification_date: dt.date = EARLIEST_DATE
 
     status_list_size: int = Field(default=MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
     status_ttl_seconds: int = Field(default=300, ge=1, le=86400)
@@ -88,6 +108,16 @@ class IssuerSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("earliest_certification_date")
+    @classmethod
+    def _earliest(cls, value: dt.date) -> dt.date:
+        today = beijing_date(dt.datetime.now(dt.UTC))
+        if not EARLIEST_DATE <= value <= today:
+            raise ValueError(
+                f"must be from {EARLIEST_DATE.isoformat()} to today ({today.isoformat()})"
+            )
+        return value
 
     @field_validator("qualification_types", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ do not (they never run).
 from __future__ import annotations
 
 import ast
+from collections.abc import Collection
 from pathlib import Path
 
 import pytest
@@ -76,9 +77,13 @@ def _type_checking_only(node: ast.If) -> bool:
     )
 
 
-def imported_names(path: Path, module: str) -> set[str]:
-    """Return every dotted name ``path`` imports (``from a import b`` gives ``a`` and ``a.b``),
-    relative imports resolved against ``module``."""
+def imported_names(path: Path, module: str, modules: Collection[str] | None = None) -> set[str]:
+    """Return every dotted name ``path`` imports, relative imports resolved against ``module``.
+
+    ``from a import b`` gives ``a`` and ``a.b``; given the known ``modules``, it gives
+    ``a.b`` alone when that is a module (importing a submodule needs the submodule, not
+    the names its package's ``__init__`` re-exports) and ``a`` alone otherwise.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     is_package = path.name == "__init__.py"
     names: set[str] = set()
@@ -99,8 +104,12 @@ def imported_names(path: Path, module: str) -> set[str]:
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
-            names.add(target)
-            names.update(f"{target}.{a.name}" for a in node.names)
+            for alias in node.names:
+                full = f"{target}.{alias.name}"
+                if modules is None:
+                    names.update((target, full))
+                else:
+                    names.add(full if full in modules else target)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -114,7 +123,7 @@ def graph() -> dict[str, set[str]]:
     edges: dict[str, set[str]] = {}
     for name, path in modules.items():
         targets = set()
-        for imported in imported_names(path, name):
+        for imported in imported_names(path, name, modules):
             if imported in modules and imported != name:
                 targets.add(imported)
         edges[name] = targets
@@ -242,6 +251,15 @@ def test_a_lower_layer_importing_a_higher_one_is_refused() -> None:
         ("issuer.holder.service", "issuer.batches.run"),
         ("verifier.sync", "issuer.db.models"),
     ]
+
+
+def test_importing_a_submodule_from_its_package_depends_on_the_submodule(tmp_path: Path) -> None:
+    path = tmp_path / "m.py"
+    path.write_text("from issuer.fields import texts, FieldError\n", encoding="utf-8")
+    modules = {"issuer.fields", "issuer.fields.texts", "issuer.fields.application"}
+    names = imported_names(path, "issuer.fields.application", modules)
+    # the submodule itself, and the package for the name its __init__ re-exports
+    assert names == {"issuer.fields.texts", "issuer.fields"}
 
 
 def test_lazy_imports_count_and_type_checking_ones_do_not(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from issuer.audit import chain as audit
 from issuer.db.engine import begin_write
 from issuer.db.models import ApiKey, Office, Officer, ServiceClient
 from issuer.errors import Conflict, NotFound
-from issuer.fields.application import FieldError, ValidationFailed
+from issuer.fields import FieldError, ValidationFailed
 from issuer.settings import IssuerSettings
 
 __all__ = [

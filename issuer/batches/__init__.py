@@ -1,9 +1,12 @@
 """Batch issuance: a certification round's spreadsheet read, judged, signed and issued.
 
-Owns: ``reading`` (CSV and XLSX rows judged by the field rules, the error report),
-``store`` (the stored batch: its state, stored row errors, opening a file as a batch),
-``signing`` (the signing pool and its wire format, ``SignerRef``), ``bulk`` (a chunk's
-status indices, bulk inserts, audit and event chaining), ``wal`` (SQLite's WAL
+Owns: ``reading`` (a file read: ``read_batch``), ``files`` (CSV and XLSX bytes to rows of
+cells, whole-file refusals), ``headers`` (which column is which field), ``cells`` (what a
+spreadsheet makes of a value: typed cells, Excel date spellings), ``rows`` (each row
+judged by the field rules of ``issuer.fields``), ``report`` (the error report for the
+clerk), ``store`` (the stored batch: its state, stored row errors, opening a file as a
+batch), ``signing`` (the signing pool and its wire format, ``SignerRef``), ``bulk`` (a
+chunk's status indices, bulk inserts, audit and event chaining), ``wal`` (SQLite's WAL
 checkpointed by a thread), ``run`` (the pipeline: ``run_batch``, ``issue_file``),
 ``printing`` (a batch's PDFs as one print file), ``workers`` (what every pool worker
 does first).

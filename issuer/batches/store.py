@@ -41,7 +41,7 @@ from issuer.batches.reading import (
 from issuer.db import tables, write
 from issuer.db.models import Batch
 from issuer.errors import NotFound
-from issuer.fields.application import ValidationFailed
+from issuer.fields import ValidationFailed
 from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 
@@ -344,6 +344,7 @@ def open_batch(
                 filename=filename,
                 max_rows=max_rows,
                 today=beijing_date(now),
+                settings=settings,
                 on_first_rows=first_rows if created else None,
             )
     except BatchFileError:

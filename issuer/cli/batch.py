@@ -126,7 +126,8 @@ def issue_command(
     import os
 
     from issuer import batches
-    from issuer.batches.reading import BatchFileError, write_error_report
+    from issuer.batches.reading import BatchFileError
+    from issuer.batches.report import write_error_report
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
     from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key

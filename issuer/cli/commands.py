@@ -26,7 +26,7 @@ from credential import CredentialError, PublicKey, Signer
 from issuer.accounts import service as accounts
 from issuer.db.engine import make_engine, upgrade
 from issuer.errors import IssuerError
-from issuer.fields.application import ValidationFailed
+from issuer.fields import ValidationFailed
 from issuer.settings import IssuerSettings
 from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
 

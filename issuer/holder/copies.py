@@ -31,12 +31,8 @@ from issuer.audit import chain as audit
 from issuer.db import tables, write
 from issuer.db.models import Certificate, HolderCopy
 from issuer.errors import Conflict, TooManyRequests
-from issuer.fields.application import (
-    FieldError,
-    ValidationFailed,
-    _printable,
-    _text,
-)
+from issuer.fields import FieldError, ValidationFailed, printable
+from issuer.fields import text as text_field
 from issuer.holder.signin import HOLDER_ACTOR
 from issuer.issuance import printing
 from issuer.pdf import purpose_too_wide
@@ -67,9 +63,9 @@ def validate_copy_request(purpose: str, days: str) -> tuple[str, int]:
     try:
         # the rules of every printed text field (NFC, trimmed, no control characters,
         # every character in a font, its lines fit), as a certificate's name has them
-        text = _printable(
+        text = printable(
             "purpose",
-            _text("purpose", purpose, max_len=PURPOSE_MAX, label_zh="用途"),
+            text_field("purpose", purpose, max_len=PURPOSE_MAX, label_zh="用途"),
             label_zh="用途",
             fits=lambda t: not purpose_too_wide(t),
         )

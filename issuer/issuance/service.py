@@ -53,12 +53,7 @@ from issuer.db.models import (
     StatusListRow,
 )
 from issuer.errors import IdempotencyMismatch, IdempotencyPending, NotFound
-from issuer.fields.application import (
-    FieldError,
-    ValidApplication,
-    ValidationFailed,
-    validate_application,
-)
+from issuer.fields import FieldError, ValidApplication, ValidationFailed, validate_application
 from issuer.issuance.schemas import (
     CertificateCreate,
     CertificateLinks,
@@ -505,7 +500,7 @@ def issue_certificate(
 
     Raises ValidationFailed (every bad field, nothing written) before touching the database.
     """
-    app = validate_application(request.model_dump(), today=office_date(now))
+    app = validate_application(request.model_dump(), today=office_date(now), settings=settings)
     begin_write(session)
     try:
         public = _issue(session, app, signer=signer, settings=settings, actor=actor, now=now)
@@ -580,7 +575,7 @@ def issue_certificate_idempotent(
     the first rolled back). The same key with another body raises IdempotencyMismatch.
     Invalid input raises ValidationFailed and records nothing.
     """
-    app = validate_application(request.model_dump(), today=office_date(now))
+    app = validate_application(request.model_dump(), today=office_date(now), settings=settings)
     digest = request_hash(request)
     begin_write(session)
     rec = IdempotencyRecord(principal=principal, key=key, request_hash=digest, created_at=now)

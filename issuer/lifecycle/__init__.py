@@ -15,6 +15,7 @@ May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 Not ``issuer.web`` or ``issuer.cli``.
 """
 
+from issuer.fields.decisions import LEGAL_BASIS_MAX, REASON_CODES, Decision, validate_decision
 from issuer.lifecycle.approvals import (
     approve,
     list_pending,
@@ -33,14 +34,7 @@ from issuer.lifecycle.restrictions import (
     validate_removal,
     validate_restriction,
 )
-from issuer.lifecycle.status import (
-    LEGAL_BASIS_MAX,
-    REASON_CODES,
-    Decision,
-    reinstate,
-    suspend,
-    validate_decision,
-)
+from issuer.lifecycle.status import reinstate, suspend
 
 __all__ = [
     "LEGAL_BASIS_MAX",

@@ -32,13 +32,14 @@ from issuer.audit import chain as audit
 from issuer.db import tables, write
 from issuer.db.models import Office, PendingAction
 from issuer.errors import Conflict, Forbidden, NotFound
+from issuer.fields.decisions import Decision
 from issuer.lifecycle.restrictions import (
     apply_removal,
     apply_restriction,
     lock_active,
     refuse_duplicate,
 )
-from issuer.lifecycle.status import Decision, revoke
+from issuer.lifecycle.status import revoke
 from issuer.lifecycle.transitions import (
     NOT_FROM,
     certificate_state,

@@ -37,13 +37,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-import issuer.lifecycle.status as lifecycle
 from credential import (
-    IdType,
-    InvalidFieldError,
     Signer,
     mask_id,
-    normalise_id,
     restriction_entry_claim,
     restrictions_changes_claims,
     restrictions_snapshot_claims,
@@ -55,7 +51,7 @@ from issuer.audit import events
 from issuer.db import tables
 from issuer.db.models import Certificate, Restriction, RestrictionChange
 from issuer.errors import Conflict, NotFound
-from issuer.fields.application import FieldError, ValidationFailed
+from issuer.fields.restrictions import CATEGORIES, validate_entry, validate_removal
 from issuer.issuance import service as services
 from issuer.lifecycle.transitions import change_status, lock_status_lists
 from issuer.settings import IssuerSettings
@@ -75,11 +71,7 @@ __all__ = [
     "validate_restriction",
 ]
 
-CATEGORIES = ("lost", "revoked")
 BAR_YEARS = 5
-NAME_MAX = 50
-OFFICE_MAX = 200
-REASON_MAX = 500
 
 _CERT = tables.CERTIFICATE
 _RESTR = tables.RESTRICTION
@@ -103,91 +95,21 @@ def validate_restriction(
 ) -> dict[str, Any]:
     """Return the pending payload of a new entry; raises ValidationFailed (every field).
 
-    The payload holds ``person_ref`` and ``id_hash`` and the masked number, never the
-    number itself.
+    The fields are judged by ``issuer.fields.restrictions``; the payload holds
+    ``person_ref`` and ``id_hash`` and the masked number, never the number itself.
     """
-    errors: list[FieldError] = []
-    name = lifecycle.text_field(
-        errors, "name", body.get("name"), max_len=NAME_MAX, label_zh="姓名", required=False
-    )
-    id_type: IdType | None = None
-    raw_type = body.get("id_type")
-    try:
-        id_type = IdType(str(raw_type))
-    except ValueError:
-        kinds = ", ".join(t.value for t in IdType)
-        errors.append(
-            FieldError(
-                "id_type", "unknown_id_type", f"must be one of: {kinds}", f"证件类型应为：{kinds}"
-            )
-        )
-    number: str | None = None
-    raw_number = body.get("id_number")
-    if not isinstance(raw_number, str) or not raw_number.strip():
-        errors.append(FieldError("id_number", "required", "must not be empty", "证件号码不能为空"))
-    elif id_type is not None:
-        try:
-            number = normalise_id(id_type, raw_number)
-        except InvalidFieldError as exc:
-            errors.append(FieldError.of(exc))
-    category = body.get("category")
-    if category not in CATEGORIES:
-        errors.append(
-            FieldError(
-                "category",
-                "unknown_category",
-                "must be lost or revoked",
-                "类别应为lost（丧失）或revoked（撤销）",
-            )
-        )
-    day = lifecycle.parse_date(
-        errors, "decision_date", body.get("decision_date"), today=today, label_zh="决定日期"
-    )
-    basis = lifecycle.text_field(
-        errors,
-        "legal_basis",
-        body.get("legal_basis"),
-        max_len=lifecycle.LEGAL_BASIS_MAX,
-        label_zh="法律依据",
-    )
-    office = lifecycle.text_field(
-        errors,
-        "deciding_office",
-        body.get("deciding_office"),
-        max_len=OFFICE_MAX,
-        label_zh="作出决定的机构",
-        required=False,
-    )
-    if errors:
-        raise ValidationFailed(errors)
-    assert id_type is not None and number is not None and day is not None and basis is not None
-    assert isinstance(category, str)
+    entry = validate_entry(body, today=today)
     return {
-        "name": name or None,
-        "id_type": id_type.value,
-        "id_number_masked": mask_id(number),
-        "person_ref": services.person_ref(settings, id_type, number),
-        "id_hash": services.id_hash(settings, id_type, number),
-        "category": category,
-        "decision_date": day.isoformat(),
-        "legal_basis": basis,
-        "deciding_office": office or who.office_id or settings.office_id,
+        "name": entry.name,
+        "id_type": entry.id_type.value,
+        "id_number_masked": mask_id(entry.id_number),
+        "person_ref": services.person_ref(settings, entry.id_type, entry.id_number),
+        "id_hash": services.id_hash(settings, entry.id_type, entry.id_number),
+        "category": entry.category,
+        "decision_date": entry.decision_date.isoformat(),
+        "legal_basis": entry.legal_basis,
+        "deciding_office": entry.deciding_office or who.office_id or settings.office_id,
     }
-
-
-def validate_removal(body: Mapping[str, object], *, today: dt.date) -> dict[str, Any]:
-    """Return the pending payload of a removal; raises ValidationFailed (every field)."""
-    errors: list[FieldError] = []
-    reason = lifecycle.text_field(
-        errors, "reason", body.get("reason"), max_len=REASON_MAX, label_zh="撤除理由"
-    )
-    day = lifecycle.parse_date(
-        errors, "decision_date", body.get("decision_date"), today=today, label_zh="决定日期"
-    )
-    if errors:
-        raise ValidationFailed(errors)
-    assert reason is not None and day is not None
-    return {"reason": reason, "decision_date": day.isoformat()}
 
 
 # --- effects (inside the approving transaction) ------------------------------------------

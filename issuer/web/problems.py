@@ -3,7 +3,10 @@
 Language follows Accept-Language (zh-CN by default, English on request). Request
 validation errors, the services' errors, HTTP errors (404/405) and anything unexpected
 all leave as ``application/problem+json``; an unexpected error is logged server-side and
-answered with a bare 500, never a traceback.
+answered with a bare 500, never a traceback. Every refused field is one
+``issuer.fields.FieldError`` in ``errors`` (field, code, message in the request's
+language), whether a field rule or the request schema refused it, with the same code
+for the same defect.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credential import InvalidFieldError, preferred_language
 from issuer.errors import IssuerError
-from issuer.fields.application import FieldError, ValidationFailed
+from issuer.fields import FieldError, ValidationFailed
 from issuer.pdf import PdfError
 
 __all__ = ["PROBLEM_TYPE_BASE", "install", "language", "problem"]
@@ -77,6 +80,11 @@ _PYDANTIC_ZH = {
 }
 
 
+# Pydantic's error types for a field rule's defect take that rule's code (one code per
+# defect, whichever layer finds it): an absent field is ``required`` as an empty one is.
+_RULE_CODES = {"missing": "required", "string_type": "type", "string_too_long": "too_long"}
+
+
 def _from_pydantic(exc: RequestValidationError) -> list[FieldError]:
     out: list[FieldError] = []
     for err in exc.errors():
@@ -89,7 +97,7 @@ def _from_pydantic(exc: RequestValidationError) -> list[FieldError]:
         out.append(
             FieldError(
                 ".".join(loc) or "body",
-                kind,
+                _RULE_CODES.get(kind, kind),
                 str(err.get("msg", "invalid value")),
                 _PYDANTIC_ZH.get(kind, "格式不正确"),
             )

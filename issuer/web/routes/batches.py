@@ -21,15 +21,11 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from credential import KeySigner, rfc3339
 from issuer import batches
-from issuer.batches.reading import (
-    DEFAULT_MAX_ROWS,
-    ApplicantRow,
-    BatchFileError,
-    write_error_report,
-)
+from issuer.batches.reading import DEFAULT_MAX_ROWS, ApplicantRow, BatchFileError
+from issuer.batches.report import write_error_report
 from issuer.db.models import Batch
 from issuer.errors import IssuerError, NotFound
-from issuer.fields.application import FieldError, ValidationFailed
+from issuer.fields import FieldError, ValidationFailed
 from issuer.settings import IssuerSettings
 from issuer.web.deps import Clerk, DbSession, Now, Principal, Settings, SignerDep
 from issuer.web.problems import language

@@ -18,7 +18,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from issuer import holder
 from issuer.errors import IssuerError
-from issuer.fields.application import ValidationFailed
+from issuer.fields import ValidationFailed
 from issuer.issuance import printing
 from issuer.pdf import PdfError
 from issuer.web.deps import DbSession, DocumentKey, Now, Settings, SignerDep

@@ -1,4 +1,4 @@
-"""A certificate is issued only if it can be printed (issue 4 point 2): a name, subject or
+"""A certificate is issued only if it can be printed: a name, subject or
 ethnicity with a character no certificate font has is refused at validation, naming the
 character, in the single-issue path and in a batch file; rare characters that the
 fallback face draws (生僻字) pass."""
@@ -10,7 +10,7 @@ import datetime as dt
 import pytest
 
 from issuer.batches.reading import read_batch
-from issuer.fields.application import ValidationFailed, validate_application
+from issuer.fields import ValidationFailed, validate_application
 from tests.factory import applicants
 
 ROW = applicants()[1]

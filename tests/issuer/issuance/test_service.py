@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from credential import parse_jws
 from issuer.audit.chain import verify_chain
 from issuer.db.engine import make_engine, upgrade
-from issuer.fields.application import ValidationFailed
+from issuer.fields import ValidationFailed
 from issuer.issuance import service as services
 from issuer.issuance.schemas import CertificateCreate
 from issuer.settings import IssuerSettings

@@ -96,7 +96,7 @@ def test_bad_decision_fields_are_a_422_problem_naming_each(issuer_env: IssuerHar
     errors = {e["field"]: e["code"] for e in r.json()["errors"]}
     assert errors == {
         "reason_code": "unknown_reason_code",
-        "decision_date": "in_future",
+        "decision_date": "date_out_of_range",
         "legal_basis": "too_long",
     }
     r = post(issuer_env, f"/api/v1/certificates/{number}/suspend", {"reason_code": "other"}, sup)
