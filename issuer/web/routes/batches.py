@@ -262,7 +262,7 @@ async def create_batch(
                 [
                     FieldError(
                         "file",
-                        "missing",
+                        "required",
                         "send the batch file as the multipart field 'file'",
                         "请以multipart字段“file”上传批量文件",
                     )

@@ -26,3 +26,16 @@ def test_the_schema_and_the_rules_give_one_code_per_defect(
     r = issuer_env.issue(body)  # type: ignore[arg-type]
     assert r.status_code == 422, r.text
     assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [("name", code)]
+
+
+def test_a_batch_upload_without_its_file_field_is_required_not_missing(
+    issuer_env: IssuerHarness,
+) -> None:
+    # the multipart body has a field, but not the one named "file"
+    r = issuer_env.client.post(
+        "/api/v1/batches",
+        files={"upload": ("round.csv", b"request_id\n")},
+        headers={"Authorization": issuer_env.headers()["Authorization"]},
+    )
+    assert r.status_code == 422, r.text
+    assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [("file", "required")]
