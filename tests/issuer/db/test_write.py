@@ -88,3 +88,26 @@ def test_an_open_read_is_ended_and_the_write_begins_immediate(tmp_path) -> None:
         assert _clients(engine) == ["a"]
     finally:
         engine.dispose()
+
+
+def test_a_failed_begin_is_rolled_back_and_raised(tmp_path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'issuer.db'}")
+    upgrade(engine)
+    busy = [True]  # the first BEGIN finds the database busy
+
+    def begin(conn: sa.Connection) -> None:
+        if busy:
+            busy.clear()
+            raise sa.exc.OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
+    sa.event.listen(engine, "begin", begin, insert=True)
+    try:
+        with Session(engine) as session:
+            with pytest.raises(sa.exc.OperationalError), write(session):
+                _add_client(session, "a")
+            assert not session.in_transaction()
+            with write(session):
+                _add_client(session, "b")
+        assert _clients(engine) == ["b"]
+    finally:
+        engine.dispose()
