@@ -216,8 +216,7 @@ def _make_part(
 ) -> tuple[int, list[PrintFailure], int]:
     """Make the missing PDFs of ``jobs`` and, if ``part``, part file ``k`` of their pages;
     return (PDFs made, failures, pages in the part)."""
-    from issuer.issuance.printing import certificate_pdf, facts_of, seal_png
-    from issuer.issuance.sealing import SealedDataError
+    from issuer.issuance import SealedDataError, certificate_pdf, facts_of, seal_png
     from issuer.pdf import PdfError, PrintItem, render_many
 
     made = 0

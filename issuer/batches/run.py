@@ -85,9 +85,11 @@ from credential import (
     Sex,
     Signer,
     StatusReference,
+    beijing_date,
     mask_id,
     sign_certificate,
 )
+from issuer import issuance as services
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.batches.reading import (
@@ -112,8 +114,7 @@ from issuer.db.models import (
 )
 from issuer.errors import NotFound
 from issuer.fields.application import ValidationFailed
-from issuer.issuance import service as services
-from issuer.issuance.sealing import seal_credential
+from issuer.issuance import seal_credential
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -406,7 +407,7 @@ def open_batch(
                 data,
                 filename=filename,
                 max_rows=max_rows,
-                today=services.office_date(now),
+                today=beijing_date(now),
                 on_first_rows=first_rows if created else None,
             )
     except BatchFileError:
@@ -975,7 +976,7 @@ class _Indices:
             out.extend((lst, i) for i in picks)
             if len(out) == n:
                 return out
-            nxt = services._new_status_list(
+            nxt = services.new_status_list(
                 session, settings=self.settings, ordinal=lst.ordinal + 1, now=now
             )
             lst = nxt or services.current_status_list(session, settings=self.settings, now=now)

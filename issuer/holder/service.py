@@ -36,8 +36,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from credential import BEIJING as CHINA_TZ
 from credential import InvalidFieldError, StatusReference, parse_jws, sign_purpose_copy
 from credential import Signer as CredentialSigner
+from credential import beijing_date as office_date
 from issuer.audit import chain as audit
 from issuer.db.engine import begin_write
 from issuer.db.models import Certificate, HolderAttempt, HolderClaimCode, HolderCopy
@@ -48,9 +50,7 @@ from issuer.fields.application import (
     _printable,
     _text,
 )
-from issuer.issuance import printing
-from issuer.issuance.sealing import open_credential
-from issuer.issuance.service import CHINA_TZ, certificate_row, office_date
+from issuer.issuance import certificate_row, open_credential, printing
 from issuer.pdf import purpose_too_wide
 from issuer.settings import IssuerSettings
 from keys import DocumentSigningKey

@@ -44,13 +44,13 @@ from credential import (
     mask_id,
     normalise_id,
 )
+from issuer import issuance as services
 from issuer.accounts.principal import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db.models import Certificate, Restriction, RestrictionChange
 from issuer.errors import Conflict, NotFound
 from issuer.fields.application import FieldError, ValidationFailed
-from issuer.issuance import service as services
 from issuer.lifecycle import status as lifecycle
 from issuer.settings import IssuerSettings
 

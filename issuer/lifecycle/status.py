@@ -6,7 +6,7 @@ revoked``, which is final: anything asked of a revoked certificate is a Conflict
 Each change is ONE transaction: the certificate's status columns, its status list entry
 (SUSPENDED=2, INVALID=1, VALID=0) with the list's ``revision`` bumped, the audit record and
 the feed event commit together or not at all. After the commit the list is re-signed and
-the token cached (:func:`issuer.issuance.service.publish_status_list`), so the change is public
+the token cached (:func:`issuer.issuance.publish_status_list`), so the change is public
 within the same request.
 
 Revocations (and restricted-list entries, ``issuer.lifecycle.restrictions``) take effect only when a
@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Signer, StatusList, StatusValue
+from issuer import issuance as services
 from issuer.accounts.principal import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
@@ -41,7 +42,6 @@ from issuer.db.engine import begin_write
 from issuer.db.models import Certificate, Office, Officer, PendingAction, StatusListRow
 from issuer.errors import Conflict, Forbidden, NotFound
 from issuer.fields.application import FieldError, ValidationFailed
-from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 
 __all__ = [

@@ -30,6 +30,7 @@ from credential import (
     load_status_list,
     verify,
 )
+from issuer import issuance as services
 from issuer.accounts.apikeys import new_api_key
 from issuer.db.models import (
     ApiKey,
@@ -40,7 +41,6 @@ from issuer.db.models import (
 from issuer.db.models import (
     Office as OfficeRow,
 )
-from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 from issuer.web.routes.batches import wait_for_batches
 from keys import KeyStore, add_office, init_trust

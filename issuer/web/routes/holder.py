@@ -31,8 +31,7 @@ from credential import QualificationType
 from issuer.errors import IssuerError
 from issuer.fields.application import ValidationFailed
 from issuer.holder import service as holder
-from issuer.issuance import printing
-from issuer.issuance.service import certificate_row
+from issuer.issuance import certificate_row, printing
 from issuer.pdf import PdfError
 from issuer.settings import IssuerSettings
 from issuer.web.deps import DbSession, DocumentKey, Now, Principal, Settings, SignerDep, require

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from issuer.issuance.service import office_date
+from credential import beijing_date as office_date
 from issuer.lifecycle import status as lifecycle
 from issuer.web.deps import DbSession, Now, Principal, Settings, SignerDep, require
 from issuer.web.routes._common import AUTH, problems

@@ -27,11 +27,11 @@ from credential import (
     load_status_list,
     verify,
 )
+from issuer import issuance as services
 from issuer.audit.chain import verify_chain
 from issuer.batches import run as batches
 from issuer.batches.reading import read_batch
 from issuer.db.models import AuditRecord, Batch, BatchItem, Certificate, Event
-from issuer.issuance import service as services
 from issuer.web.routes.batches import wait_for_batches
 from tests.factory import APPLICANTS_CSV
 from tests.factory.issuer import EN_HEADER, IssuerHarness, bad_rows_file, poll_batch, post_batch
@@ -505,7 +505,7 @@ def test_the_same_file_posted_concurrently_is_one_batch_issued_once(
 
 def _issue_by_hand(issuer_env: IssuerHarness, k: int) -> str:
     """Issue applicant ``k`` as a clerk would, one at a time; return its number."""
-    from issuer.issuance.schemas import CertificateCreate
+    from issuer.issuance import CertificateCreate
     from tests.factory.issuer import application
 
     body = application(k, certified_on="2026-06-30")
@@ -636,7 +636,7 @@ def test_the_server_signs_a_large_batch_in_spawned_workers(database_url: str, tm
 def test_still_free_sees_a_taken_status_index(issuer_env: IssuerHarness) -> None:
     """The look-ahead's check of its status indices (a plain SELECT) answers False when
     any of them is held by a certificate, True when none is."""
-    from issuer.issuance.schemas import CertificateCreate
+    from issuer.issuance import CertificateCreate
     from tests.factory.issuer import application
 
     engine, settings = _engine_and_settings(issuer_env)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import issuer.issuance.reissue as reissue_module
 from issuer.audit.check import verify_audit
 from issuer.db.models import Certificate, CertificateVersion, Event
-from issuer.issuance.reissue import reissue_by_key
+from issuer.issuance import reissue_by_key
 from keys import mark_compromised, rotate_office
 from tests.factory.reissue import (
     OFFICE,
