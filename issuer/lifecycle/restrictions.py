@@ -45,7 +45,7 @@ from credential import (
     normalise_id,
 )
 from issuer import issuance as services
-from issuer.accounts.principal import Principal
+from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db.models import Certificate, Restriction, RestrictionChange

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from credential import Signer, StatusList, StatusValue
 from issuer import issuance as services
-from issuer.accounts.principal import Principal
+from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db.engine import begin_write

@@ -31,7 +31,7 @@ from credential import (
     verify,
 )
 from issuer import issuance as services
-from issuer.accounts.apikeys import new_api_key
+from issuer.accounts import new_api_key
 from issuer.db.models import (
     ApiKey,
     Officer,
