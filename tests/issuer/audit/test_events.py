@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from credential import BEIJING
 from issuer.audit.events import append_event, event_json
 from issuer.web.app import create_app
 from tests.factory.issuer import (
@@ -82,7 +83,7 @@ def test_events_describe_changes_in_order_without_identity_numbers(
     "at",
     [
         dt.datetime(2026, 11, 29, 8, 0, 5, tzinfo=dt.UTC),
-        dt.datetime(2026, 11, 29, 16, 0, 5, tzinfo=dt.timezone(dt.timedelta(hours=8))),
+        dt.datetime(2026, 11, 29, 16, 0, 5, tzinfo=BEIJING),
         dt.datetime(2026, 11, 29, 8, 0, 5),  # naive: UTC
     ],
 )

@@ -8,10 +8,10 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from credential import BEIJING
 from issuer.db import UtcDateTime, make_engine, upgrade
 from issuer.db.models import Office
 
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 INSTANT = dt.datetime(2026, 11, 29, 8, 0, 5, 123456, tzinfo=dt.UTC)
 
 _META = sa.MetaData()

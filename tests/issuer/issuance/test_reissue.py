@@ -1,4 +1,4 @@
-"""Key rotation and compromise end to end (issue 3 item 9), on SQLite and PostgreSQL.
+"""Key rotation and compromise end to end, on SQLite and PostgreSQL.
 
 Issue with key A from the key store, rotate, issue with key B: new certificates use B and
 the old ones still verify. Mark A compromised from before the first issuance: the old ones
