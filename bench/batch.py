@@ -87,7 +87,7 @@ def run_batch_once(data: bytes, *, workers: int, chunk: int | None = None) -> di
     """
 
     from credential import KeySigner
-    from issuer.batches import run as batches
+    from issuer import batches
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
 
@@ -97,7 +97,7 @@ def run_batch_once(data: bytes, *, workers: int, chunk: int | None = None) -> di
         engine = make_engine(settings.database_url)
         try:
             upgrade(engine)
-            timing = batches._Timing()
+            timing = batches.Timing()
             marks: list[float] = []
             cpu0, kids0 = time.process_time(), _children_cpu()
             t0 = time.perf_counter()

@@ -73,7 +73,7 @@ def _issue(tmp: Path) -> tuple[Any, Any, Any, int]:
     """Issue the 1,000 shared applicants; return (engine, settings, document key, batch id)."""
     from sqlalchemy.orm import Session
 
-    from issuer.batches import run as batches
+    from issuer import batches
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
     from keys import KeyStore, add_office, init_trust, office_document_key
@@ -129,7 +129,7 @@ def print_once(
     print_file: bool = True,
 ) -> dict[str, float]:
     """Print the batch into ``out`` (fresh); return rate, seconds and CPU per certificate."""
-    from issuer.batches.printing import print_batch
+    from issuer.batches import print_batch
 
     cpu0, kids0 = _cpu()
     t0 = time.perf_counter()

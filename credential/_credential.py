@@ -18,9 +18,11 @@ from typing import Any
 from ._b64 import b64url_encode
 from ._canonical import MAX_SAFE_INTEGER, canonical_json
 from ._errors import MalformedError
-from ._identifiers import IdType, QualificationType, Sex, mask_id
+from ._iddocs import IdType, mask_id
 from ._jws import encode_jws, encode_jws_canonical
 from ._keys import Signer
+from ._kinds import QualificationType, Sex
+from ._time import rfc3339
 
 __all__ = [
     "CREDENTIAL_TYP",
@@ -110,7 +112,7 @@ class IssuedTokens:
 @functools.lru_cache(maxsize=64)
 def _iso_utc(ts: int) -> str:
     # (a batch issues thousands of credentials with the same few timestamps)
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(dt.datetime.fromtimestamp(ts, dt.UTC))
 
 
 # What the claims say of each qualification type (enum properties cost per call).

@@ -8,6 +8,7 @@ One root, a few branches; callers catch the branch they can act on::
     │   └── InputTooLargeError   refused before parsing because of its size
     ├── SignatureError           a signature that does not verify, or a key that cannot be used
     ├── StatusListError          a status list that cannot be read or used
+    ├── RestrictionListError     a restricted-list document that cannot be read or used
     └── TrustListError           a trust list that cannot be read or used
         └── RollbackError        older than one already accepted
 
@@ -22,6 +23,7 @@ __all__ = [
     "InputTooLargeError",
     "InvalidFieldError",
     "MalformedError",
+    "RestrictionListError",
     "RollbackError",
     "SignatureError",
     "StatusListError",
@@ -62,6 +64,10 @@ class SignatureError(CredentialError):
 
 class StatusListError(CredentialError):
     """A status list that cannot be decoded or does not fit its declared shape."""
+
+
+class RestrictionListError(CredentialError):
+    """A restricted-list document that cannot be decoded, verified or used."""
 
 
 class TrustListError(CredentialError):

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from ._time import rfc3339
+
 __all__ = ["CHECK_NAMES", "CertificateView", "Check", "Reason", "Verdict", "VerificationResult"]
 
 CHECK_NAMES = (
@@ -159,10 +161,6 @@ class CertificateView:
         return out
 
 
-def _rfc3339(t: dt.datetime) -> str:
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 # What Starlette's JSONResponse (and so the verifier before json_bytes) sends. json.dumps
 # with these options builds an encoder, and the encoder a C encoder, on every call.
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
@@ -186,14 +184,14 @@ _STAMPS: dict[int, str] = {}
 
 
 def _stamp_json(t: dt.datetime) -> str:
-    if t.tzinfo is None:  # astimezone would read it as local time: not worth a cache
-        return _dumps(_rfc3339(t))
+    if t.tzinfo is None:  # rfc3339 reads it as UTC, timestamp() as local time: no cache
+        return _dumps(rfc3339(t))
     second = int(t.timestamp() // 1)
     text = _STAMPS.get(second)
     if text is None:
         if len(_STAMPS) >= 256:
             _STAMPS.clear()
-        text = _STAMPS[second] = _dumps(_rfc3339(t))
+        text = _STAMPS[second] = _dumps(rfc3339(t))
     return text
 
 
@@ -232,8 +230,8 @@ class VerificationResult:
         # Present only when the signature is good (contract section 8).
         if self.certificate is not None:
             out["certificate"] = self.certificate.to_json()
-        out["status_as_of"] = _rfc3339(self.status_as_of) if self.status_as_of else None
-        out["checked_at"] = _rfc3339(self.checked_at)
+        out["status_as_of"] = rfc3339(self.status_as_of) if self.status_as_of else None
+        out["checked_at"] = rfc3339(self.checked_at)
         return out
 
     def json_bytes(self, lang: str = "en") -> bytes:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import CredentialError, MalformedError, RollbackError, TrustListError
-from ._identifiers import QualificationType
 from ._jws import encode_jws, parse_jws
 from ._keys import PublicKey, Signer
+from ._kinds import QualificationType
 
 __all__ = [
     "TRUST_LIST_TYP",

@@ -26,78 +26,24 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ._credential import CREDENTIAL_TYP, QR_TYP, QrClaims, credential_digest
-from ._errors import CredentialError, MalformedError, StatusListError
-from ._identifiers import IdType, QualificationType, person_key
+from ._errors import CredentialError, MalformedError
+from ._iddocs import IdType, person_key
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws
 from ._keys import PublicKey
+from ._kinds import QualificationType
 from ._qr import extract_token
 from ._result import CHECK_NAMES, CertificateView, Check, Reason, Verdict, VerificationResult
-from ._statuslist import StatusList, StatusValue, parse_status_list_claims
+from ._statuslist import StatusValue
+from ._statustoken import StatusSnapshot
+from ._time import rfc3339
 from ._trust import Office, TrustList
 
 __all__ = [
-    "STATUS_LIST_TYP",
     "RestrictionLookup",
-    "StatusSnapshot",
     "VerifyPolicy",
-    "load_status_list",
     "person_reference",
     "verify",
 ]
-
-STATUS_LIST_TYP = "statuslist+jwt"
-MAX_STATUS_LIST_TOKEN = 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class StatusSnapshot:
-    """A status list whose signature was checked against the trust list when loaded."""
-
-    uri: str
-    office_id: str
-    issued_at: int
-    expires_at: int
-    ttl: int | None
-    status_list: StatusList = field(repr=False)
-    as_of: dt.datetime = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        # When the issuer made this list: what a verdict's ``status_as_of`` says.
-        object.__setattr__(self, "as_of", dt.datetime.fromtimestamp(self.issued_at, dt.UTC))
-
-    def stale_after(self, grace: int) -> int:
-        """Return the POSIX time after which this snapshot may no longer be relied on."""
-        limit = self.expires_at
-        if self.ttl is not None:
-            limit = min(limit, self.issued_at + self.ttl)
-        return limit + grace
-
-
-def load_status_list(
-    token: str, trust: TrustList, *, expected_uri: str | None = None
-) -> StatusSnapshot:
-    """Return the snapshot in a signed status list JWT.
-
-    Raises StatusListError unless ``typ`` is ``statuslist+jwt``, the ``kid`` is an office
-    key in ``trust`` whose window covers ``iat``, the signature verifies, and the claims
-    (and ``sub`` = ``expected_uri`` when given) are well formed.
-    """
-    try:
-        parsed = parse_jws(token, max_length=MAX_STATUS_LIST_TOKEN)
-    except MalformedError as exc:
-        raise StatusListError(f"status list is not a valid JWS: {exc}") from exc
-    if parsed.typ != STATUS_LIST_TYP:
-        raise StatusListError("not a status list (typ)")
-    found = trust.find_key(parsed.kid)
-    if found is None or not parsed.verify(found[1]):
-        raise StatusListError("status list not signed by a trusted office key")
-    office, key = found
-    claims = parse_status_list_claims(parsed.payload, expected_uri=expected_uri)
-    if key.covers(claims.iat) is not None:
-        raise StatusListError("status list signed outside its key's window")
-    return StatusSnapshot(
-        claims.uri, office.id, claims.iat, claims.exp, claims.ttl, claims.status_list
-    )
 
 
 class RestrictionLookup(Protocol):
@@ -514,7 +460,7 @@ def verify(
             version=c.version,
             purpose=c.purpose,
             expires_at=(
-                dt.datetime.fromtimestamp(c.expires_at, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                rfc3339(dt.datetime.fromtimestamp(c.expires_at, dt.UTC))
                 if c.expires_at is not None
                 else None
             ),

@@ -44,6 +44,7 @@ from credential import (
     Reason,
     Verdict,
     VerificationResult,
+    beijing_date,
     parse_jws,
     qr_segments,
 )
@@ -60,7 +61,6 @@ START_TIMEOUT = 90.0  # seconds for a service to answer (a busy laptop, a cold d
 SYNC_TIMEOUT = 60.0  # seconds for the verifier to see what the issuer published
 PDF_TIMEOUT = 120.0
 SYNC_INTERVAL = 2  # the demo verifier's background sync period, seconds
-BEIJING = dt.timezone(dt.timedelta(hours=8))
 LOGS = ("issuer.log", "verifier.log")
 
 
@@ -370,7 +370,7 @@ class Demo:
     def revoke(self, number: str) -> None:
         decision = {
             "reason_code": "misconduct",
-            "decision_date": dt.datetime.now(BEIJING).date().isoformat(),
+            "decision_date": beijing_date(dt.datetime.now(dt.UTC)).isoformat(),
             "legal_basis": "《教师资格条例》第十九条",
         }
         r = self.http.post(

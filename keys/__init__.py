@@ -2,9 +2,10 @@
 rotation, compromise, JWKS, and signing the trust list (contract sections 6 and 11).
 
 Everything public is re-exported here; the underscored modules are implementation and
-``keys.cli`` holds the ``jiaozi trust`` and ``jiaozi keys`` commands. Private keys live
-under ``$JIAOZI_HOME/keys/`` (default ``var/keys/``) as PKCS#8 PEM encrypted under
-``$JIAOZI_KEY_PASSPHRASE``; the trust state under ``$JIAOZI_HOME/trust/``.
+``keys.cli`` holds the ``jiaozi trust`` and ``jiaozi keys`` commands (the only user of
+click here). May import ``credential`` only. Private keys live under ``$JIAOZI_HOME/keys/``
+(default ``var/keys/``) as PKCS#8 PEM encrypted under ``$JIAOZI_KEY_PASSPHRASE``; the
+trust state under ``$JIAOZI_HOME/trust/``.
 
 Typical use by a service::
 

@@ -6,10 +6,9 @@ message-digest, and the ESS signing-certificate-v2 naming the signer's certifica
 signing-time: PAdES puts the time in the signature dictionary's ``/M``). Everything in
 that structure but the digest and the ECDSA signature is the same for every PDF an office
 signs, so it is assembled once per key here and the per-document work is one SHA-256
-already done by the caller, one ECDSA signature and a few byte concatenations (signing
-adds ~0.3 ms to a PDF in all), where building it through asn1crypto (pyHanko) took
-9-14 ms a PDF, more than drawing the page. pyHanko remains the validator the tests hold
-these signatures to.
+already done by the caller, one ECDSA signature and a few byte concatenations, rather
+than building the whole structure through asn1crypto (pyHanko) for every PDF (the cost
+is in bench/). pyHanko remains the validator the tests hold these signatures to.
 
 The DER encoder below covers only what this structure needs (SEQUENCE, SET OF, OID,
 INTEGER, OCTET STRING, NULL, context tags); its output is pinned by known-answer tests.

@@ -21,7 +21,14 @@ from typing import Any, ParamSpec, TypeVar
 
 import click
 
-from credential import Algorithm, CredentialError, PublicKey, TrustList, strict_json_loads
+from credential import (
+    Algorithm,
+    CredentialError,
+    PublicKey,
+    TrustList,
+    rfc3339,
+    strict_json_loads,
+)
 
 from ._errors import (
     InvalidJwksError,
@@ -91,7 +98,7 @@ def _store() -> KeyStore:
 def _time(ts: int | None) -> str:
     if ts is None:
         return "open"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return rfc3339(dt.datetime.fromtimestamp(ts, dt.UTC))
 
 
 def _parse_time(ctx: click.Context, param: click.Parameter, value: str) -> int:

@@ -194,10 +194,6 @@ def test_every_issuer_subpackage_has_a_layer() -> None:
     assert subpackages == set(ISSUER_RANK)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="lifecycle.status and lifecycle.restrictions import each other (being split)",
-)
 def test_no_import_cycle_anywhere() -> None:
     assert cycles(graph()) == []
 

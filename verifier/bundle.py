@@ -22,23 +22,19 @@ import sqlalchemy as sa
 from credential import (
     CredentialError,
     PublicKey,
+    RestrictionDocument,
     RollbackError,
     StatusSnapshot,
     TrustList,
+    load_restrictions,
     load_status_list,
+    rfc3339,
     verify_trust_list,
 )
 
 from . import db
+from .documents import apply_restrictions_document, save_document, save_state
 from .store import Held, RestrictionEntry, RestrictionIndex
-from .sync import (
-    RestrictionDocument,
-    SyncError,
-    apply_restrictions_document,
-    parse_restrictions_document,
-    save_document,
-    save_state,
-)
 
 __all__ = [
     "FORMAT",
@@ -57,12 +53,6 @@ class BundleError(Exception):
     """A bundle that cannot be read, or a document in it that does not verify."""
 
 
-def _rfc3339(t: dt.datetime) -> str:
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def export_bundle(engine: sa.Engine, now: dt.datetime) -> dict[str, Any]:
     """Return the bundle of everything held (raises BundleError if no trust list is held)."""
     d = db.documents
@@ -78,22 +68,22 @@ def export_bundle(engine: sa.Engine, now: dt.datetime) -> dict[str, Any]:
             restrictions.setdefault(source, []).append(r)
     return {
         "format": FORMAT,
-        "exported_at": _rfc3339(now),
+        "exported_at": rfc3339(now),
         "note": (
             "Signed documents exactly as fetched; every one is re-verified against the "
             "reader's pinned root keys. Their age is the iat inside each."
         ),
         "trust_list": {
             "token": trust[0].token,
-            "fetched_at": _rfc3339(trust[0].fetched_at),
-            "checked_at": _rfc3339(trust[0].checked_at),
+            "fetched_at": rfc3339(trust[0].fetched_at),
+            "checked_at": rfc3339(trust[0].checked_at),
         },
         "status_lists": [
             {
                 "uri": r.key,
                 "token": r.token,
-                "fetched_at": _rfc3339(r.fetched_at),
-                "checked_at": _rfc3339(r.checked_at),
+                "fetched_at": rfc3339(r.fetched_at),
+                "checked_at": rfc3339(r.checked_at),
             }
             for r in rows
             if r.kind == "status"
@@ -102,7 +92,7 @@ def export_bundle(engine: sa.Engine, now: dt.datetime) -> dict[str, Any]:
             {
                 "source": source,
                 "documents": [r.token for r in docs],
-                "fetched_at": _rfc3339(max(r.fetched_at for r in docs)),
+                "fetched_at": rfc3339(max(r.fetched_at for r in docs)),
             }
             for source, docs in sorted(restrictions.items())
         ],
@@ -192,11 +182,11 @@ def read_bundle(
     try:
         for item in doc.get("restrictions", []):
             source = item["source"]
-            docs = [parse_restrictions_document(t, trust) for t in item["documents"]]
+            docs = [load_restrictions(t, trust) for t in item["documents"]]
             entries += _replay(source, docs)
             out.restrictions[source] = docs
             out.restrictions_iat[source] = docs[-1].iat
-    except (KeyError, TypeError, SyncError) as exc:
+    except (KeyError, TypeError, CredentialError) as exc:
         raise BundleError(f"restricted list does not verify: {exc}") from exc
     out.index = RestrictionIndex.build(entries)
     return out

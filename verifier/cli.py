@@ -11,7 +11,15 @@ from typing import Any
 
 import click
 
-from credential import Reason, Verdict, VerificationResult, VerifyPolicy, verify
+from credential import (
+    Reason,
+    Verdict,
+    VerificationResult,
+    VerifyPolicy,
+    beijing_date,
+    rfc3339,
+    verify,
+)
 
 from ._offline import OfflineDataError, load_root_keys, load_status_files, load_trust
 
@@ -42,6 +50,11 @@ _FIELDS = (
 )
 
 
+def _shown(at: dt.datetime) -> str:
+    """Return ``at`` as RFC 3339 UTC with a space for the ``T``, as people read it."""
+    return rfc3339(at).replace("T", " ")
+
+
 def render_text(result: VerificationResult, lang: str = "zh") -> str:
     """Return the verdict, the reason and each check as plain text for a person."""
     zh = lang.startswith("zh")
@@ -67,7 +80,7 @@ def render_text(result: VerificationResult, lang: str = "zh") -> str:
     if result.status_as_of is not None:
         age = result.checked_at - result.status_as_of
         minutes = int(age.total_seconds() // 60)
-        stamp = result.status_as_of.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+        stamp = _shown(result.status_as_of)
         lines.append(
             f"状态数据时间：{stamp}（{minutes} 分钟前）"
             if zh
@@ -103,7 +116,7 @@ def render_doc(doc: dict[str, Any], lang: str = "zh") -> str:
         as_of = dt.datetime.fromisoformat(doc["status_as_of"].replace("Z", "+00:00"))
         checked = dt.datetime.fromisoformat(doc["checked_at"].replace("Z", "+00:00"))
         minutes = int((checked - as_of).total_seconds() // 60)
-        stamp = as_of.strftime("%Y-%m-%d %H:%M:%SZ")
+        stamp = _shown(as_of)
         lines.append(
             f"状态数据时间：{stamp}（{minutes} 分钟前）"
             if zh
@@ -246,7 +259,7 @@ def verify_command(
     try:
         if bundle_path is not None:
             from .bundle import BundleError, read_bundle
-            from .store import DatedRestrictions, china_date
+            from .store import DatedRestrictions
 
             try:
                 b = read_bundle(bundle_path.read_bytes(), load_root_keys(root_path))
@@ -264,7 +277,7 @@ def verify_command(
         dt.datetime.fromtimestamp(now_ts, dt.UTC) if now_ts is not None else dt.datetime.now(dt.UTC)
     )
     if bundle_path is not None and b.restrictions:
-        restrictions = DatedRestrictions(b.index, china_date(now))
+        restrictions = DatedRestrictions(b.index, beijing_date(now))
     result = verify(
         qr_text,
         credential=credential_jws,

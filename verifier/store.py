@@ -23,6 +23,7 @@ from credential import (
     PublicKey,
     StatusSnapshot,
     TrustList,
+    as_utc,
     load_status_list,
     verify_trust_list,
 )
@@ -30,21 +31,14 @@ from credential import (
 from . import db
 
 __all__ = [
-    "CHINA",
+    "DatedRestrictions",
     "Held",
     "RestrictionEntry",
     "RestrictionIndex",
     "Store",
-    "china_date",
 ]
 
 log = logging.getLogger("jiaozi.verifier.store")
-CHINA = dt.timezone(dt.timedelta(hours=8), "Asia/Shanghai")
-
-
-def china_date(now: dt.datetime) -> dt.date:
-    """Return the calendar date in China at ``now`` (decisions are dated there)."""
-    return now.astimezone(CHINA).date()
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +105,8 @@ class RestrictionIndex:
 
 
 class DatedRestrictions:
-    """``credential.RestrictionLookup`` over an index on a fixed date."""
+    """``credential.RestrictionLookup`` over an index on a fixed date (Beijing's calendar,
+    ``credential.beijing_date``: decisions are dated there)."""
 
     __slots__ = ("_index", "_today")
 
@@ -156,10 +151,6 @@ class Held:
 
 
 EMPTY = Held(0, None, None, {}, {}, RestrictionIndex(), {})
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 class Store:
@@ -212,7 +203,7 @@ class Store:
         if row is not None:
             try:
                 trust = verify_trust_list(row.token, self.roots)
-                trust_age = DocumentAge(_aware(row.fetched_at), _aware(row.checked_at))
+                trust_age = DocumentAge(as_utc(row.fetched_at), as_utc(row.checked_at))
             except CredentialError as exc:
                 log.error("held trust list does not verify against the pinned root: %s", exc)
         status: dict[str, StatusSnapshot] = {}
@@ -225,7 +216,7 @@ class Store:
             ):
                 try:
                     status[r.key] = load_status_list(r.token, trust, expected_uri=r.key)
-                    status_age[r.key] = DocumentAge(_aware(r.fetched_at), _aware(r.checked_at))
+                    status_age[r.key] = DocumentAge(as_utc(r.fetched_at), as_utc(r.checked_at))
                 except CredentialError as exc:
                     log.warning("held status list %s no longer verifies: %s", r.key, exc)
         numbers: dict[tuple[str, str], list[str]] = {}

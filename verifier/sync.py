@@ -21,10 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,40 +32,34 @@ import sqlalchemy as sa
 
 from credential import (
     CredentialError,
-    MalformedError,
-    Office,
     PublicKey,
+    RestrictionDocument,
     RollbackError,
     StatusSnapshot,
-    TrustList,
+    load_restrictions,
     load_status_list,
-    parse_jws,
     verify_trust_list,
 )
 
 from . import db
+from .documents import (
+    apply_restrictions_document,
+    load_document,
+    load_state,
+    save_document,
+    save_state,
+)
 from .settings import IssuerSource, VerifierSettings
 from .store import Store
 
-__all__ = [
-    "RESTRICTIONS_TYP",
-    "RestrictionDocument",
-    "SyncError",
-    "SyncReport",
-    "Syncer",
-    "parse_restrictions_document",
-]
+__all__ = ["SyncError", "SyncReport", "Syncer"]
 
 log = logging.getLogger("jiaozi.verifier.sync")
-RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
 MAX_TRUST_LIST = 4 * 1024 * 1024
 MAX_STATUS_LIST = 1024 * 1024
 MAX_RESTRICTIONS = 64 * 1024 * 1024
 MAX_CHANGE_PAGES = 50
 MAX_DOCS_PER_SOURCE = 200  # past this, take a fresh snapshot (keeps exports small)
-_PERSON_REF = re.compile(r"[0-9a-f]{64}")
-_CERT_NUMBER = re.compile(r"[0-9]{17}")
-_ENTRY_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
 
 class SyncError(Exception):
@@ -97,253 +90,7 @@ class SyncReport:
         return {o.what: o for o in self.outcomes}
 
 
-# --- the restricted list's signed documents ----------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedEntry:
-    entry_id: str
-    person_ref: str
-    category: str
-    decision_date: dt.date | None
-    bar_until: dt.date | None
-    affected: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class RestrictionDocument:
-    """A checked snapshot (``after`` None) or page of changes of the restricted list."""
-
-    token: str
-    office: Office
-    iat: int
-    cursor: int
-    after: int | None
-    entries: tuple[ParsedEntry, ...] = ()  # snapshot
-    changes: tuple[tuple[int, str, ParsedEntry | str], ...] = ()  # (seq, op, entry | id)
-
-
-def _date(value: Any, name: str) -> dt.date | None:
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise SyncError(f"{name} is not a date")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise SyncError(f"{name} is not a date") from exc
-
-
-def _int(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise SyncError(f"{name} is not a non-negative integer")
-    return value
-
-
-def _entry_id(value: Any) -> str:
-    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
-    if not isinstance(text, str) or not _ENTRY_ID.fullmatch(text):
-        raise SyncError("entry id is malformed")
-    return text
-
-
-def _entry(obj: Any) -> ParsedEntry:
-    if not isinstance(obj, Mapping):
-        raise SyncError("entry is not an object")
-    person_ref = obj.get("person_ref")
-    if not isinstance(person_ref, str) or not _PERSON_REF.fullmatch(person_ref):
-        raise SyncError("entry person_ref is not a hex HMAC-SHA256")
-    category = obj.get("category")
-    if category not in ("lost", "revoked"):
-        raise SyncError("entry category is not lost or revoked")
-    affected = obj.get("affected", [])
-    if not isinstance(affected, list) or not all(
-        isinstance(n, str) and _CERT_NUMBER.fullmatch(n) for n in affected
-    ):
-        raise SyncError("entry affected is not a list of certificate numbers")
-    return ParsedEntry(
-        _entry_id(obj.get("id")),
-        person_ref,
-        category,
-        _date(obj.get("decision_date"), "decision_date"),
-        _date(obj.get("bar_until"), "bar_until"),
-        tuple(dict.fromkeys(affected)),
-    )
-
-
-def parse_restrictions_document(token: str, trust: TrustList) -> RestrictionDocument:
-    """Return the checked restricted-list document in ``token``; raises SyncError.
-
-    It must be a ``jiaozi-restrictions+jwt`` signed by an office key of ``trust`` whose
-    window covers ``iat``, with ``iss`` that office, and well-formed entries.
-    """
-    try:
-        parsed = parse_jws(token, max_length=MAX_RESTRICTIONS)
-    except MalformedError as exc:
-        raise SyncError(f"restricted list is not a valid JWS: {exc}") from exc
-    if parsed.typ != RESTRICTIONS_TYP:
-        raise SyncError("not a restricted-list document (typ)")
-    found = trust.find_key(parsed.kid)
-    if found is None or not parsed.verify(found[1]):
-        raise SyncError("restricted list not signed by a trusted office key")
-    office, key = found
-    p = parsed.payload
-    if p.get("iss") != office.id:
-        raise SyncError("restricted list iss is not the office that signed it")
-    iat = _int(p.get("iat"), "iat")
-    if key.covers(iat) is not None:
-        raise SyncError("restricted list signed outside its key's window")
-    cursor = _int(p.get("cursor"), "cursor")
-    if "entries" in p:
-        entries = p["entries"]
-        if not isinstance(entries, list):
-            raise SyncError("entries is not a list")
-        parsed_entries = tuple(_entry(e) for e in entries)
-        if len({e.entry_id for e in parsed_entries}) != len(parsed_entries):
-            raise SyncError("an entry id appears twice")
-        return RestrictionDocument(token, office, iat, cursor, None, entries=parsed_entries)
-    after = _int(p.get("after"), "after")
-    changes = p.get("changes")
-    if not isinstance(changes, list) or cursor < after:
-        raise SyncError("changes document is malformed")
-    out: list[tuple[int, str, ParsedEntry | str]] = []
-    last = after
-    for change in changes:
-        if not isinstance(change, Mapping):
-            raise SyncError("change is not an object")
-        seq = _int(change.get("seq"), "seq")
-        if not last < seq <= cursor:
-            raise SyncError("change seq out of order")
-        last = seq
-        op = change.get("op")
-        entry = change.get("entry")
-        if op == "add":
-            out.append((seq, op, _entry(entry)))
-        elif op == "remove":
-            ident = entry.get("id") if isinstance(entry, Mapping) else None
-            out.append((seq, op, _entry_id(ident)))
-        else:
-            raise SyncError("change op is not add or remove")
-    return RestrictionDocument(token, office, iat, cursor, after, changes=tuple(out))
-
-
-# --- database helpers -----------------------------------------------------------------
-
-
-def _doc(conn: sa.Connection, kind: str, key: str) -> Any:
-    d = db.documents
-    return conn.execute(sa.select(d).where(d.c.kind == kind, d.c.key == key)).first()
-
-
-def save_document(
-    conn: sa.Connection,
-    kind: str,
-    key: str,
-    token: str,
-    version: int,
-    now: dt.datetime,
-    *,
-    etag: str | None = None,
-    last_modified: str | None = None,
-) -> None:
-    d = db.documents
-    conn.execute(d.delete().where(d.c.kind == kind, d.c.key == key))
-    conn.execute(
-        d.insert().values(
-            kind=kind,
-            key=key,
-            token=token,
-            version=version,
-            etag=etag,
-            last_modified=last_modified,
-            fetched_at=now,
-            checked_at=now,
-        )
-    )
-
-
-def _state(conn: sa.Connection, source: str) -> Any:
-    s = db.sync_state
-    return conn.execute(sa.select(s).where(s.c.source == source)).first()
-
-
-def save_state(conn: sa.Connection, source: str, **values: Any) -> None:
-    s = db.sync_state
-    if conn.execute(s.update().where(s.c.source == source).values(**values)).rowcount == 0:
-        conn.execute(s.insert().values(source=source, **values))
-
-
-def _put_entry(conn: sa.Connection, source: str, e: ParsedEntry) -> None:
-    _drop_entry(conn, source, e.entry_id)
-    conn.execute(
-        db.restrictions.insert().values(
-            source=source,
-            entry_id=e.entry_id,
-            person_ref=e.person_ref,
-            category=e.category,
-            decision_date=e.decision_date,
-            bar_until=e.bar_until,
-        )
-    )
-    if e.affected:
-        conn.execute(
-            db.restriction_numbers.insert(),
-            [
-                {"source": source, "entry_id": e.entry_id, "certificate_number": n}
-                for n in e.affected
-            ],
-        )
-
-
-def _drop_entry(conn: sa.Connection, source: str, entry_id: str) -> None:
-    for t in (db.restriction_numbers, db.restrictions):
-        conn.execute(t.delete().where(t.c.source == source, t.c.entry_id == entry_id))
-
-
-def apply_restrictions_document(
-    conn: sa.Connection, source: str, doc: RestrictionDocument, now: dt.datetime
-) -> None:
-    """Store ``doc`` (already checked against the held state) and what it says."""
-    d = db.documents
-    prefix = source + "#"
-    if doc.after is None:
-        for t in (db.restriction_numbers, db.restrictions):
-            conn.execute(t.delete().where(t.c.source == source))
-        conn.execute(d.delete().where(d.c.kind == "restrictions", d.c.key.startswith(prefix)))
-        for e in doc.entries:
-            _put_entry(conn, source, e)
-        save_document(conn, "restrictions", prefix + "0000000000", doc.token, doc.iat, now)
-    else:
-        for _seq, op, item in doc.changes:
-            if op == "add":
-                assert isinstance(item, ParsedEntry)
-                _put_entry(conn, source, item)
-            else:
-                assert isinstance(item, str)
-                _drop_entry(conn, source, item)
-        if doc.changes:
-            # the last "confirmed as of" document is now behind the cursor: drop it
-            conn.execute(
-                d.delete().where(d.c.kind == "restrictions", d.c.key == prefix + "~latest")
-            )
-            count = conn.execute(
-                sa.select(sa.func.count())
-                .select_from(d)
-                .where(d.c.kind == "restrictions", d.c.key.startswith(prefix))
-            ).scalar_one()
-            save_document(conn, "restrictions", f"{prefix}{count:010d}", doc.token, doc.iat, now)
-        else:  # only confirms the data as of its iat: keep the newest such document
-            save_document(conn, "restrictions", prefix + "~latest", doc.token, doc.iat, now)
-    save_state(
-        conn,
-        "restrictions:" + source,
-        cursor=doc.cursor,
-        data_iat=doc.iat,
-        last_attempt=now,
-        last_success=now,
-        last_error=None,
-    )
-    db.bump_generation(conn)
+# --- the restricted list: order against what is held -------------------------------
 
 
 def check_restrictions_order(
@@ -446,7 +193,7 @@ class Syncer:
             report.add("trust", "skipped", "no trust list URL configured")
             return report
         with self.engine.connect() as conn:
-            held_row = _doc(conn, "trust", "")
+            held_row = load_document(conn, "trust", "")
         held = self.store.current().trust if held_row is not None else None
         try:
             code, headers, body = self._get(
@@ -481,7 +228,7 @@ class Syncer:
             report.add("trust", "unchanged")
             return report
         with db.writing(self.engine) as conn:
-            current = _doc(conn, "trust", "")  # another replica may have moved on
+            current = load_document(conn, "trust", "")  # another replica may have moved on
             if current is not None and current.version > new.sequence:
                 report.add("trust", "unchanged", "a newer list arrived meanwhile")
                 return report
@@ -537,7 +284,7 @@ class Syncer:
             report.add(what, "skipped", "no trust list held")
             return report
         with self.engine.connect() as conn:
-            row = _doc(conn, "status", uri)
+            row = load_document(conn, "status", uri)
         snap = held.status.get(uri)
         try:
             code, headers, body = self._get(
@@ -577,7 +324,7 @@ class Syncer:
             report.add(what, "unchanged")
             return report
         with db.writing(self.engine) as conn:
-            current = _doc(conn, "status", uri)  # another replica may have moved on
+            current = load_document(conn, "status", uri)  # another replica may have moved on
             if current is not None and current.version > new.issued_at:
                 report.add(what, "unchanged", "a newer copy arrived meanwhile")
                 return report
@@ -647,7 +394,7 @@ class Syncer:
         changed = False
         for _page in range(MAX_CHANGE_PAGES):
             with self.engine.connect() as conn:
-                st = _state(conn, state_key)
+                st = load_state(conn, state_key)
                 ndocs = conn.execute(
                     sa.select(sa.func.count())
                     .select_from(db.documents)
@@ -678,19 +425,19 @@ class Syncer:
                 self._fail(report, what, state_key, "failed", f"HTTP {code}")
                 return report
             try:
-                doc = parse_restrictions_document(body, trust)
+                doc = load_restrictions(body, trust)
                 if snapshot != (doc.after is None):
                     raise SyncError("a snapshot was asked for and changes came, or the reverse")
                 check_restrictions_order(cursor, held_iat, doc)
             except RollbackError as exc:
                 self._fail(report, what, state_key, "refused", f"rollback: {exc}")
                 return report
-            except SyncError as exc:
+            except (SyncError, CredentialError) as exc:
                 self._fail(report, what, state_key, "refused", str(exc))
                 return report
             now = self.clock()
             with db.writing(self.engine) as conn:
-                st = _state(conn, state_key)  # another replica may have applied it
+                st = load_state(conn, state_key)  # another replica may have applied it
                 if (st.cursor if st is not None else None) != cursor:
                     changed = True
                     break

@@ -1,4 +1,4 @@
-"""The public web page (issue 5 point 4): ``GET /`` and ``GET /v``.
+"""The public web page: ``GET /`` and ``GET /v``.
 
 ``/`` has a paste box, a file upload and, where the browser has ``BarcodeDetector``, a
 camera scanner; ``/v`` is where a phone camera lands from a printed QR

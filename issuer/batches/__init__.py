@@ -1,10 +1,79 @@
 """Batch issuance: a certification round's spreadsheet read, judged, signed and issued.
 
 Owns: ``reading`` (CSV and XLSX rows judged by the field rules, the error report),
-``run`` (the stored batch, the signing pool, the bulk transaction), ``printing`` (a
-batch's PDFs as one print file).
+``store`` (the stored batch: its state, stored row errors, opening a file as a batch),
+``signing`` (the signing pool and its wire format, ``SignerRef``), ``bulk`` (a chunk's
+status indices, bulk inserts, audit and event chaining), ``wal`` (SQLite's WAL
+checkpointed by a thread), ``run`` (the pipeline: ``run_batch``, ``issue_file``),
+``printing`` (a batch's PDFs as one print file), ``workers`` (what every pool worker
+does first).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.lifecycle``, ``issuer.pdf``, ``issuer.settings``,
 ``issuer.errors``. Not ``issuer.web`` or ``issuer.cli``.
+
+Its modules import each other, never this package; other packages import what is
+listed here.
 """
+
+from issuer.batches.printing import (
+    DEFAULT_PART_SIZE,
+    PrintFailure,
+    PrintReport,
+    PrintUnavailableError,
+    print_batch,
+    print_file_name,
+)
+from issuer.batches.run import (
+    DEFAULT_CHUNK,
+    DEFAULT_WORKERS,
+    Progress,
+    Timing,
+    issue_file,
+    run_batch,
+)
+from issuer.batches.signing import SignerRef
+from issuer.batches.store import (
+    DONE,
+    FAILED,
+    ISSUING,
+    STATES,
+    VALIDATING,
+    BatchFailure,
+    OpenedBatch,
+    batch_errors,
+    batch_failure,
+    file_sha256,
+    get_batch,
+    open_batch,
+    start_batch,
+)
+
+__all__ = [
+    "DEFAULT_CHUNK",
+    "DEFAULT_PART_SIZE",
+    "DEFAULT_WORKERS",
+    "DONE",
+    "FAILED",
+    "ISSUING",
+    "STATES",
+    "VALIDATING",
+    "BatchFailure",
+    "OpenedBatch",
+    "PrintFailure",
+    "PrintReport",
+    "PrintUnavailableError",
+    "Progress",
+    "SignerRef",
+    "Timing",
+    "batch_errors",
+    "batch_failure",
+    "file_sha256",
+    "get_batch",
+    "issue_file",
+    "open_batch",
+    "print_batch",
+    "print_file_name",
+    "run_batch",
+    "start_batch",
+]

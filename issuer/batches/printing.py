@@ -50,8 +50,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from credential import CredentialError, qr_url
-from issuer.batches.run import _exit_with_parent  # one way a worker follows its parent out
-from issuer.db.models import BatchItem, Certificate
+from issuer.batches.workers import follow_parent
+from issuer.db import tables
+from issuer.db.models import Certificate
+from issuer.issuance import SealedDataError, certificate_pdf, facts_of, seal_png
+from issuer.pdf import PdfError, PrintItem, render_many
 from issuer.settings import IssuerSettings
 from keys import DocumentSigningKey
 
@@ -64,14 +67,14 @@ __all__ = [
     "print_file_name",
 ]
 
-# Rows per part: one pool task (small, so the workers end together) and one part of the
-# print file (fonts subset once per part: 100 pages a part cost 4 % more than 500).
+# Rows per part: one pool task and one part of the print file. Small parts let the
+# workers end together; fonts are subset once per part, so larger ones cost a little less.
 DEFAULT_PART_SIZE = 100
 _UNITE_MAX = 200  # part files pdfunite opens at once (each is an open file)
 _TMP = re.compile(r"^\..+\.(\d+)\.tmp$")  # ".<name>.<pid>.tmp"
 
-_ITEM: sa.Table = BatchItem.__table__  # type: ignore[attr-defined]
-_CERT: sa.Table = Certificate.__table__  # type: ignore[attr-defined]
+_ITEM = tables.BATCH_ITEM
+_CERT = tables.CERTIFICATE
 
 
 class PrintUnavailableError(Exception):
@@ -188,7 +191,7 @@ _Job = tuple[int, str, str, str, str, bool]
 
 
 def _init_worker(settings: IssuerSettings, key: DocumentSigningKey, out: str, parts: str) -> None:
-    threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True).start()
+    follow_parent()
     _worker.update(settings=settings, key=key, out=Path(out), parts=Path(parts))
 
 
@@ -216,9 +219,6 @@ def _make_part(
 ) -> tuple[int, list[PrintFailure], int]:
     """Make the missing PDFs of ``jobs`` and, if ``part``, part file ``k`` of their pages;
     return (PDFs made, failures, pages in the part)."""
-    from issuer.issuance import SealedDataError, certificate_pdf, facts_of, seal_png
-    from issuer.pdf import PdfError, PrintItem, render_many
-
     made = 0
     failures: list[PrintFailure] = []
     items: list[PrintItem] = []

@@ -125,7 +125,7 @@ def issue_command(
     import datetime as dt
     import os
 
-    from issuer.batches import run as batches
+    from issuer import batches
     from issuer.batches.reading import BatchFileError, write_error_report
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
@@ -223,7 +223,7 @@ def _print(
     fail: Any,
 ) -> None:
     """Print the issued batch into ``pdf_dir`` (see ``issuer.batches.printing``)."""
-    from issuer.batches.printing import PrintUnavailableError, print_batch, print_file_name
+    from issuer.batches import PrintUnavailableError, print_batch, print_file_name
 
     try:
         report = print_batch(

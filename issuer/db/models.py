@@ -389,7 +389,7 @@ class AuditCheckpoint(IssuerModel, table=True):
 
 class HolderClaimCode(IssuerModel, table=True):
     """A teacher's claim code (领取码): bound to the person, one per person (a new code
-    replaces the old one), stored only as a keyed hash (HMAC-SHA256, ``issuer.holder.service``)."""
+    replaces the old one), stored only as a keyed hash (HMAC-SHA256, ``issuer.holder.codes``)."""
 
     __tablename__ = "holder_claim_code"
 

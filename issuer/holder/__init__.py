@@ -1,8 +1,69 @@
-"""The teacher's side: claim codes, sign-in, downloads and purpose-bound copies.
+"""The teacher's side: claim codes, sign-in, downloads and purpose-bound copies (the flow
+is in docs/holder.md; the pages are in ``issuer.web``).
 
-Owns: ``service`` (the holder's transactions; its pages are in ``issuer.web``).
+Owns, lowest first (each imports only those before it):
 
-May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
+- ``codes``: claim codes made by a clerk, the holder key that MACs codes and sessions;
+- ``signin``: signing in with a number and a code, the lockout, the session cookie;
+- ``downloads``: the holder's certificates and the credential document;
+- ``copies``: purpose-bound copies, their daily limit and record.
+
+May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.pdf``, ``issuer.settings``, ``issuer.errors``.
 Not ``issuer.web`` or ``issuer.cli``.
 """
+
+from issuer.holder.codes import (
+    CODE_ALPHABET,
+    CODE_LENGTH,
+    ClaimCode,
+    code_hash,
+    format_code,
+    issue_claim_code,
+    normalise_code,
+)
+from issuer.holder.copies import (
+    COPY_DAYS_DEFAULT,
+    COPY_DAYS_MAX,
+    PURPOSE_MAX,
+    MadeCopy,
+    copies_of,
+    make_copy,
+    validate_copy_request,
+)
+from issuer.holder.downloads import certificate_of, certificates_of, credential_document, dumps
+from issuer.holder.signin import (
+    HolderIdentity,
+    HolderLocked,
+    HolderLoginFailed,
+    csrf_token,
+    login,
+    open_session,
+)
+
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "COPY_DAYS_DEFAULT",
+    "COPY_DAYS_MAX",
+    "PURPOSE_MAX",
+    "ClaimCode",
+    "HolderIdentity",
+    "HolderLocked",
+    "HolderLoginFailed",
+    "MadeCopy",
+    "certificate_of",
+    "certificates_of",
+    "code_hash",
+    "copies_of",
+    "credential_document",
+    "csrf_token",
+    "dumps",
+    "format_code",
+    "issue_claim_code",
+    "login",
+    "make_copy",
+    "normalise_code",
+    "open_session",
+    "validate_copy_request",
+]

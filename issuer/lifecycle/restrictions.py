@@ -1,4 +1,4 @@
-"""The restricted-qualification list, 教师资格限制库 (contract section 7; issue 3 item 6).
+"""The restricted-qualification list, 教师资格限制库 (contract section 7).
 
 An entry names a person by ``person_ref``, HMAC-SHA256 under ``JIAOZI_RESTRICTION_HMAC_KEY``
 (shared with the verifiers) over ``<id_type>:<normalised number>``
@@ -11,12 +11,13 @@ Audit records and pending requests show it masked; events and the verifiers' fee
 carry it.
 
 Recording an entry (after a second supervisor approves, unless the office switched
-maker-checker off) makes every certificate of that person in this issuer INVALID
-(status ``revoked``, reason ``restricted``) in the same transaction, with a ``restricted``
-event and a ``revoked`` event per certificate. A person with no certificate here can be
-recorded too. Removal after review is its own entry in the change log (op ``remove``),
-audited, with an ``unrestricted`` event; it does NOT reinstate the certificates: revocation
-is final, and a person cleared on review applies for a new certificate.
+maker-checker off: requests and approvals are ``issuer.lifecycle.approvals``) makes every
+certificate of that person in this issuer INVALID (status ``revoked``, reason
+``restricted``) in the same transaction, with a ``restricted`` event and a ``revoked``
+event per certificate. A person with no certificate here can be recorded too. Removal
+after review is its own entry in the change log (op ``remove``), audited, with an
+``unrestricted`` event; it does NOT reinstate the certificates: revocation is final, and
+a person cleared on review applies for a new certificate.
 
 Verifiers (service clients of kind ``verifier``) read the list as JWS snapshots and
 deltas (``typ: jiaozi-restrictions+jwt``) with a gapless cursor (``restriction_change.seq``,
@@ -36,49 +37,53 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+import issuer.lifecycle.status as lifecycle
 from credential import (
     IdType,
     InvalidFieldError,
     Signer,
-    encode_jws,
     mask_id,
     normalise_id,
+    restriction_entry_claim,
+    restrictions_changes_claims,
+    restrictions_snapshot_claims,
+    sign_restrictions,
 )
 from issuer import issuance as services
 from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
+from issuer.db import tables
 from issuer.db.models import Certificate, Restriction, RestrictionChange
 from issuer.errors import Conflict, NotFound
 from issuer.fields.application import FieldError, ValidationFailed
-from issuer.lifecycle import status as lifecycle
+from issuer.lifecycle.transitions import change_status, lock_status_lists
 from issuer.settings import IssuerSettings
 
 __all__ = [
     "BAR_YEARS",
     "CATEGORIES",
-    "RESTRICTIONS_TYP",
     "apply_removal",
     "apply_restriction",
     "changes_token",
-    "request_removal",
-    "request_restriction",
+    "get_restriction",
+    "lock_active",
+    "refuse_duplicate",
     "restriction_json",
     "snapshot_token",
     "validate_removal",
     "validate_restriction",
 ]
 
-RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
 CATEGORIES = ("lost", "revoked")
 BAR_YEARS = 5
 NAME_MAX = 50
 OFFICE_MAX = 200
 REASON_MAX = 500
 
-_CERT: sa.Table = Certificate.__table__  # type: ignore[attr-defined]
-_RESTR: sa.Table = Restriction.__table__  # type: ignore[attr-defined]
-_CHANGE: sa.Table = RestrictionChange.__table__  # type: ignore[attr-defined]
+_CERT = tables.CERTIFICATE
+_RESTR = tables.RESTRICTION
+_CHANGE = tables.RESTRICTION_CHANGE
 
 
 def bar_until(category: str, decision_date: dt.date) -> dt.date | None:
@@ -188,23 +193,22 @@ def validate_removal(body: Mapping[str, object], *, today: dt.date) -> dict[str,
 # --- effects (inside the approving transaction) ------------------------------------------
 
 
-def _duplicate(session: Session, person_ref: str, category: str) -> int | None:
-    return session.execute(
+def refuse_duplicate(session: Session, person_ref: str, category: str) -> None:
+    """Raise Conflict if the person already has an active entry of ``category``."""
+    found = session.execute(
         sa.select(_RESTR.c.id).where(
             _RESTR.c.person_ref == person_ref,
             _RESTR.c.category == category,
             _RESTR.c.removed_at.is_(None),
         )
     ).scalar_one_or_none()
-
-
-def _already(restriction_id: int) -> Conflict:
-    return Conflict(
-        "This person already has an active entry of that category",
-        "该人员已有同类别的有效限制记录",
-        f"Restriction {restriction_id}.",
-        f"限制记录{restriction_id}。",
-    )
+    if found is not None:
+        raise Conflict(
+            "This person already has an active entry of that category",
+            "该人员已有同类别的有效限制记录",
+            f"Restriction {found}.",
+            f"限制记录{found}。",
+        )
 
 
 def apply_restriction(
@@ -221,9 +225,7 @@ def apply_restriction(
     Raises Conflict if an active entry of the same category exists for the person.
     """
     seq = events.next_seq(session, events.RESTRICTION_HEAD)  # first: see the lock order
-    found = _duplicate(session, payload["person_ref"], payload["category"])
-    if found is not None:
-        raise _already(found)
+    refuse_duplicate(session, payload["person_ref"], payload["category"])
     certs = list(
         session.execute(
             sa.select(Certificate)
@@ -233,7 +235,7 @@ def apply_restriction(
             .execution_options(populate_existing=True)
         ).scalars()
     )
-    lifecycle.lock_status_lists(session, [c.status_list_id for c in certs])
+    lock_status_lists(session, [c.status_list_id for c in certs])
     decision_date = dt.date.fromisoformat(payload["decision_date"])
     entry = Restriction(
         person_ref=payload["person_ref"],
@@ -286,7 +288,7 @@ def apply_restriction(
         if cert.status == "revoked":
             continue  # already final; still listed as affected
         list_ids.append(
-            lifecycle.change_status(
+            change_status(
                 session,
                 cert,
                 change="revoke",
@@ -300,7 +302,9 @@ def apply_restriction(
     return list_ids, {"restriction": restriction_json(entry, internal=True)}
 
 
-def _lock_restriction(session: Session, restriction_id: int) -> Restriction:
+def lock_active(session: Session, restriction_id: int) -> Restriction:
+    """Return entry ``restriction_id``, its row locked; raises NotFound, Conflict (already
+    removed)."""
     entry = session.execute(
         sa.select(Restriction)
         .where(_RESTR.c.id == restriction_id)
@@ -309,16 +313,14 @@ def _lock_restriction(session: Session, restriction_id: int) -> Restriction:
     ).scalar_one_or_none()
     if entry is None:
         raise NotFound("No such restriction", "限制记录不存在")
+    if entry.removed_at is not None:
+        raise Conflict(
+            "This entry has already been removed",
+            "该限制记录已撤除",
+            f"Restriction {entry.id}.",
+            f"限制记录{entry.id}。",
+        )
     return entry
-
-
-def _removed(entry: Restriction) -> Conflict:
-    return Conflict(
-        "This entry has already been removed",
-        "该限制记录已撤除",
-        f"Restriction {entry.id}.",
-        f"限制记录{entry.id}。",
-    )
 
 
 def apply_removal(
@@ -336,9 +338,7 @@ def apply_removal(
     Conflict (already removed).
     """
     seq = events.next_seq(session, events.RESTRICTION_HEAD)
-    entry = _lock_restriction(session, restriction_id)
-    if entry.removed_at is not None:
-        raise _removed(entry)
+    entry = lock_active(session, restriction_id)
     entry.removed_at, entry.removal_reason = now, payload["reason"]
     session.add(RestrictionChange(seq=seq, restriction_id=restriction_id, op="remove", at=now))
     session.flush()
@@ -369,7 +369,7 @@ def apply_removal(
     return [], {"restriction": restriction_json(entry, internal=True)}
 
 
-# --- requests ------------------------------------------------------------------------------
+# --- entries as answers and the feed show them --------------------------------------------
 
 
 def _iso_date(day: dt.date | None) -> str | None:
@@ -395,116 +395,6 @@ def restriction_json(entry: Restriction, *, internal: bool = False) -> dict[str,
     return out
 
 
-def request_restriction(
-    session: Session,
-    *,
-    payload: dict[str, Any],
-    who: Principal,
-    signer: Signer,
-    settings: IssuerSettings,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """Record a new entry: pending approval, or at once where maker-checker is off.
-
-    Returns ``{"state": "pending", "pending_action": ...}`` or ``{"state": "done",
-    "restriction": ...}``. Raises Conflict (an active entry of that category, or the same
-    request already waiting), Forbidden (static key with maker-checker on).
-    """
-    now = now.astimezone(dt.UTC)
-    office_id = who.office_id or settings.office_id
-    if not lifecycle.maker_checker_on(session, who.office_id):
-
-        def direct() -> tuple[list[int], dict[str, Any]]:
-            return apply_restriction(
-                session,
-                payload={**payload, "office_id": office_id},
-                actor=who.actor,
-                approval={"maker_checker": False},
-                now=now,
-            )
-
-        list_ids, result = lifecycle.write(session, direct)
-        lifecycle.publish(session, list_ids, signer=signer, settings=settings, now=now)
-        return {"state": "done", "pending_action": None, **result}
-
-    def pending() -> Any:
-        found = _duplicate(session, payload["person_ref"], payload["category"])
-        if found is not None:
-            raise _already(found)
-        return lifecycle.create_pending(
-            session,
-            kind="restrict",
-            target=payload["person_ref"],
-            payload={**payload, "office_id": office_id},
-            who=who,
-            now=now,
-            audit_action="restriction.requested",
-            audit_subject=f"person:{payload['id_number_masked']}",
-            audit_detail={
-                k: payload[k] for k in ("id_type", "id_number_masked", "category", "decision_date")
-            },
-        )
-
-    action = lifecycle.write(session, pending)
-    out = lifecycle.pending_json(session, action)
-    session.rollback()
-    return {"state": "pending", "pending_action": out, "restriction": None}
-
-
-def request_removal(
-    session: Session,
-    *,
-    restriction_id: int,
-    payload: dict[str, Any],
-    who: Principal,
-    signer: Signer,
-    settings: IssuerSettings,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """Remove an entry after review: pending approval, or at once without maker-checker.
-
-    Does not reinstate any certificate (revocation is final). Raises NotFound, Conflict
-    (already removed, or a removal already waiting), Forbidden (static key, maker-checker on).
-    """
-    now = now.astimezone(dt.UTC)
-    office_id = who.office_id or settings.office_id
-    if not lifecycle.maker_checker_on(session, who.office_id):
-
-        def direct() -> tuple[list[int], dict[str, Any]]:
-            return apply_removal(
-                session,
-                restriction_id=restriction_id,
-                payload={**payload, "office_id": office_id},
-                actor=who.actor,
-                approval={"maker_checker": False},
-                now=now,
-            )
-
-        _, result = lifecycle.write(session, direct)
-        return {"state": "done", "pending_action": None, **result}
-
-    def pending() -> Any:
-        entry = _lock_restriction(session, restriction_id)
-        if entry.removed_at is not None:
-            raise _removed(entry)
-        return lifecycle.create_pending(
-            session,
-            kind="unrestrict",
-            target=str(restriction_id),
-            payload={**payload, "office_id": office_id},
-            who=who,
-            now=now,
-            audit_action="restriction.removal_requested",
-            audit_subject=f"restriction:{restriction_id}",
-            audit_detail={"restriction_id": restriction_id, **payload},
-        )
-
-    action = lifecycle.write(session, pending)
-    out = lifecycle.pending_json(session, action)
-    session.rollback()
-    return {"state": "pending", "pending_action": out, "restriction": None}
-
-
 def get_restriction(session: Session, restriction_id: int) -> dict[str, Any]:
     """Return one entry with its office-only fields; raises NotFound."""
     entry = session.get(Restriction, restriction_id)
@@ -527,12 +417,25 @@ def _read_snapshot(session: Session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
 
 
+def _feed_entry(entry: Restriction) -> dict[str, Any]:
+    """Return an entry as the verifiers' feed carries it (``credential``'s format)."""
+    assert entry.id is not None  # read from the database
+    return restriction_entry_claim(
+        entry_id=entry.id,
+        person_ref=entry.person_ref,
+        category=entry.category,
+        decision_date=entry.decision_date,
+        bar_until=entry.bar_until,
+        deciding_office=entry.deciding_office,
+        affected=json.loads(entry.affected_json),
+    )
+
+
 def snapshot_token(
     session: Session, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
 ) -> str:
-    """Return the active entries as a signed snapshot: ``{iss, iat, cursor, entries}``.
-
-    ``cursor`` is the last change included; follow with :func:`changes_token`.
+    """Return the active entries as a signed snapshot (``credential`` restricted-list
+    format): ``cursor`` is the last change included; follow with :func:`changes_token`.
     """
     _read_snapshot(session)
     try:
@@ -542,15 +445,15 @@ def snapshot_token(
         entries = session.execute(
             sa.select(Restriction).where(_RESTR.c.removed_at.is_(None)).order_by(_RESTR.c.id)
         ).scalars()
-        payload = {
-            "iss": settings.office_id,
-            "iat": int(now.timestamp()),
-            "cursor": int(cursor),
-            "entries": [restriction_json(e) for e in entries],
-        }
+        claims = restrictions_snapshot_claims(
+            iss=settings.office_id,
+            iat=int(now.timestamp()),
+            cursor=int(cursor),
+            entries=[_feed_entry(e) for e in entries],
+        )
     finally:
         session.rollback()
-    return encode_jws({"typ": RESTRICTIONS_TYP}, payload, signer)
+    return sign_restrictions(claims, signer)
 
 
 def changes_token(
@@ -562,9 +465,9 @@ def changes_token(
     settings: IssuerSettings,
     now: dt.datetime,
 ) -> str:
-    """Return changes after ``after`` as a signed delta: ``{iss, iat, after, cursor,
-    changes: [{seq, op, entry}]}``, at most ``limit``; ask again from ``cursor`` until
-    ``changes`` is empty. ``seq`` is gapless and commits in order.
+    """Return at most ``limit`` changes after ``after`` as a signed page (``credential``
+    restricted-list format); ask again from its ``cursor`` until a page is empty. ``seq``
+    is gapless and commits in order.
     """
     _read_snapshot(session)
     try:
@@ -575,16 +478,10 @@ def changes_token(
             .order_by(_CHANGE.c.seq)
             .limit(limit)
         ).all()
-        changes = [
-            {"seq": ch.seq, "op": ch.op, "entry": restriction_json(entry)} for ch, entry in rows
-        ]
+        changes = [(ch.seq, ch.op, _feed_entry(entry)) for ch, entry in rows]
     finally:
         session.rollback()
-    payload = {
-        "iss": settings.office_id,
-        "iat": int(now.timestamp()),
-        "after": after,
-        "cursor": changes[-1]["seq"] if changes else after,
-        "changes": changes,
-    }
-    return encode_jws({"typ": RESTRICTIONS_TYP}, payload, signer)
+    claims = restrictions_changes_claims(
+        iss=settings.office_id, iat=int(now.timestamp()), after=after, changes=changes
+    )
+    return sign_restrictions(claims, signer)

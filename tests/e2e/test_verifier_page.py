@@ -1,8 +1,8 @@
-"""The verifier's web page in a real browser (issue 5 point 4): Debian's headless Chromium
+"""The verifier's web page in a real browser: Debian's headless Chromium
 driven by Playwright's Python package (its bundled driver only; no browser is ever
 downloaded: ``playwright install`` is never run).
 
-A verifier app synced from the fake issuer of ``tests/verifier/test_fakes.py``
+A verifier app synced from the fake issuer of ``tests/factory/verifier.py``
 is served by uvicorn on a free loopback port; its public URL is that loopback URL, so the
 QR URLs made for it are accepted. The browser opens ``/v#<transport digits>`` as a phone
 camera would, and uploads a rendered PDF on ``/``.

@@ -11,6 +11,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -19,6 +20,7 @@ from credential import (
     Certificate,
     CertificateNumber,
     IdType,
+    InvalidFieldError,
     KeySigner,
     Office,
     QualificationType,
@@ -52,6 +54,17 @@ def applicants() -> list[dict[str, str]]:
     """Return the shared synthetic applicants (1,000 invented people)."""
     with APPLICANTS_CSV.open(encoding="utf-8") as f:
         return list(csv.DictReader(f))
+
+
+def field_error(fn: object, *args: object, **kwargs: object) -> InvalidFieldError:
+    """Return the InvalidFieldError ``fn(*args, **kwargs)`` raises (failing the test if it
+    raises none), after checking it has both its English and its Chinese message."""
+    assert callable(fn)
+    with pytest.raises(InvalidFieldError) as info:
+        fn(*args, **kwargs)
+    err = info.value
+    assert err.message and err.message_zh
+    return err
 
 
 def signer(alg: str = "EdDSA", kid: str = "11001-1", *, seed: int | None = None) -> KeySigner:

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import itertools
 import os
+import random
 import re
 import time
 import uuid
@@ -27,6 +28,7 @@ from credential import (
     QualificationType,
     StatusSnapshot,
     TrustList,
+    Verdict,
     load_status_list,
     verify,
 )
@@ -400,3 +402,50 @@ def decodings(value: object) -> Iterator[bytes]:
 
 
 B64_RUN = re.compile(r"[A-Za-z0-9_-]{16,}")
+
+
+# --- batches: shared by tests/issuer/batches/test_run.py, test_pool.py, test_head_start.py ---
+
+
+def count_rows(env: IssuerHarness, model: Any) -> int:
+    """Return how many rows ``model``'s table holds."""
+    with Session(env.engine) as s:
+        return s.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def xlsx_from_csv(data: bytes) -> bytes:
+    """Return the UTF-8 CSV ``data`` as an XLSX workbook (identity numbers as text)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    for record in csv.reader(io.StringIO(data.decode("utf-8"))):
+        ws.append(record)
+    for cell in ws["F"]:  # identity numbers as text, as a careful clerk formats them
+        cell.number_format = "@"
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def verify_sample(env: IssuerHarness, numbers: list[str], k: int = 20) -> None:
+    """Fetch ``k`` random certificates over the API: both tokens verify VALID."""
+    snapshots: dict[str, object] = {}
+    now = dt.datetime.now(dt.UTC)
+    for number in random.Random(7).sample(numbers, k):
+        r = env.client.get(f"/api/v1/certificates/{number}", headers=env.headers())
+        assert r.status_code == 200, r.text
+        got = r.json()
+        uri = got["status_list"]["uri"]
+        if uri not in snapshots:
+            snapshots[uri] = env.status_snapshot(uri)
+        result = verify(
+            got["qr_token"],
+            credential=got["credential"],
+            trust=env.trust,
+            status=snapshots,  # type: ignore[arg-type]
+            now=now,
+        )
+        assert result.verdict is Verdict.VALID, result.checks
+        assert result.certificate is not None
+        assert result.certificate.certificate_number == number

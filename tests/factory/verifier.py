@@ -28,6 +28,10 @@ from credential import (
     encode_jws,
     person_reference,
     qr_segments,
+    restriction_entry_claim,
+    restrictions_changes_claims,
+    restrictions_snapshot_claims,
+    sign_restrictions,
 )
 from tests.factory import ISSUER_URL, NOW, VERIFIER_URL, World
 from verifier.accounts import create_employer
@@ -41,9 +45,6 @@ FEED_KEY = "verifier-client-key-0123456789abcdef"
 
 
 PERSON_KEY = "person-ref-key-shared-0123456789abcdef"
-
-
-RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
 
 
 _HTTP_DATE = "%a, %d %b %Y %H:%M:%S GMT"
@@ -99,15 +100,19 @@ class FakeIssuer:
         bar_until: str | None = "2031-11-28",
         decision_date: str = "2026-11-28",
     ) -> None:
-        entry = {
-            "id": entry_id,
-            "person_ref": person_ref(row),
-            "category": category,
-            "decision_date": decision_date,
-            "bar_until": bar_until if category == "revoked" else None,
-            "deciding_office": "北京市教育委员会",
-            "affected": list(affected),
-        }
+        entry = restriction_entry_claim(
+            entry_id=entry_id,
+            person_ref=person_ref(row),
+            category=category,
+            decision_date=dt.date.fromisoformat(decision_date),
+            bar_until=(
+                dt.date.fromisoformat(bar_until)
+                if bar_until is not None and category == "revoked"
+                else None
+            ),
+            deciding_office="北京市教育委员会",
+            affected=affected,
+        )
         self.entries[entry_id] = entry
         self.log.append({"seq": self.cursor + 1, "op": "add", "entry": entry})
 
@@ -151,26 +156,24 @@ class FakeIssuer:
             if request.headers.get("authorization") != f"Bearer {FEED_KEY}":
                 return httpx.Response(401)
             iss = self.world.office_id
+            iat = self.restrictions_iat or self._iat()
             if path.endswith("/snapshot"):
-                payload = {
-                    "iss": iss,
-                    "iat": self.restrictions_iat or self._iat(),
-                    "cursor": self.cursor,
-                    "entries": list(self.entries.values()),
-                }
-                return httpx.Response(200, text=self.sign(RESTRICTIONS_TYP, payload))
-            if path.endswith("/changes"):
+                claims = restrictions_snapshot_claims(
+                    iss=iss, iat=iat, cursor=self.cursor, entries=list(self.entries.values())
+                )
+            elif path.endswith("/changes"):
                 after = int(request.url.params["after"])
                 page = [c for c in self.log if c["seq"] > after][: self.page_size]
-                cursor = page[-1]["seq"] if page else after
-                payload = {
-                    "iss": iss,
-                    "iat": self.restrictions_iat or self._iat(),
-                    "after": after,
-                    "cursor": cursor,
-                    "changes": page,
-                }
-                return httpx.Response(200, text=self.sign(RESTRICTIONS_TYP, payload))
+                claims = restrictions_changes_claims(
+                    iss=iss,
+                    iat=iat,
+                    after=after,
+                    changes=[(c["seq"], c["op"], c["entry"]) for c in page],
+                )
+            else:
+                return httpx.Response(404)
+            signed = sign_restrictions(claims, self.world.office_signer)
+            return httpx.Response(200, text=signed)
         return httpx.Response(404)
 
     def client(self) -> httpx.Client:

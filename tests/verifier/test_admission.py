@@ -20,10 +20,6 @@ from verifier.accounts import create_employer
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
-
-
-
-
 @pytest.fixture
 def adm(database_url: str, tmp_path: Path) -> Iterator[Harness]:
     gen = make_harness(database_url, tmp_path)

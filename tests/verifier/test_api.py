@@ -30,14 +30,6 @@ def api(tmp_path: Path) -> Iterator[Harness]:
     gen.close()
 
 
-
-
-
-
-
-
-
-
 # --- text inputs -------------------------------------------------------------------------
 
 
@@ -378,7 +370,7 @@ def test_json_fast_path_answers_exactly_as_the_route(
         langs = [{}, {"Accept-Language": "en"}, {"Accept-Language": "en;q=0.3, zh-CN"}]
         types = [json_type, {"Content-Type": "application/vnd.x+json; charset=utf-8"}]
         # The route reads the media type; the fast path must not need it.
-        monkeypatch.setattr("verifier.app._media_type", _not_on_the_fast_path)
+        monkeypatch.setattr("verifier.app.routes.media_type", _not_on_the_fast_path)
         seen: set[int] = set()
         for body, extra in cases:
             for lang in langs:
@@ -387,7 +379,7 @@ def test_json_fast_path_answers_exactly_as_the_route(
                     a = fast.client.post("/api/v1/verify", content=body, headers=headers)
                     monkeypatch.undo()
                     b = route.client.post("/api/v1/verify", content=body, headers=headers)
-                    monkeypatch.setattr("verifier.app._media_type", _not_on_the_fast_path)
+                    monkeypatch.setattr("verifier.app.routes.media_type", _not_on_the_fast_path)
                     assert a.status_code == b.status_code, (body[:80], headers)
                     assert a.content == b.content, (body[:80], headers)
                     assert a.headers.multi_items() == b.headers.multi_items()
@@ -474,7 +466,7 @@ def test_an_outage_judges_each_request_once(
     # With the issuer down and the status list past its ttl, the first request tries the
     # issuer (off the event loop); within the retry window later ones are judged from the
     # held list at once, not judged in the loop, found to need I/O and judged again.
-    import verifier.app as verifier_app
+    import verifier.app.service as verifier_service
 
     gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path, World(), reload_interval=3600)
     h = next(gen)
@@ -485,9 +477,9 @@ def test_an_outage_judges_each_request_once(
         h.issuer.down = True
         h.clock.advance(7200)
         calls = []
-        real = verifier_app.verify
+        real = verifier_service.verify
         monkeypatch.setattr(
-            verifier_app, "verify", lambda *a, **k: calls.append(1) or real(*a, **k)
+            verifier_service, "verify", lambda *a, **k: calls.append(1) or real(*a, **k)
         )
         h.verify(qr=token)  # tries the issuer: judged in the loop, then in a thread
         calls.clear()

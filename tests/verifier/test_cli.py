@@ -93,14 +93,10 @@ def test_create_employer_prints_the_key_once_and_stores_its_hash(synced: Harness
 def test_sync_command_runs_one_round(
     synced: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import verifier.app
-
     fresh = f"sqlite:///{tmp_path / 'other.db'}"
     real_client = httpx.Client
     transport = httpx.MockTransport(synced.issuer.handler)
-    monkeypatch.setattr(
-        verifier.app.httpx, "Client", lambda **_kw: real_client(transport=transport)
-    )
+    monkeypatch.setattr(httpx, "Client", lambda **_kw: real_client(transport=transport))
     out = run_cli(
         ["sync", "--status-uri", synced.world.status_uri], env_for(synced, database_url=fresh)
     )

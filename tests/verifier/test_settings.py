@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from credential import beijing_date
 from verifier.app import create_app
 from verifier.settings import IssuerSource, VerifierSettings
-from verifier.store import RestrictionEntry, RestrictionIndex, china_date
+from verifier.store import DatedRestrictions, RestrictionEntry, RestrictionIndex
 
 GOOD = dict(
     env="production",
@@ -131,8 +132,17 @@ def test_restriction_dates() -> None:
     assert RestrictionIndex.build([_entry("revoked", None)]).person_restricted("a" * 64, today)
 
 
-def test_dates_are_china_dates() -> None:
-    assert china_date(dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC)) == dt.date(2027, 1, 1)
+def test_restriction_dates_are_beijing_dates() -> None:
+    # a bar that ends on 31 December has ended at 00:30 on 1 January in Beijing
+    index = RestrictionIndex.build([_entry("revoked", dt.date(2026, 12, 31))])
+    today = beijing_date(dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC))
+    assert today == dt.date(2027, 1, 1)
+    assert not DatedRestrictions(index, today).category_for(
+        certificate_number="20201100110000001", person_ref="a" * 64
+    )
+    assert DatedRestrictions(index, today - dt.timedelta(days=1)).category_for(
+        certificate_number="20201100110000001", person_ref="a" * 64
+    )
 
 
 def test_person_ref_key_under_either_name(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,13 +10,22 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from credential import RollbackError, StatusValue, TrustList, qr_url, sign_trust_list
+from credential import (
+    RESTRICTIONS_TYP,
+    RollbackError,
+    StatusValue,
+    TrustList,
+    load_restrictions,
+    qr_url,
+    sign_trust_list,
+)
 from tests.factory import ISSUER_URL, T0, VERIFIER_URL, World, applicants
 from tests.factory.verifier import (
     Harness,
     make_harness,
 )
 from verifier.app import create_app
+from verifier.sync import SyncError, check_restrictions_order
 
 
 @pytest.fixture
@@ -417,23 +426,21 @@ def test_restricted_list_going_backwards_is_refused(harness: Harness) -> None:
     assert o.outcome == "refused" and "rollback" in o.detail
     assert len(h.verifier.store.current().restrictions.by_person) == 1
     # a snapshot behind the held cursor is refused too
-    from verifier.sync import SyncError, check_restrictions_order, parse_restrictions_document
-
     h.issuer.restrictions_iat = None
     token = h.issuer.sign(
-        "jiaozi-restrictions+jwt",
+        RESTRICTIONS_TYP,
         {"iss": h.world.office_id, "iat": T0, "cursor": 0, "entries": []},
     )
-    doc = parse_restrictions_document(token, h.verifier.store.current().trust)
+    doc = load_restrictions(token, h.verifier.store.current().trust)
     with pytest.raises(RollbackError):
         check_restrictions_order(1, T0 - 5, doc)
     changes = h.issuer.sign(
-        "jiaozi-restrictions+jwt",
+        RESTRICTIONS_TYP,
         {"iss": h.world.office_id, "iat": T0, "after": 0, "cursor": 0, "changes": []},
     )
     with pytest.raises(SyncError):  # changes after another cursor than the held one
         check_restrictions_order(
-            1, T0 - 5, parse_restrictions_document(changes, h.verifier.store.current().trust)
+            1, T0 - 5, load_restrictions(changes, h.verifier.store.current().trust)
         )
     # and once the issuer answers properly again, the change arrives
     h.clock.advance(10)

@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from credential import KeySigner
-from issuer.batches import run as batches
+from issuer import batches
 from issuer.batches.reading import (
     DEFAULT_MAX_ROWS,
     ApplicantRow,

@@ -28,9 +28,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from credential import QualificationType
+from issuer import holder
 from issuer.errors import IssuerError
 from issuer.fields.application import ValidationFailed
-from issuer.holder import service as holder
 from issuer.issuance import certificate_row, printing
 from issuer.pdf import PdfError
 from issuer.settings import IssuerSettings

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from credential import beijing_date as office_date
-from issuer.lifecycle import status as lifecycle
+from issuer import lifecycle
 from issuer.web.deps import DbSession, Now, Principal, Settings, SignerDep, require
 from issuer.web.routes._common import AUTH, problems
 

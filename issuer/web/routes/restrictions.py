@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from credential import beijing_date as office_date
-from issuer.lifecycle import restrictions
+from issuer import lifecycle
 from issuer.web.deps import DbSession, Now, Principal, Settings, SignerDep, client, require
 from issuer.web.routes._common import AUTH, problems
 from issuer.web.routes.lifecycle import PendingActionOut
@@ -115,10 +115,10 @@ def create_restriction(
     now: Now,
     response: Response,
 ) -> dict[str, Any]:
-    payload = restrictions.validate_restriction(
+    payload = lifecycle.validate_restriction(
         body.model_dump(), who=who, settings=settings, today=office_date(now)
     )
-    out = restrictions.request_restriction(
+    out = lifecycle.request_restriction(
         session, payload=payload, who=who, signer=signer, settings=settings, now=now
     )
     response.status_code = 202 if out["state"] == "pending" else 200
@@ -146,8 +146,8 @@ def remove_restriction(
     now: Now,
     response: Response,
 ) -> dict[str, Any]:
-    payload = restrictions.validate_removal(body.model_dump(), today=office_date(now))
-    out = restrictions.request_removal(
+    payload = lifecycle.validate_removal(body.model_dump(), today=office_date(now))
+    out = lifecycle.request_removal(
         session,
         restriction_id=restriction_id,
         payload=payload,
@@ -169,7 +169,7 @@ def remove_restriction(
 def read_snapshot(
     session: DbSession, who: Verifier, signer: SignerDep, settings: Settings, now: Now
 ) -> Response:
-    token = restrictions.snapshot_token(session, signer=signer, settings=settings, now=now)
+    token = lifecycle.snapshot_token(session, signer=signer, settings=settings, now=now)
     return Response(token, media_type=FEED_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
 
@@ -188,7 +188,7 @@ def read_changes(
     after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> Response:
-    token = restrictions.changes_token(
+    token = lifecycle.changes_token(
         session, after=after, limit=limit, signer=signer, settings=settings, now=now
     )
     return Response(token, media_type=FEED_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
@@ -203,4 +203,4 @@ def read_changes(
 def read_restriction(
     restriction_id: RestrictionId, session: DbSession, who: Supervisor
 ) -> dict[str, Any]:
-    return restrictions.get_restriction(session, restriction_id)
+    return lifecycle.get_restriction(session, restriction_id)

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from credential import canonical_json
-from issuer.batches.run import _detail_json
+from issuer.batches.signing import _detail_json
 
 _text = st.text(
     st.characters(blacklist_categories=("Cs",)),  # lone surrogates have no JSON form

@@ -1,7 +1,6 @@
 """``kill -9`` of a real ``jiaozi batch issue`` at five points of a 10,000-row batch, then a
-re-run (issue 3 item 11): every valid row issued exactly once, every number distinct and
-none skipped, one audit record per certificate on an intact chain, and every QR token
-verifies.
+re-run: every valid row issued exactly once, every number distinct and none skipped, one
+audit record per certificate on an intact chain, and every QR token verifies.
 
 SQLite (a file, as the command line uses it) and PostgreSQL (a schema of the test server).
 """

@@ -1,7 +1,7 @@
-"""``jiaozi batch issue FILE --pdf-dir DIR`` (issue 4 point 7): a signed PDF per
-certificate named by its number, one print file with every page in row order, a re-run
-that makes only what is missing (after a ``kill -9`` too), and a name no font can draw
-reported without stopping the others.
+"""``jiaozi batch issue FILE --pdf-dir DIR``: a signed PDF per certificate named by its
+number, one print file with every page in row order, a re-run that makes only what is
+missing (after a ``kill -9`` too), and a name no font can draw reported without stopping
+the others.
 
 Real subprocesses with a key store, on SQLite and PostgreSQL (see conftest.py).
 """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from issuer.batches import run as batches
+from issuer import batches
 from issuer.cli import batch as batch_cli
 
 

@@ -1,5 +1,5 @@
-"""The teacher's pages on the issuer (issue 4 points 5 and 6): a claim code from the office,
-downloads of the teacher's own certificates, purpose-bound copies that expire."""
+"""The teacher's pages on the issuer: a claim code from the office, downloads of the
+teacher's own certificates, purpose-bound copies that expire."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 import sqlalchemy as sa
 
 from credential import Reason, Verdict, VerifyPolicy, extract_token, parse_jws, verify
-from issuer.db.models import AuditRecord, HolderAttempt, HolderClaimCode, HolderCopy
+from issuer.db import tables
+from issuer.db.models import AuditRecord, HolderClaimCode
 from issuer.web.deps import now as now_dependency
 from tests.factory.issuer import API_KEY, IssuerHarness, application
 from verifier.extract import extract
@@ -62,7 +63,7 @@ def _logged_in(env: IssuerHarness, number: str, code: str) -> str:
 def _audit(env: IssuerHarness, action: str) -> list[AuditRecord]:
     with env.engine.connect() as conn:
         rows = conn.execute(
-            sa.select(AuditRecord.__table__).where(AuditRecord.__table__.c.action == action)
+            sa.select(tables.AUDIT_RECORD).where(tables.AUDIT_RECORD.c.action == action)
         ).all()
     return list(rows)
 
@@ -81,7 +82,7 @@ def test_claim_code_is_shown_once_and_stored_only_as_a_keyed_hash(
     code = _claim_code(issuer_env, number)
     assert re.fullmatch(r"[2-9A-HJKMNP-Z]{4}(-[2-9A-HJKMNP-Z]{4}){3}", code)
     with issuer_env.engine.connect() as conn:
-        rows = conn.execute(sa.select(HolderClaimCode.__table__)).all()
+        rows = conn.execute(sa.select(tables.HOLDER_CLAIM_CODE)).all()
         dump = json.dumps([[str(v) for v in r] for r in rows])
     assert len(rows) == 1
     bare = code.replace("-", "")
@@ -127,8 +128,8 @@ def test_wrong_codes_lock_the_number_after_five_and_never_say_if_it_exists(
     assert "set-cookie" not in locked.headers
     with issuer_env.engine.connect() as conn:
         row = conn.execute(
-            sa.select(HolderAttempt.__table__).where(
-                HolderAttempt.__table__.c.key == f"number:{number}"
+            sa.select(tables.HOLDER_ATTEMPT).where(
+                tables.HOLDER_ATTEMPT.c.key == f"number:{number}"
             )
         ).one()
     assert row.locked_until is not None
@@ -270,7 +271,7 @@ def test_purpose_copy_masks_the_id_carries_purpose_and_expires(
 
     # The office sees what copies exist; the make is audited.
     with issuer_env.engine.connect() as conn:
-        (row,) = conn.execute(sa.select(HolderCopy.__table__)).all()
+        (row,) = conn.execute(sa.select(tables.HOLDER_COPY)).all()
     assert row.purpose == purpose and row.certificate_number == number
     listed = issuer_env.client.get(f"/api/v1/certificates/{number}/copies", headers=OFFICE)
     assert listed.status_code == 200
@@ -305,7 +306,7 @@ def test_bad_copy_requests_are_4xx_pages(issuer_env: IssuerHarness, data, status
     assert r.headers["content-type"].startswith("text/html")
     with issuer_env.engine.connect() as conn:  # refused before anything is signed or kept
         assert (
-            conn.execute(sa.select(sa.func.count()).select_from(HolderCopy.__table__)).scalar_one()
+            conn.execute(sa.select(sa.func.count()).select_from(tables.HOLDER_COPY)).scalar_one()
             == 0
         )
 
@@ -409,7 +410,7 @@ def test_old_attempt_counters_are_pruned_by_a_successful_login(issuer_env: Issue
     number = _issue(issuer_env, 63)["certificate_number"]
     code = _claim_code(issuer_env, number)
     old = dt.datetime.now(dt.UTC) - dt.timedelta(days=3)
-    table = HolderAttempt.__table__
+    table = tables.HOLDER_ATTEMPT
     with issuer_env.engine.begin() as conn:
         conn.execute(
             table.insert(),
@@ -455,6 +456,6 @@ def test_copies_of_a_certificate_are_capped_per_beijing_day(issuer_env: IssuerHa
     finally:
         issuer_env.app.dependency_overrides.pop(now_dependency, None)
     with issuer_env.engine.connect() as conn:
-        made = conn.execute(sa.select(sa.func.count()).select_from(HolderCopy.__table__))
+        made = conn.execute(sa.select(sa.func.count()).select_from(tables.HOLDER_COPY))
         assert made.scalar_one() == limit + 1
     assert len(_audit(issuer_env, "holder.copy_made")) == limit + 1

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from typing import Any
 
 import pytest
 
-from credential import IdType, Reason, Verdict, parse_jws, person_reference
-from issuer.lifecycle.restrictions import RESTRICTIONS_TYP, bar_until
-from issuer.web.deps import Principal
+from credential import (
+    RESTRICTIONS_TYP,
+    IdType,
+    Reason,
+    Verdict,
+    parse_jws,
+    person_reference,
+)
+from credential import load_restrictions as parse_restrictions_document
+from issuer.accounts import Principal
+from issuer.lifecycle.restrictions import bar_until, validate_restriction
+from issuer.settings import IssuerSettings
+from keys import generate_data_key
 from tests.factory.issuer import (
     ADMIN,
     IssuerHarness,
@@ -46,8 +57,6 @@ def feed(env: IssuerHarness, path: str, headers: dict[str, str]) -> dict[str, An
     payload = dict(parsed.payload)
     assert payload["iss"] == env.settings.office_id
     return payload
-
-
 
 
 def remove(
@@ -330,11 +339,7 @@ def test_bar_until_is_five_years_on_and_leap_days_end_on_28_february() -> None:
 def test_production_refuses_the_published_person_reference_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from issuer.lifecycle.restrictions import validate_restriction
-    from issuer.settings import IssuerSettings
-    from keys import generate_data_key
-
-    for name in list(__import__("os").environ):
+    for name in list(os.environ):
         if name.startswith("JIAOZI_"):
             monkeypatch.delenv(name)
     common = {
@@ -359,8 +364,6 @@ def test_production_refuses_the_published_person_reference_key(
 def test_the_verifiers_sync_reads_the_snapshot_and_the_changes(
     issuer_env: IssuerHarness, team: dict[str, dict[str, str]]
 ) -> None:
-    from verifier.sync import parse_restrictions_document
-
     cert = issue(issuer_env, 1)
     entry = record(issuer_env, entry_body(1), team["a"], team["b"])
     remove(issuer_env, entry["id"], team["a"], team["b"])

@@ -26,25 +26,7 @@ from tests.factory.issuer import (
     verdict,
 )
 
-# --- helpers shared by the lifecycle, restriction and event tests ---------------------------
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+# --- helpers ---------------------------------------------------------------------------
 
 
 def lifecycle_audit(env: IssuerHarness) -> list[dict[str, Any]]:
@@ -55,13 +37,6 @@ def lifecycle_audit(env: IssuerHarness) -> list[dict[str, Any]]:
         "SELECT action, detail_json FROM audit_record WHERE action LIKE 'certificate.%' "
         "OR action LIKE 'pending_action.%' OR action LIKE 'restriction.%' ORDER BY id",
     )
-
-
-# GB 11643 numbers: 17 digits and a check digit (X allowed), as a whole token.
-
-
-
-
 
 
 # --- tests ---------------------------------------------------------------------------------

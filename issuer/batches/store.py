@@ -1,0 +1,405 @@
+"""The stored batch: its row, its state, the row errors kept with it, and how a file
+becomes a batch.
+
+``open_batch``/``start_batch`` read the file (``issuer.batches.reading.read_batch``), store the
+row errors (masked previews only) and create the batch row; the same file again for the
+same office (``UNIQUE (office_id, file_sha256)``) finds that row instead of making a new
+one. Rows outside the office's qualification scope, and rows whose person the restricted
+list bars, become row errors here as well.
+
+``errors_json`` holds ``{"rows": [{row, column, field, code, message_zh, message_en,
+value}], "failure": null | {message, message_zh}}`` (values masked by ``read_batch``).
+States: ``validating`` -> ``issuing`` -> ``done``, or ``failed`` with the reason kept in
+``errors_json`` (the same file again resumes a failed batch).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from credential import beijing_date, mask_id
+from issuer import issuance as services
+from issuer.batches.reading import (
+    DEFAULT_MAX_ROWS,
+    ApplicantRow,
+    BatchFileError,
+    FirstRows,
+    RowError,
+    read_batch,
+)
+from issuer.db import tables, write
+from issuer.db.models import Batch
+from issuer.errors import NotFound
+from issuer.fields.application import ValidationFailed
+from issuer.settings import IssuerSettings
+
+__all__ = [
+    "DONE",
+    "FAILED",
+    "ISSUING",
+    "STATES",
+    "VALIDATING",
+    "BatchFailure",
+    "OpenedBatch",
+    "batch_errors",
+    "batch_failure",
+    "failure_reason",
+    "file_sha256",
+    "gc_frozen",
+    "get_batch",
+    "open_batch",
+    "set_state",
+    "start_batch",
+]
+
+VALIDATING, ISSUING, DONE, FAILED = "validating", "issuing", "done", "failed"
+STATES = (VALIDATING, ISSUING, DONE, FAILED)
+
+_BATCH = tables.BATCH
+
+
+def file_sha256(data: bytes) -> str:
+    """Return the hex SHA-256 naming a batch file (the same bytes resume the same batch)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- errors as stored ----------------------------------------------------------------------
+
+
+def _error_json(e: RowError) -> dict[str, Any]:
+    return {
+        "row": e.row_number,
+        "column": e.column,
+        "field": e.field,
+        "code": e.code,
+        "message_zh": e.message_zh,
+        "message_en": e.message_en,
+        "value": e.value_preview,  # masked by read_batch: never a whole identity number
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class BatchFailure:
+    """Why a batch stopped (kept until a re-run succeeds)."""
+
+    message: str
+    message_zh: str
+
+
+def _stored(batch: Batch) -> dict[str, Any]:
+    try:
+        value = json.loads(batch.errors_json or "[]")
+    except ValueError:
+        return {"rows": [], "failure": None}
+    if isinstance(value, list):  # the column's default
+        return {"rows": value, "failure": None}
+    return value if isinstance(value, dict) else {"rows": [], "failure": None}
+
+
+def batch_errors(batch: Batch) -> list[RowError]:
+    """Return the row errors stored with ``batch`` (for ``write_error_report``)."""
+    out: list[RowError] = []
+    for e in _stored(batch).get("rows") or []:
+        out.append(
+            RowError(
+                row_number=int(e["row"]),
+                column=str(e["column"]),
+                field=str(e["field"]),
+                code=str(e["code"]),
+                message_zh=str(e["message_zh"]),
+                message_en=str(e["message_en"]),
+                value_preview=str(e["value"]),
+            )
+        )
+    return out
+
+
+def batch_failure(batch: Batch) -> BatchFailure | None:
+    """Return why ``batch`` failed, or None."""
+    f = _stored(batch).get("failure")
+    if not isinstance(f, dict):
+        return None
+    return BatchFailure(str(f.get("message", "")), str(f.get("message_zh", "")))
+
+
+def _errors_json(rows: Sequence[RowError], failure: BatchFailure | None = None) -> str:
+    body: dict[str, Any] = {"rows": [_error_json(e) for e in rows], "failure": None}
+    if failure is not None:
+        body["failure"] = {"message": failure.message, "message_zh": failure.message_zh}
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def failure_reason(exc: BaseException) -> BatchFailure:
+    """Return what a batch stopped by ``exc`` says about it (and how to resume)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return BatchFailure(
+            "interrupted; run the same file again to resume", "已中断；再次提交同一文件即可继续"
+        )
+    text = f"{type(exc).__name__}: {exc}"[:500]
+    return BatchFailure(
+        f"{text}; run the same file again to resume",
+        f"签发中断（{text}）；再次提交同一文件即可继续",
+    )
+
+
+def set_state(
+    engine: Engine,
+    batch_id: int,
+    state: str,
+    *,
+    now: dt.datetime | None = None,
+    failure: BatchFailure | None = None,
+) -> None:
+    """Set batch ``batch_id``'s state and finishing time; a failure's reason is stored
+    with its row errors, and cleared again when the batch is done."""
+    with Session(engine) as session, write(session):
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        values: dict[str, Any] = {"state": state, "finished_at": now}
+        if state == DONE or failure is not None or batch_failure(batch) is not None:
+            values["errors_json"] = _errors_json(batch_errors(batch), failure)
+        session.execute(sa.update(_BATCH).where(_BATCH.c.id == batch_id).values(**values))
+
+
+# --- opening a batch -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OpenedBatch:
+    """A batch row and the valid rows of its file (empty when the batch is done)."""
+
+    batch: Batch
+    rows: tuple[ApplicantRow, ...]
+    resumed: bool
+
+
+def _find(session: Session, office_id: str, digest: str) -> Batch | None:
+    return session.execute(
+        sa.select(Batch).where(_BATCH.c.office_id == office_id, _BATCH.c.file_sha256 == digest)
+    ).scalar_one_or_none()
+
+
+def get_batch(session: Session, *, batch_id: int, settings: IssuerSettings) -> Batch:
+    """Return batch ``batch_id`` of this office, as now stored and detached from
+    ``session`` (its values stay readable after the session ends); raises NotFound."""
+    batch = session.execute(
+        sa.select(Batch).where(_BATCH.c.id == batch_id).execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if batch is not None:
+        session.expunge(batch)
+    if batch is None or batch.office_id != settings.office_id:
+        raise NotFound(
+            "No such batch", "批次不存在", f"No batch {batch_id}.", f"没有批次{batch_id}。"
+        )
+    return batch
+
+
+def _scope_errors(
+    rows: Sequence[ApplicantRow], settings: IssuerSettings, column: str
+) -> tuple[list[ApplicantRow], list[RowError]]:
+    """Split off rows of qualification types outside the office's scope (as row errors)."""
+    scope = settings.qualification_scope
+    keep: list[ApplicantRow] = []
+    errors: list[RowError] = []
+    for row in rows:
+        if row.qualification_type in scope:
+            keep.append(row)
+            continue
+        try:
+            services.check_scope(row, settings=settings)  # type: ignore[arg-type]
+            keep.append(row)  # pragma: no cover - the scope said otherwise
+        except ValidationFailed as exc:
+            fe = exc.errors[0]
+            errors.append(
+                RowError(
+                    row.row_number,
+                    column,
+                    "qualification_type",
+                    fe.code,
+                    fe.message_zh,
+                    fe.message,
+                    row.qualification_type.slug,
+                )
+            )
+    return keep, errors
+
+
+def _barred_errors(
+    session: Session, rows: Sequence[ApplicantRow], settings: IssuerSettings, column: str
+) -> tuple[list[ApplicantRow], list[RowError]]:
+    """Split off rows whose person the restricted list bars (as row errors)."""
+    r = tables.RESTRICTION.c
+    if session.execute(sa.select(r.id).where(r.removed_at.is_(None)).limit(1)).first() is None:
+        # Nobody is on the list: no person reference (an HMAC over the identity number
+        # validated once more) needs computing to know that none is barred.
+        session.rollback()
+        return list(rows), []
+    refs = {
+        row.row_number: services.person_ref(settings, row.id_type, row.id_number) for row in rows
+    }
+    barred = services.barred_refs(
+        session, refs.values(), on=min((r.certified_on for r in rows), default=dt.date.max)
+    )
+    session.rollback()  # a read only: no transaction stays open
+    keep: list[ApplicantRow] = []
+    errors: list[RowError] = []
+    for row in rows:
+        entry = barred.get(refs[row.row_number])
+        # a revoked bar runs to its date counted from the certification date of the row
+        if entry is None or (
+            entry.category != "lost" and entry.bar_until and entry.bar_until <= row.certified_on
+        ):
+            keep.append(row)
+            continue
+        fe = services.barred_error(entry)
+        errors.append(
+            RowError(
+                row.row_number,
+                column,
+                "id_number",
+                fe.code,
+                fe.message_zh,
+                fe.message,
+                mask_id(row.id_number),
+            )
+        )
+    return keep, errors
+
+
+@contextlib.contextmanager
+def gc_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off every object that exists now, until the end.
+
+    A batch holds its file's rows (tens of thousands of objects) for minutes, and each
+    full collection would walk them and the rest of the process again, in the middle of
+    reading or of a chunk. ``gc.freeze`` only sets them aside (nothing is freed or lost;
+    ``gc.unfreeze`` gives them back, and garbage among them is collected later as usual).
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def open_batch(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    first_rows: FirstRows | None = None,
+) -> OpenedBatch:
+    """Validate the file and return its batch (created, or found for the same file).
+
+    Every row is validated before anything is issued; row errors are stored (masked).
+    ``first_rows`` goes to ``read_batch`` as ``on_first_rows`` when this call creates the
+    batch (a resumed one has issued rows already). Raises BatchFileError (nothing stored)
+    when the file as a whole is unusable.
+    """
+    digest = file_sha256(data)
+    office = settings.office_id
+    batch = _find(session, office, digest)
+    created = False
+    if batch is None:
+        batch = Batch(
+            office_id=office,
+            filename=(filename or "batch")[:300],
+            file_sha256=digest,
+            state=VALIDATING,
+            created_by=actor,
+            created_at=now,
+        )
+        try:
+            with write(session):  # (ends the read above: BEGIN IMMEDIATE on SQLite)
+                session.add(batch)
+            created = True
+        except IntegrityError:  # the same file, posted concurrently: that batch it is
+            batch = _find(session, office, digest)
+            assert batch is not None
+    batch_id, state = batch.id, batch.state
+    assert batch_id is not None
+    session.rollback()  # no transaction stays open while the file is read
+    if state == DONE:
+        return OpenedBatch(get_batch(session, batch_id=batch_id, settings=settings), (), True)
+    try:
+        with gc_frozen():
+            parsed = read_batch(
+                data,
+                filename=filename,
+                max_rows=max_rows,
+                today=beijing_date(now),
+                on_first_rows=first_rows if created else None,
+            )
+    except BatchFileError:
+        if created:  # the file is refused as a whole: leave no trace of it
+            with write(session):
+                session.execute(
+                    sa.delete(_BATCH).where(_BATCH.c.id == batch_id, _BATCH.c.state == VALIDATING)
+                )
+        raise
+    column = "资格种类" if parsed.header_language == "zh" else "qualification_type"
+    rows, scope_errors = _scope_errors(parsed.rows, settings, column)
+    id_column = "证件号码" if parsed.header_language == "zh" else "id_number"
+    rows, barred_errors = _barred_errors(session, rows, settings, id_column)
+    errors = sorted([*parsed.errors, *scope_errors, *barred_errors], key=lambda e: e.row_number)
+    if state == VALIDATING:
+        with write(session):
+            session.execute(
+                sa.update(_BATCH)
+                .where(_BATCH.c.id == batch_id, _BATCH.c.state == VALIDATING)
+                .values(
+                    total_rows=parsed.total_rows,
+                    valid_rows=len(rows),
+                    error_rows=len({e.row_number for e in errors}),
+                    errors_json=_errors_json(errors),
+                    state=ISSUING if rows else DONE,
+                    finished_at=None if rows else now,
+                )
+            )
+    elif state == FAILED and rows:  # the same file again: that is how a failed run resumes
+        with write(session):
+            session.execute(
+                sa.update(_BATCH)
+                .where(_BATCH.c.id == batch_id, _BATCH.c.state == FAILED)
+                .values(state=ISSUING, finished_at=None, errors_json=_errors_json(errors))
+            )
+    batch = get_batch(session, batch_id=batch_id, settings=settings)
+    return OpenedBatch(batch, tuple(rows), resumed=not created)
+
+
+def start_batch(
+    session: Session,
+    *,
+    data: bytes,
+    filename: str,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> Batch:
+    """Return the batch of ``data`` (see :func:`open_batch`; the rows are not kept)."""
+    return open_batch(
+        session,
+        data=data,
+        filename=filename,
+        settings=settings,
+        actor=actor,
+        now=now,
+        max_rows=max_rows,
+    ).batch

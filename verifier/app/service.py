@@ -1,0 +1,260 @@
+"""The verifier service behind the HTTP API: the held data, the syncer, the rate limiter
+and the verification policy, built once per app, and what a request asks of them (a
+judgement, an admission check, the age of the held data).
+
+It speaks in the API's terms (a ``Problem`` when nothing can be judged) but knows no
+request or route: ``routes`` and ``fastpath`` read requests and call it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from credential import (
+    IdType,
+    InvalidFieldError,
+    PublicKey,
+    StatusSnapshot,
+    VerifyPolicy,
+    beijing_date,
+    mask_id,
+    normalise_id,
+    person_reference,
+    rfc3339,
+    verify,
+)
+
+from .. import db
+from ..problems import VALIDATION_TITLE, FieldProblem, Problem
+from ..ratelimit import make_limiter
+from ..settings import VerifierSettings
+from ..store import DatedRestrictions, Held, Store
+from ..sync import Syncer
+
+__all__ = ["Clock", "NeedsIO", "Verifier"]
+
+
+class NeedsIO(Exception):
+    """Judging now would wait on the database or the network (see ``Verifier.judge``)."""
+
+
+log = logging.getLogger("jiaozi.verifier")
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class Verifier:
+    """Everything a request needs, built once per app."""
+
+    def __init__(
+        self,
+        settings: VerifierSettings,
+        http: httpx.Client | None,
+        clock: Clock | None,
+        roots: list[PublicKey],
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or _utcnow
+        self.own_http = http is None
+        self.http = http or httpx.Client(timeout=settings.sync_timeout)
+        self.engine = db.make_engine(settings.database_url)
+        self.store = Store(self.engine, roots, settings.reload_interval)
+        self.syncer = Syncer(settings, self.engine, self.http, self.store, roots, self.clock)
+        self.limiter = make_limiter(self.engine, settings.redis_url, settings.redis_prefix)
+        self.policy = VerifyPolicy(
+            verifier_origin=settings.public_url,
+            max_token_length=settings.token_limit,
+            status_grace=settings.status_grace,
+            person_ref_key=settings.person_ref_key_bytes,
+        )
+        self.restriction_sources = [s.base_url for s in settings.issuers if s.api_key]
+        self._restrictions_known: tuple[Held | None, bool] = (None, False)
+
+    def close(self) -> None:
+        if self.own_http:
+            self.http.close()
+        close = getattr(self.limiter, "close", None)
+        if callable(close):
+            close()
+        self.engine.dispose()
+
+    # -- verification --
+
+    def judge(self, qr: str | None, credential: str | None, lang: str, *, io: bool = True) -> bytes:
+        """Return the contract's result JSON (UTF-8) for what was presented.
+
+        With ``io=False`` it uses only what is held in memory and raises NeedsIO when the
+        answer would need the database (a due reload) or the network (an on-demand status
+        fetch): the server then judges again in a worker thread, where waiting is harmless.
+        """
+        if not io and self.store.refresh_due():
+            raise NeedsIO
+        held = self.store.current() if io else self.store.held
+        if held.trust is None:
+            raise Problem(
+                503,
+                "no_trust_list",
+                ("No trust list yet", "尚未获取信任列表"),
+                (
+                    "This verifier has not synced the national trust list yet.",
+                    "本验证服务尚未同步国家信任列表，暂时无法验证。",
+                ),
+                headers={"Retry-After": "60"},
+            )
+        now = self.clock()
+        t = now.timestamp()
+
+        def status(uri: str) -> StatusSnapshot | None:
+            snap = held.status.get(uri)
+            if snap is None or t > snap.stale_after(0):
+                if not io:
+                    # only when a fetch would really be tried: during an outage the
+                    # retry window answers at once, and judging twice costs a signature
+                    if self.syncer.would_fetch(uri):
+                        raise NeedsIO
+                    return snap
+                fresh = self.syncer.on_demand_status(uri)
+                if fresh is not None:
+                    return fresh
+            return snap
+
+        restrictions = None
+        if self._restrictions_held(held):
+            restrictions = DatedRestrictions(held.restrictions, beijing_date(now))
+        result = verify(
+            qr,
+            credential=credential,
+            trust=held.trust,
+            status=status,
+            restrictions=restrictions,
+            now=now,
+            policy=self.policy,
+        )
+        return result.json_bytes(lang)
+
+    def _restrictions_held(self, held: Held) -> bool:
+        """Return True if ``held`` has restricted-list data from every source (computed
+        once per ``Held``: it is immutable)."""
+        known = self._restrictions_known
+        if known[0] is not held:
+            answer = bool(self.restriction_sources) and (
+                held.restrictions_as_of(self.restriction_sources) is not None
+            )
+            known = self._restrictions_known = (held, answer)
+        return known[1]
+
+    # -- admission checks --
+
+    def admission_check(self, employer_id: int, body: dict[str, Any]) -> dict[str, Any]:
+        errors: list[FieldProblem] = []
+
+        def text(name: str, lo: int, hi: int) -> str | None:
+            value = body.get(name)
+            if value is None:
+                errors.append(FieldProblem(name, "missing", "required", "缺少必填字段"))
+                return None
+            if not isinstance(value, str):
+                errors.append(FieldProblem(name, "type", "must be a string", "应为字符串"))
+                return None
+            value = value.strip()
+            if not lo <= len(value) <= hi:
+                errors.append(
+                    FieldProblem(
+                        name, "length", f"must be {lo}-{hi} characters", f"长度应为{lo}至{hi}个字符"
+                    )
+                )
+                return None
+            return value
+
+        text("name", 1, 100)
+        consent = text("consent_reference", 1, 200)
+        raw_type = text("id_type", 1, 40)
+        raw_number = text("id_number", 1, 40)
+        id_type = number = None
+        try:
+            if raw_type is not None:
+                id_type = IdType.parse(raw_type)
+            if id_type is not None and raw_number is not None:
+                number = normalise_id(id_type, raw_number)
+        except InvalidFieldError as exc:
+            errors.append(FieldProblem(exc.field, exc.code, exc.message, exc.message_zh))
+        if errors or id_type is None or number is None or consent is None:
+            raise Problem(422, "validation", VALIDATION_TITLE, errors=errors)
+
+        held = self.store.current()
+        as_of = held.restrictions_as_of(self.restriction_sources)
+        if as_of is None:
+            raise Problem(
+                503,
+                "no_restriction_data",
+                ("Restricted list not available", "暂无教师资格限制库数据"),
+                (
+                    "This verifier holds no restricted-list data yet; try again later.",
+                    "本验证服务尚未同步教师资格限制库，请稍后再试。",
+                ),
+                headers={"Retry-After": "60"},
+            )
+        now = self.clock()
+        ref = person_reference(self.settings.person_ref_key_bytes, id_type, number)
+        restricted = held.restrictions.person_restricted(ref, beijing_date(now))
+        query_id = uuid.uuid4().hex
+        with self.engine.begin() as conn:
+            conn.execute(
+                db.admission_audit.insert().values(
+                    query_id=query_id,
+                    employer_id=employer_id,
+                    at=now,
+                    id_type=id_type.value,
+                    person_ref=ref,
+                    id_masked=mask_id(number),
+                    consent_reference=consent,
+                    restricted=restricted,
+                    data_as_of=as_of,
+                )
+            )
+        log.info("admission check %s by employer %s", query_id, employer_id)
+        return {
+            "query_id": query_id,
+            "restricted": restricted,
+            "checked_at": rfc3339(now),
+            "data_as_of": rfc3339(as_of),
+        }
+
+    def sync_status_view(self) -> dict[str, Any]:
+        held = self.store.current()
+        return {
+            "trust_list": (
+                {
+                    "seq": held.trust.sequence,
+                    "fetched_at": rfc3339(held.trust_age.fetched_at),
+                    "checked_at": rfc3339(held.trust_age.checked_at),
+                }
+                if held.trust is not None and held.trust_age is not None
+                else None
+            ),
+            "status_lists": [
+                {
+                    "uri": uri,
+                    "as_of": rfc3339(snap.as_of),
+                    "stale_after": rfc3339(
+                        dt.datetime.fromtimestamp(
+                            snap.stale_after(self.settings.status_grace), dt.UTC
+                        )
+                    ),
+                    "checked_at": rfc3339(held.status_age[uri].checked_at),
+                }
+                for uri, snap in sorted(held.status.items())
+            ],
+            "restrictions_as_of": (
+                rfc3339(a) if (a := held.restrictions_as_of(self.restriction_sources)) else None
+            ),
+        }
