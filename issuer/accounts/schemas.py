@@ -1,6 +1,6 @@
 """Request and response bodies of the accounts API (pydantic; no FastAPI imports).
 
-Field rules with Chinese and English messages live in ``issuer.accounts.service``; the bounds
+Field rules with Chinese and English messages live in ``issuer.accounts.rules``; the bounds
 here only refuse absurd sizes before any work. A key's text appears in exactly one
 answer, the one that created it (``api_key``); lists show its prefix only.
 """

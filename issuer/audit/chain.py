@@ -1,4 +1,4 @@
-"""The hash-chained audit trail (issue 3 item 8).
+"""The hash-chained audit trail.
 
 Each record's ``hash`` is SHA-256 over the previous record's hash (hex) followed by the
 canonical JSON of the record (seq, at, actor, action, subject, detail, prev_hash). The
@@ -19,18 +19,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import MalformedError, canonical_json
+from credential import MalformedError, as_utc, canonical_json, rfc3339
+from issuer.db import tables
 from issuer.db.models import AuditHead, AuditRecord
 
-__all__ = ["GENESIS_HASH", "append", "record_hash", "verify_chain"]
+__all__ = ["GENESIS_HASH", "append", "chain_hashes", "record_hash", "verify_chain"]
 
 GENESIS_HASH = "0" * 64
-
-
-def _rfc3339(at: dt.datetime) -> str:
-    """Return ``at`` in UTC with microseconds; naive values (SQLite) are taken as UTC."""
-    at = at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
-    return at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def chain_hashes(
@@ -59,7 +54,7 @@ def chain_hashes(
             b',"actor":',
             canonical_json(actor),
             b',"at":',
-            canonical_json(_rfc3339(at)),
+            canonical_json(rfc3339(at, microseconds=True)),
             b',"detail":',
         )
     )
@@ -116,14 +111,14 @@ def append(
     session: Session, *, actor: str, action: str, subject: str, detail: Any, at: dt.datetime
 ) -> AuditRecord:
     """Add the next record of the chain to ``session``'s transaction and return it."""
-    head = AuditHead.__table__  # type: ignore[attr-defined]
+    head = tables.AUDIT_HEAD
     seq, prev = session.execute(
         sa.update(head)
         .where(head.c.id == 1)
         .values(seq=head.c.seq + 1)
         .returning(head.c.seq, head.c.hash)
     ).one()
-    at = at.astimezone(dt.UTC)
+    at = as_utc(at)
     digest = record_hash(
         seq=seq, at=at, actor=actor, action=action, subject=subject, detail=detail, prev_hash=prev
     )
@@ -150,7 +145,8 @@ def verify_chain(session: Session) -> int | None:
     head row pointing past the last record (its number + 1 is returned).
     """
     prev, expected = GENESIS_HASH, 1
-    for rec in session.execute(sa.select(AuditRecord).order_by(AuditRecord.id)).scalars():  # type: ignore[arg-type]
+    records = sa.select(AuditRecord).order_by(tables.AUDIT_RECORD.c.id)
+    for rec in session.execute(records).scalars():
         if rec.id != expected or rec.prev_hash != prev:
             return expected
         try:

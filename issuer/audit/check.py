@@ -1,4 +1,4 @@
-"""Signed audit checkpoints and the full audit check (issue 3 item 8).
+"""Signed audit checkpoints and the full audit check.
 
 A checkpoint is the office's signature over the chain's head at a moment: a compact JWS
 (``typ`` ``jiaozi-audit-checkpoint+jwt``) with claims ``{iss, seq, hash, at}``, stored in
@@ -31,10 +31,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import CredentialError, PublicKey, Signer, encode_jws, parse_jws
+from credential import CredentialError, PublicKey, Signer, as_utc, encode_jws, parse_jws, rfc3339
 from issuer.audit.chain import GENESIS_HASH, record_hash
-from issuer.db.engine import begin_write
-from issuer.db.models import AuditCheckpoint, AuditHead, AuditRecord
+from issuer.db import tables, write
+from issuer.db.models import AuditCheckpoint
 
 __all__ = [
     "CHECKPOINT_TYP",
@@ -49,9 +49,9 @@ CHECKPOINT_TYP = "jiaozi-audit-checkpoint+jwt"
 _CHUNK = 1000
 _MAX_PROBLEMS = 20
 
-_REC: sa.Table = AuditRecord.__table__  # type: ignore[attr-defined]
-_HEAD: sa.Table = AuditHead.__table__  # type: ignore[attr-defined]
-_CP: sa.Table = AuditCheckpoint.__table__  # type: ignore[attr-defined]
+_REC = tables.AUDIT_RECORD
+_HEAD = tables.AUDIT_HEAD
+_CP = tables.AUDIT_CHECKPOINT
 
 
 class ChainBroken(Exception):
@@ -60,14 +60,6 @@ class ChainBroken(Exception):
     def __init__(self, report: AuditReport) -> None:
         super().__init__(report.message_en)
         self.report = report
-
-
-def _utc(at: dt.datetime) -> dt.datetime:
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
-
-
-def _rfc3339(at: dt.datetime) -> str:
-    return _utc(at).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 # --- the report ---------------------------------------------------------------------------
@@ -466,9 +458,7 @@ def write_checkpoint(
     row is locked, so no record is appended between reading the head and signing it.
     Ends any transaction the session had open (the check must begin as a writer).
     """
-    session.rollback()
-    begin_write(session)
-    try:
+    with write(session):
         head = session.execute(
             sa.select(_HEAD.c.seq, _HEAD.c.hash).where(_HEAD.c.id == 1).with_for_update()
         ).first()
@@ -477,15 +467,11 @@ def write_checkpoint(
         failed = _verify_since_last_checkpoint(session, head)
         if failed is not None:
             raise ChainBroken(failed)
-        at = _utc(now).replace(microsecond=0)
-        claims = {"iss": office_id, "seq": head.seq, "hash": head.hash, "at": _rfc3339(at)}
+        at = as_utc(now).replace(microsecond=0)
+        claims = {"iss": office_id, "seq": head.seq, "hash": head.hash, "at": rfc3339(at)}
         token = encode_jws({"typ": CHECKPOINT_TYP}, claims, signer)
         checkpoint = AuditCheckpoint(
             audit_seq=head.seq, audit_hash=head.hash, signed_jws=token, at=at
         )
         session.add(checkpoint)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
     return checkpoint

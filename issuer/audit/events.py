@@ -1,4 +1,4 @@
-"""The event feed for the teacher management information system (issue 3 item 7).
+"""The event feed for the teacher management information system.
 
 An event says what happened to which certificate, never to whom: certificate number,
 version, type, time, office and a reason code; for the restricted list the entry's id and
@@ -27,8 +27,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import canonical_json
-from issuer.db.models import Event, EventHead
+from credential import as_utc, canonical_json, rfc3339
+from issuer.db import tables
+from issuer.db.models import Event
 
 __all__ = [
     "EVENT_HEAD",
@@ -48,8 +49,8 @@ EVENT_HEAD = "event"
 RESTRICTION_HEAD = "restriction"
 MAX_LIMIT = 1000
 
-_HEAD: sa.Table = EventHead.__table__  # type: ignore[attr-defined]
-_EVENT: sa.Table = Event.__table__  # type: ignore[attr-defined]
+_HEAD = tables.EVENT_HEAD
+_EVENT = tables.EVENT
 
 
 def next_seq(session: Session, name: str) -> int:
@@ -63,11 +64,6 @@ def next_seq(session: Session, name: str) -> int:
     if got is None:  # the migration inserts both rows; a missing one is a broken database
         raise RuntimeError(f"event_head row {name!r} is missing")
     return int(got)
-
-
-def _utc(at: dt.datetime) -> dt.datetime:
-    """Return ``at`` in UTC; naive values (SQLite) are taken as UTC."""
-    return at.replace(tzinfo=dt.UTC) if at.tzinfo is None else at.astimezone(dt.UTC)
 
 
 def append_event(
@@ -90,7 +86,7 @@ def append_event(
     seq = next_seq(session, EVENT_HEAD)
     event = Event(
         seq=seq,
-        at=_utc(now),
+        at=as_utc(now),
         type=type,
         office_id=office_id,
         certificate_number=certificate_number,
@@ -102,16 +98,12 @@ def append_event(
     return event
 
 
-def _rfc3339(at: dt.datetime) -> str:
-    return _utc(at).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def event_json(row: Any) -> dict[str, Any]:
     """Return the feed's JSON object for one event row."""
     out: dict[str, Any] = {
         "seq": row.seq,
         "type": row.type,
-        "at": _rfc3339(row.at),
+        "at": rfc3339(row.at, microseconds=True),
         "office": row.office_id,
         "certificate_number": row.certificate_number,
         "version": row.version,

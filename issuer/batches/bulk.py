@@ -17,12 +17,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import IndexAllocator, as_utc
+from issuer import issuance as services
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.batches.signing import Job
 from issuer.db import tables
 from issuer.db.models import StatusListRow
-from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 
 __all__ = ["AuditChains", "StatusIndices", "ids_of", "insert_rows"]
@@ -117,7 +117,7 @@ class StatusIndices:
             out.extend((lst, i) for i in picks)
             if len(out) == n:
                 return out
-            nxt = services._new_status_list(
+            nxt = services.new_status_list(
                 session, settings=self.settings, ordinal=lst.ordinal + 1, now=now
             )
             lst = nxt or services.current_status_list(session, settings=self.settings, now=now)

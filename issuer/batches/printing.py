@@ -53,8 +53,7 @@ from credential import CredentialError, qr_url
 from issuer.batches.workers import follow_parent
 from issuer.db import tables
 from issuer.db.models import Certificate
-from issuer.issuance.printing import certificate_pdf, facts_of, seal_png
-from issuer.issuance.sealing import SealedDataError
+from issuer.issuance import SealedDataError, certificate_pdf, facts_of, seal_png
 from issuer.pdf import PdfError, PrintItem, render_many
 from issuer.settings import IssuerSettings
 from keys import DocumentSigningKey

@@ -43,6 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credential import Signer, as_utc
+from issuer import issuance as services
 from issuer.batches.bulk import AuditChains, StatusIndices, ids_of, insert_rows
 from issuer.batches.reading import DEFAULT_MAX_ROWS, ApplicantRow
 from issuer.batches.signing import COLUMNS, Job, Pending, SignerRef, Signing
@@ -61,7 +62,6 @@ from issuer.batches.wal import WalCheckpoints
 from issuer.db import tables, write
 from issuer.db.models import Batch
 from issuer.errors import NotFound
-from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 
 __all__ = [

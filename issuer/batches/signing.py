@@ -41,10 +41,10 @@ from credential import (
     mask_id,
     sign_certificate,
 )
+from issuer import issuance as services
 from issuer.batches.reading import ApplicantRow
 from issuer.batches.workers import follow_parent
-from issuer.issuance import service as services
-from issuer.issuance.sealing import seal_credential
+from issuer.issuance import seal_credential
 from issuer.settings import IssuerSettings
 from keys import KeyStore, passphrase_from_env, signer_from_pem
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credential import beijing_date, mask_id
+from issuer import issuance as services
 from issuer.batches.reading import (
     DEFAULT_MAX_ROWS,
     ApplicantRow,
@@ -42,7 +43,6 @@ from issuer.db import tables, write
 from issuer.db.models import Batch
 from issuer.errors import NotFound
 from issuer.fields import ValidationFailed
-from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 
 __all__ = [

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from credential import CredentialError, PublicKey, Signer
-from issuer.accounts import service as accounts
+from issuer import accounts
 from issuer.db.engine import make_engine, upgrade
 from issuer.errors import IssuerError
 from issuer.fields import ValidationFailed

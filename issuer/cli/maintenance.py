@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 from credential import CredentialError, PublicKey, strict_json_loads
 from issuer.audit.check import AuditReport, ChainBroken, verify_audit, write_checkpoint
 from issuer.db.engine import make_engine, upgrade
-from issuer.issuance.reissue import REASON, ReissueError, reissue_by_key
-from issuer.issuance.sealing import SealedDataError
+from issuer.issuance import REISSUE_REASON as REASON
+from issuer.issuance import ReissueError, SealedDataError, reissue_by_key
 from issuer.settings import IssuerSettings
 from keys import KeysError, KeyStore
 

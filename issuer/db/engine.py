@@ -84,8 +84,8 @@ def write(session: Session) -> Iterator[Session]:
     """
     if session.in_transaction():
         session.rollback()
-    begin_write(session)
     try:
+        begin_write(session)  # may fail too (a busy database): rolled back like the rest
         yield session
         session.commit()
     except BaseException:

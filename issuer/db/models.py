@@ -16,6 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
+from issuer.db.types import UtcDateTime
+
 __all__ = [
     "METADATA",
     "ApiKey",
@@ -60,7 +62,13 @@ class IssuerModel(SQLModel, registry=registry(metadata=METADATA)):
 
 
 def _ts() -> Any:
-    return Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    """A time that every row has: UTC in, aware UTC out (``issuer.db.types``)."""
+    return Field(sa_column=sa.Column(UtcDateTime(), nullable=False))
+
+
+def _ts_or_none() -> Any:
+    """A time a row may not have (yet)."""
+    return Field(default=None, sa_column=sa.Column(UtcDateTime(), nullable=True))
 
 
 class StatusListRow(IssuerModel, table=True):
@@ -83,9 +91,7 @@ class StatusListRow(IssuerModel, table=True):
     revision: int = 0
     signed_revision: int | None = None
     signed_token: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
-    signed_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    signed_at: dt.datetime | None = _ts_or_none()
 
 
 class SerialCounter(IssuerModel, table=True):
@@ -134,9 +140,7 @@ class Certificate(IssuerModel, table=True):
     # revision 0002
     kid: str | None = Field(default=None, max_length=64, index=True)
     status_reason: str | None = Field(default=None, max_length=64)
-    status_changed_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    status_changed_at: dt.datetime | None = _ts_or_none()
     layout_version: str = Field(default="v1", max_length=16)
 
 
@@ -227,9 +231,7 @@ class ApiKey(IssuerModel, table=True):
     prefix: str = Field(max_length=16, unique=True)
     secret_hash: str = Field(max_length=64)
     created_at: dt.datetime = _ts()
-    revoked_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    revoked_at: dt.datetime | None = _ts_or_none()
 
 
 class ServiceClient(IssuerModel, table=True):
@@ -276,9 +278,7 @@ class PendingAction(IssuerModel, table=True):
     requested_by: int = Field(foreign_key="officer.id")
     requested_at: dt.datetime = _ts()
     decided_by: int | None = Field(default=None, foreign_key="officer.id")
-    decided_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    decided_at: dt.datetime | None = _ts_or_none()
     decision: str | None = Field(default=None, max_length=16)  # approved | rejected
 
 
@@ -297,9 +297,7 @@ class Restriction(IssuerModel, table=True):
     legal_basis: str = Field(max_length=500)
     affected_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     recorded_at: dt.datetime = _ts()
-    removed_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    removed_at: dt.datetime | None = _ts_or_none()
     removal_reason: str | None = Field(default=None, max_length=500)
 
 
@@ -357,9 +355,7 @@ class Batch(IssuerModel, table=True):
     errors_json: str = Field(default="[]", sa_column=sa.Column(sa.Text, nullable=False))
     created_by: str = Field(max_length=200)
     created_at: dt.datetime = _ts()
-    finished_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    finished_at: dt.datetime | None = _ts_or_none()
 
 
 class BatchItem(IssuerModel, table=True):
@@ -404,9 +400,7 @@ class HolderClaimCode(IssuerModel, table=True):
     created_by: str = Field(max_length=200)
     created_at: dt.datetime = _ts()
     expires_at: dt.datetime = _ts()
-    used_at: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    used_at: dt.datetime | None = _ts_or_none()
 
 
 class HolderAttempt(IssuerModel, table=True):
@@ -418,9 +412,7 @@ class HolderAttempt(IssuerModel, table=True):
     key: str = Field(primary_key=True, max_length=80)
     failures: int = 0
     window_start: dt.datetime = _ts()
-    locked_until: dt.datetime | None = Field(
-        default=None, sa_column=sa.Column(sa.DateTime(timezone=True), nullable=True)
-    )
+    locked_until: dt.datetime | None = _ts_or_none()
 
 
 class HolderCopy(IssuerModel, table=True):

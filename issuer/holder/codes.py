@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from credential import rfc3339
 from issuer.audit import chain as audit
 from issuer.db import tables, write
-from issuer.issuance.service import certificate_row
+from issuer.issuance import certificate_row
 from issuer.settings import IssuerSettings
 
 __all__ = [

@@ -17,7 +17,7 @@ from issuer.db import tables
 from issuer.db.models import Certificate
 from issuer.errors import NotFound
 from issuer.holder.signin import HolderIdentity
-from issuer.issuance.sealing import open_credential
+from issuer.issuance import open_credential
 from issuer.settings import IssuerSettings
 
 __all__ = ["certificate_of", "certificates_of", "credential_document", "dumps"]

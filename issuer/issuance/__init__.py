@@ -1,10 +1,107 @@
-"""Issuing certificates: numbers, status indices, signing, idempotency, sealing, reissue.
+"""Issuing certificates: numbers, status lists, issue, idempotency, sealing, printing and
+reissue. Other packages use what is listed in ``__all__`` here.
 
-Owns: ``service`` (serial numbers, status lists, one certificate issued in one
-transaction, idempotent replays, status list publication), ``schemas`` (the certificate's
-request and public shapes), ``sealing`` (personal data encrypted at rest), ``printing``
-(a stored certificate rendered to a signed PDF), ``reissue`` (re-signing under a new key).
+Owns: ``numbers`` (serials per office and year), ``statuslists`` (the current list, an
+unused index drawn at random, the list signed and published), ``issue`` (the certified
+facts, person references, the scope and restricted-list checks, one certificate issued
+in one transaction), ``idempotency`` (keyed requests and their stored answers), ``reads``
+(a certificate by number and its public shape), ``schemas`` (the certificate's request
+and public shapes), ``sealing`` (personal data encrypted at rest), ``printing`` (a stored
+certificate rendered to a signed PDF), ``reissue`` (re-signing under a new key).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.pdf``, ``issuer.settings``, ``issuer.errors``. Not ``issuer.web`` or ``issuer.cli``.
 """
+
+from issuer.issuance.idempotency import (
+    StoredResponse,
+    issue_certificate_idempotent,
+    request_hash,
+)
+from issuer.issuance.issue import (
+    Applicant,
+    Barred,
+    barred_error,
+    barred_refs,
+    certificate_facts,
+    check_not_barred,
+    check_scope,
+    id_hash,
+    id_number_hash,
+    issue_certificate,
+    issue_in_transaction,
+    person_ref,
+)
+from issuer.issuance.numbers import allocate_serial
+from issuer.issuance.printing import DocumentKeyProvider, certificate_pdf, facts_of, seal_png
+from issuer.issuance.reads import certificate_public, certificate_row, get_certificate
+from issuer.issuance.reissue import REISSUE_REASON, ReissueError, reissue_by_key
+from issuer.issuance.schemas import (
+    CertificateCreate,
+    CertificateLinks,
+    CertificatePublic,
+    Problem,
+    StatusRef,
+)
+from issuer.issuance.sealing import (
+    SealedDataError,
+    is_sealed,
+    open_credential,
+    open_text,
+    seal_credential,
+    seal_text,
+)
+from issuer.issuance.statuslists import (
+    STATUS_BITS,
+    current_status_list,
+    draw_status_index,
+    new_status_list,
+    publish_status_list,
+    status_list_token,
+)
+
+__all__ = [
+    "REISSUE_REASON",
+    "STATUS_BITS",
+    "Applicant",
+    "Barred",
+    "CertificateCreate",
+    "CertificateLinks",
+    "CertificatePublic",
+    "DocumentKeyProvider",
+    "Problem",
+    "ReissueError",
+    "SealedDataError",
+    "StatusRef",
+    "StoredResponse",
+    "allocate_serial",
+    "barred_error",
+    "barred_refs",
+    "certificate_facts",
+    "certificate_pdf",
+    "certificate_public",
+    "certificate_row",
+    "check_not_barred",
+    "check_scope",
+    "current_status_list",
+    "draw_status_index",
+    "facts_of",
+    "get_certificate",
+    "id_hash",
+    "id_number_hash",
+    "is_sealed",
+    "issue_certificate",
+    "issue_certificate_idempotent",
+    "issue_in_transaction",
+    "new_status_list",
+    "open_credential",
+    "open_text",
+    "person_ref",
+    "publish_status_list",
+    "reissue_by_key",
+    "request_hash",
+    "seal_credential",
+    "seal_png",
+    "seal_text",
+    "status_list_token",
+]

@@ -1,4 +1,4 @@
-"""Re-signing every certificate of a compromised key (issue 3 item 9; 换发).
+"""Re-signing every certificate of a compromised key (换发).
 
 After ``jiaozi keys compromise KID --at TIME`` what the key signed from TIME on no longer
 verifies, and the office rotates to a new key. :func:`reissue_by_key` then gives each
@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -30,6 +30,7 @@ from credential import (
     CredentialError,
     Signer,
     StatusReference,
+    as_utc,
     certificate_from_claims,
     elicence_id,
     mask_id,
@@ -38,18 +39,18 @@ from credential import (
 )
 from issuer.audit import chain as audit
 from issuer.audit import events
-from issuer.db.engine import begin_write
-from issuer.db.models import Certificate, CertificateVersion, StatusListRow
+from issuer.db import tables, write
+from issuer.db.models import Certificate, CertificateVersion
 from issuer.issuance.sealing import is_sealed, open_credential, seal_credential
 from issuer.settings import IssuerSettings
 
-__all__ = ["REASON", "ReissueError", "reissue_by_key"]
+__all__ = ["REISSUE_REASON", "ReissueError", "reissue_by_key"]
 
-REASON = "key_compromised"
+REISSUE_REASON = "key_compromised"
 DEFAULT_CHUNK = 200
 
-_CERT: sa.Table = Certificate.__table__  # type: ignore[attr-defined]
-_LIST: sa.Table = StatusListRow.__table__  # type: ignore[attr-defined]
+_CERT = tables.CERTIFICATE
+_LIST = tables.STATUS_LIST
 
 
 class ReissueError(Exception):
@@ -132,7 +133,7 @@ def _reissue_one(
             credential_jws=stored_old,
             qr_token=row.qr_token,
             superseded_at=now,
-            reason=REASON,
+            reason=REISSUE_REASON,
         )
     )
     row.version = new_version
@@ -150,7 +151,7 @@ def _reissue_one(
             "certificate_number": number,
             "version": new_version,
             "previous_version": old_version,
-            "reason": REASON,
+            "reason": REISSUE_REASON,
             "elicence_id": eid,
             "status_list": ref.uri,
             "status_idx": ref.idx,
@@ -167,7 +168,7 @@ def _reissue_one(
         office_id=settings.office_id,
         certificate_number=number,
         version=new_version,
-        data={"reason": REASON, "previous_version": old_version},
+        data={"reason": REISSUE_REASON, "previous_version": old_version},
         now=now,
     )
 
@@ -195,13 +196,11 @@ def reissue_by_key(
             f"the active signing key is {kid} itself: rotate to a new key first "
             "(jiaozi keys rotate --office ...)"
         )
-    now = now.astimezone(dt.UTC).replace(microsecond=0)
-    session.rollback()
+    now = as_utc(now).replace(microsecond=0)
     c = _CERT.c
     done, last_id = 0, 0
     while True:
-        begin_write(session)
-        try:
+        with write(session):
             rows = (
                 session.execute(
                     sa.select(Certificate)
@@ -217,43 +216,57 @@ def reissue_by_key(
                 .scalars()
                 .all()
             )
-            if not rows:
-                session.rollback()
-                return done
-            uris = dict(
-                session.execute(
-                    sa.select(_LIST.c.id, _LIST.c.uri).where(
-                        _LIST.c.id.in_({r.status_list_id for r in rows})
-                    )
-                ).all()
-            )
-            for row in rows:
-                number = row.certificate_number
-                old_jws = open_credential(settings, row.credential_jws, certificate_number=number)
-                try:
-                    header_kid = parse_jws(old_jws).kid
-                except CredentialError as exc:
-                    raise ReissueError(f"certificate {number}: stored credential: {exc}") from exc
-                if row.kid is None:
-                    row.kid = header_kid  # recorded now; the next run skips it by column
-                if header_kid != kid:
-                    continue
-                _reissue_one(
-                    session,
-                    row,
-                    old_jws=old_jws,
-                    old_kid=header_kid,
-                    status_uri=uris[row.status_list_id],
-                    signer=signer,
-                    settings=settings,
-                    actor=actor,
-                    now=now,
+            if rows:
+                done += _reissue_chunk(
+                    session, rows, kid=kid, signer=signer, settings=settings, actor=actor, now=now
                 )
-                done += 1
-            last_id = rows[-1].id or last_id
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+                last_id = rows[-1].id or last_id
+        if not rows:
+            return done
         if progress is not None:
             progress(done)
+
+
+def _reissue_chunk(
+    session: Session,
+    rows: Sequence[Certificate],
+    *,
+    kid: str,
+    signer: Signer,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+) -> int:
+    """Reissue those of ``rows`` (locked) that key ``kid`` signed; return how many."""
+    uris = dict(
+        session.execute(
+            sa.select(_LIST.c.id, _LIST.c.uri).where(
+                _LIST.c.id.in_({r.status_list_id for r in rows})
+            )
+        ).all()
+    )
+    done = 0
+    for row in rows:
+        number = row.certificate_number
+        old_jws = open_credential(settings, row.credential_jws, certificate_number=number)
+        try:
+            header_kid = parse_jws(old_jws).kid
+        except CredentialError as exc:
+            raise ReissueError(f"certificate {number}: stored credential: {exc}") from exc
+        if row.kid is None:
+            row.kid = header_kid  # recorded now; the next run skips it by column
+        if header_kid != kid:
+            continue
+        _reissue_one(
+            session,
+            row,
+            old_jws=old_jws,
+            old_kid=header_kid,
+            status_uri=uris[row.status_list_id],
+            signer=signer,
+            settings=settings,
+            actor=actor,
+            now=now,
+        )
+        done += 1
+    return done

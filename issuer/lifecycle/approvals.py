@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Signer, as_utc, rfc3339
-from issuer.accounts.principal import Principal
+from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.db import tables, write
 from issuer.db.models import Office, PendingAction

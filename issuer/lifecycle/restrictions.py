@@ -45,14 +45,14 @@ from credential import (
     restrictions_snapshot_claims,
     sign_restrictions,
 )
-from issuer.accounts.principal import Principal
+from issuer import issuance as services
+from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db import tables
 from issuer.db.models import Certificate, Restriction, RestrictionChange
 from issuer.errors import Conflict, NotFound
 from issuer.fields.restrictions import CATEGORIES, validate_entry, validate_removal
-from issuer.issuance import service as services
 from issuer.lifecycle.transitions import change_status, lock_status_lists
 from issuer.settings import IssuerSettings
 

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from credential import Signer, as_utc
-from issuer.accounts.principal import Principal
+from issuer.accounts import Principal
 from issuer.db import write
 from issuer.fields.decisions import Decision
 from issuer.lifecycle.transitions import (

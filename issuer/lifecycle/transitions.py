@@ -27,12 +27,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Signer, StatusList, StatusValue, rfc3339
+from issuer import issuance as services
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db import tables
 from issuer.db.models import Certificate, StatusListRow
 from issuer.errors import Conflict, NotFound
-from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 
 __all__ = [

@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI
 
 from credential import PublicKey, Signer
 from issuer.db.engine import make_engine, upgrade
-from issuer.issuance.printing import DocumentKeyProvider
+from issuer.issuance import DocumentKeyProvider
 from issuer.settings import IssuerSettings
 from issuer.web import problems
 from issuer.web.deps import utf8_json_body

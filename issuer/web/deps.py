@@ -23,8 +23,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from credential import Signer
-from issuer.accounts.apikeys import parse_api_key, secret_matches
-from issuer.accounts.principal import ROLES, Principal
+from issuer.accounts import ROLES, Principal, parse_api_key, secret_matches
 from issuer.db import tables
 from issuer.db.models import ApiKey, Officer, ServiceClient
 from issuer.errors import Forbidden, PrintingUnavailable, Unauthorized

@@ -32,7 +32,8 @@ from credential import (
     load_status_list,
     verify,
 )
-from issuer.accounts.apikeys import new_api_key
+from issuer import issuance as services
+from issuer.accounts import new_api_key
 from issuer.db.models import (
     ApiKey,
     Officer,
@@ -42,7 +43,6 @@ from issuer.db.models import (
 from issuer.db.models import (
     Office as OfficeRow,
 )
-from issuer.issuance import service as services
 from issuer.settings import IssuerSettings
 from issuer.web.routes.batches import wait_for_batches
 from tests.factory import APPLICANTS_CSV, applicants

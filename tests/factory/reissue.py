@@ -15,8 +15,7 @@ from credential import (
     verify,
 )
 from issuer.db.models import Certificate, StatusListRow
-from issuer.issuance import service as services
-from issuer.issuance.schemas import CertificateCreate
+from issuer.issuance import CertificateCreate, get_certificate, issue_certificate, status_list_token
 from issuer.settings import IssuerSettings
 from keys import (
     KeyStore,
@@ -49,7 +48,7 @@ class Office:
     def issue(self, i: int, ts: int) -> str:
         signer = self.store.active_signer(OFFICE, now=ts)
         with Session(self.engine) as session:
-            got = services.issue_certificate(
+            got = issue_certificate(
                 session,
                 request=CertificateCreate(**application(i)),
                 signer=signer,
@@ -70,9 +69,9 @@ class Office:
         """Verify the stored QR token and credential against the current trust list."""
         trust = current_trust_list(self.home)
         with Session(self.engine) as session:
-            cert = services.get_certificate(session, number=number, settings=self.settings)
+            cert = get_certificate(session, number=number, settings=self.settings)
             list_id = session.scalars(sa.select(StatusListRow.id)).one()
-            token = services.status_list_token(
+            token = status_list_token(
                 session,
                 list_id=list_id,
                 signer=self.store.active_signer(OFFICE, now=ts),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from issuer.issuance.schemas import Problem
+from issuer.issuance import Problem
 
 PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 

@@ -12,8 +12,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
-from issuer.accounts import service as accounts
-from issuer.accounts.schemas import (
+from issuer import accounts
+from issuer.accounts import (
     ApiKeyCreated,
     ClientCreate,
     ClientCreated,

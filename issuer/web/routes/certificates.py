@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response
 
-from issuer.issuance import printing
-from issuer.issuance import service as services
-from issuer.issuance.schemas import CertificateCreate, CertificatePublic
+from issuer import issuance as services
+from issuer.issuance import CertificateCreate, CertificatePublic, printing
 from issuer.web.deps import Clerk, DbSession, DocumentKey, Now, Settings, SignerDep
 from issuer.web.routes._common import AUTH, problems
 

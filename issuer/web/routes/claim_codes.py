@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from credential import rfc3339
 from issuer import holder
-from issuer.issuance.service import certificate_row
+from issuer.issuance import certificate_row
 from issuer.web.deps import Clerk, DbSession, Now, Settings
 from issuer.web.routes._common import AUTH, problems
 

@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
+from issuer import issuance as services
 from issuer.errors import NotFound
-from issuer.issuance import service as services
 from issuer.web.deps import DbSession, Now, Settings, SignerDep
 from issuer.web.routes._common import problems
 from keys import KeysError, current_trust_token, jiaozi_home

@@ -35,10 +35,10 @@ def test_one_record_per_issuance_each_linked_to_the_previous(issuer_env: IssuerH
     prev = GENESIS_HASH
     for r in records:
         assert r.prev_hash == prev
-        at = r.at if r.at.tzinfo else r.at.replace(tzinfo=dt.UTC)  # SQLite keeps no zone
+        assert r.at.tzinfo is dt.UTC  # read back aware UTC on both databases
         body = {
             "seq": r.id,
-            "at": at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "at": r.at.strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "actor": r.actor,
             "action": r.action,
             "subject": r.subject,

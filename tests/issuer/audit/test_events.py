@@ -4,17 +4,20 @@ writers and restarts. Every test runs on SQLite and on PostgreSQL (see conftest.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from issuer.audit.events import append_event
+from credential import BEIJING
+from issuer.audit.events import append_event, event_json
 from issuer.web.app import create_app
 from tests.factory.issuer import (
     ADMIN,
@@ -74,6 +77,35 @@ def test_events_describe_changes_in_order_without_identity_numbers(
     assert page(issuer_env, mis, after=1, limit=1) == {"events": [suspended], "next": 2}
     assert page(issuer_env, mis, after=3) == {"events": [], "next": 3}
     assert page(issuer_env, ADMIN)["next"] == 3  # admins may read it too
+
+
+@pytest.mark.parametrize(
+    "at",
+    [
+        dt.datetime(2026, 11, 29, 8, 0, 5, tzinfo=dt.UTC),
+        dt.datetime(2026, 11, 29, 16, 0, 5, tzinfo=BEIJING),
+        dt.datetime(2026, 11, 29, 8, 0, 5),  # naive: UTC
+    ],
+)
+def test_an_event_time_is_utc_with_six_fraction_digits(at: dt.datetime) -> None:
+    row = SimpleNamespace(
+        seq=1,
+        type="issued",
+        at=at,
+        office_id="urn:jiaozi:office:11001",
+        certificate_number="20261100172000005",
+        version=1,
+        data_json='{"reason_code":"x"}',
+    )
+    assert event_json(row) == {
+        "seq": 1,
+        "type": "issued",
+        "at": "2026-11-29T08:00:05.000000Z",
+        "office": "urn:jiaozi:office:11001",
+        "certificate_number": "20261100172000005",
+        "version": 1,
+        "reason_code": "x",
+    }
 
 
 def test_feed_access_and_limits(issuer_env: IssuerHarness) -> None:

@@ -15,20 +15,20 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from issuer import batches
+from issuer import issuance as services
 from issuer.audit.chain import verify_chain
 from issuer.batches import run as batch_run
 from issuer.batches.bulk import StatusIndices
 from issuer.batches.reading import read_batch
 from issuer.batches.signing import Job
 from issuer.db.models import AuditRecord, Batch, BatchItem, Certificate
-from issuer.issuance import service as services
 from tests.factory import APPLICANTS_CSV
 from tests.factory.issuer import IssuerHarness, count_rows, verify_sample, xlsx_from_csv
 
 
 def _issue_by_hand(issuer_env: IssuerHarness, k: int) -> str:
     """Issue applicant ``k`` as a clerk would, one at a time; return its number."""
-    from issuer.issuance.schemas import CertificateCreate
+    from issuer.issuance import CertificateCreate
     from tests.factory.issuer import application
 
     body = application(k, certified_on="2026-06-30")
@@ -99,7 +99,7 @@ def test_the_look_ahead_is_used_and_discarded_when_another_writer_moves_first(
 def test_still_free_sees_a_taken_status_index(issuer_env: IssuerHarness) -> None:
     """The look-ahead's check of its status indices (a plain SELECT) answers False when
     any of them is held by a certificate, True when none is."""
-    from issuer.issuance.schemas import CertificateCreate
+    from issuer.issuance import CertificateCreate
     from tests.factory.issuer import application
 
     engine, settings = issuer_env.engine, issuer_env.settings

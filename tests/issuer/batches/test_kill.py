@@ -22,12 +22,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Verdict, load_status_list, verify
+from issuer import issuance as services
 from issuer.audit.chain import verify_chain
 from issuer.batches.reading import read_batch
 from issuer.db.engine import make_engine
 from issuer.db.models import AuditRecord, Batch, BatchItem, Certificate, Event
-from issuer.issuance import service as services
-from issuer.issuance.sealing import open_credential
+from issuer.issuance import open_credential
 from issuer.settings import IssuerSettings
 from keys import KeyStore, current_trust_list
 from tests.factory import SHARED

@@ -26,9 +26,9 @@ from credential import (
     verify,
 )
 from issuer import batches
+from issuer import issuance as services
 from issuer.audit.chain import verify_chain
 from issuer.db.models import Batch, BatchItem, Certificate
-from issuer.issuance import service as services
 from issuer.web.routes.batches import wait_for_batches
 from tests.factory import APPLICANTS_CSV
 from tests.factory.issuer import IssuerHarness, count_rows

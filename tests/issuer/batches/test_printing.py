@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from credential import qr_url
 from issuer.db.engine import make_engine
 from issuer.db.models import BatchItem, Certificate
-from issuer.issuance.sealing import open_credential
+from issuer.issuance import open_credential
 from issuer.settings import IssuerSettings
 from tests.factory import SHARED
 from tests.factory.issuer import batch_cli_env

@@ -13,11 +13,11 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from issuer import batches
+from issuer import issuance as services
 from issuer.batches.reading import read_batch
 from issuer.db.engine import make_engine, upgrade
 from issuer.fields import CertificationPolicy, ValidationFailed, validate_application
 from issuer.fields.dates import birthday
-from issuer.issuance import service as services
 from issuer.issuance.schemas import CertificateCreate
 from issuer.settings import IssuerSettings
 from tests.factory import signer

@@ -1,4 +1,4 @@
-"""Key rotation and compromise end to end (issue 3 item 9), on SQLite and PostgreSQL.
+"""Key rotation and compromise end to end, on SQLite and PostgreSQL.
 
 Issue with key A from the key store, rotate, issue with key B: new certificates use B and
 the old ones still verify. Mark A compromised from before the first issuance: the old ones
@@ -26,8 +26,7 @@ from credential import (
 from issuer.audit.check import verify_audit
 from issuer.cli.maintenance import audit_group, reissue_command
 from issuer.db.models import CertificateVersion, Event
-from issuer.issuance.reissue import ReissueError, reissue_by_key
-from issuer.issuance.sealing import open_credential
+from issuer.issuance import ReissueError, open_credential, reissue_by_key
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
 from keys import (
@@ -51,14 +50,6 @@ from tests.factory.reissue import (
 )
 
 T_CHECK = T_REISSUE + 60
-
-
-
-
-
-
-
-
 
 
 def test_rotate_compromise_and_reissue_end_to_end(office: Office) -> None:

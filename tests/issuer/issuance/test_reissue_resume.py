@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 import issuer.issuance.reissue as reissue_module
 from issuer.audit.check import verify_audit
 from issuer.db.models import Certificate, CertificateVersion, Event
-from issuer.issuance.reissue import reissue_by_key
+from issuer.issuance import reissue_by_key
 from keys import mark_compromised, rotate_office
 from tests.factory.reissue import (
     OFFICE,
@@ -100,14 +100,14 @@ def test_issuing_goes_on_while_a_reissue_runs(office: Office) -> None:
         office.issue(300 + i, T_ISSUE_A + i)
     kid_a = _compromise_a(office)
     signer = office.store.active_signer(OFFICE, now=T_REISSUE)
-    errors: list[BaseException] = []
+    errors: list[Exception] = []
     issued: list[str] = []
 
     def issue_more() -> None:
         try:
             for i in range(8):
                 issued.append(office.issue(320 + i, T_ISSUE_B + 600 + i))
-        except BaseException as exc:  # reported below
+        except Exception as exc:  # reported below
             errors.append(exc)
 
     worker = threading.Thread(target=issue_more)

@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import parse_jws
-from issuer.issuance import service as services
-from issuer.issuance.sealing import PREFIX, SealedDataError
+from issuer.issuance import SealedDataError, get_certificate
+from issuer.issuance.sealing import PREFIX
 from tests.factory.issuer import (
     IssuerHarness,
     application,
@@ -78,6 +78,6 @@ def test_a_tampered_or_moved_credential_does_not_open(
         )
     with Session(issuer_env.engine) as session:
         with pytest.raises(SealedDataError):
-            services.get_certificate(session, number=numbers[0], settings=issuer_env.settings)
-        ok = services.get_certificate(session, number=numbers[1], settings=issuer_env.settings)
+            get_certificate(session, number=numbers[0], settings=issuer_env.settings)
+        ok = get_certificate(session, number=numbers[1], settings=issuer_env.settings)
     assert parse_jws(ok.credential).payload["credentialSubject"]["certificateNumber"] == numbers[1]

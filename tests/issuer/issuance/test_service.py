@@ -16,8 +16,7 @@ from credential import parse_jws
 from issuer.audit.chain import verify_chain
 from issuer.db.engine import make_engine, upgrade
 from issuer.fields import ValidationFailed
-from issuer.issuance import service as services
-from issuer.issuance.schemas import CertificateCreate
+from issuer.issuance import CertificateCreate, issue_certificate, statuslists
 from issuer.settings import IssuerSettings
 from tests.factory import signer
 from tests.factory.issuer import application
@@ -51,7 +50,7 @@ def test_concurrent_service_calls_over_two_years_stay_distinct(
             year = 2025 if (t + i) % 2 else 2026
             body = application(t * each + i, certified_on=f"{year}-07-01")
             with Session(engine) as session:
-                cert = services.issue_certificate(
+                cert = issue_certificate(
                     session,
                     request=CertificateCreate(**body),
                     signer=key,
@@ -80,7 +79,7 @@ def test_concurrent_service_calls_over_two_years_stay_distinct(
 
 def test_invalid_request_raises_before_any_write(engine: sa.Engine, database_url: str) -> None:
     with Session(engine) as session, pytest.raises(ValidationFailed) as info:
-        services.issue_certificate(
+        issue_certificate(
             session,
             request=CertificateCreate(**application(1, sex="x", subject="")),
             signer=signer(),
@@ -99,7 +98,7 @@ def test_a_date_of_today_in_beijing_is_accepted_before_utc_midnight(
     # 2026-11-29 01:00 in Beijing is still 2026-11-28 in UTC.
     now = dt.datetime(2026, 11, 28, 17, 0, tzinfo=dt.UTC)
     with Session(engine) as session:
-        cert = services.issue_certificate(
+        cert = issue_certificate(
             session,
             request=CertificateCreate(**application(1, certified_on="2026-11-29")),
             signer=signer(),
@@ -123,7 +122,7 @@ def test_openapi_document_renders(database_url: str) -> None:
 
 def _issue(engine: sa.Engine, database_url: str, i: int, key=None):
     with Session(engine) as session:
-        return services.issue_certificate(
+        return issue_certificate(
             session,
             request=CertificateCreate(**application(i)),
             signer=key or signer(),
@@ -136,7 +135,7 @@ def _issue(engine: sa.Engine, database_url: str, i: int, key=None):
 def test_a_nearly_full_list_falls_back_to_the_allocator(
     engine: sa.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(services.secrets, "randbelow", lambda n: 7)  # every draw collides
+    monkeypatch.setattr(statuslists.secrets, "randbelow", lambda n: 7)  # every draw collides
     first = _issue(engine, database_url, 1)
     second = _issue(engine, database_url, 2)
     assert first.status_list.idx == 7
@@ -147,10 +146,10 @@ def test_losing_a_race_for_a_status_entry_redraws_and_re_signs(
     engine: sa.Engine, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     draws = iter([7, 7, 8])
-    monkeypatch.setattr(services.secrets, "randbelow", lambda n: next(draws))
+    monkeypatch.setattr(statuslists.secrets, "randbelow", lambda n: next(draws))
     # Pretend the pre-check saw nothing, as when a concurrent writer has not committed yet:
     # the unique constraint catches the duplicate and the issuer draws again.
-    monkeypatch.setattr(services, "_index_used", lambda *a: False)
+    monkeypatch.setattr(statuslists, "_index_used", lambda *a: False)
     first = _issue(engine, database_url, 1)
     second = _issue(engine, database_url, 2)
     assert (first.status_list.idx, second.status_list.idx) == (7, 8)

@@ -22,7 +22,7 @@ from credential import (
     person_reference,
 )
 from credential import load_restrictions as parse_restrictions_document
-from issuer.accounts.principal import Principal
+from issuer.accounts import Principal
 from issuer.lifecycle.restrictions import bar_until, validate_restriction
 from issuer.settings import IssuerSettings
 from keys import generate_data_key

@@ -1,0 +1,183 @@
+"""Officers: people acting for one office as clerk, supervisor or admin.
+
+Each change is one write transaction that also appends its audit record, so an officer
+never exists without the record of who made it. Functions that touch an officer take the
+acting admin's ``office_id``: an officer of another office is NotFound.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import issuer.accounts.rules as rules
+from issuer.accounts.apikeys import NewApiKey, add_key, key_public, keys_of
+from issuer.accounts.offices import officer_in
+from issuer.accounts.principal import ROLES
+from issuer.accounts.schemas import OfficerCreated, OfficerPublic
+from issuer.audit import chain as audit
+from issuer.db import tables, write
+from issuer.db.models import ApiKey, Office, Officer
+from issuer.errors import Conflict, NotFound
+
+__all__ = [
+    "create_officer",
+    "deactivate_officer",
+    "get_officer",
+    "list_officers",
+    "officer_created",
+    "officer_public",
+]
+
+_KEY = tables.API_KEY
+_OFFICER = tables.OFFICER
+
+
+def _username_taken(username: str) -> Conflict:
+    return rules.taken("username", username, "an officer", "工作人员")
+
+
+def create_officer(
+    session: Session,
+    *,
+    office_id: str,
+    username: str,
+    display_name: str,
+    role: str,
+    actor: str,
+    now: dt.datetime,
+) -> tuple[Officer, NewApiKey]:
+    """Create an officer of ``office_id`` with a first API key (its text returned once).
+
+    Raises ValidationFailed naming bad fields, Conflict if ``username`` is taken (by an
+    officer of any office: usernames are global), NotFound if the office does not exist.
+    """
+    fields = rules.fields(
+        username=lambda: rules.login_name("username", username, "登录名"),
+        display_name=lambda: rules.display_name(display_name),
+        role=lambda: rules.choice("role", role, ROLES, "角色"),
+    )
+    try:
+        with write(session):
+            if session.get(Office, office_id) is None:
+                raise NotFound(
+                    "No such office",
+                    "机构不存在",
+                    f"No office {office_id}.",
+                    f"没有机构{office_id}。",
+                )
+            taken = session.execute(
+                sa.select(_OFFICER.c.id).where(_OFFICER.c.username == fields["username"])
+            ).first()
+            if taken is not None:
+                raise _username_taken(fields["username"])
+            officer = Officer(
+                office_id=office_id,
+                username=fields["username"],
+                display_name=fields["display_name"],
+                role=fields["role"],
+                active=True,
+                created_at=now,
+            )
+            session.add(officer)
+            session.flush()
+            assert officer.id is not None
+            _, new = add_key(session, officer_id=officer.id, now=now)
+            audit.append(
+                session,
+                actor=actor,
+                action="officer.created",
+                subject=f"officer:{officer.username}",
+                detail={
+                    "officer_id": officer.id,
+                    "office_id": office_id,
+                    "username": officer.username,
+                    "display_name": officer.display_name,
+                    "role": officer.role,
+                    "api_key_prefix": new.prefix,
+                },
+                at=now,
+            )
+    except IntegrityError:
+        # a concurrent request took the username between check and insert
+        raise _username_taken(fields["username"]) from None
+    return officer, new
+
+
+def deactivate_officer(
+    session: Session, *, officer_id: int, office_id: str | None, actor: str, now: dt.datetime
+) -> Officer:
+    """Deactivate an officer (of ``office_id``, when given): their keys stop working.
+
+    Deactivating an inactive officer changes nothing. An officer cannot deactivate
+    themself (``actor`` naming them): Conflict, so an office cannot lock out its last admin
+    by accident. Raises NotFound for an officer of another office.
+    """
+    with write(session):
+        officer = officer_in(session, officer_id, office_id)
+        if actor == f"officer:{officer.username}":
+            raise Conflict(
+                "You cannot deactivate your own account",
+                "不能停用自己的账户",
+                "ask another admin of the office",
+                "请由本机构的另一位管理员操作",
+            )
+        if officer.active:
+            officer.active = False
+            session.flush()
+            audit.append(
+                session,
+                actor=actor,
+                action="officer.deactivated",
+                subject=f"officer:{officer.username}",
+                detail={"officer_id": officer.id, "office_id": officer.office_id},
+                at=now,
+            )
+    return officer
+
+
+# --- reading --------------------------------------------------------------------------------
+
+
+def officer_public(officer: Officer, keys: Iterable[ApiKey] = ()) -> OfficerPublic:
+    """Return what may be shown of ``officer`` and its ``keys``."""
+    assert officer.id is not None
+    return OfficerPublic(
+        id=officer.id,
+        office_id=officer.office_id,
+        username=officer.username,
+        display_name=officer.display_name,
+        role=officer.role,
+        active=officer.active,
+        created_at=officer.created_at,
+        api_keys=[key_public(k) for k in keys],
+    )
+
+
+def get_officer(session: Session, *, officer_id: int, office_id: str | None) -> OfficerPublic:
+    """Return officer ``officer_id`` of ``office_id`` (None: any office) with its keys'
+    prefixes; raises NotFound."""
+    officer = officer_in(session, officer_id, office_id)
+    return officer_public(officer, keys_of(session, _KEY.c.officer_id, [officer_id])[officer_id])
+
+
+def officer_created(session: Session, officer: Officer, new: NewApiKey) -> OfficerCreated:
+    """Return the answer to creating ``officer``: the officer and its key's text (once)."""
+    oid = officer.id or 0
+    public = officer_public(officer, keys_of(session, _KEY.c.officer_id, [oid])[oid])
+    return OfficerCreated(**public.model_dump(), api_key=new.text)
+
+
+def list_officers(session: Session, *, office_id: str) -> list[OfficerPublic]:
+    """Return the officers of ``office_id`` (oldest first) with their keys' prefixes."""
+    officers = list(
+        session.execute(
+            sa.select(Officer).where(_OFFICER.c.office_id == office_id).order_by(_OFFICER.c.id)
+        ).scalars()
+    )
+    keys = keys_of(session, _KEY.c.officer_id, (o.id for o in officers if o.id is not None))
+    return [officer_public(o, keys[o.id]) for o in officers if o.id is not None]

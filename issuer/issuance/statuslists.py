@@ -1,0 +1,190 @@
+"""Status lists: the office's current list, an unused index drawn for each certificate,
+and the list signed as a Token Status List token and published.
+
+Each certificate holds one entry (``STATUS_BITS`` bits) of one list, drawn uniformly at
+random among the unused ones so that an entry says nothing about when, or in which order,
+a certificate was issued. A full list makes way for the office's next one. The signed
+token of a list is cached per ``revision`` (bumped on every entry change).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import secrets
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from credential import (
+    STATUS_LIST_TYP,
+    IndexAllocator,
+    Signer,
+    StatusList,
+    StatusListError,
+    encode_jws,
+    status_list_claims,
+)
+from issuer.db import tables, write
+from issuer.db.models import StatusListRow
+from issuer.errors import NotFound
+from issuer.settings import IssuerSettings
+
+__all__ = [
+    "STATUS_BITS",
+    "current_status_list",
+    "draw_status_index",
+    "new_status_list",
+    "publish_status_list",
+    "status_list_token",
+]
+
+STATUS_BITS = 2
+_RANDOM_DRAWS = 64  # rejection-sampling tries before reading the whole list's used indices
+
+_CERT = tables.CERTIFICATE
+_LIST = tables.STATUS_LIST
+
+
+def new_status_list(
+    session: Session, *, settings: IssuerSettings, ordinal: int, now: dt.datetime
+) -> StatusListRow | None:
+    """Insert list ``ordinal`` of the office; return None if a concurrent writer did."""
+    size = settings.status_list_size
+    row = StatusListRow(
+        office_id=settings.office_id,
+        ordinal=ordinal,
+        uri="",
+        bits=STATUS_BITS,
+        size=size,
+        data=StatusList(size, bits=STATUS_BITS).to_bytes(),
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+            row.uri = f"{settings.public_url}/statuslists/{row.id}"
+            session.flush()
+    except IntegrityError:
+        return None
+    return row
+
+
+def current_status_list(
+    session: Session, *, settings: IssuerSettings, now: dt.datetime
+) -> StatusListRow:
+    """Return the office's newest status list, creating the first one if needed."""
+    for _ in range(3):
+        row = session.execute(
+            sa.select(StatusListRow)
+            .where(_LIST.c.office_id == settings.office_id)
+            .order_by(_LIST.c.ordinal.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if row is not None:
+            return row
+        created = new_status_list(session, settings=settings, ordinal=1, now=now)
+        if created is not None:
+            return created
+    raise RuntimeError("could not create or find a status list")  # pragma: no cover
+
+
+def _index_used(session: Session, list_id: int, idx: int) -> bool:
+    c = _CERT.c
+    stmt = sa.select(c.id).where(c.status_list_id == list_id, c.status_idx == idx)
+    return session.execute(stmt).first() is not None
+
+
+def draw_status_index(
+    session: Session, *, settings: IssuerSettings, now: dt.datetime
+) -> tuple[StatusListRow, int]:
+    """Return (list, index): an unused entry drawn uniformly at random (herd privacy).
+
+    Rejection sampling against the database; if that keeps hitting used entries the list
+    is nearly full, so the used indices are read once into an IndexAllocator, and a full
+    list makes way for the next one.
+    """
+    lst = current_status_list(session, settings=settings, now=now)
+    while True:
+        assert lst.id is not None
+        for _ in range(_RANDOM_DRAWS):
+            idx = secrets.randbelow(lst.size)
+            if not _index_used(session, lst.id, idx):
+                return lst, idx
+        used = session.execute(
+            sa.select(_CERT.c.status_idx).where(_CERT.c.status_list_id == lst.id)
+        ).scalars()
+        try:
+            return lst, IndexAllocator(lst.size, used).allocate()
+        except StatusListError:
+            nxt = new_status_list(session, settings=settings, ordinal=lst.ordinal + 1, now=now)
+            lst = nxt or current_status_list(session, settings=settings, now=now)
+
+
+def _sign_status_list(
+    row: StatusListRow, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> str:
+    iat = int(now.timestamp())
+    claims = status_list_claims(
+        StatusList.from_bytes(row.data, row.bits),
+        uri=row.uri,
+        iat=iat,
+        exp=iat + settings.status_exp_seconds,
+        ttl=settings.status_ttl_seconds,
+    )
+    return encode_jws({"typ": STATUS_LIST_TYP}, claims, signer)
+
+
+def _cache_fresh(row: StatusListRow, *, settings: IssuerSettings, now: dt.datetime) -> bool:
+    """Return True if ``row``'s cached token is of its current revision and younger than
+    half the ttl (so a verifier caching it for ``ttl`` never holds it past 1.5 ttl)."""
+    if row.signed_token is None or row.signed_revision != row.revision or row.signed_at is None:
+        return False
+    age = (now - row.signed_at).total_seconds()
+    return 0 <= age < settings.status_ttl_seconds / 2
+
+
+def publish_status_list(
+    session: Session, *, list_id: int, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> str:
+    """Sign status list ``list_id`` as it is now and cache the token; return the token.
+
+    Call outside any write transaction (it ends the session's current one). The cache is
+    only an optimisation: the token is stored only if the list's ``revision`` is still the
+    one signed, so a change committed meanwhile is never hidden behind an older token.
+    Raises NotFound.
+    """
+    session.rollback()
+    row = session.get(StatusListRow, list_id, populate_existing=True)
+    if row is None or row.office_id != settings.office_id:
+        session.rollback()
+        raise NotFound("No such status list", "状态列表不存在")
+    revision = row.revision
+    token = _sign_status_list(row, signer=signer, settings=settings, now=now)
+    # A busy database (OperationalError): serve the fresh token uncached.
+    with contextlib.suppress(OperationalError), write(session):
+        session.execute(
+            sa.update(_LIST)
+            .where(_LIST.c.id == list_id, _LIST.c.revision == revision)
+            .values(signed_token=token, signed_revision=revision, signed_at=now)
+        )
+    return token
+
+
+def status_list_token(
+    session: Session, *, list_id: int, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> str:
+    """Return status list ``list_id`` as a signed Token Status List JWT; raises NotFound.
+
+    Serves the cached token while it is of the list's current revision and younger than
+    half the ttl; otherwise signs anew and caches (see :func:`publish_status_list`).
+    """
+    row = session.get(StatusListRow, list_id)
+    if row is None or row.office_id != settings.office_id:
+        raise NotFound("No such status list", "状态列表不存在")
+    if _cache_fresh(row, settings=settings, now=now):
+        assert row.signed_token is not None
+        return row.signed_token
+    return publish_status_list(session, list_id=list_id, signer=signer, settings=settings, now=now)
