@@ -7,11 +7,11 @@ failure into one error.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable
 
+from credential import InvalidFieldError
 from issuer.errors import Conflict
-from issuer.fields import FieldError, ValidationFailed
+from issuer.fields import FieldError, ValidationFailed, text
 
 __all__ = ["DISPLAY_MAX", "choice", "display_name", "fields", "login_name", "taken"]
 
@@ -41,36 +41,13 @@ def login_name(field: str, value: object, label_zh: str) -> str:
 
 
 def display_name(value: object) -> str:
-    """Return ``value`` as a person's display name (NFC, at most ``DISPLAY_MAX``
-    characters, no control characters)."""
-    text = unicodedata.normalize("NFC", value).strip() if isinstance(value, str) else ""
-    if not text:
-        raise ValidationFailed(
-            [FieldError("display_name", "required", "must not be empty", "姓名不能为空")]
-        )
-    if len(text) > DISPLAY_MAX:
-        raise ValidationFailed(
-            [
-                FieldError(
-                    "display_name",
-                    "too_long",
-                    f"must be at most {DISPLAY_MAX} characters, got {len(text)}",
-                    f"姓名最多{DISPLAY_MAX}个字符，实际为{len(text)}个",
-                )
-            ]
-        )
-    if any(unicodedata.category(ch)[0] == "C" for ch in text):
-        raise ValidationFailed(
-            [
-                FieldError(
-                    "display_name",
-                    "control_character",
-                    "must not contain control characters",
-                    "姓名不能包含控制字符",
-                )
-            ]
-        )
-    return text
+    """Return ``value`` as a person's display name, judged by the text rule every field an
+    office sends has (``issuer.fields.text``: NFC, stripped, no control or invisible
+    characters, at most ``DISPLAY_MAX`` characters); raises ValidationFailed."""
+    try:
+        return text("display_name", value, max_len=DISPLAY_MAX, label_zh="姓名")
+    except InvalidFieldError as exc:
+        raise ValidationFailed([FieldError.of(exc)]) from None
 
 
 def choice(field: str, value: object, allowed: tuple[str, ...], label_zh: str) -> str:

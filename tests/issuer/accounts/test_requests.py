@@ -44,6 +44,15 @@ def test_taken_username_is_409_naming_it_and_bad_fields_are_422(
     assert set(errors) == {"username", "display_name", "role"}
     assert errors["role"]["code"] == "unknown_role"
     assert "角色" in errors["role"]["message"]
+    hidden = issuer_env.client.post(
+        "/api/v1/officers",
+        json={"username": "li.na", "display_name": "李\u200b娜", "role": "clerk"},
+        headers=ADMIN,
+    )
+    # the code every other field gives an invisible character, not one of its own
+    assert [(e["field"], e["code"]) for e in assert_problem(hidden, 422)["errors"]] == [
+        ("display_name", "characters")
+    ]
     missing = issuer_env.client.post("/api/v1/officers", json={"username": "a"}, headers=ADMIN)
     assert {e["field"] for e in assert_problem(missing, 422)["errors"]} == {"display_name", "role"}
 
