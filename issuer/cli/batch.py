@@ -15,6 +15,8 @@ from typing import Any, NoReturn
 
 import click
 
+from issuer.cli._common import cli_actor
+
 __all__ = ["batch_group"]
 
 EXIT_FAILED = 1
@@ -53,15 +55,6 @@ class _Progress:
         elif issued >= total or now - self.last_line >= 2.0 or self.first == issued:
             click.echo(text, err=True)
             self.last_line = now
-
-
-def _actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"[:200]
-    except Exception:  # no login name in some containers
-        return "cli:unknown"
 
 
 @batch_group.command("issue")
@@ -185,7 +178,7 @@ def issue_command(
                 filename=file.name,
                 signer=signer,
                 settings=settings,
-                actor=_actor(),
+                actor=cli_actor(),
                 now_fn=lambda: dt.datetime.now(dt.UTC),
                 chunk=chunk,
                 workers=workers,

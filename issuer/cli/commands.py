@@ -11,20 +11,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import getpass
 import time
 from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from credential import CredentialError, PublicKey, Signer
 from issuer import accounts
-from issuer.db.engine import make_engine, upgrade
+from issuer.cli._common import cli_actor, writer_engine
 from issuer.errors import IssuerError
 from issuer.fields import ValidationFailed
 from issuer.settings import IssuerSettings
@@ -69,23 +67,8 @@ def _reports_errors(f: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in the environment (some containers)
-        user = "unknown"
-    return f"cli:{user}"
-
-
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _engine(settings: IssuerSettings) -> Engine:
-    engine = make_engine(settings.database_url)
-    if settings.auto_migrate:
-        upgrade(engine)
-    return engine
 
 
 # --- jiaozi issuer ---------------------------------------------------------------------------
@@ -167,7 +150,7 @@ def _show_key(text: str, what: str) -> None:
 
 def _create_officer(username: str, name: str, role: str) -> None:
     settings = IssuerSettings()
-    engine = _engine(settings)
+    engine = writer_engine(settings)
     try:
         with Session(engine) as session:
             accounts.ensure_office(session, settings=settings, now=_now())
@@ -177,7 +160,7 @@ def _create_officer(username: str, name: str, role: str) -> None:
                 username=username,
                 display_name=name,
                 role=role,
-                actor=_actor(),
+                actor=cli_actor(),
                 now=_now(),
             )
             what = f"Created {role} {officer.username} (id {officer.id}) of {settings.office_id}"
@@ -217,11 +200,11 @@ def create_officer_command(username: str, name: str, role: str) -> None:
 def create_client_command(name: str, kind: str) -> None:
     """Create a service client and print its API key once."""
     settings = IssuerSettings()
-    engine = _engine(settings)
+    engine = writer_engine(settings)
     try:
         with Session(engine) as session:
             svc, new = accounts.create_client(
-                session, name=name, kind=kind, actor=_actor(), now=_now()
+                session, name=name, kind=kind, actor=cli_actor(), now=_now()
             )
             what = f"Created {kind} client {svc.name} (id {svc.id})"
     finally:

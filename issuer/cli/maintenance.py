@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import getpass
 import json
 import time
 from collections.abc import Callable
@@ -23,13 +22,13 @@ from typing import ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
-from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from credential import CredentialError, PublicKey, strict_json_loads
 from issuer.audit.check import AuditReport, ChainBroken, verify_audit, write_checkpoint
-from issuer.db.engine import make_engine, upgrade
+from issuer.cli._common import cli_actor, writer_engine
+from issuer.db.engine import make_engine
 from issuer.issuance import REISSUE_REASON as REASON
 from issuer.issuance import ReissueError, SealedDataError, reissue_by_key
 from issuer.settings import IssuerSettings
@@ -92,22 +91,6 @@ def _now_option(f: Callable[P, R]) -> Callable[P, R]:
 def _now(now_ts: int | None) -> dt.datetime:
     ts = int(time.time()) if now_ts is None else now_ts
     return dt.datetime.fromtimestamp(ts, dt.UTC)
-
-
-def _actor() -> str:
-    try:
-        user = getpass.getuser()
-    except Exception:  # no user name in the environment (some containers)
-        user = "unknown"
-    return f"cli:{user}"
-
-
-def _writer_engine(settings: IssuerSettings) -> Engine:
-    """Return the engine of a command that writes, migrated first like the service's."""
-    engine = make_engine(settings.database_url)
-    if settings.auto_migrate:
-        upgrade(engine)
-    return engine
 
 
 def _jwks_keys(path: Path) -> list[PublicKey]:
@@ -219,7 +202,7 @@ def audit_checkpoint(now_ts: int | None) -> None:
     settings = IssuerSettings()
     now = _now(now_ts)
     signer = KeyStore.from_env().active_signer(settings.office_id, now=int(now.timestamp()))
-    engine = _writer_engine(settings)
+    engine = writer_engine(settings)
     try:
         with Session(engine) as session:
             try:
@@ -273,7 +256,7 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
             "first (密钥尚未标记为泄露)"
         )
     signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
-    engine = _writer_engine(settings)
+    engine = writer_engine(settings)
     try:
         with Session(engine) as session:
             count = reissue_by_key(
@@ -281,7 +264,7 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
                 kid=kid,
                 signer=signer,
                 settings=settings,
-                actor=_actor(),
+                actor=cli_actor(),
                 now=now,
                 chunk_size=chunk,
                 progress=lambda n: click.echo(f"  ... {n} reissued", err=True),
