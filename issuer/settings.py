@@ -75,7 +75,8 @@ class IssuerSettings(BaseSettings):
     status_ttl_seconds: int = Field(default=300, ge=1, le=86400)
     status_exp_seconds: int = Field(default=86400, ge=60)
 
-    # Static bearer key for this slice; accounts and roles replace it later (issue 3 item 2).
+    # The static bearer key acts as the office's admin: how a fresh install is bootstrapped
+    # (it creates the first personal accounts); production refuses the development default.
     api_key: SecretStr = SecretStr(DEV_API_KEY)
     # Key of the HMAC over identity numbers (lookups without storing the number in clear).
     id_hmac_key: SecretStr = SecretStr(DEV_ID_HMAC_KEY)

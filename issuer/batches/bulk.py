@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import IndexAllocator, as_utc
-from issuer import issuance as services
+from issuer import issuance
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.batches.signing import Job
@@ -109,7 +109,7 @@ class StatusIndices:
     def draw(self, session: Session, n: int, now: dt.datetime) -> list[tuple[StatusListRow, int]]:
         """Return ``n`` (list, index) pairs, moving to a new list when one fills."""
         out: list[tuple[StatusListRow, int]] = []
-        lst = services.current_status_list(session, settings=self.settings, now=now)
+        lst = issuance.current_status_list(session, settings=self.settings, now=now)
         while True:
             alloc = self.load(session, lst)
             picks = alloc.allocate_many(min(n - len(out), alloc.remaining))
@@ -117,10 +117,10 @@ class StatusIndices:
             out.extend((lst, i) for i in picks)
             if len(out) == n:
                 return out
-            nxt = services.new_status_list(
+            nxt = issuance.new_status_list(
                 session, settings=self.settings, ordinal=lst.ordinal + 1, now=now
             )
-            lst = nxt or services.current_status_list(session, settings=self.settings, now=now)
+            lst = nxt or issuance.current_status_list(session, settings=self.settings, now=now)
 
 
 def ids_of(session: Session, numbers: Sequence[str]) -> dict[str, int]:

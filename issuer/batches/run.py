@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credential import Signer, as_utc
-from issuer import issuance as services
+from issuer import issuance
 from issuer.batches.bulk import AuditChains, StatusIndices, ids_of, insert_rows
 from issuer.batches.reading import DEFAULT_MAX_ROWS, ApplicantRow
 from issuer.batches.signing import COLUMNS, Job, Pending, SignerRef, Signing
@@ -153,7 +153,7 @@ def _write_chunk(
         first_of: dict[int, int] = {}
         last_of: dict[int, int] = {}
         for year, members in _by_year(todo).items():
-            first = services.allocate_serial(
+            first = issuance.allocate_serial(
                 session, office_id=settings.office_id, year=year, count=len(members)
             )
             first_of[year], last_of[year] = first, first + len(members) - 1
@@ -333,7 +333,7 @@ def _head_start(
         now = now_fn()
         with Session(engine) as session:
             with write(session):
-                lst = services.current_status_list(session, settings=settings, now=now)
+                lst = issuance.current_status_list(session, settings=settings, now=now)
             indices.load(session, lst)
             ahead = _look_ahead(session, rows, {}, indices, signing, settings, now_fn)
             session.rollback()

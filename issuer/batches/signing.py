@@ -41,7 +41,7 @@ from credential import (
     mask_id,
     sign_certificate,
 )
-from issuer import issuance as services
+from issuer import issuance
 from issuer.batches.reading import ApplicantRow
 from issuer.batches.workers import follow_parent
 from issuer.issuance import seal_credential
@@ -203,7 +203,7 @@ def _sign_in_worker(jobs: list[tuple[Any, ...]], now: dt.datetime) -> str:
 
 
 class _WorkerRow(NamedTuple):
-    """A job's application as ``services.certificate_facts`` reads it (an Applicant):
+    """A job's application as ``issuance.certificate_facts`` reads it (an Applicant):
     the row's values, validated by ``read_batch`` (a tuple: cheaper than an ApplicantRow)."""
 
     name: str
@@ -260,7 +260,7 @@ def _sign_wire(
             certified_on,
             ethnicity,
         )
-        facts = services.certificate_facts(app, settings=settings, serial=serial)
+        facts = issuance.certificate_facts(app, settings=settings, serial=serial)
         number = facts.certificate_number
         tokens = sign_certificate(
             facts,
@@ -272,7 +272,7 @@ def _sign_wire(
         out += (
             number,
             # A valid row's number is normalised already (normalise_id would return it
-            # as it is): services.id_hash without validating it a second time.
+            # as it is): issuance.id_hash without validating it a second time.
             hmac.digest(id_key, f"{id_type}:{id_number}".encode(), "sha256").hex(),
             mask_id(id_number),
             facts.elicence_id,

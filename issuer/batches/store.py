@@ -30,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from credential import beijing_date, mask_id
-from issuer import issuance as services
+from issuer import issuance
 from issuer.batches.reading import (
     DEFAULT_MAX_ROWS,
     ApplicantRow,
@@ -218,7 +218,7 @@ def _scope_errors(
             keep.append(row)
             continue
         try:
-            services.check_scope(row, settings=settings)  # type: ignore[arg-type]
+            issuance.check_scope(row, settings=settings)  # type: ignore[arg-type]
             keep.append(row)  # pragma: no cover - the scope said otherwise
         except ValidationFailed as exc:
             fe = exc.errors[0]
@@ -247,9 +247,9 @@ def _barred_errors(
         session.rollback()
         return list(rows), []
     refs = {
-        row.row_number: services.person_ref(settings, row.id_type, row.id_number) for row in rows
+        row.row_number: issuance.person_ref(settings, row.id_type, row.id_number) for row in rows
     }
-    barred = services.barred_refs(
+    barred = issuance.barred_refs(
         session, refs.values(), on=min((r.certified_on for r in rows), default=dt.date.max)
     )
     session.rollback()  # a read only: no transaction stays open
@@ -263,7 +263,7 @@ def _barred_errors(
         ):
             keep.append(row)
             continue
-        fe = services.barred_error(entry)
+        fe = issuance.barred_error(entry)
         errors.append(
             RowError(
                 row.row_number,

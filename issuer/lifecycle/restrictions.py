@@ -45,7 +45,7 @@ from credential import (
     restrictions_snapshot_claims,
     sign_restrictions,
 )
-from issuer import issuance as services
+from issuer import issuance
 from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
@@ -103,8 +103,8 @@ def validate_restriction(
         "name": entry.name,
         "id_type": entry.id_type.value,
         "id_number_masked": mask_id(entry.id_number),
-        "person_ref": services.person_ref(settings, entry.id_type, entry.id_number),
-        "id_hash": services.id_hash(settings, entry.id_type, entry.id_number),
+        "person_ref": issuance.person_ref(settings, entry.id_type, entry.id_number),
+        "id_hash": issuance.id_hash(settings, entry.id_type, entry.id_number),
         "category": entry.category,
         "decision_date": entry.decision_date.isoformat(),
         "legal_basis": entry.legal_basis,

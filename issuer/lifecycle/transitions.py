@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Signer, StatusList, StatusValue, rfc3339
-from issuer import issuance as services
+from issuer import issuance
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db import tables
@@ -79,7 +79,7 @@ def publish(
     """
     for list_id in sorted(set(list_ids)):
         try:
-            services.publish_status_list(
+            issuance.publish_status_list(
                 session, list_id=list_id, signer=signer, settings=settings, now=now
             )
         except Exception:  # the change is committed; GET re-signs (revision is ahead)

@@ -32,7 +32,7 @@ from credential import (
     load_status_list,
     verify,
 )
-from issuer import issuance as services
+from issuer import issuance
 from issuer.accounts import new_api_key
 from issuer.db.models import (
     ApiKey,
@@ -46,6 +46,7 @@ from issuer.db.models import (
 from issuer.settings import IssuerSettings
 from issuer.web.routes.batches import wait_for_batches
 from tests.factory import APPLICANTS_CSV, applicants
+from tests.factory.batchfile import EN_HEADER
 from tests.factory.keys import make_store
 
 API_KEY = "test-api-key-0123456789-abcdefghij"
@@ -265,7 +266,7 @@ def batch_cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
 def restrict(
     env: IssuerHarness, row: dict[str, str], *, category: str, bar_until: dt.date | None
 ) -> None:
-    ref = services.person_ref(env.settings, IdType.parse(row["id_type"]), row["id_number"])
+    ref = issuance.person_ref(env.settings, IdType.parse(row["id_type"]), row["id_number"])
     with Session(env.engine) as s:
         s.add(
             Restriction(
@@ -344,19 +345,6 @@ def gb11643_ok(text: str) -> bool:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
     total = sum(int(c) * w for c, w in zip(text[:17], weights, strict=True))
     return "10X98765432"[total % 11] == text[17].upper()
-
-
-EN_HEADER = [
-    "request_id",
-    "name",
-    "gender",
-    "birth_date",
-    "id_type",
-    "id_number",
-    "qualification_type",
-    "subject",
-    "issue_date",
-]
 
 
 OFFICE = "urn:jiaozi:office:11001"

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Path, Response
 
-from issuer import issuance as services
+from issuer import issuance
 from issuer.issuance import CertificateCreate, CertificatePublic, printing
 from issuer.web.deps import Clerk, DbSession, DocumentKey, Now, Settings, SignerDep
 from issuer.web.routes._common import AUTH, problems
@@ -30,7 +30,7 @@ def create_certificate(
     now: Now,
     idempotency_key: Annotated[str, Header(alias="Idempotency-Key", min_length=1, max_length=200)],
 ) -> Response:
-    stored = services.issue_certificate_idempotent(
+    stored = issuance.issue_certificate_idempotent(
         session,
         key=idempotency_key,
         principal=who.actor,
@@ -58,7 +58,7 @@ def read_certificate(
     who: Clerk,
     settings: Settings,
 ) -> CertificatePublic:
-    return services.get_certificate(session, number=number, settings=settings)
+    return issuance.get_certificate(session, number=number, settings=settings)
 
 
 @router.get(
@@ -78,7 +78,7 @@ def read_certificate_pdf(
     settings: Settings,
     document_key: DocumentKey,
 ) -> Response:
-    row = services.certificate_row(session, number=number)
+    row = issuance.certificate_row(session, number=number)
     pdf = printing.certificate_pdf(row, settings=settings, document_key=document_key())
     return Response(
         pdf,

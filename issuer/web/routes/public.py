@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
 
-from issuer import issuance as services
+from issuer import issuance
 from issuer.errors import NotFound
 from issuer.web.deps import DbSession, Now, Settings, SignerDep
 from issuer.web.routes._common import problems
@@ -33,7 +33,7 @@ def read_status_list(
     settings: Settings,
     now: Now,
 ) -> Response:
-    token = services.status_list_token(
+    token = issuance.status_list_token(
         session, list_id=list_id, signer=signer, settings=settings, now=now
     )
     return Response(

@@ -14,8 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from issuer import batches
-from issuer import issuance as services
+from issuer import batches, issuance
 from issuer.audit.chain import verify_chain
 from issuer.batches import run as batch_run
 from issuer.batches.bulk import StatusIndices
@@ -33,7 +32,7 @@ def _issue_by_hand(issuer_env: IssuerHarness, k: int) -> str:
 
     body = application(k, certified_on="2026-06-30")
     with Session(issuer_env.engine) as s:
-        got = services.issue_certificate(
+        got = issuance.issue_certificate(
             s,
             request=CertificateCreate(**body),
             signer=issuer_env.signer,
@@ -104,7 +103,7 @@ def test_still_free_sees_a_taken_status_index(issuer_env: IssuerHarness) -> None
 
     engine, settings = issuer_env.engine, issuer_env.settings
     with Session(engine) as s:
-        services.issue_certificate(
+        issuance.issue_certificate(
             s,
             request=CertificateCreate(**application(1, certified_on="2026-06-30")),
             signer=issuer_env.signer,

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Verdict, load_status_list, verify
-from issuer import issuance as services
+from issuer import issuance
 from issuer.audit.chain import verify_chain
 from issuer.batches.reading import read_batch
 from issuer.db.engine import make_engine
@@ -218,7 +218,7 @@ def test_kill_9_at_five_points_then_rerun_issues_every_row_once(world, database_
         status = {}
         with Session(engine) as s:
             for list_id in {c.status_list_id for c in certs}:
-                token = services.status_list_token(
+                token = issuance.status_list_token(
                     s, list_id=list_id, signer=signer, settings=settings, now=now
                 )
                 snap = load_status_list(token, trust)

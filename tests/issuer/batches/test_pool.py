@@ -25,8 +25,7 @@ from credential import (
     load_status_list,
     verify,
 )
-from issuer import batches
-from issuer import issuance as services
+from issuer import batches, issuance
 from issuer.audit.chain import verify_chain
 from issuer.db.models import Batch, BatchItem, Certificate
 from issuer.web.routes.batches import wait_for_batches
@@ -141,7 +140,7 @@ def test_service_resumes_and_a_second_runner_doubles_nothing(
             .limit(20)
         ).all()
     uri = f"{settings.public_url}/statuslists/1"
-    token = services.status_list_token(
+    token = issuance.status_list_token(
         Session(engine), list_id=1, signer=signer, settings=settings, now=dt.datetime.now(dt.UTC)
     )
     status = {uri: load_status_list(token, trust, expected_uri=uri)}
@@ -253,7 +252,7 @@ def test_the_server_signs_a_large_batch_in_spawned_workers(database_url: str, tm
                 sa.select(Certificate.certificate_number, Certificate.qr_token).limit(25)
             ).all()
             uri = f"{settings.public_url}/statuslists/1"
-            token = services.status_list_token(
+            token = issuance.status_list_token(
                 s, list_id=1, signer=signer, settings=settings, now=dt.datetime.now(dt.UTC)
             )
     status = {uri: load_status_list(token, trust, expected_uri=uri)}

@@ -12,8 +12,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from issuer import batches
-from issuer import issuance as services
+from issuer import batches, issuance
 from issuer.batches.reading import read_batch
 from issuer.db.engine import make_engine, upgrade
 from issuer.fields import CertificationPolicy, ValidationFailed, validate_application
@@ -153,7 +152,7 @@ def test_the_issuing_services_apply_the_office_policy(tmp_path) -> None:
     try:
         with Session(engine) as session:
             with pytest.raises(ValidationFailed) as refused:
-                services.issue_certificate(
+                issuance.issue_certificate(
                     session,
                     request=CertificateCreate(**app),
                     signer=signer(),
