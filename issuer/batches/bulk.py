@@ -23,6 +23,7 @@ from issuer.audit import events
 from issuer.batches.signing import Job
 from issuer.db import tables
 from issuer.db.models import StatusListRow
+from issuer.db.types import UtcDateTime
 from issuer.settings import IssuerSettings
 
 __all__ = ["AuditChains", "StatusIndices", "ids_of", "insert_rows"]
@@ -151,9 +152,14 @@ def insert_rows(
     """
     conn = session.connection()
     dialect = conn.dialect
-    procs: list[tuple[int, Callable[[Any], Any]]] = [
-        (i, bp) for i, c in enumerate(columns) if (bp := table.c[c].type.bind_processor(dialect))
-    ]
+    procs: list[tuple[int, Callable[[Any], Any]]] = []
+    for i, c in enumerate(columns):
+        column_type = table.c[c].type
+        if (bp := column_type.bind_processor(dialect)) is not None:
+            # a chunk's rows share their time objects: convert each once (UtcDateTime's
+            # conversion to UTC and the dialect's to text), not once per row
+            timed = isinstance(column_type, sa.Date | sa.DateTime | UtcDateTime)
+            procs.append((i, _memo(bp) if timed else bp))
     procs.extend(_dbapi_adapters(dialect, table, columns, {i for i, _ in procs}))
     if procs:
         fixed = []
@@ -192,20 +198,27 @@ def _dbapi_adapters(
 
 
 def _memo_adapter(adapters: dict[Any, Any], protocol: Any) -> Callable[[Any], Any]:
+    def adapt(value: Any) -> Any:
+        found = adapters.get((type(value), protocol))
+        return value if found is None else found(value)
+
+    return _memo(adapt)
+
+
+def _memo(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     # Keyed by the object itself (its id): one insert_rows call's rows hold every value
     # converted, so no id is reused meanwhile, and a chunk's rows share the same time
     # object and the date objects read_batch's parsers cached. (Not by equality: aware
     # datetimes at one instant are equal whatever their offset, their text is not.)
     memo: dict[int, Any] = {}
 
-    def convert(value: Any) -> Any:
+    def once(value: Any) -> Any:
         got = memo.get(id(value))
         if got is None:
-            adapt = adapters.get((type(value), protocol))
-            got = memo[id(value)] = value if adapt is None else adapt(value)
+            got = memo[id(value)] = convert(value)
         return got
 
-    return convert
+    return once
 
 
 class AuditChains:
