@@ -4,6 +4,7 @@ and an explicit public surface. Which package may import which is tests/test_imp
 from __future__ import annotations
 
 import ast
+import importlib
 import subprocess
 import sys
 
@@ -106,3 +107,25 @@ def test_no_module_is_much_over_600_lines() -> None:
         and (n := len((REPO / path).read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES
     }
     assert long == {}
+
+
+# Packages whose __init__ is their public surface: what other packages call.
+SURFACES = [
+    "keys",
+    "issuer.db",
+    "issuer.fields",
+    "issuer.accounts",
+    "issuer.issuance",
+    "issuer.lifecycle",
+    "issuer.holder",
+    "issuer.batches",
+    "issuer.pdf",
+]
+
+
+@pytest.mark.parametrize("name", SURFACES)
+def test_every_name_a_surface_lists_exists_once(name: str) -> None:
+    module = importlib.import_module(name)
+    listed = module.__all__
+    assert listed and len(set(listed)) == len(listed), name
+    assert [n for n in listed if not hasattr(module, n)] == []
