@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from credential import (
-    QualificationType,
-)
 from issuer.db.engine import make_engine, upgrade
 from issuer.settings import IssuerSettings
-from keys import (
-    KeyStore,
-    add_office,
-    init_trust,
-)
+from tests.factory.keys import make_store
 from tests.factory.reissue import OFFICE, PASSPHRASE, T_KEYS, Office, reissue_env
 
 
@@ -25,16 +18,12 @@ def office(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     for name, value in reissue_env(database_url, tmp_path / "home").items():
         monkeypatch.setenv(name, value)
     settings = IssuerSettings()
-    store = KeyStore(tmp_path / "home", PASSPHRASE.encode())
-    init_trust(store, now=T_KEYS)
-    add_office(
-        store,
+    store = make_store(
+        tmp_path / "home",
+        now=T_KEYS,
+        passphrase=PASSPHRASE.encode(),
         office_id=OFFICE,
         name=settings.office_name,
-        province=settings.province,
-        office_code=settings.office_code,
-        qualification_types=list(QualificationType),
-        now=T_KEYS,
     )
     engine = make_engine(database_url)
     upgrade(engine)
