@@ -112,14 +112,21 @@ def event_json(row: Any) -> dict[str, Any]:
     return out
 
 
-def list_events(session: Session, *, after: int, limit: int) -> tuple[list[dict[str, Any]], int]:
+def list_events(
+    session: Session, *, after: int, limit: int, office_id: str | None
+) -> tuple[list[dict[str, Any]], int]:
     """Return (events with ``seq > after`` in order, at most ``limit``; the next cursor).
 
-    The next cursor is the last returned ``seq``, or ``after`` when nothing is new.
+    ``office_id`` limits the page to that office's events (an officer reads only their
+    own office's); None reads every office's (a service client's feed: each event names
+    its office). The next cursor is the last returned ``seq``, or ``after`` when nothing
+    is new; ``seq`` still commits in order, so a filtered reader sees each of its events
+    exactly once.
     """
     limit = max(1, min(limit, MAX_LIMIT))
-    rows = session.execute(
-        sa.select(_EVENT).where(_EVENT.c.seq > after).order_by(_EVENT.c.seq).limit(limit)
-    ).all()
+    query = sa.select(_EVENT).where(_EVENT.c.seq > after)
+    if office_id is not None:
+        query = query.where(_EVENT.c.office_id == office_id)
+    rows = session.execute(query.order_by(_EVENT.c.seq).limit(limit)).all()
     events = [event_json(r) for r in rows]
     return events, (rows[-1].seq if rows else after)

@@ -90,14 +90,16 @@ def issue_claim_code(
     session: Session,
     *,
     number: str,
+    office_id: str | None,
     settings: IssuerSettings,
     actor: str,
     now: dt.datetime,
 ) -> ClaimCode:
-    """Make a new claim code for the holder of certificate ``number`` (replacing any
-    earlier code of that person), audited; raises NotFound."""
+    """Make a new claim code for the holder of certificate ``number`` of ``office_id``
+    (replacing any earlier code of that person), audited; raises NotFound (also for
+    another office's certificate)."""
     with write(session):
-        row = certificate_row(session, number=number)
+        row = certificate_row(session, number=number, office_id=office_id)
         person = row.id_number_hash
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         expires = now + dt.timedelta(days=settings.holder_code_days)

@@ -34,7 +34,7 @@ from issuer.errors import Conflict, TooManyRequests
 from issuer.fields import FieldError, ValidationFailed, printable
 from issuer.fields import text as text_field
 from issuer.holder.signin import HOLDER_ACTOR
-from issuer.issuance import printing
+from issuer.issuance import certificate_row, printing
 from issuer.pdf import purpose_too_wide
 from issuer.settings import IssuerSettings
 from keys import DocumentSigningKey
@@ -206,8 +206,10 @@ def _within_daily_copies(
         )
 
 
-def copies_of(session: Session, number: str) -> list[dict[str, Any]]:
-    """Return the purpose copies made of certificate ``number``, newest first."""
+def copies_of(session: Session, number: str, *, office_id: str | None) -> list[dict[str, Any]]:
+    """Return the purpose copies made of certificate ``number`` of ``office_id``, newest
+    first; raises NotFound (also for another office's certificate)."""
+    certificate_row(session, number=number, office_id=office_id)
     rows = session.execute(
         sa.select(_COPY).where(_COPY.c.certificate_number == number).order_by(_COPY.c.id.desc())
     )

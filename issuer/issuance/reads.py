@@ -1,5 +1,9 @@
 """Reading issued certificates: a stored row by number and its public shape.
 
+Every read is scoped to the caller's office, as the lifecycle actions are: another
+office's certificate (several offices may share one database) is NotFound, never
+revealed; a caller with no office (a service client) reads none.
+
 The public shape (``CertificatePublic``) is what issuing answers and what a read returns:
 the row's facts, the credential opened from its sealed form, the QR token and the links
 of the certificate, its status list entry and the verifier.
@@ -70,9 +74,14 @@ def _not_found(number: str) -> NotFound:
     )
 
 
-def certificate_row(session: Session, *, number: str) -> Certificate:
-    """Return the row of certificate ``number`` (its latest version); raises NotFound."""
-    query = sa.select(Certificate).where(_CERT.c.certificate_number == number)
+def certificate_row(session: Session, *, number: str, office_id: str | None) -> Certificate:
+    """Return the row of certificate ``number`` (its latest version) of ``office_id``;
+    raises NotFound (also for another office's certificate)."""
+    if office_id is None:
+        raise _not_found(number)
+    query = sa.select(Certificate).where(
+        _CERT.c.certificate_number == number, _CERT.c.office_id == office_id
+    )
     row = session.scalars(query).first()
     if row is None:
         raise _not_found(number)
@@ -80,13 +89,16 @@ def certificate_row(session: Session, *, number: str) -> Certificate:
 
 
 def get_certificate(
-    session: Session, *, number: str, settings: IssuerSettings
+    session: Session, *, number: str, office_id: str | None, settings: IssuerSettings
 ) -> CertificatePublic:
-    """Return the latest version of certificate ``number``; raises NotFound."""
+    """Return the latest version of certificate ``number`` of ``office_id``; raises
+    NotFound (also for another office's certificate)."""
+    if office_id is None:
+        raise _not_found(number)
     row = session.execute(
         sa.select(Certificate, _LIST.c.uri)
         .join(_LIST, _LIST.c.id == _CERT.c.status_list_id)
-        .where(_CERT.c.certificate_number == number)
+        .where(_CERT.c.certificate_number == number, _CERT.c.office_id == office_id)
     ).first()
     if row is None:
         raise _not_found(number)

@@ -69,7 +69,9 @@ class Office:
         """Verify the stored QR token and credential against the current trust list."""
         trust = current_trust_list(self.home)
         with Session(self.engine) as session:
-            cert = get_certificate(session, number=number, settings=self.settings)
+            cert = get_certificate(
+                session, number=number, office_id=self.settings.office_id, settings=self.settings
+            )
             list_id = session.scalars(sa.select(StatusListRow.id)).one()
             token = status_list_token(
                 session,

@@ -58,7 +58,9 @@ def read_certificate(
     who: Clerk,
     settings: Settings,
 ) -> CertificatePublic:
-    return issuance.get_certificate(session, number=number, settings=settings)
+    return issuance.get_certificate(
+        session, number=number, office_id=who.office_id, settings=settings
+    )
 
 
 @router.get(
@@ -78,7 +80,7 @@ def read_certificate_pdf(
     settings: Settings,
     document_key: DocumentKey,
 ) -> Response:
-    row = issuance.certificate_row(session, number=number)
+    row = issuance.certificate_row(session, number=number, office_id=who.office_id)
     pdf = printing.certificate_pdf(row, settings=settings, document_key=document_key())
     return Response(
         pdf,

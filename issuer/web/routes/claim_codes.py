@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from credential import rfc3339
 from issuer import holder
-from issuer.issuance import certificate_row
 from issuer.web.deps import Clerk, DbSession, Now, Settings
 from issuer.web.routes._common import AUTH, problems
 
@@ -62,7 +61,12 @@ def make_claim_code(
     now: Now,
 ) -> Response:
     made = holder.issue_claim_code(
-        session, number=number, settings=settings, actor=who.actor, now=now
+        session,
+        number=number,
+        office_id=who.office_id,
+        settings=settings,
+        actor=who.actor,
+        now=now,
     )
     body = ClaimCodeIssued(
         certificate_number=made.certificate_number,
@@ -90,5 +94,5 @@ def list_copies(
     session: DbSession,
     who: Clerk,
 ) -> list[PurposeCopy]:
-    certificate_row(session, number=number)  # 404 for an unknown number
-    return [PurposeCopy(**c) for c in holder.copies_of(session, number)]
+    # 404 for an unknown number and for another office's certificate
+    return [PurposeCopy(**c) for c in holder.copies_of(session, number, office_id=who.office_id)]

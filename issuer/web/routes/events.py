@@ -30,7 +30,8 @@ class EventPage(BaseModel):
         "Types: issued, suspended, reinstated, revoked, restricted, unrestricted, reissued. "
         "`seq` is gapless and commits in order: polling with `after` set to the last `next` "
         "sees every event exactly once. Events carry codes only, never a name or an "
-        "identity number."
+        "identity number. A service client reads every office's events; an admin, only "
+        "their own office's."
     ),
 )
 def read_events(
@@ -39,5 +40,8 @@ def read_events(
     after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     limit: Annotated[int, Query(ge=1, le=events.MAX_LIMIT)] = 100,
 ) -> EventPage:
-    page, nxt = events.list_events(session, after=after, limit=limit)
+    # A service client (no office) follows every office sharing this database; an admin
+    # reads only their own office's events.
+    office_id = who.office_id if who.is_officer else None
+    page, nxt = events.list_events(session, after=after, limit=limit, office_id=office_id)
     return EventPage(events=page, next=nxt)

@@ -78,6 +78,16 @@ def test_a_tampered_or_moved_credential_does_not_open(
         )
     with Session(issuer_env.engine) as session:
         with pytest.raises(SealedDataError):
-            get_certificate(session, number=numbers[0], settings=issuer_env.settings)
-        ok = get_certificate(session, number=numbers[1], settings=issuer_env.settings)
+            get_certificate(
+                session,
+                number=numbers[0],
+                office_id=issuer_env.settings.office_id,
+                settings=issuer_env.settings,
+            )
+        ok = get_certificate(
+            session,
+            number=numbers[1],
+            office_id=issuer_env.settings.office_id,
+            settings=issuer_env.settings,
+        )
     assert parse_jws(ok.credential).payload["credentialSubject"]["certificateNumber"] == numbers[1]
