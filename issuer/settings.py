@@ -100,6 +100,11 @@ class IssuerSettings(BaseSettings):
     min_certification_age: int = Field(default=18, ge=16, le=70)
     earliest_certification_date: dt.date = EARLIEST_DATE
 
+    # Request bodies (issuer.web.limits), refused with 413 before anything reads them: a
+    # batch upload's file, and the body of any other request (JSON and forms are small).
+    batch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1 << 30)
+    body_limit: int = Field(default=1024 * 1024, ge=1024, le=1 << 30)
+
     status_list_size: int = Field(default=MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
     status_ttl_seconds: int = Field(default=300, ge=1, le=86400)
     status_exp_seconds: int = Field(default=86400, ge=60)
