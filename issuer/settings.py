@@ -7,6 +7,7 @@ Development defaults let ``make demo`` run on a fresh machine; in production mod
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 from typing import Annotated, Literal
 
@@ -39,6 +40,29 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 """No date an office writes (birth, certification, decision) is earlier."""
 
 
+def _proxy_list(value: object) -> tuple[str, ...]:
+    """Return the trusted proxy addresses (IPs or networks: comma-separated or a JSON list)
+    as normalised networks; refuses anything else (``*`` too: trust is named, never all)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            try:
+                value = json.loads(text)
+            except ValueError:
+                raise ValueError("not a JSON list of proxy addresses") from None
+        else:
+            value = [t for t in text.split(",") if t.strip()]
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be a list of proxy addresses")
+    out: list[str] = []
+    for item in value:
+        try:
+            out.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or network") from None
+    return tuple(dict.fromkeys(out))
+
+
 class IssuerSettings(BaseSettings):
     """Everything the issuer service reads from its environment."""
 
@@ -49,6 +73,11 @@ class IssuerSettings(BaseSettings):
     auto_migrate: bool = True
     public_url: str = "http://127.0.0.1:8100"
     verifier_url: str = "http://127.0.0.1:8200"
+    # The reverse proxies (IP addresses or networks, comma-separated or a JSON list) whose
+    # X-Forwarded-For and X-Forwarded-Proto headers are believed. Default none: the client
+    # address (what login lockouts, rate limits and the audit trail count) is the socket's,
+    # so a caller cannot choose it by sending the header.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
 
     office_id: str = "urn:jiaozi:office:11001"
     office_name: str = "北京市教育委员会教师资格认定中心"
@@ -70,6 +99,11 @@ class IssuerSettings(BaseSettings):
     # least this old on the certification date, which is not before the earliest date.
     min_certification_age: int = Field(default=18, ge=16, le=70)
     earliest_certification_date: dt.date = EARLIEST_DATE
+
+    # Request bodies (issuer.web.limits), refused with 413 before anything reads them: a
+    # batch upload's file, and the body of any other request (JSON and forms are small).
+    batch_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, le=1 << 30)
+    body_limit: int = Field(default=1024 * 1024, ge=1024, le=1 << 30)
 
     status_list_size: int = Field(default=MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
     status_ttl_seconds: int = Field(default=300, ge=1, le=86400)
@@ -109,6 +143,11 @@ class IssuerSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxies(cls, value: object) -> tuple[str, ...]:
+        return _proxy_list(value)
 
     @field_validator("earliest_certification_date")
     @classmethod

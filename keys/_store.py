@@ -2,7 +2,7 @@
 
 Layout under the Jiaozi home (``$JIAOZI_HOME``, default ``var/``)::
 
-    keys/                      mode 0700
+    keys/                      mode 0700, as every directory in it; every file 0600
       .lock                    advisory lock taken by every change (flock)
       root/                    the national root's keyring
         keyring.json           public metadata: kid, alg, window, public JWK of each key
@@ -421,7 +421,7 @@ class KeyStore:
         }
         data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
         try:
-            write_atomic(path, data, mode=0o644)
+            write_atomic(path, data, mode=0o600)  # like every file of the store
         except OSError as exc:
             raise KeyStoreError(f"cannot write {path}: {exc}") from exc
         with self._mutex:

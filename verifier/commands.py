@@ -16,9 +16,12 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+
+if TYPE_CHECKING:
+    from .settings import VerifierSettings
 
 __all__ = ["verifier_group"]
 
@@ -66,15 +69,22 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the verifier API (settings from JIAOZI_* variables)."""
     import uvicorn
 
-    _settings()  # refuse bad or insecure settings before binding the port
+    settings = _settings()  # refuse bad or insecure settings before binding the port
     uvicorn.run(
         "verifier.commands:app_factory",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=False,
+        **proxy_options(settings),
     )
+
+
+def proxy_options(settings: VerifierSettings) -> dict[str, Any]:
+    """Return uvicorn's forwarding-header options: headers believed only from the
+    configured proxies (``JIAOZI_TRUSTED_PROXIES``), none by default."""
+    proxies = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
 
 
 def app_factory() -> Any:

@@ -13,7 +13,7 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -79,6 +79,14 @@ def issuer_group() -> None:
     """The certification office's service (签发服务)."""
 
 
+def proxy_options(settings: IssuerSettings) -> dict[str, Any]:
+    """Return uvicorn's forwarding-header options: X-Forwarded-For believed only from the
+    configured proxies (``JIAOZI_TRUSTED_PROXIES``), from none by default (uvicorn's own
+    default trusts loopback, which let a caller choose the address lockouts count)."""
+    proxies = list(settings.trusted_proxies)
+    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
+
+
 @issuer_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -128,7 +136,7 @@ def serve_command(host: str, port: int) -> None:
     with Session(app.state.engine) as session:
         accounts.ensure_office(session, settings=settings, now=_now())
     click.echo(f"jiaozi issuer for {office} on http://{host}:{port}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info")
+    uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))
 
 
 # --- jiaozi accounts -------------------------------------------------------------------------

@@ -3,9 +3,10 @@
 Every text is stripped and stored in Unicode NFC. In order, a text is refused as
 ``required`` (empty where a value is needed), ``type`` (not text), ``characters`` (a
 control, invisible-format, surrogate, private-use or unassigned character, or a line or
-paragraph separator; a multi-line text may hold line feeds and tabs), ``too_long``;
-a text printed on a certificate (name, subject, ethnicity, a copy's purpose) also as
-``formula_text`` (starts as a spreadsheet formula) and ``unprintable`` (a character no
+paragraph separator; a multi-line text may hold line feeds and tabs), ``too_long``,
+``formula_text`` (starts as a spreadsheet formula: every text, printed or not, since any
+of them can reach a CSV or XLSX file an office opens); a text printed on a certificate
+(name, subject, ethnicity, a copy's purpose) also as ``unprintable`` (a character no
 certificate font has, or too wide for its line even in the smallest type).
 """
 
@@ -35,9 +36,12 @@ __all__ = [
 NAME_MAX = 50
 SUBJECT_MAX = 50
 ETHNICITY_MAX = 20
-# Text starting with these is run as a formula by spreadsheets (OWASP CSV injection); no
-# name, subject or ethnicity does, so such a value is refused on every way in.
-FORMULA_START = ("=", "+", "@")
+# Text starting with these is run as a formula by spreadsheets (OWASP CSV injection: "-"
+# too, as in "-2+3+cmd|' /C calc'!A0"); no name, subject, legal basis or any other text an
+# office sends needs to, so such a value is refused in every text field on every way in.
+# A text is stripped first, so a leading tab or carriage return never reaches the test;
+# they are listed for a caller that tests an unstripped value.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 # Never part of a text an office sends: control (Cc), invisible format characters such as
 # zero-width spaces and bidirectional overrides (Cf), surrogates (Cs), private use (Co),
@@ -67,7 +71,8 @@ def text(
 ) -> str:
     """Return ``value`` stripped and NFC-normalised (``""`` when optional and empty).
 
-    Raises InvalidFieldError: ``required``, ``type``, ``characters`` or ``too_long``.
+    Raises InvalidFieldError: ``required``, ``type``, ``characters``, ``too_long`` or
+    ``formula_text``.
     ``label_zh`` is the field's Chinese name when the field table has none for it.
     """
     if type(value) is not str:
@@ -103,7 +108,20 @@ def text(
             f"must be at most {max_len} characters, got {len(out)}",
             f"{zh}最多{max_len}个字符，实际为{len(out)}个",
         )
+    if out.startswith(FORMULA_START):
+        raise _formula(field, out, label_zh)
     return out
+
+
+def _formula(field: str, value: str, label_zh: str | None) -> InvalidFieldError:
+    zh = label_zh or zh_label(field)
+    return InvalidFieldError(
+        field,
+        "formula_text",
+        f"must not start with {value[0]!r}, which spreadsheets run as a formula; a real "
+        "value never does",
+        f"{zh}以“{value[0]}”开头，电子表格会将其当作公式执行；请填写实际内容",
+    )
 
 
 def _required(field: str, label_zh: str | None) -> InvalidFieldError:
@@ -124,15 +142,8 @@ def printable(
     nor a line too long for its place (``fits(value)``, by default its line in the fields
     table). A value starting as a spreadsheet formula is refused (``formula_text``).
     """
-    if value.startswith(FORMULA_START):
-        zh = label_zh or zh_label(field)
-        raise InvalidFieldError(
-            field,
-            "formula_text",
-            f"must not start with '{value[0]}', which spreadsheets run as a formula; a real "
-            "value never does",
-            f"{zh}以“{value[0]}”开头，电子表格会将其当作公式执行；请填写实际内容",
-        )
+    if value.startswith(FORMULA_START):  # as ``text`` (for a value it has not judged)
+        raise _formula(field, value, label_zh)
     ch = unprintable_character(value)
     if ch is not None:
         zh = label_zh or zh_label(field)

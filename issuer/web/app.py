@@ -18,6 +18,7 @@ from issuer.issuance import DocumentKeyProvider
 from issuer.settings import IssuerSettings
 from issuer.web import problems
 from issuer.web.deps import utf8_json_body
+from issuer.web.limits import BodyLimit
 from issuer.web.routes import ROUTERS
 from issuer.web.routes._common import problems as problems_for
 
@@ -77,6 +78,9 @@ def create_app(
     app.state.public_keys_provider = public_keys_provider
     app.state.document_key_provider = document_key_provider
     problems.install(app)
+    # Outside every route and dependency: a body over its cap is refused before anything
+    # (authentication included) reads it.
+    app.add_middleware(BodyLimit, settings=settings)
     for router in ROUTERS:
         app.include_router(router)
     return app

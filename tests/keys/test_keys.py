@@ -109,6 +109,19 @@ def test_private_key_is_encrypted_at_rest_with_mode_0600(store: KeyStore) -> Non
     assert [p.name for p in pem.parent.iterdir() if p.name.endswith(".tmp")] == []
 
 
+def test_no_file_of_the_key_store_is_readable_by_other_users(store: KeyStore) -> None:
+    """Keyrings were written 0644: every file of the store is its owner's alone (issue 11)."""
+    store.create_key(OFFICE, now=T0)
+    store.create_key(OFFICE, now=T0 + 10)
+    files = [p for p in store.keys_dir.rglob("*") if p.is_file()]
+    assert any(p.name == "keyring.json" for p in files)
+    assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in files} == {
+        p.name: "0o600" for p in files
+    }
+    dirs = [store.keys_dir, *(p for p in store.keys_dir.rglob("*") if p.is_dir())]
+    assert {stat.S_IMODE(d.stat().st_mode) for d in dirs} == {0o700}
+
+
 def test_wrong_passphrase_is_refused(store: KeyStore) -> None:
     key = store.create_key(OFFICE, now=T0)
     other = KeyStore(store.home, b"not the passphrase")

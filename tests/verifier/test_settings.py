@@ -151,3 +151,23 @@ def test_person_ref_key_under_either_name(monkeypatch: pytest.MonkeyPatch) -> No
     assert VerifierSettings().person_ref_key_bytes == b"issuer-name-for-the-same-secret"
     monkeypatch.setenv("JIAOZI_PERSON_REF_KEY", "verifier-name")
     assert VerifierSettings().person_ref_key_bytes == b"verifier-name"
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        ("", {"proxy_headers": False, "forwarded_allow_ips": []}),
+        ("10.0.0.5,10.1.0.0/16", {"proxy_headers": True,
+                                   "forwarded_allow_ips": ["10.0.0.5/32", "10.1.0.0/16"]}),
+    ],
+)  # fmt: skip
+def test_the_verifier_believes_forwarding_headers_only_from_configured_proxies(
+    monkeypatch: pytest.MonkeyPatch, configured: str, expected: dict
+) -> None:
+    from verifier.commands import proxy_options
+
+    monkeypatch.setenv("JIAOZI_TRUSTED_PROXIES", configured)
+    assert proxy_options(VerifierSettings()) == expected
+    monkeypatch.setenv("JIAOZI_TRUSTED_PROXIES", "*")
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        VerifierSettings()

@@ -296,3 +296,92 @@ def test_serve_without_keys_or_passphrase_says_why_in_one_line(tmp_path: Path) -
     assert not db.exists()  # refused before touching the database
     bad_port = jiaozi("issuer", "serve", "--port", "70000", env=env, cwd=tmp_path)
     assert bad_port.returncode == 64
+
+
+# --- forwarding headers: believed only from configured proxies -------------------------------
+
+
+def test_serve_trusts_no_forwarding_header_by_default_so_a_rotated_one_cannot_dodge_a_lockout(
+    tmp_path: Path,
+) -> None:
+    """uvicorn's own default believes X-Forwarded-For from loopback: a caller on the host (or
+    behind a proxy on it) chose the address the holder login lockout counted by rotating it."""
+    office_home(tmp_path)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = cli_env(
+        tmp_path,
+        JIAOZI_DATABASE_URL=f"sqlite:///{tmp_path / 'issuer.db'}",
+        JIAOZI_KEY_PASSPHRASE=PASSPHRASE,
+        JIAOZI_API_KEY=API_KEY,
+        JIAOZI_PUBLIC_URL=base,
+        JIAOZI_HOLDER_ADDRESS_MAX_FAILURES="2",
+    )
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jiaozi", "issuer", "serve", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, "issuer did not answer within 60 s"
+            try:
+                httpx.get(f"{base}/.well-known/jwks.json", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        statuses = []
+        for i in range(3):
+            r = httpx.post(
+                f"{base}/holder/login",
+                data={"number": f"2026110014300{i:04d}", "code": "AAAA-BBBB-CCCC-DDDD"},
+                headers={"Origin": base, "X-Forwarded-For": f"203.0.113.{i + 1}"},
+                timeout=30,
+            )
+            statuses.append(r.status_code)
+        # counted against the socket's address (127.0.0.1), not the three the header named
+        assert statuses == [401, 401, 429]
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.mark.parametrize(
+    ("configured", "expected"),
+    [
+        ("", {"proxy_headers": False, "forwarded_allow_ips": []}),
+        (
+            "10.0.0.5, 192.168.1.0/24",
+            {"proxy_headers": True, "forwarded_allow_ips": ["10.0.0.5/32", "192.168.1.0/24"]},
+        ),
+        ('["::1"]', {"proxy_headers": True, "forwarded_allow_ips": ["::1/128"]}),
+    ],
+)
+def test_forwarding_headers_are_believed_only_from_the_configured_proxies(
+    monkeypatch: pytest.MonkeyPatch, configured: str, expected: dict
+) -> None:
+    from issuer.cli.commands import proxy_options
+
+    monkeypatch.setenv("JIAOZI_TRUSTED_PROXIES", configured)
+    assert proxy_options(IssuerSettings()) == expected
+
+
+@pytest.mark.parametrize("configured", ["*", "proxy.example.cn", "10.0.0.300", "[1]"])
+def test_a_trusted_proxy_that_is_not_an_address_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch, configured: str
+) -> None:
+    from pydantic import ValidationError
+
+    monkeypatch.setenv("JIAOZI_TRUSTED_PROXIES", configured)
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        IssuerSettings()

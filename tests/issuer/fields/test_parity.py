@@ -53,6 +53,8 @@ CASES: list[tuple[str, str]] = [
     ("name", "+86"),
     ("name", "@林"),
     ("name", "-林"),
+    ("name", "-2+3+cmd|' /C calc'!A0"),
+    ("name", "\t=1+1"),
     ("name", "林・芳"),
     ("name", "买买提·艾力"),
     ("name", "林" * 44),
@@ -160,7 +162,7 @@ RULES: list[tuple[str, object, str | None]] = [
     ("name", " 林芳 ", _OK),
     ("name", "A\u0301lvarez", _OK),
     ("name", "买买提·艾力", _OK),
-    ("name", "-林", _OK),
+    ("name", "林-芳", _OK),  # a formula sign inside a text is harmless
     ("name", "林" * 45, _OK),
     ("name", "", "required"),
     ("name", "   ", "required"),
@@ -175,6 +177,10 @@ RULES: list[tuple[str, object, str | None]] = [
     ("name", "=1+1", "formula_text"),
     ("name", "+86", "formula_text"),
     ("name", "@林", "formula_text"),
+    ("name", "-林", "formula_text"),
+    ("name", "-2+3+cmd|' /C calc'!A0", "formula_text"),  # the name issue 11 saw issued
+    ("name", " \t=1+1", "formula_text"),  # stripped first: the "=" is still the start
+    ("name", "\r\n-1", "formula_text"),
     ("name", "王\U00013000", "unprintable"),  # in no certificate font
     ("name", "林" * 46, "unprintable"),  # fits the column (50), not the printed line
     ("subject", "语文", _OK),
@@ -183,11 +189,13 @@ RULES: list[tuple[str, object, str | None]] = [
     ("subject", "语\x1b文", "characters"),
     ("subject", "语" * 51, "too_long"),
     ("subject", "=SUM(A1)", "formula_text"),
+    ("subject", "-语文", "formula_text"),
     ("subject", "语" * 46, "unprintable"),
     ("ethnicity", "汉族", _OK),
     ("ethnicity", "", "required"),  # optional everywhere: accepted
     ("ethnicity", "汉" * 21, "too_long"),
     ("ethnicity", "@汉", "formula_text"),
+    ("ethnicity", "-汉", "formula_text"),
     ("ethnicity", "汉\x01", "characters"),
     # codes
     ("sex", "女", _OK),
@@ -263,7 +271,10 @@ RULES: list[tuple[str, object, str | None]] = [
     # multi-line texts (legal basis, a removal's reason) and the deciding office
     ("legal_basis", "《教师资格条例》第十九条", _OK),
     ("legal_basis", "第一款\n第二款\t（三）", _OK),
-    ("legal_basis", "=not printed, not refused", _OK),
+    ("legal_basis", "第一款\n=第二款", _OK),  # only the start of the cell counts
+    ("legal_basis", "\t第一款", _OK),  # a leading tab is stripped
+    ("legal_basis", '=HYPERLINK("http://x")', "formula_text"),  # exported, so guarded
+    ("legal_basis", "-2+3+cmd|' /C calc'!A0", "formula_text"),
     ("legal_basis", "", "required"),
     ("legal_basis", "第一款\x07", "characters"),
     ("legal_basis", "第一款\u200b", "characters"),
@@ -272,10 +283,12 @@ RULES: list[tuple[str, object, str | None]] = [
     ("reason", "复议\n撤销", _OK),
     ("reason", "", "required"),
     ("reason", "复议\x1b", "characters"),
+    ("reason", "+复议", "formula_text"),
     ("reason", "x" * 501, "too_long"),
     ("deciding_office", "北京市教育委员会", _OK),
     ("deciding_office", "", "required"),  # optional: accepted
     ("deciding_office", "北京\n教委", "characters"),
+    ("deciding_office", "@北京", "formula_text"),
     ("deciding_office", "x" * 201, "too_long"),
 ]
 
