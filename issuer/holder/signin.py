@@ -292,3 +292,13 @@ def open_session(
 def csrf_token(settings: IssuerSettings, who: HolderIdentity) -> str:
     """Return the form token of ``who``'s session."""
     return holder_mac(settings, "csrf", who.cookie)[:32]
+
+
+def csrf_matches(settings: IssuerSettings, who: HolderIdentity, token: str) -> bool:
+    """Return whether ``token`` (as a form sent it: any text) is ``who``'s form token.
+
+    Compared in constant time, as bytes: a form may send any characters, and
+    ``hmac.compare_digest`` refuses non-ASCII text.
+    """
+    expected = csrf_token(settings, who).encode()
+    return hmac.compare_digest(token.encode("utf-8", "surrogatepass"), expected)

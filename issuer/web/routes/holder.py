@@ -123,7 +123,7 @@ def holder_logout(
     lang = page_lang(request)
     who = holder_of(request, session, settings, now)
     if not same_origin(settings, request) or (
-        who is not None and csrf != holder.csrf_token(settings, who)
+        who is not None and not holder.csrf_matches(settings, who, csrf)
     ):
         return message_page(request, lang, 403, STRINGS[lang]["forbidden"])
     response = RedirectResponse("/holder" + lang_query(lang), status_code=303)
@@ -217,7 +217,7 @@ def holder_copy(
     who = holder_of(request, session, settings, now)
     if who is None:
         return message_page(request, lang, 401, t["login_again"])
-    if not same_origin(settings, request) or csrf != holder.csrf_token(settings, who):
+    if not same_origin(settings, request) or not holder.csrf_matches(settings, who, csrf):
         return message_page(request, lang, 403, t["forbidden"], back="/holder/certificates")
     try:
         row = holder.certificate_of(session, who, parsed)

@@ -459,3 +459,20 @@ def test_copies_of_a_certificate_are_capped_per_beijing_day(issuer_env: IssuerHa
         made = conn.execute(sa.select(sa.func.count()).select_from(tables.HOLDER_COPY))
         assert made.scalar_one() == limit + 1
     assert len(_audit(issuer_env, "holder.copy_made")) == limit + 1
+
+
+@pytest.mark.parametrize("token", ["", "0" * 32, "令牌" * 16, "\ufffd" * 32])
+def test_a_wrong_form_token_is_a_403_page_whatever_its_characters(
+    issuer_env: IssuerHarness, token: str
+) -> None:
+    # compared in constant time, as bytes: non-ASCII text must not reach compare_digest as str
+    number = _issue(issuer_env, 53)["certificate_number"]
+    right = _logged_in(issuer_env, number, _claim_code(issuer_env, number))
+    assert token != right
+    r = issuer_env.client.post(
+        f"/holder/certificates/{number}/copy",
+        data={"purpose": "应聘", "days": "30", "csrf": token},
+        headers=ORIGIN,
+    )
+    assert r.status_code == 403
+    assert r.headers["content-type"].startswith("text/html")
