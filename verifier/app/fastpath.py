@@ -7,10 +7,14 @@ database or the network, then in a worker thread.
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from credential import Check
 
 from .. import problems
 from ..problems import Problem
@@ -30,14 +34,16 @@ def verdict_response(body: bytes, lang: str) -> Response:
     )
 
 
-async def judge(v: Verifier, qr: str | None, cred: str | None, lang: str) -> bytes:
+async def judge(
+    v: Verifier, qr: str | None, cred: str | None, lang: str, file: Check | None = None
+) -> bytes:
     """Return the judgement's JSON: in the event loop when it needs nothing to be waited
     for (a hop to a worker thread would cost as much as judging), in a worker thread when
     it needs the database or the network."""
     try:
-        return v.judge(qr, cred, lang, io=False)
+        return v.judge(qr, cred, lang, io=False, file=file)
     except NeedsIO:
-        return await run_in_threadpool(v.judge, qr, cred, lang)
+        return await run_in_threadpool(functools.partial(v.judge, qr, cred, lang, file=file))
 
 
 VERIFY_PATH = "/api/v1/verify"

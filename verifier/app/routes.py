@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from credential import IdType
+from credential import Check, IdType
 
 from .. import problems, web
 from .._offline import OfflineDataError, load_root_keys
@@ -169,6 +169,7 @@ def create_app(
         if settings.verify_rate_limit > 0:
             await run_in_threadpool(limit_verify, request)
         media = media_type(request)
+        file: Check | None = None  # the check of an uploaded file's own signature
         if is_json(media):  # without rate limits, JsonVerifyFastPath answers these
             raw = await read_limited(request, 4 * settings.token_limit + 4096)
             qr, cred = inputs(json_object(raw), settings)
@@ -198,6 +199,7 @@ def create_app(
                         (str(exc.en), exc.zh),
                     ) from None
                 qr, cred = found.qr, found.credential
+                file = await run_in_threadpool(v.file_signature, found.kind, data)
             else:
                 fields = {k: form.get(k) for k in ("qr", "credential")}
                 qr, cred = inputs(fields, settings)
@@ -211,7 +213,7 @@ def create_app(
                     "请使用 application/json、multipart/form-data 或表单编码。",
                 ),
             )
-        return verdict_response(await judge(v, qr, cred, lang), lang)
+        return verdict_response(await judge(v, qr, cred, lang, file), lang)
 
     @app.post(
         "/api/v1/admission-checks",

@@ -17,9 +17,11 @@ from typing import Any
 import httpx
 
 from credential import (
+    Check,
     IdType,
     InvalidFieldError,
     PublicKey,
+    Reason,
     StatusSnapshot,
     VerifyPolicy,
     beijing_date,
@@ -29,6 +31,7 @@ from credential import (
     rfc3339,
     verify,
 )
+from keys import PdfSignatureOutcome, check_pdf_signature
 
 from .. import db
 from ..problems import VALIDATION_TITLE, FieldProblem, Problem
@@ -37,7 +40,50 @@ from ..settings import VerifierSettings
 from ..store import DatedRestrictions, Held, Store
 from ..sync import Syncer
 
-__all__ = ["Clock", "NeedsIO", "Verifier"]
+__all__ = ["FILE_CHECK", "Clock", "NeedsIO", "Verifier", "file_check"]
+
+#: the name of the check an uploaded file adds to the result (after the contract's eight)
+FILE_CHECK = "file_signature"
+_O = PdfSignatureOutcome
+_FILE_CHECKS = {
+    _O.INTACT: Check(
+        FILE_CHECK,
+        True,
+        "the PDF is signed by the issuing office and unchanged since",
+        "PDF文件由认定机构签名，签名后未被修改",
+    ),
+    _O.CHANGED: Check(
+        FILE_CHECK,
+        False,
+        "the PDF was changed after it was signed",
+        "PDF文件在签名后被修改",
+        Reason.FILE_ALTERED,
+    ),
+    _O.UNTRUSTED: Check(
+        FILE_CHECK,
+        False,
+        "the PDF is signed, but not by a certificate of the national trust root",
+        "PDF文件的签名并非来自国家信任根认证的证书",
+        Reason.FILE_ALTERED,
+    ),
+    _O.NOT_SIGNED: Check(
+        FILE_CHECK,
+        None,
+        "the file itself is not signed: judged by its QR code and e-licence alone",
+        "文件本身未经签名：仅依据二维码和电子证照判断",
+    ),
+    _O.CANNOT_JUDGE: Check(
+        FILE_CHECK,
+        None,
+        "the PDF's signature cannot be read: judged by its QR code and e-licence alone",
+        "无法读取PDF文件的签名：仅依据二维码和电子证照判断",
+    ),
+}
+
+
+def file_check(outcome: PdfSignatureOutcome) -> Check:
+    """The check an uploaded file's own signature adds (a photo or scan: not signed)."""
+    return _FILE_CHECKS[outcome]
 
 
 class NeedsIO(Exception):
@@ -68,6 +114,8 @@ class Verifier:
         self.http = http or httpx.Client(timeout=settings.sync_timeout)
         self.engine = db.make_engine(settings.database_url)
         self.store = Store(self.engine, roots, settings.reload_interval)
+        # the pinned root keys also certify the offices' PDF-signing keys (keys._x509)
+        self.root_keys = tuple(r.key for r in roots)
         self.syncer = Syncer(settings, self.engine, self.http, self.store, roots, self.clock)
         self.limiter = make_limiter(self.engine, settings.redis_url, settings.redis_prefix)
         self.policy = VerifyPolicy(
@@ -89,8 +137,29 @@ class Verifier:
 
     # -- verification --
 
-    def judge(self, qr: str | None, credential: str | None, lang: str, *, io: bool = True) -> bytes:
+    def file_signature(self, kind: str, data: bytes) -> Check:
+        """The check of an uploaded file's own signature: a PDF's against the pinned
+        roots; a PNG or JPEG is never signed."""
+        if kind != "pdf":
+            return file_check(PdfSignatureOutcome.NOT_SIGNED)
+        found = check_pdf_signature(data, self.root_keys)
+        if found.outcome not in (PdfSignatureOutcome.INTACT, PdfSignatureOutcome.NOT_SIGNED):
+            log.info("uploaded PDF: %s (%s)", found.outcome.value, found.detail)
+        return file_check(found.outcome)
+
+    def judge(
+        self,
+        qr: str | None,
+        credential: str | None,
+        lang: str,
+        *,
+        io: bool = True,
+        file: Check | None = None,
+    ) -> bytes:
         """Return the contract's result JSON (UTF-8) for what was presented.
+
+        ``file`` is the check of an uploaded file's own signature (``file_signature``):
+        appended to the result, and a failed one makes it ``not_valid``.
 
         With ``io=False`` it uses only what is held in memory and raises NeedsIO when the
         answer would need the database (a due reload) or the network (an on-demand status
@@ -139,6 +208,8 @@ class Verifier:
             now=now,
             policy=self.policy,
         )
+        if file is not None:
+            result = result.with_check(file)
         return result.json_bytes(lang)
 
     def _restrictions_held(self, held: Held) -> bool:
