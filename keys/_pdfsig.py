@@ -317,9 +317,12 @@ def check_pdf_signature(data: bytes, roots: Sequence[RootKey]) -> PdfSignatureCh
             results.append(PdfSignatureCheck(PdfSignatureOutcome.CHANGED, str(exc)))
         except _Untrusted as exc:
             results.append(PdfSignatureCheck(PdfSignatureOutcome.UNTRUSTED, str(exc)))
-        except (_Unreadable, ValueError, TypeError, IndexError, OverflowError) as exc:
-            detail = str(exc) if isinstance(exc, _Unreadable) else "the signature cannot be read"
-            results.append(PdfSignatureCheck(PdfSignatureOutcome.CANNOT_JUDGE, detail))
+        except _Unreadable as exc:
+            results.append(PdfSignatureCheck(PdfSignatureOutcome.CANNOT_JUDGE, str(exc)))
+        except Exception:  # a damaged certificate or key the library refuses to load
+            results.append(
+                PdfSignatureCheck(PdfSignatureOutcome.CANNOT_JUDGE, "the signature cannot be read")
+            )
         else:
             results.append(
                 PdfSignatureCheck(
