@@ -7,6 +7,7 @@ Development defaults let the verifier run on a laptop; in production mode
 
 from __future__ import annotations
 
+import ipaddress
 import urllib.parse
 from pathlib import Path
 from typing import Literal
@@ -88,8 +89,19 @@ class VerifierSettings(BaseSettings):
     token_limit: int = Field(default=8 * 1024, ge=512, le=1024 * 1024)
     admission_rate_limit: int = Field(default=60, ge=0)
     admission_rate_window: int = Field(default=60, ge=1)
-    verify_rate_limit: int = Field(default=0, ge=0)  # per client address
+    # per client address: on by default (a load test sets it to 0 itself)
+    verify_rate_limit: int = Field(default=120, ge=0)
     verify_rate_window: int = Field(default=60, ge=1)
+    # reverse proxies whose X-Forwarded-For names the client (addresses or networks);
+    # behind any other proxy every client counts as the proxy's address
+    trusted_proxies: tuple[str, ...] = ()
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # ValueError: a clear settings error
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -56,10 +56,11 @@ class JsonVerifyFastPath:
     same problem JSON, same response bytes and headers); what it skips is only the
     framework's per-request work (routing over every route, dependency solving, the
     Request wrapper), which is of the order of the judgement itself.
-    Every other request, any other form of this one, a mounted app (``root_path``) and a
-    verifier with per-client rate limits go on to the app, where the route stays the
-    operation that OpenAPI declares. Unexpected errors propagate to the app's server-error
-    handler, as they do from the route.
+    Per-client rate limits are counted here as the route counts them
+    (``Verifier.limit_verify``). Every other request, any other form of this one and a
+    mounted app (``root_path``) go on to the app, where the route stays the operation that
+    OpenAPI declares. Unexpected errors propagate to the app's server-error handler, as
+    they do from the route.
     """
 
     def __init__(self, app: ASGIApp, *, verifier: Verifier) -> None:
@@ -74,14 +75,16 @@ class JsonVerifyFastPath:
             or scope["path"] != VERIFY_PATH
             or scope["method"] != "POST"
             or scope.get("root_path")
-            or self.settings.verify_rate_limit > 0
         ):
             await self.app(scope, receive, send)
             return
         # First occurrence of each, as Starlette's Headers.get reads them.
-        content_type = accept_language = declared = None
+        content_type = accept_language = declared = forwarded = None
         for name, value in scope["headers"]:
-            if name == b"content-type":
+            if name == b"x-forwarded-for":
+                if forwarded is None:
+                    forwarded = value.decode("latin-1")
+            elif name == b"content-type":
                 if content_type is None:
                     content_type = value.decode("latin-1")
             elif name == b"accept-language":
@@ -94,6 +97,10 @@ class JsonVerifyFastPath:
             return
         lang = problems.language(accept_language)
         try:
+            if self.settings.verify_rate_limit > 0:  # as the route counts it
+                peer = scope.get("client")
+                client = self.verifier.client_address(peer[0] if peer else None, forwarded)
+                await run_in_threadpool(self.verifier.limit_verify, client)
             raw = await receive_limited(receive, declared, self.json_limit)
             qr, cred = inputs(json_object(raw), self.settings)
             body = await judge(self.verifier, qr, cred, lang)

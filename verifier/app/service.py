@@ -9,6 +9,7 @@ request or route: ``routes`` and ``fastpath`` read requests and call it.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import logging
 import uuid
 from collections.abc import Callable
@@ -35,12 +36,12 @@ from keys import PdfSignatureOutcome, check_pdf_signature
 
 from .. import db
 from ..problems import VALIDATION_TITLE, FieldProblem, Problem
-from ..ratelimit import make_limiter
+from ..ratelimit import LimiterUnavailable, make_limiter
 from ..settings import VerifierSettings
 from ..store import DatedRestrictions, Held, Store
 from ..sync import Syncer
 
-__all__ = ["FILE_CHECK", "Clock", "NeedsIO", "Verifier", "file_check"]
+__all__ = ["FILE_CHECK", "Clock", "NeedsIO", "Verifier", "file_check", "rate_limited"]
 
 #: the name of the check an uploaded file adds to the result (after the contract's eight)
 FILE_CHECK = "file_signature"
@@ -81,6 +82,16 @@ _FILE_CHECKS = {
 }
 
 
+def rate_limited(retry: int) -> Problem:
+    return Problem(
+        429,
+        "rate_limited",
+        ("Too many requests", "请求过于频繁"),
+        (f"Try again in {retry} seconds.", f"请在{retry}秒后重试。"),
+        headers={"Retry-After": str(retry)},
+    )
+
+
 def file_check(outcome: PdfSignatureOutcome) -> Check:
     """The check an uploaded file's own signature adds (a photo or scan: not signed)."""
     return _FILE_CHECKS[outcome]
@@ -116,6 +127,9 @@ class Verifier:
         self.store = Store(self.engine, roots, settings.reload_interval)
         # the pinned root keys also certify the offices' PDF-signing keys (keys._x509)
         self.root_keys = tuple(r.key for r in roots)
+        self._proxies = tuple(
+            ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies
+        )
         self.syncer = Syncer(settings, self.engine, self.http, self.store, roots, self.clock)
         self.limiter = make_limiter(self.engine, settings.redis_url, settings.redis_prefix)
         self.policy = VerifyPolicy(
@@ -136,6 +150,50 @@ class Verifier:
         self.engine.dispose()
 
     # -- verification --
+
+    def client_address(self, peer: str | None, forwarded_for: str | None) -> str:
+        """The address a verification is counted against: the connection's peer, or, when
+        the peer is a trusted proxy, the nearest X-Forwarded-For address that is not one."""
+        if peer is None:
+            return "unknown"
+        if not self._proxies or not forwarded_for or not self._trusted(peer):
+            return peer
+        hops = [h.strip() for h in forwarded_for.split(",")[-16:]]
+        for hop in reversed(hops):
+            if not hop or not self._trusted(hop):
+                return hop[:64] or peer
+        return peer
+
+    def _trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self._proxies)
+
+    def limit_verify(self, client: str) -> None:
+        """Count one verification by ``client``; raise a 429 Problem over the limit, a 503
+        when the shared counter store cannot be reached (never unlimited)."""
+        limit = self.settings.verify_rate_limit
+        if limit <= 0:
+            return
+        try:
+            retry = self.limiter.hit(
+                "verify:" + client,
+                limit=limit,
+                window=self.settings.verify_rate_window,
+                now=self.clock(),
+            )
+        except LimiterUnavailable:
+            log.error("rate-limit store unreachable")
+            raise Problem(
+                503,
+                "rate_limiter_unavailable",
+                ("Service temporarily unavailable", "服务暂时不可用"),
+                headers={"Retry-After": "30"},
+            ) from None
+        if retry is not None:
+            raise rate_limited(retry)
 
     def file_signature(self, kind: str, data: bytes) -> Check:
         """The check of an uploaded file's own signature: a PDF's against the pinned
