@@ -151,3 +151,17 @@ def test_person_ref_key_under_either_name(monkeypatch: pytest.MonkeyPatch) -> No
     assert VerifierSettings().person_ref_key_bytes == b"issuer-name-for-the-same-secret"
     monkeypatch.setenv("JIAOZI_PERSON_REF_KEY", "verifier-name")
     assert VerifierSettings().person_ref_key_bytes == b"verifier-name"
+
+
+def test_verify_rate_limit_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = VerifierSettings(**GOOD)
+    assert (s.verify_rate_limit, s.verify_rate_window, s.trusted_proxies) == (120, 60, ())
+    monkeypatch.setenv("JIAOZI_VERIFY_RATE_LIMIT", "0")
+    monkeypatch.setenv("JIAOZI_TRUSTED_PROXIES", '["10.0.0.0/8", "::1"]')
+    s = VerifierSettings(**GOOD)
+    assert s.verify_rate_limit == 0 and s.trusted_proxies == ("10.0.0.0/8", "::1")
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused() -> None:
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        VerifierSettings(**GOOD, trusted_proxies=("proxy.example.cn",))
