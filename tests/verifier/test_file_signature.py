@@ -18,10 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from credential import qr_url
+from credential import Reason, qr_url
 from tests.factory import VERIFIER_URL, applicants
 from tests.factory.pdf import document_signer, root_private_key, signed_pdf
 from tests.factory.verifier import Harness, make_harness, pdf, photo, upload
+from verifier.web import STRINGS
 
 
 @pytest.fixture
@@ -130,3 +131,8 @@ def test_json_verification_has_no_file_check(api: Harness) -> None:
     token = api.world.issue(idx=507).qr_token
     result = api.client.post("/api/v1/verify", json={"qr": token}).json()
     assert "file_signature" not in [c["name"] for c in result["checks"]]
+
+
+def test_the_page_explains_every_reason_in_both_languages() -> None:
+    for lang in ("zh", "en"):
+        assert set(STRINGS[lang]["js"]["reasons"]) == {r.value for r in Reason}, lang
