@@ -162,8 +162,10 @@ def _parse_cms(der: bytes) -> _SignedData:
     if len(info) != 2 or der[info[0][1] : info[0][3]] != _ID_SIGNED_DATA:
         raise _Unreadable("the CMS is not SignedData")
     s0, s1 = _expect(info[1], 0xA0)
-    (sd,) = _children(der, s0, s1, limit=1) or [(0, 0, 0, 0)]
-    parts = _children(der, *_expect(sd, 0x30))
+    inner = _children(der, s0, s1, limit=1)
+    if len(inner) != 1:
+        raise _Unreadable("no SignedData")
+    parts = _children(der, *_expect(inner[0], 0x30))
     if len(parts) < 4:
         raise _Unreadable("SignedData is too short")
     encap = _children(der, *_expect(parts[2], 0x30))

@@ -10,17 +10,27 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuer.pdf import render_certificate
-from keys import PdfSignatureOutcome, check_pdf_signature
+from keys import (
+    ROOT_OWNER,
+    PdfSignatureOutcome,
+    check_pdf_signature,
+    office_document_key,
+    pades_signer,
+)
 from tests.factory import VERIFIER_URL
 from tests.factory.pdf import (
+    NOW,
+    OFFICE,
     document_signer,
     fixed_world,
+    make_store,
     qr_text_for,
     root_private_key,
     sample_certificate,
@@ -53,6 +63,17 @@ def flipped(pdf: bytes, at: int) -> bytes:
 
 def test_the_issuers_signed_pdf_is_intact(signed: bytes) -> None:
     assert check_pdf_signature(signed, ROOTS).outcome is Out.INTACT
+
+
+def test_pdf_signed_by_an_offices_stored_document_key_is_intact(tmp_path: Path) -> None:
+    """The issuer's own path: keys.office_document_key in a key store, the root pinned as
+    the store's active root key (what a verifier's root JWKS holds)."""
+    store = make_store(tmp_path)
+    signer = pades_signer(office_document_key(store, OFFICE, now=NOW))
+    pdf = signed_pdf(WORLD, sample_certificate(), signer)
+    root = store.active_key(ROOT_OWNER, now=NOW).key
+    assert check_pdf_signature(pdf, [root]).outcome is Out.INTACT
+    assert check_pdf_signature(pdf, ROOTS).outcome is Out.UNTRUSTED
 
 
 def test_pdf_signed_under_an_ecdsa_root_is_intact() -> None:
