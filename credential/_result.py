@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +49,8 @@ class Reason(StrEnum):
     SUSPENDED = "suspended"
     STATUS_UNAVAILABLE = "status_unavailable"
     STATUS_STALE = "status_stale"
+    #: an uploaded PDF changed after its signature, or signed by no office's certificate
+    FILE_ALTERED = "file_altered"
 
     @property
     def verdict(self) -> Verdict:
@@ -78,6 +80,7 @@ _REASON_ZH = {
     Reason.SUSPENDED: "证书正在调查中，暂停使用",
     Reason.STATUS_UNAVAILABLE: "暂时无法获取证书状态",
     Reason.STATUS_STALE: "证书状态数据已过期，无法确认当前状态",
+    Reason.FILE_ALTERED: "PDF文件在认定机构签名后被修改，或其签名并非来自认定机构",
 }
 _REASON_EN = {
     Reason.MALFORMED: "The QR code or file is not a teacher-qualification e-licence",
@@ -92,6 +95,7 @@ _REASON_EN = {
     Reason.SUSPENDED: "The certificate is suspended pending investigation",
     Reason.STATUS_UNAVAILABLE: "The certificate's status cannot be obtained now",
     Reason.STATUS_STALE: "The status data is too old to say what the status is now",
+    Reason.FILE_ALTERED: "The PDF was changed after it was signed, or not signed by an office",
 }
 
 
@@ -219,6 +223,18 @@ class VerificationResult:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+    def with_check(self, check: Check) -> VerificationResult:
+        """Return this result with ``check`` (a check of the presented file) appended.
+
+        A failed check with a reason decides the bottom line: a PDF changed after signing
+        is ``not_valid`` however genuine its QR and credential are. A check that passed or
+        was not run (``ok`` None: the file is not signed) leaves the verdict as it is.
+        """
+        verdict, reason = self.verdict, self.reason
+        if check.ok is False and check.reason is not None:
+            verdict, reason = check.reason.verdict, check.reason
+        return replace(self, verdict=verdict, reason=reason, checks=(*self.checks, check))
 
     def to_json(self, lang: str = "en") -> dict[str, Any]:
         """Return the contract section 8 JSON object."""

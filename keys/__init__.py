@@ -36,6 +36,7 @@ from ._errors import (
     WrongPassphraseError,
 )
 from ._files import HOME_ENV, PASSPHRASE_ENV, jiaozi_home, passphrase_from_env
+from ._pdfsig import PdfSignatureCheck, PdfSignatureOutcome, check_pdf_signature
 from ._pem import signer_from_pem
 from ._store import ROOT_OWNER, KeyStore, generate_private_key, owner_dir
 from ._trustadmin import (
@@ -85,10 +86,13 @@ __all__ = [
     "NoActiveKeyError",
     "PadesSigner",
     "PassphraseError",
+    "PdfSignatureCheck",
+    "PdfSignatureOutcome",
     "TrustAdminError",
     "TrustNotInitialisedError",
     "WrongPassphraseError",
     "add_office",
+    "check_pdf_signature",
     "current_trust_list",
     "current_trust_token",
     "document_signing_certificate",

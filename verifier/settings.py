@@ -118,7 +118,8 @@ class VerifierSettings(BaseSettings):
     token_limit: int = Field(default=8 * 1024, ge=512, le=1024 * 1024)
     admission_rate_limit: int = Field(default=60, ge=0)
     admission_rate_window: int = Field(default=60, ge=1)
-    verify_rate_limit: int = Field(default=0, ge=0)  # per client address
+    # per client address: on by default (a load test sets it to 0 itself)
+    verify_rate_limit: int = Field(default=120, ge=0)
     verify_rate_window: int = Field(default=60, ge=1)
 
     @field_validator("public_url")

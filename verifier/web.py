@@ -84,6 +84,7 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "suspended": "证书目前被暂停使用。",
                 "status_unavailable": "暂时无法取得这张证书的状态数据。",
                 "status_stale": "证书状态数据已过期，且暂时无法更新。",
+                "file_altered": "PDF文件在认定机构签名后被改动过，或其签名不是认定机构的。",
             },
             "fields": {
                 "name": "姓名",
@@ -187,6 +188,9 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "suspended": "The certificate is suspended.",
                 "status_unavailable": "Its status data cannot be obtained at the moment.",
                 "status_stale": "Its status data is out of date and cannot be refreshed now.",
+                "file_altered": (
+                    "The PDF was changed after the office signed it, or not signed by an office."
+                ),
             },
             "fields": {
                 "name": "Name",

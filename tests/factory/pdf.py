@@ -11,7 +11,11 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
 from PIL import Image
 
 from credential import (
@@ -27,7 +31,7 @@ from credential import (
     qr_claims,
     qr_url,
 )
-from keys import KeyStore
+from keys import KeyStore, PadesSigner, document_signing_certificate, root_certificate
 from tests.factory import T0, TYPE_CODE, USCC, VERIFIER_URL, World
 from tests.factory import keys as key_store
 from tests.factory.keys import OFFICE as OFFICE
@@ -159,3 +163,69 @@ def render_pages(pdf: bytes, dpi: int, *, png: bool = True) -> list[Image.Image]
 def decode_qr(image: Image.Image) -> list[zxingcpp.Barcode]:
     """Return the QR codes zxing-cpp finds in ``image``."""
     return zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+
+
+# --- signed PDFs for the verifier: a document-signing certificate from a World's root -------
+
+
+def document_signer(
+    root_key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey,
+    *,
+    eku: bool = True,
+    office_id: str = "urn:jiaozi:office:11001",
+) -> PadesSigner:
+    """A PAdES signer with a fresh P-256 key whose certificate ``root_key`` issued, as
+    ``keys.office_document_key`` makes it (``eku=False``: without Document Signing)."""
+    now = dt.datetime.now(dt.UTC)
+    root_der = root_certificate(
+        root_key,
+        name="test root",
+        not_before=now - dt.timedelta(hours=1),
+        not_after=now + dt.timedelta(days=30),
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    if eku:
+        cert_der = document_signing_certificate(
+            root_key,
+            root_der,
+            key.public_key(),
+            office_name=OFFICE_NAME,
+            office_id=office_id,
+            not_before=now - dt.timedelta(hours=1),
+            not_after=now + dt.timedelta(days=30),
+        )
+    else:
+        root = x509.load_der_x509_certificate(root_der)
+        cert_der = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, OFFICE_NAME)]))
+            .issuer_name(root.subject)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1))
+            .not_valid_after(now + dt.timedelta(days=30))
+            .sign(root_key, None if isinstance(root_key, Ed25519PrivateKey) else hashes.SHA256())
+            .public_bytes(serialization.Encoding.DER)
+        )
+    return PadesSigner(key, cert_der, (root_der,))
+
+
+def signed_pdf(world: World, cert: Certificate, signer: PadesSigner, *, idx: int = 4242) -> bytes:
+    """The e-licence PDF the issuer makes for ``cert`` (QR and credential by ``world``),
+    signed by ``signer``."""
+    from issuer.pdf import signed_certificate_pdf
+
+    issued = world.issue(cert, idx=idx)
+    return signed_certificate_pdf(
+        cert,
+        qr_text=qr_url(VERIFIER_URL, issued.qr_token),
+        verifier_url=VERIFIER_URL,
+        signer=signer,
+        credential_jws=issued.credential,
+    )
+
+
+def root_private_key(world: World) -> Ed25519PrivateKey | ec.EllipticCurvePrivateKey:
+    """The private key behind ``world.root`` (the pinned root of the verifier harness)."""
+    key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey = world.root._key
+    return key

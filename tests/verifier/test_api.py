@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import segno
@@ -19,11 +20,24 @@ from reportlab.pdfgen import canvas
 from credential import StatusValue, encode_transport, qr_segments, qr_url
 from tests.factory import VERIFIER_URL, World, applicants
 from tests.factory.verifier import QR_MODES, Harness, make_harness, pdf, photo, upload
+from verifier.app.fastpath import JsonVerifyFastPath
+from verifier.ratelimit import LimiterUnavailable
+from verifier.settings import VerifierSettings
 
 
 @pytest.fixture
 def api(tmp_path: Path) -> Iterator[Harness]:
     gen = make_harness(f"sqlite:///{tmp_path / 'verifier.db'}", tmp_path)
+    h = next(gen)
+    h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
+    yield h
+    gen.close()
+
+
+@pytest.fixture
+def unlimited(tmp_path: Path) -> Iterator[Harness]:
+    """``api`` with the per-client verify rate limit off, for tests sending hundreds."""
+    gen = make_harness(f"sqlite:///{tmp_path / 'verifier.db'}", tmp_path, verify_rate_limit=0)
     h = next(gen)
     h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
     yield h
@@ -321,17 +335,78 @@ def test_verify_rate_limit_per_client(tmp_path: Path) -> None:
         gen.close()
 
 
+def test_verify_rate_limit_is_on_by_default_and_counted_on_the_json_fast_path(
+    tmp_path: Path,
+) -> None:
+    assert VerifierSettings().verify_rate_limit == 120
+    gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path)
+    h = next(gen)
+    try:
+        assert h.settings.verify_rate_limit == 120
+        h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
+        token = h.world.issue(idx=124).qr_token
+        codes = [
+            h.client.post("/api/v1/verify", json={"qr": token}).status_code for _ in range(121)
+        ]
+        assert codes == [200] * 120 + [429]
+        r = h.client.post("/api/v1/verify", data={"qr": token})  # the route counts the same
+        assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+        assert r.headers["content-type"] == "application/problem+json"
+    finally:
+        gen.close()
+
+
+def test_rate_limit_store_down_is_503_on_the_fast_path_too(
+    api: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def down(*_a: object, **_k: object) -> None:
+        raise LimiterUnavailable("ConnectionError")
+
+    monkeypatch.setattr(api.verifier.limiter, "hit", down)
+    token = api.world.issue(idx=125).qr_token
+    for r in (
+        api.client.post("/api/v1/verify", json={"qr": token}),
+        api.client.post("/api/v1/verify", data={"qr": token}),
+    ):
+        assert r.status_code == 503 and r.json()["type"].endswith("/rate_limiter_unavailable")
+
+
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(tmp_path: Path) -> None:
+    gen = make_harness(
+        f"sqlite:///{tmp_path / 'v.db'}", tmp_path, trusted_proxies=("10.0.0.0/8", "::1")
+    )
+    v = next(gen).verifier
+    try:
+        assert v.client_address("10.1.2.3", "203.0.113.7") == "203.0.113.7"
+        assert v.client_address("::1", "198.51.100.1, 203.0.113.7, 10.0.0.9") == "203.0.113.7"
+        assert v.client_address("192.0.2.5", "203.0.113.7") == "192.0.2.5"  # not a proxy
+        assert v.client_address("10.1.2.3", None) == "10.1.2.3"
+        assert v.client_address("10.1.2.3", "10.0.0.1, 10.0.0.2") == "10.1.2.3"
+        assert v.client_address(None, "203.0.113.7") == "unknown"
+    finally:
+        gen.close()
+
+
+def test_forwarded_for_from_an_untrusted_peer_is_ignored(api: Harness) -> None:
+    assert api.verifier.client_address("192.0.2.5", "203.0.113.7") == "192.0.2.5"
+
+
 def test_json_fast_path_answers_exactly_as_the_route(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """JSON bodies are answered by JsonVerifyFastPath; with per-client rate limits on, by
-    the FastAPI route. Status, headers and bytes must be the same for every outcome."""
+    """JSON bodies are answered by JsonVerifyFastPath (rate limits counted there too); the
+    second app's fast path is switched off, so the FastAPI route answers. Status, headers
+    and bytes must be the same for every outcome."""
     world = World()
     (tmp_path / "fast").mkdir()
     (tmp_path / "route").mkdir()
     # reload_interval: judged in the event loop once loaded (0 sends every one to a thread)
     fast_gen = make_harness(
-        f"sqlite:///{tmp_path / 'fast.db'}", tmp_path / "fast", world, reload_interval=3600
+        f"sqlite:///{tmp_path / 'fast.db'}",
+        tmp_path / "fast",
+        world,
+        reload_interval=3600,
+        verify_rate_limit=10_000,
     )
     route_gen = make_harness(
         f"sqlite:///{tmp_path / 'route.db'}",
@@ -341,6 +416,14 @@ def test_json_fast_path_answers_exactly_as_the_route(
         verify_rate_limit=10_000,
     )
     fast, route = next(fast_gen), next(route_gen)
+    fast_path = JsonVerifyFastPath.__call__
+
+    async def route_only(self: JsonVerifyFastPath, scope: Any, receive: Any, send: Any) -> None:
+        if self.verifier is route.verifier:
+            return await self.app(scope, receive, send)
+        return await fast_path(self, scope, receive, send)
+
+    JsonVerifyFastPath.__call__ = route_only  # type: ignore[method-assign]
     try:
         good = world.issue(idx=121)
         revoked = world.issue(idx=122)
@@ -386,6 +469,7 @@ def test_json_fast_path_answers_exactly_as_the_route(
                     seen.add(a.status_code)
         assert seen == {200, 400, 413, 422}
     finally:
+        JsonVerifyFastPath.__call__ = fast_path  # type: ignore[method-assign]
         fast_gen.close()
         route_gen.close()
 
@@ -406,7 +490,8 @@ def test_fast_path_leaves_other_requests_to_the_app(api: Harness) -> None:
     assert r.status_code == 415
 
 
-def test_arbitrary_input_never_yields_a_5xx(api: Harness) -> None:
+def test_arbitrary_input_never_yields_a_5xx(unlimited: Harness) -> None:
+    api = unlimited
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
 

@@ -171,3 +171,17 @@ def test_the_verifier_believes_forwarding_headers_only_from_configured_proxies(
     monkeypatch.setenv("JIAOZI_TRUSTED_PROXIES", "*")
     with pytest.raises(ValidationError, match="trusted_proxies"):
         VerifierSettings()
+
+
+def test_verify_rate_limit_is_on_unless_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = VerifierSettings(**GOOD)
+    assert (s.verify_rate_limit, s.verify_rate_window, s.trusted_proxies) == (120, 60, ())
+    monkeypatch.setenv("JIAOZI_VERIFY_RATE_LIMIT", "0")
+    monkeypatch.setenv("JIAOZI_TRUSTED_PROXIES", '["10.0.0.0/8", "::1"]')
+    s = VerifierSettings(**GOOD)
+    assert s.verify_rate_limit == 0 and s.trusted_proxies == ("10.0.0.0/8", "::1/128")
+
+
+def test_a_trusted_proxy_that_is_not_an_address_is_refused() -> None:
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        VerifierSettings(**GOOD, trusted_proxies=("proxy.example.cn",))

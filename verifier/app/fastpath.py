@@ -7,10 +7,14 @@ database or the network, then in a worker thread.
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from credential import Check
 
 from .. import problems
 from ..problems import Problem
@@ -30,14 +34,16 @@ def verdict_response(body: bytes, lang: str) -> Response:
     )
 
 
-async def judge(v: Verifier, qr: str | None, cred: str | None, lang: str) -> bytes:
+async def judge(
+    v: Verifier, qr: str | None, cred: str | None, lang: str, file: Check | None = None
+) -> bytes:
     """Return the judgement's JSON: in the event loop when it needs nothing to be waited
     for (a hop to a worker thread would cost as much as judging), in a worker thread when
     it needs the database or the network."""
     try:
-        return v.judge(qr, cred, lang, io=False)
+        return v.judge(qr, cred, lang, io=False, file=file)
     except NeedsIO:
-        return await run_in_threadpool(v.judge, qr, cred, lang)
+        return await run_in_threadpool(functools.partial(v.judge, qr, cred, lang, file=file))
 
 
 VERIFY_PATH = "/api/v1/verify"
@@ -50,10 +56,11 @@ class JsonVerifyFastPath:
     same problem JSON, same response bytes and headers); what it skips is only the
     framework's per-request work (routing over every route, dependency solving, the
     Request wrapper), which is of the order of the judgement itself.
-    Every other request, any other form of this one, a mounted app (``root_path``) and a
-    verifier with per-client rate limits go on to the app, where the route stays the
-    operation that OpenAPI declares. Unexpected errors propagate to the app's server-error
-    handler, as they do from the route.
+    Per-client rate limits are counted here as the route counts them
+    (``Verifier.limit_verify``). Every other request, any other form of this one and a
+    mounted app (``root_path``) go on to the app, where the route stays the operation that
+    OpenAPI declares. Unexpected errors propagate to the app's server-error handler, as
+    they do from the route.
     """
 
     def __init__(self, app: ASGIApp, *, verifier: Verifier) -> None:
@@ -68,14 +75,16 @@ class JsonVerifyFastPath:
             or scope["path"] != VERIFY_PATH
             or scope["method"] != "POST"
             or scope.get("root_path")
-            or self.settings.verify_rate_limit > 0
         ):
             await self.app(scope, receive, send)
             return
         # First occurrence of each, as Starlette's Headers.get reads them.
-        content_type = accept_language = declared = None
+        content_type = accept_language = declared = forwarded = None
         for name, value in scope["headers"]:
-            if name == b"content-type":
+            if name == b"x-forwarded-for":
+                if forwarded is None:
+                    forwarded = value.decode("latin-1")
+            elif name == b"content-type":
                 if content_type is None:
                     content_type = value.decode("latin-1")
             elif name == b"accept-language":
@@ -88,6 +97,10 @@ class JsonVerifyFastPath:
             return
         lang = problems.language(accept_language)
         try:
+            if self.settings.verify_rate_limit > 0:  # as the route counts it
+                peer = scope.get("client")
+                client = self.verifier.client_address(peer[0] if peer else None, forwarded)
+                await run_in_threadpool(self.verifier.limit_verify, client)
             raw = await receive_limited(receive, declared, self.json_limit)
             qr, cred = inputs(json_object(raw), self.settings)
             body = await judge(self.verifier, qr, cred, lang)

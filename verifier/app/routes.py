@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from credential import IdType
+from credential import Check, IdType
 
 from .. import problems, web
 from .._offline import OfflineDataError, load_root_keys
@@ -38,7 +38,7 @@ from .reading import (
     read_limited,
     too_large,
 )
-from .service import Clock, Verifier
+from .service import Clock, Verifier, rate_limited
 
 __all__ = ["create_app"]
 
@@ -129,19 +129,6 @@ def create_app(
     problems.install(app)
     web.install(app)  # GET / and /v: the page for people (verifier/web.py)
 
-    def limit_verify(request: Request) -> None:
-        if settings.verify_rate_limit <= 0:
-            return
-        client = request.client.host if request.client else "unknown"
-        retry = v.limiter.hit(
-            "verify:" + client,
-            limit=settings.verify_rate_limit,
-            window=settings.verify_rate_window,
-            now=v.clock(),
-        )
-        if retry is not None:
-            raise _rate_limited(retry)
-
     @app.get("/healthz", summary="Liveness (no database access)")
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
@@ -167,9 +154,14 @@ def create_app(
     async def verify_endpoint(request: Request) -> Response:
         lang = problems.language(request.headers.get("accept-language"))
         if settings.verify_rate_limit > 0:
-            await run_in_threadpool(limit_verify, request)
+            client = v.client_address(
+                request.client.host if request.client else None,
+                request.headers.get("x-forwarded-for"),
+            )
+            await run_in_threadpool(v.limit_verify, client)
         media = media_type(request)
-        if is_json(media):  # without rate limits, JsonVerifyFastPath answers these
+        file: Check | None = None  # the check of an uploaded file's own signature
+        if is_json(media):  # JsonVerifyFastPath answers these, unless mounted
             raw = await read_limited(request, 4 * settings.token_limit + 4096)
             qr, cred = inputs(json_object(raw), settings)
         elif media in ("multipart/form-data", "application/x-www-form-urlencoded"):
@@ -198,6 +190,7 @@ def create_app(
                         (str(exc.en), exc.zh),
                     ) from None
                 qr, cred = found.qr, found.credential
+                file = await run_in_threadpool(v.file_signature, found.kind, data)
             else:
                 fields = {k: form.get(k) for k in ("qr", "credential")}
                 qr, cred = inputs(fields, settings)
@@ -211,7 +204,7 @@ def create_app(
                     "请使用 application/json、multipart/form-data 或表单编码。",
                 ),
             )
-        return verdict_response(await judge(v, qr, cred, lang), lang)
+        return verdict_response(await judge(v, qr, cred, lang, file), lang)
 
     @app.post(
         "/api/v1/admission-checks",
@@ -249,7 +242,7 @@ def create_app(
                 )
             )
             if retry is not None:
-                raise _rate_limited(retry)
+                raise rate_limited(retry)
         if media_type(request) not in ("application/json", ""):
             raise Problem(
                 415, "unsupported_media_type", ("Unsupported media type", "不支持的内容类型")
@@ -259,13 +252,3 @@ def create_app(
         return JSONResponse(answer)
 
     return app
-
-
-def _rate_limited(retry: int) -> Problem:
-    return Problem(
-        429,
-        "rate_limited",
-        ("Too many requests", "请求过于频繁"),
-        (f"Try again in {retry} seconds.", f"请在{retry}秒后重试。"),
-        headers={"Retry-After": str(retry)},
-    )
