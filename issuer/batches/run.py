@@ -56,6 +56,7 @@ from issuer.batches.store import (
     gc_frozen,
     get_batch,
     open_batch,
+    refuse_held_rows,
     set_state,
 )
 from issuer.batches.wal import WalCheckpoints
@@ -535,13 +536,22 @@ def run_batch(
                     )
                     issued += done
                     break
-                except IntegrityError:
+                except IntegrityError as exc:
                     # A concurrent writer took a status index, or another runner of this
                     # batch committed these rows: re-read and re-run the chunk.
                     if ahead is not None:
                         ahead.pending.cancel()
                     ahead = None
                     indices.reset()
+                    if issuance.is_person_conflict(exc):
+                        # Another batch or request certified one of these persons since the
+                        # file was read: those rows become row errors (naming the
+                        # certificate), as they would have been had it come first.
+                        refused = refuse_held_rows(engine, batch_id, part, settings=settings)
+                        part = [r for r in part if r.row_number not in refused]
+                        valid -= len(refused)
+                        if not part:
+                            break
                     if attempt == _CHUNK_RETRIES - 1:
                         raise
             checkpoints.start()  # after the first chunk: the pool's workers are forked
