@@ -72,13 +72,14 @@ def application(i: int = 1, **over: str) -> dict[str, str]:
     return body
 
 
-def distinct_application(n: int) -> dict[str, str]:
-    """Return ``application(n)`` for the first 1,000 and, past them, the same row for an
-    invented person of its own (one person is certified once per qualification)."""
+def distinct_application(n: int, **over: str) -> dict[str, str]:
+    """Return ``application(n, **over)`` for the first 1,000 and, past them, the same row
+    for an invented person of its own (one person is certified once per qualification)."""
     if n < len(_APPLICANTS):
-        return application(n)
+        return application(n, **over)
     row = person(n, f"req-{n}")
-    return application(n, sex=row[2], birth_date=row[3], id_type=row[4], id_number=row[5])
+    mine = {"sex": row[2], "birth_date": row[3], "id_type": row[4], "id_number": row[5]}
+    return application(n, **{**mine, **over})
 
 
 @dataclass
