@@ -5,9 +5,8 @@ becomes a batch.
 row errors (masked previews only) and create the batch row; the same file again for the
 same office (``UNIQUE (office_id, file_sha256)``) finds that row instead of making a new
 one. Rows outside the office's qualification scope, rows whose person the restricted
-list bars, rows whose person already holds a valid or suspended certificate of the row's
-qualification type and subject, and every further row of one person and qualification in
-the file become row errors here as well.
+list bars, and rows whose person already holds a valid or suspended certificate of the row's
+qualification type and subject (naming it) become row errors here as well.
 
 ``errors_json`` holds ``{"rows": [{row, column, field, code, message_zh, message_en,
 value}], "failure": null | {message, message_zh}}`` (values masked by ``read_batch``).
@@ -289,9 +288,9 @@ def _held_errors(
     batch_id: int,
 ) -> tuple[list[ApplicantRow], list[RowError]]:
     """Split off rows whose person already holds a valid or suspended certificate of the
-    row's qualification type and subject (naming it), and every further row of one person
-    and qualification in the file (naming the first). One SELECT per 500 persons; the
-    certificates this batch issued itself (a resumed run skips their rows) do not count."""
+    row's qualification type and subject (naming it). One SELECT per 500 persons; the
+    certificates this batch issued itself (a resumed run skips their rows) do not count.
+    (A person twice in one file is refused when the file is read: ``duplicate_row``.)"""
     if not rows:
         return [], []
     key_of = {
@@ -313,7 +312,6 @@ def _held_errors(
                 .where(item.batch_id == batch_id)
             ).scalars()
         )
-    first: dict[issuance.Qualification, int] = {}
     keep: list[ApplicantRow] = []
     errors: list[RowError] = []
     for row in rows:
@@ -332,21 +330,7 @@ def _held_errors(
                     mask_id(row.id_number),
                 )
             )
-        elif key in first:
-            errors.append(
-                RowError(
-                    row.row_number,
-                    column,
-                    "id_number",
-                    "duplicate_in_file",
-                    f"与第{first[key]}行为同一人员、同一资格种类和任教学科，不得重复认定",
-                    f"the same person, qualification type and subject as row {first[key]}: "
-                    "a person is certified once",
-                    mask_id(row.id_number),
-                )
-            )
         else:
-            first[key] = row.row_number
             keep.append(row)
     return keep, errors
 
