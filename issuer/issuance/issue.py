@@ -4,7 +4,9 @@ one transaction that numbers, signs, stores and records it.
 Issuing is one transaction: the serial (``UPDATE ... RETURNING`` on the counter row), a
 random status index, both signed tokens, the certificate row, its audit record and its
 event commit together or not at all. Every way in (one request, a keyed request, a batch
-row) passes the same scope check and restricted-list check.
+row) passes the same scope check, restricted-list check and one-certificate-per-person
+check (a valid or suspended certificate of the type and subject refuses a second one,
+``already_certified``; the partial unique index of revision 0004 holds it under races).
 
 Identity numbers are never stored in clear: a row keeps their keyed hash (``id_hash``,
 the office's own key) and the restricted list a person reference (``person_ref``, a key
