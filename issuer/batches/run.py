@@ -56,6 +56,7 @@ from issuer.batches.store import (
     gc_frozen,
     get_batch,
     open_batch,
+    refuse_held_rows,
     set_state,
 )
 from issuer.batches.wal import WalCheckpoints
@@ -515,7 +516,8 @@ def run_batch(
         for k, (start, end) in enumerate(bounds):
             part = pending[start:end]
             following = pending[slice(*bounds[k + 1])] if k + 1 < len(bounds) else []
-            for attempt in range(_CHUNK_RETRIES):
+            lost = 0  # tries lost to a concurrent writer
+            while True:
                 now = as_utc(now_fn()).replace(microsecond=0)
                 try:
                     assert signing is not None
@@ -535,14 +537,27 @@ def run_batch(
                     )
                     issued += done
                     break
-                except IntegrityError:
+                except IntegrityError as exc:
                     # A concurrent writer took a status index, or another runner of this
                     # batch committed these rows: re-read and re-run the chunk.
                     if ahead is not None:
                         ahead.pending.cancel()
                     ahead = None
                     indices.reset()
-                    if attempt == _CHUNK_RETRIES - 1:
+                    if issuance.is_person_conflict(exc):
+                        # Another batch or request certified one of these persons since the
+                        # file was read: those rows become row errors (naming the
+                        # certificate), as they would have been had it come first.
+                        # Each such round refuses a row at least: it is not a lost try.
+                        refused = refuse_held_rows(engine, batch_id, part, settings=settings)
+                        part = [r for r in part if r.row_number not in refused]
+                        valid -= len(refused)
+                        if not part:
+                            break
+                        if refused:
+                            continue
+                    lost += 1
+                    if lost == _CHUNK_RETRIES:
                         raise
             checkpoints.start()  # after the first chunk: the pool's workers are forked
             if progress is not None:

@@ -4,8 +4,9 @@ becomes a batch.
 ``open_batch``/``start_batch`` read the file (``issuer.batches.reading.read_batch``), store the
 row errors (masked previews only) and create the batch row; the same file again for the
 same office (``UNIQUE (office_id, file_sha256)``) finds that row instead of making a new
-one. Rows outside the office's qualification scope, and rows whose person the restricted
-list bars, become row errors here as well.
+one. Rows outside the office's qualification scope, rows whose person the restricted
+list bars, and rows whose person already holds a valid or suspended certificate of the row's
+qualification type and subject (naming it) become row errors here as well.
 
 ``errors_json`` holds ``{"rows": [{row, column, field, code, message_zh, message_en,
 value}], "failure": null | {message, message_zh}}`` (values masked by ``read_batch``).
@@ -60,6 +61,7 @@ __all__ = [
     "gc_frozen",
     "get_batch",
     "open_batch",
+    "refuse_held_rows",
     "set_state",
     "start_batch",
 ]
@@ -278,6 +280,92 @@ def _barred_errors(
     return keep, errors
 
 
+def _held_errors(
+    session: Session,
+    rows: Sequence[ApplicantRow],
+    settings: IssuerSettings,
+    column: str,
+    batch_id: int,
+) -> tuple[list[ApplicantRow], list[RowError]]:
+    """Split off rows whose person already holds a valid or suspended certificate of the
+    row's qualification type and subject (naming it). One SELECT per 500 persons; the
+    certificates this batch issued itself (a resumed run skips their rows) do not count.
+    (A person twice in one file is refused when the file is read: ``duplicate_row``.)"""
+    if not rows:
+        return [], []
+    key_of = {
+        row.row_number: (
+            issuance.id_number_hash(settings, row),
+            int(row.qualification_type),
+            row.subject,
+        )
+        for row in rows
+    }
+    held = issuance.held_certificates(session, key_of.values())
+    own: set[str] = set()
+    if held:
+        c, item = tables.CERTIFICATE.c, tables.BATCH_ITEM.c
+        own = set(
+            session.execute(
+                sa.select(c.certificate_number)
+                .join(tables.BATCH_ITEM, item.certificate_id == c.id)
+                .where(item.batch_id == batch_id)
+            ).scalars()
+        )
+    keep: list[ApplicantRow] = []
+    errors: list[RowError] = []
+    for row in rows:
+        key = key_of[row.row_number]
+        number = held.get(key)
+        if number is not None and number not in own:
+            fe = issuance.already_certified_error(number)
+            errors.append(
+                RowError(
+                    row.row_number,
+                    column,
+                    "id_number",
+                    fe.code,
+                    fe.message_zh,
+                    fe.message,
+                    mask_id(row.id_number),
+                )
+            )
+        else:
+            keep.append(row)
+    return keep, errors
+
+
+def refuse_held_rows(
+    engine: Engine, batch_id: int, rows: Sequence[ApplicantRow], *, settings: IssuerSettings
+) -> set[int]:
+    """Make row errors of those of ``rows`` whose person now holds the row's qualification
+    (certified meanwhile by another batch or request); return their row numbers.
+
+    What a chunk refused by the one-certificate-per-person index does before it runs
+    again: the refused rows leave the batch's valid rows and join its stored errors."""
+    with Session(engine) as session, write(session):
+        batch = session.get(Batch, batch_id)
+        assert batch is not None
+        stored = batch_errors(batch)
+        zh = any(not e.column.isascii() for e in stored)
+        _, refused = _held_errors(
+            session, rows, settings, "证件号码" if zh else "id_number", batch_id
+        )
+        if not refused:
+            return set()
+        errors = sorted([*stored, *refused], key=lambda e: e.row_number)
+        session.execute(
+            sa.update(_BATCH)
+            .where(_BATCH.c.id == batch_id)
+            .values(
+                valid_rows=_BATCH.c.valid_rows - len(refused),
+                error_rows=len({e.row_number for e in errors}),
+                errors_json=_errors_json(errors, batch_failure(batch)),
+            )
+        )
+    return {e.row_number for e in refused}
+
+
 @contextlib.contextmanager
 def gc_frozen() -> Iterator[None]:
     """Keep the cyclic garbage collector off every object that exists now, until the end.
@@ -358,7 +446,11 @@ def open_batch(
     rows, scope_errors = _scope_errors(parsed.rows, settings, column)
     id_column = "证件号码" if parsed.header_language == "zh" else "id_number"
     rows, barred_errors = _barred_errors(session, rows, settings, id_column)
-    errors = sorted([*parsed.errors, *scope_errors, *barred_errors], key=lambda e: e.row_number)
+    rows, held_errors = _held_errors(session, rows, settings, id_column, batch_id)
+    session.rollback()  # reads only: no transaction stays open
+    errors = sorted(
+        [*parsed.errors, *scope_errors, *barred_errors, *held_errors], key=lambda e: e.row_number
+    )
     if state == VALIDATING:
         with write(session):
             session.execute(
@@ -378,7 +470,14 @@ def open_batch(
             session.execute(
                 sa.update(_BATCH)
                 .where(_BATCH.c.id == batch_id, _BATCH.c.state == FAILED)
-                .values(state=ISSUING, finished_at=None, errors_json=_errors_json(errors))
+                .values(
+                    state=ISSUING,
+                    finished_at=None,
+                    # a person certified meanwhile (another batch, a request) is an error now
+                    valid_rows=len(rows),
+                    error_rows=len({e.row_number for e in errors}),
+                    errors_json=_errors_json(errors),
+                )
             )
     batch = get_batch(session, batch_id=batch_id, settings=settings)
     return OpenedBatch(batch, tuple(rows), resumed=not created)

@@ -19,7 +19,10 @@ from sqlmodel import Field, SQLModel
 from issuer.db.types import UtcDateTime
 
 __all__ = [
+    "HOLDING_STATUSES",
+    "HOLDING_WHERE",
     "METADATA",
+    "PERSON_QUALIFICATION_INDEX",
     "ApiKey",
     "AuditCheckpoint",
     "AuditHead",
@@ -104,6 +107,13 @@ class SerialCounter(IssuerModel, table=True):
     last_serial: int = 0
 
 
+#: The partial unique index that lets a person hold one certificate of a qualification
+#: type and subject at a time (a revoked one frees the person to be certified again).
+PERSON_QUALIFICATION_INDEX = "uq_certificate_person_qualification"
+HOLDING_STATUSES = ("valid", "suspended")
+HOLDING_WHERE = "status IN ('valid', 'suspended')"
+
+
 class Certificate(IssuerModel, table=True):
     """One issued certificate version with both signed tokens."""
 
@@ -111,6 +121,16 @@ class Certificate(IssuerModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint(
             "status_list_id", "status_idx", name="uq_certificate_status_list_id_status_idx"
+        ),
+        # revision 0004: one valid or suspended certificate per person, type and subject
+        sa.Index(
+            PERSON_QUALIFICATION_INDEX,
+            "id_number_hash",
+            "qualification_type",
+            "subject",
+            unique=True,
+            sqlite_where=sa.text(HOLDING_WHERE),
+            postgresql_where=sa.text(HOLDING_WHERE),
         ),
     )
 

@@ -4,7 +4,9 @@ one transaction that numbers, signs, stores and records it.
 Issuing is one transaction: the serial (``UPDATE ... RETURNING`` on the counter row), a
 random status index, both signed tokens, the certificate row, its audit record and its
 event commit together or not at all. Every way in (one request, a keyed request, a batch
-row) passes the same scope check and restricted-list check.
+row) passes the same scope check, restricted-list check and one-certificate-per-person
+check (a valid or suspended certificate of the type and subject refuses a second one,
+``already_certified``; the partial unique index of revision 0004 holds it under races).
 
 Identity numbers are never stored in clear: a row keeps their keyed hash (``id_hash``,
 the office's own key) and the restricted list a person reference (``person_ref``, a key
@@ -43,7 +45,7 @@ from credential import (
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db import tables, write
-from issuer.db.models import Certificate
+from issuer.db.models import HOLDING_STATUSES, PERSON_QUALIFICATION_INDEX, Certificate
 from issuer.fields import FieldError, ValidApplication, ValidationFailed, validate_application
 from issuer.issuance.numbers import allocate_serial
 from issuer.issuance.reads import certificate_public
@@ -55,13 +57,18 @@ from issuer.settings import IssuerSettings
 __all__ = [
     "Applicant",
     "Barred",
+    "Qualification",
+    "already_certified_error",
     "barred_error",
     "barred_refs",
     "certificate_facts",
     "check_not_barred",
+    "check_not_certified",
     "check_scope",
+    "held_certificates",
     "id_hash",
     "id_number_hash",
+    "is_person_conflict",
     "issue_certificate",
     "issue_in_transaction",
     "person_ref",
@@ -190,6 +197,59 @@ def check_not_barred(session: Session, app: Applicant, *, settings: IssuerSettin
         raise ValidationFailed([barred_error(entry)])
 
 
+# --- who holds the qualification already -------------------------------------------------
+
+#: A person (keyed identity hash) and a qualification (type code, subject as stored).
+Qualification = tuple[str, int, str]
+
+
+def held_certificates(
+    session: Session, wanted: Iterable[Qualification]
+) -> dict[Qualification, str]:
+    """Return the number of the valid or suspended certificate each of ``wanted`` holds
+    (one SELECT per 500 persons; a revoked certificate holds nothing)."""
+    keys = set(wanted)
+    hashes = sorted({k[0] for k in keys})
+    found: dict[Qualification, str] = {}
+    c = tables.CERTIFICATE.c
+    for i in range(0, len(hashes), 500):
+        stmt = sa.select(
+            c.id_number_hash, c.qualification_type, c.subject, c.certificate_number
+        ).where(c.id_number_hash.in_(hashes[i : i + 500]), c.status.in_(HOLDING_STATUSES))
+        for hashed, qt, subject, number in session.execute(stmt):
+            key = (hashed, int(qt), subject)
+            if key in keys:
+                found.setdefault(key, number)
+    return found
+
+
+def already_certified_error(number: str) -> FieldError:
+    """Return the field error for an applicant who holds ``number`` of the same
+    qualification type and subject (valid or suspended)."""
+    return FieldError(
+        "id_number",
+        "already_certified",
+        f"this person already holds certificate {number} of this qualification type and "
+        "subject (valid or suspended): a second one may not be issued",
+        f"该人员已持有同一资格种类和任教学科的证书{number}（有效或暂停），不得重复认定",
+    )
+
+
+def is_person_conflict(exc: IntegrityError) -> bool:
+    """Whether ``exc`` is the one-certificate-per-person index refusing an insert."""
+    text = str(exc.orig)
+    return PERSON_QUALIFICATION_INDEX in text or "certificate.id_number_hash" in text
+
+
+def check_not_certified(session: Session, hashed_id: str, app: Applicant) -> None:
+    """Raise ValidationFailed (on ``id_number``, naming the certificate) if the person
+    already holds a valid or suspended certificate of ``app``'s type and subject."""
+    key = (hashed_id, int(app.qualification_type), app.subject)
+    number = held_certificates(session, [key]).get(key)
+    if number is not None:
+        raise ValidationFailed([already_certified_error(number)])
+
+
 # --- what is certified ---------------------------------------------------------------------
 
 
@@ -250,9 +310,13 @@ def issue_in_transaction(
     now = as_utc(now).replace(microsecond=0)
     year = app.certified_on.year
     serial = allocate_serial(session, office_id=settings.office_id, year=year)
+    hashed_id = id_number_hash(settings, app)
+    # After the serial: on PostgreSQL a concurrent issuer of this office holds the counter
+    # row until it commits, so this read sees its certificate; another office's racing
+    # insert is stopped by the unique index (below).
+    check_not_certified(session, hashed_id, app)
     facts = certificate_facts(app, settings=settings, serial=serial)
     number, eid = facts.certificate_number, facts.elicence_id
-    hashed_id = id_number_hash(settings, app)
     for attempt in range(_INDEX_RETRIES):
         lst, idx = draw_status_index(session, settings=settings, now=now)
         tokens = sign_certificate(
@@ -293,6 +357,13 @@ def issue_in_transaction(
                 session.flush()
             break
         except IntegrityError as exc:
+            if is_person_conflict(exc):
+                # A concurrent writer certified this person first: the same refusal as
+                # when it had committed before (the caller's transaction rolls back).
+                check_not_certified(session, hashed_id, app)
+                if attempt < _INDEX_RETRIES - 1:
+                    continue  # (it rolled back meanwhile: try again)
+                raise
             # Only a concurrent writer taking the same (list, index) is worth a new draw.
             if "status_idx" not in str(exc.orig) or attempt == _INDEX_RETRIES - 1:
                 raise

@@ -46,7 +46,7 @@ from issuer.db.models import (
 from issuer.settings import IssuerSettings
 from issuer.web.routes.batches import wait_for_batches
 from tests.factory import APPLICANTS_CSV, applicants
-from tests.factory.batchfile import EN_HEADER
+from tests.factory.batchfile import EN_HEADER, person
 from tests.factory.keys import make_store
 
 API_KEY = "test-api-key-0123456789-abcdefghij"
@@ -70,6 +70,16 @@ def application(i: int = 1, **over: str) -> dict[str, str]:
     }
     body.update(over)
     return body
+
+
+def distinct_application(n: int, **over: str) -> dict[str, str]:
+    """Return ``application(n, **over)`` for the first 1,000 and, past them, the same row
+    for an invented person of its own (one person is certified once per qualification)."""
+    if n < len(_APPLICANTS):
+        return application(n, **over)
+    row = person(n, f"req-{n}")
+    mine = {"sex": row[2], "birth_date": row[3], "id_type": row[4], "id_number": row[5]}
+    return application(n, **{**mine, **over})
 
 
 @dataclass

@@ -26,11 +26,12 @@ from tests.factory.issuer import IssuerHarness, count_rows, verify_sample, xlsx_
 
 
 def _issue_by_hand(issuer_env: IssuerHarness, k: int) -> str:
-    """Issue applicant ``k`` as a clerk would, one at a time; return its number."""
+    """Issue a person of applicant ``k``'s qualification (not in the shared file, which the
+    batch certifies) as a clerk would, one at a time; return its number."""
     from issuer.issuance import CertificateCreate
-    from tests.factory.issuer import application
+    from tests.factory.issuer import distinct_application
 
-    body = application(k, certified_on="2026-06-30")
+    body = distinct_application(1000 + k, certified_on="2026-06-30")
     with Session(issuer_env.engine) as s:
         got = issuance.issue_certificate(
             s,

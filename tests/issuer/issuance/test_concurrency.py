@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from tests.factory.issuer import IssuerHarness, application
+from tests.factory.issuer import IssuerHarness, application, distinct_application
 
 
 def _rows(env: IssuerHarness, sql: str) -> list[tuple]:
@@ -77,7 +77,7 @@ def test_32_clients_x_50_issuances_give_1600_distinct_numbers_and_indices(
         barrier.wait()
         out = []
         for i in range(each):
-            r = issuer_env.issue(application(t * each + i), client=client)
+            r = issuer_env.issue(distinct_application(t * each + i), client=client)
             assert r.status_code == 201, r.text
             out.append(r.json())
         return out
