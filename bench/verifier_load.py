@@ -294,8 +294,7 @@ def _prepare(tmp: Path) -> tuple[dict[str, str], str]:
     root = write_root(world, tmp)
     db_url = f"sqlite:///{tmp / 'verifier.db'}"
     http = issuer.client()
-    # the per-client verify rate limit (on by default) would answer 429 to one load client
-    settings = settings_for(db_url, root, verify_rate_limit=0)
+    settings = settings_for(db_url, root)
     app = create_app(settings, http=http, clock=Clock(now), background_sync=False)
     try:
         report = app.state.verifier.syncer.run_once(extra_status=[world.status_uri])
@@ -315,6 +314,8 @@ def _prepare(tmp: Path) -> tuple[dict[str, str], str]:
         JIAOZI_PERSON_REF_KEY=PERSON_KEY,
         JIAOZI_STATUS_GRACE="600",
         JIAOZI_SYNC_INTERVAL="0",  # no network: everything is already held
+        # one load client from one address: the per-client limit (on by default) is off
+        JIAOZI_VERIFY_RATE_LIMIT="0",
         PYTHONPATH=str(REPO) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     return env, token
