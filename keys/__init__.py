@@ -35,7 +35,13 @@ from ._errors import (
     TrustNotInitialisedError,
     WrongPassphraseError,
 )
-from ._files import HOME_ENV, PASSPHRASE_ENV, jiaozi_home, passphrase_from_env
+from ._files import (
+    HOME_ENV,
+    PASSPHRASE_ENV,
+    create_private_file,
+    jiaozi_home,
+    passphrase_from_env,
+)
 from ._pdfsig import PdfSignatureCheck, PdfSignatureOutcome, check_pdf_signature
 from ._pem import signer_from_pem
 from ._store import ROOT_OWNER, KeyStore, generate_private_key, owner_dir
@@ -93,6 +99,7 @@ __all__ = [
     "WrongPassphraseError",
     "add_office",
     "check_pdf_signature",
+    "create_private_file",
     "current_trust_list",
     "current_trust_token",
     "document_signing_certificate",

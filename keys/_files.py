@@ -20,6 +20,7 @@ __all__ = [
     "MAX_PASSPHRASE_BYTES",
     "PASSPHRASE_ENV",
     "check_passphrase",
+    "create_private_file",
     "jiaozi_home",
     "make_private_dir",
     "passphrase_from_env",
@@ -30,6 +31,22 @@ HOME_ENV = "JIAOZI_HOME"
 PASSPHRASE_ENV = "JIAOZI_KEY_PASSPHRASE"  # noqa: S105 - a variable name, not a secret
 # PKCS#8 PBES2 through cryptography's OpenSSL backend refuses longer passwords.
 MAX_PASSPHRASE_BYTES = 1023
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` (and its directory) empty, readable by its owner alone (0600),
+    unless it exists (an existing file keeps its mode).
+
+    For files that hold secrets or personal data and are opened by others' code: a SQLite
+    database gives its ``-wal`` and ``-shm`` files the database file's mode, so they are
+    private too, whatever the umask would have made them.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def jiaozi_home(environ: Mapping[str, str] | None = None) -> Path:

@@ -9,7 +9,6 @@ small and versioned by ``SCHEMA_VERSION`` in ``vf_meta``.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,6 +17,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
+
+from keys import create_private_file
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -149,23 +150,12 @@ def _create_tables(engine: Engine) -> None:
             time.sleep(0.2 * (attempt + 1))  # another process created them meanwhile
 
 
-def _create_private_file(path: Path) -> None:
-    """Create the SQLite file ``path`` (and its directory) empty with mode 0600 unless it
-    exists: SQLite gives its ``-wal`` and ``-shm`` files the database file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
-
-
 def make_engine(url: str, **kw: Any) -> Engine:
     """Return an engine for ``url`` with the verifier's tables created."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            _create_private_file(Path(parsed.database))
+            create_private_file(Path(parsed.database))
         engine = sa.create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kw
         )

@@ -8,7 +8,6 @@ relies on row locks (``UPDATE ... RETURNING``) and unique constraints instead.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
+
+from keys import create_private_file
 
 __all__ = ["begin_write", "make_engine", "upgrade", "write"]
 
@@ -60,19 +61,6 @@ def make_engine(url: str, **kw: Any) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
-
-
-def create_private_file(path: Path) -> None:
-    """Create ``path`` (and its directory) empty, readable by its owner alone (0600),
-    unless it exists. A SQLite database holds sealed credentials, audit records and
-    account hashes: SQLite gives the ``-wal`` and ``-shm`` files the database file's mode,
-    so they are private too, whatever the umask would have made them."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return
-    os.close(fd)
 
 
 def begin_write(session: Session) -> sa.Connection:
