@@ -9,8 +9,6 @@ and the result says the file itself is not signed.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,17 +19,8 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from credential import Reason, qr_url
 from tests.factory import VERIFIER_URL, applicants
 from tests.factory.pdf import document_signer, root_private_key, signed_pdf
-from tests.factory.verifier import Harness, make_harness, pdf, photo, upload
+from tests.factory.verifier import Harness, pdf, photo, upload
 from verifier.web import STRINGS
-
-
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Harness]:
-    gen = make_harness(f"sqlite:///{tmp_path / 'verifier.db'}", tmp_path)
-    h = next(gen)
-    h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
-    yield h
-    gen.close()
 
 
 def issued_pdf(api: Harness, idx: int, *, root: Any = None) -> bytes:
