@@ -77,10 +77,16 @@ class BodyLimit:
 
 
 def _content_length(scope: Scope) -> int | None:
+    """Return the declared body length, or None when there is none or it is not ASCII
+    digits (the app refuses such a header itself). A length of more digits than any cap
+    is returned as 10**20: ``int()`` refuses strings of over 4,300 digits."""
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             text = value.decode("latin-1").strip()
-            return int(text) if text.isascii() and text.isdigit() else None
+            if not (text.isascii() and text.isdigit()):
+                return None
+            digits = text.lstrip("0") or "0"
+            return int(digits) if len(digits) <= 20 else 10**20
     return None
 
 

@@ -95,6 +95,35 @@ def test_a_declared_length_over_the_cap_is_refused_without_reading_the_body() ->
     assert "4,096 bytes" in body["detail"]
 
 
+@pytest.mark.parametrize(
+    ("declared", "refused"), [(b"9" * 5000, True), (b"0" * 5000, False), (b"0" * 30 + b"7", False)]
+)
+def test_a_content_length_of_thousands_of_digits_is_judged_not_a_crash(
+    declared: bytes, refused: bool
+) -> None:
+    # int() refuses strings of over 4,300 digits: the header must not reach it whole
+    inner, sent = _Inner(), []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/v1/certificates",
+        "headers": [(b"content-length", declared)],
+        "query_string": b"",
+    }
+    asyncio.run(BodyLimit(inner, SETTINGS)(scope, receive, send))
+    if refused:
+        assert not inner.called and _problem(sent)["type"].endswith("/body_too_large")
+    else:
+        assert inner.called and sent[0]["status"] == 204
+
+
 def test_a_chunked_body_is_cut_off_once_it_passes_the_cap() -> None:
     inner, sent, reads = _run("/holder/login", _endless())
     assert not inner.called
