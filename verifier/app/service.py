@@ -21,7 +21,6 @@ from credential import (
     IdType,
     InvalidFieldError,
     PublicKey,
-    Reason,
     StatusSnapshot,
     VerifyPolicy,
     beijing_date,
@@ -31,9 +30,9 @@ from credential import (
     rfc3339,
     verify,
 )
-from keys import PdfSignatureOutcome, check_pdf_signature
 
 from .. import db
+from ..filecheck import FILE_CHECK, file_check, file_signature
 from ..problems import VALIDATION_TITLE, FieldProblem, Problem
 from ..ratelimit import LimiterUnavailable, make_limiter
 from ..settings import VerifierSettings
@@ -41,44 +40,6 @@ from ..store import DatedRestrictions, Held, Store
 from ..sync import Syncer
 
 __all__ = ["FILE_CHECK", "Clock", "NeedsIO", "Verifier", "file_check", "rate_limited"]
-
-#: the name of the check an uploaded file adds to the result (after the contract's eight)
-FILE_CHECK = "file_signature"
-_O = PdfSignatureOutcome
-_FILE_CHECKS = {
-    _O.INTACT: Check(
-        FILE_CHECK,
-        True,
-        "the PDF is signed by the issuing office and unchanged since",
-        "PDF文件由认定机构签名，签名后未被修改",
-    ),
-    _O.CHANGED: Check(
-        FILE_CHECK,
-        False,
-        "the PDF was changed after it was signed",
-        "PDF文件在签名后被修改",
-        Reason.FILE_ALTERED,
-    ),
-    _O.UNTRUSTED: Check(
-        FILE_CHECK,
-        False,
-        "the PDF is signed, but not by a certificate of the national trust root",
-        "PDF文件的签名并非来自国家信任根认证的证书",
-        Reason.FILE_ALTERED,
-    ),
-    _O.NOT_SIGNED: Check(
-        FILE_CHECK,
-        None,
-        "the file itself is not signed: judged by its QR code and e-licence alone",
-        "文件本身未经签名：仅依据二维码和电子证照判断",
-    ),
-    _O.CANNOT_JUDGE: Check(
-        FILE_CHECK,
-        None,
-        "the PDF's signature cannot be read: judged by its QR code and e-licence alone",
-        "无法读取PDF文件的签名：仅依据二维码和电子证照判断",
-    ),
-}
 
 
 def rate_limited(retry: int) -> Problem:
@@ -89,11 +50,6 @@ def rate_limited(retry: int) -> Problem:
         (f"Try again in {retry} seconds.", f"请在{retry}秒后重试。"),
         headers={"Retry-After": str(retry)},
     )
-
-
-def file_check(outcome: PdfSignatureOutcome) -> Check:
-    """The check an uploaded file's own signature adds (a photo or scan: not signed)."""
-    return _FILE_CHECKS[outcome]
 
 
 class NeedsIO(Exception):
@@ -125,7 +81,7 @@ class Verifier:
         self.engine = db.make_engine(settings.database_url)
         self.store = Store(self.engine, roots, settings.reload_interval)
         # the pinned root keys also certify the offices' PDF-signing keys (keys._x509)
-        self.root_keys = tuple(r.key for r in roots)
+        self.roots = tuple(roots)
         self.syncer = Syncer(settings, self.engine, self.http, self.store, roots, self.clock)
         self.limiter = make_limiter(self.engine, settings.redis_url, settings.redis_prefix)
         self.policy = VerifyPolicy(
@@ -182,13 +138,9 @@ class Verifier:
 
     def file_signature(self, kind: str, data: bytes) -> Check:
         """The check of an uploaded file's own signature: a PDF's against the pinned
-        roots; a PNG or JPEG is never signed."""
-        if kind != "pdf":
-            return file_check(PdfSignatureOutcome.NOT_SIGNED)
-        found = check_pdf_signature(data, self.root_keys)
-        if found.outcome not in (PdfSignatureOutcome.INTACT, PdfSignatureOutcome.NOT_SIGNED):
-            log.info("uploaded PDF: %s (%s)", found.outcome.value, found.detail)
-        return file_check(found.outcome)
+        roots; a PNG or JPEG is never signed (``verifier.filecheck``, which ``jiaozi
+        verify FILE`` uses too)."""
+        return file_signature(kind, data, self.roots)
 
     def judge(
         self,
