@@ -11,10 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.factory import VERIFIER_URL
+from tests.factory.server import served
 from tests.factory.verifier import Harness, make_harness
 
 
@@ -105,3 +107,27 @@ def test_its_own_page_and_programs_without_origin_pass(h: Harness) -> None:
     assert r.status_code == 200 and r.json()["verdict"] == "valid"
     r = client(h).get("/", headers={"Origin": "https://attacker.example"})  # GET: not judged
     assert r.status_code == 200
+
+
+def test_a_real_server_checks_the_host_with_its_port_and_ignores_forwarded_for(
+    h: Harness,
+) -> None:
+    token = h.world.issue(idx=135).qr_token
+    with served(h.app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        port = url.rsplit(":", 1)[1]
+
+        def verify(**headers: str) -> httpx.Response:
+            return http.post("/api/v1/verify", json={"qr": token}, headers=headers)
+
+        r = verify(Host=f"attacker.example:{port}")  # DNS rebinding: the attacker's name
+        assert r.status_code == 400 and problem_code(r) == "bad_host"
+        r = verify(Origin="https://attacker.example")
+        assert r.status_code == 403 and problem_code(r) == "bad_origin"
+        # behind a proxy that passes the public Host on (its port not compared), and on the
+        # loopback address itself; a made-up X-Forwarded-For does not buy a fresh budget
+        r = verify(Host="verify.example.cn:8443", **{"X-Forwarded-For": "203.0.113.1"})
+        assert r.status_code == 200 and r.json()["verdict"] == "valid"
+        r = verify(**{"X-Forwarded-For": "203.0.113.2"})
+        assert r.status_code == 200
+        r = verify(**{"X-Forwarded-For": "203.0.113.3"})
+        assert r.status_code == 429

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -22,6 +23,7 @@ from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
 from tests.factory import signer
 from tests.factory.issuer import IssuerHarness, application
+from tests.factory.server import served
 
 PUBLIC = "https://jszg.example.cn"
 LOGIN = {"number": "11001202400000017", "code": "WRONG-CODE"}
@@ -137,3 +139,20 @@ def test_forwarded_for_is_believed_only_from_a_trusted_proxy(app: object) -> Non
         assert r.status_code == 401
     # what lockouts count and the audit trail records
     assert _failed_login_clients(app) == ["203.0.113.7", "192.0.2.5"]
+
+
+def test_a_real_server_checks_host_and_origin_of_the_holder_login(app: object) -> None:
+    with served(app) as url, httpx.Client(base_url=url, timeout=30) as http:
+        port = url.rsplit(":", 1)[1]
+
+        def login(**headers: str) -> httpx.Response:
+            return http.post("/holder/login", data=LOGIN, headers=headers)
+
+        r = login(Host=f"attacker.example:{port}", Origin=f"http://attacker.example:{port}")
+        assert r.status_code == 400 and problem_code(r) == "bad_host"
+        r = login(Origin="https://attacker.example")
+        assert r.status_code == 403 and problem_code(r) == "bad_origin"
+        r = login(Host="JSZG.example.cn:8443", Origin=PUBLIC)  # behind a proxy passing Host on
+        assert r.status_code == 401 and "<form" in r.text
+        r = login(Origin=url)  # the loopback address itself, with its port
+        assert r.status_code == 401 and "<form" in r.text
