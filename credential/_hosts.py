@@ -2,7 +2,7 @@
 web layers apply before routing (trusted proxies, ``Host``, ``Origin``). Pure: headers in,
 a judgement out; no I/O and no web framework.
 
-The decisions (docs/security.md, "Hosts and origins"):
+The decisions (docs/operations.md section 8):
 
 - ``Host`` names the public URL's host, a loopback literal (``localhost``, ``127.0.0.1``,
   ``::1``: DNS rebinding arrives with the attacker's own name, never these), or a name on

@@ -59,7 +59,7 @@ class IssuerSettings(BaseSettings):
     # Host names besides the public URL's that requests may name in Host (comma-separated
     # or a JSON list; no port, no wildcard), e.g. an internal name a health check uses.
     # The public URL's host and the loopback literals (localhost, 127.0.0.1, ::1) always
-    # pass; any other Host is answered 400 (docs/security.md, "Hosts and origins").
+    # pass; any other Host is answered 400 (docs/operations.md section 8).
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     office_id: str = "urn:jiaozi:office:11001"

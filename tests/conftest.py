@@ -31,7 +31,7 @@ from tests.factory.keys import OFFICE, make_store
 
 # Starlette's TestClient sends "Host: testserver": every app a test builds (issuer and
 # verifier, from this environment) answers to that name too, said here for the tests only;
-# no default of the services allows it (docs/security.md, "Hosts and origins").
+# no default of the services allows it (docs/operations.md section 8).
 os.environ["JIAOZI_ALLOWED_HOSTS"] = "testserver"
 
 PG_URL = os.environ.get(

@@ -69,7 +69,7 @@ class VerifierSettings(BaseSettings):
     # Host names besides the public URL's that requests may name in Host (comma-separated
     # or a JSON list; no port, no wildcard), e.g. an internal name a health check uses.
     # The public URL's host and the loopback literals (localhost, 127.0.0.1, ::1) always
-    # pass; any other Host is answered 400 (docs/security.md, "Hosts and origins").
+    # pass; any other Host is answered 400 (docs/operations.md section 8).
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Trust: the pinned root keys (a JWKS file) and where the signed trust list is fetched.

@@ -2,8 +2,8 @@
 request is refused, before routing, body reading and authentication.
 
 A pure ASGI middleware applying ``credential.HostRules`` (the decisions are there and in
-docs/security.md): a ``Host`` that is not the public URL's host, a loopback literal or one
-of ``JIAOZI_ALLOWED_HOSTS`` is answered 400 ``bad_host``; an unsafe request whose
+docs/operations.md section 8): a ``Host`` that is not the public URL's host, a loopback
+literal or one of ``JIAOZI_ALLOWED_HOSTS`` is answered 400 ``bad_host``; an unsafe request whose
 ``Origin`` is another site's (or ``null``, or absent with ``Sec-Fetch-Site: cross-site``)
 is answered 403 ``bad_origin``. The holder pages (cookie session, forms) are what this
 protects first; a bearer-key API client sends no ``Origin`` and passes.
