@@ -17,6 +17,7 @@ The decisions (docs/operations.md section 8):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -94,6 +95,7 @@ def parse_host_list(value: object) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+@functools.lru_cache(maxsize=256)  # a service sees a few Host values, every request
 def host_of(header: str) -> str | None:
     """Return the host name in a ``Host`` header value (its port dropped), normalised, or
     None when it is not one."""
