@@ -8,9 +8,10 @@ literal or one of ``JIAOZI_ALLOWED_HOSTS`` is answered 400 ``bad_host``; an unsa
 is answered 403 ``bad_origin``. The holder pages (cookie session, forms) are what this
 protects first; a bearer-key API client sends no ``Origin`` and passes.
 
-``trusted_proxies`` wraps the app in uvicorn's proxy-header middleware, configured from
-``JIAOZI_TRUSTED_PROXIES``: the one place ``X-Forwarded-For`` and ``X-Forwarded-Proto``
-are read, whatever server runs the app (``jiaozi issuer serve`` turns uvicorn's own off).
+Outside it, ``create_app`` puts uvicorn's proxy-header middleware when
+``JIAOZI_TRUSTED_PROXIES`` names any proxy: the one place ``X-Forwarded-For`` and
+``X-Forwarded-Proto`` are read, whatever server runs the app (``jiaozi issuer serve`` turns
+uvicorn's own reading off).
 """
 
 from __future__ import annotations
