@@ -7,12 +7,13 @@ Every test runs on SQLite and on PostgreSQL (see conftest.py).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
 import sqlalchemy as sa
 
-from credential import Reason, Verdict, mask_id, parse_elicence_id
+from credential import Reason, Verdict, mask_id, parse_elicence_id, verify
 from tests.factory.issuer import (
     ADMIN,
     IssuerHarness,
@@ -27,6 +28,10 @@ from tests.factory.issuer import (
 
 NEW_ID = "110105197609062469"  # applicant 1's GB 11643 number: a woman born 1976-09-06
 NEW_BIRTH = "1976-09-06"
+
+
+def NOW() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def ask(
@@ -69,6 +74,15 @@ def audit_actions(env: IssuerHarness) -> list[str]:
             "OR action LIKE 'pending_action.%' ORDER BY id",
         )
     ]
+
+
+def full_verdict(env: IssuerHarness, cert: dict[str, Any]) -> Any:
+    """Return the verdict on ``cert``'s full e-licence (JWS) against the served list."""
+    uri = cert["status_list"]["uri"]
+    status = {uri: env.status_snapshot(uri)}
+    return verify(
+        credential=cert["credential"], trust=env.trust, status=status, now=dt.datetime.now(dt.UTC)
+    )
 
 
 def audit_holds(env: IssuerHarness) -> bool:
@@ -120,6 +134,10 @@ def test_approved_replacement_keeps_the_number_and_revokes_the_old_version(
     gone = verdict(issuer_env, old)
     assert gone.verdict is Verdict.NOT_VALID and gone.reason is Reason.REVOKED
     assert verdict(issuer_env, new).verdict is Verdict.VALID
+    # the full e-licences alike (the old one attached to the old PDF)
+    assert full_verdict(issuer_env, old).reason is Reason.REVOKED
+    assert full_verdict(issuer_env, new).verdict is Verdict.VALID
+    assert full_verdict(issuer_env, new).certificate is not None
 
     (version,) = rows(
         issuer_env,
