@@ -300,7 +300,7 @@ class PendingAction(IssuerModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
-    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict
+    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict | replace | correct
     target: str = Field(max_length=200)  # certificate number or restriction id
     payload_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     requested_by: int = Field(foreign_key="officer.id")

@@ -387,7 +387,11 @@ def supersede(
             # The savepoint rolled back and expired the row: read it again, locked.
             cert = lock_certificate(session, number, cert.office_id)
             if app is not None and issuance.is_person_conflict(exc):
+                # A concurrent writer certified the corrected person first: the same
+                # refusal as when it had committed before; if it rolled back, try again.
                 check_corrected_person(session, cert, app, settings=settings)
+                if attempt < _INDEX_RETRIES - 1:
+                    continue
                 raise
             if "status_idx" not in str(exc.orig) or attempt == _INDEX_RETRIES - 1:
                 raise

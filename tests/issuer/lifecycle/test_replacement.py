@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from credential import Reason, Verdict, mask_id, parse_elicence_id, verify
 from tests.factory.issuer import (
@@ -392,3 +395,56 @@ def test_approval_after_the_certificate_changed_is_refused(issuer_env: IssuerHar
     assert current(issuer_env, number)["version"] == 2
     pending = issuer_env.client.get("/api/v1/pending-actions", headers=sup_b).json()
     assert [p["kind"] for p in pending] == ["replace"]  # left to be rejected
+
+
+def test_concurrent_replacements_and_issuing_keep_every_entry_apart(
+    issuer_env: IssuerHarness,
+) -> None:
+    """Replacements of one certificate racing new certificates (each thread its own
+    client, so real concurrent transactions on PostgreSQL): each replacement is the next
+    version, no two certificates or versions share a status entry, and only the newest
+    version of the replaced certificate is valid."""
+    maker_checker_off(issuer_env)
+    sup = officer(issuer_env, "sup-a", "supervisor")
+    number = issue(issuer_env, 1)["certificate_number"]
+    n = 4
+    barrier = threading.Barrier(2 * n)
+
+    def work(i: int) -> tuple[str, int, dict[str, Any]]:
+        client = TestClient(issuer_env.app)
+        barrier.wait()
+        if i % 2:
+            r = issuer_env.issue(application(10 + i), client=client)
+            return "issue", r.status_code, r.json()
+        r = client.post(
+            f"/api/v1/certificates/{number}/replacement",
+            json={"reason_code": "damaged"},
+            headers={**sup, "Idempotency-Key": f"race-{i}"},
+        )
+        return "replace", r.status_code, r.json()
+
+    with ThreadPoolExecutor(2 * n) as pool:
+        results = list(pool.map(work, range(2 * n)))
+    assert sorted((kind, code) for kind, code, _ in results) == sorted(
+        [("issue", 201)] * n + [("replace", 200)] * n
+    ), results
+    versions = sorted(
+        body["certificate"]["version"] for kind, _, body in results if kind == "replace"
+    )
+    assert versions == list(range(2, n + 2))
+    entries = rows(
+        issuer_env,
+        "SELECT status_list_id, status_idx FROM certificate UNION ALL "
+        "SELECT status_list_id, status_idx FROM certificate_version",
+    )
+    assert (
+        len({(e["status_list_id"], e["status_idx"]) for e in entries}) == len(entries) == 2 * n + 1
+    )
+    newest = current(issuer_env, number)
+    assert newest["version"] == n + 1
+    assert verdict(issuer_env, newest).verdict is Verdict.VALID
+    for kind, _, body in results:
+        if kind == "issue":
+            assert verdict(issuer_env, body).verdict is Verdict.VALID
+        elif body["certificate"]["version"] != n + 1:
+            assert verdict(issuer_env, body["certificate"]).reason is Reason.REVOKED
