@@ -26,6 +26,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -35,7 +36,7 @@ from credential import Signer, as_utc, beijing_date, mask_id
 from issuer import issuance
 from issuer.accounts import Principal
 from issuer.db import write
-from issuer.db.models import IdempotencyRecord, PendingAction
+from issuer.db.models import IdempotencyRecord
 from issuer.fields import ValidApplication
 from issuer.lifecycle.approvals import create_pending, maker_checker_on, pending_json
 from issuer.lifecycle.supersede import (
@@ -52,17 +53,16 @@ from issuer.settings import IssuerSettings
 __all__ = ["Keyed", "request_correction", "request_replacement"]
 
 
+@dataclass(frozen=True, slots=True)
 class Keyed:
     """Who asks and under which Idempotency-Key (the key is scoped to the principal)."""
 
-    __slots__ = ("key", "principal")
-
-    def __init__(self, principal: str, key: str) -> None:
-        self.principal = principal
-        self.key = key
+    principal: str
+    key: str
 
 
 def _digest(kind: str, number: str, body: Mapping[str, Any]) -> str:
+    """Return the SHA-256 identifying a request (the same key with another body is refused)."""
     text = json.dumps(
         {"kind": kind, "number": number, "body": dict(body)},
         sort_keys=True,
@@ -121,10 +121,6 @@ def _done(
     return public.model_dump(mode="json")
 
 
-def _pending(session: Session, action: PendingAction) -> dict[str, Any]:
-    return pending_json(session, action)
-
-
 def request_replacement(
     session: Session,
     *,
@@ -179,7 +175,7 @@ def request_replacement(
             audit_subject=number,
             audit_detail={"certificate_number": number, **payload},
         )
-        return 202, {"state": "pending", "pending_action": _pending(session, action)}, []
+        return 202, {"state": "pending", "pending_action": pending_json(session, action)}, []
 
     return _keyed(
         session, keyed=keyed, digest=digest, signer=signer, settings=settings, now=now, work=work
@@ -266,7 +262,7 @@ def request_correction(
                 "changed": changed,
             },
         )
-        return 202, {"state": "pending", "pending_action": _pending(session, action)}, []
+        return 202, {"state": "pending", "pending_action": pending_json(session, action)}, []
 
     return _keyed(
         session, keyed=keyed, digest=digest, signer=signer, settings=settings, now=now, work=work
