@@ -259,8 +259,20 @@ def open_correction(
     settings: IssuerSettings, sealed: str, *, number: str, version: int, today: dt.date
 ) -> ValidApplication:
     """Return the corrected facts sealed by :func:`seal_correction`, validated again (the
-    rules as they are at approval). Raises ValidationFailed, SealedDataError."""
-    text = issuance.open_text(settings, sealed, context=_context(number, version))
+    rules as they are at approval). Raises ValidationFailed, Conflict (the sealed facts
+    no longer open)."""
+    try:
+        text = issuance.open_text(settings, sealed, context=_context(number, version))
+    except issuance.SealedDataError:
+        # the data key changed (or the row was tampered with) since the request: the
+        # request cannot be carried out as made, and saying so beats a 500
+        raise Conflict(
+            "The corrected facts of this request can no longer be read",
+            "该更正申请中的信息已无法读取",
+            "The office's data key changed since the request was made: reject this "
+            "request and make the correction again.",
+            "申请提交后机构数据密钥已更换：请驳回该申请并重新提交更正。",
+        ) from None
     return validate_application(json.loads(text), today=today, settings=settings)
 
 

@@ -403,6 +403,33 @@ def test_approval_after_the_certificate_changed_is_refused(issuer_env: IssuerHar
     assert [p["kind"] for p in pending] == ["replace"]  # left to be rejected
 
 
+def test_a_correction_whose_sealed_facts_no_longer_open_is_a_409_not_a_500(
+    issuer_env: IssuerHarness,
+) -> None:
+    # as after a change of the office's data key between request and approval
+    sup_a = officer(issuer_env, "sup-a", "supervisor")
+    sup_b = officer(issuer_env, "sup-b", "supervisor")
+    number = issue(issuer_env, 1)["certificate_number"]
+    asked = ask(issuer_env, number, "correction", {"name": "吴改名"}, sup_a)
+    action_id = asked.json()["pending_action"]["id"]
+    with issuer_env.engine.begin() as conn:
+        stored = conn.execute(
+            sa.text("SELECT payload_json FROM pending_action WHERE id = :i"), {"i": action_id}
+        ).scalar_one()
+        payload = json.loads(stored)
+        payload["sealed_facts"] = payload["sealed_facts"][:-8] + "AAAAAAAA"
+        conn.execute(
+            sa.text("UPDATE pending_action SET payload_json = :p WHERE id = :i"),
+            {"p": json.dumps(payload), "i": action_id},
+        )
+    late = approve(issuer_env, asked, sup_b)
+    assert late.status_code == 409, late.text
+    assert late.json()["title"] == "该更正申请中的信息已无法读取"  # zh-CN is the default
+    assert current(issuer_env, number)["version"] == 1  # nothing changed
+    pending = issuer_env.client.get("/api/v1/pending-actions", headers=sup_b).json()
+    assert [p["kind"] for p in pending] == ["correct"]  # left to be rejected
+
+
 def test_concurrent_replacements_and_issuing_keep_every_entry_apart(
     issuer_env: IssuerHarness,
 ) -> None:
