@@ -5,6 +5,8 @@ SQLite is a fresh file per test. PostgreSQL (``JIAOZI_TEST_POSTGRES_URL``, defau
 local trust-auth server) gets a schema per test, named after this session's random
 prefix, dropped after the test; any left at the end of the session are dropped too. An
 unreachable PostgreSQL fails the tests that need it: it is never skipped.
+
+The tests run in development mode, said explicitly (production is the settings' default).
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ from keys import DocumentSigningKey, office_document_key
 from tests.factory import signer
 from tests.factory.issuer import API_KEY, IssuerHarness
 from tests.factory.keys import OFFICE, make_store
+
+# Assigned, not set by default: a JIAOZI_ENV=production left in a CI environment must not
+# make every test's development secrets fail. Nothing builds settings at import, and this
+# module is imported before any test module; tests of production mode set or delete it.
+os.environ["JIAOZI_ENV"] = "development"
 
 PG_URL = os.environ.get(
     "JIAOZI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -265,6 +265,7 @@ def batch_cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
     env.update(
+        JIAOZI_ENV="development",  # production is the default
         JIAOZI_HOME=str(home),
         JIAOZI_KEY_PASSPHRASE="cli-test-passphrase",
         JIAOZI_DATABASE_URL=database_url,

@@ -35,6 +35,7 @@ PASSPHRASE = "correct horse battery staple 教资"
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
+    env["JIAOZI_ENV"] = "development"  # production is the default
     env["JIAOZI_HOME"] = str(tmp_path / "home")
     env.update(extra)
     return env
