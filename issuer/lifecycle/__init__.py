@@ -8,7 +8,9 @@ Owns, lowest first (each imports only those before it):
 - ``status``: a decision's grounds, and suspend, reinstate, revoke taking effect at once;
 - ``restrictions``: restricted-list entries recorded and removed, the signed list;
 - ``approvals``: maker-checker, the pending actions that a second supervisor approves
-  (revocations, restricted-list entries and removals), and the office's switch for it.
+  (revocations, restricted-list entries and removals) and their approval rules;
+- ``account_requests``: what a second admin approves (a supervisor or admin created, a
+  role changed, maker-checker switched off), and the office's switch.
 
 May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.accounts``, ``issuer.settings``, ``issuer.errors``.
@@ -16,6 +18,11 @@ Not ``issuer.web`` or ``issuer.cli``.
 """
 
 from issuer.fields.decisions import LEGAL_BASIS_MAX, REASON_CODES, Decision, validate_decision
+from issuer.lifecycle.account_requests import (
+    request_officer,
+    request_role_change,
+    set_maker_checker,
+)
 from issuer.lifecycle.approvals import (
     approve,
     list_pending,
@@ -24,7 +31,6 @@ from issuer.lifecycle.approvals import (
     request_removal,
     request_restriction,
     request_revocation,
-    set_maker_checker,
 )
 from issuer.lifecycle.restrictions import (
     bar_until,
@@ -48,9 +54,11 @@ __all__ = [
     "maker_checker_on",
     "reinstate",
     "reject",
+    "request_officer",
     "request_removal",
     "request_restriction",
     "request_revocation",
+    "request_role_change",
     "set_maker_checker",
     "snapshot_token",
     "suspend",

@@ -349,6 +349,16 @@ def ensure_office(env: IssuerHarness) -> None:
             )
 
 
+def maker_checker_off(env: IssuerHarness) -> None:
+    """Switch the harness office's maker-checker off in the database, as a deployment
+    would (over the API it takes two admins: tests/issuer/accounts/test_two_person.py)."""
+    ensure_office(env)
+    with Session(env.engine) as session, session.begin():
+        office = session.get(OfficeRow, env.settings.office_id)
+        assert office is not None
+        office.maker_checker = False
+
+
 RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
 
 
