@@ -35,6 +35,7 @@ from issuer.accounts.changes import (
     apply_maker_checker,
     change_role,
     refuse_ineligible_approver,
+    replace_own_key,
     role_change_fields,
 )
 from issuer.accounts.clients import (
@@ -106,6 +107,7 @@ __all__ = [
     "parse_api_key",
     "refuse_ineligible_approver",
     "refuse_taken_username",
+    "replace_own_key",
     "revoke_api_key",
     "role_change_fields",
     "secret_matches",

@@ -6,7 +6,8 @@ second admin approves (``issuer.lifecycle.account_requests`` records the request
 functions here apply it inside the approving transaction). Who may approve any request is
 decided here too: not an account the requester created, whose role the requester last
 changed, or that holds an unrevoked key the requester issued (the requester knows its
-text). The static bootstrap key acts only while its office has no active admin.
+text), nor the issuer of a key the requester held when asking. The static bootstrap key
+acts only while its office has no active admin.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 import issuer.accounts.rules as rules
-from issuer.accounts.apikeys import keys_of
+from issuer.accounts.apikeys import NewApiKey, add_key, keys_of
 from issuer.accounts.officers import add_officer, officer_public
 from issuer.accounts.offices import officer_in
 from issuer.accounts.principal import ROLES
 from issuer.audit import chain as audit
-from issuer.db import tables
+from issuer.db import tables, write
 from issuer.db.models import Office, Officer
 from issuer.errors import Conflict, Forbidden
 from issuer.settings import IssuerSettings
@@ -37,6 +38,7 @@ __all__ = [
     "apply_maker_checker",
     "change_role",
     "refuse_ineligible_approver",
+    "replace_own_key",
     "role_change_fields",
 ]
 
@@ -144,16 +146,44 @@ def change_role(
     return officer
 
 
+def _may_act_as(session: Session, officer_id: int, *, at: dt.datetime | None) -> set[int]:
+    """Return the officers whose keys ``officer_id`` may know: those it issued a key to, and
+    theirs in turn (keys unrevoked now, or valid at ``at`` when given)."""
+    valid = (
+        _KEY.c.revoked_at.is_(None)
+        if at is None
+        else sa.and_(
+            _KEY.c.created_at <= at, sa.or_(_KEY.c.revoked_at.is_(None), _KEY.c.revoked_at >= at)
+        )
+    )
+    known, frontier = {officer_id}, {officer_id}
+    while frontier:
+        holders = session.execute(
+            sa.select(_KEY.c.officer_id).where(
+                _KEY.c.issued_by.in_(frontier), _KEY.c.officer_id.is_not(None), valid
+            )
+        ).scalars()
+        frontier = {h for h in holders if h not in known}
+        known |= frontier
+    return known
+
+
 def refuse_ineligible_approver(
-    session: Session, *, approver_id: int, requester_id: int, kind: str
+    session: Session,
+    *,
+    approver_id: int,
+    requester_id: int,
+    requested_at: dt.datetime,
+    kind: str,
 ) -> None:
     """Raise Forbidden unless officer ``approver_id`` may approve a request of
     ``requester_id`` of ``kind``.
 
     Refused: the requester themself; an officer the requester created, whose role the
     requester last changed, or who holds an unrevoked key the requester issued (the
-    requester knows its text); and, for account kinds (``ACCOUNT_KINDS``), anyone but an
-    admin.
+    requester knows its text), or who issued a key the requester held at ``requested_at``
+    (the request may be the approver's own), through any chain of such keys; and, for
+    account kinds (``ACCOUNT_KINDS``), anyone but an admin.
     """
     if approver_id == requester_id:
         raise Forbidden(
@@ -173,16 +203,14 @@ def refuse_ineligible_approver(
             "off need an admin other than the requester.",
             "新建审核人员或管理员、变更角色、关闭双人复核须由申请人以外的管理员批准。",
         )
-    key_by_requester = session.execute(
-        sa.select(_KEY.c.id)
-        .where(
-            _KEY.c.officer_id == approver_id,
-            _KEY.c.issued_by == requester_id,
-            _KEY.c.revoked_at.is_(None),
-        )
-        .limit(1)
-    ).first()
-    if requester_id in (approver.created_by, approver.role_changed_by) or key_by_requester:
+    # A key's issuer knows its text and may act as its holder, and as whoever that holder
+    # gave keys to in turn: the requester may be acting as the approver (keys unrevoked
+    # now), or the approver may have made the request (keys valid when it was made;
+    # revoking one since does not undo that).
+    shared_key = approver_id in _may_act_as(session, requester_id, at=None) or (
+        requester_id in _may_act_as(session, approver_id, at=requested_at)
+    )
+    if requester_id in (approver.created_by, approver.role_changed_by) or shared_key:
         raise Forbidden(
             "The approver's account was created or changed by the requester",
             "批准人的账户由申请人创建或变更",
@@ -302,3 +330,39 @@ def apply_account_change(
     assert officer.id is not None
     keys = keys_of(session, _KEY.c.officer_id, [officer.id])[officer.id]
     return {"officer": officer_public(officer, keys).model_dump(mode="json")}
+
+
+def replace_own_key(
+    session: Session, *, officer_id: int, actor: str, now: dt.datetime
+) -> NewApiKey:
+    """Give officer ``officer_id`` a key only they know, revoking all their other keys
+    (audited): keys an admin issued them no longer tie them to that admin
+    (:func:`refuse_ineligible_approver`). Return the new key (its text shown once).
+
+    Raises Conflict for a deactivated officer, NotFound for a missing one.
+    """
+    with write(session):
+        officer = officer_in(session, officer_id, None)
+        if not officer.active:  # pragma: no cover - a deactivated officer cannot authenticate
+            raise Conflict("The officer is deactivated", "该工作人员已停用")
+        old = session.execute(
+            sa.update(_KEY)
+            .where(_KEY.c.officer_id == officer_id, _KEY.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .returning(_KEY.c.prefix)
+        ).scalars()
+        revoked = sorted(old)
+        _, new = add_key(session, officer_id=officer_id, issued_by=officer_id, now=now)
+        audit.append(
+            session,
+            actor=actor,
+            action="api_key.replaced_by_holder",
+            subject=f"officer:{officer.username}",
+            detail={
+                "officer_id": officer_id,
+                "api_key_prefix": new.prefix,
+                "revoked_prefixes": revoked,
+            },
+            at=now,
+        )
+    return new

@@ -422,7 +422,11 @@ def approve(
         action = _lock_pending(session, action_id, who)
         # two-person rules: not the requester, nor an account the requester made or changed
         refuse_ineligible_approver(
-            session, approver_id=approver, requester_id=action.requested_by, kind=action.kind
+            session,
+            approver_id=approver,
+            requester_id=action.requested_by,
+            requested_at=action.requested_at,
+            kind=action.kind,
         )
         approval = {
             "pending_action": action.id,

@@ -29,7 +29,7 @@ from issuer.accounts import (
 )
 from issuer.errors import Forbidden
 from issuer.settings import IssuerSettings
-from issuer.web.deps import AnyOfficeAdmin, DbSession, Now, Principal, Settings
+from issuer.web.deps import Actor, AnyOfficeAdmin, DbSession, Now, Principal, Settings
 from issuer.web.routes._common import AUTH, problems
 from issuer.web.routes.lifecycle import PendingActionOut
 
@@ -166,6 +166,23 @@ def create_officer_key(
         issued_by=who.officer_id,  # who sees the key: its holder may not approve them
         now=now,
     )
+    return accounts.key_created(session, new)
+
+
+@router.post(
+    "/api/v1/me/api-key",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=AUTH,
+    summary="Replace your own API key with one only you know (all your other keys revoked)",
+)
+def replace_own_key(session: DbSession, who: Actor, now: Now) -> ApiKeyCreated:
+    if who.officer_id is None:
+        raise Forbidden(
+            "Only an officer's personal key can be replaced here",
+            "只有工作人员的个人密钥可以在此更换",
+        )
+    new = accounts.replace_own_key(session, officer_id=who.officer_id, actor=who.actor, now=now)
     return accounts.key_created(session, new)
 
 

@@ -265,3 +265,99 @@ def test_an_officer_whose_role_the_requester_changed_cannot_approve(
     # admin-b's requests are another matter: admin-b changed nothing of clerk-p's.
     r2 = post(issuer_env, "/api/v1/restrictions", entry_body(4), admin_b)
     assert _approve(issuer_env, r2.json()["pending_action"]["id"], clerk).status_code == 200
+
+
+def test_an_admin_who_issued_the_requesters_key_cannot_approve(issuer_env: IssuerHarness) -> None:
+    admin_a, admin_b = _two_admins(issuer_env)
+    b_id = next(
+        o["id"]
+        for o in issuer_env.client.get("/api/v1/officers", headers=admin_a).json()
+        if o["username"] == "admin-b"
+    )
+    # admin-a gives admin-b a key (so knows it), asks as admin-b, then approves as admin-a
+    known = issuer_env.client.post(f"/api/v1/officers/{b_id}/api-keys", headers=admin_a)
+    as_b = bearer(known.json()["api_key"])
+    r = issuer_env.client.put(
+        "/api/v1/office/settings", json={"maker_checker": False}, headers=as_b
+    )
+    assert r.status_code == 202, r.text
+    assert r.json()["pending_action"]["requested_by"] == "admin-b"
+    assert_problem(_approve(issuer_env, r.json()["pending_action"]["id"], admin_a), 403)
+    assert rows(issuer_env, "SELECT maker_checker FROM office") == [{"maker_checker": True}]
+    # Revoking the key afterwards does not make that request admin-b's own.
+    gone = issuer_env.client.delete(f"/api/v1/api-keys/{known.json()['prefix']}", headers=admin_a)
+    assert gone.status_code == 204, gone.text
+    assert_problem(_approve(issuer_env, r.json()["pending_action"]["id"], admin_a), 403)
+    # admin-b withdraws it and asks with their own key: admin-a may approve that.
+    withdrawn = post(
+        issuer_env,
+        f"/api/v1/pending-actions/{r.json()['pending_action']['id']}/reject",
+        None,
+        admin_b,
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    again = issuer_env.client.put(
+        "/api/v1/office/settings", json={"maker_checker": False}, headers=admin_b
+    )
+    assert again.status_code == 202, again.text
+    assert _approve(issuer_env, again.json()["pending_action"]["id"], admin_a).status_code == 200
+    assert rows(issuer_env, "SELECT maker_checker FROM office") == [{"maker_checker": False}]
+
+
+def test_keys_passed_on_through_another_account_still_count(issuer_env: IssuerHarness) -> None:
+    cert = issue(issuer_env, 5)
+    admin_a, _ = _two_admins(issuer_env)
+    ids = {
+        o["username"]: o["id"]
+        for o in issuer_env.client.get("/api/v1/officers", headers=admin_a).json()
+    }
+    sup = officer(issuer_env, "sup-t", "supervisor")
+    # admin-a gives admin-b a key, and with it gives sup-t one: admin-a knows both.
+    as_b = bearer(
+        issuer_env.client.post(
+            f"/api/v1/officers/{ids['admin-b']}/api-keys", headers=admin_a
+        ).json()["api_key"]
+    )
+    sup_ids = {
+        o["username"]: o["id"]
+        for o in issuer_env.client.get("/api/v1/officers", headers=as_b).json()
+    }
+    as_sup = issuer_env.client.post(f"/api/v1/officers/{sup_ids['sup-t']}/api-keys", headers=as_b)
+    assert as_sup.status_code == 201, as_sup.text
+    number = cert["certificate_number"]
+    asked = post(issuer_env, f"/api/v1/certificates/{number}/revocations", DECISION, admin_a)
+    action = asked.json()["pending_action"]["id"]
+    assert_problem(_approve(issuer_env, action, bearer(as_sup.json()["api_key"])), 403)
+    assert_problem(_approve(issuer_env, action, sup), 403)
+    assert rows(issuer_env, "SELECT status FROM certificate") == [{"status": "valid"}]
+
+
+def test_a_holder_who_replaces_their_key_is_independent_again(issuer_env: IssuerHarness) -> None:
+    admin_a, admin_b = _two_admins(issuer_env)
+    r = post(
+        issuer_env,
+        "/api/v1/officers",
+        {"username": "sup-n", "display_name": "新审核人", "role": "supervisor"},
+        admin_b,
+    )
+    made = _approve(issuer_env, r.json()["pending_action"]["id"], admin_a).json()["result"]
+    given = issuer_env.client.post(
+        f"/api/v1/officers/{made['officer']['id']}/api-keys", headers=admin_a
+    ).json()["api_key"]
+    asked = post(issuer_env, "/api/v1/restrictions", entry_body(6), admin_a)
+    action = asked.json()["pending_action"]["id"]
+    assert_problem(_approve(issuer_env, action, bearer(given)), 403)
+
+    own = issuer_env.client.post("/api/v1/me/api-key", headers=bearer(given))
+    assert own.status_code == 201, own.text
+    assert own.text.count(own.json()["api_key"]) == 1
+    assert_problem(issuer_env.client.get("/api/v1/pending-actions", headers=bearer(given)), 401)
+    assert _approve(issuer_env, action, bearer(own.json()["api_key"])).status_code == 200
+    (record,) = rows(
+        issuer_env,
+        "SELECT actor, detail_json FROM audit_record WHERE action = 'api_key.replaced_by_holder'",
+    )
+    assert record["actor"] == "officer:sup-n"
+    assert json.loads(record["detail_json"])["revoked_prefixes"] == [given[3:15]]
+    # the bootstrap key is no officer: it has no key of its own to replace
+    assert_problem(issuer_env.client.post("/api/v1/me/api-key", headers=ADMIN), 401)
