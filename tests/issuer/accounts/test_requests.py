@@ -183,7 +183,7 @@ def test_any_input_gets_a_declared_answer_never_a_500(
         (c.post("/api/v1/clients", content=json.dumps(client), headers=h), {201, 409, 422}),
         (c.post(f"/api/v1/officers/{oid}/api-keys", headers=admin), {201, 404, 405, 409, 422}),
         (
-            c.post(f"/api/v1/officers/{oid}/role", json=role, headers=admin),
+            c.post(f"/api/v1/officers/{oid}/role", content=json.dumps(role), headers=h),
             {202, 404, 405, 409, 422},
         ),
         (c.post(f"/api/v1/officers/{oid}/deactivate", headers=admin), {200, 404, 405, 409, 422}),
