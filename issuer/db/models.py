@@ -295,14 +295,17 @@ class CertificateVersion(IssuerModel, table=True):
 
 
 class PendingAction(IssuerModel, table=True):
-    """A right-removing act awaiting a second supervisor (maker-checker)."""
+    """A right-removing act awaiting a second supervisor (maker-checker), or an account
+    change awaiting a second admin (two-person rules)."""
 
     __tablename__ = "pending_action"
 
     id: int | None = Field(default=None, primary_key=True)
     office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
-    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict
-    target: str = Field(max_length=200)  # certificate number or restriction id
+    # revoke | restrict | unrestrict | create_officer | change_role | maker_checker_off
+    kind: str = Field(max_length=32)
+    # certificate number, restriction id, username, officer id or office id
+    target: str = Field(max_length=200)
     payload_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     requested_by: int = Field(foreign_key="officer.id")
     requested_at: dt.datetime = _ts()
