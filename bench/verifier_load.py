@@ -306,6 +306,7 @@ def _prepare(tmp: Path) -> tuple[dict[str, str], str]:
     token = world.issue(issued_at=int(now.timestamp()) - 3600).qr_token
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
     env.update(
+        JIAOZI_ENV="development",  # production is the default
         JIAOZI_DATABASE_URL=db_url,
         JIAOZI_ROOT_JWKS=str(root),
         JIAOZI_PUBLIC_URL=VERIFIER_URL,

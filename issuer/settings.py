@@ -1,7 +1,9 @@
 """Issuer settings from ``JIAOZI_*`` environment variables (contract section 11).
 
-Development defaults let ``make demo`` run on a fresh machine; in production mode
-(``JIAOZI_ENV=production``) building the settings fails on any default or empty secret.
+Production is the default: with ``JIAOZI_ENV`` unset (or ``production``) building the
+settings fails on any published development secret, default or empty, and the message
+names ``JIAOZI_ENV``. ``make demo`` and the tests say ``JIAOZI_ENV=development``
+explicitly, which lets the development defaults run on a laptop.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "DEV_ID_HMAC_KEY",
     "DEV_RESTRICTION_HMAC_KEY",
     "EARLIEST_DATE",
+    "PRODUCTION_HINT",
     "IssuerSettings",
 ]
 
@@ -37,6 +40,9 @@ DEV_API_KEY = "jiaozi-dev-api-key"
 DEV_ID_HMAC_KEY = "jiaozi-dev-id-hmac-key"
 DEV_RESTRICTION_HMAC_KEY = "jiaozi-dev-restriction-hmac-key"
 _MIN_SECRET_LENGTH = 32
+PRODUCTION_HINT = (
+    "JIAOZI_ENV is production unless set: on a laptop or in tests say JIAOZI_ENV=development"
+)
 EARLIEST_DATE = dt.date(1900, 1, 1)
 """No date an office writes (birth, certification, decision) is earlier."""
 
@@ -46,7 +52,9 @@ class IssuerSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="JIAOZI_", extra="ignore", frozen=True)
 
-    env: Literal["development", "production"] = "development"
+    # Production unless told otherwise: a forgotten JIAOZI_ENV must not leave the published
+    # development API key acting as admin.
+    env: Literal["development", "production"] = "production"
     database_url: str = "sqlite:///var/issuer.db"
     auto_migrate: bool = True
     public_url: str = "http://127.0.0.1:8100"
@@ -185,48 +193,55 @@ class IssuerSettings(BaseSettings):
         except KeysError as exc:
             raise ValueError(f"JIAOZI_DATA_KEY: {exc}") from None
         if self.env == "production":
-            # Every secret with a published development default is refused here, when the
-            # app is built, rather than at first use in the middle of a round.
-            if self.data_key.get_secret_value().strip() == DEV_DATA_KEY:
-                raise ValueError(
-                    "JIAOZI_DATA_KEY must be set in production (the development key is "
-                    'published); make one with python -c "import keys; '
-                    'print(keys.generate_data_key())"'
-                )
-            for name, default in (
-                ("api_key", DEV_API_KEY),
-                ("id_hmac_key", DEV_ID_HMAC_KEY),
-                ("restriction_hmac_key", DEV_RESTRICTION_HMAC_KEY),
-            ):
-                value = getattr(self, name).get_secret_value()
-                if value == default or len(value) < _MIN_SECRET_LENGTH:
-                    raise ValueError(
-                        f"JIAOZI_{name.upper()} must be set to a secret of at least "
-                        f"{_MIN_SECRET_LENGTH} characters in production (default or empty "
-                        "value refused)"
-                    )
-            if self.restriction_hmac_key.get_secret_value() == self.id_hmac_key.get_secret_value():
-                raise ValueError(
-                    "JIAOZI_RESTRICTION_HMAC_KEY is shared with verifiers and must differ "
-                    "from JIAOZI_ID_HMAC_KEY"
-                )
-            holder = self.holder_hmac_key
-            if holder is not None and (
-                len(holder.get_secret_value()) < _MIN_SECRET_LENGTH
-                or holder.get_secret_value()
-                in (
-                    self.id_hmac_key.get_secret_value(),
-                    self.restriction_hmac_key.get_secret_value(),
-                )
-            ):
-                raise ValueError(
-                    f"JIAOZI_HOLDER_HMAC_KEY must be a secret of at least {_MIN_SECRET_LENGTH} "
-                    "characters in production, distinct from the other keys (or unset: it is "
-                    "then derived from JIAOZI_ID_HMAC_KEY)"
-                )
-            if self.public_url.startswith("http://") or self.verifier_url.startswith("http://"):
-                raise ValueError("JIAOZI_PUBLIC_URL and JIAOZI_VERIFIER_URL must be https")
+            try:
+                self._production_checks()
+            except ValueError as exc:
+                raise ValueError(f"{exc} ({PRODUCTION_HINT})") from None
         return self
+
+    def _production_checks(self) -> None:
+        """Raise ValueError naming the first setting production refuses."""
+        # Every secret with a published development default is refused here, when the
+        # app is built, rather than at first use in the middle of a round.
+        if self.data_key.get_secret_value().strip() == DEV_DATA_KEY:
+            raise ValueError(
+                "JIAOZI_DATA_KEY must be set in production (the development key is "
+                'published); make one with python -c "import keys; '
+                'print(keys.generate_data_key())"'
+            )
+        for name, default in (
+            ("api_key", DEV_API_KEY),
+            ("id_hmac_key", DEV_ID_HMAC_KEY),
+            ("restriction_hmac_key", DEV_RESTRICTION_HMAC_KEY),
+        ):
+            value = getattr(self, name).get_secret_value()
+            if value == default or len(value) < _MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"JIAOZI_{name.upper()} must be set to a secret of at least "
+                    f"{_MIN_SECRET_LENGTH} characters in production (default or empty "
+                    "value refused)"
+                )
+        if self.restriction_hmac_key.get_secret_value() == self.id_hmac_key.get_secret_value():
+            raise ValueError(
+                "JIAOZI_RESTRICTION_HMAC_KEY is shared with verifiers and must differ "
+                "from JIAOZI_ID_HMAC_KEY"
+            )
+        holder = self.holder_hmac_key
+        if holder is not None and (
+            len(holder.get_secret_value()) < _MIN_SECRET_LENGTH
+            or holder.get_secret_value()
+            in (
+                self.id_hmac_key.get_secret_value(),
+                self.restriction_hmac_key.get_secret_value(),
+            )
+        ):
+            raise ValueError(
+                f"JIAOZI_HOLDER_HMAC_KEY must be a secret of at least {_MIN_SECRET_LENGTH} "
+                "characters in production, distinct from the other keys (or unset: it is "
+                "then derived from JIAOZI_ID_HMAC_KEY)"
+            )
+        if self.public_url.startswith("http://") or self.verifier_url.startswith("http://"):
+            raise ValueError("JIAOZI_PUBLIC_URL and JIAOZI_VERIFIER_URL must be https")
 
     @property
     def qualification_scope(self) -> frozenset[QualificationType]:

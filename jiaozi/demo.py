@@ -238,10 +238,10 @@ class Demo:
             JIAOZI_VERIFIER_URL=self.verifier_url,
         )
 
-    def create_admin(self) -> None:
-        admin = ["--username", "demo-admin", "--name", "演示管理员"]
+    def _cli(self, *args: str) -> str:
+        """Run ``jiaozi accounts <args>`` on the office's machine; return the key it prints."""
         out = subprocess.run(  # noqa: S603 - our own interpreter and fixed arguments
-            [sys.executable, "-m", "jiaozi", "accounts", "create-admin", *admin],
+            [sys.executable, "-m", "jiaozi", "accounts", *args],
             env=self.issuer_env(),
             stdin=subprocess.DEVNULL,
             capture_output=True,
@@ -249,10 +249,20 @@ class Demo:
             timeout=120,
         )
         if out.returncode != 0:
-            raise DemoError(f"jiaozi accounts create-admin failed:\n    {out.stderr.strip()}")
-        key = out.stdout.strip()
+            raise DemoError(f"jiaozi accounts {args[0]} failed:\n    {out.stderr.strip()}")
+        return out.stdout.strip()
+
+    def create_admin(self) -> None:
+        """The admin and the two supervisors, made on the machine (deployment acts): over
+        the API one admin alone cannot make a supervisor (two-person rules)."""
+        key = self._cli("create-admin", "--username", "demo-admin", "--name", "演示管理员")
         _secret_file(HOME / "ADMIN-API-KEY.txt", key)
         self.keys["admin"] = {"Authorization": f"Bearer {key}"}
+        for username, name in (("demo-sup-a", "演示审核人甲"), ("demo-sup-b", "演示审核人乙")):
+            key = self._cli(
+                "create-officer", "--username", username, "--name", name, "--role", "supervisor"
+            )
+            self.keys[username] = {"Authorization": f"Bearer {key}"}
 
     def start_issuer(self) -> None:
         port = self.issuer_url.rsplit(":", 1)[1]
@@ -268,13 +278,10 @@ class Demo:
         print(f"签发服务已启动 / issuer running at {self.issuer_url}")
 
     def make_accounts(self) -> str:
-        """A clerk, two supervisors (maker-checker) and the verifier's client; its key."""
+        """A clerk and the verifier's client (the supervisors were made on the machine);
+        return the client's key."""
         admin = self.keys["admin"]
-        for username, name, role in (
-            ("demo-clerk", "演示经办人", "clerk"),
-            ("demo-sup-a", "演示审核人甲", "supervisor"),
-            ("demo-sup-b", "演示审核人乙", "supervisor"),
-        ):
+        for username, name, role in (("demo-clerk", "演示经办人", "clerk"),):
             r = self.http.post(
                 f"{self.issuer_url}/api/v1/officers",
                 json={"username": username, "display_name": name, "role": role},

@@ -5,6 +5,8 @@ SQLite is a fresh file per test. PostgreSQL (``JIAOZI_TEST_POSTGRES_URL``, defau
 local trust-auth server) gets a schema per test, named after this session's random
 prefix, dropped after the test; any left at the end of the session are dropped too. An
 unreachable PostgreSQL fails the tests that need it: it is never skipped.
+
+The tests run in development mode, said explicitly (production is the settings' default).
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ from tests.factory.keys import OFFICE, make_store
 # verifier, from this environment) answers to that name too, said here for the tests only;
 # no default of the services allows it (docs/operations.md section 8).
 os.environ["JIAOZI_ALLOWED_HOSTS"] = "testserver"
+
+# Assigned, not set by default: a JIAOZI_ENV=production left in a CI environment must not
+# make every test's development secrets fail. Nothing builds settings at import, and this
+# module is imported before any test module; tests of production mode set or delete it.
+os.environ["JIAOZI_ENV"] = "development"
 
 PG_URL = os.environ.get(
     "JIAOZI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

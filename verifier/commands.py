@@ -40,8 +40,12 @@ def _settings() -> Any:
 
     try:
         return VerifierSettings()
-    except ValidationError as exc:
-        raise click.ClickException(f"settings: {exc}") from exc
+    except ValidationError as exc:  # one line, naming the variable (JIAOZI_ENV and all)
+        msg = "; ".join(
+            f"JIAOZI_{'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise click.ClickException(" ".join(f"settings: {msg}".split())) from exc
 
 
 def _verifier() -> Any:

@@ -1,8 +1,9 @@
 """Verifier settings from ``JIAOZI_*`` environment variables (contract section 11).
 
-Development defaults let the verifier run on a laptop; in production mode
-(``JIAOZI_ENV=production``) building the app fails on a default or short secret, an
-``http:`` public URL, or a missing pinned root.
+Production is the default: with ``JIAOZI_ENV`` unset (or ``production``) building the
+app fails on a default or short secret, an ``http:`` public URL, or a missing trust list
+URL, and the message names ``JIAOZI_ENV``. A laptop, ``make demo`` and the tests say
+``JIAOZI_ENV=development`` explicitly.
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from credential import parse_host_list, parse_proxy_list
 
-__all__ = ["DEV_PERSON_REF_KEY", "IssuerSource", "VerifierSettings"]
+__all__ = ["DEV_PERSON_REF_KEY", "PRODUCTION_HINT", "IssuerSource", "VerifierSettings"]
 
 # Published default, the same as the issuer's development default so that a laptop setup
 # matches person references out of the box; refused in production.
 DEV_PERSON_REF_KEY = "jiaozi-dev-restriction-hmac-key"
 _MIN_SECRET_LENGTH = 32
+PRODUCTION_HINT = (
+    "JIAOZI_ENV is production unless set: on a laptop or in tests say JIAOZI_ENV=development"
+)
 
 
 def _http_url(value: str) -> str:
@@ -55,7 +59,9 @@ class VerifierSettings(BaseSettings):
         env_prefix="JIAOZI_", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    env: Literal["development", "production"] = "development"
+    # Production unless told otherwise, as the issuer: a forgotten JIAOZI_ENV must not leave
+    # a published development secret in use.
+    env: Literal["development", "production"] = "production"
     database_url: str = "sqlite:///var/verifier.db"
     redis_url: str | None = None
     redis_prefix: str = "jiaozi:verifier:"
@@ -130,21 +136,28 @@ class VerifierSettings(BaseSettings):
         if len(set(bases)) != len(bases):
             raise ValueError("an issuer base_url is listed twice")
         if self.env == "production":
-            key = self.person_ref_key.get_secret_value()
-            if key == DEV_PERSON_REF_KEY or len(key) < _MIN_SECRET_LENGTH:
-                raise ValueError(
-                    f"JIAOZI_PERSON_REF_KEY must be set to a secret of at least "
-                    f"{_MIN_SECRET_LENGTH} characters in production (default or empty value "
-                    "refused)"
-                )
-            if not self.public_url.startswith("https://"):
-                raise ValueError("JIAOZI_PUBLIC_URL must be https in production")
-            if self.trust_list_url is None:
-                raise ValueError("JIAOZI_TRUST_LIST_URL must be set in production")
-            for source in self.issuers:
-                if not source.base_url.startswith("https://"):
-                    raise ValueError("issuer base URLs must be https in production")
+            try:
+                self._production_checks()
+            except ValueError as exc:
+                raise ValueError(f"{exc} ({PRODUCTION_HINT})") from None
         return self
+
+    def _production_checks(self) -> None:
+        """Raise ValueError naming the first setting production refuses."""
+        key = self.person_ref_key.get_secret_value()
+        if key == DEV_PERSON_REF_KEY or len(key) < _MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"JIAOZI_PERSON_REF_KEY must be set to a secret of at least "
+                f"{_MIN_SECRET_LENGTH} characters in production (default or empty value "
+                "refused)"
+            )
+        if not self.public_url.startswith("https://"):
+            raise ValueError("JIAOZI_PUBLIC_URL must be https in production")
+        if self.trust_list_url is None:
+            raise ValueError("JIAOZI_TRUST_LIST_URL must be set in production")
+        for source in self.issuers:
+            if not source.base_url.startswith("https://"):
+                raise ValueError("issuer base URLs must be https in production")
 
     @property
     def person_ref_key_bytes(self) -> bytes:

@@ -9,7 +9,8 @@ Owns: ``principal`` (who is acting, the roles), ``rules`` (the account fields: l
 names, display names, choices), ``offices`` (the office row, officers scoped to it),
 ``apikeys`` (key format and comparison; issuing, revoking and showing keys),
 ``officers``, ``clients`` (service clients), ``schemas`` (account request and public
-shapes).
+shapes), ``changes`` (two-person rules: power-granting changes applied on approval, who
+may approve whom, the bootstrap key's end).
 
 May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.settings``, ``issuer.errors``. Not ``issuer.web`` or ``issuer.cli``.
@@ -26,6 +27,17 @@ from issuer.accounts.apikeys import (
     revoke_api_key,
     secret_matches,
 )
+from issuer.accounts.changes import (
+    ACCOUNT_KINDS,
+    POWER_ROLES,
+    active_admin_exists,
+    apply_account_change,
+    apply_maker_checker,
+    change_role,
+    refuse_ineligible_approver,
+    replace_own_key,
+    role_change_fields,
+)
 from issuer.accounts.clients import (
     CLIENT_KINDS,
     client_created,
@@ -39,7 +51,9 @@ from issuer.accounts.officers import (
     get_officer,
     list_officers,
     officer_created,
+    officer_fields,
     officer_public,
+    refuse_taken_username,
 )
 from issuer.accounts.offices import ensure_office
 from issuer.accounts.principal import ROLES, Principal
@@ -55,7 +69,9 @@ from issuer.accounts.schemas import (
 )
 
 __all__ = [
+    "ACCOUNT_KINDS",
     "CLIENT_KINDS",
+    "POWER_ROLES",
     "ROLES",
     "ApiKeyCreated",
     "ApiKeyPublic",
@@ -67,6 +83,10 @@ __all__ = [
     "OfficerCreated",
     "OfficerPublic",
     "Principal",
+    "active_admin_exists",
+    "apply_account_change",
+    "apply_maker_checker",
+    "change_role",
     "client_created",
     "client_public",
     "create_client",
@@ -82,8 +102,13 @@ __all__ = [
     "list_officers",
     "new_api_key",
     "officer_created",
+    "officer_fields",
     "officer_public",
     "parse_api_key",
+    "refuse_ineligible_approver",
+    "refuse_taken_username",
+    "replace_own_key",
     "revoke_api_key",
+    "role_change_fields",
     "secret_matches",
 ]

@@ -87,9 +87,11 @@ def add_key(
     *,
     officer_id: int | None = None,
     client_id: int | None = None,
+    issued_by: int | None = None,
     now: dt.datetime,
 ) -> tuple[ApiKey, NewApiKey]:
-    """Add a new key of an officer or a service client to the caller's transaction."""
+    """Add a new key of an officer or a service client to the caller's transaction;
+    ``issued_by`` is the officer who will see its text (None: bootstrap key, command line)."""
     new = new_api_key()
     row = ApiKey(
         officer_id=officer_id,
@@ -97,6 +99,7 @@ def add_key(
         prefix=new.prefix,
         secret_hash=new.secret_hash,
         created_at=now,
+        issued_by=issued_by,
     )
     session.add(row)
     session.flush()
@@ -111,8 +114,11 @@ def issue_api_key(
     office_id: str | None = None,
     actor: str,
     now: dt.datetime,
+    issued_by: int | None = None,
 ) -> NewApiKey:
-    """Give an officer (of ``office_id``, when given) or a service client a new key.
+    """Give an officer (of ``office_id``, when given) or a service client a new key;
+    ``issued_by`` is the acting officer's id (recorded: the key's holder may not approve
+    that officer's requests).
 
     Exactly one of ``officer_id`` and ``client_id``. Earlier keys stay valid until
     revoked. Raises NotFound, or Conflict for a deactivated officer.
@@ -135,7 +141,9 @@ def issue_api_key(
             if svc is None:
                 raise NotFound("No such client", "服务客户端不存在")
             subject, detail = f"client:{svc.name}", {"client_id": svc.id}
-        _, new = add_key(session, officer_id=officer_id, client_id=client_id, now=now)
+        _, new = add_key(
+            session, officer_id=officer_id, client_id=client_id, issued_by=issued_by, now=now
+        )
         audit.append(
             session,
             actor=actor,

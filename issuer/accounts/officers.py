@@ -8,7 +8,8 @@ acting admin's ``office_id``: an officer of another office is NotFound.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,12 +26,15 @@ from issuer.db.models import ApiKey, Office, Officer
 from issuer.errors import Conflict, NotFound
 
 __all__ = [
+    "add_officer",
     "create_officer",
     "deactivate_officer",
     "get_officer",
     "list_officers",
     "officer_created",
+    "officer_fields",
     "officer_public",
+    "refuse_taken_username",
 ]
 
 _KEY = tables.API_KEY
@@ -39,6 +43,82 @@ _OFFICER = tables.OFFICER
 
 def _username_taken(username: str) -> Conflict:
     return rules.taken("username", username, "an officer", "工作人员")
+
+
+def officer_fields(username: object, display_name: object, role: object) -> dict[str, str]:
+    """Return a new officer's fields (``username``, ``display_name``, ``role``) as stored;
+    raises ValidationFailed naming every bad field."""
+    return rules.fields(
+        username=lambda: rules.login_name("username", username, "登录名"),
+        display_name=lambda: rules.display_name(display_name),
+        role=lambda: rules.choice("role", role, ROLES, "角色"),
+    )
+
+
+def refuse_taken_username(session: Session, username: str) -> None:
+    """Raise Conflict if an officer of any office is named ``username``."""
+    taken = session.execute(sa.select(_OFFICER.c.id).where(_OFFICER.c.username == username)).first()
+    if taken is not None:
+        raise _username_taken(username)
+
+
+def add_officer(
+    session: Session,
+    *,
+    office_id: str,
+    fields: Mapping[str, str],
+    actor: str,
+    created_by: int | None,
+    with_key: bool,
+    detail: Mapping[str, Any],
+    now: dt.datetime,
+) -> tuple[Officer, NewApiKey | None]:
+    """Add an officer of ``office_id`` (``fields`` as :func:`officer_fields` returns them)
+    to the caller's write transaction, audited; with ``with_key`` a first key too, issued
+    by ``created_by``. Return the officer and the key (None without one).
+
+    Raises NotFound if the office does not exist, Conflict if the username is taken.
+    """
+    if session.get(Office, office_id) is None:
+        raise NotFound(
+            "No such office",
+            "机构不存在",
+            f"No office {office_id}.",
+            f"没有机构{office_id}。",
+        )
+    refuse_taken_username(session, fields["username"])
+    officer = Officer(
+        office_id=office_id,
+        username=fields["username"],
+        display_name=fields["display_name"],
+        role=fields["role"],
+        active=True,
+        created_at=now,
+        created_by=created_by,
+    )
+    session.add(officer)
+    session.flush()
+    assert officer.id is not None
+    new = None
+    if with_key:
+        _, new = add_key(session, officer_id=officer.id, issued_by=created_by, now=now)
+    audit.append(
+        session,
+        actor=actor,
+        action="officer.created",
+        subject=f"officer:{officer.username}",
+        detail={
+            "officer_id": officer.id,
+            "office_id": office_id,
+            "username": officer.username,
+            "display_name": officer.display_name,
+            "role": officer.role,
+            "api_key_prefix": new.prefix if new else None,
+            **detail,
+        },
+        at=now,
+    )
+    return officer, new
 
 
 def create_officer(
@@ -50,61 +130,31 @@ def create_officer(
     role: str,
     actor: str,
     now: dt.datetime,
+    created_by: int | None = None,
 ) -> tuple[Officer, NewApiKey]:
-    """Create an officer of ``office_id`` with a first API key (its text returned once).
+    """Create an officer of ``office_id`` with a first API key (its text returned once);
+    ``created_by`` is the acting officer's id (None: bootstrap key, command line).
 
     Raises ValidationFailed naming bad fields, Conflict if ``username`` is taken (by an
     officer of any office: usernames are global), NotFound if the office does not exist.
     """
-    fields = rules.fields(
-        username=lambda: rules.login_name("username", username, "登录名"),
-        display_name=lambda: rules.display_name(display_name),
-        role=lambda: rules.choice("role", role, ROLES, "角色"),
-    )
+    fields = officer_fields(username, display_name, role)
     try:
         with write(session):
-            if session.get(Office, office_id) is None:
-                raise NotFound(
-                    "No such office",
-                    "机构不存在",
-                    f"No office {office_id}.",
-                    f"没有机构{office_id}。",
-                )
-            taken = session.execute(
-                sa.select(_OFFICER.c.id).where(_OFFICER.c.username == fields["username"])
-            ).first()
-            if taken is not None:
-                raise _username_taken(fields["username"])
-            officer = Officer(
-                office_id=office_id,
-                username=fields["username"],
-                display_name=fields["display_name"],
-                role=fields["role"],
-                active=True,
-                created_at=now,
-            )
-            session.add(officer)
-            session.flush()
-            assert officer.id is not None
-            _, new = add_key(session, officer_id=officer.id, now=now)
-            audit.append(
+            officer, new = add_officer(
                 session,
+                office_id=office_id,
+                fields=fields,
                 actor=actor,
-                action="officer.created",
-                subject=f"officer:{officer.username}",
-                detail={
-                    "officer_id": officer.id,
-                    "office_id": office_id,
-                    "username": officer.username,
-                    "display_name": officer.display_name,
-                    "role": officer.role,
-                    "api_key_prefix": new.prefix,
-                },
-                at=now,
+                created_by=created_by,
+                with_key=True,
+                detail={},
+                now=now,
             )
     except IntegrityError:
         # a concurrent request took the username between check and insert
         raise _username_taken(fields["username"]) from None
+    assert new is not None
     return officer, new
 
 

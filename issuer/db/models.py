@@ -235,6 +235,12 @@ class Officer(IssuerModel, table=True):
     role: str = Field(max_length=16)
     active: bool = True
     created_at: dt.datetime = _ts()
+    # Who created the officer and who last changed its role (officer ids; None for the
+    # bootstrap key and the command line): such an officer may never approve that
+    # officer's requests (two-person rules). Plain ids, no foreign key: added to a live
+    # table by a migration, and an officer row is never deleted.
+    created_by: int | None = None
+    role_changed_by: int | None = None
 
 
 class ApiKey(IssuerModel, table=True):
@@ -252,6 +258,9 @@ class ApiKey(IssuerModel, table=True):
     secret_hash: str = Field(max_length=64)
     created_at: dt.datetime = _ts()
     revoked_at: dt.datetime | None = _ts_or_none()
+    # The officer who issued the key (None: bootstrap key, command line): they know its
+    # text, so its holder may not approve their requests while it is unrevoked.
+    issued_by: int | None = None
 
 
 class ServiceClient(IssuerModel, table=True):
@@ -294,14 +303,18 @@ class CertificateVersion(IssuerModel, table=True):
 
 
 class PendingAction(IssuerModel, table=True):
-    """A right-removing act awaiting a second supervisor (maker-checker)."""
+    """A right-removing act awaiting a second supervisor (maker-checker), or an account
+    change awaiting a second admin (two-person rules)."""
 
     __tablename__ = "pending_action"
 
     id: int | None = Field(default=None, primary_key=True)
     office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
-    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict | replace | correct
-    target: str = Field(max_length=200)  # certificate number or restriction id
+    # revoke | restrict | unrestrict | replace | correct | create_officer | change_role |
+    # maker_checker_off
+    kind: str = Field(max_length=32)
+    # certificate number, restriction id, username, officer id or office id
+    target: str = Field(max_length=200)
     payload_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     requested_by: int = Field(foreign_key="officer.id")
     requested_at: dt.datetime = _ts()

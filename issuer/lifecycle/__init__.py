@@ -10,9 +10,11 @@ Owns, lowest first (each imports only those before it):
 - ``supersede``: a valid certificate superseded by its next version (replacement 补发,
   correction 换发): same number, new status entry, the old version's entry revoked;
 - ``approvals``: maker-checker, the pending actions that a second supervisor approves
-  (revocations, restricted-list entries and removals, replacements and corrections), and
-  the office's switch for it;
-- ``replacement``: requests for a replacement or correction (keyed, through approvals).
+  (revocations, restricted-list entries and removals, replacements and corrections) and
+  their approval rules;
+- ``replacement``: requests for a replacement or correction (keyed, through approvals);
+- ``account_requests``: what a second admin approves (a supervisor or admin created, a
+  role changed, maker-checker switched off), and the office's switch.
 
 May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.accounts``, ``issuer.settings``, ``issuer.errors``.
@@ -20,6 +22,11 @@ Not ``issuer.web`` or ``issuer.cli``.
 """
 
 from issuer.fields.decisions import LEGAL_BASIS_MAX, REASON_CODES, Decision, validate_decision
+from issuer.lifecycle.account_requests import (
+    request_officer,
+    request_role_change,
+    set_maker_checker,
+)
 from issuer.lifecycle.approvals import (
     approve,
     list_pending,
@@ -28,7 +35,6 @@ from issuer.lifecycle.approvals import (
     request_removal,
     request_restriction,
     request_revocation,
-    set_maker_checker,
 )
 from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
 from issuer.lifecycle.restrictions import (
@@ -59,10 +65,12 @@ __all__ = [
     "reinstate",
     "reject",
     "request_correction",
+    "request_officer",
     "request_removal",
     "request_replacement",
     "request_restriction",
     "request_revocation",
+    "request_role_change",
     "set_maker_checker",
     "snapshot_token",
     "suspend",

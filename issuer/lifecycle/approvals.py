@@ -1,14 +1,17 @@
-"""Maker-checker: acts that take effect only when a second supervisor approves.
+"""Maker-checker: acts that take effect only when a second supervisor approves (and
+account changes that a second admin approves: ``issuer.lifecycle.account_requests``).
 
 A revocation (``issuer.lifecycle.status``), a restricted-list entry and its removal
 (``issuer.lifecycle.restrictions``) are requested here. With the office's maker-checker
 on (the default) a request is recorded as a :class:`~issuer.db.models.PendingAction`;
 :func:`approve` makes it take effect in the approving transaction, :func:`reject` ends it
-with nothing else changed. With maker-checker off (:func:`set_maker_checker`, itself
-audited) the act takes effect at once.
+with nothing else changed. With maker-checker off (switched off only with a second
+admin's approval, ``issuer.lifecycle.account_requests``) the act takes effect at once.
 
-The approver must be a different officer than the requester; the requester may withdraw
-(reject) their own request. Maker-checker needs personal accounts: the static bootstrap
+The approver must be a different officer than the requester, and not one the requester
+created, whose role the requester changed, or who holds a key the requester issued
+(``issuer.accounts.refuse_ineligible_approver``); the requester may withdraw (reject)
+their own request. Maker-checker needs personal accounts: the static bootstrap
 key can neither request nor approve (it can act at once only where maker-checker is off).
 
 This module sits above ``status`` and ``restrictions`` and imports both; neither imports
@@ -27,10 +30,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from credential import Signer, as_utc, rfc3339
-from issuer.accounts import Principal
+from issuer.accounts import (
+    ACCOUNT_KINDS,
+    Principal,
+    apply_account_change,
+    refuse_ineligible_approver,
+)
 from issuer.audit import chain as audit
 from issuer.db import tables, write
-from issuer.db.models import Office, PendingAction
+from issuer.db.models import PendingAction
 from issuer.errors import Conflict, Forbidden, NotFound
 from issuer.fields.decisions import Decision
 from issuer.lifecycle.restrictions import (
@@ -61,7 +69,6 @@ __all__ = [
     "request_removal",
     "request_restriction",
     "request_revocation",
-    "set_maker_checker",
 ]
 
 _OFFICE = tables.OFFICE
@@ -80,55 +87,6 @@ def maker_checker_on(session: Session, office_id: str | None) -> bool:
         sa.select(_OFFICE.c.maker_checker).where(_OFFICE.c.id == office_id)
     ).scalar_one_or_none()
     return True if value is None else bool(value)
-
-
-def set_maker_checker(
-    session: Session,
-    *,
-    value: bool,
-    who: Principal,
-    settings: IssuerSettings,
-    now: dt.datetime,
-) -> dict[str, Any]:
-    """Switch the office's maker-checker on or off; audited (even when unchanged)."""
-    now = as_utc(now)
-    office_id = who.office_id
-    if office_id is None:  # pragma: no cover - admins always act for an office
-        raise Forbidden("No office", "没有所属机构")
-
-    with write(session):
-        old = session.execute(
-            sa.select(_OFFICE.c.maker_checker)
-            .where(_OFFICE.c.id == office_id)
-            .with_for_update(key_share=True)
-        ).scalar_one_or_none()
-        if old is None:
-            # The office of a fresh install (static key) may not have its row yet.
-            session.add(
-                Office(
-                    id=office_id,
-                    name=settings.office_name,
-                    province=settings.province,
-                    office_code=settings.office_code,
-                    maker_checker=value,
-                    created_at=now,
-                )
-            )
-            old = True
-        else:
-            session.execute(
-                sa.update(_OFFICE).where(_OFFICE.c.id == office_id).values(maker_checker=value)
-            )
-        session.flush()
-        audit.append(
-            session,
-            actor=who.actor,
-            action="office.settings_changed",
-            subject=office_id,
-            detail={"office_id": office_id, "maker_checker": {"from": bool(old), "to": value}},
-            at=now,
-        )
-    return {"office_id": office_id, "maker_checker": value}
 
 
 # --- pending actions -----------------------------------------------------------------------
@@ -470,28 +428,52 @@ def approve(
 
     Raises NotFound, Conflict (already decided, or the target's state no longer allows
     the act: then nothing changes and the request stays pending, to be rejected),
-    Forbidden (the requester approving their own request, or the static key).
+    Forbidden (the requester approving their own request, an approver the requester
+    created, changed or issued a key to, anyone but an admin approving an account change,
+    or the static key).
     """
     now = as_utc(now)
     approver = _needs_officer(who)
 
     with write(session):
         action = _lock_pending(session, action_id, who)
-        if action.requested_by == approver:
-            raise Forbidden(
-                "The approver must be a different officer than the requester",
-                "批准人不能是申请人本人",
-                "Maker-checker: a second supervisor must approve.",
-                "双人复核：须由另一名审核人员批准。",
-            )
+        # two-person rules: not the requester, nor an account the requester made or changed
+        refuse_ineligible_approver(
+            session,
+            approver_id=approver,
+            requester_id=action.requested_by,
+            requested_at=action.requested_at,
+            kind=action.kind,
+        )
         approval = {
             "pending_action": action.id,
             "requested_by": action.requested_by,
             "approved_by": approver,
         }
-        list_ids, result = _take_effect(
-            session, action, who=who, approval=approval, signer=signer, settings=settings, now=now
-        )
+        if action.kind in ACCOUNT_KINDS:  # issuer.lifecycle.account_requests
+            list_ids: list[int] = []
+            result = apply_account_change(
+                session,
+                kind=action.kind,
+                target=action.target,
+                payload=json.loads(action.payload_json),
+                office_id=action.office_id,
+                requested_by=action.requested_by,
+                actor=who.actor,
+                approval=approval,
+                settings=settings,
+                now=now,
+            )
+        else:
+            list_ids, result = _take_effect(
+                session,
+                action,
+                who=who,
+                approval=approval,
+                signer=signer,
+                settings=settings,
+                now=now,
+            )
         action.decision, action.decided_by, action.decided_at = "approved", approver, now
         session.flush()
         audit.append(

@@ -7,8 +7,9 @@ role aliases defined here, once, each with one meaning::
 
 Authentication is a bearer API key. An officer's key (``jz_...``) acts for the officer's
 office in the officer's role; a service client's key (verifier, teacher MIS) reads feeds
-only. The static ``JIAOZI_API_KEY`` acts as the configured office's admin: it is how a
-fresh install is bootstrapped, and production refuses its default value.
+only. The static ``JIAOZI_API_KEY`` acts as the configured office's admin only while that
+office has no active admin officer: it is how a fresh install makes its first accounts,
+and is refused (401) once an admin exists. Production refuses its default value.
 """
 
 from __future__ import annotations
@@ -23,7 +24,13 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from credential import Signer
-from issuer.accounts import ROLES, Principal, parse_api_key, secret_matches
+from issuer.accounts import (
+    ROLES,
+    Principal,
+    active_admin_exists,
+    parse_api_key,
+    secret_matches,
+)
 from issuer.db import tables
 from issuer.db.models import ApiKey, Officer, ServiceClient
 from issuer.errors import Forbidden, PrintingUnavailable, Unauthorized
@@ -123,6 +130,15 @@ def _principal(settings: IssuerSettings, session: Session, authorization: str | 
         raise Unauthorized("Missing or wrong API key", "缺少或错误的API密钥")
     static = settings.api_key.get_secret_value().encode("utf-8")
     if hmac.compare_digest(token.encode("utf-8"), static):
+        # The bootstrap key makes the first admin and then stops working: otherwise whoever
+        # holds it is a second admin that two-person rules cannot tell from the first.
+        if active_admin_exists(session, settings.office_id):
+            raise Unauthorized(
+                "The bootstrap key no longer works: use a personal API key",
+                "引导密钥已停用，请使用个人API密钥",
+                "The office has an admin; the static JIAOZI_API_KEY acts only until then.",
+                "本机构已有管理员；静态引导密钥仅在此之前有效。",
+            )
         return Principal(STATIC_ACTOR, settings.office_id, role="admin")
     parsed = parse_api_key(token)
     if parsed is None:

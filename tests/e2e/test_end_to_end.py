@@ -65,6 +65,7 @@ def free_port() -> int:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
+    env["JIAOZI_ENV"] = "development"  # production is the default
     env.update(extra)
     return env
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from issuer.accounts import new_api_key
 from issuer.db.models import ApiKey, Office, Officer
-from tests.factory.issuer import ADMIN, IssuerHarness, application
+from tests.factory.issuer import ADMIN, IssuerHarness, application, officer
 
 OTHER_OFFICE = "urn:jiaozi:office:31001"
 
@@ -60,6 +60,16 @@ def text_values(engine: sa.Engine) -> Iterator[tuple[str, str, str]]:
                         value = value.decode("latin-1")
                     if isinstance(value, str):
                         yield name, col, value
+
+
+def personal_admin(env: IssuerHarness) -> dict[str, str]:
+    """Return the auth header of an admin officer of the harness office ("root.admin"),
+    made once per harness. The bootstrap key stops working once it exists."""
+    cached: dict[str, str] | None = getattr(env.app.state, "personal_admin", None)
+    if cached is None:
+        cached = officer(env, "root.admin", "admin")
+        env.app.state.personal_admin = cached  # type: ignore[attr-defined]
+    return cached
 
 
 def other_office_admin(env: IssuerHarness) -> tuple[int, str]:

@@ -265,6 +265,7 @@ def batch_cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
     env.update(
+        JIAOZI_ENV="development",  # production is the default
         JIAOZI_HOME=str(home),
         JIAOZI_KEY_PASSPHRASE="cli-test-passphrase",
         JIAOZI_DATABASE_URL=database_url,
@@ -346,6 +347,16 @@ def ensure_office(env: IssuerHarness) -> None:
                     created_at=dt.datetime.now(dt.UTC),
                 )
             )
+
+
+def maker_checker_off(env: IssuerHarness) -> None:
+    """Switch the harness office's maker-checker off in the database, as a deployment
+    would (over the API it takes two admins: tests/issuer/accounts/test_two_person.py)."""
+    ensure_office(env)
+    with Session(env.engine) as session, session.begin():
+        office = session.get(OfficeRow, env.settings.office_id)
+        assert office is not None
+        office.maker_checker = False
 
 
 RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])[1-9][0-9]{16}[0-9Xx](?![0-9A-Za-z])")
@@ -443,9 +454,7 @@ def verify_sample(env: IssuerHarness, numbers: list[str], k: int = 20) -> None:
 def replaced_at_once(env: IssuerHarness, i: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
     """Issue applicant ``i``'s certificate and replace it (maker-checker switched off);
     return (the old version, the new one) as the API showed them."""
-    admin = officer(env, "admin-replace", "admin")
-    r = env.client.put("/api/v1/office/settings", json={"maker_checker": False}, headers=admin)
-    assert r.status_code == 200, r.text
+    maker_checker_off(env)
     old = issue(env, i)
     sup = officer(env, "sup-replace", "supervisor")
     r = env.client.post(

@@ -44,6 +44,21 @@ def test_production_refuses_insecure_defaults(over: dict, message: str) -> None:
         VerifierSettings(**{**GOOD, **over})
 
 
+def test_production_is_the_default_and_refuses_the_published_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("JIAOZI_ENV")
+    for name in ("JIAOZI_PERSON_REF_KEY", "JIAOZI_RESTRICTION_HMAC_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    given = {k: v for k, v in GOOD.items() if k not in ("env", "person_ref_key")}
+    with pytest.raises(ValidationError, match="JIAOZI_PERSON_REF_KEY") as info:
+        VerifierSettings(**given)
+    assert "JIAOZI_ENV" in str(info.value)
+    with pytest.raises(ValidationError, match="JIAOZI_ENV"):
+        VerifierSettings()
+    assert VerifierSettings(**given, person_ref_key="p" * 40).env == "production"
+
+
 def test_production_app_refuses_to_start_without_pinned_root(tmp_path: Path) -> None:
     settings = VerifierSettings(
         **GOOD, root_jwks=tmp_path / "missing.json", database_url=f"sqlite:///{tmp_path}/v.db"

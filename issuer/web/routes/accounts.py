@@ -4,15 +4,20 @@ An admin acts for their own office: officers of another office are answered 404 
 like missing ones, so their existence does not leak. Service clients (verifiers, the
 teacher MIS) belong to the office this issuer serves and only its admins manage them.
 A key's text is in the 201 answer that made it and nowhere else.
+
+Two-person rules (``issuer.lifecycle.account_requests``): a supervisor or admin is
+created, and a role changed, only when a second admin approves the pending action; an
+officer created on approval has no key until an admin gives it one.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from issuer import accounts
+from issuer import accounts, lifecycle
 from issuer.accounts import (
     ApiKeyCreated,
     ClientCreate,
@@ -24,8 +29,9 @@ from issuer.accounts import (
 )
 from issuer.errors import Forbidden
 from issuer.settings import IssuerSettings
-from issuer.web.deps import AnyOfficeAdmin, DbSession, Now, Principal, Settings
+from issuer.web.deps import Actor, AnyOfficeAdmin, DbSession, Now, Principal, Settings
 from issuer.web.routes._common import AUTH, problems
+from issuer.web.routes.lifecycle import PendingActionOut
 
 router = APIRouter(tags=["accounts"])
 OfficerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -46,29 +52,90 @@ def _home_admin(who: Principal, settings: IssuerSettings) -> None:
         )
 
 
+class AccountRequestOut(BaseModel):
+    """A supervisor or admin to be created, or a role change, awaiting a second admin."""
+
+    state: Literal["pending"]
+    pending_action: PendingActionOut
+    officer: None = None
+
+
+class RoleChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    role: str = Field(max_length=200, description="clerk, supervisor or admin")
+
+
+class RoleChangeOut(BaseModel):
+    """``pending`` (202): awaiting a second admin; ``done`` (200): the bootstrap key."""
+
+    state: Literal["pending", "done"]
+    pending_action: PendingActionOut | None
+    officer: OfficerPublic | None
+
+
 @router.post(
     "/api/v1/officers",
     status_code=201,
-    response_model=OfficerCreated,
-    responses={**AUTH, **problems(409)},
-    summary="Create an officer of your office (its API key is shown only here)",
+    response_model=OfficerCreated | AccountRequestOut,
+    responses={
+        202: {"model": AccountRequestOut, "description": "A supervisor or admin: pending"},
+        **AUTH,
+        **problems(409),
+    },
+    summary="Create an officer of your office: a clerk at once (its API key is shown only "
+    "here), a supervisor or admin once a second admin approves",
 )
 def create_officer(
-    body: OfficerCreate, session: DbSession, who: AnyOfficeAdmin, settings: Settings, now: Now
-) -> OfficerCreated:
+    body: OfficerCreate,
+    session: DbSession,
+    who: AnyOfficeAdmin,
+    settings: Settings,
+    now: Now,
+    response: Response,
+) -> OfficerCreated | dict[str, Any]:
     office_id = _own_office(who)
     if office_id == settings.office_id:
         accounts.ensure_office(session, settings=settings, now=now)
-    officer, new = accounts.create_officer(
+    out = lifecycle.request_officer(
         session,
-        office_id=office_id,
         username=body.username,
         display_name=body.display_name,
         role=body.role,
-        actor=who.actor,
+        who=who,
         now=now,
     )
-    return accounts.officer_created(session, officer, new)
+    if out["state"] == "pending":
+        response.status_code = 202
+        return out
+    created: OfficerCreated = out["officer"]
+    return created
+
+
+@router.post(
+    "/api/v1/officers/{officer_id}/role",
+    response_model=RoleChangeOut,
+    status_code=202,
+    responses={
+        200: {"model": RoleChangeOut, "description": "Changed at once (bootstrap key)"},
+        **AUTH,
+        **problems(404, 409),
+    },
+    summary="Change an officer's role: awaits a second admin's approval",
+)
+def change_role(
+    officer_id: OfficerId,
+    body: RoleChangeIn,
+    session: DbSession,
+    who: AnyOfficeAdmin,
+    now: Now,
+    response: Response,
+) -> dict[str, Any]:
+    out = lifecycle.request_role_change(
+        session, officer_id=officer_id, role=body.role, who=who, now=now
+    )
+    response.status_code = 202 if out["state"] == "pending" else 200
+    return out
 
 
 @router.get(
@@ -92,8 +159,30 @@ def create_officer_key(
     officer_id: OfficerId, session: DbSession, who: AnyOfficeAdmin, now: Now
 ) -> ApiKeyCreated:
     new = accounts.issue_api_key(
-        session, officer_id=officer_id, office_id=_own_office(who), actor=who.actor, now=now
+        session,
+        officer_id=officer_id,
+        office_id=_own_office(who),
+        actor=who.actor,
+        issued_by=who.officer_id,  # who sees the key: its holder may not approve them
+        now=now,
     )
+    return accounts.key_created(session, new)
+
+
+@router.post(
+    "/api/v1/me/api-key",
+    status_code=201,
+    response_model=ApiKeyCreated,
+    responses=AUTH,
+    summary="Replace your own API key with one only you know (all your other keys revoked)",
+)
+def replace_own_key(session: DbSession, who: Actor, now: Now) -> ApiKeyCreated:
+    if who.officer_id is None:
+        raise Forbidden(
+            "Only an officer's personal key can be replaced here",
+            "只有工作人员的个人密钥可以在此更换",
+        )
+    new = accounts.replace_own_key(session, officer_id=who.officer_id, actor=who.actor, now=now)
     return accounts.key_created(session, new)
 
 

@@ -58,10 +58,20 @@ class CertificateState(BaseModel):
 
 
 class PendingActionOut(BaseModel):
-    """A request awaiting (or past) a second supervisor's decision."""
+    """A request awaiting (or past) a second supervisor's decision (a second admin's for
+    ``create_officer``, ``change_role`` and ``maker_checker_off``)."""
 
     id: int
-    kind: Literal["revoke", "restrict", "unrestrict", "replace", "correct"]
+    kind: Literal[
+        "revoke",
+        "restrict",
+        "unrestrict",
+        "replace",
+        "correct",
+        "create_officer",
+        "change_role",
+        "maker_checker_off",
+    ]
     target: str
     payload: dict[str, Any]
     requested_by: str | None
@@ -87,8 +97,13 @@ class OfficeSettingsIn(BaseModel):
 
 
 class OfficeSettingsOut(BaseModel):
+    """``done`` (200): the switch is as asked; ``pending`` (202): switching maker-checker
+    off awaits a second admin (``maker_checker`` is still on)."""
+
+    state: Literal["pending", "done"]
     office_id: str
     maker_checker: bool
+    pending_action: PendingActionOut | None
 
 
 def _decision(body: DecisionBody, now: Any) -> lifecycle.Decision:
@@ -200,7 +215,8 @@ def read_pending(
     "/api/v1/pending-actions/{action_id}/approve",
     response_model=PendingActionOut,
     responses={**AUTH, **problems(404, 409)},
-    summary="Approve: a second supervisor (not the requester); it takes effect at once",
+    summary="Approve: a second supervisor (an admin for account changes), not the requester "
+    "nor an account the requester made or changed; it takes effect at once",
 )
 def approve(
     action_id: ActionId,
@@ -228,12 +244,23 @@ def reject(action_id: ActionId, session: DbSession, who: Supervisor, now: Now) -
 @router.put(
     "/api/v1/office/settings",
     response_model=OfficeSettingsOut,
-    responses=AUTH,
-    summary="Switch maker-checker on revocations and restrictions (audited)",
+    responses={
+        202: {"model": OfficeSettingsOut, "description": "Switching off awaits a second admin"},
+        **AUTH,
+        **problems(409),
+    },
+    summary="Switch maker-checker on (at once) or off (a second admin approves); audited",
 )
 def put_office_settings(
-    body: OfficeSettingsIn, session: DbSession, who: Admin, settings: Settings, now: Now
+    body: OfficeSettingsIn,
+    session: DbSession,
+    who: Admin,
+    settings: Settings,
+    now: Now,
+    response: Response,
 ) -> dict[str, Any]:
-    return lifecycle.set_maker_checker(
+    out = lifecycle.set_maker_checker(
         session, value=body.maker_checker, who=who, settings=settings, now=now
     )
+    response.status_code = 202 if out["state"] == "pending" else 200
+    return out

@@ -86,6 +86,7 @@ def world(tmp_path: Path, database_url: str):
     batch_file.write_bytes(data)
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
     env.update(
+        JIAOZI_ENV="development",  # production is the default
         JIAOZI_HOME=str(home),
         JIAOZI_KEY_PASSPHRASE=PASSPHRASE,
         JIAOZI_DATABASE_URL=database_url,

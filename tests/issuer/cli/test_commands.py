@@ -35,6 +35,7 @@ PASSPHRASE = "correct horse battery staple 教资"
 
 def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
+    env["JIAOZI_ENV"] = "development"  # production is the default
     env["JIAOZI_HOME"] = str(tmp_path / "home")
     env.update(extra)
     return env
@@ -296,6 +297,18 @@ def test_serve_without_keys_or_passphrase_says_why_in_one_line(tmp_path: Path) -
     assert not db.exists()  # refused before touching the database
     bad_port = jiaozi("issuer", "serve", "--port", "70000", env=env, cwd=tmp_path)
     assert bad_port.returncode == 64
+
+
+@pytest.mark.parametrize("service", ["issuer", "verifier"])
+def test_serve_without_jiaozi_env_refuses_the_development_secrets_naming_it(
+    tmp_path: Path, service: str
+) -> None:
+    env = cli_env(tmp_path, JIAOZI_DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}")
+    del env["JIAOZI_ENV"]  # production is the default
+    refused = jiaozi(service, "serve", "--port", str(free_port()), env=env, cwd=tmp_path)
+    line = one_line_error(refused)
+    assert "JIAOZI_ENV" in line and "production" in line, line
+    assert not (tmp_path / "x.db").exists()  # refused before touching the database
 
 
 # --- forwarding headers: believed only from configured proxies -------------------------------

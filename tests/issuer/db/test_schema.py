@@ -11,8 +11,13 @@ from pydantic import ValidationError
 
 from issuer.db.engine import make_engine, upgrade
 from issuer.db.models import METADATA
-from issuer.settings import IssuerSettings
-from keys import generate_data_key
+from issuer.settings import (
+    DEV_API_KEY,
+    DEV_ID_HMAC_KEY,
+    DEV_RESTRICTION_HMAC_KEY,
+    IssuerSettings,
+)
+from keys import DEV_DATA_KEY, generate_data_key
 
 
 def test_migration_matches_models_and_is_rerunnable(database_url: str) -> None:
@@ -43,15 +48,44 @@ def test_sqlite_engine_uses_wal_and_foreign_keys(tmp_path) -> None:
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No JIAOZI_* but JIAOZI_ENV=development, said explicitly as a laptop does."""
     import os
 
     for name in list(os.environ):
         if name.startswith("JIAOZI_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("JIAOZI_ENV", "development")
+
+
+def test_production_is_the_default_and_refuses_every_published_secret(
+    clean_env: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JIAOZI_ENV")
+    https = {"public_url": "https://jszg.example.cn", "verifier_url": "https://verify.example.cn"}
+    real = {
+        "api_key": "a" * 40,
+        "id_hmac_key": "b" * 40,
+        "restriction_hmac_key": "c" * 40,
+        "data_key": generate_data_key(),
+    }
+    published = {
+        "api_key": DEV_API_KEY,
+        "id_hmac_key": DEV_ID_HMAC_KEY,
+        "restriction_hmac_key": DEV_RESTRICTION_HMAC_KEY,
+        "data_key": DEV_DATA_KEY,
+    }
+    for name, dev in published.items():
+        with pytest.raises(ValidationError, match=f"JIAOZI_{name.upper()}") as info:
+            IssuerSettings(**https, **{**real, name: dev})
+        assert "JIAOZI_ENV" in str(info.value)  # the message says how to run on a laptop
+    with pytest.raises(ValidationError, match="JIAOZI_ENV"):
+        IssuerSettings()  # nothing set at all
+    assert IssuerSettings(**https, **real).env == "production"
 
 
 def test_development_defaults(clean_env: None) -> None:
     s = IssuerSettings()
+    assert s.env == "development"
     assert s.database_url == "sqlite:///var/issuer.db"
     assert s.public_url == "http://127.0.0.1:8100"
     assert s.verifier_url == "http://127.0.0.1:8200"

@@ -26,6 +26,7 @@ from tests.factory.issuer import (
     full_id_numbers,
     issue,
     list_value,
+    maker_checker_off,
     officer,
     rows,
     verdict,
@@ -55,12 +56,6 @@ def approve(env: IssuerHarness, answer: Any, who: dict[str, str]) -> Any:
     assert answer.status_code == 202, answer.text
     action_id = answer.json()["pending_action"]["id"]
     return env.client.post(f"/api/v1/pending-actions/{action_id}/approve", headers=who)
-
-
-def maker_checker_off(env: IssuerHarness) -> None:
-    admin = officer(env, "admin-x", "admin")
-    r = env.client.put("/api/v1/office/settings", json={"maker_checker": False}, headers=admin)
-    assert r.status_code == 200, r.text
 
 
 def current(env: IssuerHarness, number: str) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from tests.factory.issuer import (
     full_id_numbers,
     issue,
     list_value,
+    maker_checker_off,
     officer,
     post,
     rows,
@@ -192,10 +193,11 @@ def test_rejected_revocation_changes_nothing(issuer_env: IssuerHarness) -> None:
 def test_maker_checker_off_revokes_at_once_and_the_switch_is_audited(
     issuer_env: IssuerHarness,
 ) -> None:
+    cert = issue(issuer_env, 1)  # the bootstrap key, before any admin exists
+    number = cert["certificate_number"]
     sup = officer(issuer_env, "sup-a", "supervisor")
     admin = officer(issuer_env, "admin-a", "admin")
-    cert = issue(issuer_env, 1)
-    number = cert["certificate_number"]
+    admin_b = officer(issuer_env, "admin-b", "admin")
     assert (
         issuer_env.client.put(
             "/api/v1/office/settings", json={"maker_checker": False}, headers=sup
@@ -205,14 +207,23 @@ def test_maker_checker_off_revokes_at_once_and_the_switch_is_audited(
     r = issuer_env.client.put(
         "/api/v1/office/settings", json={"maker_checker": False}, headers=admin
     )
-    assert r.status_code == 200, r.text
-    assert r.json()["maker_checker"] is False
+    assert r.status_code == 202, r.text  # switching off takes a second admin
+    assert r.json()["maker_checker"] is True
+    action = r.json()["pending_action"]["id"]
+    ok = post(issuer_env, f"/api/v1/pending-actions/{action}/approve", None, admin_b)
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["result"] == {
+        "office_id": issuer_env.settings.office_id,
+        "maker_checker": False,
+    }
     (switch,) = rows(
         issuer_env,
         "SELECT actor, detail_json FROM audit_record WHERE action = 'office.settings_changed'",
     )
-    assert switch["actor"] == "officer:admin-a"
-    assert json.loads(switch["detail_json"])["maker_checker"] == {"from": True, "to": False}
+    assert switch["actor"] == "officer:admin-b"
+    detail = json.loads(switch["detail_json"])
+    assert detail["maker_checker"] == {"from": True, "to": False}
+    assert detail["pending_action"] == action
 
     r = post(issuer_env, f"/api/v1/certificates/{number}/revocations", DECISION, sup)
     assert r.status_code == 200, r.text
@@ -239,8 +250,7 @@ def test_static_key_switches_maker_checker_on_a_fresh_install(issuer_env: Issuer
 
 def test_revoked_is_final(issuer_env: IssuerHarness) -> None:
     sup = officer(issuer_env, "sup-a", "supervisor")
-    admin = officer(issuer_env, "admin-a", "admin")
-    issuer_env.client.put("/api/v1/office/settings", json={"maker_checker": False}, headers=admin)
+    maker_checker_off(issuer_env)
     cert = issue(issuer_env, 1)
     number = cert["certificate_number"]
     assert (

@@ -7,7 +7,7 @@ old one revoked, so the old entry must stay taken: index allocation treats an en
 here as used, and the index makes that lookup cheap.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-12-05
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
