@@ -237,7 +237,9 @@ def _open_image(data: bytes, kind: str) -> Image.Image:
         return img
     except UnreadableFile:
         raise
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError, MemoryError) as exc:
+    except Image.DecompressionBombError:  # Pillow's own check of the header, in open()
+        raise _too_large_image() from None
+    except (OSError, ValueError, SyntaxError, MemoryError) as exc:
         raise _refuse("unreadable_image", "the image cannot be read", "无法读取该图片") from exc
 
 
