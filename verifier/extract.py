@@ -38,7 +38,7 @@ from typing import Any
 import zxingcpp
 from PIL import Image, ImageOps
 
-__all__ = ["Extracted", "UnreadableFile", "extract", "sniff"]
+__all__ = ["Extracted", "UnreadableFile", "extract", "sniff", "too_costly"]
 
 log = logging.getLogger("jiaozi.verifier.extract")
 MAX_PIXELS = 36_000_000  # a photo (a 12 MP phone takes 4000 x 3000)
@@ -98,6 +98,15 @@ class UnreadableFile(Exception):
         self.code = code
         self.en = en
         self.zh = zh
+
+
+def too_costly() -> UnreadableFile:
+    """Return the refusal of a file that needs more time or memory than it may have."""
+    return UnreadableFile(
+        "file_too_costly",
+        "reading the file would take too much time or memory",
+        "读取该文件所需的时间或内存过多",
+    )
 
 
 def _refuse(code: str, en: str, zh: str) -> UnreadableFile:
@@ -239,7 +248,7 @@ def _open_image(data: bytes, kind: str) -> Image.Image:
         raise
     except Image.DecompressionBombError:  # Pillow's own check of the header, in open()
         raise _too_large_image() from None
-    except (OSError, ValueError, SyntaxError, MemoryError) as exc:
+    except (OSError, ValueError, SyntaxError) as exc:
         raise _refuse("unreadable_image", "the image cannot be read", "无法读取该图片") from exc
 
 
@@ -536,7 +545,6 @@ def _extract_pdf(data: bytes) -> Extracted:
         IndexError,
         ZeroDivisionError,
         OverflowError,
-        MemoryError,
         zlib.error,
         struct.error,
     ) as exc:
@@ -554,6 +562,13 @@ def extract(data: bytes) -> Extracted:
     Raises UnreadableFile for another type, a damaged file, one with nothing to verify, or
     one that would cost more to read than any certificate (its ``code`` says which).
     """
+    try:
+        return _extract(data)
+    except MemoryError:  # past the worker's address-space limit (verifier/sandbox.py)
+        raise too_costly() from None
+
+
+def _extract(data: bytes) -> Extracted:
     kind = sniff(data)
     if kind is None:
         raise UnreadableFile(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from .extract import Extracted, UnreadableFile, extract
+from .extract import Extracted, UnreadableFile, extract, too_costly
 
 __all__ = ["ExtractorBusy", "Sandbox"]
 
@@ -34,14 +34,6 @@ _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 class ExtractorBusy(Exception):
     """Every worker stayed busy for longer than the wait: try again later (a 503)."""
-
-
-def too_costly() -> UnreadableFile:
-    return UnreadableFile(
-        "file_too_costly",
-        "reading the file would take too much time or memory",
-        "读取该文件所需的时间或内存过多",
-    )
 
 
 def _rss() -> int:
@@ -90,9 +82,6 @@ def _serve(conn: Connection, memory: int, cpu: float, max_tasks: int, retire_rss
             reply = ("ok", found.kind, found.qr, found.credential)
         except UnreadableFile as exc:
             reply = ("refused", exc.code, exc.en, exc.zh)
-        except MemoryError:
-            e = too_costly()
-            reply = ("refused", e.code, e.en, e.zh)
         except Exception as exc:  # a file no check foresaw: refused, never a 500
             log.warning("extract failed: %s", type(exc).__name__)
             reply = ("refused", "unreadable_file", "the file cannot be read", "无法读取该文件")

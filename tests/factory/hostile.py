@@ -19,7 +19,17 @@ from dataclasses import dataclass
 
 from PIL import Image
 
-__all__ = ["Hostile", "battery", "png_rgb_zeros", "raw_pdf"]
+__all__ = [
+    "Hostile",
+    "battery",
+    "image_pdf",
+    "jpeg",
+    "page_pdf",
+    "png",
+    "png_rgb_zeros",
+    "raw_pdf",
+    "zeros_deflated",
+]
 
 MIB = 1024 * 1024
 
