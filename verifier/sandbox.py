@@ -135,7 +135,6 @@ class Sandbox:
         self._slots = threading.BoundedSemaphore(max(workers, 1))
         self._lock = threading.Lock()
         self._idle: list[_Worker] = []
-        self._closed = False
         self._finalizer = weakref.finalize(self, _stop_all, self._idle)
 
     def _context(self) -> Any:
@@ -172,7 +171,7 @@ class Sandbox:
         """
         if self.workers <= 0:
             return extract(data)
-        if self._closed or not self._slots.acquire(timeout=self.wait):
+        if not self._slots.acquire(timeout=self.wait):
             raise ExtractorBusy
         try:
             with self._lock:
@@ -209,7 +208,7 @@ class Sandbox:
             return [w.process.pid for w in self._idle if w.process.pid is not None]
 
     def close(self) -> None:
-        """Stop every worker; later calls to ``run`` raise ExtractorBusy."""
-        self._closed = True
+        """Stop the idle workers (at the app's shutdown; a later ``run`` starts new ones:
+        a test client may run the app's lifespan more than once)."""
         with self._lock:
             _stop_all(self._idle)

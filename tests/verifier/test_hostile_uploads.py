@@ -12,6 +12,7 @@ from tests.factory import VERIFIER_URL, applicants
 from tests.factory.hostile import Hostile, battery
 from tests.factory.pdf import document_signer, root_private_key, signed_pdf
 from tests.factory.verifier import Harness, photo, upload
+from verifier.sandbox import ExtractorBusy
 
 BATTERY = battery()
 
@@ -50,8 +51,13 @@ def test_genuine_files_verify_after_the_whole_battery(unlimited: Harness) -> Non
     assert shot.json()["verdict"] == "valid"
 
 
-def test_uploads_are_503_when_no_file_reader_is_free(api: Harness) -> None:
-    api.app.state.sandbox.close()
+def test_uploads_are_503_when_no_file_reader_is_free(
+    api: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def busy(_data: bytes) -> None:
+        raise ExtractorBusy
+
+    monkeypatch.setattr(api.app.state.sandbox, "run", busy)
     r = upload(api, issued_pdf(api, 4), "c.pdf", "application/pdf", **{"Accept-Language": "en"})
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
     assert r.json()["type"].endswith("/extractor_busy")

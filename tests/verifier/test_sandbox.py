@@ -4,6 +4,7 @@ grow without being replaced; what a worker finds is what ``extract`` finds in-pr
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
 
 import pytest
@@ -86,11 +87,45 @@ def test_a_worker_retires_after_its_tasks(genuine: bytes) -> None:
         box.close()
 
 
-def test_a_closed_sandbox_is_busy(genuine: bytes) -> None:
-    box = Sandbox(1)
-    box.close()
-    with pytest.raises(ExtractorBusy):
+def test_a_closed_sandbox_stops_its_workers_and_starts_new_ones(genuine: bytes) -> None:
+    box = Sandbox(1, timeout=30.0)
+    try:
         box.run(genuine)
+        (first,) = box.pids()
+        box.close()
+        assert box.pids() == []
+        assert box.run(genuine).qr is not None and box.pids() != [first]
+    finally:
+        box.close()
+
+
+def test_no_free_worker_within_the_wait_is_busy(genuine: bytes) -> None:
+    box = Sandbox(1, timeout=30.0, wait=0.01)
+    large = png_rgb_zeros(6000, 5000)  # 90 MB to decode: the one worker is held a while
+    held: list[str] = []
+    busy: list[ExtractorBusy] = []
+
+    def hold() -> None:
+        while not held:
+            try:
+                box.run(large)
+            except ExtractorBusy:
+                continue  # the genuine file had the worker: try again
+            except UnreadableFile as exc:
+                held.append(exc.code)
+
+    try:
+        holder = threading.Thread(target=hold)
+        holder.start()
+        while holder.is_alive() and not busy:
+            try:
+                box.run(genuine)
+            except ExtractorBusy as exc:
+                busy.append(exc)
+        holder.join()
+        assert busy and held == ["no_qr"]
+    finally:
+        box.close()
 
 
 def test_no_workers_reads_in_the_caller(genuine: bytes) -> None:
