@@ -55,6 +55,7 @@ MAX_CONTENT = 4 * 1024 * 1024  # page 1's content streams, inflated
 MAX_CONTENT_STREAMS = 16
 MAX_PNG_CHUNKS = 20_000
 MAX_PNG_TEXT = 1024 * 1024  # all text and ICC chunks of a PNG, compressed
+MAX_JPEG_SCANS = 64  # a progressive JPEG has about ten; each more is a pass over all pixels
 RENDER_SIDE = 1800  # pixels on the render's longer side (A4 at about 150 dpi)
 RENDER_TIMEOUT = 1.5  # seconds; the worker running it has its own wall-clock limit
 RENDER_MEMORY = 512 * 1024 * 1024
@@ -236,6 +237,9 @@ def _open_image(data: bytes, kind: str) -> Image.Image:
     """
     if kind == "png":
         _check_png(data)
+    elif data.count(b"\xff\xda") > MAX_JPEG_SCANS:  # start-of-scan markers (0xFF is
+        # stuffed as FF 00 inside the coded data, so every FF DA is a marker)
+        raise _refuse("too_many_scans", "the image has too many parts", "图片数据块过多")
     try:
         img = Image.open(io.BytesIO(data), formats=["PNG"] if kind == "png" else ["JPEG"])
         if img.width * img.height > MAX_PIXELS:

@@ -165,6 +165,16 @@ def jpeg(width: int, height: int, comment: bytes | None = None) -> bytes:
     return data
 
 
+def _jpeg_scans(count: int) -> bytes:
+    """A real progressive JPEG with its last scan repeated ``count`` times (each scan is a
+    pass over every coefficient of the image)."""
+    buf = io.BytesIO()
+    Image.new("L", (64, 64), 255).save(buf, format="JPEG", progressive=True)
+    data = buf.getvalue()
+    last = data.rindex(b"\xff\xda")
+    return data[:last] + data[last:-2] * count + b"\xff\xd9"
+
+
 def _zip_bomb() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
@@ -421,6 +431,7 @@ def battery() -> list[Hostile]:
         ),
         H("png_text_1200kib", "metadata_too_large", lambda: png(16, 16, [(b"tEXt", big_text)])),
         H("png_30000_chunks", "too_many_chunks", lambda: png(16, 16, [(b"abCd", b"")] * 30_000)),
+        H("jpeg_5000_scans", "too_many_scans", lambda: _jpeg_scans(5000)),
         H("jpeg_truncated", "unreadable_image", lambda: jpeg(2000, 2000)[:-40]),
         # polyglots and other types
         H(
