@@ -7,8 +7,9 @@ a lower priority (genuine QR checks in the server come first), with its address 
 capped (``RLIMIT_AS``) and a CPU-time limit renewed for every file (``RLIMIT_CPU``); the
 server waits for an answer no longer than the wall-clock timeout, then kills the worker
 and starts another. A worker retires itself after ``max_tasks`` files, or as soon as its
-resident memory passes ``retire_rss`` (memory a hostile file made it allocate goes back to
-the system with the process). Only bytes and plain tuples cross the pipe.
+resident memory has grown by ``retire_growth`` since it started (memory a file made it
+allocate goes back to the system with the process, not to the allocator's free lists).
+Only bytes and plain tuples cross the pipe.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def _limit_self(memory: int) -> None:
     from . import extract as ex
 
     os.nice(10)
+    logging.getLogger("pypdf").setLevel(logging.ERROR)  # a damaged file is refused, not logged
     resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
     Image.MAX_IMAGE_PIXELS = ex.MAX_PIXELS
     PngImagePlugin.MAX_TEXT_CHUNK = ex.MAX_PNG_TEXT
@@ -65,11 +67,12 @@ def _cpu_budget(seconds: float) -> None:
     resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
 
 
-def _serve(conn: Connection, memory: int, cpu: float, max_tasks: int, retire_rss: int) -> None:
+def _serve(conn: Connection, memory: int, cpu: float, max_tasks: int, retire_growth: int) -> None:
     """A worker's life: answer up to ``max_tasks`` files on ``conn``, one at a time. Each
     answer is (reply, retiring); reply is ("ok", kind, qr, credential) or ("refused", code,
     en, zh)."""
     _limit_self(memory)
+    retire_rss = _rss() + retire_growth
     for done in range(1, max_tasks + 1):
         try:
             data = conn.recv_bytes()
@@ -123,14 +126,14 @@ class Sandbox:
         timeout: float = 1.8,
         memory: int = 512 * 1024 * 1024,
         max_tasks: int = 200,
-        retire_rss: int = 160 * 1024 * 1024,
+        retire_growth: int = 24 * 1024 * 1024,
         wait: float = 5.0,
     ) -> None:
         self.workers = workers
         self.timeout = timeout
         self.memory = memory
         self.max_tasks = max_tasks
-        self.retire_rss = retire_rss
+        self.retire_growth = retire_growth
         self.wait = wait
         self._slots = threading.BoundedSemaphore(max(workers, 1))
         self._lock = threading.Lock()
@@ -148,7 +151,7 @@ class Sandbox:
         cpu = max(1.0, self.timeout)
         process = ctx.Process(
             target=_serve,
-            args=(theirs, self.memory, cpu, self.max_tasks, self.retire_rss),
+            args=(theirs, self.memory, cpu, self.max_tasks, self.retire_growth),
             name="jiaozi-extract",
             daemon=True,
         )
