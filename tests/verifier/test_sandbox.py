@@ -6,15 +6,19 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from tests.factory import World
 from tests.factory.hostile import png_rgb_zeros
 from tests.factory.pdf import document_signer, fixed_world, root_private_key, sample_certificate
 from tests.factory.pdf import signed_pdf as issuer_pdf
+from verifier.app import create_app
 from verifier.extract import UnreadableFile, extract
 from verifier.sandbox import ExtractorBusy, Sandbox
+from verifier.settings import VerifierSettings
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +135,19 @@ def test_no_free_worker_within_the_wait_is_busy(genuine: bytes) -> None:
 def test_no_workers_reads_in_the_caller(genuine: bytes) -> None:
     box = Sandbox(0)
     assert box.run(genuine) == extract(genuine) and box.pids() == []
+
+
+def test_the_app_reads_files_with_the_configured_limits(tmp_path: Path) -> None:
+    settings = VerifierSettings(
+        database_url=f"sqlite:///{tmp_path / 'verifier.db'}",
+        extract_workers=3,
+        extract_timeout=2.5,
+        extract_memory_mib=256,
+        extract_max_tasks=7,
+    )
+    box = create_app(settings, background_sync=False).state.sandbox
+    assert (box.workers, box.timeout, box.memory, box.max_tasks) == (3, 2.5, 256 << 20, 7)
+    defaults = VerifierSettings()
+    assert (defaults.extract_workers, defaults.extract_timeout) == (2, 1.8)
+    with pytest.raises(ValidationError):
+        VerifierSettings(extract_timeout=0)
