@@ -1,5 +1,6 @@
 """Jiaozi's pure core: identifiers, canonical JSON, JWS, QR token, status list, trust list,
-restricted list and the verification pipeline. No network, no database, no web framework:
+restricted list, the verification pipeline, and the rules on proxies, hosts and origins
+both web layers apply. No network, no database, no web framework:
 both services import it, and a test keeps it that way. It imports nothing of ours.
 
 Everything public is re-exported here; the underscored modules are implementation.
@@ -34,6 +35,7 @@ from ._errors import (
     StatusListError,
     TrustListError,
 )
+from ._hosts import HostRules, parse_host_list, parse_proxy_list
 from ._iddocs import IdType, mask_id, normalise_id, person_key, validate_resident_id
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, encode_jws, parse_jws
 from ._keys import Algorithm, KeySigner, PublicKey, Signer, is_small_order_ed25519
@@ -82,6 +84,7 @@ __all__ = [
     "Check",
     "CredentialError",
     "ElicenceId",
+    "HostRules",
     "IdType",
     "IndexAllocator",
     "InputTooLargeError",
@@ -133,7 +136,9 @@ __all__ = [
     "mod37_36_check",
     "normalise_id",
     "parse_elicence_id",
+    "parse_host_list",
     "parse_jws",
+    "parse_proxy_list",
     "parse_status_list_claims",
     "person_key",
     "person_reference",

@@ -7,7 +7,6 @@ Development defaults let ``make demo`` run on a fresh machine; in production mod
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 from typing import Annotated, Literal
 
@@ -20,6 +19,8 @@ from credential import (
     QualificationType,
     beijing_date,
     elicence_id,
+    parse_host_list,
+    parse_proxy_list,
 )
 from keys import DEV_DATA_KEY, KeysError, parse_data_key
 
@@ -40,29 +41,6 @@ EARLIEST_DATE = dt.date(1900, 1, 1)
 """No date an office writes (birth, certification, decision) is earlier."""
 
 
-def _proxy_list(value: object) -> tuple[str, ...]:
-    """Return the trusted proxy addresses (IPs or networks: comma-separated or a JSON list)
-    as normalised networks; refuses anything else (``*`` too: trust is named, never all)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except ValueError:
-                raise ValueError("not a JSON list of proxy addresses") from None
-        else:
-            value = [t for t in text.split(",") if t.strip()]
-    if not isinstance(value, list | tuple):
-        raise ValueError("must be a list of proxy addresses")
-    out: list[str] = []
-    for item in value:
-        try:
-            out.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or network") from None
-    return tuple(dict.fromkeys(out))
-
-
 class IssuerSettings(BaseSettings):
     """Everything the issuer service reads from its environment."""
 
@@ -78,6 +56,11 @@ class IssuerSettings(BaseSettings):
     # address (what login lockouts, rate limits and the audit trail count) is the socket's,
     # so a caller cannot choose it by sending the header.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # Host names besides the public URL's that requests may name in Host (comma-separated
+    # or a JSON list; no port, no wildcard), e.g. an internal name a health check uses.
+    # The public URL's host and the loopback literals (localhost, 127.0.0.1, ::1) always
+    # pass; any other Host is answered 400 (docs/operations.md section 8).
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     office_id: str = "urn:jiaozi:office:11001"
     office_name: str = "北京市教育委员会教师资格认定中心"
@@ -147,7 +130,12 @@ class IssuerSettings(BaseSettings):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxies(cls, value: object) -> tuple[str, ...]:
-        return _proxy_list(value)
+        return parse_proxy_list(value)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> tuple[str, ...]:
+        return parse_host_list(value)
 
     @field_validator("earliest_certification_date")
     @classmethod

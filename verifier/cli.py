@@ -1,4 +1,7 @@
-"""``jiaozi verify``: judge a token, QR URL or file offline, in plain words or as JSON."""
+"""``jiaozi verify``: judge a token, QR URL or file offline, in plain words or as JSON.
+
+A PDF, PNG or JPEG file is read as the API reads an upload: its QR and attached e-licence,
+and a PDF's own signature against the pinned roots (``verifier.filecheck``)."""
 
 from __future__ import annotations
 
@@ -12,6 +15,8 @@ from typing import Any
 import click
 
 from credential import (
+    Check,
+    PublicKey,
     Reason,
     Verdict,
     VerificationResult,
@@ -27,6 +32,7 @@ __all__ = ["render_doc", "render_text", "verify_command"]
 
 EXIT = {"valid": 0, "not_valid": 1, "cannot_determine": 2}
 EXIT_USAGE = 64
+_UPLOADS = (".pdf", ".png", ".jpg", ".jpeg")
 _CHECK_ZH = {
     "format": "格式",
     "signature": "签名",
@@ -36,6 +42,7 @@ _CHECK_ZH = {
     "status": "证书状态",
     "restriction": "限制库",
     "binding": "二维码与证照一致",
+    "file_signature": "文件签名",
 }
 _FIELDS = (
     ("certificate_number", "证书号码", "Certificate number"),
@@ -137,7 +144,7 @@ def _online(url: str, value: str, lang: str) -> dict[str, Any]:
     except (OSError, ValueError):
         is_file = False
     try:
-        if is_file and path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg"):
+        if is_file and path.suffix.lower() in _UPLOADS:
             with path.open("rb") as f:
                 r = httpx.post(
                     endpoint, files={"file": (path.name, f)}, headers=headers, timeout=60
@@ -163,6 +170,35 @@ def _online(url: str, value: str, lang: str) -> dict[str, Any]:
     sys.exit(EXIT_USAGE if 400 <= r.status_code < 500 else EXIT["cannot_determine"])
 
 
+def _read_file(
+    value: str, roots: list[PublicKey], lang: str
+) -> tuple[str | None, str | None, Check]:
+    """Return (qr_text, credential, the file's own signature check) of a PDF, PNG or
+    JPEG file, as the API reads an upload (``verifier.extract``, ``verifier.filecheck``);
+    raises UsageError when the file holds nothing to judge."""
+    from .extract import UnreadableFile, extract
+    from .filecheck import file_signature
+
+    path = Path(value)
+    if path.stat().st_size > 10 * 1024 * 1024:
+        raise click.UsageError(f"{value}: larger than 10 MiB")
+    data = path.read_bytes()
+    try:
+        found = extract(data)
+    except UnreadableFile as exc:
+        raise click.UsageError(f"{value}: {exc.en if lang == 'en' else exc.zh}") from None
+    return found.qr, found.credential, file_signature(found.kind, data, roots)
+
+
+def _is_upload(value: str) -> bool:
+    """Return True if ``value`` names a PDF, PNG or JPEG file (judged as an upload)."""
+    path = Path(value)
+    try:
+        return path.is_file() and path.suffix.lower() in _UPLOADS
+    except (OSError, ValueError):  # a long token is not a file name
+        return False
+
+
 def _read_input(value: str) -> tuple[str | None, str | None]:
     """Return (qr_text, credential) from a token, URL, or a file holding one."""
     path = Path(value)
@@ -173,8 +209,6 @@ def _read_input(value: str) -> tuple[str | None, str | None]:
     if is_file:
         if path.stat().st_size > 10 * 1024 * 1024:
             raise click.UsageError(f"{value}: larger than 10 MiB")
-        if path.suffix.lower() in (".pdf", ".png", ".jpg", ".jpeg"):
-            raise click.UsageError(f"{value}: PDF and image input needs the verifier service")
         text = path.read_text(encoding="utf-8", errors="replace").strip()
         if path.suffix.lower() == ".json":
             try:
@@ -219,7 +253,7 @@ def _read_input(value: str) -> tuple[str | None, str | None]:
     "--online",
     "online_url",
     metavar="URL",
-    help="Ask the verifier service at URL instead of judging here (PDF/photo files too).",
+    help="Ask the verifier service at URL instead of judging here.",
 )
 @click.option(
     "--bundle",
@@ -257,22 +291,29 @@ def verify_command(
     restrictions = None
     person_key = os.environ.get("JIAOZI_PERSON_REF_KEY")
     try:
+        roots = load_root_keys(root_path)
         if bundle_path is not None:
             from .bundle import BundleError, read_bundle
             from .store import DatedRestrictions
 
             try:
-                b = read_bundle(bundle_path.read_bytes(), load_root_keys(root_path))
+                b = read_bundle(bundle_path.read_bytes(), roots)
             except (BundleError, OSError) as exc:
                 raise click.UsageError(f"{bundle_path}: {exc}") from exc
             trust = b.trust
             snapshots = {**b.status, **load_status_files(status_paths, trust)}
         else:
-            trust = load_trust(trust_path or default_trust, load_root_keys(root_path))
+            trust = load_trust(trust_path or default_trust, roots)
             snapshots = load_status_files(status_paths, trust)
     except OfflineDataError as exc:
         raise click.UsageError(str(exc)) from exc
-    qr_text, credential_jws = _read_input(value)
+    # A PDF or photo is read as the API reads an upload, its own signature checked against
+    # the same pinned roots, so a PDF changed after signing gets the API's verdict.
+    file: Check | None = None
+    if _is_upload(value):
+        qr_text, credential_jws, file = _read_file(value, roots, lang)
+    else:
+        qr_text, credential_jws = _read_input(value)
     now = (
         dt.datetime.fromtimestamp(now_ts, dt.UTC) if now_ts is not None else dt.datetime.now(dt.UTC)
     )
@@ -291,6 +332,8 @@ def verify_command(
             person_ref_key=person_key.encode("utf-8") if person_key else None,
         ),
     )
+    if file is not None:
+        result = result.with_check(file)
     if as_json:
         click.echo(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2))
     else:

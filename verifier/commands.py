@@ -81,10 +81,12 @@ def serve(host: str, port: int, workers: int) -> None:
 
 
 def proxy_options(settings: VerifierSettings) -> dict[str, Any]:
-    """Return uvicorn's forwarding-header options: headers believed only from the
-    configured proxies (``JIAOZI_TRUSTED_PROXIES``), none by default."""
-    proxies = list(settings.trusted_proxies)
-    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
+    """Return uvicorn's forwarding-header options: off. The app reads X-Forwarded-For and
+    X-Forwarded-Proto itself, once, believed only from the configured proxies
+    (``JIAOZI_TRUSTED_PROXIES``, none by default; ``verifier.app.routes``), so the address
+    the rate limit counts is the same under any server."""
+    del settings  # the app applies them
+    return {"proxy_headers": False}
 
 
 def app_factory() -> Any:

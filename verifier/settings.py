@@ -7,14 +7,14 @@ Development defaults let the verifier run on a laptop; in production mode
 
 from __future__ import annotations
 
-import ipaddress
-import json
 import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from credential import parse_host_list, parse_proxy_list
 
 __all__ = ["DEV_PERSON_REF_KEY", "IssuerSource", "VerifierSettings"]
 
@@ -31,29 +31,6 @@ def _http_url(value: str) -> str:
     if parts.username or parts.password or parts.query or parts.fragment:
         raise ValueError("must not carry user info, a query or a fragment")
     return value.rstrip("/")
-
-
-def _proxy_list(value: object) -> tuple[str, ...]:
-    """Return the trusted proxy addresses (IPs or networks: comma-separated or a JSON list)
-    as normalised networks; refuses anything else (``*`` too: trust is named, never all)."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except ValueError:
-                raise ValueError("not a JSON list of proxy addresses") from None
-        else:
-            value = [t for t in text.split(",") if t.strip()]
-    if not isinstance(value, list | tuple):
-        raise ValueError("must be a list of proxy addresses")
-    out: list[str] = []
-    for item in value:
-        try:
-            out.append(str(ipaddress.ip_network(str(item).strip(), strict=False)))
-        except ValueError:
-            raise ValueError(f"{item!r} is not an IP address or network") from None
-    return tuple(dict.fromkeys(out))
 
 
 class IssuerSource(BaseModel):
@@ -89,6 +66,11 @@ class VerifierSettings(BaseSettings):
     # address (what login lockouts, rate limits and the audit trail count) is the socket's,
     # so a caller cannot choose it by sending the header.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # Host names besides the public URL's that requests may name in Host (comma-separated
+    # or a JSON list; no port, no wildcard), e.g. an internal name a health check uses.
+    # The public URL's host and the loopback literals (localhost, 127.0.0.1, ::1) always
+    # pass; any other Host is answered 400 (docs/operations.md section 8).
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
     # Trust: the pinned root keys (a JWKS file) and where the signed trust list is fetched.
     root_jwks: Path = Path("var/trust/root.jwks.json")
@@ -138,7 +120,12 @@ class VerifierSettings(BaseSettings):
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _proxies(cls, value: object) -> tuple[str, ...]:
-        return _proxy_list(value)
+        return parse_proxy_list(value)
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> tuple[str, ...]:
+        return parse_host_list(value)
 
     @field_validator("trust_list_url")
     @classmethod

@@ -44,6 +44,7 @@ __all__ = [
 
 EVENT_TYPES = frozenset(
     {"issued", "suspended", "reinstated", "revoked", "restricted", "unrestricted", "reissued"}
+    | {"replaced", "corrected"}  # a new version supersedes the previous (补发, 换发)
 )
 EVENT_HEAD = "event"
 RESTRICTION_HEAD = "restriction"

@@ -29,6 +29,7 @@ from issuer.settings import IssuerSettings
 __all__ = ["AuditChains", "StatusIndices", "ids_of", "insert_rows"]
 
 _CERT = tables.CERTIFICATE
+_VERSION = tables.CERTIFICATE_VERSION
 _AUDIT_HEAD = tables.AUDIT_HEAD
 _EVENT_HEAD = tables.EVENT_HEAD
 _AUDIT_COLUMNS = ("id", "at", "actor", "action", "subject", "detail_json", "prev_hash", "hash")
@@ -60,16 +61,22 @@ class StatusIndices:
         if self.list_id != lst.id:
             self.reset()
             self.list_id, self.list_uri = lst.id, lst.uri
-        c = _CERT.c
+        c, v = _CERT.c, _VERSION.c
         rows = session.execute(
             sa.select(c.id, c.status_idx).where(c.status_list_id == lst.id, c.id > self.seen_id)
         ).all()
+        # Entries kept by superseded versions (replacement, correction) stay taken; there
+        # are few, so they are read whole each time.
+        retired = session.execute(
+            sa.select(v.status_idx).where(v.status_list_id == lst.id, v.status_idx.is_not(None))
+        ).scalars()
+        new = {int(i) for i in retired} - self.used
         if rows:
             self.seen_id = max(r.id for r in rows)
-            new = {r.status_idx for r in rows} - self.used
-            if new:
-                self.used |= new
-                self.alloc = None
+            new |= {r.status_idx for r in rows} - self.used
+        if new:
+            self.used |= new
+            self.alloc = None
         if self.alloc is None:
             self.alloc = IndexAllocator(lst.size, self.used)
         return self.alloc
@@ -95,11 +102,17 @@ class StatusIndices:
         for list_id, idxs in by_list.items():
             # A plain SELECT (the ORM-built IN of a chunk's indices is slow to compile
             # and expand); only placeholders are put into the text, the values are bound.
-            sql = (
-                f"SELECT 1 FROM {quote(_CERT.name)} WHERE {quote('status_list_id')} = {mark}"  # noqa: S608
-                f" AND {quote('status_idx')} IN ({', '.join([mark] * len(idxs))}) LIMIT 1"
+            # Both tables in one statement (one snapshot): an entry moving from a
+            # certificate to its superseded version is seen in one or the other.
+            where = (
+                f" WHERE {quote('status_list_id')} = {mark}"
+                f" AND {quote('status_idx')} IN ({', '.join([mark] * len(idxs))})"
             )
-            result = conn.exec_driver_sql(sql, (list_id, *idxs))
+            sql = (
+                f"SELECT 1 FROM {quote(_CERT.name)}{where}"  # noqa: S608
+                f" UNION ALL SELECT 1 FROM {quote(_VERSION.name)}{where} LIMIT 1"
+            )
+            result = conn.exec_driver_sql(sql, (list_id, *idxs, list_id, *idxs))
             try:
                 if result.cursor.fetchone() is not None:
                     return False

@@ -80,11 +80,13 @@ def issuer_group() -> None:
 
 
 def proxy_options(settings: IssuerSettings) -> dict[str, Any]:
-    """Return uvicorn's forwarding-header options: X-Forwarded-For believed only from the
-    configured proxies (``JIAOZI_TRUSTED_PROXIES``), from none by default (uvicorn's own
-    default trusts loopback, which let a caller choose the address lockouts count)."""
-    proxies = list(settings.trusted_proxies)
-    return {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
+    """Return uvicorn's forwarding-header options: off. The app reads X-Forwarded-For and
+    X-Forwarded-Proto itself, believed only from the configured proxies
+    (``JIAOZI_TRUSTED_PROXIES``, none by default; ``issuer.web.app``), so the same rule
+    holds under any server; uvicorn's own default would trust loopback, which let a caller
+    choose the address lockouts count."""
+    del settings  # the app applies them
+    return {"proxy_headers": False}
 
 
 @issuer_group.command("serve")

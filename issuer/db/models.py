@@ -266,13 +266,19 @@ class ServiceClient(IssuerModel, table=True):
 
 
 class CertificateVersion(IssuerModel, table=True):
-    """A superseded version of a certificate (reissue keeps the number, bumps the version)."""
+    """A superseded version of a certificate (reissue keeps the number, bumps the version).
+
+    ``status_list_id``/``status_idx`` name the version's own status entry when it had one
+    apart from the certificate's (replacement, correction: that entry is revoked and never
+    drawn again); NULL when it shared the certificate's entry (key-compromise reissue).
+    """
 
     __tablename__ = "certificate_version"
     __table_args__ = (
         sa.UniqueConstraint(
             "certificate_id", "version", name="uq_certificate_version_certificate_id_version"
         ),
+        sa.Index("ix_certificate_version_status_entry", "status_list_id", "status_idx"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -283,6 +289,8 @@ class CertificateVersion(IssuerModel, table=True):
     qr_token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     superseded_at: dt.datetime = _ts()
     reason: str = Field(max_length=64)
+    status_list_id: int | None = Field(default=None, foreign_key="status_list.id")
+    status_idx: int | None = None
 
 
 class PendingAction(IssuerModel, table=True):
@@ -292,7 +300,7 @@ class PendingAction(IssuerModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     office_id: str = Field(foreign_key="office.id", max_length=200, index=True)
-    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict
+    kind: str = Field(max_length=32)  # revoke | restrict | unrestrict | replace | correct
     target: str = Field(max_length=200)  # certificate number or restriction id
     payload_json: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     requested_by: int = Field(foreign_key="officer.id")

@@ -16,7 +16,9 @@ May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer
 from issuer.issuance.idempotency import (
     StoredResponse,
     issue_certificate_idempotent,
+    replay_answer,
     request_hash,
+    seal_answer,
 )
 from issuer.issuance.issue import (
     Applicant,
@@ -63,6 +65,7 @@ from issuer.issuance.statuslists import (
     new_status_list,
     publish_status_list,
     status_list_token,
+    used_indices,
 )
 
 __all__ = [
@@ -109,9 +112,12 @@ __all__ = [
     "person_ref",
     "publish_status_list",
     "reissue_by_key",
+    "replay_answer",
     "request_hash",
+    "seal_answer",
     "seal_credential",
     "seal_png",
     "seal_text",
     "status_list_token",
+    "used_indices",
 ]

@@ -28,7 +28,13 @@ from issuer.issuance.schemas import CertificateCreate
 from issuer.issuance.sealing import open_text, seal_text
 from issuer.settings import IssuerSettings
 
-__all__ = ["StoredResponse", "issue_certificate_idempotent", "request_hash"]
+__all__ = [
+    "StoredResponse",
+    "issue_certificate_idempotent",
+    "replay_answer",
+    "request_hash",
+    "seal_answer",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,20 @@ def _replay(
         )
     body = open_text(settings, found.response_json, context=_context(principal, key))
     return StoredResponse(found.status_code, body.encode("utf-8"), replayed=True)
+
+
+def seal_answer(settings: IssuerSettings, body: str, *, principal: str, key: str) -> str:
+    """Return ``body`` sealed for the idempotency record of (``principal``, ``key``)."""
+    return seal_text(settings, body, context=_context(principal, key))
+
+
+def replay_answer(
+    session: Session, *, principal: str, key: str, digest: str, settings: IssuerSettings
+) -> StoredResponse:
+    """Return the answer first given under (``principal``, ``key``), for another write
+    keyed like issuing (replacement, correction). Raises IdempotencyMismatch (another
+    body, ``digest`` differs), IdempotencyPending (the first has not committed)."""
+    return _replay(session, principal=principal, key=key, digest=digest, settings=settings)
 
 
 def issue_certificate_idempotent(

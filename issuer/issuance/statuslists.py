@@ -3,7 +3,8 @@ and the list signed as a Token Status List token and published.
 
 Each certificate holds one entry (``STATUS_BITS`` bits) of one list, drawn uniformly at
 random among the unused ones so that an entry says nothing about when, or in which order,
-a certificate was issued. A full list makes way for the office's next one. The signed
+a certificate was issued; an entry a superseded version kept (replacement, correction) is
+used for good. A full list makes way for the office's next one. The signed
 token of a list is cached per ``revision`` (bumped on every entry change).
 """
 
@@ -38,6 +39,7 @@ __all__ = [
     "new_status_list",
     "publish_status_list",
     "status_list_token",
+    "used_indices",
 ]
 
 STATUS_BITS = 2
@@ -45,6 +47,7 @@ _RANDOM_DRAWS = 64  # rejection-sampling tries before reading the whole list's u
 
 _CERT = tables.CERTIFICATE
 _LIST = tables.STATUS_LIST
+_VERSION = tables.CERTIFICATE_VERSION
 
 
 def new_status_list(
@@ -92,9 +95,23 @@ def current_status_list(
 
 
 def _index_used(session: Session, list_id: int, idx: int) -> bool:
-    c = _CERT.c
-    stmt = sa.select(c.id).where(c.status_list_id == list_id, c.status_idx == idx)
-    return session.execute(stmt).first() is not None
+    # One statement (one snapshot): an entry moving from a certificate to its superseded
+    # version (replacement, correction) is seen in one place or the other, never neither.
+    c, v = _CERT.c, _VERSION.c
+    held = sa.select(c.id).where(c.status_list_id == list_id, c.status_idx == idx)
+    retired = sa.select(v.id).where(v.status_list_id == list_id, v.status_idx == idx)
+    return session.execute(sa.union_all(held, retired).limit(1)).first() is not None
+
+
+def used_indices(session: Session, list_id: int) -> set[int]:
+    """Return every taken index of list ``list_id``: the certificates' entries and those
+    of superseded versions that had their own (revoked, never drawn again)."""
+    c, v = _CERT.c, _VERSION.c
+    held = sa.select(c.status_idx.label("idx")).where(c.status_list_id == list_id)
+    retired = sa.select(v.status_idx.label("idx")).where(
+        v.status_list_id == list_id, v.status_idx.is_not(None)
+    )
+    return {int(i) for i in session.execute(sa.union_all(held, retired)).scalars()}
 
 
 def draw_status_index(
@@ -113,9 +130,7 @@ def draw_status_index(
             idx = secrets.randbelow(lst.size)
             if not _index_used(session, lst.id, idx):
                 return lst, idx
-        used = session.execute(
-            sa.select(_CERT.c.status_idx).where(_CERT.c.status_list_id == lst.id)
-        ).scalars()
+        used = used_indices(session, lst.id)
         try:
             return lst, IndexAllocator(lst.size, used).allocate()
         except StatusListError:

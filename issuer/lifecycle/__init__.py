@@ -7,8 +7,12 @@ Owns, lowest first (each imports only those before it):
   status list rows locked and re-signed after commit;
 - ``status``: a decision's grounds, and suspend, reinstate, revoke taking effect at once;
 - ``restrictions``: restricted-list entries recorded and removed, the signed list;
+- ``supersede``: a valid certificate superseded by its next version (replacement 补发,
+  correction 换发): same number, new status entry, the old version's entry revoked;
 - ``approvals``: maker-checker, the pending actions that a second supervisor approves
-  (revocations, restricted-list entries and removals), and the office's switch for it.
+  (revocations, restricted-list entries and removals, replacements and corrections), and
+  the office's switch for it;
+- ``replacement``: requests for a replacement or correction (keyed, through approvals).
 
 May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.accounts``, ``issuer.settings``, ``issuer.errors``.
@@ -26,6 +30,7 @@ from issuer.lifecycle.approvals import (
     request_revocation,
     set_maker_checker,
 )
+from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
 from issuer.lifecycle.restrictions import (
     bar_until,
     changes_token,
@@ -35,11 +40,16 @@ from issuer.lifecycle.restrictions import (
     validate_restriction,
 )
 from issuer.lifecycle.status import reinstate, suspend
+from issuer.lifecycle.supersede import CORRECTABLE, FIXED, REPLACEMENT_REASONS
 
 __all__ = [
+    "CORRECTABLE",
+    "FIXED",
     "LEGAL_BASIS_MAX",
     "REASON_CODES",
+    "REPLACEMENT_REASONS",
     "Decision",
+    "Keyed",
     "approve",
     "bar_until",
     "changes_token",
@@ -48,7 +58,9 @@ __all__ = [
     "maker_checker_on",
     "reinstate",
     "reject",
+    "request_correction",
     "request_removal",
+    "request_replacement",
     "request_restriction",
     "request_revocation",
     "set_maker_checker",

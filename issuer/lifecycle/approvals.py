@@ -40,6 +40,8 @@ from issuer.lifecycle.restrictions import (
     refuse_duplicate,
 )
 from issuer.lifecycle.status import revoke
+from issuer.lifecycle.supersede import KINDS as SUPERSEDING
+from issuer.lifecycle.supersede import take_effect as supersede_approved
 from issuer.lifecycle.transitions import (
     NOT_FROM,
     certificate_state,
@@ -195,7 +197,7 @@ def create_pending(
 
 
 # Payload members kept from answers (keyed hashes of the person).
-_HIDDEN = frozenset({"person_ref", "id_hash"})
+_HIDDEN = frozenset({"person_ref", "id_hash", "sealed_facts"})
 
 
 def pending_json(session: Session, action: PendingAction) -> dict[str, Any]:
@@ -408,10 +410,25 @@ def _take_effect(
     *,
     who: Principal,
     approval: Mapping[str, Any],
+    signer: Signer,
+    settings: IssuerSettings,
     now: dt.datetime,
 ) -> tuple[list[int], dict[str, Any]]:
     """Apply the approved ``action``; return (status list ids to publish, result)."""
     payload = json.loads(action.payload_json)
+    if action.kind in SUPERSEDING:  # replacement, correction (issuer.lifecycle.supersede)
+        return supersede_approved(
+            session,
+            kind=action.kind,
+            number=action.target,
+            office_id=who.office_id,
+            payload=payload,
+            actor=who.actor,
+            approval=approval,
+            signer=signer,
+            settings=settings,
+            now=now,
+        )
     if action.kind == "revoke":
         cert = lock_certificate(session, action.target, who.office_id)
         list_id = change_status(
@@ -472,7 +489,9 @@ def approve(
             "requested_by": action.requested_by,
             "approved_by": approver,
         }
-        list_ids, result = _take_effect(session, action, who=who, approval=approval, now=now)
+        list_ids, result = _take_effect(
+            session, action, who=who, approval=approval, signer=signer, settings=settings, now=now
+        )
         action.decision, action.decided_by, action.decided_at = "approved", approver, now
         session.flush()
         audit.append(

@@ -1,8 +1,9 @@
 """The issuer's HTTP face: the FastAPI app, request dependencies, problem JSON, routes
 and pages. Routes are thin: they parse, call a service and shape the answer.
 
-Owns: ``app`` (the app factory), ``deps`` (settings, session, signer, who is asking and
-the role aliases every route uses), ``problems`` (every error mapped to HTTP, in one
+Owns: ``app`` (the app factory), ``hosts`` (Host and Origin checked before anything
+else), ``deps`` (settings, session, signer, who is asking and the role aliases every route
+uses), ``problems`` (every error mapped to HTTP, in one
 place), ``holder_pages`` (the holder's HTML pages: text, templates, checks), ``routes``
 (one router per area).
 

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from credential import PublicKey, Signer
 from issuer.db.engine import make_engine, upgrade
@@ -18,6 +19,7 @@ from issuer.issuance import DocumentKeyProvider
 from issuer.settings import IssuerSettings
 from issuer.web import problems
 from issuer.web.deps import utf8_json_body
+from issuer.web.hosts import HostCheck
 from issuer.web.limits import BodyLimit
 from issuer.web.routes import ROUTERS
 from issuer.web.routes._common import problems as problems_for
@@ -81,6 +83,13 @@ def create_app(
     # Outside every route and dependency: a body over its cap is refused before anything
     # (authentication included) reads it.
     app.add_middleware(BodyLimit, settings=settings)
+    # Outside that (the last added runs first): a foreign Host or Origin is refused before
+    # the body is read; and outside everything, the one reader of the forwarding headers,
+    # believed only from the configured proxies (the client address lockouts and the audit
+    # trail record, and the scheme).
+    app.add_middleware(HostCheck, settings=settings)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for router in ROUTERS:
         app.include_router(router)
     return app

@@ -438,3 +438,20 @@ def verify_sample(env: IssuerHarness, numbers: list[str], k: int = 20) -> None:
         assert result.verdict is Verdict.VALID, result.checks
         assert result.certificate is not None
         assert result.certificate.certificate_number == number
+
+
+def replaced_at_once(env: IssuerHarness, i: int = 1) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Issue applicant ``i``'s certificate and replace it (maker-checker switched off);
+    return (the old version, the new one) as the API showed them."""
+    admin = officer(env, "admin-replace", "admin")
+    r = env.client.put("/api/v1/office/settings", json={"maker_checker": False}, headers=admin)
+    assert r.status_code == 200, r.text
+    old = issue(env, i)
+    sup = officer(env, "sup-replace", "supervisor")
+    r = env.client.post(
+        f"/api/v1/certificates/{old['certificate_number']}/replacement",
+        json={"reason_code": "damaged"},
+        headers={**sup, "Idempotency-Key": f"replace-{i}"},
+    )
+    assert r.status_code == 200, r.text
+    return old, r.json()["certificate"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from tests.factory.verifier import Harness, make_harness
 from verifier.ratelimit import LimiterUnavailable
@@ -63,21 +64,50 @@ def test_rate_limit_store_down_is_503_on_the_fast_path_too(
         assert r.status_code == 503 and r.json()["type"].endswith("/rate_limiter_unavailable")
 
 
+def _codes(h: Harness, peer: str, forwarded: list[str | None], token: str) -> list[int]:
+    """POST a verify per ``forwarded`` value (None: no header) from ``peer``, alternating
+    the JSON fast path and the form route; return the status codes."""
+    client = TestClient(h.app, client=(peer, 40000))  # same app, another connection
+    codes = []
+    for i, value in enumerate(forwarded):
+        headers = {} if value is None else {"X-Forwarded-For": value}
+        body = {"json": {"qr": token}} if i % 2 == 0 else {"data": {"qr": token}}
+        codes.append(client.post("/api/v1/verify", headers=headers, **body).status_code)
+    return codes
+
+
 def test_forwarded_for_counts_only_behind_a_trusted_proxy(tmp_path: Path) -> None:
     gen = make_harness(
-        f"sqlite:///{tmp_path / 'v.db'}", tmp_path, trusted_proxies=("10.0.0.0/8", "::1")
+        f"sqlite:///{tmp_path / 'v.db'}",
+        tmp_path,
+        trusted_proxies=("10.0.0.0/8", "::1"),
+        verify_rate_limit=2,
     )
-    v = next(gen).verifier
+    h = next(gen)
     try:
-        assert v.client_address("10.1.2.3", "203.0.113.7") == "203.0.113.7"
-        assert v.client_address("::1", "198.51.100.1, 203.0.113.7, 10.0.0.9") == "203.0.113.7"
-        assert v.client_address("192.0.2.5", "203.0.113.7") == "192.0.2.5"  # not a proxy
-        assert v.client_address("10.1.2.3", None) == "10.1.2.3"
-        assert v.client_address("10.1.2.3", "10.0.0.1, 10.0.0.2") == "10.1.2.3"
-        assert v.client_address(None, "203.0.113.7") == "unknown"
+        h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
+        token = h.world.issue(idx=126).qr_token
+        # behind the proxy: each client counted by its own address, the nearest untrusted hop
+        one = ["203.0.113.7", "198.51.100.1, 203.0.113.7, 10.0.0.9", "203.0.113.7"]
+        assert _codes(h, "10.1.2.3", one, token) == [200, 200, 429]
+        assert _codes(h, "::1", ["203.0.113.8", "203.0.113.8"], token) == [200, 200]
+        # a proxy's own requests (no header, or every hop a proxy) count as the proxy
+        assert _codes(h, "10.1.2.3", [None, "10.0.0.1, 10.0.0.2"], token) == [200, 200]
+        # a caller who is not a proxy cannot pick the address it is counted by
+        rotating = ["203.0.113.9", "203.0.113.10", "203.0.113.11"]
+        assert _codes(h, "192.0.2.5", rotating, token) == [200, 200, 429]
     finally:
         gen.close()
 
 
-def test_forwarded_for_from_an_untrusted_peer_is_ignored(api: Harness) -> None:
-    assert api.verifier.client_address("192.0.2.5", "203.0.113.7") == "192.0.2.5"
+def test_forwarded_for_is_not_read_without_trusted_proxies(tmp_path: Path) -> None:
+    gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path, verify_rate_limit=2)
+    h = next(gen)
+    try:
+        assert h.settings.trusted_proxies == ()
+        h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
+        token = h.world.issue(idx=127).qr_token
+        rotating = ["203.0.113.1", "203.0.113.2", "203.0.113.3", "203.0.113.4"]
+        assert _codes(h, "127.0.0.1", rotating, token) == [200, 200, 429, 429]
+    finally:
+        gen.close()

@@ -79,12 +79,9 @@ class JsonVerifyFastPath:
             await self.app(scope, receive, send)
             return
         # First occurrence of each, as Starlette's Headers.get reads them.
-        content_type = accept_language = declared = forwarded = None
+        content_type = accept_language = declared = None
         for name, value in scope["headers"]:
-            if name == b"x-forwarded-for":
-                if forwarded is None:
-                    forwarded = value.decode("latin-1")
-            elif name == b"content-type":
+            if name == b"content-type":
                 if content_type is None:
                     content_type = value.decode("latin-1")
             elif name == b"accept-language":
@@ -98,8 +95,7 @@ class JsonVerifyFastPath:
         lang = problems.language(accept_language)
         try:
             if self.settings.verify_rate_limit > 0:  # as the route counts it
-                peer = scope.get("client")
-                client = self.verifier.client_address(peer[0] if peer else None, forwarded)
+                client = self.verifier.client_address(scope)
                 await run_in_threadpool(self.verifier.limit_verify, client)
             raw = await receive_limited(receive, declared, self.json_limit)
             qr, cred = inputs(json_object(raw), self.settings)

@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from credential import Check, IdType
 
@@ -30,6 +31,7 @@ from ..sandbox import ExtractorBusy, Sandbox
 from ..settings import VerifierSettings
 from ..sync import BackgroundSync
 from .fastpath import VERIFY_PATH, JsonVerifyFastPath, judge, verdict_response
+from .hosts import HostCheck
 from .reading import (
     inputs,
     is_json,
@@ -164,11 +166,7 @@ def create_app(
     async def verify_endpoint(request: Request) -> Response:
         lang = problems.language(request.headers.get("accept-language"))
         if settings.verify_rate_limit > 0:
-            client = v.client_address(
-                request.client.host if request.client else None,
-                request.headers.get("x-forwarded-for"),
-            )
-            await run_in_threadpool(v.limit_verify, client)
+            await run_in_threadpool(v.limit_verify, v.client_address(request.scope))
         media = media_type(request)
         file: Check | None = None  # the check of an uploaded file's own signature
         if is_json(media):  # JsonVerifyFastPath answers these, unless mounted
@@ -272,4 +270,11 @@ def create_app(
         answer = await run_in_threadpool(v.admission_check, employer.id, body)
         return JSONResponse(answer)
 
+    # Outside the fast path (the last added runs first): a foreign Host or Origin is
+    # refused before anything is read or counted; outside everything, the one reader of
+    # the forwarding headers, believed only from the configured proxies (the client
+    # address the verify rate limit counts is then scope["client"]).
+    app.add_middleware(HostCheck, settings=settings)
+    if settings.trusted_proxies:
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     return app

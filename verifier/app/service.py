@@ -9,10 +9,9 @@ request or route: ``routes`` and ``fastpath`` read requests and call it.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -22,7 +21,6 @@ from credential import (
     IdType,
     InvalidFieldError,
     PublicKey,
-    Reason,
     StatusSnapshot,
     VerifyPolicy,
     beijing_date,
@@ -32,9 +30,9 @@ from credential import (
     rfc3339,
     verify,
 )
-from keys import PdfSignatureOutcome, check_pdf_signature
 
 from .. import db
+from ..filecheck import FILE_CHECK, file_check, file_signature
 from ..problems import VALIDATION_TITLE, FieldProblem, Problem
 from ..ratelimit import LimiterUnavailable, make_limiter
 from ..settings import VerifierSettings
@@ -42,44 +40,6 @@ from ..store import DatedRestrictions, Held, Store
 from ..sync import Syncer
 
 __all__ = ["FILE_CHECK", "Clock", "NeedsIO", "Verifier", "file_check", "rate_limited"]
-
-#: the name of the check an uploaded file adds to the result (after the contract's eight)
-FILE_CHECK = "file_signature"
-_O = PdfSignatureOutcome
-_FILE_CHECKS = {
-    _O.INTACT: Check(
-        FILE_CHECK,
-        True,
-        "the PDF is signed by the issuing office and unchanged since",
-        "PDF文件由认定机构签名，签名后未被修改",
-    ),
-    _O.CHANGED: Check(
-        FILE_CHECK,
-        False,
-        "the PDF was changed after it was signed",
-        "PDF文件在签名后被修改",
-        Reason.FILE_ALTERED,
-    ),
-    _O.UNTRUSTED: Check(
-        FILE_CHECK,
-        False,
-        "the PDF is signed, but not by a certificate of the national trust root",
-        "PDF文件的签名并非来自国家信任根认证的证书",
-        Reason.FILE_ALTERED,
-    ),
-    _O.NOT_SIGNED: Check(
-        FILE_CHECK,
-        None,
-        "the file itself is not signed: judged by its QR code and e-licence alone",
-        "文件本身未经签名：仅依据二维码和电子证照判断",
-    ),
-    _O.CANNOT_JUDGE: Check(
-        FILE_CHECK,
-        None,
-        "the PDF's signature cannot be read: judged by its QR code and e-licence alone",
-        "无法读取PDF文件的签名：仅依据二维码和电子证照判断",
-    ),
-}
 
 
 def rate_limited(retry: int) -> Problem:
@@ -90,11 +50,6 @@ def rate_limited(retry: int) -> Problem:
         (f"Try again in {retry} seconds.", f"请在{retry}秒后重试。"),
         headers={"Retry-After": str(retry)},
     )
-
-
-def file_check(outcome: PdfSignatureOutcome) -> Check:
-    """The check an uploaded file's own signature adds (a photo or scan: not signed)."""
-    return _FILE_CHECKS[outcome]
 
 
 class NeedsIO(Exception):
@@ -126,10 +81,7 @@ class Verifier:
         self.engine = db.make_engine(settings.database_url)
         self.store = Store(self.engine, roots, settings.reload_interval)
         # the pinned root keys also certify the offices' PDF-signing keys (keys._x509)
-        self.root_keys = tuple(r.key for r in roots)
-        self._proxies = tuple(
-            ipaddress.ip_network(p, strict=False) for p in settings.trusted_proxies
-        )
+        self.roots = tuple(roots)
         self.syncer = Syncer(settings, self.engine, self.http, self.store, roots, self.clock)
         self.limiter = make_limiter(self.engine, settings.redis_url, settings.redis_prefix)
         self.policy = VerifyPolicy(
@@ -151,25 +103,14 @@ class Verifier:
 
     # -- verification --
 
-    def client_address(self, peer: str | None, forwarded_for: str | None) -> str:
-        """The address a verification is counted against: the connection's peer, or, when
-        the peer is a trusted proxy, the nearest X-Forwarded-For address that is not one."""
-        if peer is None:
-            return "unknown"
-        if not self._proxies or not forwarded_for or not self._trusted(peer):
-            return peer
-        hops = [h.strip() for h in forwarded_for.split(",")[-16:]]
-        for hop in reversed(hops):
-            if not hop or not self._trusted(hop):
-                return hop[:64] or peer
-        return peer
-
-    def _trusted(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return False
-        return any(ip in net for net in self._proxies)
+    @staticmethod
+    def client_address(scope: Mapping[str, Any]) -> str:
+        """Return the address a verification is counted against: the request's client
+        (an ASGI scope's), which the proxy-header middleware ``create_app`` installs has
+        already taken from X-Forwarded-For when, and only when, the connection came from a
+        configured trusted proxy; nothing here reads the header again."""
+        client = scope.get("client")
+        return str(client[0])[:64] if client else "unknown"
 
     def limit_verify(self, client: str) -> None:
         """Count one verification by ``client``; raise a 429 Problem over the limit, a 503
@@ -197,13 +138,9 @@ class Verifier:
 
     def file_signature(self, kind: str, data: bytes) -> Check:
         """The check of an uploaded file's own signature: a PDF's against the pinned
-        roots; a PNG or JPEG is never signed."""
-        if kind != "pdf":
-            return file_check(PdfSignatureOutcome.NOT_SIGNED)
-        found = check_pdf_signature(data, self.root_keys)
-        if found.outcome not in (PdfSignatureOutcome.INTACT, PdfSignatureOutcome.NOT_SIGNED):
-            log.info("uploaded PDF: %s (%s)", found.outcome.value, found.detail)
-        return file_check(found.outcome)
+        roots; a PNG or JPEG is never signed (``verifier.filecheck``, which ``jiaozi
+        verify FILE`` uses too)."""
+        return file_signature(kind, data, self.roots)
 
     def judge(
         self,

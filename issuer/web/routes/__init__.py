@@ -14,6 +14,7 @@ from issuer.web.routes import (
     holder,
     lifecycle,
     public,
+    replacement,
     restrictions,
 )
 
@@ -24,6 +25,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     certificates.router,
     accounts.router,
     lifecycle.router,
+    replacement.router,
     restrictions.router,
     events.router,
     batches.router,

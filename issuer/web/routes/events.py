@@ -27,7 +27,8 @@ class EventPage(BaseModel):
     responses=problems(401, 403, 422),
     summary="Events after a cursor, in order (teacher MIS feed)",
     description=(
-        "Types: issued, suspended, reinstated, revoked, restricted, unrestricted, reissued. "
+        "Types: issued, suspended, reinstated, revoked, restricted, unrestricted, reissued, "
+        "replaced, corrected (a new version; the previous one is revoked as superseded). "
         "`seq` is gapless and commits in order: polling with `after` set to the last `next` "
         "sees every event exactly once. Events carry codes only, never a name or an "
         "identity number. A service client reads every office's events; an admin, only "

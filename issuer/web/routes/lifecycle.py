@@ -61,7 +61,7 @@ class PendingActionOut(BaseModel):
     """A request awaiting (or past) a second supervisor's decision."""
 
     id: int
-    kind: Literal["revoke", "restrict", "unrestrict"]
+    kind: Literal["revoke", "restrict", "unrestrict", "replace", "correct"]
     target: str
     payload: dict[str, Any]
     requested_by: str | None
