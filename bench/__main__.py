@@ -9,7 +9,14 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ["bench.verify", "bench.batch", "bench.pdf", "bench.pdf_batch", "bench.verifier_load"]
+SECTIONS = [
+    "bench.verify",
+    "bench.batch",
+    "bench.pdf",
+    "bench.pdf_batch",
+    "bench.verifier_load",
+    "bench.hostile",
+]
 
 
 def main() -> None:

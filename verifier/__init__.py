@@ -15,9 +15,10 @@ What each module owns, from the top down:
   ``bundle``: the same documents carried offline; ``documents``: writing what is held;
   ``store``: reading it back, re-verified, and indexing the restricted list.
 - ``db`` (its own tables), ``accounts`` (employer API keys), ``ratelimit``, ``extract``
-  (the QR and credential in an uploaded file), ``filecheck`` (a file's own signature, for
-  the API and ``jiaozi verify`` alike), ``settings``, ``_offline`` (trust and status data
-  from files).
+  (the QR and credential in an uploaded file, every cost judged before it is paid),
+  ``sandbox`` (``extract`` in worker processes under memory and time limits),
+  ``filecheck`` (a file's own signature, for the API and ``jiaozi verify`` alike),
+  ``settings``, ``_offline`` (trust and status data from files).
 
 Every signed document is checked by ``credential`` (trust list, status list, restricted
 list); nothing here parses a signed format of its own.

@@ -109,6 +109,14 @@ class VerifierSettings(BaseSettings):
     # per client address: on by default (a load test sets it to 0 itself)
     verify_rate_limit: int = Field(default=120, ge=0)
     verify_rate_window: int = Field(default=60, ge=1)
+    # Uploaded files are read in worker processes under limits (verifier/sandbox.py):
+    # how many at once (0 = in the server process: only for debugging), the wall-clock
+    # seconds one file may take, each worker's address space (MiB), and after how many
+    # files a worker is replaced.
+    extract_workers: int = Field(default=2, ge=0, le=64)
+    extract_timeout: float = Field(default=1.8, gt=0, le=60)
+    extract_memory_mib: int = Field(default=512, ge=128, le=16384)
+    extract_max_tasks: int = Field(default=200, ge=1)
 
     @field_validator("public_url")
     @classmethod

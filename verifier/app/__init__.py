@@ -7,9 +7,9 @@ bodies, limits and input problems) and ``service`` (the ``Verifier`` a request c
 held data, sync, rate limits, judgements, admission checks).
 
 May import ``credential`` and the verifier's own modules below it (store, sync, db,
-problems, web, extract, filecheck, accounts, ratelimit, settings); FastAPI and Starlette
-are used only here, in ``verifier.web`` and in ``verifier.problems``. Nothing below
-imports it.
+problems, web, extract, sandbox, filecheck, accounts, ratelimit, settings); FastAPI and
+Starlette are used only here, in ``verifier.web`` and in ``verifier.problems``. Nothing
+below imports it.
 
 The network (``http``) and the clock are injected so tests run against fake issuers and
 move time. Held data lives in the database and is shared by replicas; rate limits live in

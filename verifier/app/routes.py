@@ -25,8 +25,9 @@ from credential import Check, IdType
 from .. import problems, web
 from .._offline import OfflineDataError, load_root_keys
 from ..accounts import authenticate
-from ..extract import UnreadableFile, extract
+from ..extract import UnreadableFile
 from ..problems import Problem
+from ..sandbox import ExtractorBusy, Sandbox
 from ..settings import VerifierSettings
 from ..sync import BackgroundSync
 from .fastpath import VERIFY_PATH, JsonVerifyFastPath, judge, verdict_response
@@ -106,6 +107,12 @@ def create_app(
         log.warning("no pinned root keys at %s: nothing will verify", settings.root_jwks)
         roots = []
     v = Verifier(settings, http, clock, roots)
+    sandbox = Sandbox(
+        settings.extract_workers,
+        timeout=settings.extract_timeout,
+        memory=settings.extract_memory_mib * 1024 * 1024,
+        max_tasks=settings.extract_max_tasks,
+    )
     run_sync = settings.sync_interval > 0 if background_sync is None else background_sync
 
     @asynccontextmanager
@@ -118,6 +125,7 @@ def create_app(
         finally:
             if bg is not None:
                 bg.stop()
+            sandbox.close()
             v.close()
 
     app = FastAPI(
@@ -128,6 +136,7 @@ def create_app(
     )
     app.state.verifier = v
     app.state.settings = settings
+    app.state.sandbox = sandbox
     problems.install(app)
     web.install(app)  # GET / and /v: the page for people (verifier/web.py)
 
@@ -151,6 +160,7 @@ def create_app(
             413: {"description": "Problem: too large"},
             415: {"description": "Problem: unsupported content type"},
             422: {"description": "Problem: nothing to judge, or an unreadable file"},
+            503: {"description": "Problem: every file reader is busy (Retry-After)"},
         },
     )
     async def verify_endpoint(request: Request) -> Response:
@@ -179,7 +189,18 @@ def create_app(
                 if not data:
                     raise nothing_to_judge()
                 try:
-                    found = await run_in_threadpool(extract, data)
+                    found = await run_in_threadpool(sandbox.run, data)
+                except ExtractorBusy:
+                    raise Problem(
+                        503,
+                        "extractor_busy",
+                        ("Service temporarily unavailable", "服务暂时不可用"),
+                        (
+                            "Too many files are being read: try again.",
+                            "正在读取的文件过多，请稍后重试。",
+                        ),
+                        headers={"Retry-After": "5"},
+                    ) from None
                 except UnreadableFile as exc:
                     raise Problem(
                         422,
