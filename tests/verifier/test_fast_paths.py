@@ -102,9 +102,13 @@ text = st.text(max_size=40)
         purpose=st.none() | text,
         expires_at=st.none() | text,
     ),
+    # (from 1900: 0001-01-01 00:00 at UTC+8 is before year 1 in UTC, which no status
+    # list's iat can say; hypothesis found it about one run in two)
     as_of=st.none()
-    | st.datetimes(timezones=st.just(dt.UTC))
-    | st.datetimes(timezones=st.just(dt.timezone(dt.timedelta(hours=8)))),
+    | st.datetimes(min_value=dt.datetime(1900, 1, 2), timezones=st.just(dt.UTC))
+    | st.datetimes(
+        min_value=dt.datetime(1900, 1, 2), timezones=st.just(dt.timezone(dt.timedelta(hours=8)))
+    ),
     checked_at=st.datetimes(min_value=dt.datetime(1900, 1, 2), max_value=dt.datetime(9000, 1, 1))
     | st.datetimes(
         min_value=dt.datetime(1900, 1, 2),
