@@ -53,6 +53,7 @@ from issuer.accounts.officers import (
     officer_created,
     officer_fields,
     officer_public,
+    refuse_after_first_admin,
     refuse_taken_username,
 )
 from issuer.accounts.offices import ensure_office
@@ -105,6 +106,7 @@ __all__ = [
     "officer_fields",
     "officer_public",
     "parse_api_key",
+    "refuse_after_first_admin",
     "refuse_ineligible_approver",
     "refuse_taken_username",
     "replace_own_key",

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import issuer.accounts.rules as rules
@@ -294,16 +295,21 @@ def apply_account_change(
     Raises Conflict (username taken meanwhile, role no longer applicable), NotFound.
     """
     if kind == "create_officer":
-        officer, _ = add_officer(
-            session,
-            office_id=office_id,
-            fields={k: payload[k] for k in ("username", "display_name", "role")},
-            actor=actor,
-            created_by=requested_by,
-            with_key=False,
-            detail=approval,
-            now=now,
-        )
+        try:
+            officer, _ = add_officer(
+                session,
+                office_id=office_id,
+                fields={k: payload[k] for k in ("username", "display_name", "role")},
+                actor=actor,
+                created_by=requested_by,
+                with_key=False,
+                detail=approval,
+                now=now,
+            )
+        except IntegrityError:
+            # a concurrent insert took the username after add_officer's check: the
+            # approval fails as a whole (the request stays pending, to be rejected)
+            raise rules.taken("username", payload["username"], "an officer", "工作人员") from None
     elif kind == "change_role":
         officer = change_role(
             session,

@@ -23,7 +23,7 @@ from issuer.accounts.schemas import OfficerCreated, OfficerPublic
 from issuer.audit import chain as audit
 from issuer.db import tables, write
 from issuer.db.models import ApiKey, Office, Officer
-from issuer.errors import Conflict, NotFound
+from issuer.errors import Conflict, NotFound, Unauthorized
 
 __all__ = [
     "add_officer",
@@ -121,6 +121,35 @@ def add_officer(
     return officer, new
 
 
+def refuse_after_first_admin(session: Session, office_id: str) -> None:
+    """Inside the caller's write transaction, lock office ``office_id``'s row and raise
+    Unauthorized if the office has an active admin: the bootstrap key has ended.
+
+    The key's holder is checked once on authentication, but two requests sent together
+    would both pass that check and could make two admins (one person holding both keys);
+    the row lock queues them, so only the first can.
+    """
+    session.execute(
+        sa.select(tables.OFFICE.c.id).where(tables.OFFICE.c.id == office_id).with_for_update()
+    )
+    admin = session.execute(
+        sa.select(_OFFICER.c.id)
+        .where(
+            _OFFICER.c.office_id == office_id,
+            _OFFICER.c.role == "admin",
+            _OFFICER.c.active.is_(True),
+        )
+        .limit(1)
+    ).first()
+    if admin is not None:
+        raise Unauthorized(
+            "The bootstrap key no longer works: use a personal API key",
+            "引导密钥已停用，请使用个人API密钥",
+            "The office has an admin; the static JIAOZI_API_KEY acts only until then.",
+            "本机构已有管理员；静态引导密钥仅在此之前有效。",
+        )
+
+
 def create_officer(
     session: Session,
     *,
@@ -131,16 +160,22 @@ def create_officer(
     actor: str,
     now: dt.datetime,
     created_by: int | None = None,
+    bootstrap: bool = False,
 ) -> tuple[Officer, NewApiKey]:
     """Create an officer of ``office_id`` with a first API key (its text returned once);
-    ``created_by`` is the acting officer's id (None: bootstrap key, command line).
+    ``created_by`` is the acting officer's id (None: bootstrap key, command line);
+    ``bootstrap``: the bootstrap key is acting (refused once the office has an admin,
+    checked again under a lock of the office row).
 
     Raises ValidationFailed naming bad fields, Conflict if ``username`` is taken (by an
-    officer of any office: usernames are global), NotFound if the office does not exist.
+    officer of any office: usernames are global), NotFound if the office does not exist,
+    Unauthorized (``bootstrap`` after the first admin).
     """
     fields = officer_fields(username, display_name, role)
     try:
         with write(session):
+            if bootstrap:
+                refuse_after_first_admin(session, office_id)
             officer, new = add_officer(
                 session,
                 office_id=office_id,

@@ -74,6 +74,7 @@ def request_officer(
             role=fields["role"],
             actor=who.actor,
             created_by=who.officer_id,
+            bootstrap=who.officer_id is None,
             now=now,
         )
         created = accounts.officer_created(session, officer, new)
@@ -111,6 +112,7 @@ def request_role_change(
     office_id = _office(who)
     if who.officer_id is None:
         with write(session):
+            accounts.refuse_after_first_admin(session, office_id)
             accounts.change_role(
                 session,
                 officer_id=officer_id,

@@ -361,3 +361,28 @@ def test_a_holder_who_replaces_their_key_is_independent_again(issuer_env: Issuer
     assert json.loads(record["detail_json"])["revoked_prefixes"] == [given[3:15]]
     # the bootstrap key is no officer: it has no key of its own to replace
     assert_problem(issuer_env.client.post("/api/v1/me/api-key", headers=ADMIN), 401)
+
+
+def test_a_username_taken_between_check_and_insert_at_approval_is_a_409_not_a_500(
+    issuer_env: IssuerHarness, monkeypatch
+) -> None:
+    # Another office's admin takes the username at the instant the approval checks it:
+    # simulated by skipping the check, so the unique index is what refuses the insert.
+    import issuer.accounts.officers as officers
+
+    admin_a, admin_b = _two_admins(issuer_env)
+    r = issuer_env.client.post(
+        "/api/v1/officers",
+        json={"username": "racer", "display_name": "新人", "role": "supervisor"},
+        headers=admin_a,
+    )
+    assert r.status_code == 202, r.text
+    officer(issuer_env, "racer", "clerk")  # the name taken meanwhile
+    monkeypatch.setattr(officers, "refuse_taken_username", lambda session, username: None)
+    body = assert_problem(_approve(issuer_env, r.json()["pending_action"]["id"], admin_b), 409)
+    assert "racer" in body["detail"]
+    still = issuer_env.client.get("/api/v1/pending-actions", headers=admin_b).json()
+    assert [p["target"] for p in still] == ["racer"]  # nothing changed: still pending
+    assert rows(issuer_env, "SELECT role FROM officer WHERE username = 'racer'") == [
+        {"role": "clerk"}
+    ]
