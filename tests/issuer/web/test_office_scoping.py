@@ -22,7 +22,10 @@ from tests.factory.issuer import (
     ADMIN,
     IssuerHarness,
     application,
+    bad_rows_file,
     officer,
+    poll_batch,
+    post_batch,
     rows,
     service_client,
 )
@@ -152,3 +155,23 @@ def test_an_admin_reads_only_their_own_offices_events_and_a_service_client_all(
     everyone = feed(issuer_env, mis)
     assert {e["certificate_number"] for e in everyone} == {number_a, number_b}
     assert [e["seq"] for e in everyone] == [1, 2]
+
+
+@pytest.mark.parametrize("suffix", ["", "/errors.csv", "/errors.xlsx"])
+def test_a_clerk_cannot_read_another_offices_batch_in_the_same_database(
+    issuer_env: IssuerHarness, other_env: IssuerHarness, suffix: str
+) -> None:
+    data, _, _ = bad_rows_file()  # good and bad rows: it has an error report to read
+    clerk_here = officer(issuer_env, "bj.clerk", "clerk")
+    clerk_there = officer(other_env, "sh.clerk", "clerk")
+    posted = post_batch(other_env, data, "round.csv", Authorization=clerk_there["Authorization"])
+    assert posted.status_code == 202, posted.text
+    batch_id = posted.json()["id"]
+    assert poll_batch(other_env, batch_id)["state"] == "done"
+
+    mine = other_env.client.get(f"/api/v1/batches/{batch_id}{suffix}", headers=clerk_there)
+    assert mine.status_code == 200, mine.text
+    theirs = issuer_env.client.get(f"/api/v1/batches/{batch_id}{suffix}", headers=clerk_here)
+    assert theirs.status_code == 404, theirs.text
+    assert theirs.headers["content-type"].startswith("application/problem+json")
+    assert theirs.json()["title"] == "批次不存在"  # no such batch
