@@ -64,14 +64,13 @@ _MAX_PAGES = 1000  # per round: a registry that never stops paging cannot hold u
 
 
 class RegistryClient:
-    """The registry's two endpoints over HTTP (``transport`` for tests)."""
+    """The registry's two endpoints over HTTP (``http``: a client of the caller's, e.g. a
+    test's, used as given with its own base URL)."""
 
     def __init__(
-        self, base_url: str, *, timeout: float = 10.0, transport: httpx.BaseTransport | None = None
+        self, base_url: str, *, timeout: float = 10.0, http: httpx.Client | None = None
     ) -> None:
-        self._http = httpx.Client(
-            base_url=base_url.rstrip("/"), timeout=timeout, transport=transport
-        )
+        self._http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
 
     def close(self) -> None:
         self._http.close()

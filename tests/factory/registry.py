@@ -18,6 +18,7 @@ from credential import (
     TrustList,
     national_entry_claim,
     sign_national,
+    sign_trust_list,
 )
 from tests.factory import signer
 
@@ -43,11 +44,16 @@ class NationalWorld:
     sequence: int = 1
     signers: dict[str, KeySigner] = field(init=False)
 
+    root: KeySigner = field(init=False)
+    issued_at: int = field(init=False)
+
     def __post_init__(self) -> None:
         self.signers = {
             name: signer(kid=f"{name.lower()}-1", seed=self.seed + i)
             for i, name in enumerate(("A", "B", "C", "R"))
         }
+        self.root = signer(kid="root-1", seed=self.seed + 10)
+        self.issued_at = int(time.time()) - 3600
 
     def office(self, name: str) -> Office:
         if name == "R":
@@ -67,7 +73,11 @@ class NationalWorld:
     @property
     def trust(self) -> TrustList:
         offices = tuple(self.office(n) for n in ("A", "B", "C", "R"))
-        return TrustList(sequence=self.sequence, issued_at=int(time.time()) - 3600, offices=offices)
+        return TrustList(sequence=self.sequence, issued_at=self.issued_at, offices=offices)
+
+    def trust_token(self) -> str:
+        """Return the trust list signed by the root (what the ceremony exports)."""
+        return sign_trust_list(self.trust, self.root)
 
     def entry(
         self,
