@@ -91,12 +91,13 @@ class NationalWorld:
         category: str = "revoked",
         signed_by: str | None = None,
         iat: int | None = None,
+        person_ref: str | None = None,
     ) -> str:
         """Return office ``name``'s signed entry (or removal) ``local_id`` of person ``who``."""
         decided = dt.date(2026, 11, 1)
         claim = national_entry_claim(
             local_id=local_id,
-            person_ref=person(who),
+            person_ref=person_ref or person(who),
             category=category,
             decision_date=decided,
             bar_until=dt.date(2031, 11, 1) if category == "revoked" else None,
