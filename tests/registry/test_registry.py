@@ -5,11 +5,16 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 import sqlalchemy as sa
+from click.testing import CliRunner
 
 from credential import REGISTRY_ID, RestrictionListError, load_national_list
+from jiaozi.cli import main
+from keys import InvalidOfficeError, add_office
 from registry.db import changes, entries
 from registry.settings import RegistrySettings
+from tests.factory.keys import make_store
 from tests.factory.registry import NationalWorld, person
 from tests.registry.conftest import RegistryHarness
 
@@ -187,3 +192,33 @@ def test_production_is_the_default_and_refuses_an_http_url(monkeypatch) -> None:
     assert settings.env == "production" and settings.database_url == "sqlite:///var/registry.db"
     monkeypatch.setenv("JIAOZI_REGISTRY_DATABASE_URL", "sqlite:///x.db")
     assert RegistrySettings(public_url="https://r.example.cn").database_url == "sqlite:///x.db"
+
+
+def test_the_ceremony_lists_the_registry_with_no_scope(tmp_path) -> None:
+    store = make_store(tmp_path / "home", now=1_780_000_000)
+    listed = add_office(
+        store,
+        office_id=REGISTRY_ID,
+        name="全国教师资格限制库登记中心",
+        province="00",
+        office_code="000",
+        qualification_types=[],
+        now=1_780_000_000,
+    ).office(REGISTRY_ID)
+    assert listed is not None and listed.qualification_types == frozenset()
+    assert [k.kid for k in listed.keys] == [k.kid for k in store.public_keys(REGISTRY_ID)]
+    with pytest.raises(InvalidOfficeError):
+        add_office(
+            store,
+            office_id=REGISTRY_ID,
+            name="x",
+            province="00",
+            office_code="000",
+            qualification_types=["primary"],
+            now=1_780_000_000,
+        )
+
+
+def test_jiaozi_registry_is_a_command() -> None:
+    out = CliRunner().invoke(main, ["registry", "serve", "--help"])
+    assert out.exit_code == 0 and "--port" in out.output
