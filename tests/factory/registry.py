@@ -8,6 +8,9 @@ import hashlib
 import time
 from dataclasses import dataclass, field
 
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+
 from credential import (
     NATIONAL_ENTRY_TYP,
     REGISTRY_AUTH_TYP,
@@ -22,7 +25,7 @@ from credential import (
 )
 from tests.factory import signer
 
-__all__ = ["OFFICES", "NationalWorld", "person"]
+__all__ = ["OFFICES", "NationalWorld", "RegistryHarness", "person"]
 
 OFFICES = {
     "A": ("urn:jiaozi:office:11001", "11", "001"),
@@ -34,6 +37,15 @@ OFFICES = {
 def person(i: int) -> str:
     """Return a person reference (hex HMAC-SHA256 shape) for person ``i``."""
     return hashlib.sha256(f"person-{i}".encode()).hexdigest()
+
+
+@dataclass
+class RegistryHarness:
+    """A registry app over one database, with a client, in ``world``."""
+
+    world: NationalWorld
+    engine: sa.Engine
+    client: TestClient
 
 
 @dataclass

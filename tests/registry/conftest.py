@@ -4,23 +4,14 @@ database backend."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
-import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from registry.app import create_app
 from registry.db import make_engine
 from registry.settings import RegistrySettings
-from tests.factory.registry import NationalWorld
-
-
-@dataclass
-class RegistryHarness:
-    world: NationalWorld
-    engine: sa.Engine
-    client: TestClient
+from tests.factory.registry import NationalWorld, RegistryHarness
 
 
 @pytest.fixture

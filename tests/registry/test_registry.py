@@ -15,8 +15,7 @@ from keys import InvalidOfficeError, add_office
 from registry.db import changes, entries
 from registry.settings import RegistrySettings
 from tests.factory.keys import make_store
-from tests.factory.registry import NationalWorld, person
-from tests.registry.conftest import RegistryHarness
+from tests.factory.registry import NationalWorld, RegistryHarness, person
 
 
 def post(env: RegistryHarness, token: str):
