@@ -21,6 +21,7 @@ from typing import Annotated
 from fastapi import FastAPI, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from credential import (
@@ -104,7 +105,8 @@ def create_app(
             ) from None
         sub = load_national_entry(token, trust_provider(), registry_id=settings.registry_id)
         now = dt.datetime.fromtimestamp(clock(), dt.UTC)
-        done = store.accept(engine, sub, token, now=now)
+        # In a worker thread: the write waits for the head lock, never in the event loop.
+        done = await run_in_threadpool(store.accept, engine, sub, token, now=now)
         return JSONResponse(
             {"ref": done.ref, "op": done.op, "recorded": done.changed, "seq": done.seq},
             status_code=201 if done.changed else 200,

@@ -189,13 +189,13 @@ def _read_cursor(session: Session) -> int | None:
     return None if cursor is None else int(cursor)
 
 
-def _add(
-    session: Session, entry: NationalEntry, *, settings: IssuerSettings, now: dt.datetime
-) -> tuple[list[int], list[str]]:
-    """Hold ``entry`` and revoke this office's certificates of its person (not for this
-    office's own entries). Return (status lists to publish, certificates revoked)."""
+def _hold(
+    session: Session, entry: NationalEntry, *, now: dt.datetime, removed: bool = False
+) -> bool:
+    """Keep ``entry`` (removed already, for a removal of an entry never held here); return
+    False if it was held before."""
     if session.get(NationalRestriction, entry.ref) is not None:
-        return [], []  # already held (a snapshot after pages, or a replayed page)
+        return False  # already held (a snapshot after pages, or a replayed page)
     session.add(
         NationalRestriction(
             ref=entry.ref,
@@ -205,9 +205,20 @@ def _add(
             decision_date=entry.decision_date,
             bar_until=entry.bar_until,
             received_at=now,
+            removed_at=now if removed else None,
         )
     )
     session.flush()
+    return True
+
+
+def _add(
+    session: Session, entry: NationalEntry, *, settings: IssuerSettings, now: dt.datetime
+) -> tuple[list[int], list[str]]:
+    """Hold ``entry`` and revoke this office's certificates of its person (not for this
+    office's own entries). Return (status lists to publish, certificates revoked)."""
+    if not _hold(session, entry, now=now):
+        return [], []
     if entry.office == settings.office_id:
         return [], []  # recorded here: its revocations were made with it
     certs = list(
@@ -283,9 +294,9 @@ def _apply(
                     ids, numbers = _add(session, entry, settings=settings, now=now)
                     list_ids += ids
                     revoked += numbers
-                else:
-                    if session.get(NationalRestriction, entry.ref) is None:
-                        _add(session, entry, settings=settings, now=now)  # held as removed
+                elif not _hold(session, entry, now=now, removed=True):
+                    # held: lift it; never held (added and removed before our cursor):
+                    # kept as removed, and it revokes nothing
                     _remove(session, entry.ref, now=now)
         state.cursor = doc.cursor
         state.last_success, state.last_error = now, None
