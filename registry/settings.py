@@ -35,9 +35,8 @@ class RegistrySettings(BaseSettings):
     # office keeps the two apart), else the JIAOZI_DATABASE_URL convention.
     database_url: str = Field(
         default="sqlite:///var/registry.db",
-        validation_alias=AliasChoices(
-            "database_url", "JIAOZI_REGISTRY_DATABASE_URL", "JIAOZI_DATABASE_URL"
-        ),
+        # (no bare "database_url" alias: a DATABASE_URL of the host's must not be taken)
+        validation_alias=AliasChoices("JIAOZI_REGISTRY_DATABASE_URL", "JIAOZI_DATABASE_URL"),
     )
     public_url: str = "http://127.0.0.1:8300"
     # Host names besides the public URL's and loopback (docs/operations.md section 8).
