@@ -30,6 +30,7 @@ from issuer.db.models import (
     Office,
     Officer,
     PendingAction,
+    PublishedDocument,
     Restriction,
     RestrictionChange,
     SerialCounter,
@@ -55,6 +56,7 @@ __all__ = [
     "OFFICE",
     "OFFICER",
     "PENDING_ACTION",
+    "PUBLISHED_DOCUMENT",
     "RESTRICTION",
     "RESTRICTION_CHANGE",
     "SERIAL_COUNTER",
@@ -79,6 +81,7 @@ API_KEY = _table(ApiKey)
 SERVICE_CLIENT = _table(ServiceClient)
 CERTIFICATE_VERSION = _table(CertificateVersion)
 PENDING_ACTION = _table(PendingAction)
+PUBLISHED_DOCUMENT = _table(PublishedDocument)
 RESTRICTION = _table(Restriction)
 RESTRICTION_CHANGE = _table(RestrictionChange)
 EVENT = _table(Event)

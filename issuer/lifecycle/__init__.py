@@ -14,7 +14,9 @@ Owns, lowest first (each imports only those before it):
   their approval rules;
 - ``replacement``: requests for a replacement or correction (keyed, through approvals);
 - ``account_requests``: what a second admin approves (a supervisor or admin created, a
-  role changed, maker-checker switched off), and the office's switch.
+  role changed, maker-checker switched off), and the office's switch;
+- ``publication``: the publication job (status lists signed when due, the JWKS and trust
+  list stored when changed) and the public artefacts as stored, served without keys.
 
 May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.accounts``, ``issuer.settings``, ``issuer.errors``.
@@ -36,6 +38,13 @@ from issuer.lifecycle.approvals import (
     request_restriction,
     request_revocation,
 )
+from issuer.lifecycle.publication import (
+    Artefact,
+    Publication,
+    public_artefacts,
+    publish_all,
+    read_document,
+)
 from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
 from issuer.lifecycle.restrictions import (
     bar_until,
@@ -54,14 +63,19 @@ __all__ = [
     "LEGAL_BASIS_MAX",
     "REASON_CODES",
     "REPLACEMENT_REASONS",
+    "Artefact",
     "Decision",
     "Keyed",
+    "Publication",
     "approve",
     "bar_until",
     "changes_token",
     "get_restriction",
     "list_pending",
     "maker_checker_on",
+    "public_artefacts",
+    "publish_all",
+    "read_document",
     "reinstate",
     "reject",
     "request_correction",
