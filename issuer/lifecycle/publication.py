@@ -59,6 +59,15 @@ _DOC = tables.PUBLISHED_DOCUMENT
 _LIST = tables.STATUS_LIST
 
 
+@dataclass(frozen=True)
+class Artefact:
+    """One public artefact: its path under the public URL, bytes and media type."""
+
+    path: str
+    body: bytes
+    media_type: str
+
+
 def jwks_body(keys: Sequence[PublicKey]) -> bytes:
     """Return the JWKS document of ``keys`` as served at ``/.well-known/jwks.json``."""
     body = json.dumps({"keys": [k.to_jwk() for k in keys]}, separators=(",", ":"))
@@ -95,11 +104,12 @@ def publish_document(
         return False
 
 
-def read_document(session: Session, name: str) -> PublishedDocument | None:
+def read_document(session: Session, name: str) -> Artefact | None:
     """Return published document ``name`` (``JWKS``, ``TRUST_LIST``), None if never
     published."""
     try:
-        return session.get(PublishedDocument, name)
+        doc = session.get(PublishedDocument, name)
+        return None if doc is None else Artefact(name, doc.body.encode("utf-8"), doc.media_type)
     finally:
         session.rollback()
 
@@ -144,15 +154,6 @@ def publish_all(
         elif publish_document(session, name=name, body=body, media_type=media, now=now):
             done.documents.append(name)
     return done
-
-
-@dataclass(frozen=True)
-class Artefact:
-    """One public artefact: its path under the public URL, bytes and media type."""
-
-    path: str
-    body: bytes
-    media_type: str
 
 
 def public_artefacts(session: Session, *, settings: IssuerSettings) -> list[Artefact]:

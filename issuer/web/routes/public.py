@@ -74,7 +74,7 @@ def _stored(session: DbSession, name: str) -> tuple[bytes, str]:
             f"{name} has not been published by the publication job",
             f"{name} 尚未由发布任务发布",
         )
-    return doc.body.encode("utf-8"), doc.media_type
+    return doc.body, doc.media_type
 
 
 @router.get("/.well-known/jwks.json", summary="The office's public keys")
