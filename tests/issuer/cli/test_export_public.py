@@ -8,6 +8,7 @@ import datetime as dt
 import functools
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -70,6 +71,42 @@ def jiaozi(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
         timeout=120,
         check=False,
     )
+
+
+@contextmanager
+def public_only_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
+    """Run ``jiaozi issuer serve --public-only`` on a free port; yield its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = (cwd / "public-only.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "jiaozi", "issuer", "serve", "--public-only", "--port", str(port)],
+        env=env,
+        cwd=cwd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, (cwd / "public-only.log").read_text()
+            assert time.monotonic() < deadline, "serve --public-only did not start"
+            try:
+                httpx.get(f"{base}/trust-list.jwt", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+        log.close()
 
 
 def test_exported_directory_on_a_static_server_is_enough_for_a_verifier(
@@ -141,6 +178,13 @@ def test_exported_directory_on_a_static_server_is_enough_for_a_verifier(
         assert [p.name for p in out.rglob("*.tmp")] == []
         again = jiaozi("issuer", "export-public", str(out), env=bare, cwd=tmp_path)
         assert "0 written" in again.stdout  # unchanged files keep their bytes and mtimes
+
+        # `serve --public-only` from the same database, with no key store either, serves
+        # the same bytes.
+        with public_only_server(bare, tmp_path) as served:
+            for path in (f"statuslists/{list_id}", ".well-known/jwks.json", "trust-list.jwt"):
+                got = httpx.get(f"{served}/{path}", timeout=5)
+                assert (got.status_code, got.content) == (200, (out / path).read_bytes())
 
         root = tmp_path / "root.jwks.json"
         root.write_text(json.dumps({"keys": [k.to_jwk() for k in root_keys(home)]}))
