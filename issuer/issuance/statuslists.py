@@ -298,10 +298,14 @@ class StoredStatusList:
 
 
 def _token_exp(token: str) -> dt.datetime:
-    # Read only to say when the stored token runs out (logs, caching); never trusted.
-    payload = token.split(".")[1]
-    claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    return dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+    """Return the ``exp`` the stored token states (read only to say when it runs out, in
+    logs and caching headers; never trusted), the epoch if it cannot be read."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError):
+        return dt.datetime.fromtimestamp(0, dt.UTC)
 
 
 def stored_status_list(
