@@ -347,10 +347,16 @@ def status_list_token(
     current revision and younger than half the ttl; otherwise signs anew and stores it
     (see :func:`publish_status_list`). Public routes use :func:`stored_status_list`.
     """
-    row = session.get(StatusListRow, list_id)
-    if row is None or row.office_id != settings.office_id:
+    row = session.get(StatusListRow, list_id, populate_existing=True)
+    found = row is not None and row.office_id == settings.office_id
+    fresh = (
+        row.signed_token
+        if row is not None and _cache_fresh(row, settings=settings, now=now)
+        else None
+    )
+    session.rollback()  # end the read: an open one holds locks (and SQLite's writers back)
+    if not found:
         raise NotFound("No such status list", "状态列表不存在")
-    if _cache_fresh(row, settings=settings, now=now):
-        assert row.signed_token is not None
-        return row.signed_token
+    if fresh is not None:
+        return fresh
     return publish_status_list(session, list_id=list_id, signer=signer, settings=settings, now=now)
