@@ -99,6 +99,11 @@ class IssuerSettings(BaseSettings):
     status_list_size: int = Field(default=MIN_LIST_SIZE, ge=MIN_LIST_SIZE, le=1 << 24)
     status_ttl_seconds: int = Field(default=300, ge=1, le=86400)
     status_exp_seconds: int = Field(default=86400, ge=60)
+    # The publication job of `jiaozi issuer serve` (issuer.lifecycle.publication): every so
+    # many seconds it re-signs the status lists that are due (half a ttl old, or behind a
+    # change) and stores a changed JWKS or trust list; 0 leaves it to `jiaozi issuer
+    # publish` run by cron. Keep it well under status_ttl_seconds / 2.
+    publish_interval_seconds: int = Field(default=60, ge=0, le=86400)
 
     # The static bearer key acts as the office's admin: how a fresh install is bootstrapped
     # (it creates the first personal accounts); production refuses the development default.

@@ -560,6 +560,11 @@ def run_batch(
                     if lost == _CHUNK_RETRIES:
                         raise
             checkpoints.start()  # after the first chunk: the pool's workers are forked
+            # A list the chunk began (the office's first or next) is public at once.
+            with Session(engine) as session:
+                issuance.publish_changed_lists(
+                    session, signer=signer, settings=settings, now=now_fn()
+                )
             if progress is not None:
                 progress(issued, valid)
         checkpoints.close()

@@ -1,5 +1,6 @@
-"""``jiaozi issuer serve`` and ``jiaozi accounts ...``: run the office's service and manage
-its accounts from the machine it runs on.
+"""``jiaozi issuer serve``, ``publish``, ``export-public`` and ``jiaozi accounts ...``: run
+the office's service, its publication job and its static public artefacts, and manage its
+accounts from the machine it runs on.
 
 Settings come from ``JIAOZI_*`` (``issuer.settings``); keys from the key store at
 ``$JIAOZI_HOME`` opened with ``$JIAOZI_KEY_PASSPHRASE`` (``keys``). Any error is one line
@@ -9,10 +10,14 @@ key is printed once, alone on stdout, and is never stored or shown again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
+import os
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
 import click
@@ -21,14 +26,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from credential import CredentialError, PublicKey, Signer
-from issuer import accounts
+from issuer import accounts, lifecycle
 from issuer.cli._common import cli_actor, writer_engine
 from issuer.errors import IssuerError
 from issuer.fields import ValidationFailed
 from issuer.settings import IssuerSettings
+from issuer.web.publisher import stored_trust_token
 from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
 
-__all__ = ["accounts_group", "issuer_group"]
+__all__ = ["accounts_group", "issuer_group", "write_atomically"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -94,20 +100,33 @@ def proxy_options(settings: IssuerSettings) -> dict[str, Any]:
 @click.option(
     "--port", type=click.IntRange(1, 65535), default=8100, show_default=True, help="TCP port."
 )
+@click.option(
+    "--public-only",
+    is_flag=True,
+    help="Serve only the public routes (status lists, JWKS, trust list) from the database, "
+    "with no key store: for a public front that holds no key.",
+)
 @_reports_errors
-def serve_command(host: str, port: int) -> None:
+def serve_command(host: str, port: int, public_only: bool) -> None:
     """Serve the issuer API (settings from JIAOZI_*; stops cleanly on SIGTERM/Ctrl-C).
 
     Signs with the office's active key in the key store, asked on every use, so a
-    ``jiaozi keys rotate`` takes effect without a restart.
+    ``jiaozi keys rotate`` takes effect without a restart; runs the publication job once
+    before serving and then every JIAOZI_PUBLISH_INTERVAL_SECONDS. With --public-only no
+    key store is opened and nothing can sign.
     """
     import uvicorn
 
     from issuer.web.app import create_app
 
     settings = IssuerSettings()
-    store = KeyStore.from_env()  # built once: keyrings are cached and re-read on change
     office = settings.office_id
+    if public_only:
+        app = create_app(settings, public_only=True)
+        click.echo(f"jiaozi issuer (public only) for {office} on http://{host}:{port}", err=True)
+        uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))
+        return
+    store = KeyStore.from_env()  # built once: keyrings are cached and re-read on change
 
     def signer_provider() -> Signer:
         return store.active_signer(office, now=int(time.time()))
@@ -137,6 +156,15 @@ def serve_command(host: str, port: int) -> None:
     )
     with Session(app.state.engine) as session:
         accounts.ensure_office(session, settings=settings, now=_now())
+        # What went stale while the service was down is fresh before the first request.
+        lifecycle.publish_all(
+            session,
+            signer=signer_provider(),
+            settings=settings,
+            now=_now(),
+            public_keys=public_keys_provider(),
+            trust_token=stored_trust_token(),
+        )
     click.echo(f"jiaozi issuer for {office} on http://{host}:{port}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))
 
@@ -170,6 +198,85 @@ def sync_national_command() -> None:
         click.echo(f"error: {error}", err=True)
     if report.errors:
         raise SystemExit(1)
+
+
+@issuer_group.command("publish")
+@_reports_errors
+def publish_command() -> None:
+    """Run the publication job once (for cron, or a host where `serve` does not run it):
+    re-sign the status lists that are due and store a changed JWKS or trust list.
+
+    Safe beside running services and other runs (compare-and-set); prints what it did.
+    """
+    settings = IssuerSettings()
+    store = KeyStore.from_env()
+    now = _now()
+    signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
+    engine = writer_engine(settings)
+    try:
+        with Session(engine) as session:
+            done = lifecycle.publish_all(
+                session,
+                signer=signer,
+                settings=settings,
+                now=now,
+                public_keys=store.public_keys(settings.office_id),
+                trust_token=stored_trust_token(),
+            )
+    finally:
+        engine.dispose()
+    lists = ", ".join(str(i) for i in done.status_lists) or "none"
+    docs = ", ".join(done.documents) or "none"
+    click.echo(f"signed status lists: {lists}; stored documents: {docs} / 发布完成")
+
+
+def write_atomically(path: Path, body: bytes) -> bool:
+    """Write ``body`` to ``path`` through a temporary file in the same directory and a
+    rename, so a reader sees the old bytes or the new, never a part; return False (and
+    leave the file and its mtime, which conditional requests use) if it already holds
+    ``body``."""
+    if path.is_file() and path.read_bytes() == body:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # public artefacts: the web server reads them
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return True
+
+
+@issuer_group.command("export-public")
+@click.argument("directory", type=click.Path(file_okay=False, writable=True, path_type=Path))
+@_reports_errors
+def export_public_command(directory: Path) -> None:
+    """Write the published artefacts to DIRECTORY for any static web server: status lists
+    at statuslists/<id>, .well-known/jwks.json and trust-list.jwt, each replaced
+    atomically. Opens no key store and signs nothing: run `publish` (or `serve`) for
+    that; JIAOZI_PUBLIC_URL must be the URL the directory is served at.
+    """
+    settings = IssuerSettings()
+    engine = writer_engine(settings)
+    try:
+        with Session(engine) as session:
+            artefacts = lifecycle.public_artefacts(session, settings=settings)
+    finally:
+        engine.dispose()
+    root = directory.resolve()
+    written = 0
+    for art in artefacts:
+        target = (root / art.path).resolve()
+        if not target.is_relative_to(root):  # names are ours; checked all the same
+            raise click.ClickException(f"refusing to write outside {root}: {art.path}")
+        written += write_atomically(target, art.body)
+    click.echo(f"{len(artefacts)} artefact(s) in {root}, {written} written / 已导出")
 
 
 # --- jiaozi accounts -------------------------------------------------------------------------

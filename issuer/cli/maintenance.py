@@ -30,7 +30,7 @@ from issuer.audit.check import AuditReport, ChainBroken, verify_audit, write_che
 from issuer.cli._common import cli_actor, writer_engine
 from issuer.db.engine import make_engine
 from issuer.issuance import REISSUE_REASON as REASON
-from issuer.issuance import ReissueError, SealedDataError, reissue_by_key
+from issuer.issuance import ReissueError, SealedDataError, refresh_status_lists, reissue_by_key
 from issuer.settings import IssuerSettings
 from keys import KeysError, KeyStore
 
@@ -269,6 +269,9 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
                 chunk_size=chunk,
                 progress=lambda n: click.echo(f"  ... {n} reissued", err=True),
             )
+            # The status lists too: one signed by the compromised key after its
+            # compromise time is refused, so every list is re-signed by the new key now.
+            refresh_status_lists(session, signer=signer, settings=settings, now=now, every=True)
     finally:
         engine.dispose()
     click.echo(

@@ -40,6 +40,7 @@ __all__ = [
     "Office",
     "Officer",
     "PendingAction",
+    "PublishedDocument",
     "Restriction",
     "RestrictionChange",
     "SerialCounter",
@@ -95,6 +96,20 @@ class StatusListRow(IssuerModel, table=True):
     signed_revision: int | None = None
     signed_token: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     signed_at: dt.datetime | None = _ts_or_none()
+
+
+class PublishedDocument(IssuerModel, table=True):
+    """revision 0007: a key-free public artefact as last published (``jwks.json``, the
+    trust list), so a process without the key store can serve it; ``digest`` (SHA-256 of
+    ``body``) lets the publication job write only what changed."""
+
+    __tablename__ = "published_document"
+
+    name: str = Field(primary_key=True, max_length=100)
+    media_type: str = Field(max_length=100)
+    body: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    digest: str = Field(max_length=64)
+    published_at: dt.datetime = _ts()
 
 
 class SerialCounter(IssuerModel, table=True):

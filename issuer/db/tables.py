@@ -33,6 +33,7 @@ from issuer.db.models import (
     Office,
     Officer,
     PendingAction,
+    PublishedDocument,
     Restriction,
     RestrictionChange,
     SerialCounter,
@@ -61,6 +62,7 @@ __all__ = [
     "OFFICE",
     "OFFICER",
     "PENDING_ACTION",
+    "PUBLISHED_DOCUMENT",
     "RESTRICTION",
     "RESTRICTION_CHANGE",
     "SERIAL_COUNTER",
@@ -85,6 +87,7 @@ API_KEY = _table(ApiKey)
 SERVICE_CLIENT = _table(ServiceClient)
 CERTIFICATE_VERSION = _table(CertificateVersion)
 PENDING_ACTION = _table(PendingAction)
+PUBLISHED_DOCUMENT = _table(PublishedDocument)
 RESTRICTION = _table(Restriction)
 RESTRICTION_CHANGE = _table(RestrictionChange)
 NATIONAL_OUTBOX = _table(NationalOutbox)

@@ -60,11 +60,16 @@ from issuer.issuance.sealing import (
 )
 from issuer.issuance.statuslists import (
     STATUS_BITS,
+    StoredStatusList,
     current_status_list,
     draw_status_index,
     new_status_list,
+    publish_changed_lists,
     publish_status_list,
+    refresh_status_lists,
     status_list_token,
+    status_lists_due,
+    stored_status_list,
     used_indices,
 )
 
@@ -83,6 +88,7 @@ __all__ = [
     "SealedDataError",
     "StatusRef",
     "StoredResponse",
+    "StoredStatusList",
     "allocate_serial",
     "already_certified_error",
     "barred_error",
@@ -110,7 +116,9 @@ __all__ = [
     "open_credential",
     "open_text",
     "person_ref",
+    "publish_changed_lists",
     "publish_status_list",
+    "refresh_status_lists",
     "reissue_by_key",
     "replay_answer",
     "request_hash",
@@ -119,5 +127,7 @@ __all__ = [
     "seal_png",
     "seal_text",
     "status_list_token",
+    "status_lists_due",
+    "stored_status_list",
     "used_indices",
 ]

@@ -26,6 +26,7 @@ from issuer.fields import validate_application
 from issuer.issuance.issue import issue_in_transaction
 from issuer.issuance.schemas import CertificateCreate
 from issuer.issuance.sealing import open_text, seal_text
+from issuer.issuance.statuslists import publish_changed_lists
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -134,4 +135,6 @@ def issue_certificate_idempotent(
             raise
         # The key is taken: answer as its first request was answered.
         return _replay(session, principal=principal, key=key, digest=digest, settings=settings)
+    # A list this made (the office's first or next) is public before the answer is.
+    publish_changed_lists(session, signer=signer, settings=settings, now=now)
     return StoredResponse(201, body.encode("utf-8"), replayed=False)

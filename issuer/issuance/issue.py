@@ -51,7 +51,7 @@ from issuer.issuance.numbers import allocate_serial
 from issuer.issuance.reads import certificate_public
 from issuer.issuance.schemas import CertificateCreate, CertificatePublic
 from issuer.issuance.sealing import seal_credential
-from issuer.issuance.statuslists import draw_status_index
+from issuer.issuance.statuslists import draw_status_index, publish_changed_lists
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -431,9 +431,12 @@ def issue_certificate(
     """Validate, number, sign, store and audit one certificate in one transaction.
 
     Raises ValidationFailed (every bad field, nothing written) before touching the database.
+    A status list this made (the office's first or next) is published after the commit.
     """
     app = validate_application(request.model_dump(), today=beijing_date(now), settings=settings)
     with write(session):
-        return issue_in_transaction(
+        public = issue_in_transaction(
             session, app, signer=signer, settings=settings, actor=actor, now=now
         )
+    publish_changed_lists(session, signer=signer, settings=settings, now=now)
+    return public

@@ -4,15 +4,24 @@ and the list signed as a Token Status List token and published.
 Each certificate holds one entry (``STATUS_BITS`` bits) of one list, drawn uniformly at
 random among the unused ones so that an entry says nothing about when, or in which order,
 a certificate was issued; an entry a superseded version kept (replacement, correction) is
-used for good. A full list makes way for the office's next one. The signed
-token of a list is cached per ``revision`` (bumped on every entry change).
+used for good. A full list makes way for the office's next one.
+
+Publication (docs/operations.md, "Publication"): a list is signed by the step that changed
+it, right after the commit, and by the publication job (:func:`refresh_status_lists`)
+before a verifier would find it stale; the signed token is stored on the row per
+``revision`` (bumped on every entry change). Public GETs serve the stored token only
+(:func:`stored_status_list`): nothing on the public path holds or needs a signing key.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import datetime as dt
+import json
+import logging
 import secrets
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -34,13 +43,20 @@ from issuer.settings import IssuerSettings
 
 __all__ = [
     "STATUS_BITS",
+    "StoredStatusList",
     "current_status_list",
     "draw_status_index",
     "new_status_list",
+    "publish_changed_lists",
     "publish_status_list",
+    "refresh_status_lists",
     "status_list_token",
+    "status_lists_due",
+    "stored_status_list",
     "used_indices",
 ]
+
+log = logging.getLogger("jiaozi.issuer")
 
 STATUS_BITS = 2
 _RANDOM_DRAWS = 64  # rejection-sampling tries before reading the whole list's used indices
@@ -164,11 +180,14 @@ def _cache_fresh(row: StatusListRow, *, settings: IssuerSettings, now: dt.dateti
 def publish_status_list(
     session: Session, *, list_id: int, signer: Signer, settings: IssuerSettings, now: dt.datetime
 ) -> str:
-    """Sign status list ``list_id`` as it is now and cache the token; return the token.
+    """Sign status list ``list_id`` as it is now and store the token; return the token.
 
-    Call outside any write transaction (it ends the session's current one). The cache is
-    only an optimisation: the token is stored only if the list's ``revision`` is still the
-    one signed, so a change committed meanwhile is never hidden behind an older token.
+    Call outside any write transaction (it ends the session's current one). Idempotent and
+    safe with concurrent publishers (two replicas' jobs, a job and a change): the token is
+    stored only if the list's ``revision`` is still the one signed (compare-and-set), so a
+    change committed meanwhile is never hidden behind an older token, and only over a
+    token signed no later than this one, so a slower publisher never puts an older one
+    back. A busy database is left to the next run (the token is still returned).
     Raises NotFound.
     """
     session.rollback()
@@ -178,14 +197,145 @@ def publish_status_list(
         raise NotFound("No such status list", "状态列表不存在")
     revision = row.revision
     token = _sign_status_list(row, signer=signer, settings=settings, now=now)
-    # A busy database (OperationalError): serve the fresh token uncached.
+    c = _LIST.c
     with contextlib.suppress(OperationalError), write(session):
         session.execute(
             sa.update(_LIST)
-            .where(_LIST.c.id == list_id, _LIST.c.revision == revision)
+            .where(
+                c.id == list_id,
+                c.revision == revision,
+                sa.or_(
+                    c.signed_at.is_(None),
+                    c.signed_revision.is_(None),
+                    c.signed_revision < revision,
+                    c.signed_at <= now,
+                ),
+            )
             .values(signed_token=token, signed_revision=revision, signed_at=now)
         )
     return token
+
+
+def _refresh_age(settings: IssuerSettings) -> float:
+    """Return the age at which a stored token is re-signed: half of the shorter of ``ttl``
+    and the token's life, so a verifier holding it for ``ttl`` never holds it past 1.5 ttl
+    and it is renewed long before its ``exp``."""
+    return min(settings.status_ttl_seconds, settings.status_exp_seconds) / 2
+
+
+def status_lists_due(
+    session: Session,
+    *,
+    settings: IssuerSettings,
+    now: dt.datetime,
+    changed_only: bool = False,
+    every: bool = False,
+) -> list[int]:
+    """Return the ids of the office's lists to sign now, in id order: never signed,
+    changed since they were signed (a publication after a change that failed), or (unless
+    ``changed_only``) signed long enough ago (:func:`_refresh_age`); with ``every``, all
+    of them (a new signing key after a compromise)."""
+    c = _LIST.c
+    stmt = sa.select(c.id).where(c.office_id == settings.office_id).order_by(c.id)
+    if not every:
+        due = [
+            c.signed_token.is_(None),
+            c.signed_at.is_(None),
+            c.signed_revision.is_(None),
+            c.signed_revision != c.revision,
+        ]
+        if not changed_only:
+            due.append(c.signed_at <= now - dt.timedelta(seconds=_refresh_age(settings)))
+        stmt = stmt.where(sa.or_(*due))
+    out = [int(i) for i in session.execute(stmt).scalars()]
+    session.rollback()  # end the read: publishing writes
+    return out
+
+
+def refresh_status_lists(
+    session: Session,
+    *,
+    signer: Signer,
+    settings: IssuerSettings,
+    now: dt.datetime,
+    changed_only: bool = False,
+    every: bool = False,
+) -> list[int]:
+    """Sign every list that is due (:func:`status_lists_due`, same options); return the ids
+    signed. Idempotent: a second run at the same time finds nothing due."""
+    due = status_lists_due(
+        session, settings=settings, now=now, changed_only=changed_only, every=every
+    )
+    for list_id in due:
+        publish_status_list(session, list_id=list_id, signer=signer, settings=settings, now=now)
+    return due
+
+
+def publish_changed_lists(
+    session: Session, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
+) -> list[int]:
+    """Sign the lists a committed write left unpublished (a new list, a changed entry);
+    return their ids. Best effort, after the commit: a failure is logged and left to the
+    publication job, which finds the same lists due."""
+    try:
+        return refresh_status_lists(
+            session, signer=signer, settings=settings, now=now, changed_only=True
+        )
+    except Exception:  # the write is committed; the job publishes what is left
+        session.rollback()
+        log.exception("publishing the status lists after a write failed")
+        return []
+
+
+@dataclass(frozen=True)
+class StoredStatusList:
+    """A list's signed token as last published, with its own ``exp`` and whether it is of
+    the list's current revision."""
+
+    token: str
+    expires_at: dt.datetime
+    current: bool
+
+
+def _token_exp(token: str) -> dt.datetime:
+    """Return the ``exp`` the stored token states (read only to say when it runs out, in
+    logs and caching headers; never trusted), the epoch if it cannot be read."""
+    try:
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+        return dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
+    except (IndexError, KeyError, TypeError, ValueError, OverflowError):
+        return dt.datetime.fromtimestamp(0, dt.UTC)
+
+
+def stored_status_list(
+    session: Session, *, list_id: int, settings: IssuerSettings
+) -> StoredStatusList:
+    """Return status list ``list_id`` as last published; never signs.
+
+    Raises NotFound if there is no such list of this office or it was never published
+    (what a static server without the file would answer too).
+    """
+    row = session.execute(
+        sa.select(
+            _LIST.c.office_id, _LIST.c.signed_token, _LIST.c.signed_revision, _LIST.c.revision
+        ).where(_LIST.c.id == list_id)
+    ).one_or_none()
+    session.rollback()
+    if row is None or row.office_id != settings.office_id:
+        raise NotFound("No such status list", "状态列表不存在")
+    if row.signed_token is None:
+        raise NotFound(
+            "Status list not published yet",
+            "状态列表尚未发布",
+            f"status list {list_id} has not been signed by the publication job yet",
+            f"状态列表{list_id}尚未由发布任务签名",
+        )
+    return StoredStatusList(
+        token=row.signed_token,
+        expires_at=_token_exp(row.signed_token),
+        current=row.signed_revision == row.revision,
+    )
 
 
 def status_list_token(
@@ -193,13 +343,20 @@ def status_list_token(
 ) -> str:
     """Return status list ``list_id`` as a signed Token Status List JWT; raises NotFound.
 
-    Serves the cached token while it is of the list's current revision and younger than
-    half the ttl; otherwise signs anew and caches (see :func:`publish_status_list`).
+    For holders of the key (commands, tests): the stored token while it is of the list's
+    current revision and younger than half the ttl; otherwise signs anew and stores it
+    (see :func:`publish_status_list`). Public routes use :func:`stored_status_list`.
     """
-    row = session.get(StatusListRow, list_id)
-    if row is None or row.office_id != settings.office_id:
+    row = session.get(StatusListRow, list_id, populate_existing=True)
+    found = row is not None and row.office_id == settings.office_id
+    fresh = (
+        row.signed_token
+        if row is not None and _cache_fresh(row, settings=settings, now=now)
+        else None
+    )
+    session.rollback()  # end the read: an open one holds locks (and SQLite's writers back)
+    if not found:
         raise NotFound("No such status list", "状态列表不存在")
-    if _cache_fresh(row, settings=settings, now=now):
-        assert row.signed_token is not None
-        return row.signed_token
+    if fresh is not None:
+        return fresh
     return publish_status_list(session, list_id=list_id, signer=signer, settings=settings, now=now)

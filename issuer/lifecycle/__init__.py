@@ -19,6 +19,8 @@ Owns, lowest first (each imports only those before it):
   pushed from the outbox to the registry, the consolidated list pulled, another office's
   entry revoking this office's certificates of the person (the one module here that
   talks HTTP, with ``httpx``).
+- ``publication``: the publication job (status lists signed when due, the JWKS and trust
+  list stored when changed) and the public artefacts as stored, served without keys.
 
 May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.accounts``, ``issuer.settings``, ``issuer.errors``.
@@ -41,6 +43,13 @@ from issuer.lifecycle.approvals import (
     request_revocation,
 )
 from issuer.lifecycle.national import RegistryClient, SyncReport, sync_national
+from issuer.lifecycle.publication import (
+    Artefact,
+    Publication,
+    public_artefacts,
+    publish_all,
+    read_document,
+)
 from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
 from issuer.lifecycle.restrictions import (
     bar_until,
@@ -59,8 +68,10 @@ __all__ = [
     "LEGAL_BASIS_MAX",
     "REASON_CODES",
     "REPLACEMENT_REASONS",
+    "Artefact",
     "Decision",
     "Keyed",
+    "Publication",
     "RegistryClient",
     "SyncReport",
     "approve",
@@ -69,6 +80,9 @@ __all__ = [
     "get_restriction",
     "list_pending",
     "maker_checker_on",
+    "public_artefacts",
+    "publish_all",
+    "read_document",
     "reinstate",
     "reject",
     "request_correction",

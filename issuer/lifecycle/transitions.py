@@ -6,8 +6,8 @@ final: anything asked of a revoked certificate is a Conflict.
 One change is the certificate's status columns, its status list entry (SUSPENDED=2,
 INVALID=1, VALID=0) with the list's ``revision`` bumped, the audit record and the feed
 event: the caller's transaction commits them together or not at all. After the commit
-:func:`publish` re-signs and caches the lists, so the change is public within the same
-request.
+:func:`publish` re-signs and stores the lists, so the change is public within the same
+request (the public GET serves the stored token; it never signs).
 
 Lock order (PostgreSQL): pending action row, certificate rows, status list rows,
 ``audit_head``, ``event_head`` (see ``issuer.audit.events``).
@@ -72,19 +72,22 @@ def publish(
     settings: IssuerSettings,
     now: dt.datetime,
 ) -> None:
-    """Re-sign and cache the given status lists (after the change committed).
+    """Re-sign and store the given status lists (after the change committed), and any
+    other list the change left unpublished (a replacement's entry drawn from a new list).
 
-    Best effort: the change is already committed, and a list whose cache is behind its
-    revision is re-signed on the next GET, so a failure here is logged, not raised.
+    Best effort: the change is already committed, and a list whose stored token is behind
+    its revision is due for the publication job (``issuance.refresh_status_lists``), so a
+    failure here is logged, not raised. Public GETs never sign.
     """
     for list_id in sorted(set(list_ids)):
         try:
             issuance.publish_status_list(
                 session, list_id=list_id, signer=signer, settings=settings, now=now
             )
-        except Exception:  # the change is committed; GET re-signs (revision is ahead)
+        except Exception:  # the change is committed; the publication job re-signs it
             session.rollback()
             log.exception("re-signing status list %s after a change failed", list_id)
+    issuance.publish_changed_lists(session, signer=signer, settings=settings, now=now)
 
 
 def _no_certificate(number: str) -> NotFound:

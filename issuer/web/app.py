@@ -2,7 +2,11 @@
 
 The signing key is injected: tests pass a ``credential.KeySigner``; ``jiaozi issuer serve``
 passes a provider that asks the key store for the active key on every use, so a rotation
-done from the command line takes effect without a restart.
+done from the command line takes effect without a restart. The app's lifespan runs the
+publication job (``issuer.web.publisher``) every ``publish_interval_seconds``.
+
+``public_only=True`` makes an app with no key at all: only the public routes (status
+lists, JWKS, trust list), served from what the publication job stored in the database.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from issuer.web import problems
 from issuer.web.deps import utf8_json_body
 from issuer.web.hosts import HostCheck
 from issuer.web.limits import BodyLimit
-from issuer.web.routes import ROUTERS
+from issuer.web.publisher import Publisher, stored_trust_token
+from issuer.web.routes import ROUTERS, public
 from issuer.web.routes._common import problems as problems_for
 
 __all__ = ["create_app", "national_round"]
@@ -79,6 +84,8 @@ def create_app(
     public_keys_provider: Callable[[], list[PublicKey]] | None = None,
     document_key_provider: DocumentKeyProvider | None = None,
     trust_provider: Callable[[], TrustList] | None = None,
+    trust_token_provider: Callable[[], str | None] | None = None,
+    public_only: bool = False,
 ) -> FastAPI:
     """Return the issuer app.
 
@@ -89,9 +96,21 @@ def create_app(
     503. ``trust_provider`` gives the trust list the registry's signature is checked
     against (default: the one stored under ``$JIAOZI_HOME/trust``); with
     ``JIAOZI_REGISTRY_URL`` set and a sync interval, the app runs a national-list round
-    every interval while it serves. Raises RuntimeError without a signer.
+    every interval while it serves. ``trust_token_provider`` gives the trust list to serve
+    and publish (default: the one stored under ``JIAOZI_HOME/trust``; None when there is
+    none).
+
+    With ``public_only`` give no key or provider at all: the app serves only the public
+    routes, from the database (what the publication job stored). Raises RuntimeError
+    without a signer, or with one in public-only mode.
     """
     settings = settings or IssuerSettings()
+    if public_only:
+        if signer or signer_provider or public_keys or public_keys_provider:
+            raise RuntimeError("a public-only app takes no signer and no keys")
+        if document_key_provider or trust_token_provider:
+            raise RuntimeError("a public-only app takes no signer and no keys")
+        return _app(settings, public_only=True)
     if signer_provider is None:
         if signer is None:
             raise RuntimeError("create_app needs a signer or a signer_provider")
@@ -103,14 +122,45 @@ def create_app(
             public_keys = [own()] if callable(own) else []
         keys = list(public_keys)
         public_keys_provider = lambda: keys  # noqa: E731
+    app = _app(
+        settings,
+        public_only=False,
+        signer_provider=signer_provider,
+        public_keys_provider=public_keys_provider,
+        trust_token_provider=trust_token_provider or stored_trust_token,
+        trust_provider=trust_provider,
+    )
+    app.state.document_key_provider = document_key_provider
+    return app
+
+
+def _app(
+    settings: IssuerSettings,
+    *,
+    public_only: bool,
+    signer_provider: Callable[[], Signer] | None = None,
+    public_keys_provider: Callable[[], list[PublicKey]] | None = None,
+    trust_token_provider: Callable[[], str | None] | None = None,
+    trust_provider: Callable[[], TrustList] | None = None,
+) -> FastAPI:
     engine = make_engine(settings.database_url)
     if settings.auto_migrate:
         upgrade(engine)
+    publisher = None
+    if signer_provider is not None and settings.publish_interval_seconds > 0:
+        publisher = Publisher(
+            engine,
+            settings=settings,
+            signer_provider=signer_provider,
+            public_keys_provider=public_keys_provider,
+            trust_token_provider=trust_token_provider,
+        )
 
     trust = trust_provider or _default_trust
-    provider: Callable[[], Signer] = signer_provider
+    provider = signer_provider  # None in public-only mode: no national rounds there
 
     async def national_loop() -> None:
+        assert provider is not None
         while True:
             try:
                 await asyncio.to_thread(
@@ -122,15 +172,21 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if publisher is not None:
+            publisher.start()
         task = None
-        if settings.registry_url and settings.national_sync_interval > 0:
+        if provider is not None and settings.registry_url and settings.national_sync_interval > 0:
             task = asyncio.create_task(national_loop())
-        yield
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        engine.dispose()
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if publisher is not None:
+                publisher.stop()
+            engine.dispose()
 
     app = FastAPI(
         title="Jiaozi issuer",
@@ -143,10 +199,13 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.public_only = public_only
     app.state.signer_provider = signer_provider
     app.state.public_keys_provider = public_keys_provider
-    app.state.document_key_provider = document_key_provider
+    app.state.trust_token_provider = trust_token_provider
+    app.state.document_key_provider = None
     app.state.trust_provider = trust
+    app.state.publisher = publisher
     problems.install(app)
     # Outside every route and dependency: a body over its cap is refused before anything
     # (authentication included) reads it.
@@ -158,6 +217,6 @@ def create_app(
     app.add_middleware(HostCheck, settings=settings)
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
-    for router in ROUTERS:
+    for router in (public.router,) if public_only else ROUTERS:
         app.include_router(router)
     return app

@@ -9,6 +9,7 @@ audit trail and the superseded versions say what happened.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -205,6 +206,14 @@ def test_the_cli_reissues_and_checks_the_audit_trail(
     assert r.exit_code == 0, r.output
     assert "reissued 3 certificate(s)" in r.output
     assert all(office.rows()[n].version == 2 for n in old)
+    # The status lists too are re-signed by the new key at once (issue 12 point 6).
+    kid_b = office.store.active_key(OFFICE, now=T_REISSUE).kid
+    with office.engine.connect() as conn:
+        tokens = conn.execute(sa.text("SELECT signed_token FROM status_list")).scalars().all()
+    heads = [json.loads(base64.urlsafe_b64decode(t.split(".")[0] + "==")) for t in tokens]
+    claims = [json.loads(base64.urlsafe_b64decode(t.split(".")[1] + "==")) for t in tokens]
+    assert heads and {h["kid"] for h in heads} == {kid_b} != {kid_a}
+    assert {c["iat"] for c in claims} == {T_REISSUE}  # by the reissue, not an earlier read
     for n in old:
         assert office.check(n, T_CHECK).verdict is Verdict.VALID
     r = runner.invoke(reissue_command, ["--key", kid_a], env={**env, "JIAOZI_NOW": str(T_CHECK)})

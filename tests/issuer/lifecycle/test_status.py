@@ -283,16 +283,19 @@ def test_suspended_certificate_can_be_revoked(issuer_env: IssuerHarness) -> None
     assert list_value(issuer_env, cert) == 1
 
 
-def test_status_list_cache_follows_the_revision(issuer_env: IssuerHarness) -> None:
+def test_stored_status_list_follows_the_revision(issuer_env: IssuerHarness) -> None:
     sup = officer(issuer_env, "sup-a", "supervisor")
     cert = issue(issuer_env, 1)
     path = cert["status_list"]["uri"].removeprefix("http://testserver")
     first = issuer_env.client.get(path).text
-    assert issuer_env.client.get(path).text == first  # served from the cache
-    # A change committed behind the cache's back (revision bumped) is never hidden.
+    assert issuer_env.client.get(path).text == first  # the stored token
+    # A change committed behind the publisher's back (revision bumped): the GET still
+    # serves the stored token (it never signs) and says not to cache it; the job re-signs.
     with issuer_env.engine.begin() as conn:
         conn.execute(sa.text("UPDATE status_list SET revision = revision + 1"))
-    issuer_env.client.get(path)  # re-signed (same bytes within the same second) and cached
+    r = issuer_env.client.get(path)
+    assert (r.text, r.headers["cache-control"]) == (first, "no-cache")
+    issuer_env.app.state.publisher.run_once()
     (lst,) = rows(issuer_env, "SELECT revision, signed_revision FROM status_list")
     assert lst["signed_revision"] == lst["revision"] == 1
     post(issuer_env, f"/api/v1/certificates/{cert['certificate_number']}/suspend", DECISION, sup)
