@@ -311,6 +311,12 @@ def _load_pem_cert(answer: Mapping[str, Any], name: str) -> tuple[x509.Certifica
     return cert, cert.public_bytes(serialization.Encoding.DER)
 
 
+def _key_id(key: PublicKey) -> tuple[str, ...]:
+    """The kid and public key material of a key, its window left out."""
+    jwk = key.to_jwk()
+    return (key.kid, str(jwk.get("crv")), str(jwk.get("x")), str(jwk.get("y")))
+
+
 def install_answer(store: KeyStore, answer: Mapping[str, Any], *, now: int) -> x509.Certificate:
     """The office's second half, in ITS OWN home: check the ceremony's ``answer`` and
     install it; return the installed document-signing certificate.
@@ -338,8 +344,8 @@ def install_answer(store: KeyStore, answer: Mapping[str, Any], *, now: int) -> x
     except (CredentialError, AttributeError, TypeError) as exc:
         raise OnboardingError(f'answer field "trust_list" does not verify: {exc}') from exc
     listed = trust_list.office(office_id)
-    held = {k.kid for k in store.public_keys(office_id)}
-    if listed is None or not held <= {k.kid for k in listed.keys}:
+    held = {_key_id(k) for k in store.public_keys(office_id)}
+    if listed is None or not held <= {_key_id(k) for k in listed.keys}:
         raise OnboardingError(
             f'answer field "trust_list" does not list {office_id} with the keys held here'
         )

@@ -33,7 +33,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from ._errors import DocumentCertificateError, KeysError, KeyStoreError, WrongPassphraseError
 from ._files import check_passphrase, make_private_dir, write_atomic
@@ -132,7 +132,8 @@ def document_signing_certificate(
     """Return the DER of an office's document-signing certificate issued by the root.
 
     Subject ``CN=<office name>, O=<office id>``; keyUsage digitalSignature +
-    nonRepudiation (critical), extendedKeyUsage Document Signing, CA=False. Raises
+    nonRepudiation (critical), extendedKeyUsage Document Signing and emailProtection (what
+    NSS asks of a PDF signer), CA=False. Raises
     KeysError when ``issuer_key`` does not match ``issuer_cert_der``.
     """
     issuer = x509.load_der_x509_certificate(issuer_cert_der)
@@ -156,7 +157,12 @@ def document_signing_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(sign=True, ca=False), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage([ObjectIdentifier(DOCUMENT_SIGNING_EKU)]), critical=False
+            # NSS (pdfsig, Firefox) validates a PDF signer as an e-mail signer: without
+            # emailProtection it refuses the certificate ("Unknown issue with Certificate")
+            x509.ExtendedKeyUsage(
+                [ObjectIdentifier(DOCUMENT_SIGNING_EKU), ExtendedKeyUsageOID.EMAIL_PROTECTION]
+            ),
+            critical=False,
         )
         .add_extension(
             x509.SubjectKeyIdentifier.from_public_key(subject_public_key), critical=False

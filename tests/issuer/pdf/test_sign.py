@@ -322,7 +322,7 @@ def test_certificates_carry_the_profile(store: KeyStore) -> None:
     assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
     assert not usage.value.key_cert_sign
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    assert [o.dotted_string for o in eku] == [DOCUMENT_SIGNING_EKU]
+    assert [o.dotted_string for o in eku] == [DOCUMENT_SIGNING_EKU, "1.3.6.1.5.5.7.3.4"]
     names = [(a.oid, a.value) for a in cert.subject]
     assert names == [(NameOID.COMMON_NAME, OFFICE_NAME), (NameOID.ORGANIZATION_NAME, OFFICE)]
 
