@@ -492,8 +492,8 @@ def keys_rotate(office_id: str | None, root: bool, alg: str | None, now_ts: int 
         click.echo("no trust list here to re-sign")
     else:
         click.echo(
-            f"trust list not re-signed ({owner} is not in a trust list here): send "
-            f"`jiaozi keys jwks --office {owner}` to the national authority"
+            f"trust list not re-signed here (no root key in this home): run `jiaozi keys "
+            f"init-office` for {owner} again and take the request to the key ceremony"
         )
     if root:
         click.echo(f"verifiers must pin the new {store.home / TRUST_DIR / ROOT_JWKS_FILE}")
@@ -525,7 +525,10 @@ def keys_compromise(kid: str, at: int, now_ts: int | None) -> None:
         )
     elif owner is not None:
         if trust_list is None:
-            click.echo(f"trust list not re-signed ({owner} is not in a trust list here)")
+            click.echo(
+                "trust list not re-signed here (no root key in this home): the key ceremony "
+                f"marks it too (`jiaozi keys compromise {kid} --at ...` in the root home)"
+            )
         try:
             store.active_key(owner, now=now)
         except NoActiveKeyError:
