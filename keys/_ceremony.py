@@ -343,6 +343,17 @@ def install_answer(store: KeyStore, answer: Mapping[str, Any], *, now: int) -> x
         trust_list = verify_trust_list(token, roots)
     except (CredentialError, AttributeError, TypeError) as exc:
         raise OnboardingError(f'answer field "trust_list" does not verify: {exc}') from exc
+    installed = store.home / TRUST_DIR / TRUST_LIST_FILE
+    if installed.exists():
+        try:
+            held_list = verify_trust_list(installed.read_text("ascii").strip(), roots)
+        except (CredentialError, OSError, UnicodeDecodeError):
+            held_list = None  # another root's list, or damaged: the answer replaces it
+        if held_list is not None and held_list.sequence > trust_list.sequence:
+            raise OnboardingError(
+                f'answer field "trust_list": seq {trust_list.sequence} is older than the '
+                f"installed seq {held_list.sequence} (an earlier answer?)"
+            )
     listed = trust_list.office(office_id)
     held = {_key_id(k) for k in store.public_keys(office_id)}
     if listed is None or not held <= {_key_id(k) for k in listed.keys}:

@@ -322,6 +322,10 @@ def test_an_answer_for_other_keys_or_tampered_is_refused(
     with pytest.raises(OnboardingError, match="certifies none of the document-signing keys"):
         install_answer(other, mixed, now=NOW)
     assert not (other.keys_dir / "office-31001" / "docsign.crt").exists()
+    later = onboard(root, request, now=NOW + 2)
+    install_answer(other, later, now=NOW + 3)
+    with pytest.raises(OnboardingError, match="older than the installed"):
+        install_answer(other, answer, now=NOW + 4)
 
 
 def test_an_office_home_refuses_to_be_a_root_home(tmp_path: Path) -> None:
