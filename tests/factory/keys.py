@@ -14,10 +14,26 @@ import time
 from collections.abc import Iterable
 from pathlib import Path
 
-from credential import QualificationType
-from keys import KeyStore, init_office, init_trust, install_answer, is_initialised, onboard
+from credential import QualificationType, TrustList
+from keys import (
+    KeyStore,
+    current_trust_list,
+    init_office,
+    init_trust,
+    install_answer,
+    is_initialised,
+    onboard,
+)
 
-__all__ = ["OFFICE", "OFFICE_NAME", "PASSPHRASE", "make_store", "root_home_of", "root_store_of"]
+__all__ = [
+    "OFFICE",
+    "OFFICE_NAME",
+    "PASSPHRASE",
+    "make_store",
+    "relist",
+    "root_home_of",
+    "root_store_of",
+]
 
 OFFICE = "urn:jiaozi:office:11001"
 OFFICE_NAME = "北京市教育委员会教师资格认定中心"
@@ -70,3 +86,28 @@ def make_store(
     )
     install_answer(store, onboard(root, request, now=at), now=at)
     return store
+
+
+def relist(
+    store: KeyStore,
+    *,
+    now: int,
+    office_id: str = OFFICE,
+    name: str = OFFICE_NAME,
+    qualification_types: Iterable[QualificationType | str | int] = tuple(QualificationType),
+) -> TrustList:
+    """Run the ceremony round trip after the office changed its keys in its own home (a
+    rotation, a compromise mark): a new request, answered in ``root_home_of(store.home)``,
+    installed. Returns the trust list now installed in the office's home."""
+    request = init_office(
+        store,
+        office_id=office_id,
+        name=name,
+        province="11",
+        office_code="001",
+        qualification_types=qualification_types,
+        now=now,
+    )
+    root = KeyStore(root_home_of(store.home), store._passphrase)
+    install_answer(store, onboard(root, request, now=now), now=now)
+    return current_trust_list(store.home)
