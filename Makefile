@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[issuer,verifier,dev]'
+	$(BIN)/pip install -q -e '.[issuer,verifier,registry,dev]'
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -26,7 +26,7 @@ test: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/mypy credential keys issuer verifier jiaozi
+	$(BIN)/mypy credential keys issuer verifier registry jiaozi
 
 bench: install
 	$(BIN)/python -m bench

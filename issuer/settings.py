@@ -128,9 +128,20 @@ class IssuerSettings(BaseSettings):
     # signed PDF and an audited row, so a session cannot make them without end
     holder_max_copies_per_day: int = Field(default=20, ge=1, le=1000)
 
-    @field_validator("public_url", "verifier_url")
+    # The national registry (docs/registry.md): where this office sends its restricted-list
+    # entries and reads the national list; unset, entries wait in the outbox. Every
+    # ``national_sync_interval`` seconds (0 = only ``jiaozi issuer sync-national``) the
+    # app pushes the outbox and pulls the list.
+    registry_url: str | None = None
+    registry_id: str = "urn:jiaozi:registry"
+    national_sync_interval: int = Field(default=60, ge=0, le=86400)
+    national_sync_timeout: float = Field(default=10.0, gt=0, le=120)
+
+    @field_validator("public_url", "verifier_url", "registry_url")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
@@ -221,6 +232,8 @@ class IssuerSettings(BaseSettings):
                     f"{_MIN_SECRET_LENGTH} characters in production (default or empty "
                     "value refused)"
                 )
+        if self.registry_url is not None and not self.registry_url.startswith("https://"):
+            raise ValueError("JIAOZI_REGISTRY_URL must be https in production")
         if self.restriction_hmac_key.get_secret_value() == self.id_hmac_key.get_secret_value():
             raise ValueError(
                 "JIAOZI_RESTRICTION_HMAC_KEY is shared with verifiers and must differ "

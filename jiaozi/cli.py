@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "batch": ("issuer.cli.batch", "batch_group"),
     "audit": ("issuer.cli.maintenance", "audit_group"),
     "reissue": ("issuer.cli.maintenance", "reissue_command"),
+    "registry": ("registry.cli", "registry_group"),
 }
 
 
@@ -54,8 +55,9 @@ class _Group(click.Group):
         try:
             command: click.Command = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as exc:  # an install without the issuer extra
+            extra = "registry" if module.startswith("registry.") else "issuer"
             missing = (
-                f"jiaozi {cmd_name} needs the issuer extra (pip install 'jiaozi[issuer]'): {exc}"
+                f"jiaozi {cmd_name} needs the {extra} extra (pip install 'jiaozi[{extra}]'): {exc}"
             )
 
             def fail() -> None:

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from credential import (
+    REGISTRY_ID,
     Algorithm,
     CredentialError,
     Office,
@@ -337,8 +338,20 @@ def add_office(
     already listed, its listed keys; otherwise a new key with ``alg`` is created in the
     store when ``generate_key`` is true.
     """
-    _check_office(office_id, name, province, office_code)
-    scope = _scope(qualification_types)
+    if office_id == REGISTRY_ID:
+        # The national registry is listed like an office so that its signature on the
+        # consolidated restricted list is checked like an office's; it certifies nothing.
+        if province != "00" or office_code != "000" or list(qualification_types):
+            raise InvalidOfficeError(
+                f"{REGISTRY_ID} is listed with province 00, office code 000 and no "
+                "qualification type"
+            )
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidOfficeError("office name is empty")
+        scope: frozenset[QualificationType] = frozenset()
+    else:
+        _check_office(office_id, name, province, office_code)
+        scope = _scope(qualification_types)
     with store.locked():
         current = current_trust_list(store.home)
         listed = current.office(office_id)

@@ -17,7 +17,7 @@ import pytest
 
 from tests.factory import REPO
 
-PACKAGES = ("credential", "keys", "issuer", "verifier", "jiaozi")
+PACKAGES = ("credential", "keys", "issuer", "verifier", "registry", "jiaozi")
 
 # What each top-level package may import of ours.
 ALLOWED_PACKAGES = {
@@ -25,7 +25,9 @@ ALLOWED_PACKAGES = {
     "keys": {"credential"},
     "issuer": {"credential", "keys"},
     "verifier": {"credential", "keys"},
-    "jiaozi": {"credential", "keys", "issuer", "verifier"},
+    # the national registry: never the issuer's or the verifier's code, nor they its
+    "registry": {"credential", "keys"},
+    "jiaozi": {"credential", "keys", "issuer", "verifier", "registry"},
 }
 
 # issuer/'s layers, lowest first. A module may import its own sub-package and anything in a
@@ -47,9 +49,30 @@ ISSUER_RANK = {name: rank for rank, names in enumerate(ISSUER_LAYERS) for name i
 
 # Web and command-line frameworks: only the top of each service may use them.
 FRAMEWORK_HOMES = {
-    "fastapi": ("issuer.web", "verifier.app", "verifier.web", "verifier.problems"),
-    "starlette": ("issuer.web", "verifier.app", "verifier.web", "verifier.problems"),
-    "click": ("issuer.cli", "verifier.cli", "verifier.commands", "keys.cli", "jiaozi.cli"),
+    "fastapi": (
+        "issuer.web",
+        "verifier.app",
+        "verifier.web",
+        "verifier.problems",
+        "registry.app",
+        "registry.problems",
+    ),
+    "starlette": (
+        "issuer.web",
+        "verifier.app",
+        "verifier.web",
+        "verifier.problems",
+        "registry.app",
+        "registry.problems",
+    ),
+    "click": (
+        "issuer.cli",
+        "verifier.cli",
+        "verifier.commands",
+        "keys.cli",
+        "registry.cli",
+        "jiaozi.cli",
+    ),
 }
 
 

@@ -25,3 +25,11 @@ def test_verifier_extra_has_no_pdf_signing_or_rendering() -> None:
 
 def test_core_is_small() -> None:
     assert _names(PYPROJECT["project"]["dependencies"]) == {"cryptography", "pyjwt", "click"}
+
+
+def test_registry_extra_serves_and_stores_only() -> None:
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    registry = _names(extras["registry"])
+    assert {"fastapi", "uvicorn", "sqlalchemy", "psycopg", "pydantic-settings"} <= registry
+    assert not registry & {"reportlab", "rl-accel", "pyhanko", "segno", "openpyxl", "alembic"}
+    assert "registry*" in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]

@@ -73,6 +73,7 @@ def _serve(conn: Connection, memory: int, cpu: float, max_tasks: int, retire_gro
     en, zh)."""
     _limit_self(memory)
     retire_rss = _rss() + retire_growth
+    conn.send(("ready", False))  # start-up is not counted against the first file's time
     for done in range(1, max_tasks + 1):
         try:
             data = conn.recv_bytes()
@@ -128,8 +129,10 @@ class Sandbox:
         max_tasks: int = 200,
         retire_growth: int = 24 * 1024 * 1024,
         wait: float = 5.0,
+        start_timeout: float = 30.0,
     ) -> None:
         self.workers = workers
+        self.start_timeout = start_timeout
         self.timeout = timeout
         self.memory = memory
         self.max_tasks = max_tasks
@@ -157,7 +160,20 @@ class Sandbox:
         )
         process.start()
         theirs.close()
-        return _Worker(process, mine)
+        worker = _Worker(process, mine)
+        # A worker starting (the forkserver itself, the first time) on a loaded machine may
+        # take seconds: wait for it here, bounded, so that the file's own time limit counts
+        # only the reading of the file. A genuine file must not be refused as too costly
+        # because a worker was being replaced when it came.
+        try:
+            ready = mine.poll(self.start_timeout) and mine.recv() == ("ready", False)
+        except (EOFError, OSError):
+            ready = False
+        if not ready:
+            worker.stop(kill=True)
+            log.warning("an extract worker did not start within %.0f s", self.start_timeout)
+            raise ExtractorBusy
+        return worker
 
     def warm(self) -> None:
         """Start the workers now rather than at the first upload."""
@@ -170,7 +186,8 @@ class Sandbox:
 
         Raises UnreadableFile as ``extract`` does, and with code ``file_too_costly`` when
         the worker passed its time or memory limit (it is then replaced); ExtractorBusy
-        when no worker was free within ``wait`` seconds.
+        when no worker was free within ``wait`` seconds or a new one did not start within
+        ``start_timeout``.
         """
         if self.workers <= 0:
             return extract(data)

@@ -30,7 +30,6 @@ from issuer.accounts.apikeys import (
 from issuer.accounts.changes import (
     ACCOUNT_KINDS,
     POWER_ROLES,
-    active_admin_exists,
     apply_account_change,
     apply_maker_checker,
     change_role,
@@ -46,6 +45,7 @@ from issuer.accounts.clients import (
     list_clients,
 )
 from issuer.accounts.officers import (
+    active_admin_exists,
     create_officer,
     deactivate_officer,
     get_officer,

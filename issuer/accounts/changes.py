@@ -34,7 +34,6 @@ from issuer.settings import IssuerSettings
 __all__ = [
     "ACCOUNT_KINDS",
     "POWER_ROLES",
-    "active_admin_exists",
     "apply_account_change",
     "apply_maker_checker",
     "change_role",
@@ -50,20 +49,6 @@ ACCOUNT_KINDS = frozenset({"create_officer", "change_role", "maker_checker_off"}
 
 _OFFICER = tables.OFFICER
 _KEY = tables.API_KEY
-
-
-def active_admin_exists(session: Session, office_id: str) -> bool:
-    """Return whether ``office_id`` has an active admin officer (the bootstrap key's end)."""
-    found = session.execute(
-        sa.select(_OFFICER.c.id)
-        .where(
-            _OFFICER.c.office_id == office_id,
-            _OFFICER.c.role == "admin",
-            _OFFICER.c.active.is_(True),
-        )
-        .limit(1)
-    ).first()
-    return found is not None
 
 
 def role_change_fields(session: Session, *, officer_id: int, office_id: str, role: object) -> str:

@@ -121,6 +121,20 @@ def add_officer(
     return officer, new
 
 
+def active_admin_exists(session: Session, office_id: str) -> bool:
+    """Return whether ``office_id`` has an active admin officer (the bootstrap key's end)."""
+    found = session.execute(
+        sa.select(_OFFICER.c.id)
+        .where(
+            _OFFICER.c.office_id == office_id,
+            _OFFICER.c.role == "admin",
+            _OFFICER.c.active.is_(True),
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def refuse_after_first_admin(session: Session, office_id: str) -> None:
     """Inside the caller's write transaction, lock office ``office_id``'s row and raise
     Unauthorized if the office has an active admin: the bootstrap key has ended.
@@ -132,16 +146,7 @@ def refuse_after_first_admin(session: Session, office_id: str) -> None:
     session.execute(
         sa.select(tables.OFFICE.c.id).where(tables.OFFICE.c.id == office_id).with_for_update()
     )
-    admin = session.execute(
-        sa.select(_OFFICER.c.id)
-        .where(
-            _OFFICER.c.office_id == office_id,
-            _OFFICER.c.role == "admin",
-            _OFFICER.c.active.is_(True),
-        )
-        .limit(1)
-    ).first()
-    if admin is not None:
+    if active_admin_exists(session, office_id):
         raise Unauthorized(
             "The bootstrap key no longer works: use a personal API key",
             "引导密钥已停用，请使用个人API密钥",

@@ -39,6 +39,7 @@ from credential import (
     Signer,
     StatusReference,
     mask_id,
+    person_reference,
     sign_certificate,
 )
 from issuer import issuance
@@ -172,6 +173,7 @@ COLUMNS = (
     "created_at",
     "kid",
     "layout_version",
+    "person_ref",
 )
 # What a signed row becomes: its column values, the canonical JSON of its audit record's
 # detail (with the SHA-256 of both tokens) and its row number.
@@ -299,7 +301,7 @@ _QUALIFICATION_CODE = {m: int(m) for m in QualificationType}
 
 
 def _unpack(
-    text: str, jobs: Sequence[Job], *, now: dt.datetime, kid: str, office: str
+    text: str, jobs: Sequence[Job], *, now: dt.datetime, kid: str, office: str, ref_key: bytes
 ) -> list[Signed]:
     """Return the signed rows of ``jobs`` from a worker's answer (``_sign_wire``): the
     certificate columns (``COLUMNS``), the audit detail and the row number."""
@@ -335,6 +337,8 @@ def _unpack(
             now,
             kid,
             "v1",
+            # the national list finds this certificate by it (issuer.lifecycle.national)
+            person_reference(ref_key, r.id_type, r.id_number),
         )
         out.append((values, detail, r.row_number))
     return out
@@ -439,6 +443,7 @@ class Pending:
     def results(self) -> Iterator[list[Signed]]:
         s = self.signing
         kid, office = s.signer.kid, s.settings.office_id
+        ref_key = s.settings.restriction_hmac_key.get_secret_value().encode("utf-8")
         for k, i in enumerate(range(0, len(self.jobs), self.size)):
             jobs = self.jobs[i : i + self.size]
             if self.futures:
@@ -446,7 +451,7 @@ class Pending:
             else:
                 wire = [j.wire() for j in jobs]
                 text = _sign_wire(wire, signer=s.signer, settings=s.settings, now=self.now)
-            yield _unpack(text, jobs, now=self.now, kid=kid, office=office)
+            yield _unpack(text, jobs, now=self.now, kid=kid, office=office, ref_key=ref_key)
 
     def cancel(self) -> None:
         for f in self.futures:

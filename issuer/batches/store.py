@@ -242,8 +242,11 @@ def _barred_errors(
     session: Session, rows: Sequence[ApplicantRow], settings: IssuerSettings, column: str
 ) -> tuple[list[ApplicantRow], list[RowError]]:
     """Split off rows whose person the restricted list bars (as row errors)."""
-    r = tables.RESTRICTION.c
-    if session.execute(sa.select(r.id).where(r.removed_at.is_(None)).limit(1)).first() is None:
+    r, n = tables.RESTRICTION.c, tables.NATIONAL_RESTRICTION.c
+    if (
+        session.execute(sa.select(r.id).where(r.removed_at.is_(None)).limit(1)).first() is None
+        and session.execute(sa.select(n.ref).where(n.removed_at.is_(None)).limit(1)).first() is None
+    ):
         # Nobody is on the list: no person reference (an HMAC over the identity number
         # validated once more) needs computing to know that none is barred.
         session.rollback()

@@ -142,6 +142,37 @@ def serve_command(host: str, port: int) -> None:
     uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))
 
 
+@issuer_group.command("sync-national")
+@_reports_errors
+def sync_national_command() -> None:
+    """One national restricted-list round: send this office's entries waiting in the
+    outbox to the registry (JIAOZI_REGISTRY_URL), then pull the national list (全国限制库同步).
+    Exits 1 if the round met an error (what it did is kept; the next round goes on)."""
+    from issuer.web.app import national_round
+    from keys import current_trust_list, jiaozi_home
+
+    settings = IssuerSettings()
+    if settings.registry_url is None:
+        raise click.ClickException("JIAOZI_REGISTRY_URL is not set")
+    store = KeyStore.from_env()
+    signer = store.active_signer(settings.office_id, now=int(time.time()))
+    engine = writer_engine(settings)
+    try:
+        report = national_round(
+            settings, engine, signer=signer, trust=current_trust_list(jiaozi_home())
+        )
+    finally:
+        engine.dispose()
+    click.echo(
+        f"sent {report.sent}, pending {report.pending}, applied {report.applied}, "
+        f"revoked {len(report.revoked)}, cursor {report.cursor}"
+    )
+    for error in report.errors:
+        click.echo(f"error: {error}", err=True)
+    if report.errors:
+        raise SystemExit(1)
+
+
 # --- jiaozi accounts -------------------------------------------------------------------------
 
 

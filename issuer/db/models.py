@@ -162,6 +162,10 @@ class Certificate(IssuerModel, table=True):
     status_reason: str | None = Field(default=None, max_length=64)
     status_changed_at: dt.datetime | None = _ts_or_none()
     layout_version: str = Field(default="v1", max_length=16)
+    # revision 0007: the restricted list's person reference (HMAC under the key shared
+    # nationally), so that a national entry finds this office's certificates of the
+    # person; NULL for certificates issued before it (docs/registry.md)
+    person_ref: str | None = Field(default=None, max_length=64, index=True)
 
 
 class IdempotencyRecord(IssuerModel, table=True):
@@ -351,6 +355,49 @@ class RestrictionChange(IssuerModel, table=True):
     restriction_id: int = Field(foreign_key="restriction.id", index=True)
     op: str = Field(max_length=8)  # add | remove
     at: dt.datetime = _ts()
+
+
+class NationalOutbox(IssuerModel, table=True):
+    """An entry or removal of this office's list waiting to reach the registry (revision
+    0007): queued in the transaction that records it, marked sent when the registry
+    answered; sent in ``id`` order."""
+
+    __tablename__ = "national_outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    restriction_id: int = Field(foreign_key="restriction.id", index=True)
+    op: str = Field(max_length=8)  # add | remove
+    queued_at: dt.datetime = _ts()
+    sent_at: dt.datetime | None = _ts_or_none()
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+class NationalRestriction(IssuerModel, table=True):
+    """An entry of the national list as pulled from the registry (revision 0007)."""
+
+    __tablename__ = "national_restriction"
+
+    ref: str = Field(primary_key=True, max_length=320)  # <office id>#<office's entry id>
+    office: str = Field(max_length=200)
+    person_ref: str = Field(max_length=64, index=True)
+    category: str = Field(max_length=16)
+    decision_date: dt.date
+    bar_until: dt.date | None = None
+    received_at: dt.datetime = _ts()
+    removed_at: dt.datetime | None = _ts_or_none()
+
+
+class NationalSync(IssuerModel, table=True):
+    """The national list's cursor here and the last pull's outcome (one row, revision
+    0007)."""
+
+    __tablename__ = "national_sync"
+
+    name: str = Field(primary_key=True, max_length=32)
+    cursor: int | None = Field(default=None, sa_type=sa.BigInteger)
+    last_success: dt.datetime | None = _ts_or_none()
+    last_error: str | None = Field(default=None, max_length=500)
 
 
 class Event(IssuerModel, table=True):

@@ -27,6 +27,9 @@ from issuer.db.models import (
     HolderClaimCode,
     HolderCopy,
     IdempotencyRecord,
+    NationalOutbox,
+    NationalRestriction,
+    NationalSync,
     Office,
     Officer,
     PendingAction,
@@ -52,6 +55,9 @@ __all__ = [
     "HOLDER_CLAIM_CODE",
     "HOLDER_COPY",
     "IDEMPOTENCY_RECORD",
+    "NATIONAL_OUTBOX",
+    "NATIONAL_RESTRICTION",
+    "NATIONAL_SYNC",
     "OFFICE",
     "OFFICER",
     "PENDING_ACTION",
@@ -81,6 +87,9 @@ CERTIFICATE_VERSION = _table(CertificateVersion)
 PENDING_ACTION = _table(PendingAction)
 RESTRICTION = _table(Restriction)
 RESTRICTION_CHANGE = _table(RestrictionChange)
+NATIONAL_OUTBOX = _table(NationalOutbox)
+NATIONAL_RESTRICTION = _table(NationalRestriction)
+NATIONAL_SYNC = _table(NationalSync)
 EVENT = _table(Event)
 EVENT_HEAD = _table(EventHead)
 BATCH = _table(Batch)

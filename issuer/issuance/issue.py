@@ -147,45 +147,67 @@ def check_scope(app: ValidApplication, *, settings: IssuerSettings) -> None:
 
 @dataclass(frozen=True)
 class Barred:
-    """Why the restricted list bars a person (plain values, safe after the session ends)."""
+    """Why the restricted list bars a person (plain values, safe after the session ends):
+    ``office`` is the recording office of a national entry (None for this office's own
+    list), ``ref`` the national entry's reference."""
 
     category: str
     bar_until: dt.date | None
+    office: str | None = None
+    ref: str | None = None
 
 
 def barred_refs(session: Session, refs: Iterable[str], *, on: dt.date) -> dict[str, Barred]:
     """Return the active restriction barring each of ``refs`` from certification on ``on``:
-    ``lost`` bars for ever, ``revoked`` until its bar date (contract section 7)."""
+    ``lost`` bars for ever, ``revoked`` until its bar date (contract section 7). This
+    office's own list is read first, then the national list pulled from the registry
+    (``issuer.lifecycle.national``), where another office's entry bars as much."""
     wanted = sorted(set(refs))
     found: dict[str, Barred] = {}
     r = tables.RESTRICTION.c
+    n = tables.NATIONAL_RESTRICTION.c
     for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
         stmt = sa.select(r.person_ref, r.category, r.bar_until).where(
-            r.person_ref.in_(wanted[i : i + 500]),
+            r.person_ref.in_(part),
             r.removed_at.is_(None),
             sa.or_(r.category == "lost", r.bar_until.is_(None), r.bar_until > on),
         )
         for ref, category, bar_until in session.execute(stmt):
             found.setdefault(ref, Barred(category, bar_until))
+        national = (
+            sa.select(n.person_ref, n.category, n.bar_until, n.office, n.ref)
+            .where(
+                n.person_ref.in_(part),
+                n.removed_at.is_(None),
+                sa.or_(n.category == "lost", n.bar_until.is_(None), n.bar_until > on),
+            )
+            .order_by(n.ref)
+        )
+        for ref, category, bar_until, office, entry_ref in session.execute(national):
+            found.setdefault(ref, Barred(category, bar_until, office, entry_ref))
     return found
 
 
 def barred_error(entry: Barred) -> FieldError:
-    """Return the field error for an applicant on the restricted list."""
+    """Return the field error for an applicant on the restricted list; a national entry's
+    names its recording office and the end of the bar."""
+    by = f" (recorded by {entry.office})" if entry.office else ""
+    by_zh = f"（记录机构：{entry.office}）" if entry.office else ""
     if entry.category == "lost":
         return FieldError(
             "id_number",
             "restricted",
             "this person has lost the teacher qualification (restricted list): "
-            "no new certificate may be issued",
-            "该人员已丧失教师资格（教师资格限制库），不得再认定",
+            f"no new certificate may be issued{by}",
+            f"该人员已丧失教师资格（教师资格限制库），不得再认定{by_zh}",
         )
     until = entry.bar_until.isoformat() if entry.bar_until else "-"
     return FieldError(
         "id_number",
         "restricted",
-        f"this person's qualification was revoked; re-certification is barred until {until}",
-        f"该人员教师资格已被撤销，{until}前不得重新认定",
+        f"this person's qualification was revoked; re-certification is barred until {until}{by}",
+        f"该人员教师资格已被撤销，{until}前不得重新认定{by_zh}",
     )
 
 
@@ -340,6 +362,7 @@ def issue_in_transaction(
             id_type=app.id_type.value,
             id_number_hash=hashed_id,
             id_number_masked=mask_id(app.id_number),
+            person_ref=person_ref(settings, app.id_type, app.id_number),
             subject=app.subject,
             certified_on=app.certified_on,
             elicence_id=eid,

@@ -14,7 +14,11 @@ Owns, lowest first (each imports only those before it):
   their approval rules;
 - ``replacement``: requests for a replacement or correction (keyed, through approvals);
 - ``account_requests``: what a second admin approves (a supervisor or admin created, a
-  role changed, maker-checker switched off), and the office's switch.
+  role changed, maker-checker switched off), and the office's switch;
+- ``national``: the national restricted list (docs/registry.md): this office's entries
+  pushed from the outbox to the registry, the consolidated list pulled, another office's
+  entry revoking this office's certificates of the person (the one module here that
+  talks HTTP, with ``httpx``).
 
 May import: ``credential``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.accounts``, ``issuer.settings``, ``issuer.errors``.
@@ -36,6 +40,7 @@ from issuer.lifecycle.approvals import (
     request_restriction,
     request_revocation,
 )
+from issuer.lifecycle.national import RegistryClient, SyncReport, sync_national
 from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
 from issuer.lifecycle.restrictions import (
     bar_until,
@@ -56,6 +61,8 @@ __all__ = [
     "REPLACEMENT_REASONS",
     "Decision",
     "Keyed",
+    "RegistryClient",
+    "SyncReport",
     "approve",
     "bar_until",
     "changes_token",
@@ -74,6 +81,7 @@ __all__ = [
     "set_maker_checker",
     "snapshot_token",
     "suspend",
+    "sync_national",
     "validate_decision",
     "validate_removal",
     "validate_restriction",

@@ -121,6 +121,51 @@ def _done(
     return public.model_dump(mode="json")
 
 
+def _act_or_ask(
+    session: Session,
+    *,
+    kind: str,
+    number: str,
+    payload: dict[str, Any],
+    audit_action: str,
+    audit_detail: dict[str, Any],
+    who: Principal,
+    signer: Signer,
+    settings: IssuerSettings,
+    now: dt.datetime,
+) -> tuple[int, dict[str, Any], list[int]]:
+    """Inside the keyed transaction: supersede ``number`` at once when the office's
+    maker-checker is off (200), else record the pending request (202); return (HTTP status,
+    answer, status list ids to publish)."""
+    if not maker_checker_on(session, who.office_id):
+        list_ids, _ = take_effect(
+            session,
+            kind=kind,
+            number=number,
+            office_id=who.office_id,
+            payload=payload,
+            actor=who.actor,
+            approval={"maker_checker": False},
+            signer=signer,
+            settings=settings,
+            now=now,
+        )
+        done = {"state": "done", "pending_action": None}
+        return 200, {**done, "certificate": _done(session, number, who, settings)}, list_ids
+    action = create_pending(
+        session,
+        kind=kind,
+        target=number,
+        payload=payload,
+        who=who,
+        now=now,
+        audit_action=audit_action,
+        audit_subject=number,
+        audit_detail=audit_detail,
+    )
+    return 202, {"state": "pending", "pending_action": pending_json(session, action)}, []
+
+
 def request_replacement(
     session: Session,
     *,
@@ -149,33 +194,18 @@ def request_replacement(
         cert = lock_certificate(session, number, who.office_id)
         check_supersedable(cert, what="replace")
         payload = {"version": cert.version, "reason_code": reason}
-        if not maker_checker_on(session, who.office_id):
-            list_ids, _ = take_effect(
-                session,
-                kind="replace",
-                number=number,
-                office_id=who.office_id,
-                payload=payload,
-                actor=who.actor,
-                approval={"maker_checker": False},
-                signer=signer,
-                settings=settings,
-                now=now,
-            )
-            done = {"state": "done", "pending_action": None}
-            return 200, {**done, "certificate": _done(session, number, who, settings)}, list_ids
-        action = create_pending(
+        return _act_or_ask(
             session,
             kind="replace",
-            target=number,
+            number=number,
             payload=payload,
-            who=who,
-            now=now,
             audit_action="certificate.replacement_requested",
-            audit_subject=number,
             audit_detail={"certificate_number": number, **payload},
+            who=who,
+            signer=signer,
+            settings=settings,
+            now=now,
         )
-        return 202, {"state": "pending", "pending_action": pending_json(session, action)}, []
 
     return _keyed(
         session, keyed=keyed, digest=digest, signer=signer, settings=settings, now=now, work=work
@@ -232,37 +262,22 @@ def request_correction(
             "changes": shown,
             "sealed_facts": sealed,
         }
-        if not maker_checker_on(session, who.office_id):
-            list_ids, _ = take_effect(
-                session,
-                kind="correct",
-                number=number,
-                office_id=who.office_id,
-                payload=payload,
-                actor=who.actor,
-                approval={"maker_checker": False},
-                signer=signer,
-                settings=settings,
-                now=now,
-            )
-            done = {"state": "done", "pending_action": None}
-            return 200, {**done, "certificate": _done(session, number, who, settings)}, list_ids
-        action = create_pending(
+        return _act_or_ask(
             session,
             kind="correct",
-            target=number,
+            number=number,
             payload=payload,
-            who=who,
-            now=now,
             audit_action="certificate.correction_requested",
-            audit_subject=number,
             audit_detail={
                 "certificate_number": number,
                 "version": cert.version,
                 "changed": changed,
             },
+            who=who,
+            signer=signer,
+            settings=settings,
+            now=now,
         )
-        return 202, {"state": "pending", "pending_action": pending_json(session, action)}, []
 
     return _keyed(
         session, keyed=keyed, digest=digest, signer=signer, settings=settings, now=now, work=work

@@ -50,7 +50,7 @@ from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db import tables
-from issuer.db.models import Certificate, Restriction, RestrictionChange
+from issuer.db.models import Certificate, NationalOutbox, Restriction, RestrictionChange
 from issuer.errors import Conflict, NotFound
 from issuer.fields.restrictions import CATEGORIES, validate_entry, validate_removal
 from issuer.lifecycle.transitions import change_status, lock_status_lists
@@ -174,6 +174,8 @@ def apply_restriction(
     session.flush()
     assert entry.id is not None
     session.add(RestrictionChange(seq=seq, restriction_id=entry.id, op="add", at=now))
+    # On its way to the national registry, in this same transaction (crash-safe).
+    session.add(NationalOutbox(restriction_id=entry.id, op="add", queued_at=now))
     session.flush()
     audit.append(
         session,
@@ -263,6 +265,7 @@ def apply_removal(
     entry = lock_active(session, restriction_id)
     entry.removed_at, entry.removal_reason = now, payload["reason"]
     session.add(RestrictionChange(seq=seq, restriction_id=restriction_id, op="remove", at=now))
+    session.add(NationalOutbox(restriction_id=restriction_id, op="remove", queued_at=now))
     session.flush()
     audit.append(
         session,

@@ -391,6 +391,7 @@ def supersede(
                     )
                     cert.id_type = app.id_type.value
                     cert.id_number_hash = issuance.id_number_hash(settings, app)
+                    cert.person_ref = issuance.person_ref(settings, app.id_type, app.id_number)
                     cert.id_number_masked = mask_id(app.id_number)
                     cert.subject = app.subject
                 session.flush()

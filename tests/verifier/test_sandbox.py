@@ -64,6 +64,21 @@ def test_a_file_over_the_time_limit_is_too_costly_and_its_worker_replaced(
         box.close()
 
 
+def test_a_worker_that_does_not_start_in_time_is_busy_not_too_costly(genuine: bytes) -> None:
+    # Start-up is waited for apart from the file's own limit (a genuine file must never be
+    # refused as too costly because a worker was being replaced): a worker not ready within
+    # start_timeout is "busy, try again" (503), not a judgement of the file.
+    box = Sandbox(1, timeout=30.0, start_timeout=0.0)
+    try:
+        with pytest.raises(ExtractorBusy):
+            box.run(genuine)
+        assert box.pids() == []
+        box.start_timeout = 30.0
+        assert box.run(genuine).qr is not None
+    finally:
+        box.close()
+
+
 def test_a_file_over_the_memory_limit_is_too_costly(genuine: bytes) -> None:
     # 30 megapixels of RGB need 90 MB decoded: more than a worker capped at 96 MiB of
     # address space (the interpreter itself takes about 60) can allocate.
@@ -147,7 +162,7 @@ def test_the_app_reads_files_with_the_configured_limits(tmp_path: Path) -> None:
     )
     box = create_app(settings, background_sync=False).state.sandbox
     assert (box.workers, box.timeout, box.memory, box.max_tasks) == (3, 2.5, 256 << 20, 7)
-    defaults = VerifierSettings()
-    assert (defaults.extract_workers, defaults.extract_timeout) == (2, 1.8)
+    assert VerifierSettings.model_fields["extract_timeout"].default == 1.8
+    assert VerifierSettings.model_fields["extract_workers"].default == 2
     with pytest.raises(ValidationError):
         VerifierSettings(extract_timeout=0)

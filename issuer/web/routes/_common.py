@@ -1,10 +1,13 @@
-"""OpenAPI response declarations shared by the routers (every 4xx an operation can return)."""
+"""What the routers share: OpenAPI response declarations (every 4xx an operation can
+return) and the answer to a keyed (``Idempotency-Key``) write."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from issuer.issuance import Problem
+from fastapi import Response
+
+from issuer.issuance import Problem, StoredResponse
 
 PROBLEM: dict[str, Any] = {"model": Problem, "content": {"application/problem+json": {}}}
 
@@ -26,3 +29,12 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
 
 
 AUTH = problems(401, 403, 422)
+
+
+def stored_answer(stored: StoredResponse) -> Response:
+    """Return the answer of a keyed write as stored, marked ``Idempotent-Replayed: true``
+    when it answers a retry."""
+    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
+    return Response(
+        stored.body, status_code=stored.status_code, media_type="application/json", headers=headers
+    )

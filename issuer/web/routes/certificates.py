@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Path, Response
 from issuer import issuance
 from issuer.issuance import CertificateCreate, CertificatePublic, printing
 from issuer.web.deps import Clerk, DbSession, DocumentKey, Now, Settings, SignerDep
-from issuer.web.routes._common import AUTH, problems
+from issuer.web.routes._common import AUTH, problems, stored_answer
 
 router = APIRouter()
 
@@ -40,10 +40,7 @@ def create_certificate(
         actor=who.actor,
         now=now,
     )
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return Response(
-        stored.body, status_code=stored.status_code, media_type="application/json", headers=headers
-    )
+    return stored_answer(stored)
 
 
 @router.get(

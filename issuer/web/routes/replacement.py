@@ -9,9 +9,9 @@ from fastapi import APIRouter, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from issuer import lifecycle
-from issuer.issuance import CertificatePublic, StoredResponse
+from issuer.issuance import CertificatePublic
 from issuer.web.deps import DbSession, Now, Settings, SignerDep, Supervisor
-from issuer.web.routes._common import AUTH, problems
+from issuer.web.routes._common import AUTH, problems, stored_answer
 from issuer.web.routes.lifecycle import PendingActionOut
 
 router = APIRouter()
@@ -72,13 +72,6 @@ _RESPONSES = {
 }
 
 
-def _answer(stored: StoredResponse) -> Response:
-    headers = {"Idempotent-Replayed": "true"} if stored.replayed else {}
-    return Response(
-        stored.body, status_code=stored.status_code, media_type="application/json", headers=headers
-    )
-
-
 @router.post(
     "/api/v1/certificates/{number}/replacement",
     response_model=SupersedeOut,
@@ -106,7 +99,7 @@ def replace(
         settings=settings,
         now=now,
     )
-    return _answer(stored)
+    return stored_answer(stored)
 
 
 @router.post(
@@ -136,4 +129,4 @@ def correct(
         settings=settings,
         now=now,
     )
-    return _answer(stored)
+    return stored_answer(stored)

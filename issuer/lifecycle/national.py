@@ -1,0 +1,390 @@
+"""The national restricted list at this office (issue 12 point 3, docs/registry.md).
+
+Two ways, one round (:func:`sync_national`), run by the app every
+``JIAOZI_NATIONAL_SYNC_INTERVAL`` seconds and by ``jiaozi issuer sync-national``:
+
+- **push**: this office's entries and removals wait in ``national_outbox`` (queued in the
+  transaction that recorded them, ``issuer.lifecycle.restrictions``) and are sent in order,
+  each signed by this office's key, to the registry's ``POST /api/v1/restrictions``. A row
+  is marked sent only on the registry's 200/201 (the registry is idempotent on the entry,
+  so a resend after a lost answer is harmless); on anything else the round stops there and
+  the row is tried again next round.
+- **pull**: the consolidated list, signed by the registry (checked against the trust list),
+  read from a gapless cursor (first a snapshot, then pages of changes) into
+  ``national_restriction``; each page is applied in one write transaction that re-checks
+  the cursor under its row lock, so two pullers never apply a page twice.
+
+On a new entry of another office, this office revokes its own valid or suspended
+certificates of that person (found by ``certificate.person_ref``): status ``revoked``,
+reason ``restricted``, audited with the national entry's reference; the status lists are
+re-signed after the commit. This office's own entries come back too, and revoke nothing
+here (the recording transaction already did). A removal lifts the bar
+(``issuer.issuance.barred_refs`` reads both lists) and reinstates nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import httpx
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from credential import (
+    NATIONAL_ENTRY_TYP,
+    REGISTRY_AUTH_TYP,
+    CredentialError,
+    NationalEntry,
+    NationalList,
+    Signer,
+    TrustList,
+    load_national_list,
+    national_entry_claim,
+    sign_national,
+)
+from issuer.db import tables, write
+from issuer.db.models import Certificate, NationalRestriction, NationalSync
+from issuer.lifecycle.transitions import change_status, lock_status_lists, publish
+from issuer.settings import IssuerSettings
+
+__all__ = ["ACTOR", "RegistryClient", "SyncReport", "pull_national", "push_outbox", "sync_national"]
+
+log = logging.getLogger("jiaozi.issuer")
+
+ACTOR = "system:national-list"
+_SYNC_ROW = "registry"
+_OUT = tables.NATIONAL_OUTBOX
+_RESTR = tables.RESTRICTION
+_NAT = tables.NATIONAL_RESTRICTION
+_CERT = tables.CERTIFICATE
+_MAX_PAGES = 1000  # per round: a registry that never stops paging cannot hold us
+
+
+class RegistryClient:
+    """The registry's two endpoints over HTTP (``http``: a client of the caller's, e.g. a
+    test's, used as given with its own base URL)."""
+
+    def __init__(
+        self, base_url: str, *, timeout: float = 10.0, http: httpx.Client | None = None
+    ) -> None:
+        self._http = http or httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def post_entry(self, token: str) -> tuple[int, str]:
+        """Return (status, body) of sending one signed entry or removal."""
+        answer = self._http.post(
+            "/api/v1/restrictions", content=token, headers={"content-type": "application/jose"}
+        )
+        return answer.status_code, answer.text
+
+    def get_list(self, auth: str, after: int | None) -> tuple[int, str]:
+        """Return (status, body) of reading the list (a snapshot when ``after`` is None)."""
+        params = {} if after is None else {"after": str(after)}
+        answer = self._http.get(
+            "/api/v1/restricted-list", params=params, headers={"authorization": f"Bearer {auth}"}
+        )
+        return answer.status_code, answer.text
+
+
+@dataclass
+class SyncReport:
+    """What one round did."""
+
+    sent: int = 0
+    pending: int = 0
+    applied: int = 0
+    revoked: list[str] = field(default_factory=list)
+    cursor: int | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+# --- push --------------------------------------------------------------------------------
+
+
+def push_outbox(
+    session: Session,
+    client: RegistryClient,
+    *,
+    signer: Signer,
+    settings: IssuerSettings,
+    now: dt.datetime,
+    report: SyncReport,
+) -> None:
+    """Send the outbox in order until it is empty or a send fails (recorded on the row)."""
+    rows = session.execute(
+        sa.select(
+            _OUT.c.id.label("outbox_id"),
+            _OUT.c.op,
+            _RESTR.c.id.label("restriction_id"),
+            _RESTR.c.person_ref,
+            _RESTR.c.category,
+            _RESTR.c.decision_date,
+            _RESTR.c.bar_until,
+        )
+        .join(_RESTR, _RESTR.c.id == _OUT.c.restriction_id)
+        .where(_OUT.c.sent_at.is_(None))
+        .order_by(_OUT.c.id)
+    ).all()
+    session.rollback()
+    for row in rows:
+        entry = national_entry_claim(
+            local_id=row.restriction_id,
+            person_ref=row.person_ref,
+            category=row.category,
+            decision_date=row.decision_date,
+            bar_until=row.bar_until,
+        )
+        claims = {
+            "iss": settings.office_id,
+            "iat": int(now.timestamp()),
+            "aud": settings.registry_id,
+            "op": row.op,
+            "entry": entry if row.op == "add" else {"id": entry["id"]},
+        }
+        token = sign_national(NATIONAL_ENTRY_TYP, claims, signer)
+        try:
+            status, body = client.post_entry(token)
+            error = None if status in (200, 201) else f"registry answered {status}: {body[:200]}"
+        except httpx.HTTPError as exc:
+            error = f"registry unreachable: {type(exc).__name__}"
+        with write(session):
+            values: dict[str, object] = {"attempts": _OUT.c.attempts + 1, "last_error": error}
+            if error is None:
+                values["sent_at"] = now
+            session.execute(sa.update(_OUT).where(_OUT.c.id == row.outbox_id).values(**values))
+        if error is not None:
+            report.errors.append(error)
+            report.pending = len(rows) - report.sent
+            return
+        report.sent += 1
+
+
+# --- pull --------------------------------------------------------------------------------
+
+
+def _lock_cursor(session: Session) -> NationalSync:
+    state = session.execute(
+        sa.select(NationalSync)
+        .where(tables.NATIONAL_SYNC.c.name == _SYNC_ROW)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if state is None:
+        state = NationalSync(name=_SYNC_ROW)
+        session.add(state)
+        session.flush()
+    return state
+
+
+def _read_cursor(session: Session) -> int | None:
+    cursor = session.execute(
+        sa.select(tables.NATIONAL_SYNC.c.cursor).where(tables.NATIONAL_SYNC.c.name == _SYNC_ROW)
+    ).scalar_one_or_none()
+    session.rollback()
+    return None if cursor is None else int(cursor)
+
+
+def _hold(
+    session: Session, entry: NationalEntry, *, now: dt.datetime, removed: bool = False
+) -> bool:
+    """Keep ``entry`` (removed already, for a removal of an entry never held here); return
+    False if it was held before."""
+    if session.get(NationalRestriction, entry.ref) is not None:
+        return False  # already held (a snapshot after pages, or a replayed page)
+    session.add(
+        NationalRestriction(
+            ref=entry.ref,
+            office=entry.office,
+            person_ref=entry.person_ref,
+            category=entry.category,
+            decision_date=entry.decision_date,
+            bar_until=entry.bar_until,
+            received_at=now,
+            removed_at=now if removed else None,
+        )
+    )
+    session.flush()
+    return True
+
+
+def _add(
+    session: Session, entry: NationalEntry, *, settings: IssuerSettings, now: dt.datetime
+) -> tuple[list[int], list[str]]:
+    """Hold ``entry`` and revoke this office's certificates of its person (not for this
+    office's own entries). Return (status lists to publish, certificates revoked)."""
+    if not _hold(session, entry, now=now):
+        return [], []
+    if entry.office == settings.office_id:
+        return [], []  # recorded here: its revocations were made with it
+    certs = list(
+        session.execute(
+            sa.select(Certificate)
+            .where(
+                _CERT.c.person_ref == entry.person_ref,
+                _CERT.c.office_id == settings.office_id,
+                _CERT.c.status.in_(("valid", "suspended")),
+            )
+            .order_by(_CERT.c.id)
+            .with_for_update(key_share=True)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+    lock_status_lists(session, [c.status_list_id for c in certs])
+    list_ids: list[int] = []
+    for cert in certs:
+        list_ids.append(
+            change_status(
+                session,
+                cert,
+                change="revoke",
+                reason_code="restricted",
+                actor=ACTOR,
+                detail={
+                    "national_ref": entry.ref,
+                    "recording_office": entry.office,
+                    "category": entry.category,
+                },
+                now=now,
+                event_data={"national_ref": entry.ref},
+            )
+        )
+    return list_ids, [c.certificate_number for c in certs]
+
+
+def _remove(session: Session, ref: str, *, now: dt.datetime) -> None:
+    session.execute(
+        sa.update(_NAT).where(_NAT.c.ref == ref, _NAT.c.removed_at.is_(None)).values(removed_at=now)
+    )
+
+
+def _apply(
+    session: Session,
+    doc: NationalList,
+    *,
+    expected: int | None,
+    settings: IssuerSettings,
+    now: dt.datetime,
+) -> tuple[bool, list[int], list[str]]:
+    """Apply one document in one write transaction, if the cursor is still ``expected``.
+    Return (applied, status lists to publish, certificates revoked)."""
+    list_ids: list[int] = []
+    revoked: list[str] = []
+    with write(session):
+        state = _lock_cursor(session)
+        if state.cursor != expected:
+            return False, [], []  # another puller moved it: read again next time
+        if doc.after is None:
+            held = set(
+                session.execute(sa.select(_NAT.c.ref).where(_NAT.c.removed_at.is_(None))).scalars()
+            )
+            for entry in doc.entries:
+                ids, numbers = _add(session, entry, settings=settings, now=now)
+                list_ids += ids
+                revoked += numbers
+            for ref in held - {e.ref for e in doc.entries}:
+                _remove(session, ref, now=now)
+        else:
+            for _seq, op, entry in doc.changes:
+                if op == "add":
+                    ids, numbers = _add(session, entry, settings=settings, now=now)
+                    list_ids += ids
+                    revoked += numbers
+                elif not _hold(session, entry, now=now, removed=True):
+                    # held: lift it; never held (added and removed before our cursor):
+                    # kept as removed, and it revokes nothing
+                    _remove(session, entry.ref, now=now)
+        state.cursor = doc.cursor
+        state.last_success, state.last_error = now, None
+    return True, list_ids, revoked
+
+
+def _record_error(session: Session, error: str, *, reset: bool = False) -> None:
+    with write(session):
+        state = _lock_cursor(session)
+        state.last_error = error[:500]
+        if reset:
+            state.cursor = None
+
+
+def pull_national(
+    session: Session,
+    client: RegistryClient,
+    *,
+    signer: Signer,
+    settings: IssuerSettings,
+    trust: TrustList,
+    now: dt.datetime,
+    report: SyncReport,
+) -> list[int]:
+    """Read the list from this office's cursor to the registry's head and apply it.
+    Return the status lists to publish."""
+    list_ids: list[int] = []
+    auth = sign_national(
+        REGISTRY_AUTH_TYP,
+        {"iss": settings.office_id, "iat": int(now.timestamp()), "aud": settings.registry_id},
+        signer,
+    )
+    for _ in range(_MAX_PAGES):
+        cursor = _read_cursor(session)
+        try:
+            status, body = client.get_list(auth, cursor)
+        except httpx.HTTPError as exc:
+            report.errors.append(f"registry unreachable: {type(exc).__name__}")
+            _record_error(session, report.errors[-1])
+            break
+        if status == 409 and cursor is not None:
+            # The registry does not know our cursor (restored from a backup): start over
+            # from a snapshot next round.
+            report.errors.append("registry does not know this office's cursor")
+            _record_error(session, report.errors[-1], reset=True)
+            break
+        if status != 200:
+            report.errors.append(f"registry answered {status}")
+            _record_error(session, report.errors[-1])
+            break
+        try:
+            doc = load_national_list(body, trust, registry_id=settings.registry_id)
+        except CredentialError as exc:
+            report.errors.append(f"national list refused: {exc}")
+            _record_error(session, report.errors[-1])
+            break
+        if doc.after is not None and doc.after != cursor:
+            report.errors.append("national list page does not follow this office's cursor")
+            _record_error(session, report.errors[-1])
+            break
+        applied, ids, revoked = _apply(session, doc, expected=cursor, settings=settings, now=now)
+        list_ids += ids
+        report.revoked += revoked
+        if applied:
+            report.applied += len(doc.changes) if doc.after is not None else len(doc.entries)
+            report.cursor = doc.cursor
+        if applied and doc.after is not None and doc.cursor == doc.after:
+            break  # an empty page: at the head
+    return list_ids
+
+
+def sync_national(
+    session: Session,
+    client: RegistryClient,
+    *,
+    signer: Signer,
+    settings: IssuerSettings,
+    trust: TrustList,
+    now: dt.datetime,
+) -> SyncReport:
+    """Push the outbox, then pull the list; re-sign the status lists revocations touched.
+    Returns what was done; failures are in the report (and on the rows), never raised."""
+    report = SyncReport()
+    push_outbox(session, client, signer=signer, settings=settings, now=now, report=report)
+    list_ids: Iterable[int] = pull_national(
+        session, client, signer=signer, settings=settings, trust=trust, now=now, report=report
+    )
+    publish(session, list_ids, signer=signer, settings=settings, now=now)
+    for error in report.errors:
+        log.warning("national list sync: %s", error)
+    return report

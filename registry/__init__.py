@@ -1,0 +1,18 @@
+"""The national registry (issue 12, contract sections 1, 7 and 11): the third deployable,
+``jiaozi registry serve`` on 127.0.0.1:8300, run at the national level.
+
+It holds no root private key: the root stays in the offline key store of the ``jiaozi
+trust`` ceremony. The registry holds its own signing key only (listed in the trust list
+like an office, under ``credential.REGISTRY_ID``, with an empty qualification scope) and
+the trust list the ceremony signed, which it reads and checks against the pinned roots.
+
+What it does: offices send it their restricted-list entries and removals, each signed by
+the office (``POST /api/v1/restrictions``); it keeps them, idempotent on the entry's
+national reference, in a gapless change log; it answers the consolidated list, signed, to
+offices only (``GET /api/v1/restricted-list``, a signed read request). docs/registry.md.
+
+Modules: ``settings`` (``RegistrySettings``), ``db`` (its own tables, SQLite by default,
+PostgreSQL by URL), ``store`` (what is accepted and read), ``problems`` (every error mapped
+to RFC 9457 problem JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi
+registry``). May import ``credential`` and ``keys`` only: never ``issuer`` or ``verifier``.
+"""

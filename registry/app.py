@@ -1,0 +1,160 @@
+"""The registry's web app: ``create_app`` (FastAPI), its Host/Origin check, its routes.
+
+- ``POST /api/v1/restrictions``: the body is an office-signed national entry or removal
+  (``credential.load_national_entry``); the signature against the trust list is the
+  office's authentication. 201 with the change recorded, 200 for a replay.
+- ``GET /api/v1/restricted-list[?after=<cursor>]``: ``Authorization: Bearer <signed read
+  request>`` (``credential.load_registry_auth``), offices only: the list holds person
+  references, so it is never public. Without ``after``, a signed snapshot; with it, a
+  signed page of the changes after it (``application/jwt``). A cursor beyond the head is
+  a 409: the office's state is not this registry's.
+- ``GET /healthz``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import FastAPI, Query, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.engine import Engine
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from credential import (
+    NATIONAL_LIST_TYP,
+    HostRules,
+    Signer,
+    TrustList,
+    load_national_entry,
+    load_registry_auth,
+    national_list_claims,
+    sign_national,
+)
+
+from . import problems, store
+from .problems import Problem
+from .settings import RegistrySettings
+
+__all__ = ["MAX_BODY", "create_app"]
+
+MAX_BODY = 16 * 1024
+_UNAUTHORISED = Problem(
+    401,
+    "unauthorised",
+    ("A read request signed by a listed office is needed", "需要由信任列表中的机构签名的读取请求"),
+    "Authorization",
+)
+
+
+class _HostCheck:
+    """Refuse a foreign Host (400) or a foreign Origin on an unsafe method (403)."""
+
+    def __init__(self, app: ASGIApp, settings: RegistrySettings) -> None:
+        self.app = app
+        self.rules = HostRules(settings.public_url, settings.allowed_hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            why = self.rules.judge(scope["method"], scope.get("scheme", "http"), scope["headers"])
+            if why is not None:
+                status, title = (
+                    (400, ("The host name is not this service's", "请求的主机名不属于本服务"))
+                    if why == "bad_host"
+                    else (403, ("The request comes from another site", "请求来自其他网站"))
+                )
+                answer = problems.render(Request(scope), Problem(status, why, title))
+                await answer(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def create_app(
+    settings: RegistrySettings,
+    *,
+    engine: Engine,
+    signer_provider: Callable[[], Signer],
+    trust_provider: Callable[[], TrustList],
+    clock: Callable[[], float] = time.time,
+) -> FastAPI:
+    """Return the registry app over ``engine``; ``signer_provider`` gives the registry's
+    active key, ``trust_provider`` the current trust list (both called per use)."""
+    app = FastAPI(title="Jiaozi registry", docs_url=None, redoc_url=None, openapi_url=None)
+    problems.install(app)
+    app.add_middleware(_HostCheck, settings=settings)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/api/v1/restrictions")
+    async def submit(request: Request) -> JSONResponse:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise Problem(413, "too_large", ("The body is too large", "请求体过大"), "body")
+        try:
+            token = body.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise Problem(
+                400, "not_a_jws", ("The body is not a JWS", "请求体不是JWS"), "body"
+            ) from None
+        sub = load_national_entry(token, trust_provider(), registry_id=settings.registry_id)
+        now = dt.datetime.fromtimestamp(clock(), dt.UTC)
+        # In a worker thread: the write waits for the head lock, never in the event loop.
+        done = await run_in_threadpool(store.accept, engine, sub, token, now=now)
+        return JSONResponse(
+            {"ref": done.ref, "op": done.op, "recorded": done.changed, "seq": done.seq},
+            status_code=201 if done.changed else 200,
+        )
+
+    @app.get("/api/v1/restricted-list")
+    def restricted_list(
+        request: Request, after: Annotated[int | None, Query(ge=0, le=2**62)] = None
+    ) -> Response:
+        auth = request.headers.get("authorization", "")
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise _UNAUTHORISED
+        now = int(clock())
+        trust = trust_provider()
+        try:
+            load_registry_auth(
+                token.strip(),
+                trust,
+                registry_id=settings.registry_id,
+                now=now,
+                leeway=settings.request_leeway,
+            )
+        except Exception as exc:  # any failure of the check is the same 401
+            raise _UNAUTHORISED from exc
+        if after is None:
+            cursor, entries = store.read_snapshot(engine)
+            claims = national_list_claims(
+                iss=settings.registry_id, iat=now, cursor=cursor, after=None, entries=entries
+            )
+        else:
+            page = store.read_changes(engine, after=after, limit=settings.page_limit)
+            if page is None:
+                raise Problem(
+                    409,
+                    "cursor_ahead",
+                    ("The cursor is beyond this registry's list", "游标超出本登记中心的列表"),
+                    "after",
+                )
+            changes = page[1]
+            claims = national_list_claims(
+                iss=settings.registry_id,
+                iat=now,
+                cursor=changes[-1][0] if changes else after,
+                after=after,
+                changes=changes,
+            )
+        token_out = sign_national(NATIONAL_LIST_TYP, claims, signer_provider())
+        return Response(token_out, media_type="application/jwt")
+
+    return app

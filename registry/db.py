@@ -1,0 +1,94 @@
+"""The registry's own tables (its own MetaData: it shares nothing with the issuer's or the
+verifier's; the ``rg_`` prefix keeps them apart even in one PostgreSQL schema).
+
+``rg_entry`` holds every entry an office sent, removed or not, with the office-signed
+token as evidence; ``rg_change`` is the consolidated list's change log, whose ``seq`` (the
+offices' cursor) is gapless and commits in order: every writer first locks the one
+``rg_head`` row (SQLite: every transaction begins IMMEDIATE, taking the write lock).
+Tables are created at start (Alembic for the registry is issue 14's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine, make_url
+
+from keys import create_private_file
+
+__all__ = ["changes", "entries", "head", "make_engine", "metadata"]
+
+metadata = sa.MetaData()
+_TS = sa.DateTime(timezone=True)
+
+entries = sa.Table(
+    "rg_entry",
+    metadata,
+    sa.Column("ref", sa.String(320), primary_key=True),  # <office id>#<office's id>
+    sa.Column("office", sa.String(200), nullable=False),
+    sa.Column("person_ref", sa.String(64), nullable=False, index=True),
+    sa.Column("category", sa.String(16), nullable=False),
+    sa.Column("decision_date", sa.Date, nullable=False),
+    sa.Column("bar_until", sa.Date),
+    sa.Column("added_seq", sa.BigInteger, nullable=False),
+    sa.Column("removed_seq", sa.BigInteger),
+    sa.Column("received_at", _TS, nullable=False),
+    sa.Column("token", sa.Text, nullable=False),  # the office-signed entry, as received
+    sa.Column("removal_token", sa.Text),
+)
+
+changes = sa.Table(
+    "rg_change",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("ref", sa.String(320), sa.ForeignKey("rg_entry.ref"), nullable=False),
+    sa.Column("op", sa.String(8), nullable=False),  # add | remove
+    sa.Column("at", _TS, nullable=False),
+)
+
+head = sa.Table(
+    "rg_head",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+)
+
+
+def make_engine(url: str, **kw: Any) -> Engine:
+    """Return an engine for ``url`` with the registry's tables created (a new SQLite file
+    is made 0600 first)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            create_private_file(Path(parsed.database))
+        engine = sa.create_engine(
+            parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kw
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None  # we say BEGIN ourselves
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.close()
+
+        @sa.event.listens_for(engine, "begin")
+        def _on_begin(conn: sa.Connection) -> None:
+            # Writers serialise here, so a change's seq is taken and committed in order.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        kw.setdefault("pool_pre_ping", True)
+        engine = sa.create_engine(parsed, **kw)
+    metadata.create_all(engine, checkfirst=True)
+    with engine.begin() as conn:
+        if conn.execute(sa.select(head.c.seq).where(head.c.name == "list")).first() is None:
+            try:
+                with conn.begin_nested():
+                    conn.execute(head.insert().values(name="list", seq=0))
+            except sa.exc.IntegrityError:  # another replica made it first
+                pass
+    return engine

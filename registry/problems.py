@@ -1,0 +1,96 @@
+"""The one place the registry's errors become RFC 9457 problem JSON (contract section 10):
+zh-CN by default, English when Accept-Language prefers it. Nothing a client sent is echoed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from credential import RestrictionListError, preferred_language
+
+from .store import RegistryError, UnknownEntry
+
+__all__ = ["MEDIA_TYPE", "Problem", "install", "render"]
+
+log = logging.getLogger("jiaozi.registry")
+PROBLEM_TYPE_BASE = "https://jiaozi.example.org/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+@dataclass
+class Problem(Exception):
+    """An error answer: raised anywhere, rendered by the handler. ``field`` names the
+    input at fault, if one is."""
+
+    status: int
+    code: str
+    title: tuple[str, str]
+    field: str | None = None
+
+
+def render(request: Request, p: Problem) -> JSONResponse:
+    """Return ``p`` as problem JSON in the client's language."""
+    en = preferred_language(request.headers.get("accept-language")) == "en"
+    body: dict[str, Any] = {
+        "type": PROBLEM_TYPE_BASE + p.code,
+        "title": p.title[0] if en else p.title[1],
+        "status": p.status,
+    }
+    if p.field is not None:
+        body["errors"] = [{"field": p.field, "code": p.code, "message": body["title"]}]
+    headers = {"WWW-Authenticate": "Bearer"} if p.status == 401 else None
+    return JSONResponse(body, status_code=p.status, media_type=MEDIA_TYPE, headers=headers)
+
+
+def _map(exc: Exception) -> Problem:
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, UnknownEntry):
+        return Problem(
+            409,
+            "unknown_entry",
+            ("The registry holds no such entry to remove", "登记中心没有该条目，无法撤除"),
+            "body",
+        )
+    if isinstance(exc, RestrictionListError):
+        return Problem(
+            422,
+            "bad_signed_entry",
+            (
+                "The entry is not one signed by a listed office key for this registry",
+                "该条目不是由信任列表中机构密钥为本登记中心签名的",
+            ),
+            "body",
+        )
+    if isinstance(exc, RequestValidationError):
+        loc = [str(x) for x in (exc.errors()[0].get("loc", ()) if exc.errors() else ())]
+        name = loc[-1] if loc else "request"
+        return Problem(400, "invalid_field", ("A field is not valid", "字段不合法"), name)
+    if isinstance(exc, StarletteHTTPException):
+        return Problem(exc.status_code, "http_error", (str(exc.detail), str(exc.detail)))
+    log.exception("registry error", exc_info=exc)
+    return Problem(500, "internal", ("Internal error", "内部错误"))
+
+
+def install(app: FastAPI) -> None:
+    """Map every error the registry raises (and the framework's) to problem JSON."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return render(request, _map(exc))
+
+    for kind in (
+        Problem,
+        RegistryError,
+        RestrictionListError,
+        RequestValidationError,
+        StarletteHTTPException,
+        Exception,
+    ):
+        app.add_exception_handler(kind, handle)

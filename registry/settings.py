@@ -1,0 +1,71 @@
+"""Registry settings from ``JIAOZI_*`` environment variables (contract section 11).
+
+Production is the default, as the other services: with ``JIAOZI_ENV`` unset (or
+``production``) building the settings fails on an ``http:`` public URL and the message
+names ``JIAOZI_ENV``. A laptop, the demo and the tests say ``JIAOZI_ENV=development``.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from credential import REGISTRY_ID, parse_host_list
+
+__all__ = ["PRODUCTION_HINT", "RegistrySettings"]
+
+PRODUCTION_HINT = (
+    "JIAOZI_ENV is production unless set: on a laptop or in tests say JIAOZI_ENV=development"
+)
+
+
+class RegistrySettings(BaseSettings):
+    """Everything the registry reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JIAOZI_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    env: Literal["development", "production"] = "production"
+    # Its own database: JIAOZI_REGISTRY_DATABASE_URL first (a host that also runs an
+    # office keeps the two apart), else the JIAOZI_DATABASE_URL convention.
+    database_url: str = Field(
+        default="sqlite:///var/registry.db",
+        # (no bare "database_url" alias: a DATABASE_URL of the host's must not be taken)
+        validation_alias=AliasChoices("JIAOZI_REGISTRY_DATABASE_URL", "JIAOZI_DATABASE_URL"),
+    )
+    public_url: str = "http://127.0.0.1:8300"
+    # Host names besides the public URL's and loopback (docs/operations.md section 8).
+    allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # The registry's id in the trust list (its signing key's owner in the key store).
+    registry_id: str = REGISTRY_ID
+    # The trust list the ceremony signed and the pinned root keys it is checked against;
+    # default: the key store's trust directory ($JIAOZI_HOME/trust/).
+    trust_list_file: Path | None = None
+    root_jwks: Path | None = None
+    # How far a signed read request's iat may be from now (seconds).
+    request_leeway: int = Field(default=300, ge=10, le=3600)
+    page_limit: int = Field(default=500, ge=1, le=10_000)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        parts = urllib.parse.urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/")
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: object) -> tuple[str, ...]:
+        return parse_host_list(value)
+
+    @model_validator(mode="after")
+    def _check(self) -> RegistrySettings:
+        if self.env == "production" and not self.public_url.startswith("https://"):
+            raise ValueError(f"JIAOZI_PUBLIC_URL must be https in production ({PRODUCTION_HINT})")
+        return self

@@ -1,0 +1,141 @@
+"""What the registry accepts and answers: an office's entry or removal recorded once
+(idempotent on the national reference), and the consolidated list read as one snapshot.
+
+An ``add`` for a reference already held (active or removed) changes nothing: a replayed
+entry cannot bring back what its office removed. A ``remove`` of a removed entry changes
+nothing; of an unknown one, it is refused (an office's outbox sends in order, so the add
+came first). Only the recording office can remove its entry: the reference is made from
+the signer's office id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from credential import NationalEntry, NationalSubmission
+
+from .db import changes, entries, head
+
+__all__ = ["Accepted", "RegistryError", "UnknownEntry", "accept", "read_changes", "read_snapshot"]
+
+
+class RegistryError(Exception):
+    """The root of the registry's own errors (mapped to HTTP in ``registry.problems``)."""
+
+
+class UnknownEntry(RegistryError):
+    """A removal of an entry the registry never received."""
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """What a submission did: ``changed`` False for a replay; ``seq`` its change."""
+
+    ref: str
+    op: str
+    changed: bool
+    seq: int | None
+
+
+def _lock_head(conn: sa.Connection) -> int:
+    """Return the last change seq, the head row locked until the transaction ends (every
+    writer takes it first: the one lock order, and seqs commit in order)."""
+    current = conn.execute(
+        sa.select(head.c.seq).where(head.c.name == "list").with_for_update()
+    ).scalar_one()
+    return int(current)
+
+
+def _take(conn: sa.Connection, seq: int) -> None:
+    conn.execute(head.update().where(head.c.name == "list").values(seq=seq))
+
+
+def accept(engine: Engine, sub: NationalSubmission, token: str, *, now: dt.datetime) -> Accepted:
+    """Record ``sub`` (checked by ``credential.load_national_entry``) in one transaction.
+
+    Returns what it did; raises UnknownEntry for a removal of an entry never received.
+    """
+    with engine.begin() as conn:
+        seq = _lock_head(conn) + 1
+        row = conn.execute(
+            sa.select(entries.c.removed_seq, entries.c.added_seq).where(entries.c.ref == sub.ref)
+        ).first()
+        if sub.op == "add":
+            if row is not None:
+                return Accepted(sub.ref, "add", False, int(row.added_seq))
+            entry = sub.entry
+            assert entry is not None
+            _take(conn, seq)
+            conn.execute(
+                entries.insert().values(
+                    ref=sub.ref,
+                    office=sub.office,
+                    person_ref=entry.person_ref,
+                    category=entry.category,
+                    decision_date=entry.decision_date,
+                    bar_until=entry.bar_until,
+                    added_seq=seq,
+                    received_at=now,
+                    token=token,
+                )
+            )
+            conn.execute(changes.insert().values(seq=seq, ref=sub.ref, op="add", at=now))
+            return Accepted(sub.ref, "add", True, seq)
+        if row is None:
+            raise UnknownEntry(sub.ref)
+        if row.removed_seq is not None:
+            return Accepted(sub.ref, "remove", False, int(row.removed_seq))
+        _take(conn, seq)
+        conn.execute(
+            entries.update()
+            .where(entries.c.ref == sub.ref)
+            .values(removed_seq=seq, removal_token=token)
+        )
+        conn.execute(changes.insert().values(seq=seq, ref=sub.ref, op="remove", at=now))
+        return Accepted(sub.ref, "remove", True, seq)
+
+
+def _entry(row: sa.Row) -> NationalEntry:  # type: ignore[type-arg]
+    return NationalEntry(
+        row.ref, row.office, row.person_ref, row.category, row.decision_date, row.bar_until
+    )
+
+
+def _reading(conn: sa.Connection) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ"))
+
+
+def read_snapshot(engine: Engine) -> tuple[int, list[NationalEntry]]:
+    """Return (cursor, the entries in force as of that change), read as one snapshot."""
+    with engine.begin() as conn:
+        _reading(conn)
+        cursor = conn.execute(sa.select(head.c.seq).where(head.c.name == "list")).scalar_one()
+        rows = conn.execute(
+            sa.select(entries).where(entries.c.removed_seq.is_(None)).order_by(entries.c.added_seq)
+        ).all()
+    return int(cursor), [_entry(r) for r in rows]
+
+
+def read_changes(
+    engine: Engine, *, after: int, limit: int
+) -> tuple[int, list[tuple[int, str, NationalEntry]]] | None:
+    """Return (head, at most ``limit`` changes after ``after``), or None when ``after`` is
+    beyond the head (a cursor this registry never gave)."""
+    with engine.begin() as conn:
+        _reading(conn)
+        current = conn.execute(sa.select(head.c.seq).where(head.c.name == "list")).scalar_one()
+        if after > current:
+            return None
+        rows = conn.execute(
+            sa.select(changes.c.seq, changes.c.op, entries)
+            .join(entries, entries.c.ref == changes.c.ref)
+            .where(changes.c.seq > after)
+            .order_by(changes.c.seq)
+            .limit(limit)
+        ).all()
+    return int(current), [(int(r.seq), str(r.op), _entry(r)) for r in rows]
