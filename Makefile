@@ -32,4 +32,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/demo
+	rm -rf $(VENV) var/demo var/demo-root

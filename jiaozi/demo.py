@@ -48,12 +48,14 @@ from credential import (
     parse_jws,
     qr_segments,
 )
-from keys import KeyStore, add_office, export_trust, init_trust
+from keys import KeyStore, init_office, init_trust, install_answer, onboard
 from verifier.cli import render_text
 
 from .demo_services import DemoError, Service, choose_port, clean_env
 
 HOME = Path("var/demo")
+# the key ceremony's root home: apart from the office's home, which never holds a root key
+ROOT_HOME = Path("var/demo-root")
 OFFICE_ID = "urn:jiaozi:office:11001"
 OFFICE_NAME = "北京市教育委员会教师资格认定中心"
 SAMPLES = 4  # the first rows of the sample data, plus one rare-character name
@@ -196,8 +198,9 @@ class Demo:
     # -- setup
 
     def fresh_home(self) -> None:
-        if HOME.exists():
-            shutil.rmtree(HOME)
+        for home in (HOME, ROOT_HOME):
+            if home.exists():
+                shutil.rmtree(home)
         for sub in ("certificates", "pdf", "logs", "status"):
             (HOME / sub).mkdir(parents=True)
         (HOME / "demo.pid").write_text(f"{os.getpid()}\n")
@@ -207,10 +210,13 @@ class Demo:
         _secret_file(HOME / "DEMO-PASSPHRASE.txt", self.passphrase)
 
     def make_keys(self) -> None:
+        """The key ceremony in its own root home, the office onboarded from its own home
+        by request and answer (docs/key-ceremony.md), as on two machines."""
         now = int(time.time())
+        root = KeyStore(ROOT_HOME.resolve(), self.passphrase.encode())
+        init_trust(root, now=now - 120)
         store = KeyStore(self.home, self.passphrase.encode())
-        init_trust(store, now=now - 120)
-        add_office(
+        request = init_office(
             store,
             office_id=OFFICE_ID,
             name=OFFICE_NAME,
@@ -219,9 +225,10 @@ class Demo:
             qualification_types=list(QualificationType),
             now=now - 60,
         )
-        export_trust(self.home, self.home / "trust")
+        install_answer(store, onboard(root, request, now=now - 60), now=now - 60)
         kid = store.active_signer(OFFICE_ID, now=now).kid
         print(f"信任根与认定机构已创建 / trust root and office created: {OFFICE_NAME} (key {kid})")
+        print(f"  根密钥 root key store: {ROOT_HOME}/ (key ceremony only; the office has none)")
 
     def issuer_env(self) -> dict[str, str]:
         return clean_env(

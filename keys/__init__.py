@@ -5,7 +5,10 @@ Everything public is re-exported here; the underscored modules are implementatio
 ``keys.cli`` holds the ``jiaozi trust`` and ``jiaozi keys`` commands (the only user of
 click here). May import ``credential`` only. Private keys live under ``$JIAOZI_HOME/keys/``
 (default ``var/keys/``) as PKCS#8 PEM encrypted under ``$JIAOZI_KEY_PASSPHRASE``; the
-trust state under ``$JIAOZI_HOME/trust/``.
+trust state under ``$JIAOZI_HOME/trust/``. Two kinds of home never mix: the ROOT home of
+the offline key ceremony (``jiaozi trust ...``; the only place a root private key is
+read) and each OFFICE's home (its own keys, and what ``keys.install_answer`` installed:
+``_ceremony`` onboards an office with no secret shared; docs/key-ceremony.md).
 
 Typical use by a service::
 
@@ -13,6 +16,16 @@ Typical use by a service::
     signer = store.active_signer("urn:jiaozi:office:11001", now=int(time.time()))
 """
 
+from ._ceremony import (
+    ANSWER_FORMAT,
+    REQUEST_FORMAT,
+    init_office,
+    install_answer,
+    onboard,
+    read_exchange_file,
+    revoke_document_certificate,
+    revoked_serials,
+)
 from ._cms import PadesSigner, pades_signer
 from ._datacipher import (
     DATA_KEY_BYTES,
@@ -22,6 +35,7 @@ from ._datacipher import (
     parse_data_key,
 )
 from ._errors import (
+    DocumentCertificateError,
     InvalidJwksError,
     InvalidOfficeError,
     KeyIdError,
@@ -30,6 +44,7 @@ from ._errors import (
     KeyStateError,
     KeyStoreError,
     NoActiveKeyError,
+    OnboardingError,
     PassphraseError,
     TrustAdminError,
     TrustNotInitialisedError,
@@ -46,6 +61,7 @@ from ._pdfsig import PdfSignatureCheck, PdfSignatureOutcome, check_pdf_signature
 from ._pem import signer_from_pem
 from ._store import ROOT_OWNER, KeyStore, generate_private_key, owner_dir
 from ._trustadmin import (
+    DOCSIGN_CRL_FILE,
     ROOT_JWKS_FILE,
     TRUST_DIR,
     TRUST_LIST_FILE,
@@ -67,19 +83,24 @@ from ._x509 import (
     document_signing_certificate,
     office_document_key,
     root_certificate,
+    root_signing_key,
 )
 
 __all__ = [
+    "ANSWER_FORMAT",
     "DATA_KEY_BYTES",
     "DEV_DATA_KEY",
+    "DOCSIGN_CRL_FILE",
     "DOCUMENT_SIGNING_EKU",
     "HOME_ENV",
     "PASSPHRASE_ENV",
+    "REQUEST_FORMAT",
     "ROOT_JWKS_FILE",
     "ROOT_OWNER",
     "TRUST_DIR",
     "TRUST_LIST_FILE",
     "DataCipher",
+    "DocumentCertificateError",
     "DocumentSigningKey",
     "InvalidJwksError",
     "InvalidOfficeError",
@@ -90,6 +111,7 @@ __all__ = [
     "KeyStoreError",
     "KeysError",
     "NoActiveKeyError",
+    "OnboardingError",
     "PadesSigner",
     "PassphraseError",
     "PdfSignatureCheck",
@@ -106,17 +128,24 @@ __all__ = [
     "export_trust",
     "generate_data_key",
     "generate_private_key",
+    "init_office",
     "init_trust",
+    "install_answer",
     "is_initialised",
     "jiaozi_home",
     "mark_compromised",
     "office_document_key",
+    "onboard",
     "owner_dir",
     "pades_signer",
     "parse_data_key",
     "passphrase_from_env",
+    "read_exchange_file",
+    "revoke_document_certificate",
+    "revoked_serials",
     "root_certificate",
     "root_keys",
+    "root_signing_key",
     "rotate_office",
     "rotate_root",
     "signer_from_pem",

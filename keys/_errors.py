@@ -11,10 +11,13 @@ One root, a few branches; callers catch the branch they can act on::
     ├── NoActiveKeyError         no key of that owner may sign now (retired or compromised)
     ├── KeyStoreError            a keyring or key file that cannot be read, written or parsed,
     │                            or that disagrees with its keyring
+    ├── DocumentCertificateError the office's PDF-signing key or certificate missing, not
+    │                            matching, not from the installed root, or expired
     └── TrustAdminError          the trust state cannot be changed or read as asked
         ├── TrustNotInitialisedError   no trust list yet (run ``jiaozi trust init``)
         ├── InvalidOfficeError         office fields or scope refused
-        └── InvalidJwksError           an imported office JWKS refused (bad or weak key)
+        ├── InvalidJwksError           an imported office JWKS refused (bad or weak key)
+        └── OnboardingError            an onboarding request or answer refused (names the field)
 
 Third-party exceptions (cryptography, json, OS errors on key files) and the credential
 core's ``CredentialError`` never escape keys/: they are caught at the boundary and
@@ -25,6 +28,7 @@ passphrase.
 from __future__ import annotations
 
 __all__ = [
+    "DocumentCertificateError",
     "InvalidJwksError",
     "InvalidOfficeError",
     "KeyIdError",
@@ -33,6 +37,7 @@ __all__ = [
     "KeyStoreError",
     "KeysError",
     "NoActiveKeyError",
+    "OnboardingError",
     "PassphraseError",
     "TrustAdminError",
     "TrustNotInitialisedError",
@@ -89,3 +94,12 @@ class InvalidOfficeError(TrustAdminError):
 
 class InvalidJwksError(TrustAdminError):
     """An office JWKS given for import is malformed or holds an unacceptable key."""
+
+
+class OnboardingError(TrustAdminError):
+    """An onboarding request or the ceremony's answer refused; names the field at fault."""
+
+
+class DocumentCertificateError(KeysError):
+    """An office's document-signing key or certificate is missing, mismatched, not issued
+    by the installed root certificate, or expired; names the command that fixes it."""

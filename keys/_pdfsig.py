@@ -10,8 +10,9 @@ file around them is still the file the office signed:
 - the CMS SignedData's message-digest must be SHA-256 over those ranges, and its ECDSA
   P-256 signature over the signed attributes must verify with the signer certificate's key;
 - the signer certificate must be issued by one of the pinned root keys (the key that signs
-  the trust list also certifies each office's document-signing key, ``keys._x509``), and
-  carry the Document Signing extended key usage.
+  the trust list also certifies each office's document-signing key, ``keys._x509``),
+  carry the Document Signing extended key usage, and not be revoked (its serial number
+  in the root's document-signing CRL, ``keys.revoked_serials``).
 
 Parsing is defensive: the ``/Contents`` hole and the CMS are size-bounded, the DER reader
 takes definite lengths only and nests only as deep as this structure does, and nothing is
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -244,7 +245,15 @@ def _signs_documents(cert: x509.Certificate) -> bool:
     return any(usage.dotted_string == DOCUMENT_SIGNING_EKU for usage in eku)
 
 
-def _check_one(data: bytes, a: int, b: int, c: int, d: int, roots: Sequence[RootKey]) -> None:
+def _check_one(
+    data: bytes,
+    a: int,
+    b: int,
+    c: int,
+    d: int,
+    roots: Sequence[RootKey],
+    revoked: Collection[int] = (),
+) -> None:
     """Raise _Changed, _Untrusted or _Unreadable; return when intact and trusted."""
     if a != 0 or b <= 0 or c <= a + b or d < 0:
         raise _Unreadable("a byte range that does not describe a signature")
@@ -285,6 +294,8 @@ def _check_one(data: bytes, a: int, b: int, c: int, d: int, roots: Sequence[Root
         raise _Changed("the signature does not verify (changed after signing)") from exc
     if not _signs_documents(signer) or not _issued_by_root(signer, roots):
         raise _Untrusted("the signer's certificate is not issued by the national root")
+    if signer.serial_number in revoked:
+        raise _Untrusted("the signer's certificate was revoked by the national root")
 
 
 _ORDER = (
@@ -295,8 +306,11 @@ _ORDER = (
 )
 
 
-def check_pdf_signature(data: bytes, roots: Sequence[RootKey]) -> PdfSignatureCheck:
-    """Judge the signature(s) of the PDF ``data`` against the pinned root keys ``roots``.
+def check_pdf_signature(
+    data: bytes, roots: Sequence[RootKey], revoked: Collection[int] = ()
+) -> PdfSignatureCheck:
+    """Judge the signature(s) of the PDF ``data`` against the pinned root keys ``roots``;
+    a signer certificate whose serial number is in ``revoked`` is UNTRUSTED.
 
     Every signature dictionary found (at most ``MAX_SIGNATURES``) is checked; the worst
     outcome wins (changed, untrusted, cannot judge, intact). A file without one is
@@ -314,7 +328,7 @@ def check_pdf_signature(data: bytes, roots: Sequence[RootKey]) -> PdfSignatureCh
     results: list[PdfSignatureCheck] = []
     for a, b, c, d in ranges:
         try:
-            _check_one(data, a, b, c, d, roots)
+            _check_one(data, a, b, c, d, roots, revoked)
         except _Changed as exc:
             results.append(PdfSignatureCheck(PdfSignatureOutcome.CHANGED, str(exc)))
         except _Untrusted as exc:

@@ -5,6 +5,9 @@ State under the Jiaozi home::
     trust/
       trust-list.jwt      the current signed trust list (typ jiaozi-trustlist+jwt)
       root.jwks.json      the national root's public keys, for verifiers to pin
+      root.crt            the root's X.509 CA certificate (``keys._x509``; PDF chains)
+      docsign.crl         revoked document-signing certificates, signed by the root
+                          (``keys._ceremony``); exported with the list when present
 
 Every change reads the current list (verified against the stored root keys), builds the
 next one with ``seq + 1``, signs it with the root's active key, verifies the result
@@ -49,6 +52,7 @@ from ._files import write_atomic
 from ._store import ROOT_OWNER, KeyStore, needs_compromise_mark, owner_dir
 
 __all__ = [
+    "DOCSIGN_CRL_FILE",
     "ROOT_JWKS_FILE",
     "TRUST_DIR",
     "TRUST_LIST_FILE",
@@ -66,6 +70,7 @@ __all__ = [
 ]
 
 TRUST_DIR = "trust"
+DOCSIGN_CRL_FILE = "docsign.crl"
 TRUST_LIST_FILE = "trust-list.jwt"
 ROOT_JWKS_FILE = "root.jwks.json"
 _PROVINCE = re.compile(r"[0-9]{2}")
@@ -197,10 +202,13 @@ def _stored_sequence(home: Path) -> int | None:
 
 
 def init_trust(
-    store: KeyStore, *, now: int, force: bool = False, alg: Algorithm = Algorithm.EDDSA
+    store: KeyStore, *, now: int, force: bool = False, alg: Algorithm = Algorithm.ES256
 ) -> TrustList:
     """Create the trust state: a root key if there is no usable one, and an empty trust
     list signed by it (seq 1).
+
+    A new root is P-256 (ES256) by default: the same key certifies the offices' PDF
+    document-signing keys, and NSS (pdfsig) accepts no Ed25519 CA (docs/key-ceremony.md).
 
     Refuses (TrustAdminError) when a trust list already exists, unless ``force``: then
     the new, empty list continues the old list's sequence, so verifiers that have seen
@@ -403,8 +411,12 @@ def sync_office_keys(store: KeyStore, office_id: str, *, now: int) -> TrustList:
 
 
 def _listed(store: KeyStore, office_id: str) -> bool:
-    return is_initialised(store.home) and (
-        current_trust_list(store.home).office(office_id) is not None
+    """True when this home can re-sign the office's entry: it holds the root's keys (an
+    office's home holds an installed copy of the list, never the root key) and lists it."""
+    return (
+        store.has_owner(ROOT_OWNER)
+        and is_initialised(store.home)
+        and (current_trust_list(store.home).office(office_id) is not None)
     )
 
 
@@ -490,7 +502,8 @@ def mark_compromised(
 
 
 def export_trust(home: Path, out_dir: Path) -> TrustList:
-    """Write ``trust-list.jwt`` and ``root.jwks.json`` into ``out_dir`` for verifiers.
+    """Write ``trust-list.jwt`` and ``root.jwks.json`` (and ``docsign.crl`` when a
+    document-signing certificate was revoked) into ``out_dir`` for verifiers.
 
     The stored list is verified first; a list that does not verify is never exported.
     Returns it.
@@ -508,6 +521,9 @@ def export_trust(home: Path, out_dir: Path) -> TrustList:
         out.mkdir(parents=True, exist_ok=True)
         write_atomic(out / ROOT_JWKS_FILE, jwks_bytes, mode=0o644)
         write_atomic(out / TRUST_LIST_FILE, token_bytes, mode=0o644)
+        crl = Path(home) / TRUST_DIR / DOCSIGN_CRL_FILE
+        if crl.exists():
+            write_atomic(out / DOCSIGN_CRL_FILE, crl.read_bytes(), mode=0o644)
     except OSError as exc:
         raise TrustAdminError(f"cannot export to {out}: {exc}") from exc
     return trust_list

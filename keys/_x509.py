@@ -1,23 +1,30 @@
 """X.509 certificates for signed PDFs (PAdES), chained to the national trust root.
 
-PDF signatures are checked by PDF readers and pyHanko through X.509 paths, not JWKs, so
-the root key that signs the trust list also certifies each office's document-signing key:
+PDF signatures are checked by PDF readers, pyHanko and poppler/NSS through X.509 paths,
+not JWKs, so the root key that signs the trust list also certifies each office's
+document-signing key. Two homes hold the pieces (docs/key-ceremony.md):
 
-    <home>/trust/root.crt                   self-signed CA certificate of the active root key
-    <home>/keys/<owner>/docsign.pem         the office's P-256 document-signing key,
-                                            PKCS#8 encrypted under $JIAOZI_KEY_PASSPHRASE
-    <home>/keys/<owner>/docsign.crt         its certificate, issued by root.crt
+    root home (offline, key ceremony)
+      trust/root.crt                    self-signed CA certificate of the active root key,
+                                        made by ``root_signing_key``
+    office home (JIAOZI_HOME of the office's issuer)
+      trust/root.crt                    a copy, installed with the ceremony's answer
+      keys/<owner>/docsign.pem          the office's P-256 document-signing key, made on the
+                                        office's machine, PKCS#8 encrypted
+      keys/<owner>/docsign.crt          its certificate, issued by the ceremony from a CSR
 
 The document-signing key is a P-256 key of its own, never the office's token key: ECDSA
-P-256 with SHA-256 is what PAdES readers validate everywhere (Ed25519 in CMS, RFC 8419,
-works in pyHanko but needs SHA-512 and is not supported by common PDF readers), and a
-key that signs PDFs should not also sign JWS tokens. The root certificate is signed with
-whatever the root key is (Ed25519 by default); pyhanko-certvalidator validates that path.
+P-256 with SHA-256 is what PAdES readers validate everywhere, and a key that signs PDFs
+should not also sign JWS tokens. New roots are P-256 (ES256) too, so that NSS (pdfsig,
+Firefox) and pyHanko both validate the whole path; an older Ed25519 root still certifies
+(pyHanko validates that, NSS does not): rotate it with ``jiaozi keys rotate --root --alg
+ES256``. ``office_document_key`` only reads: an office never needs a root private key.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,12 +33,14 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.x509.oid import NameOID, ObjectIdentifier
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from ._errors import KeysError, KeyStoreError, WrongPassphraseError
+from ._errors import DocumentCertificateError, KeysError, KeyStoreError, WrongPassphraseError
 from ._files import check_passphrase, make_private_dir, write_atomic
 from ._store import ROOT_OWNER, KeyStore, PrivateKey, owner_dir
-from ._trustadmin import TRUST_DIR, current_trust_list
+from ._trustadmin import TRUST_DIR
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "DOCUMENT_SIGNING_EKU",
@@ -39,6 +48,7 @@ __all__ = [
     "document_signing_certificate",
     "office_document_key",
     "root_certificate",
+    "root_signing_key",
 ]
 
 #: Microsoft's "Document Signing" extended key usage, the one PDF readers look for.
@@ -46,6 +56,8 @@ DOCUMENT_SIGNING_EKU = "1.3.6.1.4.1.311.10.3.12"
 ROOT_CERT_FILE = "root.crt"
 DOCSIGN_KEY_FILE = "docsign.pem"
 DOCSIGN_CERT_FILE = "docsign.crt"
+DOCSIGN_NEXT_KEY_FILE = "docsign-next.pem"  # a new key waiting for its certificate
+ROOT_NAME = "Jiaozi national trust root"
 _ROOT_YEARS = 30
 _DOCSIGN_DAYS = 2 * 365
 _RENEW_BEFORE = dt.timedelta(days=30)
@@ -120,7 +132,8 @@ def document_signing_certificate(
     """Return the DER of an office's document-signing certificate issued by the root.
 
     Subject ``CN=<office name>, O=<office id>``; keyUsage digitalSignature +
-    nonRepudiation (critical), extendedKeyUsage Document Signing, CA=False. Raises
+    nonRepudiation (critical), extendedKeyUsage Document Signing and emailProtection (what
+    NSS asks of a PDF signer), CA=False. Raises
     KeysError when ``issuer_key`` does not match ``issuer_cert_der``.
     """
     issuer = x509.load_der_x509_certificate(issuer_cert_der)
@@ -144,7 +157,12 @@ def document_signing_certificate(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(sign=True, ca=False), critical=True)
         .add_extension(
-            x509.ExtendedKeyUsage([ObjectIdentifier(DOCUMENT_SIGNING_EKU)]), critical=False
+            # NSS (pdfsig, Firefox) validates a PDF signer as an e-mail signer: without
+            # emailProtection it refuses the certificate ("Unknown issue with Certificate")
+            x509.ExtendedKeyUsage(
+                [ObjectIdentifier(DOCUMENT_SIGNING_EKU), ExtendedKeyUsageOID.EMAIL_PROTECTION]
+            ),
+            critical=False,
         )
         .add_extension(
             x509.SubjectKeyIdentifier.from_public_key(subject_public_key), critical=False
@@ -216,85 +234,102 @@ def _current(cert_der: bytes | None, public: object, now: dt.datetime) -> bool:
     )
 
 
-def _office_name(store: KeyStore, office_id: str) -> str:
-    for office in current_trust_list(store.home).offices:
-        if office.id == office_id:
-            return office.name
-    raise KeysError(f"{office_id!r} is not in the trust list: add the office first")
+def root_signing_key(store: KeyStore, *, now: int) -> tuple[PrivateKey, bytes]:
+    """Return the root's active private key and its CA certificate (DER), in the ROOT home.
 
-
-def office_document_key(
-    store: KeyStore, office_id: str, *, now: int, office_name: str | None = None
-) -> DocumentSigningKey:
-    """Return the office's document-signing key and certificate chain, creating them (and
-    the root certificate ``<home>/trust/root.crt``) on first use.
-
-    The root certificate is re-made when the active root key changed (rotation) or it is
-    about to expire; the office certificate is re-issued when it no longer chains to the
-    current root certificate or is about to expire (30 days before). The office key is a
-    P-256 key kept encrypted under the store's passphrase. ``office_name`` (the
-    certificate's CN) defaults to the office's name in the trust list. Raises
-    PassphraseError, WrongPassphraseError, KeyStoreError, NoActiveKeyError or KeysError.
+    Only the key ceremony calls this (``jiaozi trust ...``): it decrypts the root private
+    key. ``<home>/trust/root.crt`` is (re)made when it is missing, certifies another key
+    (after a root rotation) or is about to expire. Raises PassphraseError,
+    WrongPassphraseError, KeyStoreError, KeyNotFoundError or NoActiveKeyError.
     """
     when = dt.datetime.fromtimestamp(now, dt.UTC)
-    owner = owner_dir(office_id)
-    if office_id == ROOT_OWNER:
-        raise KeysError("the root does not sign documents; give an office id")
     passphrase = check_passphrase(store._passphrase)
     trust_dir = store.home / TRUST_DIR
     root_path = trust_dir / ROOT_CERT_FILE
-    office_dir = store.keys_dir / owner
-    key_path = office_dir / DOCSIGN_KEY_FILE
-    cert_path = office_dir / DOCSIGN_CERT_FILE
     with store.locked():
         root_pub = store.active_key(ROOT_OWNER, now=now)
         root_pem = _read(store.keys_dir / ROOT_OWNER / f"{root_pub.kid}.pem")
         if root_pem is None:
-            raise KeyStoreError(f"the private key of root key {root_pub.kid} is missing")
+            raise KeyStoreError(
+                f"the private key of root key {root_pub.kid} is missing: the key ceremony "
+                "runs in the root home, not in an office's"
+            )
         root_key = _load_private(root_pem, passphrase, f"root key {root_pub.kid}")
         root_der = _read(root_path)
-        if not _current(root_der, root_key.public_key(), when):
+        if root_der is None or not _current(root_der, root_key.public_key(), when):
             not_after = when.replace(year=when.year + _ROOT_YEARS)
             if root_pub.exp is not None:
                 not_after = min(not_after, dt.datetime.fromtimestamp(root_pub.exp, dt.UTC))
             root_der = root_certificate(
                 root_key,
-                name="Jiaozi national trust root",
+                name=ROOT_NAME,
                 not_before=when - dt.timedelta(minutes=5),
                 not_after=not_after,
             )
             make_private_dir(trust_dir)
             _write(root_path, root_der, 0o644)
-        assert root_der is not None
-        key_pem = _read(key_path)
-        if key_pem is None:
-            private: PrivateKey = ec.generate_private_key(ec.SECP256R1())
-            key_pem = private.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.BestAvailableEncryption(passphrase),
-            )
-            make_private_dir(office_dir)
-            _write(key_path, key_pem, 0o600)
-        else:
-            private = _load_private(key_pem, passphrase, str(key_path))
-        if not isinstance(private, ec.EllipticCurvePrivateKey):
-            raise KeyStoreError(f"{key_path} is not a P-256 key")
-        cert_der = _read(cert_path)
+    return root_key, root_der
+
+
+def office_document_key(store: KeyStore, office_id: str, *, now: int) -> DocumentSigningKey:
+    """Return the office's document-signing key and certificate chain, as installed in
+    its OWN home by ``jiaozi keys install`` (never made here: no root key is read).
+
+    Reads ``keys/<owner>/docsign.pem`` (P-256, encrypted), ``keys/<owner>/docsign.crt``
+    and ``trust/root.crt``; the certificate must certify that key, be issued by that root
+    certificate and be valid at ``now``. Within 30 days of its end a warning is logged
+    (renew: ``jiaozi keys init-office --renew``, then the ceremony). Raises
+    DocumentCertificateError (naming the command to run), PassphraseError,
+    WrongPassphraseError or KeyStoreError.
+    """
+    if office_id == ROOT_OWNER:
+        raise KeysError("the root does not sign documents; give an office id")
+    when = dt.datetime.fromtimestamp(now, dt.UTC)
+    passphrase = check_passphrase(store._passphrase)
+    office_dir = store.keys_dir / owner_dir(office_id)
+    paths = {
+        "key": office_dir / DOCSIGN_KEY_FILE,
+        "certificate": office_dir / DOCSIGN_CERT_FILE,
+        "root certificate": store.home / TRUST_DIR / ROOT_CERT_FILE,
+    }
+    found = {what: _read(path) for what, path in paths.items()}
+    missing = [f"{what} ({paths[what]})" for what, data in found.items() if data is None]
+    if missing:
+        raise DocumentCertificateError(
+            f"{office_id} has no document-signing {', '.join(missing)}: run `jiaozi keys "
+            "init-office`, take the request to the key ceremony (`jiaozi trust onboard`) "
+            "and install its answer with `jiaozi keys install ANSWER`"
+        )
+    key_pem, cert_der, root_der = found["key"], found["certificate"], found["root certificate"]
+    assert key_pem is not None and cert_der is not None and root_der is not None
+    private = _load_private(key_pem, passphrase, str(paths["key"]))
+    try:
+        cert = x509.load_der_x509_certificate(cert_der)
         root = x509.load_der_x509_certificate(root_der)
-        chained = cert_der is not None and _issued_by(cert_der, root)
-        if not chained or not _current(cert_der, private.public_key(), when):
-            cert_der = document_signing_certificate(
-                root_key,
-                root_der,
-                private.public_key(),
-                office_name=office_name or _office_name(store, office_id),
-                office_id=office_id,
-                not_before=when - dt.timedelta(minutes=5),
-                not_after=when + dt.timedelta(days=_DOCSIGN_DAYS),
-            )
-            _write(cert_path, cert_der, 0o644)
-        assert cert_der is not None
+    except ValueError as exc:
+        raise DocumentCertificateError(f"a damaged certificate in {store.home}: {exc}") from exc
+    if cert.public_key() != private.public_key():
+        raise DocumentCertificateError(
+            f"{paths['certificate']} does not certify {paths['key']}: install the ceremony's "
+            "answer to this office's latest request (`jiaozi keys install ANSWER`)"
+        )
+    if not _issued_by(cert_der, root):
+        raise DocumentCertificateError(
+            f"{paths['certificate']} is not issued by {paths['root certificate']}"
+        )
+    if not cert.not_valid_before_utc <= when < cert.not_valid_after_utc:
+        raise DocumentCertificateError(
+            f"the document-signing certificate of {office_id} is valid "
+            f"{cert.not_valid_before_utc:%Y-%m-%d} to {cert.not_valid_after_utc:%Y-%m-%d}, "
+            "not now: renew it (`jiaozi keys init-office --renew`, then the ceremony)"
+        )
+    if when + _RENEW_BEFORE >= cert.not_valid_after_utc:
+        log.warning(
+            "the document-signing certificate of %s ends %s: renew it now "
+            "(`jiaozi keys init-office --renew`, then `jiaozi trust onboard`)",
+            office_id,
+            cert.not_valid_after_utc.isoformat(),
+        )
     return DocumentSigningKey(
         key_pem=key_pem, password=passphrase, cert_der=cert_der, chain_der=(root_der,)
     )

@@ -30,6 +30,15 @@ from credential import (
     strict_json_loads,
 )
 
+from ._ceremony import (
+    ANSWER_FORMAT,
+    REQUEST_FORMAT,
+    init_office,
+    install_answer,
+    onboard,
+    read_exchange_file,
+    revoke_document_certificate,
+)
 from ._errors import (
     InvalidJwksError,
     KeyNotFoundError,
@@ -37,9 +46,10 @@ from ._errors import (
     NoActiveKeyError,
     TrustAdminError,
 )
-from ._files import jiaozi_home, passphrase_from_env
+from ._files import jiaozi_home, passphrase_from_env, write_atomic
 from ._store import ROOT_OWNER, KeyStore
 from ._trustadmin import (
+    DOCSIGN_CRL_FILE,
     ROOT_JWKS_FILE,
     TRUST_DIR,
     TRUST_LIST_FILE,
@@ -54,6 +64,7 @@ from ._trustadmin import (
     rotate_office,
     sync_office_keys,
 )
+from ._x509 import ROOT_CERT_FILE, root_signing_key
 
 __all__ = ["keys_group", "trust_group"]
 
@@ -152,20 +163,85 @@ def trust_group() -> None:
 
 @trust_group.command("init")
 @click.option("--force", is_flag=True, help="Replace an existing trust list with an empty one.")
-@click.option("--alg", type=_ALG_CHOICE, default="EdDSA", show_default=True, help="Root key.")
+@click.option(
+    "--alg",
+    type=_ALG_CHOICE,
+    default="ES256",
+    show_default=True,
+    help="Root key (ES256: PDF validators such as pdfsig/NSS accept no Ed25519 CA).",
+)
 @_now_option
 @_reports_errors
 def trust_init(force: bool, alg: str, now_ts: int | None) -> None:
-    """Create the root key (if none) and sign an empty trust list."""
+    """Create the root key (if none), its CA certificate, and sign an empty trust list.
+
+    Run in the ROOT home of the key ceremony (an offline machine), never an office's.
+    """
     store, now = _store(), _now(now_ts)
     trust_list = init_trust(store, now=now, force=force, alg=Algorithm(alg))
     root = store.active_key(ROOT_OWNER, now=now)
+    root_signing_key(store, now=now)
     directory = store.home / TRUST_DIR
     click.echo(
         f"trust list seq {trust_list.sequence} signed by root key {root.kid} ({root.alg.value})"
     )
     click.echo(f"  {directory / TRUST_LIST_FILE}")
     click.echo(f"  {directory / ROOT_JWKS_FILE}  (verifiers pin this)")
+    click.echo(f"  {directory / ROOT_CERT_FILE}  (PDF readers import this as a trusted root)")
+
+
+def _write_exchange(out: Path, doc: dict[str, Any]) -> None:
+    data = (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    try:
+        write_atomic(out, data, mode=0o644)
+    except OSError as exc:
+        raise TrustAdminError(f"cannot write {out}: {exc}") from exc
+
+
+@trust_group.command("onboard")
+@click.argument("request", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the answer for the office (`jiaozi keys install ANSWER`).",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 1830),
+    default=730,
+    show_default=True,
+    help="Validity of the document-signing certificate.",
+)
+@_now_option
+@_reports_errors
+def trust_onboard(request: Path, out: Path, days: int, now_ts: int | None) -> None:
+    """Answer an office's onboarding REQUEST: list it, certify its document-signing key."""
+    store, now = _store(), _now(now_ts)
+    answer = onboard(store, read_exchange_file(request, REQUEST_FORMAT), now=now, days=days)
+    _write_exchange(out, answer)
+    click.echo(
+        f"office {answer['office_id']} listed; trust list seq {answer['trust_list_seq']}; "
+        f"document-signing certificate serial {answer['serial']}"
+    )
+    click.echo(f"answer written to {out}: the office runs `jiaozi keys install {out.name}`")
+
+
+@trust_group.command("revoke-docsign")
+@click.argument("serial")
+@_now_option
+@_reports_errors
+def trust_revoke_docsign(serial: str, now_ts: int | None) -> None:
+    """Revoke the document-signing certificate SERIAL (hexadecimal) from now on."""
+    store, now = _store(), _now(now_ts)
+    cert, _crl = revoke_document_certificate(store, serial, now=now)
+    subject = cert.subject.rfc4514_string()
+    click.echo(f"revoked document-signing certificate {cert.serial_number:x} ({subject})")
+    click.echo(
+        f"  {store.home / TRUST_DIR / DOCSIGN_CRL_FILE}: give it to verifiers with the trust "
+        "list (`jiaozi trust export --out DIR`)"
+    )
 
 
 def _read_jwks(path: Path) -> dict[str, Any]:
@@ -323,6 +399,74 @@ def keys_create(office_id: str, alg: str, now_ts: int | None) -> None:
     )
 
 
+@keys_group.command("init-office")
+@click.option("--id", "office_id", required=True, help="Office id, e.g. urn:jiaozi:office:11001.")
+@click.option("--name", required=True, help="Office name, e.g. 北京市教育委员会.")
+@click.option("--province", required=True, help="2-digit province code (GB/T 2260), e.g. 11.")
+@click.option("--office-code", required=True, help="3-digit office code, e.g. 001.")
+@click.option("--types", required=True, help="Qualification types it may issue, comma-separated.")
+@click.option("--alg", type=_ALG_CHOICE, default="EdDSA", show_default=True, help="Token key.")
+@click.option(
+    "--new-docsign-key",
+    is_flag=True,
+    help="Make a new document-signing key (it replaces the old one once certified).",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the onboarding request for the key ceremony.",
+)
+@_now_option
+@_reports_errors
+def keys_init_office(
+    office_id: str,
+    name: str,
+    province: str,
+    office_code: str,
+    types: str,
+    alg: str,
+    new_docsign_key: bool,
+    out: Path,
+    now_ts: int | None,
+) -> None:
+    """Make this office's keys here (if missing) and write its onboarding request.
+
+    Run in the office's own home; again to renew its certificate or after a key rotation.
+    """
+    store, now = _store(), _now(now_ts)
+    request = init_office(
+        store,
+        office_id=office_id,
+        name=name,
+        province=province,
+        office_code=office_code,
+        qualification_types=[t.strip() for t in types.split(",") if t.strip()],
+        now=now,
+        alg=Algorithm(alg),
+        new_docsign_key=new_docsign_key,
+    )
+    _write_exchange(out, request)
+    kids = ", ".join(k["kid"] for k in request["jwks"]["keys"])
+    click.echo(f"onboarding request for {office_id} written to {out} (keys {kids})")
+    click.echo(f"no secret in it: take it to the key ceremony (`jiaozi trust onboard {out.name}`)")
+
+
+@keys_group.command("install")
+@click.argument("answer", type=click.Path(dir_okay=False, path_type=Path))
+@_now_option
+@_reports_errors
+def keys_install(answer: Path, now_ts: int | None) -> None:
+    """Install the key ceremony's ANSWER: trust list, root certificate, own certificate."""
+    store, now = _store(), _now(now_ts)
+    cert = install_answer(store, read_exchange_file(answer, ANSWER_FORMAT), now=now)
+    click.echo(
+        f"installed document-signing certificate {cert.serial_number:x}, valid until "
+        f"{_time(int(cert.not_valid_after_utc.timestamp()))}, and the trust list"
+    )
+
+
 @keys_group.command("rotate")
 @click.option("--office", "office_id", help="Office id whose key to rotate.")
 @click.option("--root", "root", is_flag=True, help="Rotate the national root key instead.")
@@ -348,8 +492,8 @@ def keys_rotate(office_id: str | None, root: bool, alg: str | None, now_ts: int 
         click.echo("no trust list here to re-sign")
     else:
         click.echo(
-            f"trust list not re-signed ({owner} is not in a trust list here): send "
-            f"`jiaozi keys jwks --office {owner}` to the national authority"
+            f"trust list not re-signed here (no root key in this home): run `jiaozi keys "
+            f"init-office` for {owner} again and take the request to the key ceremony"
         )
     if root:
         click.echo(f"verifiers must pin the new {store.home / TRUST_DIR / ROOT_JWKS_FILE}")
@@ -381,7 +525,10 @@ def keys_compromise(kid: str, at: int, now_ts: int | None) -> None:
         )
     elif owner is not None:
         if trust_list is None:
-            click.echo(f"trust list not re-signed ({owner} is not in a trust list here)")
+            click.echo(
+                "trust list not re-signed here (no root key in this home): the key ceremony "
+                f"marks it too (`jiaozi keys compromise {kid} --at ...` in the root home)"
+            )
         try:
             store.active_key(owner, now=now)
         except NoActiveKeyError:

@@ -4,13 +4,15 @@
 #   fonts-arphic-uming  uming.ttc: the Song/Ming TrueType face embedded in certificate PDFs
 #   fonts-hanazono      HanaMinA/B.ttf: fallback for rare characters in names (e.g. 𬌗)
 #   poppler-utils       pdftoppm, pdftotext, pdffonts: used by the PDF tests
+#   libnss3-tools       certutil: the key-ceremony tests import the national root into a
+#                       temporary NSS database so that pdfsig judges the signer trusted
 #   chromium            headless browser for the verifier web page tests (tests/e2e; driven
 #                       by Playwright's Python package: no browser is ever downloaded)
 #
 # Idempotent: prints what it installs and why, nothing else to do when all are present.
 set -eu
 
-PACKAGES="fonts-arphic-uming fonts-hanazono poppler-utils chromium"
+PACKAGES="fonts-arphic-uming fonts-hanazono poppler-utils libnss3-tools chromium"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from credential import (
@@ -14,8 +16,17 @@ from credential import (
     load_status_list,
     verify_trust_list,
 )
+from keys import DOCSIGN_CRL_FILE, KeysError, revoked_serials
 
-__all__ = ["OfflineDataError", "load_root_keys", "load_status_files", "load_trust"]
+__all__ = [
+    "OfflineDataError",
+    "RevokedDocumentCertificates",
+    "load_root_keys",
+    "load_status_files",
+    "load_trust",
+]
+
+log = logging.getLogger(__name__)
 
 
 class OfflineDataError(Exception):
@@ -54,3 +65,40 @@ def load_status_files(paths: Iterable[Path], trust: TrustList) -> dict[str, Stat
             raise OfflineDataError(f"{path}: {exc}") from exc
         out[snap.uri] = snap
     return out
+
+
+class RevokedDocumentCertificates:
+    """The serial numbers of revoked document-signing certificates, from the key
+    ceremony's ``docsign.crl`` delivered beside the pinned root JWKS (``jiaozi trust
+    export`` writes both). Re-read when the file changes; a CRL that does not verify
+    against the pinned roots is refused with an error in the log, and the last good one
+    kept (a stale list beats none, and a forged file cannot lift a revocation).
+    """
+
+    def __init__(self, path: Path, roots: Sequence[PublicKey]) -> None:
+        self.path = path
+        self._roots = list(roots)
+        self._lock = threading.Lock()
+        self._stamp: tuple[int, int, int] | None = None
+        self._serials: frozenset[int] = frozenset()
+
+    @classmethod
+    def beside(cls, root_jwks: Path, roots: Sequence[PublicKey]) -> RevokedDocumentCertificates:
+        """Return the revocations read from ``docsign.crl`` in ``root_jwks``'s directory."""
+        return cls(root_jwks.parent / DOCSIGN_CRL_FILE, roots)
+
+    def serials(self) -> frozenset[int]:
+        """Return the revoked serial numbers (empty while there is no CRL file)."""
+        with self._lock:
+            try:
+                st = self.path.stat()
+            except OSError:
+                return self._serials
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+            if stamp != self._stamp:
+                try:
+                    self._serials = revoked_serials(self.path.read_bytes(), self._roots)
+                except (OSError, KeysError) as exc:
+                    log.error("%s refused, keeping the last good list: %s", self.path, exc)
+                self._stamp = stamp
+            return self._serials

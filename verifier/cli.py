@@ -26,7 +26,13 @@ from credential import (
     verify,
 )
 
-from ._offline import OfflineDataError, load_root_keys, load_status_files, load_trust
+from ._offline import (
+    OfflineDataError,
+    RevokedDocumentCertificates,
+    load_root_keys,
+    load_status_files,
+    load_trust,
+)
 
 __all__ = ["render_doc", "render_text", "verify_command"]
 
@@ -171,7 +177,7 @@ def _online(url: str, value: str, lang: str) -> dict[str, Any]:
 
 
 def _read_file(
-    value: str, roots: list[PublicKey], lang: str
+    value: str, roots: list[PublicKey], lang: str, revoked: frozenset[int] = frozenset()
 ) -> tuple[str | None, str | None, Check]:
     """Return (qr_text, credential, the file's own signature check) of a PDF, PNG or
     JPEG file, as the API reads an upload (``verifier.extract``, ``verifier.filecheck``);
@@ -187,7 +193,7 @@ def _read_file(
         found = extract(data)
     except UnreadableFile as exc:
         raise click.UsageError(f"{value}: {exc.en if lang == 'en' else exc.zh}") from None
-    return found.qr, found.credential, file_signature(found.kind, data, roots)
+    return found.qr, found.credential, file_signature(found.kind, data, roots, revoked)
 
 
 def _is_upload(value: str) -> bool:
@@ -311,7 +317,8 @@ def verify_command(
     # the same pinned roots, so a PDF changed after signing gets the API's verdict.
     file: Check | None = None
     if _is_upload(value):
-        qr_text, credential_jws, file = _read_file(value, roots, lang)
+        revoked = RevokedDocumentCertificates.beside(root_path, roots).serials()
+        qr_text, credential_jws, file = _read_file(value, roots, lang, revoked)
     else:
         qr_text, credential_jws = _read_input(value)
     now = (

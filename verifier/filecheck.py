@@ -9,7 +9,7 @@ FILE`` offline alike, so both give a PDF changed after signing the same verdict
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from credential import Check, PublicKey, Reason
 from keys import PdfSignatureOutcome, check_pdf_signature
@@ -62,13 +62,16 @@ def file_check(outcome: PdfSignatureOutcome) -> Check:
     return _FILE_CHECKS[outcome]
 
 
-def file_signature(kind: str, data: bytes, roots: Sequence[PublicKey]) -> Check:
+def file_signature(
+    kind: str, data: bytes, roots: Sequence[PublicKey], revoked: Collection[int] = ()
+) -> Check:
     """Return the check of a file's own signature: a PDF's (``kind`` ``pdf``) against
-    the pinned root keys ``roots`` (they also certify the offices' PDF-signing keys); any
-    other kind is not signed. Never raises for what the file contains."""
+    the pinned root keys ``roots`` (they also certify the offices' PDF-signing keys), a
+    signer certificate whose serial is in ``revoked`` (the root's document-signing CRL)
+    untrusted; any other kind is not signed. Never raises for what the file contains."""
     if kind != "pdf":
         return file_check(PdfSignatureOutcome.NOT_SIGNED)
-    found = check_pdf_signature(data, [r.key for r in roots])
+    found = check_pdf_signature(data, [r.key for r in roots], revoked)
     if found.outcome not in (PdfSignatureOutcome.INTACT, PdfSignatureOutcome.NOT_SIGNED):
         log.info("PDF: %s (%s)", found.outcome.value, found.detail)
     return file_check(found.outcome)

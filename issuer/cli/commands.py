@@ -135,7 +135,8 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
         return store.public_keys(office)
 
     # Opening the keys costs a passphrase key derivation: once per five minutes, not per
-    # PDF; a renewed certificate or a rotated root is picked up within that time.
+    # PDF; a certificate installed by `jiaozi keys install` is picked up within that time.
+    # Only the office's own document key and certificate are read: no root private key.
     cached: list[tuple[float, DocumentSigningKey]] = []
 
     def document_key_provider() -> DocumentSigningKey:

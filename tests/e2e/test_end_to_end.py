@@ -1,8 +1,9 @@
 """End to end: a real issuer and a real verifier, each its own process
 (``python -m jiaozi issuer serve`` / ``verifier serve``) on a free loopback port.
 
-The national root and the office are made with the keys API in a fresh ``JIAOZI_HOME``
-and exported for the verifier; the verifier syncs the trust list from the issuer's
+The national root is made in a root home and the office onboarded into its own fresh
+``JIAOZI_HOME`` (no root private key in it) with the keys API, the ceremony exporting for
+the verifier; the verifier syncs the trust list from the issuer's
 ``/trust-list.jwt``. A clerk issues two certificates; the first one's PDF is rendered, its
 page rendered at 150 dpi in grey by ``pdftoppm``, and the QR decoded by zxing-cpp is what
 is verified (``valid``). Two supervisors revoke it (request + approval); the verifier
@@ -40,7 +41,7 @@ from issuer.pdf import render_certificate
 from issuer.settings import IssuerSettings
 from keys import export_trust
 from tests.factory.issuer import application
-from tests.factory.keys import make_store
+from tests.factory.keys import make_store, root_home_of
 
 PASSPHRASE = "correct horse battery staple 教资 e2e"
 BOOTSTRAP_KEY = "e2e-bootstrap-key-0123456789-abcdefghij"
@@ -125,9 +126,12 @@ def poll(
 
 
 def office_home(home: Path, out: Path) -> None:
-    """Root + office key in ``home`` (the issuer's JIAOZI_HOME); export for verifiers."""
+    """The office onboarded into ``home`` (the issuer's JIAOZI_HOME) by the key ceremony
+    run in a root home apart; the ceremony exports for verifiers. The issuer then starts
+    and prints PDFs from a home that holds no root private key."""
     make_store(home, passphrase=PASSPHRASE.encode(), office_id=OFFICE)
-    export_trust(home, out)
+    assert not (home / "keys" / "root").exists()
+    export_trust(root_home_of(home), out)
 
 
 def certificate_of(i: int, issued: dict[str, Any]) -> Certificate:

@@ -64,6 +64,9 @@ def test_demo_issues_prints_verifies_and_revokes(tmp_path: Path) -> None:
     assert port_is_free(port(summary["issuer_url"]))
     assert port_is_free(port(summary["verifier_url"]))
     assert not (demo / "demo.pid").exists()
+    # the key ceremony's root home is apart: the office's home holds no root private key
+    assert list((tmp_path / "var" / "demo-root" / "keys" / "root").glob("*.pem"))
+    assert not (demo / "keys" / "root").exists()
     assert (demo / "logs" / "issuer.log").read_text().strip()
     assert "Application shutdown complete" in (demo / "logs" / "verifier.log").read_text()
 

@@ -18,11 +18,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from issuer.pdf import render_certificate
 from keys import (
-    ROOT_OWNER,
     PdfSignatureOutcome,
     check_pdf_signature,
     office_document_key,
     pades_signer,
+    root_keys,
 )
 from tests.factory import VERIFIER_URL
 from tests.factory.pdf import (
@@ -67,11 +67,11 @@ def test_the_issuers_signed_pdf_is_intact(signed: bytes) -> None:
 
 def test_pdf_signed_by_an_offices_stored_document_key_is_intact(tmp_path: Path) -> None:
     """The issuer's own path: keys.office_document_key in a key store, the root pinned as
-    the store's active root key (what a verifier's root JWKS holds)."""
+    the root key installed in the office's home (what a verifier's root JWKS holds)."""
     store = make_store(tmp_path)
     signer = pades_signer(office_document_key(store, OFFICE, now=NOW))
     pdf = signed_pdf(WORLD, sample_certificate(), signer)
-    root = store.active_key(ROOT_OWNER, now=NOW).key
+    (root,) = [k.key for k in root_keys(store.home)]
     assert check_pdf_signature(pdf, [root]).outcome is Out.INTACT
     assert check_pdf_signature(pdf, ROOTS).outcome is Out.UNTRUSTED
 

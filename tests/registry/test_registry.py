@@ -22,7 +22,7 @@ from keys import InvalidOfficeError, add_office
 from registry.cli import trust_reader
 from registry.db import changes, entries
 from registry.settings import RegistrySettings
-from tests.factory.keys import make_store
+from tests.factory.keys import make_store, root_store_of
 from tests.factory.registry import NationalWorld, RegistryHarness, person
 
 
@@ -202,7 +202,8 @@ def test_production_is_the_default_and_refuses_an_http_url(monkeypatch) -> None:
 
 
 def test_the_ceremony_lists_the_registry_with_no_scope(tmp_path) -> None:
-    store = make_store(tmp_path / "home", now=1_780_000_000)
+    make_store(tmp_path / "home", now=1_780_000_000)
+    store = root_store_of(tmp_path / "home")  # the ceremony's root home, not the office's
     listed = add_office(
         store,
         office_id=REGISTRY_ID,

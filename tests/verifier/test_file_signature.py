@@ -8,13 +8,19 @@ and the result says the file itself is not signed.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
+from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from credential import Reason, qr_url
 from tests.factory import VERIFIER_URL, applicants
@@ -81,6 +87,43 @@ def test_pdf_signed_by_a_certificate_not_from_the_root_is_not_valid(api: Harness
     body, checks = judged(api, issued_pdf(api, 4, root=Ed25519PrivateKey.generate()))
     assert body["verdict"] == "not_valid" and body["reason"] == "file_altered"
     assert "national trust root" in checks["file_signature"]["detail"]
+
+
+def crl_revoking(root: Any, serial: int) -> bytes:
+    """A document-signing CRL, as ``jiaozi trust revoke-docsign`` writes it, signed by ``root``."""
+    now = dt.datetime.now(dt.UTC)
+    builder = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test root")]))
+        .last_update(now)
+        .next_update(now + dt.timedelta(days=30))
+        .add_revoked_certificate(
+            x509.RevokedCertificateBuilder().serial_number(serial).revocation_date(now).build()
+        )
+    )
+    digest = None if isinstance(root, Ed25519PrivateKey) else hashes.SHA256()
+    return builder.sign(root, digest).public_bytes(serialization.Encoding.DER)
+
+
+def test_pdf_signed_by_a_revoked_document_certificate_is_not_valid(
+    api: Harness, tmp_path: Path
+) -> None:
+    """The ceremony's CRL, delivered beside the pinned root JWKS, is honoured on the next
+    upload; a CRL the pinned root did not sign is ignored (it cannot lift or add one)."""
+    data = issued_pdf(api, 8)
+    (sig,) = PdfFileReader(io.BytesIO(data)).embedded_signatures
+    serial = sig.signer_cert.serial_number
+    body, _checks = judged(api, data)
+    assert body["verdict"] == "valid"
+    assert (tmp_path / "root.jwks.json").exists()  # where the harness pins the root
+    (tmp_path / "docsign.crl").write_bytes(crl_revoking(Ed25519PrivateKey.generate(), serial))
+    body, _checks = judged(api, data)
+    assert body["verdict"] == "valid"  # a forged CRL is refused
+    (tmp_path / "docsign.crl").write_bytes(crl_revoking(root_private_key(api.world), serial))
+    body, checks = judged(api, data)
+    assert body["verdict"] == "not_valid" and body["reason"] == "file_altered"
+    assert checks["file_signature"]["ok"] is False
+    assert checks["signature"]["ok"] is True  # the QR itself is still genuine
 
 
 def test_unsigned_pdf_with_a_genuine_qr_is_valid_and_says_so(api: Harness) -> None:

@@ -32,6 +32,7 @@ from credential import (
 )
 
 from .. import db
+from .._offline import RevokedDocumentCertificates
 from ..filecheck import FILE_CHECK, file_check, file_signature
 from ..problems import VALIDATION_TITLE, FieldProblem, Problem
 from ..ratelimit import LimiterUnavailable, make_limiter
@@ -82,6 +83,8 @@ class Verifier:
         self.store = Store(self.engine, roots, settings.reload_interval)
         # the pinned root keys also certify the offices' PDF-signing keys (keys._x509)
         self.roots = tuple(roots)
+        # ... and revoke them in the ceremony's CRL, delivered beside the pinned root JWKS
+        self.revoked_docsign = RevokedDocumentCertificates.beside(settings.root_jwks, roots)
         self.syncer = Syncer(settings, self.engine, self.http, self.store, roots, self.clock)
         self.limiter = make_limiter(self.engine, settings.redis_url, settings.redis_prefix)
         self.policy = VerifyPolicy(
@@ -139,8 +142,8 @@ class Verifier:
     def file_signature(self, kind: str, data: bytes) -> Check:
         """The check of an uploaded file's own signature: a PDF's against the pinned
         roots; a PNG or JPEG is never signed (``verifier.filecheck``, which ``jiaozi
-        verify FILE`` uses too)."""
-        return file_signature(kind, data, self.roots)
+        verify FILE`` uses too); a revoked signer certificate is not trusted."""
+        return file_signature(kind, data, self.roots, self.revoked_docsign.serials())
 
     def judge(
         self,

@@ -276,12 +276,14 @@ def test_without_a_document_signing_key_nothing_is_issued(
     tmp_path: Path, database_url: str
 ) -> None:
     env = batch_cli_env(tmp_path, database_url)
-    for pem in (tmp_path / "home" / "keys" / "root").glob("*.pem"):
-        pem.unlink()  # an office's store without the root key: no document certificate
+    assert not (tmp_path / "home" / "keys" / "root").exists()  # an office home: no root key
+    # an office that has not installed the ceremony's answer: no document certificate
+    (tmp_path / "home" / "keys" / "office-11001" / "docsign.crt").unlink()
     batch_file = _batch_file(tmp_path, 3)
     r = _run(env, batch_file, tmp_path / "pdf")
     assert r.returncode == 1
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("jiaozi batch issue: document-signing key")
+    assert "jiaozi keys install ANSWER" in lines[0]
     assert "batch" not in r.stdout  # stopped before the batch was opened
     assert not (tmp_path / "pdf").exists()

@@ -11,12 +11,13 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from credential import REGISTRY_ID
-from keys import KeyStore, add_office, current_trust_list
+from keys import KeyStore, add_office, current_trust_list, export_trust
 from registry.app import create_app
 from registry.db import make_engine
 from registry.settings import RegistrySettings
 from tests.factory import REPO
 from tests.factory.issuer import batch_cli_env
+from tests.factory.keys import root_home_of
 from tests.factory.server import free_port, served
 
 
@@ -42,7 +43,8 @@ def test_without_a_registry_url_it_says_so(tmp_path: Path) -> None:
 
 def test_a_round_against_a_registry_and_against_none(tmp_path: Path) -> None:
     env = batch_cli_env(tmp_path, f"sqlite:///{tmp_path / 'office.db'}")
-    store = KeyStore(Path(env["JIAOZI_HOME"]), b"cli-test-passphrase")
+    home = Path(env["JIAOZI_HOME"])
+    store = KeyStore(root_home_of(home), b"cli-test-passphrase")  # the ceremony's root home
     now = int(time.time()) - 1800
     add_office(
         store,
@@ -53,6 +55,7 @@ def test_a_round_against_a_registry_and_against_none(tmp_path: Path) -> None:
         qualification_types=[],
         now=now,
     )
+    export_trust(store.home, home / "trust")  # the office gets the list naming the registry
     settings = RegistrySettings(
         env="development", database_url=f"sqlite:///{tmp_path / 'registry.db'}"
     )

@@ -20,7 +20,6 @@ import pytest
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -42,12 +41,16 @@ from keys import (
     KeysError,
     KeyStore,
     WrongPassphraseError,
+    init_office,
+    install_answer,
     office_document_key,
+    onboard,
     pades_signer,
     root_certificate,
     rotate_root,
 )
 from tests.factory import VERIFIER_URL
+from tests.factory.keys import root_store_of
 from tests.factory.pdf import (
     NOW,
     OFFICE,
@@ -233,8 +236,8 @@ def test_a_changed_byte_in_the_signature_itself_is_not_valid(signed: Signed) -> 
 
 def test_an_unrelated_root_does_not_trust_it(signed: Signed) -> None:
     other = root_certificate(
-        Ed25519PrivateKey.generate(),
-        name="Jiaozi national trust root",  # same name, another key
+        ec.generate_private_key(ec.SECP256R1()),  # the root's algorithm (ES256), another key
+        name="Jiaozi national trust root",  # same name
         not_before=dt.datetime.now(dt.UTC) - dt.timedelta(days=1),
         not_after=dt.datetime.now(dt.UTC) + dt.timedelta(days=365),
     )
@@ -319,16 +322,33 @@ def test_certificates_carry_the_profile(store: KeyStore) -> None:
     assert usage.critical and usage.value.digital_signature and usage.value.content_commitment
     assert not usage.value.key_cert_sign
     eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    assert [o.dotted_string for o in eku] == [DOCUMENT_SIGNING_EKU]
+    assert [o.dotted_string for o in eku] == [DOCUMENT_SIGNING_EKU, "1.3.6.1.5.5.7.3.4"]
     names = [(a.oid, a.value) for a in cert.subject]
     assert names == [(NameOID.COMMON_NAME, OFFICE_NAME), (NameOID.ORGANIZATION_NAME, OFFICE)]
 
 
-def test_root_rotation_remakes_the_root_certificate_and_reissues(tmp_path: Path) -> None:
-    store = make_store(tmp_path)
+def test_root_rotation_then_a_renewal_chains_the_same_document_key_to_the_new_root(
+    tmp_path: Path,
+) -> None:
+    """The office never re-makes anything itself: after the ceremony rotates the root, the
+    office's old certificate still chains to the old root.crt it holds; its next request
+    (same document key) is answered under the new root."""
+    store = make_store(tmp_path / "office")
+    root_store = root_store_of(tmp_path / "office")
     before = office_document_key(store, OFFICE, now=NOW)
-    rotate_root(store, now=NOW + 10)
-    after = office_document_key(store, OFFICE, now=NOW + 20)
+    rotate_root(root_store, now=NOW + 10)
+    assert office_document_key(store, OFFICE, now=NOW + 15) == before
+    request = init_office(
+        store,
+        office_id=OFFICE,
+        name=OFFICE_NAME,
+        province="11",
+        office_code="001",
+        qualification_types=["primary"],
+        now=NOW + 20,
+    )
+    install_answer(store, onboard(root_store, request, now=NOW + 20), now=NOW + 20)
+    after = office_document_key(store, OFFICE, now=NOW + 30)
     assert after.chain_der != before.chain_der
     assert after.cert_der != before.cert_der
     assert after.key_pem == before.key_pem  # the office keeps its document key
