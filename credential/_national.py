@@ -33,6 +33,8 @@ from typing import Any
 from ._errors import RestrictionListError
 from ._jws import encode_jws
 from ._keys import Signer
+from ._restrictions import _date as _restriction_date
+from ._restrictions import _int
 from ._signed import open_office_signed
 from ._trust import TrustList
 
@@ -141,20 +143,9 @@ def sign_national(typ: str, claims: Mapping[str, Any], signer: Signer) -> str:
 
 
 def _date(value: Any, name: str, *, optional: bool) -> dt.date | None:
-    if value is None and optional:
-        return None
-    if not isinstance(value, str):
+    if value is None and not optional:
         raise RestrictionListError(f"{name} is not a date")
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError as exc:
-        raise RestrictionListError(f"{name} is not a date") from exc
-
-
-def _int(value: Any, name: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise RestrictionListError(f"{name} is not a non-negative integer")
-    return value
+    return _restriction_date(value, name)
 
 
 def _fields(obj: Any, ref: str, office: str) -> NationalEntry:
