@@ -42,7 +42,12 @@ from issuer.lifecycle.approvals import (
     request_restriction,
     request_revocation,
 )
-from issuer.lifecycle.national import RegistryClient, SyncReport, sync_national
+from issuer.lifecycle.national import (
+    RegistryClient,
+    SyncReport,
+    fill_person_refs,
+    sync_national,
+)
 from issuer.lifecycle.publication import (
     Artefact,
     Publication,
@@ -77,6 +82,7 @@ __all__ = [
     "approve",
     "bar_until",
     "changes_token",
+    "fill_person_refs",
     "get_restriction",
     "list_pending",
     "maker_checker_on",

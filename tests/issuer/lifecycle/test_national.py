@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from credential import IdType, Office, QualificationType, TrustList
@@ -131,3 +132,72 @@ def test_batches_refuse_the_person_and_batch_certificates_are_found(linked: Link
         f"/api/v1/batches/{got['id']}/errors.csv", headers=env.headers()
     ).content.decode("utf-8-sig")
     assert "2031-11-01" in errors and linked.world.office_id("B") in errors
+
+
+def _issued_before_revision_0007(env: IssuerHarness, number: str) -> None:
+    """Make ``number`` look as a certificate issued before person references existed."""
+    with env.engine.begin() as conn:
+        conn.execute(
+            sa.text("UPDATE certificate SET person_ref = NULL WHERE certificate_number = :n"),
+            {"n": number},
+        )
+
+
+def test_a_certificate_from_before_person_references_is_found_once_filled(
+    linked: Linked,
+) -> None:
+    # Certificates issued before revision 0007 have no person_ref: without the fill, an
+    # entry for their person arrives, revokes nothing, and the certificate stays valid.
+    env = linked.env
+    body = application(12)
+    old = issue(env, 12)["certificate_number"]
+    other = issue(env, 13)["certificate_number"]
+    for number in (old, other):
+        _issued_before_revision_0007(env, number)
+    linked.restrict_at_b(5, linked.ref(body["id_type"], body["id_number"]))
+    report = linked.sync()
+    assert report.errors == [] and report.revoked == [old]  # filled in the same round
+    statuses = {
+        r["certificate_number"]: (r["status"], r["person_ref"] is not None)
+        for r in rows(env, "SELECT certificate_number, status, person_ref FROM certificate")
+    }
+    assert statuses == {old: ("revoked", True), other: ("valid", True)}
+    [audit] = rows(env, "SELECT detail_json FROM audit_record WHERE action='certificate.revoked'")
+    assert json.loads(audit["detail_json"])["national_ref"] == f"{linked.world.office_id('B')}#5"
+    # the next round has nothing left to fill and revokes nothing again
+    again = linked.sync()
+    assert (again.revoked, again.errors) == ([], [])
+
+
+def test_a_certificate_issued_after_the_entry_arrived_is_not_revoked_by_the_fill(
+    linked: Linked,
+) -> None:
+    # the entry's bar has ended (or it arrived before): a certificate issued after the
+    # entry was held was judged at issuance; the fill must not revoke it afterwards
+    env = linked.env
+    body = application(14)
+    linked.restrict_at_b(6, linked.ref(body["id_type"], body["id_number"]))
+    assert linked.sync().errors == []
+    with env.engine.begin() as conn:  # the bar lifted by an earlier removal we do not model
+        conn.execute(sa.text("DELETE FROM national_restriction"))
+    cert = issue(env, 14)["certificate_number"]
+    with env.engine.begin() as conn:  # the entry back, as received before the issuance
+        conn.execute(
+            sa.text(
+                "INSERT INTO national_restriction (ref, office, person_ref, category, "
+                "decision_date, bar_until, received_at) VALUES (:r, :o, :p, 'revoked', "
+                ":d, :u, :t)"
+            ),
+            {
+                "r": f"{linked.world.office_id('B')}#6",
+                "o": linked.world.office_id("B"),
+                "p": linked.ref(body["id_type"], body["id_number"]),
+                "d": dt.date(2020, 1, 1),
+                "u": dt.date(2025, 1, 1),
+                "t": dt.datetime(2021, 1, 1),
+            },
+        )
+    _issued_before_revision_0007(env, cert)
+    report = linked.sync()
+    assert (report.revoked, report.errors) == ([], [])
+    assert rows(env, "SELECT status FROM certificate") == [{"status": "valid"}]
