@@ -79,3 +79,31 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings, engine=engine, signer_provider=signer, trust_provider=trust)
     click.echo(f"registry {settings.registry_id} on http://{host}:{port} (pid {os.getpid()})")
     uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
+
+
+@registry_group.command("feed-client")
+@click.argument("name")
+@click.option(
+    "--identity", is_flag=True, help="This client may read identity numbers (authorised MIS)."
+)
+def feed_client(name: str, identity: bool) -> None:
+    """Make a system client of the national feed and print its API key (shown once)."""
+    if not 1 <= len(name) <= 64:
+        raise click.BadParameter("1 to 64 characters", param_hint="NAME")
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from .db import make_engine
+    from .feed import add_client
+
+    try:
+        settings = RegistrySettings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    try:
+        key = add_client(engine, name, identity=identity, now=dt.datetime.now(dt.UTC))
+    except sa.exc.IntegrityError:
+        raise click.ClickException(f"a feed client named {name} exists") from None
+    click.echo(key)
