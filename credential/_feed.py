@@ -2,10 +2,14 @@
 the registry, and the hash chain a feed consumer checks. Made and read here; no I/O.
 
 - A batch (``typ: jiaozi-feed-batch+jwt``), signed by the office: ``{iss, iat, aud,
-  events}``; ``aud`` the registry's id; ``events`` a list of at most
+  after, events}``; ``aud`` the registry's id; ``after`` the office's event number sent
+  last before this batch (0 at first); ``events`` a list of at most
   :data:`MAX_BATCH_EVENTS` objects ``{seq, kind, number, qualification, subject, status,
-  date, name, identity_number, person_ref}``: ``seq`` the office's own gapless event
-  number (1, 2, ...), ``kind`` one of :data:`FEED_KINDS`.
+  date, name, identity_number, person_ref}``: ``seq`` the office's own event number,
+  increasing (the office's event feed, ``issuer.audit.events``), ``kind`` one of
+  :data:`FEED_KINDS`. ``number``, ``name`` and ``identity_number`` are empty for a
+  restricted-list event (``restricted``, ``unrestricted``), which names a person by
+  ``person_ref`` only.
 - The chain: the registry gives each national event ``{seq, prev, office, office_seq,
   kind, number, qualification, subject, status, date, name, identity_seal}`` and its
   ``hash`` = hex SHA-256 of ``prev`` and the canonical JSON of the rest
@@ -45,7 +49,10 @@ __all__ = [
 ]
 
 FEED_BATCH_TYP = "jiaozi-feed-batch+jwt"
-FEED_KINDS = frozenset({"issued", "revoked", "suspended", "reinstated", "restricted"})
+FEED_KINDS = frozenset(
+    {"issued", "suspended", "reinstated", "revoked", "restricted", "unrestricted", "reissued"}
+    | {"replaced", "corrected"}
+)
 FEED_GENESIS = "0" * 64
 MAX_BATCH_EVENTS = 200
 _MAX_BATCH = 256 * 1024
@@ -96,14 +103,28 @@ class FeedBatch:
     """A batch that passed :func:`load_feed_batch`."""
 
     office: str
+    after: int
     events: tuple[OfficeEvent, ...]
 
 
 def sign_feed_batch(
-    events: Sequence[OfficeEvent], *, office: str, registry_id: str, iat: int, signer: Signer
+    events: Sequence[OfficeEvent],
+    *,
+    office: str,
+    registry_id: str,
+    iat: int,
+    signer: Signer,
+    after: int | None = None,
 ) -> str:
-    """Return ``events`` signed by ``signer`` as the office ``office``'s batch."""
-    claims = {"iss": office, "iat": iat, "aud": registry_id, "events": [e.claim() for e in events]}
+    """Return ``events`` signed by ``signer`` as the office ``office``'s batch; ``after``
+    defaults to the first event's ``seq`` minus one."""
+    claims = {
+        "iss": office,
+        "iat": iat,
+        "aud": registry_id,
+        "after": events[0].seq - 1 if after is None else after,
+        "events": [e.claim() for e in events],
+    }
     return encode_jws({"typ": FEED_BATCH_TYP}, claims, signer)
 
 
@@ -137,7 +158,8 @@ def load_feed_batch(token: str, trust: TrustList, *, registry_id: str) -> FeedBa
 
     Raises FeedError unless it is a ``jiaozi-feed-batch+jwt`` signed by an office key of
     ``trust`` (``iss`` that office, never the registry), ``aud`` ``registry_id``, with 1 to
-    :data:`MAX_BATCH_EVENTS` well-formed events whose ``seq`` follow each other.
+    :data:`MAX_BATCH_EVENTS` well-formed events whose ``seq`` increase from after
+    ``after``.
     """
     signed = open_office_signed(
         token, trust, typ=FEED_BATCH_TYP, what="feed batch", error=FeedError,
@@ -148,11 +170,13 @@ def load_feed_batch(token: str, trust: TrustList, *, registry_id: str) -> FeedBa
     raw = signed.claims.get("events")
     if not isinstance(raw, list) or not 1 <= len(raw) <= MAX_BATCH_EVENTS:
         raise FeedError("feed batch events is not a list of 1 to 200 events")
+    after = signed.claims.get("after")
+    if not isinstance(after, int) or isinstance(after, bool) or not 0 <= after < 2**62:
+        raise FeedError("feed batch after is not a non-negative integer")
     events = tuple(_event(e) for e in raw)
-    for before, after in itertools.pairwise(events):
-        if after.seq != before.seq + 1:
-            raise FeedError("feed batch events do not follow each other")
-    return FeedBatch(signed.office.id, events)
+    if events[0].seq <= after or any(b.seq <= a.seq for a, b in itertools.pairwise(events)):
+        raise FeedError("feed batch events do not increase from after")
+    return FeedBatch(signed.office.id, after, events)
 
 
 def identity_seal(number: str, salt: str) -> str:

@@ -1,9 +1,10 @@
 """The national feed (issue 12 point 7): every office's certificate events in one ordered,
 hash-chained sequence, read by the teacher management information system.
 
-Offices push signed batches (``credential.load_feed_batch``) with their own gapless event
-number; the registry keeps a cursor per office (``rg_feed_office``), so a replayed batch
-changes nothing and a gap is refused (an office sends its outbox in order). Each new event
+Offices push signed batches (``credential.load_feed_batch``) of their own events, each
+batch naming the office's event it follows (``after``); the registry keeps the office's
+last event received (``rg_feed_office``), so a replayed batch changes nothing and a batch
+after an event never received is refused (a gap: the office sends in order). Each new event
 takes the next national ``seq`` under the ``feed`` head row lock (so seqs commit in order
 under concurrent writers, as the list's changes) and ``hash`` chains it to the one before
 (``credential.feed_event_hash``). The identity number is kept beside the chain, sealed in
@@ -41,11 +42,11 @@ __all__ = [
 
 
 class FeedGap(RegistryError):
-    """A batch whose first event is not the one after the office's last received."""
+    """A batch sent after an event of the office the registry never received."""
 
-    def __init__(self, expected: int) -> None:
-        super().__init__(f"the next event expected is {expected}")
-        self.expected = expected
+    def __init__(self, last: int) -> None:
+        super().__init__(f"the office's last event received is {last}")
+        self.last = last
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +90,8 @@ def accept_batch(engine: Engine, batch: FeedBatch, *, now: dt.datetime) -> tuple
     """Append the events of ``batch`` not yet received, in one transaction.
 
     Returns (events appended, the office's last event number). Raises FeedGap when the
-    batch starts after the office's next event (a replay of held events appends nothing).
+    batch's ``after`` is beyond the office's last event received (a replay of held events
+    appends nothing).
     """
     with engine.begin() as conn:
         top = conn.execute(
@@ -99,8 +101,8 @@ def accept_batch(engine: Engine, batch: FeedBatch, *, now: dt.datetime) -> tuple
             sa.select(feed_offices.c.last_seq).where(feed_offices.c.office == batch.office)
         ).scalar()
         last = int(last or 0)
-        if batch.events[0].seq > last + 1:
-            raise FeedGap(last + 1)
+        if batch.after > last:  # events between were never received
+            raise FeedGap(last)
         fresh = [e for e in batch.events if e.seq > last]
         if not fresh:
             return 0, last
