@@ -1,4 +1,5 @@
-"""``jiaozi registry``: the registry's commands (``serve``)."""
+"""``jiaozi registry``: the registry's commands (``serve``, ``feed-client``); ``jiaozi feed
+follow``, the national feed's reference consumer (registry/follow.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from credential import PublicKey, Signer, TrustList, verify_trust_list
 
 from .settings import RegistrySettings
 
-__all__ = ["registry_group", "trust_reader"]
+__all__ = ["feed_group", "registry_group", "trust_reader"]
 
 
 def trust_reader(settings: RegistrySettings, *, every: float = 30.0) -> Callable[[], TrustList]:
@@ -107,3 +108,34 @@ def feed_client(name: str, identity: bool) -> None:
     except sa.exc.IntegrityError:
         raise click.ClickException(f"a feed client named {name} exists") from None
     click.echo(key)
+
+
+@click.group("feed")
+def feed_group() -> None:
+    """The national feed for the teacher management information system."""
+
+
+@feed_group.command("follow")
+@click.option("--registry", "registry", required=True, help="The registry's URL.")
+@click.option("--key", envvar="JIAOZI_FEED_KEY", required=True, help="This client's API key.")
+@click.option("--into", "into", required=True, help="The target database URL.")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--interval", default=10.0, show_default=True, type=float)
+@click.option("--until-idle", is_flag=True, help="Stop once the feed is read to its head.")
+def follow_command(
+    registry: str, key: str, into: str, limit: int, interval: float, until_idle: bool
+) -> None:
+    """Keep certificate_by_person in INTO current from the national feed."""
+    import httpx
+
+    from .follow import ChainBroken, follow
+
+    try:
+        follow(
+            registry, key, into, limit=limit, interval=interval, until_idle=until_idle,
+            say=click.echo,
+        )  # fmt: skip
+    except ChainBroken as exc:
+        raise click.ClickException(f"the feed chain is broken, nothing applied: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"the registry answered: {exc}") from exc

@@ -1,4 +1,5 @@
-"""``jiaozi feed follow``: the reference consumer of the national feed (issue 12 point 7).
+"""The reference consumer of the national feed (issue 12 point 7), run as ``jiaozi feed
+follow`` (registry/cli.py).
 
 It reads ``GET /api/v1/feed`` from its cursor, checks every page against the chain (each
 event's ``seq`` the one after the cursor, ``prev`` the cursor's hash, ``hash`` recomputed
@@ -18,10 +19,9 @@ the issuer nor the verifier: a system client installs the registry extra only.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import click
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -32,7 +32,7 @@ __all__ = [
     "ChainBroken",
     "apply_page",
     "check_page",
-    "feed_group",
+    "follow",
     "follow_once",
     "target_engine",
 ]
@@ -149,35 +149,30 @@ def follow_once(engine: Engine, http: httpx.Client, registry: str, key: str, lim
         applied += len(events)
 
 
-@click.group("feed")
-def feed_group() -> None:
-    """The national feed for the teacher management information system."""
-
-
-@feed_group.command("follow")
-@click.option("--registry", "registry", required=True, help="The registry's URL.")
-@click.option("--key", envvar="JIAOZI_FEED_KEY", required=True, help="This client's API key.")
-@click.option("--into", "into", required=True, help="The target database URL.")
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--interval", default=10.0, show_default=True, type=float)
-@click.option("--until-idle", is_flag=True, help="Stop once the feed is read to its head.")
 def follow(
-    registry: str, key: str, into: str, limit: int, interval: float, until_idle: bool
+    registry: str,
+    key: str,
+    into: str,
+    *,
+    limit: int = 500,
+    interval: float = 10.0,
+    until_idle: bool = False,
+    say: Callable[[str], None] = print,
 ) -> None:
-    """Keep certificate_by_person in INTO current from the national feed."""
+    """Keep ``into``'s tables current from the feed at ``registry``: read to the head, then
+    again every ``interval`` seconds (``until_idle``: return at the head).
+
+    Raises ChainBroken (the page refused, nothing of it applied), or httpx.HTTPError when
+    the registry cannot be read."""
     engine = target_engine(into)
-    with httpx.Client(timeout=30) as http:
-        while True:
-            try:
+    try:
+        with httpx.Client(timeout=30) as http:
+            while True:
                 n = follow_once(engine, http, registry, key, limit)
-            except ChainBroken as exc:
-                raise click.ClickException(
-                    f"the feed chain is broken, nothing applied: {exc}"
-                ) from exc
-            except httpx.HTTPError as exc:
-                raise click.ClickException(f"the registry answered: {exc}") from exc
-            if n:
-                click.echo(f"applied {n} events")
-            if until_idle:
-                return
-            time.sleep(interval)
+                if n:
+                    say(f"applied {n} events")
+                if until_idle:
+                    return
+                time.sleep(interval)
+    finally:
+        engine.dispose()
