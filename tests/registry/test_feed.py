@@ -129,7 +129,7 @@ def test_concurrent_offices_leave_a_gapless_chain_replayable_from_zero(registry_
     assert cursor_ahead.status_code == 409
 
 
-def test_the_consumer_refuses_a_forged_or_missing_event(registry_env, tmp_path) -> None:
+def test_the_consumer_refuses_a_forged_or_missing_event(registry_env) -> None:
     env = registry_env
     push(env, batch(env.world, "A", [event(i, who=i) for i in range(1, 5)]))
     push(env, batch(env.world, "B", [event(1, who=1, kind="revoked", office="B")]))
@@ -150,7 +150,8 @@ def test_the_consumer_refuses_a_forged_or_missing_event(registry_env, tmp_path) 
     ):
         with pytest.raises(ChainBroken):
             check_page(0, FEED_GENESIS, broken)
-    target = target_engine(f"sqlite:///{tmp_path / 'mis.db'}")
+    # the consumer's tables in the same database (each backend in turn): no name is shared
+    target = target_engine(env.engine.url.render_as_string(hide_password=False))
     with pytest.raises(ChainBroken):
         apply_page(target, events[:1] + events[2:])
     with target.connect() as conn:  # nothing of the refused page was applied
@@ -160,6 +161,9 @@ def test_the_consumer_refuses_a_forged_or_missing_event(registry_env, tmp_path) 
         rows = {r.number: r for r in conn.execute(certificates.select())}
     assert rows["2026B00000001"].status == "revoked"
     assert rows["2026A00000003"].person == identity_of(3)
+    with pytest.raises(ChainBroken):  # the same page again: it does not follow the cursor
+        apply_page(target, events)
+    target.dispose()
 
 
 def test_jiaozi_registry_feed_client_prints_a_key_that_reads_the_feed(
