@@ -87,8 +87,10 @@ def serve(host: str, port: int) -> None:
 @click.option(
     "--identity", is_flag=True, help="This client may read identity numbers (authorised MIS)."
 )
-def feed_client(name: str, identity: bool) -> None:
-    """Make a system client of the national feed and print its API key (shown once)."""
+@click.option("--disable", is_flag=True, help="Disable this client: its key stops working.")
+def feed_client(name: str, identity: bool, disable: bool) -> None:
+    """Make a system client of the national feed and print its API key (shown once), or
+    disable one."""
     if not 1 <= len(name) <= 64:
         raise click.BadParameter("1 to 64 characters", param_hint="NAME")
     import datetime as dt
@@ -96,13 +98,18 @@ def feed_client(name: str, identity: bool) -> None:
     import sqlalchemy as sa
 
     from .db import make_engine
-    from .feed import add_client
+    from .feed import add_client, disable_client
 
     try:
         settings = RegistrySettings()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
     engine = make_engine(settings.database_url)
+    if disable:
+        if not disable_client(engine, name, now=dt.datetime.now(dt.UTC)):
+            raise click.ClickException(f"no enabled feed client named {name}")
+        click.echo(f"feed client {name} disabled")
+        return
     try:
         key = add_client(engine, name, identity=identity, now=dt.datetime.now(dt.UTC))
     except sa.exc.IntegrityError:

@@ -37,6 +37,7 @@ __all__ = [
     "accept_batch",
     "add_client",
     "authenticate",
+    "disable_client",
     "read_feed",
 ]
 
@@ -73,6 +74,18 @@ def add_client(engine: Engine, name: str, *, identity: bool, now: dt.datetime) -
             )
         )
     return key
+
+
+def disable_client(engine: Engine, name: str, *, now: dt.datetime) -> bool:
+    """Disable the client ``name`` (its key stops working at once); return False when no
+    enabled client has that name."""
+    with engine.begin() as conn:
+        done = conn.execute(
+            feed_clients.update()
+            .where(feed_clients.c.name == name, feed_clients.c.disabled_at.is_(None))
+            .values(disabled_at=now)
+        )
+    return bool(done.rowcount)
 
 
 def authenticate(engine: Engine, key: str) -> FeedClient | None:

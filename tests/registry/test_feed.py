@@ -180,3 +180,9 @@ def test_jiaozi_registry_feed_client_prints_a_key_that_reads_the_feed(
     again = CliRunner().invoke(main, ["registry", "feed-client", "mis-1"])
     assert again.exit_code != 0 and "exists" in again.output
     assert json.dumps(feed(env, key)).count(identity_of(2)) == 1
+    gone = CliRunner().invoke(main, ["registry", "feed-client", "mis-1", "--disable"])
+    assert gone.exit_code == 0, gone.output
+    refused = env.client.get("/api/v1/feed", headers={"authorization": f"Bearer {key}"})
+    assert refused.status_code == 401
+    twice = CliRunner().invoke(main, ["registry", "feed-client", "mis-1", "--disable"])
+    assert twice.exit_code == 1 and "no enabled feed client" in twice.output
