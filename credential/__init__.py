@@ -35,6 +35,19 @@ from ._errors import (
     StatusListError,
     TrustListError,
 )
+from ._feed import (
+    FEED_BATCH_TYP,
+    FEED_GENESIS,
+    FEED_KINDS,
+    MAX_BATCH_EVENTS,
+    FeedBatch,
+    FeedError,
+    OfficeEvent,
+    feed_event_hash,
+    identity_seal,
+    load_feed_batch,
+    sign_feed_batch,
+)
 from ._hosts import HostRules, parse_host_list, parse_proxy_list
 from ._iddocs import IdType, mask_id, normalise_id, person_key, validate_resident_id
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, encode_jws, parse_jws
@@ -86,6 +99,10 @@ from ._verify import RestrictionLookup, VerifyPolicy, person_reference, verify
 __all__ = [
     "BEIJING",
     "CREDENTIAL_TYP",
+    "FEED_BATCH_TYP",
+    "FEED_GENESIS",
+    "FEED_KINDS",
+    "MAX_BATCH_EVENTS",
     "MAX_TOKEN_LENGTH",
     "MIN_LIST_SIZE",
     "NATIONAL_ENTRY_TYP",
@@ -104,6 +121,8 @@ __all__ = [
     "Check",
     "CredentialError",
     "ElicenceId",
+    "FeedBatch",
+    "FeedError",
     "HostRules",
     "IdType",
     "IndexAllocator",
@@ -116,6 +135,7 @@ __all__ = [
     "NationalList",
     "NationalSubmission",
     "Office",
+    "OfficeEvent",
     "ParsedJWS",
     "PublicKey",
     "QrClaims",
@@ -152,7 +172,10 @@ __all__ = [
     "encode_jws",
     "encode_transport",
     "extract_token",
+    "feed_event_hash",
+    "identity_seal",
     "is_small_order_ed25519",
+    "load_feed_batch",
     "load_national_entry",
     "load_national_list",
     "load_registry_auth",
@@ -180,6 +203,7 @@ __all__ = [
     "restrictions_snapshot_claims",
     "rfc3339",
     "sign_certificate",
+    "sign_feed_batch",
     "sign_national",
     "sign_purpose_copy",
     "sign_restrictions",

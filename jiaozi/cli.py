@@ -23,6 +23,7 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("issuer.cli.maintenance", "audit_group"),
     "reissue": ("issuer.cli.maintenance", "reissue_command"),
     "registry": ("registry.cli", "registry_group"),
+    "feed": ("registry.cli", "feed_group"),
 }
 
 

@@ -10,9 +10,13 @@ What it does: offices send it their restricted-list entries and removals, each s
 the office (``POST /api/v1/restrictions``); it keeps them, idempotent on the entry's
 national reference, in a gapless change log; it answers the consolidated list, signed, to
 offices only (``GET /api/v1/restricted-list``, a signed read request). docs/registry.md.
+It also keeps the national feed (issue 12 point 7): offices' signed event batches in, one
+gapless hash-chained feed out to system clients with API keys (docs/integration.md).
 
 Modules: ``settings`` (``RegistrySettings``), ``db`` (its own tables, SQLite by default,
 PostgreSQL by URL), ``store`` (what is accepted and read), ``problems`` (every error mapped
 to RFC 9457 problem JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi
-registry``). May import ``credential`` and ``keys`` only: never ``issuer`` or ``verifier``.
+registry``, ``jiaozi feed``), ``feed`` (the national feed: batches accepted, pages read,
+system clients), ``follow`` (the reference consumer of the feed). May import
+``credential`` and ``keys`` only: never ``issuer`` or ``verifier``.
 """

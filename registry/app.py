@@ -8,6 +8,12 @@
   references, so it is never public. Without ``after``, a signed snapshot; with it, a
   signed page of the changes after it (``application/jwt``). A cursor beyond the head is
   a 409: the office's state is not this registry's.
+- ``POST /api/v1/feed/events``: an office-signed batch of certificate events
+  (``credential.load_feed_batch``); 201 when events were appended, 200 for a replay, 409
+  for a gap (``registry.feed``).
+- ``GET /api/v1/feed?after=<seq>&limit=<n>``: ``Authorization: Bearer <system client API
+  key>``; the national feed, hash-chained; the identity number only for a client with
+  the identity flag. docs/integration.md.
 - ``GET /healthz``.
 """
 
@@ -29,19 +35,27 @@ from credential import (
     HostRules,
     Signer,
     TrustList,
+    load_feed_batch,
     load_national_entry,
     load_registry_auth,
     national_list_claims,
     sign_national,
 )
 
-from . import problems, store
+from . import feed, problems, store
 from .problems import Problem
 from .settings import RegistrySettings
 
-__all__ = ["MAX_BODY", "create_app"]
+__all__ = ["FEED_MAX_BODY", "MAX_BODY", "create_app"]
 
 MAX_BODY = 16 * 1024
+FEED_MAX_BODY = 256 * 1024
+_NO_CLIENT = Problem(
+    401,
+    "unauthorised",
+    ("A system client API key is needed", "需要系统客户端的API密钥"),
+    "Authorization",
+)
 _UNAUTHORISED = Problem(
     401,
     "unauthorised",
@@ -110,6 +124,51 @@ def create_app(
         return JSONResponse(
             {"ref": done.ref, "op": done.op, "recorded": done.changed, "seq": done.seq},
             status_code=201 if done.changed else 200,
+        )
+
+    @app.post("/api/v1/feed/events")
+    async def feed_events(request: Request) -> JSONResponse:
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > FEED_MAX_BODY:
+                raise Problem(413, "too_large", ("The body is too large", "请求体过大"), "body")
+        try:
+            token = body.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise Problem(
+                400, "not_a_jws", ("The body is not a JWS", "请求体不是JWS"), "body"
+            ) from None
+        batch = load_feed_batch(token, trust_provider(), registry_id=settings.registry_id)
+        now = dt.datetime.fromtimestamp(clock(), dt.UTC)
+        added, last = await run_in_threadpool(feed.accept_batch, engine, batch, now=now)
+        return JSONResponse(
+            {"office": batch.office, "appended": added, "last": last},
+            status_code=201 if added else 200,
+        )
+
+    @app.get("/api/v1/feed")
+    def national_feed(
+        request: Request,
+        after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 500,
+    ) -> JSONResponse:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        client = feed.authenticate(engine, key.strip()) if scheme.lower() == "bearer" else None
+        if client is None:
+            raise _NO_CLIENT
+        page = feed.read_feed(engine, after=after, limit=limit, identity=client.identity)
+        if page is None:
+            raise Problem(
+                409,
+                "cursor_ahead",
+                ("The cursor is beyond this registry's feed", "游标超出本登记中心的事件流"),
+                "after",
+            )
+        top, events = page
+        return JSONResponse(
+            {"after": after, "head": top, "events": events},
+            headers={"Cache-Control": "no-store"},
         )
 
     @app.get("/api/v1/restricted-list")

@@ -1,4 +1,5 @@
-"""``jiaozi registry``: the registry's commands (``serve``)."""
+"""``jiaozi registry``: the registry's commands (``serve``, ``feed-client``); ``jiaozi feed
+follow``, the national feed's reference consumer (registry/follow.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from credential import PublicKey, Signer, TrustList, verify_trust_list
 
 from .settings import RegistrySettings
 
-__all__ = ["registry_group", "trust_reader"]
+__all__ = ["feed_group", "registry_group", "trust_reader"]
 
 
 def trust_reader(settings: RegistrySettings, *, every: float = 30.0) -> Callable[[], TrustList]:
@@ -79,3 +80,69 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings, engine=engine, signer_provider=signer, trust_provider=trust)
     click.echo(f"registry {settings.registry_id} on http://{host}:{port} (pid {os.getpid()})")
     uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
+
+
+@registry_group.command("feed-client")
+@click.argument("name")
+@click.option(
+    "--identity", is_flag=True, help="This client may read identity numbers (authorised MIS)."
+)
+@click.option("--disable", is_flag=True, help="Disable this client: its key stops working.")
+def feed_client(name: str, identity: bool, disable: bool) -> None:
+    """Make a system client of the national feed and print its API key (shown once), or
+    disable one."""
+    if not 1 <= len(name) <= 64:
+        raise click.BadParameter("1 to 64 characters", param_hint="NAME")
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from .db import make_engine
+    from .feed import add_client, disable_client
+
+    try:
+        settings = RegistrySettings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    if disable:
+        if not disable_client(engine, name, now=dt.datetime.now(dt.UTC)):
+            raise click.ClickException(f"no enabled feed client named {name}")
+        click.echo(f"feed client {name} disabled")
+        return
+    try:
+        key = add_client(engine, name, identity=identity, now=dt.datetime.now(dt.UTC))
+    except sa.exc.IntegrityError:
+        raise click.ClickException(f"a feed client named {name} exists") from None
+    click.echo(key)
+
+
+@click.group("feed")
+def feed_group() -> None:
+    """The national feed for the teacher management information system."""
+
+
+@feed_group.command("follow")
+@click.option("--registry", "registry", required=True, help="The registry's URL.")
+@click.option("--key", envvar="JIAOZI_FEED_KEY", required=True, help="This client's API key.")
+@click.option("--into", "into", required=True, help="The target database URL.")
+@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--interval", default=10.0, show_default=True, type=float)
+@click.option("--until-idle", is_flag=True, help="Stop once the feed is read to its head.")
+def follow_command(
+    registry: str, key: str, into: str, limit: int, interval: float, until_idle: bool
+) -> None:
+    """Keep certificate_by_person in INTO current from the national feed."""
+    import httpx
+
+    from .follow import ChainBroken, follow
+
+    try:
+        follow(
+            registry, key, into, limit=limit, interval=interval, until_idle=until_idle,
+            say=click.echo,
+        )  # fmt: skip
+    except ChainBroken as exc:
+        raise click.ClickException(f"the feed chain is broken, nothing applied: {exc}") from exc
+    except httpx.HTTPError as exc:
+        raise click.ClickException(f"the registry answered: {exc}") from exc

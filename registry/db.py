@@ -18,7 +18,16 @@ from sqlalchemy.engine import Engine, make_url
 
 from keys import create_private_file
 
-__all__ = ["changes", "entries", "head", "make_engine", "metadata"]
+__all__ = [
+    "changes",
+    "entries",
+    "feed_clients",
+    "feed_events",
+    "feed_offices",
+    "head",
+    "make_engine",
+    "metadata",
+]
 
 metadata = sa.MetaData()
 _TS = sa.DateTime(timezone=True)
@@ -55,6 +64,39 @@ head = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
 )
 
+# The national feed (issue 12 point 7, registry/feed.py): its seq takes the "feed" head
+# row, so it is gapless and commits in order as the list's changes.
+feed_events = sa.Table(
+    "rg_feed_event",
+    metadata,
+    sa.Column("seq", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("office", sa.String(200), nullable=False),
+    sa.Column("office_seq", sa.BigInteger, nullable=False),
+    sa.Column("body", sa.Text, nullable=False),  # the chained event, canonical JSON
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("identity_number", sa.String(40), nullable=False),
+    sa.Column("salt", sa.String(32), nullable=False),
+    sa.Column("received_at", _TS, nullable=False),
+    sa.UniqueConstraint("office", "office_seq"),
+)
+
+feed_offices = sa.Table(  # each office's last event received, and its signed batches' cursor
+    "rg_feed_office",
+    metadata,
+    sa.Column("office", sa.String(200), primary_key=True),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+)
+
+feed_clients = sa.Table(
+    "rg_feed_client",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("identity", sa.Boolean, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+    sa.Column("disabled_at", _TS),
+)
+
 
 def make_engine(url: str, **kw: Any) -> Engine:
     """Return an engine for ``url`` with the registry's tables created (a new SQLite file
@@ -84,11 +126,12 @@ def make_engine(url: str, **kw: Any) -> Engine:
         kw.setdefault("pool_pre_ping", True)
         engine = sa.create_engine(parsed, **kw)
     metadata.create_all(engine, checkfirst=True)
-    with engine.begin() as conn:
-        if conn.execute(sa.select(head.c.seq).where(head.c.name == "list")).first() is None:
-            try:
-                with conn.begin_nested():
-                    conn.execute(head.insert().values(name="list", seq=0))
-            except sa.exc.IntegrityError:  # another replica made it first
-                pass
+    for name in ("list", "feed"):
+        with engine.begin() as conn:
+            if conn.execute(sa.select(head.c.seq).where(head.c.name == name)).first() is None:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(head.insert().values(name=name, seq=0))
+                except sa.exc.IntegrityError:  # another replica made it first
+                    pass
     return engine

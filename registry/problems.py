@@ -13,8 +13,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from credential import RestrictionListError, preferred_language
+from credential import FeedError, RestrictionListError, preferred_language
 
+from .feed import FeedGap
 from .store import RegistryError, UnknownEntry
 
 __all__ = ["MEDIA_TYPE", "Problem", "install", "render"]
@@ -59,6 +60,23 @@ def _map(exc: Exception) -> Problem:
             ("The registry holds no such entry to remove", "登记中心没有该条目，无法撤除"),
             "body",
         )
+    if isinstance(exc, FeedGap):
+        return Problem(
+            409,
+            "feed_gap",
+            ("The batch does not start at the office's next event", "批次未从本机构的下一事件开始"),
+            "body",
+        )
+    if isinstance(exc, FeedError):
+        return Problem(
+            422,
+            "bad_feed_batch",
+            (
+                "The batch is not one signed by a listed office key for this registry",
+                "该批次不是由信任列表中机构密钥为本登记中心签名的",
+            ),
+            "body",
+        )
     if isinstance(exc, RestrictionListError):
         return Problem(
             422,
@@ -89,6 +107,7 @@ def install(app: FastAPI) -> None:
         Problem,
         RegistryError,
         RestrictionListError,
+        FeedError,
         RequestValidationError,
         StarletteHTTPException,
         Exception,

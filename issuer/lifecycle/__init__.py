@@ -15,6 +15,8 @@ Owns, lowest first (each imports only those before it):
 - ``replacement``: requests for a replacement or correction (keyed, through approvals);
 - ``account_requests``: what a second admin approves (a supervisor or admin created, a
   role changed, maker-checker switched off), and the office's switch;
+- ``feed_push``: this office's events, with the facts a teacher management system needs,
+  sent to the registry's national feed in signed batches (docs/integration.md);
 - ``national``: the national restricted list (docs/registry.md): this office's entries
   pushed from the outbox to the registry, the consolidated list pulled, another office's
   entry revoking this office's certificates of the person (the one module here that

@@ -53,6 +53,7 @@ from credential import (
 from issuer import issuance
 from issuer.db import tables, write
 from issuer.db.models import Certificate, NationalRestriction, NationalSync
+from issuer.lifecycle.feed_push import push_feed
 from issuer.lifecycle.transitions import change_status, lock_status_lists, publish
 from issuer.settings import IssuerSettings
 
@@ -96,6 +97,16 @@ class RegistryClient:
         )
         return answer.status_code, answer.text
 
+    def post_feed_batch(self, token: str) -> tuple[int, str]:
+        """Return (status, body) of sending one signed feed batch; (0, why) unreachable."""
+        try:
+            answer = self._http.post(
+                "/api/v1/feed/events", content=token, headers={"content-type": "application/jose"}
+            )
+        except httpx.HTTPError as exc:
+            return 0, f"registry unreachable: {type(exc).__name__}"
+        return answer.status_code, answer.text
+
     def get_list(self, auth: str, after: int | None) -> tuple[int, str]:
         """Return (status, body) of reading the list (a snapshot when ``after`` is None)."""
         params = {} if after is None else {"after": str(after)}
@@ -110,6 +121,7 @@ class SyncReport:
     """What one round did."""
 
     sent: int = 0
+    fed: int = 0  # events sent to the national feed (issuer.lifecycle.feed_push)
     pending: int = 0
     applied: int = 0
     revoked: list[str] = field(default_factory=list)
@@ -483,10 +495,16 @@ def sync_national(
     trust: TrustList,
     now: dt.datetime,
 ) -> SyncReport:
-    """Push the outbox, then pull the list; re-sign the status lists revocations touched.
+    """Push the outbox and this office's events (the national feed), then pull the list;
+    re-sign the status lists revocations touched.
     Returns what was done; failures are in the report (and on the rows), never raised."""
     report = SyncReport()
     push_outbox(session, client, signer=signer, settings=settings, now=now, report=report)
+    report.fed, feed_error = push_feed(
+        session, client.post_feed_batch, signer=signer, settings=settings, now=now
+    )
+    if feed_error is not None:
+        report.errors.append(f"national feed: {feed_error}")
     list_ids = list(
         pull_national(
             session, client, signer=signer, settings=settings, trust=trust, now=now, report=report
