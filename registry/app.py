@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
 from collections.abc import Callable
 from typing import Annotated
@@ -41,6 +42,7 @@ from credential import (
     national_list_claims,
     sign_national,
 )
+from keys import DataCipher, parse_data_key
 
 from . import feed, problems, store
 from .problems import Problem
@@ -96,6 +98,7 @@ def create_app(
 ) -> FastAPI:
     """Return the registry app over ``engine``; ``signer_provider`` gives the registry's
     active key, ``trust_provider`` the current trust list (both called per use)."""
+    cipher = DataCipher(parse_data_key(settings.data_key.get_secret_value()))
     app = FastAPI(title="Jiaozi registry", docs_url=None, redoc_url=None, openapi_url=None)
     problems.install(app)
     app.add_middleware(_HostCheck, settings=settings)
@@ -141,7 +144,9 @@ def create_app(
             ) from None
         batch = load_feed_batch(token, trust_provider(), registry_id=settings.registry_id)
         now = dt.datetime.fromtimestamp(clock(), dt.UTC)
-        added, last = await run_in_threadpool(feed.accept_batch, engine, batch, now=now)
+        added, last = await run_in_threadpool(
+            functools.partial(feed.accept_batch, cipher=cipher, now=now), engine, batch
+        )
         return JSONResponse(
             {"office": batch.office, "appended": added, "last": last},
             status_code=201 if added else 200,
@@ -157,7 +162,9 @@ def create_app(
         client = feed.authenticate(engine, key.strip()) if scheme.lower() == "bearer" else None
         if client is None:
             raise _NO_CLIENT
-        page = feed.read_feed(engine, after=after, limit=limit, identity=client.identity)
+        page = feed.read_feed(
+            engine, after=after, limit=limit, identity=client.identity, cipher=cipher
+        )
         if page is None:
             raise Problem(
                 409,

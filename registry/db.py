@@ -74,7 +74,8 @@ feed_events = sa.Table(
     sa.Column("office_seq", sa.BigInteger, nullable=False),
     sa.Column("body", sa.Text, nullable=False),  # the chained event, canonical JSON
     sa.Column("hash", sa.String(64), nullable=False),
-    sa.Column("identity_number", sa.String(40), nullable=False),
+    # the identity number sealed under JIAOZI_REGISTRY_DATA_KEY (AES-GCM, bound to seq)
+    sa.Column("identity_sealed", sa.Text, nullable=False),
     sa.Column("salt", sa.String(32), nullable=False),
     sa.Column("received_at", _TS, nullable=False),
     sa.UniqueConstraint("office", "office_seq"),

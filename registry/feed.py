@@ -16,6 +16,7 @@ System clients: ``rg_feed_client``, one API key each (only its SHA-256 is kept),
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -27,6 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from credential import FEED_GENESIS, FeedBatch, feed_event_hash, identity_seal
+from keys import DataCipher
 
 from .db import feed_clients, feed_events, feed_offices, head
 from .store import RegistryError
@@ -99,8 +101,15 @@ def authenticate(engine: Engine, key: str) -> FeedClient | None:
     return None if row is None else FeedClient(str(row.name), bool(row.identity))
 
 
-def accept_batch(engine: Engine, batch: FeedBatch, *, now: dt.datetime) -> tuple[int, int]:
-    """Append the events of ``batch`` not yet received, in one transaction.
+def _aad(seq: int) -> bytes:
+    return f"jiaozi-feed:{seq}".encode("ascii")
+
+
+def accept_batch(
+    engine: Engine, batch: FeedBatch, *, cipher: DataCipher, now: dt.datetime
+) -> tuple[int, int]:
+    """Append the events of ``batch`` not yet received, in one transaction; each identity
+    number is kept sealed by ``cipher``, bound to its feed number.
 
     Returns (events appended, the office's last event number). Raises FeedGap when the
     batch's ``after`` is beyond the office's last event received (a replay of held events
@@ -147,7 +156,10 @@ def accept_batch(engine: Engine, batch: FeedBatch, *, now: dt.datetime) -> tuple
                 feed_events.insert().values(
                     seq=seq, office=batch.office, office_seq=e.seq,
                     body=json.dumps(event, sort_keys=True, ensure_ascii=False), hash=prev,
-                    identity_number=e.identity_number, salt=salt, received_at=now,
+                    identity_sealed=base64.b64encode(
+                        cipher.seal(e.identity_number.encode("utf-8"), aad=_aad(seq))
+                    ).decode("ascii"),
+                    salt=salt, received_at=now,
                 )
             )  # fmt: skip
         conn.execute(head.update().where(head.c.name == "feed").values(seq=seq))
@@ -170,7 +182,7 @@ def accept_batch(engine: Engine, batch: FeedBatch, *, now: dt.datetime) -> tuple
 
 
 def read_feed(
-    engine: Engine, *, after: int, limit: int, identity: bool
+    engine: Engine, *, after: int, limit: int, identity: bool, cipher: DataCipher
 ) -> tuple[int, list[dict[str, Any]]] | None:
     """Return (head, at most ``limit`` events after ``after``, each with its ``hash``, and
     ``identity`` ``{number, salt}`` only when ``identity``), or None when ``after`` is
@@ -192,6 +204,7 @@ def read_feed(
         event = json.loads(r.body)
         event["hash"] = r.hash
         if identity:
-            event["identity"] = {"number": r.identity_number, "salt": r.salt}
+            number = cipher.open(base64.b64decode(r.identity_sealed), aad=_aad(int(r.seq)))
+            event["identity"] = {"number": number.decode("utf-8"), "salt": r.salt}
         out.append(event)
     return top, out

@@ -11,10 +11,11 @@ import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from credential import REGISTRY_ID, parse_host_list
+from keys import DEV_DATA_KEY, KeysError, parse_data_key
 
 __all__ = ["PRODUCTION_HINT", "RegistrySettings"]
 
@@ -50,6 +51,15 @@ class RegistrySettings(BaseSettings):
     # How far a signed read request's iat may be from now (seconds).
     request_leeway: int = Field(default=300, ge=10, le=3600)
     page_limit: int = Field(default=500, ge=1, le=10_000)
+    # AES-256-GCM key sealing the identity numbers the national feed holds for authorised
+    # clients (contract section 2: stored encrypted or as keyed hashes, never in clear):
+    # 32 bytes as base64url (`python -c "import keys; print(keys.generate_data_key())"`).
+    # Its own variable, apart from an office's JIAOZI_DATA_KEY on a shared host; the
+    # published development key is refused in production.
+    data_key: SecretStr = Field(
+        default=SecretStr(DEV_DATA_KEY),
+        validation_alias=AliasChoices("JIAOZI_REGISTRY_DATA_KEY", "data_key"),
+    )
 
     @field_validator("public_url")
     @classmethod
@@ -66,6 +76,18 @@ class RegistrySettings(BaseSettings):
 
     @model_validator(mode="after")
     def _check(self) -> RegistrySettings:
-        if self.env == "production" and not self.public_url.startswith("https://"):
-            raise ValueError(f"JIAOZI_PUBLIC_URL must be https in production ({PRODUCTION_HINT})")
+        try:
+            parse_data_key(self.data_key.get_secret_value())
+        except KeysError as exc:
+            raise ValueError(f"JIAOZI_REGISTRY_DATA_KEY: {exc}") from None
+        if self.env == "production":
+            if not self.public_url.startswith("https://"):
+                raise ValueError(
+                    f"JIAOZI_PUBLIC_URL must be https in production ({PRODUCTION_HINT})"
+                )
+            if self.data_key.get_secret_value().strip() == DEV_DATA_KEY:
+                raise ValueError(
+                    "JIAOZI_REGISTRY_DATA_KEY must be set in production (the development key "
+                    f"is published) ({PRODUCTION_HINT})"
+                )
         return self

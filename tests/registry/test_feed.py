@@ -186,3 +186,35 @@ def test_jiaozi_registry_feed_client_prints_a_key_that_reads_the_feed(
     assert refused.status_code == 401
     twice = CliRunner().invoke(main, ["registry", "feed-client", "mis-1", "--disable"])
     assert twice.exit_code == 1 and "no enabled feed client" in twice.output
+
+
+def test_the_registry_keeps_identity_numbers_sealed_and_gives_them_to_flagged_clients(
+    registry_env,
+) -> None:
+    # contract section 2: identity numbers stored encrypted or as keyed hashes, never in
+    # clear; the feed's store holds them sealed under JIAOZI_REGISTRY_DATA_KEY
+    from tests.factory.issuer import assert_no_identity_number
+
+    env = registry_env
+    assert push(env, batch(env.world, "A", [event(1, who=3), event(2, who=4)])).status_code == 201
+    numbers = [identity_of(3), identity_of(4)]
+    assert assert_no_identity_number(env.engine, numbers) > 0
+    page = feed(env, client_key(env, "mis-id", identity=True))
+    assert [e["identity"]["number"] for e in page["events"]] == numbers
+
+
+def test_production_refuses_the_published_development_data_key(monkeypatch) -> None:
+    from pydantic import ValidationError
+
+    from keys import generate_data_key
+    from registry.settings import RegistrySettings
+
+    monkeypatch.delenv("JIAOZI_REGISTRY_DATA_KEY", raising=False)
+    with pytest.raises(ValidationError, match="JIAOZI_REGISTRY_DATA_KEY"):
+        RegistrySettings(env="production", public_url="https://registry.example.cn")
+    ok = RegistrySettings(
+        env="production", public_url="https://registry.example.cn", data_key=generate_data_key()
+    )
+    assert ok.env == "production"
+    with pytest.raises(ValidationError, match="JIAOZI_REGISTRY_DATA_KEY"):
+        RegistrySettings(env="development", data_key="too short")

@@ -18,7 +18,7 @@ from credential import (
     load_national_list,
 )
 from jiaozi.cli import main
-from keys import InvalidOfficeError, add_office
+from keys import InvalidOfficeError, add_office, generate_data_key
 from registry.cli import trust_reader
 from registry.db import changes, entries
 from registry.settings import RegistrySettings
@@ -189,6 +189,7 @@ def test_concurrent_pushes_leave_a_gapless_cursor(registry_env) -> None:
 
 def test_production_is_the_default_and_refuses_an_http_url(monkeypatch) -> None:
     monkeypatch.delenv("JIAOZI_ENV", raising=False)
+    monkeypatch.setenv("JIAOZI_REGISTRY_DATA_KEY", generate_data_key())
     try:
         RegistrySettings(public_url="http://registry.example.cn")
     except ValueError as exc:
