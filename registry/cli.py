@@ -1,7 +1,9 @@
-"""``jiaozi registry``: the registry's commands (``serve``)."""
+"""``jiaozi registry``: the registry's commands (``serve``; ``accounts create-employer``
+and ``accounts create-school`` for admission checks)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -79,3 +81,41 @@ def serve(host: str, port: int) -> None:
     app = create_app(settings, engine=engine, signer_provider=signer, trust_provider=trust)
     click.echo(f"registry {settings.registry_id} on http://{host}:{port} (pid {os.getpid()})")
     uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
+
+
+@registry_group.group("accounts")
+def accounts_group() -> None:
+    """School and employer accounts for admission checks (docs/registry.md)."""
+
+
+def _create(kind: str, name: str) -> None:
+    from .admission import create_account
+    from .db import make_engine
+
+    try:
+        settings = RegistrySettings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    try:
+        account, key = create_account(engine, kind, name, dt.datetime.now(dt.UTC))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"{kind} account {account.id} ({account.name})")
+    click.echo(f"API key (shown once, keep it secret): {key}")
+
+
+@accounts_group.command("create-employer")
+@click.argument("name")
+def create_employer(name: str) -> None:
+    """Create an employer account and print its API key, once."""
+    _create("employer", name)
+
+
+@accounts_group.command("create-school")
+@click.argument("name")
+def create_school(name: str) -> None:
+    """Create a school account and print its API key, once."""
+    _create("school", name)
