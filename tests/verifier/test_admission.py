@@ -146,3 +146,11 @@ def test_a_version_1_database_loses_its_person_data_at_start(database_url: str) 
     assert "vf_restriction" in tables and not {"vf_admission_audit", "vf_employer"} & tables
     assert version == db.SCHEMA_VERSION == 2
     migrated.dispose()
+
+
+def test_the_page_points_schools_to_the_registry(synced: Harness) -> None:
+    zh = synced.client.get("/").text
+    assert "学校和用人单位的准入查询请至全国登记中心办理" in zh
+    assert "按证书编号核查" in zh
+    en = synced.client.get("/?lang=en").text
+    assert "admission checks at the national registry" in en
