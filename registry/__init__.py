@@ -14,8 +14,8 @@ and employers' admission checks (``POST /api/v1/admission-checks``, issue 12 poi
 yes/no, audited without anything an office's key could test). docs/registry.md.
 
 Modules: ``settings`` (``RegistrySettings``), ``db`` (its own tables, SQLite by default,
-PostgreSQL by URL), ``store`` (what is accepted and read), ``admission`` (accounts, the check, its rate
-limit and audit), ``problems`` (every error mapped
-to RFC 9457 problem JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi
+PostgreSQL by URL), ``store`` (what is accepted and read), ``admission`` (accounts, the
+check, its rate limit and audit), ``problems`` (every error mapped to RFC 9457 problem
+JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi
 registry``). May import ``credential`` and ``keys`` only: never ``issuer`` or ``verifier``.
 """
