@@ -279,7 +279,6 @@ def _prepare(tmp: Path) -> tuple[dict[str, str], str]:
         warnings.simplefilter("ignore")
         from tests.factory.verifier import (
             FEED_KEY,
-            PERSON_KEY,
             TRUST_URL,
             Clock,
             FakeIssuer,
@@ -312,7 +311,6 @@ def _prepare(tmp: Path) -> tuple[dict[str, str], str]:
         JIAOZI_PUBLIC_URL=VERIFIER_URL,
         JIAOZI_TRUST_LIST_URL=TRUST_URL,
         JIAOZI_ISSUERS=json.dumps([{"base_url": ISSUER_URL, "api_key": FEED_KEY}]),
-        JIAOZI_PERSON_REF_KEY=PERSON_KEY,
         JIAOZI_STATUS_GRACE="600",
         JIAOZI_SYNC_INTERVAL="0",  # no network: everything is already held
         # one load client from one address: the per-client limit (on by default) is off

@@ -11,12 +11,14 @@ of the trust list, ``iss`` that office, ``iat`` inside the key's window. It is o
   (the entry) or ``remove`` (of its entry only ``id`` is read); a page with no change has
   ``cursor == after`` and only confirms the list as of ``iat``.
 
-An entry names a person only by ``person_ref`` (hex HMAC-SHA256, see
-``person_reference``): ``{id, person_ref, category, decision_date, bar_until,
-deciding_office, affected}``, ``category`` ``lost`` or ``revoked``, dates ISO 8601 or null,
-``affected`` the recording office's certificate numbers of that person. No name, identity
-number, legal basis or removal reason is ever part of it. Readers ignore members they do
-not use.
+An entry names no person (issue 12 point 4: public verifiers hold no person-level data):
+``{id, category, decision_date, bar_until, deciding_office, affected}``, ``category``
+``lost`` or ``revoked``, dates ISO 8601 or null, ``affected`` the recording office's
+certificate numbers of that person. No name, identity number, person reference, legal
+basis or removal reason is ever part of it: a reader refuses an entry carrying a
+``person_ref`` (a verifier keeps the signed documents as received, so one would be kept).
+The person-level list is the national one, offices and registry only
+(``credential._national``). Readers ignore other members they do not use.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ __all__ = [
 RESTRICTIONS_TYP = "jiaozi-restrictions+jwt"
 RESTRICTION_CATEGORIES = ("lost", "revoked")
 MAX_RESTRICTIONS_TOKEN = 64 * 1024 * 1024
-_PERSON_REF = re.compile(r"[0-9a-f]{64}")
 _CERT_NUMBER = re.compile(r"[0-9]{17}")
 _ENTRY_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 
@@ -60,7 +61,6 @@ _ENTRY_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 def restriction_entry_claim(
     *,
     entry_id: int | str,
-    person_ref: str,
     category: str,
     decision_date: dt.date,
     bar_until: dt.date | None,
@@ -70,7 +70,6 @@ def restriction_entry_claim(
     """Return one entry as the documents carry it."""
     return {
         "id": entry_id,
-        "person_ref": person_ref,
         "category": category,
         "decision_date": decision_date.isoformat(),
         "bar_until": bar_until.isoformat() if bar_until is not None else None,
@@ -114,7 +113,6 @@ class RestrictionRecord:
     """An entry as read from a checked document (what a verifier may keep of it)."""
 
     entry_id: str
-    person_ref: str
     category: str
     decision_date: dt.date | None
     bar_until: dt.date | None
@@ -162,9 +160,8 @@ def _entry_id(value: Any) -> str:
 def _entry(obj: Any) -> RestrictionRecord:
     if not isinstance(obj, Mapping):
         raise RestrictionListError("entry is not an object")
-    person_ref = obj.get("person_ref")
-    if not isinstance(person_ref, str) or not _PERSON_REF.fullmatch(person_ref):
-        raise RestrictionListError("entry person_ref is not a hex HMAC-SHA256")
+    if "person_ref" in obj:
+        raise RestrictionListError("entry carries a person_ref: verifiers take none")
     category = obj.get("category")
     if category not in RESTRICTION_CATEGORIES:
         raise RestrictionListError("entry category is not lost or revoked")
@@ -175,7 +172,6 @@ def _entry(obj: Any) -> RestrictionRecord:
         raise RestrictionListError("entry affected is not a list of certificate numbers")
     return RestrictionRecord(
         _entry_id(obj.get("id")),
-        person_ref,
         category,
         _date(obj.get("decision_date"), "decision_date"),
         _date(obj.get("bar_until"), "bar_until"),

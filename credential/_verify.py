@@ -109,6 +109,14 @@ _SIGNATURE_OK = _ok("signature", "signature verifies", "签名正确")
 _VALIDITY_OK = _ok("validity_period", "within its validity period", "在有效期内")
 _STATUS_OK = _ok("status", "not revoked or suspended", "未被撤销或暂停")
 _RESTRICTION_OK = _ok("restriction", "not on the restricted list", "不在教师资格限制库中")
+# What a public verifier checks (no person key: issue 12 point 4): this certificate's number
+# only; the holder's other certificates are caught through their status.
+_RESTRICTION_NUMBER_OK = _ok(
+    "restriction",
+    "this certificate number is not on its office's restricted list (persons: ask the"
+    " national registry)",
+    "本证书编号不在发证机关的教师资格限制库中（人员准入查询请至全国登记中心）",
+)
 _BINDING_OK = _ok("binding", "QR and credential match", "二维码与电子证照一致")
 
 
@@ -335,6 +343,8 @@ class _Restriction:
             certificate_number=ctx.claims.certificate_number, person_ref=person_ref
         )
         ctx.restriction = category
+        if category is None and person_ref is None:
+            return _RESTRICTION_NUMBER_OK
         if category == "lost":
             return _fail(
                 self.name, Reason.LOST, "holder has lost the qualification", "已丧失教师资格"

@@ -9,14 +9,17 @@ the trust list the ceremony signed, which it reads and checks against the pinned
 What it does: offices send it their restricted-list entries and removals, each signed by
 the office (``POST /api/v1/restrictions``); it keeps them, idempotent on the entry's
 national reference, in a gapless change log; it answers the consolidated list, signed, to
-offices only (``GET /api/v1/restricted-list``, a signed read request). docs/registry.md.
+offices only (``GET /api/v1/restricted-list``, a signed read request); it answers schools'
+and employers' admission checks (``POST /api/v1/admission-checks``, issue 12 point 5:
+yes/no, audited without anything an office's key could test). docs/registry.md.
 It also keeps the national feed (issue 12 point 7): offices' signed event batches in, one
 gapless hash-chained feed out to system clients with API keys (docs/integration.md).
 
 Modules: ``settings`` (``RegistrySettings``), ``db`` (its own tables, SQLite by default,
-PostgreSQL by URL), ``store`` (what is accepted and read), ``problems`` (every error mapped
-to RFC 9457 problem JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi
-registry``, ``jiaozi feed``), ``feed`` (the national feed: batches accepted, pages read,
-system clients), ``follow`` (the reference consumer of the feed). May import
-``credential`` and ``keys`` only: never ``issuer`` or ``verifier``.
+PostgreSQL by URL), ``store`` (what is accepted and read), ``admission`` (accounts, the
+check, its rate limit and audit), ``problems`` (every error mapped to RFC 9457 problem
+JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi registry``,
+``jiaozi feed``), ``feed`` (the national feed: batches accepted, pages read, system
+clients), ``follow`` (the reference consumer of the feed). May import ``credential`` and
+``keys`` only: never ``issuer`` or ``verifier``.
 """

@@ -14,6 +14,10 @@
 - ``GET /api/v1/feed?after=<seq>&limit=<n>``: ``Authorization: Bearer <system client API
   key>``; the national feed, hash-chained; the identity number only for a client with
   the identity flag. docs/integration.md.
+- ``POST /api/v1/admission-checks``: a school's or employer's API key as bearer token,
+  ``{name, id_type, id_number, consent_reference}``; answers only ``{query_id,
+  restricted, checked_at, data_as_of}`` (contract section 9; ``registry.admission``).
+  401 without a valid key, 422 naming the fields at fault, 429 over the account's rate.
 - ``GET /healthz``.
 """
 
@@ -34,6 +38,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from credential import (
     NATIONAL_LIST_TYP,
     HostRules,
+    MalformedError,
     Signer,
     TrustList,
     load_feed_batch,
@@ -41,10 +46,11 @@ from credential import (
     load_registry_auth,
     national_list_claims,
     sign_national,
+    strict_json_loads,
 )
 from keys import DataCipher, parse_data_key
 
-from . import feed, problems, store
+from . import admission, feed, problems, store
 from .problems import Problem
 from .settings import RegistrySettings
 
@@ -222,5 +228,56 @@ def create_app(
             )
         token_out = sign_national(NATIONAL_LIST_TYP, claims, signer_provider())
         return Response(token_out, media_type="application/jwt")
+
+    @app.post("/api/v1/admission-checks")
+    async def admission_check(request: Request) -> JSONResponse:
+        account = await run_in_threadpool(
+            admission.authenticate, engine, request.headers.get("authorization")
+        )
+        if account is None:
+            raise Problem(
+                401,
+                "unauthorized",
+                ("A school or employer API key is needed", "需要学校或用人单位的 API 密钥"),
+                "Authorization",
+            )
+        now = dt.datetime.fromtimestamp(clock(), dt.UTC)
+        if settings.admission_rate_limit > 0:
+            retry = await run_in_threadpool(
+                lambda: admission.hit_rate_limit(
+                    engine,
+                    f"admission:{account.id}",
+                    limit=settings.admission_rate_limit,
+                    window=settings.admission_rate_window,
+                    now=now,
+                )
+            )
+            if retry is not None:
+                raise Problem(
+                    429,
+                    "rate_limited",
+                    ("Too many requests", "请求过于频繁"),
+                    headers=(("Retry-After", str(retry)),),
+                )
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind not in ("application/json", ""):
+            raise Problem(
+                415, "unsupported_media_type", ("Unsupported media type", "不支持的内容类型")
+            )
+        raw = b""
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise Problem(413, "too_large", ("The body is too large", "请求体过大"), "body")
+        try:
+            body = strict_json_loads(raw, "body")
+        except MalformedError:
+            raise Problem(
+                400, "invalid_json", ("The body is not valid JSON", "请求体不是有效的JSON"), "body"
+            ) from None
+        answer = await run_in_threadpool(
+            lambda: admission.check(engine, settings, account, body, now=now)
+        )
+        return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
     return app

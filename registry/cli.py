@@ -1,8 +1,10 @@
-"""``jiaozi registry``: the registry's commands (``serve``, ``feed-client``); ``jiaozi feed
+"""``jiaozi registry``: the registry's commands (``serve``, ``feed-client``; ``accounts
+create-employer`` and ``accounts create-school`` for admission checks); ``jiaozi feed
 follow``, the national feed's reference consumer (registry/follow.py)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import threading
@@ -146,3 +148,41 @@ def follow_command(
         raise click.ClickException(f"the feed chain is broken, nothing applied: {exc}") from exc
     except httpx.HTTPError as exc:
         raise click.ClickException(f"the registry answered: {exc}") from exc
+
+
+@registry_group.group("accounts")
+def accounts_group() -> None:
+    """School and employer accounts for admission checks (docs/registry.md)."""
+
+
+def _create(kind: str, name: str) -> None:
+    from .admission import create_account
+    from .db import make_engine
+
+    try:
+        settings = RegistrySettings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = make_engine(settings.database_url)
+    try:
+        account, key = create_account(engine, kind, name, dt.datetime.now(dt.UTC))
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"{kind} account {account.id} ({account.name})")
+    click.echo(f"API key (shown once, keep it secret): {key}")
+
+
+@accounts_group.command("create-employer")
+@click.argument("name")
+def create_employer(name: str) -> None:
+    """Create an employer account and print its API key, once."""
+    _create("employer", name)
+
+
+@accounts_group.command("create-school")
+@click.argument("name")
+def create_school(name: str) -> None:
+    """Create a school account and print its API key, once."""
+    _create("school", name)

@@ -19,6 +19,8 @@ from sqlalchemy.engine import Engine, make_url
 from keys import create_private_file
 
 __all__ = [
+    "accounts",
+    "admission_audit",
     "changes",
     "entries",
     "feed_clients",
@@ -27,6 +29,7 @@ __all__ = [
     "head",
     "make_engine",
     "metadata",
+    "rate_counters",
 ]
 
 metadata = sa.MetaData()
@@ -96,6 +99,45 @@ feed_clients = sa.Table(
     sa.Column("identity", sa.Boolean, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("disabled_at", _TS),
+)
+
+# Admission checks (registry/admission.py): school and employer accounts, their API keys
+# stored as SHA-256 of the 256-bit secret, and a fixed-window counter per account.
+accounts = sa.Table(
+    "rg_account",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # employer | school
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("key_prefix", sa.String(12), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.String(64), nullable=False),
+    sa.Column("active", sa.Boolean, nullable=False),
+    sa.Column("created_at", _TS, nullable=False),
+)
+
+rate_counters = sa.Table(
+    "rg_rate_counter",
+    metadata,
+    sa.Column("bucket", sa.String(200), primary_key=True),
+    sa.Column("window", sa.BigInteger, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+)
+
+# Who asked, when, with what consent, what was answered, and about whom only as a masked
+# number and ``subject_tag``: HMAC-SHA256 under the registry's own audit key (which never
+# leaves the registry), never the person_ref the offices' shared key makes.
+admission_audit = sa.Table(
+    "rg_admission_audit",
+    metadata,
+    sa.Column("query_id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("rg_account.id"), nullable=False),
+    sa.Column("at", _TS, nullable=False, index=True),
+    sa.Column("id_type", sa.String(32), nullable=False),
+    sa.Column("subject_tag", sa.String(64), nullable=False, index=True),
+    sa.Column("id_masked", sa.String(40), nullable=False),
+    sa.Column("consent_reference", sa.String(200), nullable=False),
+    sa.Column("restricted", sa.Boolean, nullable=False),
+    sa.Column("data_as_of", _TS, nullable=False),
 )
 
 

@@ -34,6 +34,9 @@ class Problem(Exception):
     code: str
     title: tuple[str, str]
     field: str | None = None
+    # Several inputs at fault (an admission check's 422): (field, code, en, zh) each.
+    errors: tuple[tuple[str, str, str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
 
 
 def render(request: Request, p: Problem) -> JSONResponse:
@@ -44,9 +47,15 @@ def render(request: Request, p: Problem) -> JSONResponse:
         "title": p.title[0] if en else p.title[1],
         "status": p.status,
     }
-    if p.field is not None:
+    if p.errors:
+        body["errors"] = [
+            {"field": f, "code": c, "message": m_en if en else m_zh}
+            for f, c, m_en, m_zh in p.errors
+        ]
+    elif p.field is not None:
         body["errors"] = [{"field": p.field, "code": p.code, "message": body["title"]}]
-    headers = {"WWW-Authenticate": "Bearer"} if p.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if p.status == 401 else {}
+    headers.update(dict(p.headers))
     return JSONResponse(body, status_code=p.status, media_type=MEDIA_TYPE, headers=headers)
 
 

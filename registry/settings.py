@@ -17,7 +17,12 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from credential import REGISTRY_ID, parse_host_list
 from keys import DEV_DATA_KEY, KeysError, parse_data_key
 
-__all__ = ["PRODUCTION_HINT", "RegistrySettings"]
+__all__ = ["DEV_AUDIT_KEY", "DEV_RESTRICTION_KEY", "PRODUCTION_HINT", "RegistrySettings"]
+
+# Development defaults, refused in production (as are keys under 32 characters).
+DEV_RESTRICTION_KEY = "jiaozi-dev-restriction-hmac-key"
+DEV_AUDIT_KEY = "jiaozi-dev-registry-audit-key"
+_MIN_SECRET_LENGTH = 32
 
 PRODUCTION_HINT = (
     "JIAOZI_ENV is production unless set: on a laptop or in tests say JIAOZI_ENV=development"
@@ -60,6 +65,19 @@ class RegistrySettings(BaseSettings):
         default=SecretStr(DEV_DATA_KEY),
         validation_alias=AliasChoices("JIAOZI_REGISTRY_DATA_KEY", "data_key"),
     )
+    # Admission checks (registry/admission.py). The key the offices share for person
+    # references: held in memory to compute the asked person's reference, never stored.
+    restriction_hmac_key: SecretStr = Field(
+        default=SecretStr(DEV_RESTRICTION_KEY),
+        validation_alias=AliasChoices("JIAOZI_RESTRICTION_HMAC_KEY", "restriction_hmac_key"),
+    )
+    # The registry's own key for the audit rows' subject tag: it never leaves the registry.
+    audit_key: SecretStr = Field(
+        default=SecretStr(DEV_AUDIT_KEY),
+        validation_alias=AliasChoices("JIAOZI_REGISTRY_AUDIT_KEY", "audit_key"),
+    )
+    admission_rate_limit: int = Field(default=60, ge=0)
+    admission_rate_window: int = Field(default=60, ge=1)
 
     @field_validator("public_url")
     @classmethod
@@ -90,4 +108,19 @@ class RegistrySettings(BaseSettings):
                     "JIAOZI_REGISTRY_DATA_KEY must be set in production (the development key "
                     f"is published) ({PRODUCTION_HINT})"
                 )
+        for name, value, dev in (
+            ("JIAOZI_RESTRICTION_HMAC_KEY", self.restriction_hmac_key, DEV_RESTRICTION_KEY),
+            ("JIAOZI_REGISTRY_AUDIT_KEY", self.audit_key, DEV_AUDIT_KEY),
+        ):
+            key = value.get_secret_value()
+            if self.env == "production" and (key == dev or len(key) < _MIN_SECRET_LENGTH):
+                raise ValueError(
+                    f"{name} must be set to a secret of at least {_MIN_SECRET_LENGTH} "
+                    f"characters in production (default or empty value refused; {PRODUCTION_HINT})"
+                )
+        if self.audit_key.get_secret_value() == self.restriction_hmac_key.get_secret_value():
+            raise ValueError(
+                "JIAOZI_REGISTRY_AUDIT_KEY must differ from JIAOZI_RESTRICTION_HMAC_KEY "
+                "(the offices hold the latter)"
+            )
         return self

@@ -134,9 +134,7 @@ def _replay(source: str, docs: Sequence[RestrictionDocument]) -> list[Restrictio
                 entries.pop(item, None)
         cursor, iat = doc.cursor, doc.iat
     return [
-        RestrictionEntry(
-            source, e.entry_id, e.person_ref, e.category, e.decision_date, e.bar_until, e.affected
-        )
+        RestrictionEntry(source, e.entry_id, e.category, e.decision_date, e.bar_until, e.affected)
         for e in entries.values()
     ]
 

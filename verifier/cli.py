@@ -295,7 +295,6 @@ def verify_command(
     default_trust = home / "trust" / "trust-list.jwt"
     root_path = root_path or (trust_path or default_trust).parent / "root.jwks.json"
     restrictions = None
-    person_key = os.environ.get("JIAOZI_PERSON_REF_KEY")
     try:
         roots = load_root_keys(root_path)
         if bundle_path is not None:
@@ -336,7 +335,6 @@ def verify_command(
         policy=VerifyPolicy(
             verifier_origin=origin,
             status_grace=grace,
-            person_ref_key=person_key.encode("utf-8") if person_key else None,
         ),
     )
     if file is not None:

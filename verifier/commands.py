@@ -2,7 +2,6 @@
 
     jiaozi verifier serve [--host H --port P]      the HTTP service (uvicorn)
     jiaozi verifier sync [--status-uri URI ...]    one sync round, then exit (1 if any failed)
-    jiaozi verifier accounts create-employer --name N   prints the API key once
     jiaozi verifier bundle export FILE / import FILE    offline bundles
 
 Settings come from ``JIAOZI_*`` variables (``verifier.settings``). Only click is imported
@@ -62,7 +61,7 @@ def _verifier() -> Any:
 
 @click.group("verifier")
 def verifier_group() -> None:
-    """The public verifier service: serve, sync, employer accounts, offline bundles."""
+    """The public verifier service: serve, sync, offline bundles."""
 
 
 @verifier_group.command("serve")
@@ -112,28 +111,6 @@ def sync(status_uris: tuple[str, ...]) -> None:
     for o in report.outcomes:
         click.echo(f"{o.what}: {o.outcome}" + (f" ({o.detail})" if o.detail else ""))
     sys.exit(0 if report.ok else 1)
-
-
-@verifier_group.group("accounts")
-def accounts() -> None:
-    """Employer accounts for admission checks."""
-
-
-@accounts.command("create-employer")
-@click.option("--name", required=True, help="The employer's (school's) name.")
-def create_employer_cmd(name: str) -> None:
-    """Create an employer account and print its API key (shown only this once)."""
-    from .accounts import create_employer
-
-    v = _verifier()
-    try:
-        employer, key = create_employer(v.engine, name, _now())
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    finally:
-        v.close()
-    click.echo(f"employer {employer.id}: {employer.name}")
-    click.echo(f"API key (shown once, store it now): {key}")
 
 
 @verifier_group.group("bundle")

@@ -2,9 +2,10 @@
 
 Everything replicas must agree on lives here: the signed documents held (trust list,
 status lists, restricted-list documents) with their HTTP validators and ages, the
-restricted list itself, sync cursors, rate-limit counters (without Redis), employer
-accounts and the admission-check audit. ``create_all`` makes the tables; the schema is
-small and versioned by ``SCHEMA_VERSION`` in ``vf_meta``.
+restricted list itself (certificate numbers, never a person: issue 12 point 4), sync
+cursors, rate-limit counters (without Redis). ``create_all`` makes the tables; the schema
+is small and versioned by ``SCHEMA_VERSION`` in ``vf_meta``. Version 2 dropped what a
+version 1 database held about persons (``_drop_person_data``, at start).
 """
 
 from __future__ import annotations
@@ -22,10 +23,8 @@ from keys import create_private_file
 
 __all__ = [
     "SCHEMA_VERSION",
-    "admission_audit",
     "bump_generation",
     "documents",
-    "employers",
     "make_engine",
     "meta",
     "metadata",
@@ -36,7 +35,7 @@ __all__ = [
     "writing",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 metadata = sa.MetaData()
 _TS = sa.DateTime(timezone=True)
 
@@ -73,7 +72,6 @@ restrictions = sa.Table(
     metadata,
     sa.Column("source", sa.String(600), primary_key=True),
     sa.Column("entry_id", sa.String(100), primary_key=True),
-    sa.Column("person_ref", sa.String(64), nullable=False, index=True),
     sa.Column("category", sa.String(16), nullable=False),
     sa.Column("decision_date", sa.Date),
     sa.Column("bar_until", sa.Date),
@@ -96,33 +94,6 @@ rate_counters = sa.Table(
     sa.Column("count", sa.Integer, nullable=False),
 )
 
-employers = sa.Table(
-    "vf_employer",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("name", sa.String(200), nullable=False),
-    sa.Column("key_prefix", sa.String(12), nullable=False, unique=True),
-    sa.Column("secret_hash", sa.String(64), nullable=False),
-    sa.Column("active", sa.Boolean, nullable=False, default=True),
-    sa.Column("created_at", _TS, nullable=False),
-)
-
-# Who asked, when, about whom (the keyed hash and the masked number, never the number),
-# with what consent, and what was answered.
-admission_audit = sa.Table(
-    "vf_admission_audit",
-    metadata,
-    sa.Column("query_id", sa.String(32), primary_key=True),
-    sa.Column("employer_id", sa.Integer, sa.ForeignKey("vf_employer.id"), nullable=False),
-    sa.Column("at", _TS, nullable=False, index=True),
-    sa.Column("id_type", sa.String(32), nullable=False),
-    sa.Column("person_ref", sa.String(64), nullable=False),
-    sa.Column("id_masked", sa.String(40), nullable=False),
-    sa.Column("consent_reference", sa.String(200), nullable=False),
-    sa.Column("restricted", sa.Boolean, nullable=False),
-    sa.Column("data_as_of", _TS),
-)
-
 # ``generation`` changes whenever held data changes, so replicas know to re-read it.
 meta = sa.Table(
     "vf_meta",
@@ -135,6 +106,33 @@ meta = sa.Table(
 _PG_LOCK_ID = 0x6A69616F7A69  # "jiaozi": serialises table creation across replicas
 
 
+def _drop_person_data(conn: sa.Connection) -> None:
+    """Drop what a version 1 database held about persons: the restricted list with its
+    person references (and the signed documents carrying them, with their cursors: the
+    next sync takes a fresh snapshot without them), the admission-check audit and the
+    employer accounts (admission checks are the registry's now)."""
+    inspector = sa.inspect(conn)
+    tables = set(inspector.get_table_names())
+    old = "vf_restriction" in tables and any(
+        c["name"] == "person_ref" for c in inspector.get_columns("vf_restriction")
+    )
+    if old:
+        conn.execute(sa.text("DROP TABLE IF EXISTS vf_restriction_number"))
+        conn.execute(sa.text("DROP TABLE IF EXISTS vf_restriction"))
+        if "vf_document" in tables:
+            conn.execute(sa.text("DELETE FROM vf_document WHERE kind = 'restrictions'"))
+        if "vf_sync_state" in tables:
+            conn.execute(sa.text("DELETE FROM vf_sync_state WHERE source LIKE 'restrictions:%'"))
+    for name in ("vf_admission_audit", "vf_employer"):
+        if name in tables:
+            conn.execute(sa.text(f"DROP TABLE {name}"))
+    if "vf_meta" in tables and (old or {"vf_admission_audit", "vf_employer"} & tables):
+        conn.execute(
+            sa.text("UPDATE vf_meta SET value = :v WHERE name = 'schema_version'"),
+            {"v": SCHEMA_VERSION},
+        )
+
+
 def _create_tables(engine: Engine) -> None:
     """Create missing tables; replicas starting together do not trip over each other."""
     for attempt in range(5):
@@ -142,6 +140,7 @@ def _create_tables(engine: Engine) -> None:
             with engine.begin() as conn:
                 if engine.dialect.name == "postgresql":
                     conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+                _drop_person_data(conn)
                 metadata.create_all(conn)
             return
         except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):

@@ -79,7 +79,6 @@ def _put_entry(conn: sa.Connection, source: str, e: RestrictionRecord) -> None:
         db.restrictions.insert().values(
             source=source,
             entry_id=e.entry_id,
-            person_ref=e.person_ref,
             category=e.category,
             decision_date=e.decision_date,
             bar_until=e.bar_until,

@@ -12,17 +12,17 @@ import urllib.parse
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from credential import parse_host_list, parse_proxy_list
 
-__all__ = ["DEV_PERSON_REF_KEY", "PRODUCTION_HINT", "IssuerSource", "VerifierSettings"]
+__all__ = ["PERSON_KEY_VARIABLES", "PRODUCTION_HINT", "IssuerSource", "VerifierSettings"]
 
-# Published default, the same as the issuer's development default so that a laptop setup
-# matches person references out of the box; refused in production.
-DEV_PERSON_REF_KEY = "jiaozi-dev-restriction-hmac-key"
-_MIN_SECRET_LENGTH = 32
+# A public verifier holds no person-level data (issue 12 point 4): these variables of the
+# offices' shared person-reference key are no longer read; ``verifier.app`` warns at start
+# when one is set, so that an operator removes the secret from the verifier's host.
+PERSON_KEY_VARIABLES = ("JIAOZI_PERSON_REF_KEY", "JIAOZI_RESTRICTION_HMAC_KEY")
 PRODUCTION_HINT = (
     "JIAOZI_ENV is production unless set: on a laptop or in tests say JIAOZI_ENV=development"
 )
@@ -91,21 +91,13 @@ class VerifierSettings(BaseSettings):
     on_demand_retry: int = Field(default=30, ge=0)  # seconds between tries of one URI
     reload_interval: float = Field(default=1.0, ge=0)  # how often a replica re-reads the DB
 
-    # HMAC key shared with the issuers for restricted-list person references (section 7):
-    # JIAOZI_PERSON_REF_KEY, or the issuer's name for the same secret,
-    # JIAOZI_RESTRICTION_HMAC_KEY.
-    person_ref_key: SecretStr = Field(
-        default=SecretStr(DEV_PERSON_REF_KEY),
-        validation_alias=AliasChoices(
-            "person_ref_key", "JIAOZI_PERSON_REF_KEY", "JIAOZI_RESTRICTION_HMAC_KEY"
-        ),
-    )
+    # Where schools and employers make admission checks now: the national registry's
+    # base URL (JIAOZI_REGISTRY_URL), named by the page and by this verifier's 410 answer.
+    registry_url: str | None = None
 
     # Limits (contract section 10) and rate limits (requests per window, 0 = off).
     upload_limit: int = Field(default=10 * 1024 * 1024, ge=1024)
     token_limit: int = Field(default=8 * 1024, ge=512, le=1024 * 1024)
-    admission_rate_limit: int = Field(default=60, ge=0)
-    admission_rate_window: int = Field(default=60, ge=1)
     # per client address: on by default (a load test sets it to 0 itself)
     verify_rate_limit: int = Field(default=120, ge=0)
     verify_rate_window: int = Field(default=60, ge=1)
@@ -133,7 +125,7 @@ class VerifierSettings(BaseSettings):
     def _hosts(cls, value: object) -> tuple[str, ...]:
         return parse_host_list(value)
 
-    @field_validator("trust_list_url")
+    @field_validator("trust_list_url", "registry_url")
     @classmethod
     def _trust_url(cls, value: str | None) -> str | None:
         return _http_url(value) if value else None
@@ -152,13 +144,6 @@ class VerifierSettings(BaseSettings):
 
     def _production_checks(self) -> None:
         """Raise ValueError naming the first setting production refuses."""
-        key = self.person_ref_key.get_secret_value()
-        if key == DEV_PERSON_REF_KEY or len(key) < _MIN_SECRET_LENGTH:
-            raise ValueError(
-                f"JIAOZI_PERSON_REF_KEY must be set to a secret of at least "
-                f"{_MIN_SECRET_LENGTH} characters in production (default or empty value "
-                "refused)"
-            )
         if not self.public_url.startswith("https://"):
             raise ValueError("JIAOZI_PUBLIC_URL must be https in production")
         if self.trust_list_url is None:
@@ -166,10 +151,6 @@ class VerifierSettings(BaseSettings):
         for source in self.issuers:
             if not source.base_url.startswith("https://"):
                 raise ValueError("issuer base URLs must be https in production")
-
-    @property
-    def person_ref_key_bytes(self) -> bytes:
-        return self.person_ref_key.get_secret_value().encode("utf-8")
 
     def issuer_for(self, uri: str) -> IssuerSource | None:
         """Return the configured issuer whose status lists ``uri`` may name, else None.

@@ -47,61 +47,35 @@ class RestrictionEntry:
 
     source: str
     entry_id: str
-    person_ref: str
     category: str  # lost | revoked
     decision_date: dt.date | None
     bar_until: dt.date | None
     affected: tuple[str, ...]
 
-    def bars_person(self, today: dt.date) -> bool:
-        """Return True if this entry bars its person from (re-)admission on ``today``.
-
-        ``lost`` is permanent; ``revoked`` bars until ``bar_until`` inclusive (no date:
-        barred, since the length of the bar is then unknown).
-        """
-        if self.category == "lost":
-            return True
-        return self.bar_until is None or today <= self.bar_until
-
 
 @dataclass(frozen=True, slots=True)
 class RestrictionIndex:
-    """The restricted list indexed by certificate number and by person reference."""
+    """The restricted list indexed by certificate number (the verifier holds no person
+    reference: issue 12 point 4; a person's other certificates are caught through their
+    status, which their office revokes)."""
 
     by_number: dict[str, tuple[RestrictionEntry, ...]] = field(default_factory=dict)
-    by_person: dict[str, tuple[RestrictionEntry, ...]] = field(default_factory=dict)
 
     @classmethod
     def build(cls, entries: Iterable[RestrictionEntry]) -> RestrictionIndex:
         by_number: dict[str, list[RestrictionEntry]] = {}
-        by_person: dict[str, list[RestrictionEntry]] = {}
         for e in entries:
-            by_person.setdefault(e.person_ref, []).append(e)
             for number in e.affected:
                 by_number.setdefault(number, []).append(e)
-        return cls(
-            {k: tuple(v) for k, v in by_number.items()},
-            {k: tuple(v) for k, v in by_person.items()},
-        )
+        return cls({k: tuple(v) for k, v in by_number.items()})
 
-    def category_for(
-        self, *, certificate_number: str, person_ref: str | None, today: dt.date
-    ) -> str | None:
-        """Return ``lost``/``revoked`` if the certificate or its holder is restricted.
-
-        A certificate named in an entry stays restricted (its revocation is final, as its
-        status says); the person is restricted only while the entry bars them, so a new
-        certificate after a ``revoked`` bar has ended is not.
-        """
-        found = list(self.by_number.get(certificate_number, ()))
-        if person_ref is not None:
-            found += [e for e in self.by_person.get(person_ref, ()) if e.bars_person(today)]
+    def category_for(self, *, certificate_number: str) -> str | None:
+        """Return ``lost``/``revoked`` if an entry names the certificate, else None (a
+        certificate named in an entry stays restricted: its revocation is final)."""
+        found = self.by_number.get(certificate_number, ())
         if not found:
             return None
         return "lost" if any(e.category == "lost" for e in found) else "revoked"
-
-    def person_restricted(self, person_ref: str, today: dt.date) -> bool:
-        return any(e.bars_person(today) for e in self.by_person.get(person_ref, ()))
 
 
 class DatedRestrictions:
@@ -115,9 +89,8 @@ class DatedRestrictions:
         self._today = today
 
     def category_for(self, *, certificate_number: str, person_ref: str | None) -> str | None:
-        return self._index.category_for(
-            certificate_number=certificate_number, person_ref=person_ref, today=self._today
-        )
+        # person_ref is always None here: a public verifier holds no person key.
+        return self._index.category_for(certificate_number=certificate_number)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +199,6 @@ class Store:
             RestrictionEntry(
                 r.source,
                 r.entry_id,
-                r.person_ref,
                 r.category,
                 r.decision_date,
                 r.bar_until,

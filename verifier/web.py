@@ -63,6 +63,10 @@ STRINGS: dict[str, dict[str, Any]] = {
         "another": "验证其他证书",
         "noscript": "此页面需要启用 JavaScript 才能显示验证结果。",
         "privacy": "二维码内容只用于本次验证。本页不使用任何外部资源。",
+        "admission_note": (
+            "本服务只核查证书本身（限制库按证书编号核查），不保存任何人员信息。"
+            "学校和用人单位的准入查询请至全国登记中心办理。"
+        ),
         "js": {
             "verdict": {"valid": "有效", "not_valid": "无效", "cannot_determine": "无法确定"},
             "verdict_en": {},
@@ -153,6 +157,11 @@ STRINGS: dict[str, dict[str, Any]] = {
         "noscript": "This page needs JavaScript to show the result.",
         "privacy": (
             "The QR content is used for this check only. This page loads nothing from elsewhere."
+        ),
+        "admission_note": (
+            "This service checks the certificate itself (the restricted list by certificate "
+            "number) and keeps no data about persons. Schools and employers make admission "
+            "checks at the national registry."
         ),
         "js": {
             "verdict": {"valid": "有效", "not_valid": "无效", "cannot_determine": "无法确定"},

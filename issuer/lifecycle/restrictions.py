@@ -1,7 +1,8 @@
 """The restricted-qualification list, 教师资格限制库 (contract section 7).
 
 An entry names a person by ``person_ref``, HMAC-SHA256 under ``JIAOZI_RESTRICTION_HMAC_KEY``
-(shared with the verifiers) over ``<id_type>:<normalised number>``
+(shared by the offices and the registry, never the public verifiers) over
+``<id_type>:<normalised number>``
 (:func:`credential.person_reference`), with its category: ``lost`` (丧失, permanent) or
 ``revoked`` (撤销, re-application barred for 5 years from the decision date: ``bar_until``;
 a decision dated 29 February bars until 28 February five years on). The identity number is
@@ -21,9 +22,10 @@ a person cleared on review applies for a new certificate.
 
 Verifiers (service clients of kind ``verifier``) read the list as JWS snapshots and
 deltas (``typ: jiaozi-restrictions+jwt``) with a gapless cursor (``restriction_change.seq``,
-taken from the ``restriction`` row of ``event_head`` like the event feed's). The feed
-names no legal basis, no name and no removal reason: admission checks must not reveal
-offence details.
+taken from the ``restriction`` row of ``event_head`` like the event feed's). Those
+documents name no person at all (no ``person_ref``: issue 12 point 4), only the affected
+certificate numbers; no legal basis, no name and no removal reason either. Admission
+checks are the registry's (docs/registry.md).
 """
 
 from __future__ import annotations
@@ -343,11 +345,11 @@ def _read_snapshot(session: Session) -> None:
 
 
 def _feed_entry(entry: Restriction) -> dict[str, Any]:
-    """Return an entry as the verifiers' feed carries it (``credential``'s format)."""
+    """Return an entry as the verifiers' documents carry it (``credential``'s format): no
+    person reference, certificate numbers only (issue 12 point 4)."""
     assert entry.id is not None  # read from the database
     return restriction_entry_claim(
         entry_id=entry.id,
-        person_ref=entry.person_ref,
         category=entry.category,
         decision_date=entry.decision_date,
         bar_until=entry.bar_until,

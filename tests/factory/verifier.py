@@ -34,7 +34,6 @@ from credential import (
     sign_restrictions,
 )
 from tests.factory import ISSUER_URL, NOW, VERIFIER_URL, World
-from verifier.accounts import create_employer
 from verifier.app import create_app
 from verifier.settings import IssuerSource, VerifierSettings
 
@@ -102,7 +101,6 @@ class FakeIssuer:
     ) -> None:
         entry = restriction_entry_claim(
             entry_id=entry_id,
-            person_ref=person_ref(row),
             category=category,
             decision_date=dt.date.fromisoformat(decision_date),
             bar_until=(
@@ -199,7 +197,6 @@ def settings_for(database_url: str, root: Path, **over: Any) -> VerifierSettings
         status_grace=600,
         sync_interval=0,
         reload_interval=0,
-        person_ref_key=PERSON_KEY,
     )
     values.update(over)
     return VerifierSettings(**values)
@@ -328,12 +325,8 @@ def upload(h: Harness, data: bytes, filename: str, media: str, **headers: str):
     return h.client.post("/api/v1/verify", files={"file": (filename, data, media)}, headers=headers)
 
 
-def employer_key(h: Harness, name: str = "北京市第一中学") -> str:
-    _employer, key = create_employer(h.verifier.engine, name, h.clock())
-    return key
-
-
 def ask(h: Harness, key: str, row: dict[str, str], **over: Any):
+    """POST an admission check to the verifier (which sends schools to the registry)."""
     body = {
         "name": row["name"],
         "id_type": row["id_type"],

@@ -210,6 +210,8 @@ def test_production_refuses_the_published_development_data_key(monkeypatch) -> N
     from registry.settings import RegistrySettings
 
     monkeypatch.delenv("JIAOZI_REGISTRY_DATA_KEY", raising=False)
+    monkeypatch.setenv("JIAOZI_RESTRICTION_HMAC_KEY", "s" * 32)  # (their own test)
+    monkeypatch.setenv("JIAOZI_REGISTRY_AUDIT_KEY", "a" * 32)
     with pytest.raises(ValidationError, match="JIAOZI_REGISTRY_DATA_KEY"):
         RegistrySettings(env="production", public_url="https://registry.example.cn")
     ok = RegistrySettings(

@@ -190,6 +190,8 @@ def test_concurrent_pushes_leave_a_gapless_cursor(registry_env) -> None:
 def test_production_is_the_default_and_refuses_an_http_url(monkeypatch) -> None:
     monkeypatch.delenv("JIAOZI_ENV", raising=False)
     monkeypatch.setenv("JIAOZI_REGISTRY_DATA_KEY", generate_data_key())
+    monkeypatch.setenv("JIAOZI_RESTRICTION_HMAC_KEY", "s" * 32)
+    monkeypatch.setenv("JIAOZI_REGISTRY_AUDIT_KEY", "a" * 32)
     try:
         RegistrySettings(public_url="http://registry.example.cn")
     except ValueError as exc:

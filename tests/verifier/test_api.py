@@ -448,8 +448,8 @@ def test_openapi_describes_the_endpoints(api: Harness) -> None:
     assert {"200", "413", "422"} <= set(doc["paths"]["/api/v1/verify"]["post"]["responses"])
     body = doc["paths"]["/api/v1/verify"]["post"]["requestBody"]["content"]
     assert {"application/json", "multipart/form-data"} <= set(body)
-    adm = doc["paths"]["/api/v1/admission-checks"]["post"]["requestBody"]["content"]
-    assert "consent_reference" in adm["application/json"]["schema"]["required"]
+    moved = doc["paths"]["/api/v1/admission-checks"]["post"]["responses"]
+    assert "410" in moved  # admission checks are the registry's
 
 
 def test_an_outage_judges_each_request_once(

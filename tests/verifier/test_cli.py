@@ -1,4 +1,4 @@
-"""The verifier's commands: employer accounts, one sync round, offline bundles (export,
+"""The verifier's commands: one sync round, offline bundles (export,
 import, and `jiaozi verify --bundle`), `jiaozi verify --online` against a live server, and
 `jiaozi verifier serve`."""
 
@@ -25,23 +25,23 @@ from credential import StatusValue, b64url_decode, qr_url
 from tests.factory import ISSUER_URL, REPO, T0, VERIFIER_URL, applicants
 from tests.factory.verifier import (
     FEED_KEY,
-    PERSON_KEY,
     TRUST_URL,
     Harness,
     make_harness,
     pdf,
-    person_ref,
 )
 from verifier import db
-from verifier.accounts import authenticate
 from verifier.commands import verifier_group
+
+# The certificate of applicant 5 the restricted-list entry names (verifiers match numbers).
+LOST = "20261100110000051"
 
 
 @pytest.fixture
 def synced(tmp_path: Path) -> Iterator[Harness]:
     gen = make_harness(f"sqlite:///{tmp_path / 'verifier.db'}", tmp_path)
     h = next(gen)
-    h.issuer.restrict("r1", applicants()[5], category="lost")
+    h.issuer.restrict("r1", applicants()[5], category="lost", affected=(LOST,))
     h.verifier.syncer.run_once(extra_status=[h.world.status_uri])
     yield h
     gen.close()
@@ -54,7 +54,6 @@ def env_for(h: Harness, database_url: str | None = None) -> dict[str, str]:
         "JIAOZI_PUBLIC_URL": VERIFIER_URL,
         "JIAOZI_TRUST_LIST_URL": TRUST_URL,
         "JIAOZI_ISSUERS": json.dumps([{"base_url": ISSUER_URL, "api_key": FEED_KEY}]),
-        "JIAOZI_PERSON_REF_KEY": PERSON_KEY,
         "JIAOZI_NOW": str(T0),
     }
 
@@ -74,20 +73,6 @@ def jiaozi(tmp: Path, *args: str, extra_env: dict[str, str] | None = None):
         cwd=tmp,
         timeout=120,
     )
-
-
-# --- accounts ------------------------------------------------------------------------------
-
-
-def test_create_employer_prints_the_key_once_and_stores_its_hash(synced: Harness) -> None:
-    out = run_cli(["accounts", "create-employer", "--name", "海淀区实验小学"], env_for(synced))
-    assert out.exit_code == 0, out.output
-    key = out.output.split("store it now): ")[1].strip()
-    employer = authenticate(synced.verifier.engine, f"Bearer {key}")
-    assert employer is not None and employer.name == "海淀区实验小学"
-    with synced.verifier.engine.connect() as conn:
-        row = conn.execute(sa.select(db.employers)).one()
-    assert key not in repr(tuple(row)) and key.split("_")[2] not in repr(tuple(row))
 
 
 def test_sync_command_runs_one_round(
@@ -148,7 +133,9 @@ def test_bundle_import_into_a_verifier_without_network(synced: Harness, tmp_path
         school.issuer.down = True
         issued = synced.world.issue(idx=201)
         assert school.verify(qr=issued.qr_token)["verdict"] == "valid"
-        lost = synced.world.issue(synced.world.certificate(applicants()[5]), idx=202)
+        lost = synced.world.issue(
+            synced.world.certificate(applicants()[5], certificate_number=LOST), idx=202
+        )
         body = school.verify(credential=lost.credential)
         assert (body["verdict"], body["reason"]) == ("not_valid", "lost")
         # importing the same bundle again changes nothing (never backwards)
@@ -192,7 +179,9 @@ def test_verify_with_a_bundle_offline(synced: Harness, tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert "结论：有效" in out.stdout and "状态数据时间：2026-11-29 07:59:55Z" in out.stdout
-    lost = synced.world.issue(synced.world.certificate(applicants()[5]), idx=212)
+    lost = synced.world.issue(
+        synced.world.certificate(applicants()[5], certificate_number=LOST), idx=212
+    )
     cred = tmp_path / "lost.vc.jwt"
     cred.write_text(lost.credential)
     out = jiaozi(
@@ -204,7 +193,6 @@ def test_verify_with_a_bundle_offline(synced: Harness, tmp_path: Path) -> None:
         "--root",
         root,
         "--json",
-        extra_env={"JIAOZI_PERSON_REF_KEY": PERSON_KEY},
     )
     assert out.returncode == 1, out.stderr
     assert json.loads(out.stdout)["reason"] == "lost"
@@ -313,7 +301,7 @@ def test_serve_starts_the_service(synced: Harness, tmp_path: Path) -> None:
 def test_jiaozi_has_the_verifier_group_without_loading_the_web_stack(tmp_path: Path) -> None:
     out = jiaozi(tmp_path, "verifier", "--help")
     assert out.returncode == 0, out.stderr
-    for name in ("serve", "sync", "accounts", "bundle"):
+    for name in ("serve", "sync", "bundle"):
         assert name in out.stdout
     code = (
         "import sys, jiaozi.cli; "
@@ -337,7 +325,9 @@ def test_bundle_replays_snapshot_then_changes(synced: Harness, tmp_path: Path) -
 
     h = synced
     for i, when in ((20, 30), (21, 30)):
-        h.issuer.restrict(f"r{i}", applicants()[i], category="revoked")
+        h.issuer.restrict(
+            f"r{i}", applicants()[i], category="revoked", affected=(f"2020110011000{i:04d}",)
+        )
         h.clock.advance(when)
         h.verifier.syncer.run_once()
     h.issuer.unrestrict("r1")
@@ -347,10 +337,7 @@ def test_bundle_replays_snapshot_then_changes(synced: Harness, tmp_path: Path) -
     h.verifier.syncer.run_once()  # nothing new: only confirms the data as of now
     path = export(h, tmp_path)
     b = read_bundle(path.read_bytes(), [h.world.root.public_key()])
-    assert set(b.index.by_person) == {
-        person_ref(applicants()[20]),
-        person_ref(applicants()[21]),
-    }
+    assert set(b.index.by_number) == {"20201100110000020", "20201100110000021"}
     assert b.restrictions_as_of is not None
     assert int(b.restrictions_as_of.timestamp()) == int(h.clock().timestamp()) - 5
 

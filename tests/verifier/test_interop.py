@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from credential import sign_trust_list
+from credential import IdType, b64url_decode, person_reference, sign_trust_list
 from tests.factory import signer
 from tests.factory.issuer import IssuerHarness, entry_body, issue, officer, record, service_client
-from verifier.accounts import create_employer
+from verifier import db
 from verifier.app import create_app
 from verifier.settings import IssuerSource, VerifierSettings
 
@@ -52,7 +53,6 @@ def test_verifier_syncs_a_real_issuer(issuer_env: IssuerHarness, tmp_path: Path)
         root_jwks=tmp_path / "root.jwks.json",
         trust_list_url=TRUST_URL,
         issuers=(IssuerSource(base_url=env.settings.public_url, api_key=feed_auth[7:]),),
-        person_ref_key=env.settings.restriction_hmac_key.get_secret_value(),
         sync_interval=0,
         reload_interval=0,
     )
@@ -77,17 +77,20 @@ def test_verifier_syncs_a_real_issuer(issuer_env: IssuerHarness, tmp_path: Path)
         body = client.post("/api/v1/verify", json={"qr": cert["qr_token"]}).json()
         assert (body["verdict"], body["reason"]) == ("not_valid", "revoked"), body
 
-        _employer, key = create_employer(v.engine, "学校", v.clock())
+        # the issuer's documents name the certificate, never the person (issue 12 point 4)
         person = entry_body(1)
-        r = client.post(
-            "/api/v1/admission-checks",
-            json={
-                "name": person["name"],
-                "id_type": person["id_type"],
-                "id_number": person["id_number"],
-                "consent_reference": "consent-1",
-            },
-            headers={"Authorization": f"Bearer {key}"},
+        ref = person_reference(
+            env.settings.restriction_hmac_key.get_secret_value().encode(),
+            IdType.parse(person["id_type"]),
+            person["id_number"],
         )
-        assert r.status_code == 200 and r.json()["restricted"] is True, r.text
+        with v.engine.connect() as conn:
+            tokens = conn.execute(
+                sa.select(db.documents.c.token).where(db.documents.c.kind == "restrictions")
+            ).scalars()
+            payloads = [b64url_decode(t.split(".")[1]).decode() for t in tokens]
+        assert payloads and cert["certificate_number"] in "".join(payloads)
+        assert all(ref not in p and "person_ref" not in p for p in payloads)
+        r = client.post("/api/v1/admission-checks", json={"name": person["name"]})
+        assert r.status_code == 410, r.text
     http.close()

@@ -19,21 +19,18 @@ GOOD = dict(
     public_url="https://verify.example.cn",
     trust_list_url="https://trust.example.cn/trust-list.jwt",
     issuers=(IssuerSource(base_url="https://jszg.example.cn", api_key="k" * 40),),
-    person_ref_key="p" * 40,
 )
 
 
 def test_production_accepts_real_settings() -> None:
     s = VerifierSettings(**GOOD)
-    assert s.person_ref_key_bytes == b"p" * 40
+    assert not hasattr(s, "person_ref_key")  # a public verifier holds no person key
     assert s.upload_limit == 10 * 1024 * 1024 and s.token_limit == 8 * 1024
 
 
 @pytest.mark.parametrize(
     ("over", "message"),
     [
-        ({"person_ref_key": "jiaozi-dev-person-ref-key"}, "JIAOZI_PERSON_REF_KEY"),
-        ({"person_ref_key": "short"}, "JIAOZI_PERSON_REF_KEY"),
         ({"public_url": "http://verify.example.cn"}, "https"),
         ({"trust_list_url": None}, "JIAOZI_TRUST_LIST_URL"),
         ({"issuers": (IssuerSource(base_url="http://jszg.example.cn"),)}, "https"),
@@ -44,19 +41,17 @@ def test_production_refuses_insecure_defaults(over: dict, message: str) -> None:
         VerifierSettings(**{**GOOD, **over})
 
 
-def test_production_is_the_default_and_refuses_the_published_key(
+def test_production_is_the_default_and_a_person_key_is_not_read(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("JIAOZI_ENV")
-    for name in ("JIAOZI_PERSON_REF_KEY", "JIAOZI_RESTRICTION_HMAC_KEY"):
-        monkeypatch.delenv(name, raising=False)
-    given = {k: v for k, v in GOOD.items() if k not in ("env", "person_ref_key")}
-    with pytest.raises(ValidationError, match="JIAOZI_PERSON_REF_KEY") as info:
-        VerifierSettings(**given)
-    assert "JIAOZI_ENV" in str(info.value)
+    monkeypatch.setenv("JIAOZI_RESTRICTION_HMAC_KEY", "issuer-name-for-the-same-secret")
+    given = {k: v for k, v in GOOD.items() if k != "env"}
     with pytest.raises(ValidationError, match="JIAOZI_ENV"):
         VerifierSettings()
-    assert VerifierSettings(**given, person_ref_key="p" * 40).env == "production"
+    s = VerifierSettings(**given)
+    assert s.env == "production"
+    assert "issuer-name-for-the-same-secret" not in repr(s.model_dump())
 
 
 def test_production_app_refuses_to_start_without_pinned_root(tmp_path: Path) -> None:
@@ -117,55 +112,27 @@ def test_only_configured_issuers_status_lists_may_be_fetched(uri: str, ok: bool)
 
 
 def _entry(category: str, bar_until: dt.date | None, affected: tuple[str, ...] = ()):
-    return RestrictionEntry(
-        "src", "e1", "a" * 64, category, dt.date(2020, 1, 1), bar_until, affected
-    )
+    return RestrictionEntry("src", "e1", category, dt.date(2020, 1, 1), bar_until, affected)
 
 
-def test_restriction_dates() -> None:
-    today = dt.date(2026, 11, 29)
+def test_restrictions_are_by_certificate_number_only() -> None:
     lost = RestrictionIndex.build([_entry("lost", None, ("20201100110000001",))])
-    assert lost.person_restricted("a" * 64, today)
-    assert (
-        lost.category_for(certificate_number="20201100110000001", person_ref=None, today=today)
-        == "lost"
-    )
+    assert lost.category_for(certificate_number="20201100110000001") == "lost"
+    assert lost.category_for(certificate_number="20261100110000009") is None
+    # a revoked entry's bar may end: the certificates it named stay revoked
     ended = RestrictionIndex.build([_entry("revoked", dt.date(2025, 1, 1), ("20201100110000001",))])
-    assert not ended.person_restricted("a" * 64, today)
-    assert (
-        ended.category_for(certificate_number="20261100110000009", person_ref="a" * 64, today=today)
-        is None
-    )
-    # the certificates it named stay revoked
-    assert (
-        ended.category_for(certificate_number="20201100110000001", person_ref=None, today=today)
-        == "revoked"
-    )
-    running = RestrictionIndex.build([_entry("revoked", today)])
-    assert running.person_restricted("a" * 64, today)  # the last day still bars
-    assert not running.person_restricted("a" * 64, today + dt.timedelta(days=1))
-    assert RestrictionIndex.build([_entry("revoked", None)]).person_restricted("a" * 64, today)
+    assert ended.category_for(certificate_number="20201100110000001") == "revoked"
+    assert RestrictionIndex.build([_entry("revoked", None)]).by_number == {}
 
 
-def test_restriction_dates_are_beijing_dates() -> None:
-    # a bar that ends on 31 December has ended at 00:30 on 1 January in Beijing
-    index = RestrictionIndex.build([_entry("revoked", dt.date(2026, 12, 31))])
+def test_dated_restrictions_never_look_at_a_person(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = RestrictionIndex.build(
+        [_entry("revoked", dt.date(2026, 12, 31), ("20201100110000001",))]
+    )
     today = beijing_date(dt.datetime(2026, 12, 31, 16, 30, tzinfo=dt.UTC))
-    assert today == dt.date(2027, 1, 1)
-    assert not DatedRestrictions(index, today).category_for(
-        certificate_number="20201100110000001", person_ref="a" * 64
-    )
-    assert DatedRestrictions(index, today - dt.timedelta(days=1)).category_for(
-        certificate_number="20201100110000001", person_ref="a" * 64
-    )
-
-
-def test_person_ref_key_under_either_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("JIAOZI_PERSON_REF_KEY", raising=False)
-    monkeypatch.setenv("JIAOZI_RESTRICTION_HMAC_KEY", "issuer-name-for-the-same-secret")
-    assert VerifierSettings().person_ref_key_bytes == b"issuer-name-for-the-same-secret"
-    monkeypatch.setenv("JIAOZI_PERSON_REF_KEY", "verifier-name")
-    assert VerifierSettings().person_ref_key_bytes == b"verifier-name"
+    dated = DatedRestrictions(index, today)
+    assert dated.category_for(certificate_number="20201100110000001", person_ref=None) == "revoked"
+    assert dated.category_for(certificate_number="20261100110000009", person_ref="a" * 64) is None
 
 
 @pytest.mark.parametrize(

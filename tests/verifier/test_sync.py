@@ -213,18 +213,22 @@ def test_restricted_list_snapshot_then_changes(harness: Harness) -> None:
     first_sync(h)
     body = h.verify(qr=issued_a.qr_token)
     assert (body["verdict"], body["reason"]) == ("not_valid", "lost")
-    # a second certificate of someone revoked: found by person_ref through the credential
+    # a change names a second certificate: caught by its number, by QR or credential
     cert_b = h.world.certificate(rows[6])
     issued_b = h.world.issue(cert_b, idx=42)
     assert h.verify(credential=issued_b.credential)["verdict"] == "valid"
-    h.issuer.restrict("r2", rows[6], category="revoked")
+    h.issuer.restrict("r2", rows[6], category="revoked", affected=(cert_b.certificate_number,))
     h.clock.advance(30)
     outcomes = {o.what: o.outcome for o in h.sync().outcomes}
     assert outcomes["restrictions " + ISSUER_URL] == "updated"
     body = h.verify(credential=issued_b.credential)
     assert (body["verdict"], body["reason"]) == ("not_valid", "revoked")
-    # by QR alone the person is unknown, and this certificate was not named: not restricted
-    assert h.verify(qr=issued_b.qr_token)["verdict"] == "valid"
+    assert h.verify(qr=issued_b.qr_token)["verdict"] == "not_valid"
+    # a certificate of a restricted person that no entry names is caught by its status
+    # (its office revokes it): the verifier holds no person reference to find it by
+    cert_c = h.world.certificate(rows[6])
+    issued_c = h.world.issue(cert_c, idx=43)
+    assert h.verify(credential=issued_c.credential)["verdict"] == "valid"
     h.issuer.unrestrict("r2")
     h.clock.advance(30)
     h.sync()
@@ -258,13 +262,13 @@ def test_restricted_feed_signed_by_an_untrusted_key_refused(harness: Harness) ->
     first_sync(h)
     from tests.factory import signer
 
-    h.issuer.restrict("r9", applicants()[8], category="lost")
+    h.issuer.restrict("r9", applicants()[8], category="lost", affected=("20201100110000001",))
     real = h.world.office_signer
     h.world.office_signer = signer(kid="11001-1")
     report = h.verifier.syncer.sync_restrictions(h.settings.issuers[0])
     h.world.office_signer = real
     assert report.outcomes[0].outcome == "refused"
-    assert h.verifier.store.current().restrictions.by_person == {}
+    assert h.verifier.store.current().restrictions.by_number == {}
 
 
 def test_restricted_feed_pages_until_caught_up(database_url: str, tmp_path: Path) -> None:
@@ -274,10 +278,10 @@ def test_restricted_feed_pages_until_caught_up(database_url: str, tmp_path: Path
         h.issuer.page_size = 2
         h.verifier.syncer.run_once()  # empty snapshot, cursor 0
         for i in range(5):
-            h.issuer.restrict(f"r{i}", applicants()[10 + i])
+            h.issuer.restrict(f"r{i}", applicants()[10 + i], affected=(f"2020110011000000{i}",))
         h.clock.advance(10)
         h.sync()
-        assert len(h.verifier.store.current().restrictions.by_person) == 5
+        assert len(h.verifier.store.current().restrictions.by_number) == 5
     finally:
         gen.close()
 
@@ -387,7 +391,9 @@ def test_replicas_syncing_at_once_agree(harness: Harness) -> None:
         errors: list[BaseException] = []
         for round_ in range(4):
             for i in range(3):
-                h.issuer.restrict(f"r{round_}-{i}", applicants()[20 + 3 * round_ + i])
+                row = applicants()[20 + 3 * round_ + i]
+                number = h.world.certificate(row).certificate_number
+                h.issuer.restrict(f"r{round_}-{i}", row, affected=(number,))
             if round_ == 2:
                 h.issuer.unrestrict("r0-1")
             h.clock.advance(10)
@@ -407,24 +413,25 @@ def test_replicas_syncing_at_once_agree(harness: Harness) -> None:
             for t in threads:
                 t.join(30)
             assert errors == []
-        want = {e["person_ref"] for e in h.issuer.entries.values()}
+        want = {n for e in h.issuer.entries.values() for n in e["affected"]}
+        assert len(want) == 11  # twelve named, one removed
         for s in syncers:
             held = s.store.refresh(force=True)
-            assert set(held.restrictions.by_person) == want
+            assert set(held.restrictions.by_number) == want
             assert h.world.status_uri in held.status
 
 
 def test_restricted_list_going_backwards_is_refused(harness: Harness) -> None:
     h = harness
-    h.issuer.restrict("r1", applicants()[30], category="lost")
+    h.issuer.restrict("r1", applicants()[30], category="lost", affected=("20201100110000001",))
     first_sync(h)
     # a replayed older page of changes (older iat) is refused, the held list kept
-    h.issuer.restrict("r2", applicants()[31], category="lost")
+    h.issuer.restrict("r2", applicants()[31], category="lost", affected=("20201100110000002",))
     h.issuer.restrictions_iat = T0 - 3600
     report = h.verifier.syncer.sync_restrictions(h.settings.issuers[0])
     (o,) = report.outcomes
     assert o.outcome == "refused" and "rollback" in o.detail
-    assert len(h.verifier.store.current().restrictions.by_person) == 1
+    assert len(h.verifier.store.current().restrictions.by_number) == 1
     # a snapshot behind the held cursor is refused too
     h.issuer.restrictions_iat = None
     token = h.issuer.sign(
@@ -447,7 +454,7 @@ def test_restricted_list_going_backwards_is_refused(harness: Harness) -> None:
     assert (
         h.verifier.syncer.sync_restrictions(h.settings.issuers[0]).outcomes[0].outcome == "updated"
     )
-    assert len(h.verifier.store.current().restrictions.by_person) == 2
+    assert len(h.verifier.store.current().restrictions.by_number) == 2
 
 
 def test_replicas_starting_together_create_the_tables_once(database_url: str) -> None:

@@ -2,13 +2,14 @@
 
 ``POST /api/v1/verify`` judges a QR URL or token, a full credential, or an uploaded PDF /
 PNG / JPEG; every judgement is HTTP 200 with the contract's JSON, and 4xx (problem JSON)
-only when there is nothing to judge. ``POST /api/v1/admission-checks`` answers an employer
-whether a person is on the restricted list, and nothing more.
+only when there is nothing to judge. ``POST /api/v1/admission-checks`` is a 410 problem:
+admission checks are the national registry's (``JIAOZI_REGISTRY_URL``; docs/registry.md).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -20,15 +21,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from credential import Check, IdType
+from credential import Check
 
 from .. import problems, web
 from .._offline import OfflineDataError, load_root_keys
-from ..accounts import authenticate
 from ..extract import UnreadableFile
 from ..problems import Problem
 from ..sandbox import ExtractorBusy, Sandbox
-from ..settings import VerifierSettings
+from ..settings import PERSON_KEY_VARIABLES, VerifierSettings
 from ..sync import BackgroundSync
 from .fastpath import VERIFY_PATH, JsonVerifyFastPath, judge, verdict_response
 from .hosts import HostCheck
@@ -41,7 +41,7 @@ from .reading import (
     read_limited,
     too_large,
 )
-from .service import Clock, Verifier, rate_limited
+from .service import Clock, Verifier
 
 __all__ = ["create_app"]
 
@@ -67,26 +67,6 @@ _VERIFY_BODY: dict[str, Any] = {
         },
     },
 }
-_ADMISSION_BODY: dict[str, Any] = {
-    "required": True,
-    "content": {
-        "application/json": {
-            "schema": {
-                "type": "object",
-                "required": ["name", "id_type", "id_number", "consent_reference"],
-                "properties": {
-                    "name": {"type": "string", "minLength": 1, "maxLength": 100},
-                    "id_type": {
-                        "type": "string",
-                        "enum": [t.value for t in IdType],
-                    },
-                    "id_number": {"type": "string", "minLength": 1, "maxLength": 40},
-                    "consent_reference": {"type": "string", "minLength": 1, "maxLength": 200},
-                },
-            }
-        }
-    },
-}
 
 
 def create_app(
@@ -99,6 +79,15 @@ def create_app(
     """Return the verifier app. Raises ValueError on settings refused in production, and
     OfflineDataError when the pinned root keys cannot be read in production."""
     settings = settings or VerifierSettings()
+    for name in PERSON_KEY_VARIABLES:
+        if os.environ.get(name):
+            # Ignored, not refused: one environment file often serves an office and a
+            # verifier on a laptop; in production the secret should leave this host.
+            log.warning(
+                "%s is set but a public verifier holds no person key: ignored (remove it "
+                "from this host; admission checks are the registry's)",
+                name,
+            )
     try:
         roots = load_root_keys(settings.root_jwks)
     except OfflineDataError:
@@ -132,7 +121,7 @@ def create_app(
         title="Jiaozi verifier",
         version="0.1.0",
         lifespan=lifespan,
-        description="Verify teacher-qualification e-licences; admission checks for employers.",
+        description="Verify teacher-qualification e-licences.",
     )
     app.state.verifier = v
     app.state.settings = settings
@@ -227,48 +216,29 @@ def create_app(
 
     @app.post(
         "/api/v1/admission-checks",
-        summary="Employers: is this person on the restricted-qualification list?",
-        openapi_extra={"requestBody": _ADMISSION_BODY},
-        responses={
-            200: {"description": "{query_id, restricted, checked_at, data_as_of}"},
-            401: {"description": "Problem: no or wrong API key"},
-            422: {"description": "Problem: invalid fields"},
-            429: {"description": "Problem: rate limited (Retry-After)"},
-        },
+        summary="Moved: admission checks are made at the national registry",
+        responses={410: {"description": "Problem: ask the registry (its URL when configured)"}},
     )
-    async def admission_check(request: Request) -> JSONResponse:
-        employer = await run_in_threadpool(
-            authenticate, v.engine, request.headers.get("authorization")
+    async def admission_check() -> JSONResponse:
+        # A public verifier holds no person-level data (issue 12 point 4): nothing to
+        # check a person against here. Same request, same answer, at the registry.
+        where = settings.registry_url
+        raise Problem(
+            410,
+            "admission_checks_moved",
+            ("Admission checks moved to the national registry", "准入查询已迁至全国登记中心"),
+            (
+                f"Send the same request to {where}/api/v1/admission-checks"
+                if where
+                else "Send the same request to the national registry's /api/v1/admission-checks",
+                f"请将同样的请求发送至 {where}/api/v1/admission-checks"
+                if where
+                else "请将同样的请求发送至全国登记中心的 /api/v1/admission-checks",
+            ),
+            headers={"Link": f'<{where}/api/v1/admission-checks>; rel="alternate"'}
+            if where
+            else {},
         )
-        if employer is None:
-            raise Problem(
-                401,
-                "unauthorized",
-                ("Authentication required", "需要认证"),
-                (
-                    "Send an employer API key as a bearer token.",
-                    "请以 Bearer 方式提供用人单位的 API 密钥。",
-                ),
-                headers={"WWW-Authenticate": 'Bearer realm="jiaozi-verifier"'},
-            )
-        if settings.admission_rate_limit > 0:
-            retry = await run_in_threadpool(
-                lambda: v.limiter.hit(
-                    f"admission:{employer.id}",
-                    limit=settings.admission_rate_limit,
-                    window=settings.admission_rate_window,
-                    now=v.clock(),
-                )
-            )
-            if retry is not None:
-                raise rate_limited(retry)
-        if media_type(request) not in ("application/json", ""):
-            raise Problem(
-                415, "unsupported_media_type", ("Unsupported media type", "不支持的内容类型")
-            )
-        body = json_object(await read_limited(request, 16 * 1024))
-        answer = await run_in_threadpool(v.admission_check, employer.id, body)
-        return JSONResponse(answer)
 
     # Outside the fast path (the last added runs first): a foreign Host or Origin is
     # refused before anything is read or counted; outside everything, the one reader of

@@ -1,6 +1,6 @@
 """The verifier service behind the HTTP API: the held data, the syncer, the rate limiter
 and the verification policy, built once per app, and what a request asks of them (a
-judgement, an admission check, the age of the held data).
+judgement, the age of the held data; admission checks are the registry's).
 
 It speaks in the API's terms (a ``Problem`` when nothing can be judged) but knows no
 request or route: ``routes`` and ``fastpath`` read requests and call it.
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,15 +17,10 @@ import httpx
 
 from credential import (
     Check,
-    IdType,
-    InvalidFieldError,
     PublicKey,
     StatusSnapshot,
     VerifyPolicy,
     beijing_date,
-    mask_id,
-    normalise_id,
-    person_reference,
     rfc3339,
     verify,
 )
@@ -34,7 +28,7 @@ from credential import (
 from .. import db
 from .._offline import RevokedDocumentCertificates
 from ..filecheck import FILE_CHECK, file_check, file_signature
-from ..problems import VALIDATION_TITLE, FieldProblem, Problem
+from ..problems import Problem
 from ..ratelimit import LimiterUnavailable, make_limiter
 from ..settings import VerifierSettings
 from ..store import DatedRestrictions, Held, Store
@@ -91,7 +85,6 @@ class Verifier:
             verifier_origin=settings.public_url,
             max_token_length=settings.token_limit,
             status_grace=settings.status_grace,
-            person_ref_key=settings.person_ref_key_bytes,
         )
         self.restriction_sources = [s.base_url for s in settings.issuers if s.api_key]
         self._restrictions_known: tuple[Held | None, bool] = (None, False)
@@ -220,83 +213,6 @@ class Verifier:
             )
             known = self._restrictions_known = (held, answer)
         return known[1]
-
-    # -- admission checks --
-
-    def admission_check(self, employer_id: int, body: dict[str, Any]) -> dict[str, Any]:
-        errors: list[FieldProblem] = []
-
-        def text(name: str, lo: int, hi: int) -> str | None:
-            value = body.get(name)
-            if value is None:
-                errors.append(FieldProblem(name, "missing", "required", "缺少必填字段"))
-                return None
-            if not isinstance(value, str):
-                errors.append(FieldProblem(name, "type", "must be a string", "应为字符串"))
-                return None
-            value = value.strip()
-            if not lo <= len(value) <= hi:
-                errors.append(
-                    FieldProblem(
-                        name, "length", f"must be {lo}-{hi} characters", f"长度应为{lo}至{hi}个字符"
-                    )
-                )
-                return None
-            return value
-
-        text("name", 1, 100)
-        consent = text("consent_reference", 1, 200)
-        raw_type = text("id_type", 1, 40)
-        raw_number = text("id_number", 1, 40)
-        id_type = number = None
-        try:
-            if raw_type is not None:
-                id_type = IdType.parse(raw_type)
-            if id_type is not None and raw_number is not None:
-                number = normalise_id(id_type, raw_number)
-        except InvalidFieldError as exc:
-            errors.append(FieldProblem(exc.field, exc.code, exc.message, exc.message_zh))
-        if errors or id_type is None or number is None or consent is None:
-            raise Problem(422, "validation", VALIDATION_TITLE, errors=errors)
-
-        held = self.store.current()
-        as_of = held.restrictions_as_of(self.restriction_sources)
-        if as_of is None:
-            raise Problem(
-                503,
-                "no_restriction_data",
-                ("Restricted list not available", "暂无教师资格限制库数据"),
-                (
-                    "This verifier holds no restricted-list data yet; try again later.",
-                    "本验证服务尚未同步教师资格限制库，请稍后再试。",
-                ),
-                headers={"Retry-After": "60"},
-            )
-        now = self.clock()
-        ref = person_reference(self.settings.person_ref_key_bytes, id_type, number)
-        restricted = held.restrictions.person_restricted(ref, beijing_date(now))
-        query_id = uuid.uuid4().hex
-        with self.engine.begin() as conn:
-            conn.execute(
-                db.admission_audit.insert().values(
-                    query_id=query_id,
-                    employer_id=employer_id,
-                    at=now,
-                    id_type=id_type.value,
-                    person_ref=ref,
-                    id_masked=mask_id(number),
-                    consent_reference=consent,
-                    restricted=restricted,
-                    data_as_of=as_of,
-                )
-            )
-        log.info("admission check %s by employer %s", query_id, employer_id)
-        return {
-            "query_id": query_id,
-            "restricted": restricted,
-            "checked_at": rfc3339(now),
-            "data_as_of": rfc3339(as_of),
-        }
 
     def sync_status_view(self) -> dict[str, Any]:
         held = self.store.current()
