@@ -94,6 +94,26 @@ class _HostCheck:
         await self.app(scope, receive, send)
 
 
+async def _body(request: Request, cap: int) -> bytes:
+    """Return the request body; raise a 413 Problem as soon as it passes ``cap`` bytes."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > cap:
+            raise Problem(413, "too_large", ("The body is too large", "请求体过大"), "body")
+    return body
+
+
+async def _jws_body(request: Request, cap: int) -> str:
+    """Return the body as a compact JWS's text (ASCII); raise 413 or 400 Problems."""
+    try:
+        return (await _body(request, cap)).decode("ascii").strip()
+    except UnicodeDecodeError:
+        raise Problem(
+            400, "not_a_jws", ("The body is not a JWS", "请求体不是JWS"), "body"
+        ) from None
+
+
 def create_app(
     settings: RegistrySettings,
     *,
@@ -115,17 +135,7 @@ def create_app(
 
     @app.post("/api/v1/restrictions")
     async def submit(request: Request) -> JSONResponse:
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                raise Problem(413, "too_large", ("The body is too large", "请求体过大"), "body")
-        try:
-            token = body.decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise Problem(
-                400, "not_a_jws", ("The body is not a JWS", "请求体不是JWS"), "body"
-            ) from None
+        token = await _jws_body(request, MAX_BODY)
         sub = load_national_entry(token, trust_provider(), registry_id=settings.registry_id)
         now = dt.datetime.fromtimestamp(clock(), dt.UTC)
         # In a worker thread: the write waits for the head lock, never in the event loop.
@@ -137,17 +147,7 @@ def create_app(
 
     @app.post("/api/v1/feed/events")
     async def feed_events(request: Request) -> JSONResponse:
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > FEED_MAX_BODY:
-                raise Problem(413, "too_large", ("The body is too large", "请求体过大"), "body")
-        try:
-            token = body.decode("ascii").strip()
-        except UnicodeDecodeError:
-            raise Problem(
-                400, "not_a_jws", ("The body is not a JWS", "请求体不是JWS"), "body"
-            ) from None
+        token = await _jws_body(request, FEED_MAX_BODY)
         batch = load_feed_batch(token, trust_provider(), registry_id=settings.registry_id)
         now = dt.datetime.fromtimestamp(clock(), dt.UTC)
         added, last = await run_in_threadpool(
@@ -264,11 +264,7 @@ def create_app(
             raise Problem(
                 415, "unsupported_media_type", ("Unsupported media type", "不支持的内容类型")
             )
-        raw = b""
-        async for chunk in request.stream():
-            raw += chunk
-            if len(raw) > MAX_BODY:
-                raise Problem(413, "too_large", ("The body is too large", "请求体过大"), "body")
+        raw = await _body(request, MAX_BODY)
         try:
             body = strict_json_loads(raw, "body")
         except MalformedError:

@@ -3,6 +3,7 @@ gapless cursor, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 
@@ -254,3 +255,31 @@ def test_the_trust_list_is_read_from_the_ceremonys_export_and_never_goes_back(tm
     listed.write_text(forged.trust_token())  # not signed by the pinned root
     with pytest.raises(TrustListError):
         read()
+
+
+@pytest.mark.parametrize(
+    ("path", "cap"),
+    [("/api/v1/restrictions", 16 * 1024), ("/api/v1/feed/events", 256 * 1024)],
+)
+def test_a_body_too_large_or_not_a_jws_is_a_problem_naming_the_body(
+    registry_env, path: str, cap: int
+) -> None:
+    big = registry_env.client.post(path, content=b"a" * (cap + 1))
+    assert big.status_code == 413
+    assert big.headers["content-type"].startswith("application/problem+json")
+    assert big.json()["errors"][0]["field"] == "body"
+    odd = registry_env.client.post(path, content="令牌".encode())
+    assert odd.status_code == 400 and odd.json()["type"].endswith("/not_a_jws")
+
+
+def test_an_admission_body_too_large_is_a_413(registry_env) -> None:
+    from registry.admission import create_account
+
+    _, key = create_account(registry_env.engine, "school", "某中学", dt.datetime.now(dt.UTC))
+    big = registry_env.client.post(
+        "/api/v1/admission-checks",
+        content=b"{" + b" " * (16 * 1024) + b"}",
+        headers={"content-type": "application/json", "authorization": f"Bearer {key}"},
+    )
+    assert big.status_code == 413
+    assert big.headers["content-type"].startswith("application/problem+json")
