@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import sqlalchemy as sa
@@ -260,26 +261,34 @@ def _add(
             .execution_options(populate_existing=True)
         ).scalars()
     )
-    lock_status_lists(session, [c.status_list_id for c in certs])
-    list_ids: list[int] = []
-    for cert in certs:
-        list_ids.append(
-            change_status(
-                session,
-                cert,
-                change="revoke",
-                reason_code="restricted",
-                actor=ACTOR,
-                detail={
-                    "national_ref": entry.ref,
-                    "recording_office": entry.office,
-                    "category": entry.category,
-                },
-                now=now,
-                event_data={"national_ref": entry.ref},
-            )
-        )
+    list_ids = _revoke(session, [(cert, entry) for cert in certs], now=now)
     return list_ids, [c.certificate_number for c in certs]
+
+
+def _revoke(
+    session: Session, hits: list[tuple[Certificate, Any]], *, now: dt.datetime
+) -> list[int]:
+    """Revoke each certificate for its national entry (``ref``, ``office``, ``category``),
+    audited with the entry's reference; return the status lists to publish. The
+    certificate rows are locked by the caller; their lists are locked here."""
+    lock_status_lists(session, [cert.status_list_id for cert, _ in hits])
+    return [
+        change_status(
+            session,
+            cert,
+            change="revoke",
+            reason_code="restricted",
+            actor=ACTOR,
+            detail={
+                "national_ref": entry.ref,
+                "recording_office": entry.office,
+                "category": entry.category,
+            },
+            now=now,
+            event_data={"national_ref": entry.ref},
+        )
+        for cert, entry in hits
+    ]
 
 
 def _remove(session: Session, ref: str, *, now: dt.datetime) -> None:
@@ -464,26 +473,8 @@ def fill_person_refs(
                 and c.status in ("valid", "suspended")
                 and as_utc(c.created_at) <= as_utc(entries[c.person_ref].received_at)
             ]
-            lock_status_lists(session, [c.status_list_id for c in hit])
-            for cert in hit:
-                entry = entries[cert.person_ref]
-                list_ids.append(
-                    change_status(
-                        session,
-                        cert,
-                        change="revoke",
-                        reason_code="restricted",
-                        actor=ACTOR,
-                        detail={
-                            "national_ref": entry.ref,
-                            "recording_office": entry.office,
-                            "category": entry.category,
-                        },
-                        now=now,
-                        event_data={"national_ref": entry.ref},
-                    )
-                )
-                revoked.append(cert.certificate_number)
+            list_ids += _revoke(session, [(c, entries[c.person_ref]) for c in hit], now=now)
+            revoked += [c.certificate_number for c in hit]
 
 
 def sync_national(
