@@ -43,7 +43,7 @@ from issuer.batches.reading import (
 from issuer.db import tables, write
 from issuer.db.models import Batch
 from issuer.errors import NotFound
-from issuer.fields import ValidationFailed
+from issuer.fields import FieldError, ValidationFailed
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -238,6 +238,20 @@ def _scope_errors(
     return keep, errors
 
 
+def _id_number_error(row: ApplicantRow, column: str, fe: FieldError) -> RowError:
+    """Return the row error of ``fe``, a refusal of the row's person (its identity number,
+    shown masked)."""
+    return RowError(
+        row.row_number,
+        column,
+        "id_number",
+        fe.code,
+        fe.message_zh,
+        fe.message,
+        mask_id(row.id_number),
+    )
+
+
 def _barred_errors(
     session: Session, rows: Sequence[ApplicantRow], settings: IssuerSettings, column: str
 ) -> tuple[list[ApplicantRow], list[RowError]]:
@@ -268,18 +282,7 @@ def _barred_errors(
         ):
             keep.append(row)
             continue
-        fe = issuance.barred_error(entry)
-        errors.append(
-            RowError(
-                row.row_number,
-                column,
-                "id_number",
-                fe.code,
-                fe.message_zh,
-                fe.message,
-                mask_id(row.id_number),
-            )
-        )
+        errors.append(_id_number_error(row, column, issuance.barred_error(entry)))
     return keep, errors
 
 
@@ -321,18 +324,7 @@ def _held_errors(
         key = key_of[row.row_number]
         number = held.get(key)
         if number is not None and number not in own:
-            fe = issuance.already_certified_error(number)
-            errors.append(
-                RowError(
-                    row.row_number,
-                    column,
-                    "id_number",
-                    fe.code,
-                    fe.message_zh,
-                    fe.message,
-                    mask_id(row.id_number),
-                )
-            )
+            errors.append(_id_number_error(row, column, issuance.already_certified_error(number)))
         else:
             keep.append(row)
     return keep, errors
