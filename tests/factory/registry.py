@@ -6,7 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -131,3 +135,36 @@ class NationalWorld:
             "aud": aud,
         }
         return sign_national(REGISTRY_AUTH_TYP, claims, self.signers[name])
+
+
+@contextmanager
+def registry_beside(
+    env: Any, tmp_path: Path
+) -> Iterator[tuple[NationalWorld, TestClient, sa.Engine, TrustList]]:
+    """Run a registry app in process beside the issuer harness ``env``: a trust list of
+    ``env``'s office, office B and the registry R (``NationalWorld``); yield (the world,
+    a client of the registry, its engine, the trust list)."""
+    from registry.app import create_app as registry_app
+    from registry.db import make_engine as registry_engine
+    from registry.settings import RegistrySettings
+
+    world = NationalWorld()
+    s = env.settings
+    here = Office(
+        s.office_id, s.office_name, s.province, s.office_code, frozenset(QualificationType),
+        (env.signer.public_key(),),
+    )  # fmt: skip
+    trust = TrustList(1, world.issued_at, (here, world.office("B"), world.office("R")))
+    settings = RegistrySettings(
+        env="development", database_url=f"sqlite:///{tmp_path / 'registry.db'}"
+    )
+    engine = registry_engine(settings.database_url)
+    app = registry_app(
+        settings, engine=engine, signer_provider=lambda: world.signers["R"],
+        trust_provider=lambda: trust,
+    )  # fmt: skip
+    try:
+        with TestClient(app) as client:
+            yield world, client, engine, trust
+    finally:
+        engine.dispose()

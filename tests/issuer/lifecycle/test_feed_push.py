@@ -13,17 +13,14 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from credential import FEED_GENESIS, Office, QualificationType, TrustList
+from credential import FEED_GENESIS, TrustList
 from issuer.lifecycle import RegistryClient, sync_national
 from issuer.lifecycle.feed_push import push_feed
-from registry.app import create_app as registry_app
-from registry.db import make_engine as registry_engine
 from registry.feed import add_client
 from registry.follow import apply_page, certificates, check_page, target_engine
-from registry.settings import RegistrySettings
 from tests.factory.feed import batch, event
 from tests.factory.issuer import DECISION, IssuerHarness, application, issue, officer, post
-from tests.factory.registry import NationalWorld
+from tests.factory.registry import NationalWorld, registry_beside
 
 
 @dataclass
@@ -57,24 +54,8 @@ class Fed:
 
 @pytest.fixture
 def fed(issuer_env: IssuerHarness, tmp_path) -> Iterator[Fed]:
-    world = NationalWorld()
-    s = issuer_env.settings
-    here = Office(
-        s.office_id, s.office_name, s.province, s.office_code, frozenset(QualificationType),
-        (issuer_env.signer.public_key(),),
-    )  # fmt: skip
-    trust = TrustList(1, world.issued_at, (here, world.office("B"), world.office("R")))
-    settings = RegistrySettings(
-        env="development", database_url=f"sqlite:///{tmp_path / 'registry.db'}"
-    )
-    engine = registry_engine(settings.database_url)
-    app = registry_app(
-        settings, engine=engine, signer_provider=lambda: world.signers["R"],
-        trust_provider=lambda: trust,
-    )  # fmt: skip
-    with TestClient(app) as client:
+    with registry_beside(issuer_env, tmp_path) as (world, client, engine, trust):
         yield Fed(issuer_env, world, client, engine, trust)
-    engine.dispose()
 
 
 def test_issue_and_revoke_at_two_offices_reach_the_feed_in_order(fed: Fed, tmp_path) -> None:

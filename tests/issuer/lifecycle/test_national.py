@@ -15,15 +15,12 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from credential import IdType, Office, QualificationType, TrustList
+from credential import IdType, TrustList
 from issuer import issuance
 from issuer.lifecycle import RegistryClient, SyncReport, sync_national
-from registry.app import create_app as registry_app
-from registry.db import make_engine as registry_engine
-from registry.settings import RegistrySettings
 from tests.factory.batchfile import EN_HEADER, csv_bytes, person
 from tests.factory.issuer import IssuerHarness, application, issue, poll_batch, post_batch, rows
-from tests.factory.registry import NationalWorld
+from tests.factory.registry import NationalWorld, registry_beside
 
 
 @dataclass
@@ -57,26 +54,8 @@ class Linked:
 
 @pytest.fixture
 def linked(issuer_env: IssuerHarness, tmp_path) -> Iterator[Linked]:
-    world = NationalWorld()
-    s = issuer_env.settings
-    here = Office(
-        s.office_id, s.office_name, s.province, s.office_code, frozenset(QualificationType),
-        (issuer_env.signer.public_key(),),
-    )  # fmt: skip
-    trust = TrustList(1, world.issued_at, (here, world.office("B"), world.office("R")))
-    settings = RegistrySettings(
-        env="development", database_url=f"sqlite:///{tmp_path / 'registry.db'}"
-    )
-    engine = registry_engine(settings.database_url)
-    app = registry_app(
-        settings,
-        engine=engine,
-        signer_provider=lambda: world.signers["R"],
-        trust_provider=lambda: trust,
-    )
-    with TestClient(app) as client:
+    with registry_beside(issuer_env, tmp_path) as (world, client, _engine, trust):
         yield Linked(issuer_env, world, client, trust)
-    engine.dispose()
 
 
 def test_another_offices_entry_revokes_and_bars_here(linked: Linked) -> None:
