@@ -47,10 +47,13 @@ from .settings import RegistrySettings
 __all__ = [
     "ACCOUNT_KINDS",
     "Account",
+    "AccountListing",
     "authenticate",
     "check",
     "create_account",
+    "deactivate_account",
     "hit_rate_limit",
+    "list_accounts",
     "subject_tag",
 ]
 
@@ -100,6 +103,48 @@ def create_account(
         ).inserted_primary_key
     assert new_id is not None
     return Account(int(new_id[0]), kind, name), f"jzr_{prefix}_{secret}"
+
+
+@dataclass(frozen=True, slots=True)
+class AccountListing:
+    """One account as an operator sees it: never its key, only the key's public prefix."""
+
+    id: int
+    kind: str
+    name: str
+    key_prefix: str
+    active: bool
+    created_at: dt.datetime
+
+
+def list_accounts(engine: sa.Engine, *, include_inactive: bool = True) -> list[AccountListing]:
+    """Return every account (or only the active ones), oldest first."""
+    a = accounts
+    query = sa.select(a.c.id, a.c.kind, a.c.name, a.c.key_prefix, a.c.active, a.c.created_at)
+    if not include_inactive:
+        query = query.where(a.c.active.is_(True))
+    with engine.connect() as conn:
+        rows = conn.execute(query.order_by(a.c.id)).all()
+    return [
+        AccountListing(
+            int(r.id), str(r.kind), str(r.name), str(r.key_prefix), bool(r.active), r.created_at
+        )
+        for r in rows
+    ]
+
+
+def deactivate_account(engine: sa.Engine, *, account_id: int) -> AccountListing:
+    """Deactivate an account: its key stops working at once (``authenticate`` reads the flag
+    on every request). Deactivating twice is harmless; there is no reactivation (make a new
+    account: a key that may have leaked should not come back).
+
+    Returns the account as it now stands. Raises LookupError if there is no such account."""
+    a = accounts
+    with engine.begin() as conn:
+        if conn.execute(a.update().where(a.c.id == account_id).values(active=False)).rowcount == 0:
+            raise LookupError(f"no account {account_id}")
+    found = [x for x in list_accounts(engine) if x.id == account_id]
+    return found[0]
 
 
 def authenticate(engine: sa.Engine, authorization: str | None) -> Account | None:

@@ -1,6 +1,6 @@
 """``jiaozi registry``: the registry's commands (``serve``, ``feed-client``; ``accounts
-create-employer`` and ``accounts create-school`` for admission checks); ``jiaozi feed
-follow``, the national feed's reference consumer (registry/follow.py)."""
+create-employer``, ``create-school``, ``list`` and ``deactivate`` for admission checks);
+``jiaozi feed follow``, the national feed's reference consumer (registry/follow.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 import click
+import sqlalchemy as sa
 
 from credential import PublicKey, Signer, TrustList, verify_trust_list
 
@@ -186,3 +187,51 @@ def create_employer(name: str) -> None:
 def create_school(name: str) -> None:
     """Create a school account and print its API key, once."""
     _create("school", name)
+
+
+def _engine_or_fail() -> sa.Engine:
+    from .db import make_engine
+
+    try:
+        settings = RegistrySettings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    return make_engine(settings.database_url)
+
+
+@accounts_group.command("list")
+@click.option("--active-only", is_flag=True, help="Leave out deactivated accounts.")
+def list_command(active_only: bool) -> None:
+    """List the accounts: id, kind, key prefix, active or not, created, name (never a key)."""
+    from .admission import list_accounts
+
+    engine = _engine_or_fail()
+    try:
+        rows = list_accounts(engine, include_inactive=not active_only)
+    finally:
+        engine.dispose()
+    if not rows:
+        click.echo("no accounts")
+        return
+    for r in rows:
+        state = "active" if r.active else "deactivated"
+        click.echo(
+            f"{r.id}\t{r.kind}\tjzr_{r.key_prefix}_…\t{state}\t"
+            f"{r.created_at.isoformat(timespec='seconds')}\t{r.name}"
+        )
+
+
+@accounts_group.command("deactivate")
+@click.argument("account_id", type=int)
+def deactivate_command(account_id: int) -> None:
+    """Deactivate an account: its key is refused from the next request on."""
+    from .admission import deactivate_account
+
+    engine = _engine_or_fail()
+    try:
+        row = deactivate_account(engine, account_id=account_id)
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    click.echo(f"{row.kind} account {row.id} ({row.name}) deactivated")

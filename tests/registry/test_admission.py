@@ -230,3 +230,34 @@ def test_the_cli_creates_an_account_whose_key_works_once_shown(tmp_path, monkeyp
             [str(v) for v in conn.execute(sa.select(accounts)).one()]
         )
     engine.dispose()
+
+
+def test_a_deactivated_account_key_is_refused_and_listed_as_such(tmp_path, monkeypatch) -> None:
+    """An operator who learns a school's key leaked must be able to stop it without the
+    database: list shows prefixes (never a key), deactivate stops the key at once."""
+    url = f"sqlite:///{tmp_path / 'registry.db'}"
+    monkeypatch.setenv("JIAOZI_ENV", "development")
+    monkeypatch.setenv("JIAOZI_REGISTRY_DATABASE_URL", url)
+    runner = CliRunner()
+    made = runner.invoke(main, ["registry", "accounts", "create-school", "第二中学"])
+    other = runner.invoke(main, ["registry", "accounts", "create-employer", "某集团"])
+    assert made.exit_code == 0 and other.exit_code == 0, made.output + other.output
+    key = re.search(r"jzr_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", made.output).group(0)
+    listed = runner.invoke(main, ["registry", "accounts", "list"])
+    assert listed.exit_code == 0, listed.output
+    lines = listed.output.strip().splitlines()
+    assert len(lines) == 2 and "第二中学" in lines[0] and "\tactive\t" in lines[0]
+    assert key.split("_")[2] not in listed.output  # the secret never printed again
+    assert f"jzr_{key.split('_')[1]}_…" in lines[0]
+
+    gone = runner.invoke(main, ["registry", "accounts", "deactivate", "1"])
+    assert gone.exit_code == 0 and "deactivated" in gone.output, gone.output
+    engine = make_engine(url)
+    try:
+        assert authenticate(engine, f"Bearer {key}") is None
+    finally:
+        engine.dispose()
+    listed = runner.invoke(main, ["registry", "accounts", "list", "--active-only"])
+    assert "第二中学" not in listed.output and "某集团" in listed.output
+    missing = runner.invoke(main, ["registry", "accounts", "deactivate", "99"])
+    assert missing.exit_code != 0 and "no account 99" in missing.output
