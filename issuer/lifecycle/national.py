@@ -7,8 +7,12 @@ Two ways, one round (:func:`sync_national`), run by the app every
   transaction that recorded them, ``issuer.lifecycle.restrictions``) and are sent in order,
   each signed by this office's key, to the registry's ``POST /api/v1/restrictions``. A row
   is marked sent only on the registry's 200/201 (the registry is idempotent on the entry,
-  so a resend after a lost answer is harmless); on anything else the round stops there and
-  the row is tried again next round.
+  so a resend after a lost answer is harmless). When the registry cannot be reached or
+  answers 5xx, 408 or 429, the round stops there and the row is tried again next round. A
+  refusal of that one entry (any other 4xx: a malformed or unauthorised entry) is recorded
+  on its row and in the report and the round goes on with the entries of *other*
+  restrictions, so one bad entry never holds the whole office's list back; later rows of the
+  refused restriction wait behind it (a removal must not overtake its entry).
 - **pull**: the consolidated list, signed by the registry (checked against the trust list),
   read from a gapless cursor (first a snapshot, then pages of changes) into
   ``national_restriction``; each page is applied in one write transaction that re-checks
@@ -142,7 +146,12 @@ def push_outbox(
     now: dt.datetime,
     report: SyncReport,
 ) -> None:
-    """Send the outbox in order until it is empty or a send fails (recorded on the row)."""
+    """Send the outbox in order until it is empty or the registry is unavailable.
+
+    Every failure is recorded on its row (``attempts``, ``last_error``) and in
+    ``report.errors``. A refusal of one entry (a 4xx other than 408 and 429) holds back only
+    the later rows of the same restriction; unavailability (no answer, 5xx, 408, 429) ends
+    the round. ``report.pending`` counts the rows left unsent."""
     rows = session.execute(
         sa.select(
             _OUT.c.id.label("outbox_id"),
@@ -158,7 +167,10 @@ def push_outbox(
         .order_by(_OUT.c.id)
     ).all()
     session.rollback()
+    held: set[int] = set()  # restrictions with a refused row: their later rows wait
     for row in rows:
+        if row.restriction_id in held:
+            continue
         entry = national_entry_claim(
             local_id=row.restriction_id,
             person_ref=row.person_ref,
@@ -174,21 +186,27 @@ def push_outbox(
             "entry": entry if row.op == "add" else {"id": entry["id"]},
         }
         token = sign_national(NATIONAL_ENTRY_TYP, claims, signer)
+        unavailable = False
         try:
             status, body = client.post_entry(token)
             error = None if status in (200, 201) else f"registry answered {status}: {body[:200]}"
+            unavailable = status >= 500 or status in (408, 429)
         except httpx.HTTPError as exc:
             error = f"registry unreachable: {type(exc).__name__}"
+            unavailable = True
         with write(session):
             values: dict[str, object] = {"attempts": _OUT.c.attempts + 1, "last_error": error}
             if error is None:
                 values["sent_at"] = now
             session.execute(sa.update(_OUT).where(_OUT.c.id == row.outbox_id).values(**values))
-        if error is not None:
-            report.errors.append(error)
-            report.pending = len(rows) - report.sent
-            return
-        report.sent += 1
+        if error is None:
+            report.sent += 1
+            continue
+        report.errors.append(f"restriction {row.restriction_id}: {error}")
+        if unavailable:
+            break
+        held.add(row.restriction_id)
+    report.pending = len(rows) - report.sent
 
 
 # --- pull --------------------------------------------------------------------------------
