@@ -340,6 +340,8 @@ class PendingAction(IssuerModel, table=True):
     decided_by: int | None = Field(default=None, foreign_key="officer.id")
     decided_at: dt.datetime | None = _ts_or_none()
     decision: str | None = Field(default=None, max_length=16)  # approved | rejected
+    # why it was rejected, as the supervisor wrote it (revision 0013)
+    decision_reason: str | None = Field(default=None, max_length=500)
 
 
 class Restriction(IssuerModel, table=True):

@@ -18,6 +18,7 @@ __all__ = [
     "Decision",
     "decision_date",
     "legal_basis",
+    "rejection_reason",
     "validate_decision",
 ]
 
@@ -58,6 +59,21 @@ def decision_date(value: object, *, today: dt.date) -> dt.date:
 def legal_basis(value: object) -> str:
     """Return the legal basis of a decision (required; line feeds and tabs allowed)."""
     return texts.text("legal_basis", value, max_len=LEGAL_BASIS_MAX, multiline=True)
+
+
+def rejection_reason(value: object) -> str:
+    """Return why a supervisor rejects a request (the requester reads it; line feeds
+    allowed, at most ``LEGAL_BASIS_MAX`` characters); raises ValidationFailed naming
+    ``reason``."""
+    c = Collector()
+    out = c.take(
+        lambda: texts.text(
+            "reason", value, max_len=LEGAL_BASIS_MAX, multiline=True, label_zh="驳回理由"
+        )
+    )
+    c.done()
+    assert out is not None
+    return out
 
 
 def validate_decision(body: Mapping[str, object], *, today: dt.date) -> Decision:

@@ -29,7 +29,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import Signer, as_utc, rfc3339
+from credential import QualificationType, Signer, as_utc, rfc3339
 from issuer.accounts import (
     ACCOUNT_KINDS,
     Principal,
@@ -60,10 +60,12 @@ from issuer.lifecycle.transitions import (
 from issuer.settings import IssuerSettings
 
 __all__ = [
+    "REASON_MAX",
     "approve",
     "create_pending",
     "list_pending",
     "maker_checker_on",
+    "pending_facts",
     "pending_json",
     "reject",
     "request_removal",
@@ -74,6 +76,10 @@ __all__ = [
 _OFFICE = tables.OFFICE
 _OFFICER = tables.OFFICER
 _PENDING = tables.PENDING_ACTION
+_CERT = tables.CERTIFICATE
+_RESTR = tables.RESTRICTION
+_ON_A_CERTIFICATE = frozenset({"revoke", "replace", "correct"})
+REASON_MAX = 500
 
 
 # --- the office's setting ------------------------------------------------------------------
@@ -158,8 +164,89 @@ def create_pending(
 _HIDDEN = frozenset({"person_ref", "id_hash", "sealed_facts"})
 
 
+def _qualification(code: int) -> dict[str, Any]:
+    q = QualificationType(code)
+    return {"code": q.value, "slug": q.slug, "name_zh": q.name_zh}
+
+
+def pending_facts(session: Session, action: PendingAction) -> dict[str, Any] | None:
+    """Return what a supervisor needs to judge ``action`` without another lookup: for a
+    request on a certificate, its holder's name, masked identity number, qualification,
+    subject, status and office; for a restriction, the person as the request gave them;
+    for a removal, the entry it lifts. None for account and office-setting requests (the
+    payload says it all). Never a full identity number."""
+    if action.kind in _ON_A_CERTIFICATE:
+        row = session.execute(
+            sa.select(
+                _CERT.c.certificate_number,
+                _CERT.c.name,
+                _CERT.c.id_number_masked,
+                _CERT.c.qualification_type,
+                _CERT.c.subject,
+                _CERT.c.status,
+                _OFFICE.c.name.label("office_name"),
+            )
+            .join(_OFFICE, _OFFICE.c.id == _CERT.c.office_id)
+            .where(_CERT.c.certificate_number == action.target)
+        ).first()
+        if row is None:
+            return None
+        return {
+            "certificate_number": row.certificate_number,
+            "name": row.name,
+            "id_number_masked": row.id_number_masked,
+            "qualification": _qualification(row.qualification_type),
+            "subject": row.subject,
+            "status": row.status,
+            "office_name": row.office_name,
+        }
+    if action.kind == "restrict":
+        payload = json.loads(action.payload_json)
+        keys = ("name", "id_type", "id_number_masked", "category", "decision_date", "bar_until")
+        facts = {k: payload.get(k) for k in keys}
+        facts["legal_basis"] = payload.get("legal_basis")
+        # this office's certificates of the person, which approval would revoke
+        facts["certificates_here"] = int(
+            session.execute(
+                sa.select(sa.func.count())
+                .select_from(_CERT)
+                .where(
+                    _CERT.c.person_ref == payload.get("person_ref"),
+                    _CERT.c.office_id == action.office_id,
+                    _CERT.c.status != "revoked",
+                )
+            ).scalar_one()
+        )
+        return facts
+    if action.kind == "unrestrict":
+        entry = session.execute(
+            sa.select(
+                _RESTR.c.id,
+                _RESTR.c.id_type,
+                _RESTR.c.category,
+                _RESTR.c.decision_date,
+                _RESTR.c.bar_until,
+                _RESTR.c.legal_basis,
+                _RESTR.c.deciding_office,
+            ).where(_RESTR.c.id == int(action.target))
+        ).first()
+        if entry is None:
+            return None
+        return {
+            "restriction_id": entry.id,
+            "id_type": entry.id_type,
+            "category": entry.category,
+            "decision_date": entry.decision_date.isoformat(),
+            "bar_until": entry.bar_until.isoformat() if entry.bar_until else None,
+            "legal_basis": entry.legal_basis,
+            "deciding_office": entry.deciding_office,
+        }
+    return None
+
+
 def pending_json(session: Session, action: PendingAction) -> dict[str, Any]:
-    """Return the API form of ``action``."""
+    """Return the API form of ``action``, with ``facts`` (:func:`pending_facts`) and, once
+    rejected, the reason given."""
     names = dict(
         session.execute(
             sa.select(_OFFICER.c.id, _OFFICER.c.username).where(
@@ -180,6 +267,8 @@ def pending_json(session: Session, action: PendingAction) -> dict[str, Any]:
         "decision": action.decision,
         "decided_by": names.get(action.decided_by) if action.decided_by else None,
         "decided_at": rfc3339(action.decided_at) if action.decided_at else None,
+        "decision_reason": action.decision_reason,
+        "facts": pending_facts(session, action),
     }
 
 
@@ -494,8 +583,17 @@ def approve(
     return out
 
 
-def reject(session: Session, *, action_id: int, who: Principal, now: dt.datetime) -> dict[str, Any]:
+def reject(
+    session: Session,
+    *,
+    action_id: int,
+    who: Principal,
+    now: dt.datetime,
+    reason: str | None = None,
+) -> dict[str, Any]:
     """Reject pending action ``action_id`` (or withdraw one's own): nothing else changes.
+    ``reason`` (already validated: at most ``REASON_MAX`` characters) is kept on the
+    action, where the requester reads it, and in the audit record.
 
     Raises NotFound, Conflict (already decided), Forbidden (static key).
     """
@@ -505,6 +603,7 @@ def reject(session: Session, *, action_id: int, who: Principal, now: dt.datetime
     with write(session):
         action = _lock_pending(session, action_id, who)
         action.decision, action.decided_by, action.decided_at = "rejected", officer, now
+        action.decision_reason = reason
         session.flush()
         audit.append(
             session,
@@ -516,6 +615,7 @@ def reject(session: Session, *, action_id: int, who: Principal, now: dt.datetime
                 "kind": action.kind,
                 "target": action.target,
                 "withdrawn": action.requested_by == officer,
+                "reason": reason,
             },
             at=now,
         )
@@ -526,10 +626,19 @@ def reject(session: Session, *, action_id: int, who: Principal, now: dt.datetime
 
 
 def list_pending(
-    session: Session, *, who: Principal, state: str = "pending", limit: int = 100
+    session: Session,
+    *,
+    who: Principal,
+    state: str = "pending",
+    limit: int = 100,
+    mine: bool = False,
 ) -> list[dict[str, Any]]:
-    """Return the office's pending actions (``state``: pending | decided | all), newest last."""
+    """Return the office's pending actions (``state``: pending | decided | all), newest
+    last; with ``mine``, only those ``who`` requested (how a requester learns the outcome).
+    """
     q = sa.select(PendingAction).where(_PENDING.c.office_id == who.office_id)
+    if mine:
+        q = q.where(_PENDING.c.requested_by == (who.officer_id or -1))
     if state == "pending":
         q = q.where(_PENDING.c.decision.is_(None))
     elif state == "decided":

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from credential import beijing_date
 from issuer import lifecycle
+from issuer.fields.decisions import rejection_reason
 from issuer.web.deps import Admin, DbSession, Now, Settings, SignerDep, Supervisor
 from issuer.web.routes._common import AUTH, problems
 
@@ -79,7 +80,20 @@ class PendingActionOut(BaseModel):
     decision: Literal["approved", "rejected"] | None
     decided_by: str | None
     decided_at: str | None
+    decision_reason: str | None = None
+    facts: dict[str, Any] | None = Field(
+        default=None,
+        description="What the request is about: the certificate's holder (name, masked "
+        "identity number, qualification, subject, status, office), the person to restrict, "
+        "or the entry to lift",
+    )
     result: dict[str, Any] | None = None
+
+
+class RejectBody(BaseModel):
+    """Why the request is rejected (optional; the requester reads it)."""
+
+    reason: str | None = Field(default=None, max_length=_BOUND, description="1-500 characters")
 
 
 class RevocationOut(BaseModel):
@@ -207,8 +221,9 @@ def read_pending(
     who: Supervisor,
     state: Annotated[Literal["pending", "decided", "all"], Query()] = "pending",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    mine: Annotated[bool, Query(description="Only the caller's own requests")] = False,
 ) -> list[dict[str, Any]]:
-    return lifecycle.list_pending(session, who=who, state=state, limit=limit)
+    return lifecycle.list_pending(session, who=who, state=state, limit=limit, mine=mine)
 
 
 @router.post(
@@ -237,8 +252,17 @@ def approve(
     responses={**AUTH, **problems(404, 409)},
     summary="Reject (or, by the requester, withdraw): nothing else changes",
 )
-def reject(action_id: ActionId, session: DbSession, who: Supervisor, now: Now) -> dict[str, Any]:
-    return lifecycle.reject(session, action_id=action_id, who=who, now=now)
+def reject(
+    action_id: ActionId,
+    session: DbSession,
+    who: Supervisor,
+    now: Now,
+    body: RejectBody | None = None,
+) -> dict[str, Any]:
+    reason = None
+    if body is not None and body.reason is not None:
+        reason = rejection_reason(body.reason)
+    return lifecycle.reject(session, action_id=action_id, who=who, now=now, reason=reason)
 
 
 @router.put(
