@@ -41,6 +41,7 @@ SYNC_INTERVAL = 2  # the demo verifier's background sync period, seconds
 # person of row 3, certified at B, is then restricted at A
 ISSUED_AT = "AABBA"
 RESTRICTED_ROW = 3
+SUPERVISORS = (("demo-sup-a", "演示审核人甲"), ("demo-sup-b", "演示审核人乙"))
 
 
 class Demo:
@@ -175,38 +176,14 @@ class Demo:
             )
         return out.stdout.strip()
 
-    def _office_machine_accounts(self, spec: OfficeSpec) -> None:
-        office = self.offices[spec.key]
-        key = self._accounts(
-            spec, "create-admin", "--username", "demo-admin", "--name", "演示管理员"
-        )
-        office.keys["admin"] = {"Authorization": f"Bearer {key}"}
-        if spec.key != "A":
-            return  # only A revokes and restricts: its two supervisors
-        for username, name in (("demo-sup-a", "演示审核人甲"), ("demo-sup-b", "演示审核人乙")):
-            key = self._accounts(
-                spec,
-                "create-officer",
-                "--username",
-                username,
-                "--name",
-                name,
-                "--role",
-                "supervisor",
-            )
-            office.keys[username] = {"Authorization": f"Bearer {key}"}
-
-    def create_admins(self) -> None:
-        """The admins (and A's two supervisors), made on each office's machine (deployment
-        acts: over the API one admin alone cannot make a supervisor); both offices at once."""
-        with ThreadPoolExecutor(len(OFFICES)) as pool:
-            for done in [pool.submit(self._office_machine_accounts, s) for s in OFFICES]:
-                done.result()
-        lines = [
-            f"{s.office_id} {self.offices[s.key].keys['admin']['Authorization'][7:]}"
-            for s in OFFICES
-        ]
-        secret_file(BASE / "ADMIN-API-KEYS.txt", "\n".join(lines))
+    def _account(self, spec: OfficeSpec, username: str, name: str, role: str) -> None:
+        """Make an officer of ``spec``'s office on its machine (``jiaozi accounts``) and
+        keep its key under ``admin`` (an admin) or its username."""
+        verb = ["create-admin"] if role == "admin" else ["create-officer", "--role", role]
+        key = self._accounts(spec, *verb, "--username", username, "--name", name)
+        self.offices[spec.key].keys["admin" if role == "admin" else username] = {
+            "Authorization": f"Bearer {key}"
+        }
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> Service:
         port = self.urls[name].rsplit(":", 1)[1]
@@ -226,9 +203,32 @@ class Demo:
         return {s.key: s.home_name for s in OFFICES}.get(name, name)
 
     def start_national(self) -> None:
-        """Start the registry and both offices together; return once all three answer."""
+        """Start the registry (it needs only its home); at each office make the admin on the
+        machine (the first command there creates the database), then start its issuer
+        while office A's two supervisors are made beside it (deployment acts: over the API
+        one admin alone cannot make a supervisor; only A revokes and restricts). Return
+        once all three services answer."""
         registry = self._start("registry", ["registry", "serve"], self.env["registry"])
-        started = [self._start(s.key, ["issuer", "serve"], self.env[s.home_name]) for s in OFFICES]
+        with ThreadPoolExecutor(len(OFFICES) + len(SUPERVISORS)) as pool:
+            admins = [
+                pool.submit(self._account, s, "demo-admin", "演示管理员", "admin") for s in OFFICES
+            ]
+            for done in admins:
+                done.result()
+            started = [
+                self._start(s.key, ["issuer", "serve"], self.env[s.home_name]) for s in OFFICES
+            ]
+            supervisors = [
+                pool.submit(self._account, OFFICES[0], username, name, "supervisor")
+                for username, name in SUPERVISORS
+            ]
+            for done in supervisors:
+                done.result()
+        keys = [
+            f"{s.office_id} {self.offices[s.key].keys['admin']['Authorization'][7:]}"
+            for s in OFFICES
+        ]
+        secret_file(BASE / "ADMIN-API-KEYS.txt", "\n".join(keys))
         registry.wait_ready("/healthz", START_TIMEOUT)
         for service in started:
             service.wait_ready("/.well-known/jwks.json", START_TIMEOUT)
@@ -244,7 +244,6 @@ class Demo:
         """Run every step, print it, write demo.json; return its content."""
         self.fresh_home()
         self.make_keys()
-        self.create_admins()
         self.start_national()
         a, b = self.offices["A"], self.offices["B"]
         feeds = {"A": a.make_accounts(clerk=True), "B": b.make_accounts(clerk=True)}
