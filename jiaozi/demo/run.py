@@ -143,22 +143,26 @@ class Demo:
             made = run_ceremony(self.layout, self.passphrases, now=int(time.time()))
         except KeysError as exc:
             raise DemoError(f"the key ceremony refused a step: {exc}") from exc
-        base = BASE
-        print(f"密钥仪式 / key ceremony: trust list seq {made.sequence}, root key {made.root_kid}")
-        print(
-            f"  根密钥 root key          {base}/root/   (the ceremony's home: no service reads it)"
-        )
-        print(
-            f"  登记中心 registry        {base}/registry/   ({REGISTRY_NAME}, key {made.registry_kid})"
-        )
-        for spec in OFFICES:
-            kid = made.office_kids[spec.office_id]
-            print(
-                f"  {pad(spec.short, 8)} office {spec.key}       {base}/{spec.home_name}/   ({spec.name}, key {kid})"
-            )
-        print(
-            f"  查验服务 verifier        {base}/verifier/   (root.jwks.json only: no private key)"
-        )
+        print(f"密钥仪式 / key ceremony: trust list seq {made.sequence}; each key in its own home:")
+        homes = [
+            (
+                "根密钥 root key",
+                "root",
+                f"root key {made.root_kid}; the ceremony's home: no service reads it",
+            ),
+            ("登记中心 registry", "registry", f"{REGISTRY_NAME}, key {made.registry_kid}"),
+            *(
+                (
+                    f"{s.short}机构 office {s.key}",
+                    s.home_name,
+                    f"{s.name}, key {made.office_kids[s.office_id]}",
+                )
+                for s in OFFICES
+            ),
+            ("查验服务 verifier", "verifier", "root.jwks.json only: no private key"),
+        ]
+        for label, home, what in homes:
+            print(f"  {pad(label, 20)} {pad(f'{BASE}/{home}/', 24)} ({what})")
 
     def _accounts(self, spec: OfficeSpec, *args: str) -> str:
         """Run ``jiaozi accounts <args>`` on the office's machine; return the key it prints."""

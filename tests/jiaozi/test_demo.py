@@ -311,3 +311,30 @@ def _gb2312(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def test_the_demo_ceremony_hands_every_home_the_final_trust_list(tmp_path: Path) -> None:
+    # the office onboarded first installed an older list (without the second office):
+    # without the final one its national round could not check B's entries
+    from credential import REGISTRY_ID
+    from jiaozi.demo.ceremony import run_ceremony
+    from jiaozi.demo.layout import OFFICES, Layout
+    from keys import current_trust_list
+
+    layout = Layout(tmp_path / "demo")
+    layout.make()
+    homes = ["root", "registry", *(s.home_name for s in OFFICES)]
+    made = run_ceremony(
+        layout, {h: f"passphrase-{h}-0123456789" for h in homes}, now=int(time.time())
+    )
+    final = current_trust_list(layout.root)
+    assert made.sequence == final.sequence == 4
+    listed = {o.id for o in final.offices}
+    assert listed == {REGISTRY_ID, BEIJING, SHANGHAI}
+    assert final.office(REGISTRY_ID).qualification_types == frozenset()
+    for home in (layout.registry, *(layout.office(s) for s in OFFICES)):
+        assert current_trust_list(home).sequence == final.sequence, home.name
+    assert _trust(layout.base).sequence == final.sequence
+    assert (layout.verifier / "root.jwks.json").read_bytes() == (
+        layout.root / "trust" / "root.jwks.json"
+    ).read_bytes()
