@@ -17,7 +17,8 @@ install: $(STAMP)
 	@scripts/system-packages.sh
 
 # Serves until Ctrl-C; `make demo DEMO_ARGS=--exit` (or JIAOZI_DEMO_EXIT=1) stops once the
-# samples are made. Other flags: --issuer-port, --verifier-port (0: any free port).
+# samples are made. Other flags: --issuer-port, --issuer-b-port, --verifier-port,
+# --registry-port (0: any free port).
 demo: install
 	$(BIN)/python -m jiaozi.demo $(DEMO_ARGS)
 
@@ -32,4 +33,4 @@ bench: install
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) var/demo var/demo-root
+	rm -rf $(VENV) var/demo

@@ -1,9 +1,13 @@
-"""`make demo` does what the README promises: the real issuer and verifier on SQLite,
-sample certificates issued through the API with their signed PDFs, verified, one revoked
-and seen as revoked by the verifier; services stopped on ``--exit`` or on Ctrl-C.
+"""`make demo` does what the README promises: the key ceremony in its own root home, the
+registry, two offices (北京 A, 上海 B) and the verifier on SQLite; sample certificates
+issued at both offices through the API with their signed PDFs, verified, one revoked at
+A and seen as revoked; a person certified at B restricted at A, after which the verifier
+says B's certificate is not valid and B refuses the person; every private key in the home
+docs/operations.md says; services stopped on ``--exit`` or on Ctrl-C.
 
 Each run is in its own temporary working directory (never the developer's ``var/demo``)
-on free ports. Every wait is bounded; nothing asserts how long anything took.
+on free ports; the ``--exit`` run is shared by the tests that read its results. Every wait
+is bounded; nothing asserts how long anything took.
 """
 
 from __future__ import annotations
@@ -11,24 +15,36 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from credential import VerifyPolicy, load_status_list, verify
-from jiaozi.demo_services import DemoError, Service, choose_port, clean_env, port_is_free
-from keys import current_trust_list
+from credential import (
+    PublicKey,
+    TrustList,
+    VerifyPolicy,
+    load_status_list,
+    verify,
+    verify_trust_list,
+)
+from jiaozi.demo.services import DemoError, Service, choose_port, clean_env, port_is_free
 from tests.factory import REPO
 from verifier.extract import extract
 
-DEMO = [sys.executable, "-m", "jiaozi.demo", "--issuer-port", "0", "--verifier-port", "0"]
+DEMO = [
+    sys.executable, "-m", "jiaozi.demo", "--issuer-port", "0", "--issuer-b-port", "0",
+    "--verifier-port", "0", "--registry-port", "0",
+]  # fmt: skip
+BEIJING, SHANGHAI = "urn:jiaozi:office:11001", "urn:jiaozi:office:31001"
 
 
 def demo_env() -> dict[str, str]:
@@ -41,49 +57,80 @@ def port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def test_demo_issues_prints_verifies_and_revokes(tmp_path: Path) -> None:
+@dataclass
+class DemoRun:
+    out: subprocess.CompletedProcess[str]
+    base: Path  # var/demo
+    summary: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    cwd = tmp_path_factory.mktemp("demo")
     out = subprocess.run(
         [*DEMO, "--exit"],
-        cwd=tmp_path,
+        cwd=cwd,
         env=demo_env(),
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=400,
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert out.stdout.count("QR → 有效 (valid)") == 5, out.stdout
-    assert "PDF 上传 / uploaded → 有效 (valid)" in out.stdout
-    assert "结论：无效" in out.stdout and "✗ 证书状态" in out.stdout
-    demo = tmp_path / "var" / "demo"
-    summary: dict[str, Any] = json.loads((demo / "demo.json").read_text())
-    assert f"{summary['verifier_url']}/v#" in out.stdout
-    assert f"{summary['issuer_url']}/docs" in out.stdout
+    base = cwd / "var" / "demo"
+    return DemoRun(out, base, json.loads((base / "demo.json").read_text()))
 
-    # both services were stopped, and the demo's pid file is gone
-    assert port_is_free(port(summary["issuer_url"]))
-    assert port_is_free(port(summary["verifier_url"]))
+
+def _trust(base: Path) -> TrustList:
+    published = base / "published"
+    roots = [
+        PublicKey.from_jwk(k)
+        for k in json.loads((published / "root.jwks.json").read_text())["keys"]
+    ]
+    return verify_trust_list((published / "trust-list.jwt").read_text().strip(), roots)
+
+
+def test_demo_issues_prints_verifies_and_revokes(demo_run: DemoRun) -> None:
+    stdout, demo, summary = demo_run.out.stdout, demo_run.base, demo_run.summary
+    assert stdout.count("QR → 有效 (valid)") == 5, stdout
+    assert "PDF 上传 / uploaded → 有效 (valid)" in stdout
+    assert "结论：无效" in stdout and "✗ 证书状态" in stdout
+    assert f"{summary['verifier_url']}/v#" in stdout
+    for office in summary["offices"]:
+        assert f"{office['url']}/docs" in stdout
+
+    # every service was stopped, and the demo's pid file is gone
+    for url in (summary["verifier_url"], summary["registry_url"]):
+        assert port_is_free(port(url))
+    for office in summary["offices"]:
+        assert port_is_free(port(office["url"]))
     assert not (demo / "demo.pid").exists()
-    # the key ceremony's root home is apart: the office's home holds no root private key
-    assert list((tmp_path / "var" / "demo-root" / "keys" / "root").glob("*.pem"))
-    assert not (demo / "keys" / "root").exists()
-    assert (demo / "logs" / "issuer.log").read_text().strip()
-    assert "Application shutdown complete" in (demo / "logs" / "verifier.log").read_text()
+    for log in ("office-11001", "office-31001", "registry", "verifier"):
+        assert "Application shutdown complete" in (demo / "logs" / f"{log}.log").read_text(), log
 
     certs = summary["certificates"]
     assert len(certs) == 5
+    assert {c["office"] for c in certs} == {BEIJING, SHANGHAI}
     names = [c["name"] for c in certs]
     assert any(not _gb2312(n) for n in names), names  # one rare-character name
-    revoked = summary["revoked"]
+    revoked, barred = summary["revoked"], summary["national"]["certificate"]
     assert {c["certificate_number"]: c["verdict"] for c in certs} == {
-        c["certificate_number"]: "not_valid" if c["certificate_number"] == revoked else "valid"
+        c["certificate_number"]: "not_valid"
+        if c["certificate_number"] in (revoked, barred)
+        else "valid"
         for c in certs
     }
 
     # Each PDF carries its credential and a QR that decodes; judged here, offline, from the
-    # trust list and the status list the demo left, the revoked one is not valid.
-    trust = current_trust_list(demo)
-    status = load_status_list((demo / summary["status_list"]).read_text().strip(), trust)
+    # published trust list and the status lists the demo left, the revoked one and B's
+    # certificate of the restricted person are not valid.
+    trust = _trust(demo)
+    status = {
+        summary["status_list_uris"][office]: load_status_list(
+            (demo / path).read_text().strip(), trust
+        )
+        for office, path in summary["status_lists"].items()
+    }
     policy = VerifyPolicy(verifier_origin=summary["verifier_url"])
     now = dt.datetime.now(dt.UTC)
     for cert in certs:
@@ -95,25 +142,98 @@ def test_demo_issues_prints_verifies_and_revokes(tmp_path: Path) -> None:
         assert found.credential == (demo / "certificates" / f"{number}.vc.jwt").read_text().strip()
         assert found.qr == cert["qr_url"]
         result = verify(
-            found.qr,
-            credential=found.credential,
-            trust=trust,
-            status={summary["status_list_uri"]: status},
-            now=now,
+            found.qr, credential=found.credential, trust=trust, status=status, now=now,
             policy=policy,
-        )
-        want = ("not_valid", "revoked") if number == revoked else ("valid", None)
+        )  # fmt: skip
+        want = ("not_valid", "revoked") if number in (revoked, barred) else ("valid", None)
         assert (result.verdict.value, result.reason and result.reason.value) == want, number
 
     doc = json.loads((demo / "certificates" / f"{revoked}.json").read_text())
     assert doc["credential"]["type"] == ["VerifiableCredential", "TeacherQualificationCredential"]
-    # private keys are encrypted at rest; the generated secrets are the owner's alone
-    pems = list((demo / "keys").rglob("*.pem"))
+    assert (demo / "ADMIN-API-KEYS.txt").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_restriction_at_office_a_invalidates_office_b_and_bars_the_person(
+    demo_run: DemoRun,
+) -> None:
+    stdout, summary = demo_run.out.stdout, demo_run.summary
+    national = summary["national"]
+    assert national["recorded_at"] == BEIJING
+    assert national["entry"].startswith(f"{BEIJING}#")
+    barred = next(
+        c for c in summary["certificates"] if c["certificate_number"] == national["certificate"]
+    )
+    assert barred["office"] == SHANGHAI and barred["name"] == national["person"]
+    assert national["verdict"] == "not_valid"
+    # B's refusal names the recording office (A) and the end of the bar
+    assert BEIJING in national["refused"] and re.search(r"\d{4}-\d{2}-\d{2}", national["refused"])
+    assert "审核人甲提出、审核人乙批准" in stdout
+    assert f"上海（B）的证书 {barred['certificate_number']} 再次验证" in stdout
+    assert f"上海（B）拒绝新的申请 / B refuses a new application: {national['refused']}" in stdout
+
+
+def _documented_layout() -> list[tuple[list[str], str]]:
+    """The demo tree of docs/operations.md ("What `make demo` writes where"): each line's
+    paths (relative to var/demo) and description."""
+    text = (REPO / "docs" / "operations.md").read_text(encoding="utf-8")
+    section = text.split("### What `make demo` writes where", 1)[1]
+    block = section.split("```", 2)[1]
+    lines = [line for line in block.splitlines()[1:] if line.startswith("  ")]
+    out = []
+    for line in lines:
+        paths, description = re.split(r"\s{2,}", line.strip(), maxsplit=1)
+        out.append((paths.split(), description))
+    return out
+
+
+def test_the_demo_keeps_every_key_where_operations_md_says(demo_run: DemoRun) -> None:
+    demo = demo_run.base
+    documented = _documented_layout()
+    assert len(documented) >= 10
+    for paths, _ in documented:
+        for path in paths:
+            assert (demo / path).exists(), f"docs/operations.md names {path}, the demo has none"
+    # the directories holding private keys are exactly those the docs say hold them
+    said = {paths[0].rstrip("/") for paths, text in documented if "private key" in text}
+    pems = list(demo.rglob("*.pem"))
+    held = {str(p.parent.relative_to(demo)) for p in pems}
+    assert held == said
     assert pems and all(
         p.read_text().startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----") for p in pems
     )
-    for secret in ("DEMO-PASSPHRASE.txt", "ADMIN-API-KEY.txt"):
-        assert (demo / secret).stat().st_mode & 0o777 == 0o600, secret
+    # the root's private key is in the root home only, which is no other home's subtree
+    assert {str(p.relative_to(demo)) for p in pems if p.parent.name == "root"} == {
+        "root/keys/root/root-1.pem"
+    }
+    for home in ("registry", "office-11001", "office-31001", "verifier"):
+        assert not (demo / home / "keys" / "root").exists()
+        assert not list((demo / home).rglob("root-*.pem")), home
+    assert not list((demo / "verifier").rglob("*.pem"))
+    # each office's home holds its own keys only
+    for office in ("office-11001", "office-31001"):
+        assert [d.name for d in (demo / office / "keys").iterdir() if d.is_dir()] == [office]
+    # the secrets the demo generated are its owner's alone
+    envs = sorted(p.name for p in (demo / "env").iterdir())
+    assert envs == [
+        f"{n}.env" for n in ("office-11001", "office-31001", "registry", "root", "verifier")
+    ]
+    assert all((demo / "env" / e).stat().st_mode & 0o777 == 0o600 for e in envs)
+    # the verifier's secrets are its client keys at the offices, never a key of a person
+    # reference, a data key or a passphrase
+    verifier_env = (demo / "env" / "verifier.env").read_text()
+    assert "JIAOZI_ISSUERS=" in verifier_env
+    for name in ("PASSPHRASE", "HMAC", "DATA_KEY", "AUDIT_KEY", "JIAOZI_HOME"):
+        assert name not in verifier_env, name
+    files = {p.name for p in (demo / "verifier").iterdir()}
+    assert files - {"verifier.db-wal", "verifier.db-shm"} == {"root.jwks.json", "verifier.db"}
+
+
+def test_docs_trust_md_names_the_same_homes() -> None:
+    trust = (REPO / "docs" / "trust.md").read_text(encoding="utf-8")
+    section = trust.split("### Where every key lives", 1)[1].split("\n## ", 1)[0]
+    for said in ("root home", "office home", "registry home", "root-1.pem", "docsign.pem",
+                 "office-75ec07c53dff373fe8be", "operations.md"):  # fmt: skip
+        assert said in section, said
 
 
 def test_demo_serves_until_ctrl_c(tmp_path: Path) -> None:
@@ -137,13 +257,17 @@ def test_demo_serves_until_ctrl_c(tmp_path: Path) -> None:
         summary = json.loads((tmp_path / "var" / "demo" / "demo.json").read_text())
         page = httpx.get(summary["verifier_url"] + "/", timeout=10)
         assert page.status_code == 200
-        docs = httpx.get(summary["issuer_url"] + "/openapi.json", timeout=10)
-        assert docs.status_code == 200
+        for office in summary["offices"]:
+            docs = httpx.get(office["url"] + "/openapi.json", timeout=10)
+            assert docs.status_code == 200
+        health = httpx.get(summary["registry_url"] + "/healthz", timeout=10)
+        assert health.status_code == 200
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, log.read_text()
         assert "已停止 / stopped." in log.read_text()
-        for url in (summary["issuer_url"], summary["verifier_url"]):
+        urls = [o["url"] for o in summary["offices"]]
+        for url in (*urls, summary["verifier_url"], summary["registry_url"]):
             with pytest.raises(httpx.TransportError):
                 httpx.get(url + "/", timeout=2)
     finally:
@@ -187,3 +311,30 @@ def _gb2312(name: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def test_the_demo_ceremony_hands_every_home_the_final_trust_list(tmp_path: Path) -> None:
+    # the office onboarded first installed an older list (without the second office):
+    # without the final one its national round could not check B's entries
+    from credential import REGISTRY_ID
+    from jiaozi.demo.ceremony import run_ceremony
+    from jiaozi.demo.layout import OFFICES, Layout
+    from keys import current_trust_list
+
+    layout = Layout(tmp_path / "demo")
+    layout.make()
+    homes = ["root", "registry", *(s.home_name for s in OFFICES)]
+    made = run_ceremony(
+        layout, {h: f"passphrase-{h}-0123456789" for h in homes}, now=int(time.time())
+    )
+    final = current_trust_list(layout.root)
+    assert made.sequence == final.sequence == 4
+    listed = {o.id for o in final.offices}
+    assert listed == {REGISTRY_ID, BEIJING, SHANGHAI}
+    assert final.office(REGISTRY_ID).qualification_types == frozenset()
+    for home in (layout.registry, *(layout.office(s) for s in OFFICES)):
+        assert current_trust_list(home).sequence == final.sequence, home.name
+    assert _trust(layout.base).sequence == final.sequence
+    assert (layout.verifier / "root.jwks.json").read_bytes() == (
+        layout.root / "trust" / "root.jwks.json"
+    ).read_bytes()

@@ -1,4 +1,4 @@
-"""Child services for ``make demo``: free ports, start, wait until they answer, stop.
+"""Child services for ``make demo`` (jiaozi.demo): free ports, start, wait until they answer, stop.
 
 Each service is ``python -m jiaozi <args>`` in its own session (so the terminal's Ctrl-C
 reaches only the demo, which then stops the children with SIGTERM: uvicorn's clean
