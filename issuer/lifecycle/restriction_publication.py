@@ -88,6 +88,22 @@ def _store(
     )
 
 
+def _due(session: Session, *, settings: IssuerSettings, now_ts: int) -> bool:
+    """Return True if the stored documents are behind the head, missing or due."""
+    try:
+        head = session.execute(
+            sa.select(_HEAD.c.seq).where(_HEAD.c.name == events.RESTRICTION_HEAD)
+        ).scalar_one()
+        snap = session.execute(
+            sa.select(_DOC.c.cursor, _DOC.c.iat).where(_DOC.c.name == SNAPSHOT)
+        ).first()
+    finally:
+        session.rollback()
+    return (
+        snap is None or snap.cursor != head or now_ts - snap.iat >= settings.status_ttl_seconds / 2
+    )
+
+
 def publish_restrictions(
     session: Session, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
 ) -> bool:
@@ -97,6 +113,8 @@ def publish_restrictions(
     signed anything. Call outside a write transaction. Raises what signing or the
     database raise; nothing is kept then (one transaction)."""
     now_ts = int(now.timestamp())
+    if not _due(session, settings=settings, now_ts=now_ts):
+        return False  # the common case, decided without taking the write lock
     with write(session):
         head = int(
             session.execute(
@@ -111,7 +129,7 @@ def publish_restrictions(
             and snap.cursor == head
             and now_ts - snap.iat < settings.status_ttl_seconds / 2
         ):
-            return False
+            return False  # another replica published meanwhile
         held_cursor = snap.cursor if snap is not None else 0
         if held_cursor > head:
             # The database went back (a restore): the pages past its head are not its own.

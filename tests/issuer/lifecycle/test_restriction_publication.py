@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from credential import Signer, parse_jws, sign_trust_list
-from issuer.lifecycle import restriction_publication
+from issuer.lifecycle import public_artefacts, restriction_publication
 from tests.factory import signer
 from tests.factory.issuer import (
     IssuerHarness,
@@ -52,6 +52,7 @@ def test_a_verifier_get_of_the_restricted_list_signs_a_document(
     team: dict[str, dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    issue(issuer_env, 1)  # a status list, published: something public to compare with
     record(issuer_env, entry_body(1), team["a"], team["b"])
     record(issuer_env, entry_body(2, category="lost"), team["b"], team["a"])
     stored = {r["name"]: r["token"] for r in rows(issuer_env, "SELECT * FROM restriction_document")}
@@ -73,6 +74,10 @@ def test_a_verifier_get_of_the_restricted_list_signs_a_document(
         assert r.headers["content-type"].startswith("application/jwt")
         served[name] = r.text
     assert served == stored  # the stored bytes, as signed when the list changed
+    # authenticated documents: never among what a public-only process or export-public serves
+    with Session(issuer_env.engine) as session:
+        public = public_artefacts(session, settings=issuer_env.settings)
+    assert public and not {a.body.decode() for a in public} & set(stored.values())
     assert all(parse_jws(t).verify(issuer_env.signer.public_key()) for t in served.values())
 
 
