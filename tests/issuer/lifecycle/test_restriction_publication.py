@@ -185,3 +185,37 @@ def test_a_verifier_synced_after_a_restriction_sees_it(
         ]
     finally:
         http.close()
+
+
+def test_replicas_publishing_at_once_sign_the_restricted_list_once(
+    issuer_env: IssuerHarness, team: dict[str, dict[str, str]]
+) -> None:
+    import threading
+
+    env = issuer_env
+    record(env, entry_body(1), team["a"], team["b"])
+    record(env, entry_body(2, category="lost"), team["b"], team["a"])
+    with Session(env.engine) as session:  # as after the upgrade: nothing published yet
+        session.execute(restriction_publication._DOC.delete())
+        session.commit()
+    at = dt.datetime.now(dt.UTC)
+    barrier = threading.Barrier(4)
+    results: list[bool] = []
+
+    def replica() -> None:
+        barrier.wait()
+        with Session(env.engine) as session:
+            done = restriction_publication.publish_restrictions(
+                session, signer=env.signer, settings=env.settings, now=at
+            )
+        results.append(done)
+
+    threads = [threading.Thread(target=replica) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [False, False, False, True]
+    docs = {r["name"]: r for r in rows(env, "SELECT * FROM restriction_document")}
+    assert set(docs) == {"snapshot", "after:0", "after:1", "after:2"}
+    assert {d["iat"] for d in docs.values()} == {int(at.timestamp())}
