@@ -20,6 +20,7 @@ PostgreSQL by URL), ``store`` (what is accepted and read), ``admission`` (accoun
 check, its rate limit and audit), ``problems`` (every error mapped to RFC 9457 problem
 JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi registry``,
 ``jiaozi feed``), ``feed`` (the national feed: batches accepted, pages read, system
-clients), ``follow`` (the reference consumer of the feed). May import ``credential`` and
-``keys`` only: never ``issuer`` or ``verifier``.
+clients), ``follow`` (the reference consumer of the feed), ``trust`` (the trust list the
+ceremony exported: checked, re-read on change, served at ``/trust-list.jwt``). May import
+``credential`` and ``keys`` only: never ``issuer`` or ``verifier``.
 """

@@ -18,6 +18,11 @@
   ``{name, id_type, id_number, consent_reference}``; answers only ``{query_id,
   restricted, checked_at, data_as_of}`` (contract section 9; ``registry.admission``).
   401 without a valid key, 422 naming the fields at fault, 429 over the account's rate.
+- ``GET /trust-list.jwt`` (``application/jiaozi-trustlist+jwt``) and ``GET
+  /root.jwks.json``: the trust list the key ceremony signed and the root keys it was
+  checked against, the exported bytes as they are (``registry.trust``; the registry holds
+  no root key and signs neither). Public, conditional (``ETag``/``If-None-Match``): a
+  verifier may take its trust list from here (``JIAOZI_TRUST_LIST_URL``).
 - ``GET /healthz``.
 """
 
@@ -53,6 +58,7 @@ from keys import DataCipher, parse_data_key
 from . import admission, feed, problems, store
 from .problems import Problem
 from .settings import RegistrySettings
+from .trust import ROOT_JWKS_MEDIA_TYPE, TRUST_LIST_MEDIA_TYPE, TrustDocuments
 
 __all__ = ["FEED_MAX_BODY", "MAX_BODY", "create_app"]
 
@@ -63,6 +69,11 @@ _NO_CLIENT = Problem(
     "unauthorised",
     ("A system client API key is needed", "需要系统客户端的API密钥"),
     "Authorization",
+)
+_NO_TRUST_LIST = Problem(
+    404,
+    "not_found",
+    ("This registry serves no trust list", "本登记中心不提供信任列表"),
 )
 _UNAUTHORISED = Problem(
     401,
@@ -114,16 +125,28 @@ async def _jws_body(request: Request, cap: int) -> str:
         ) from None
 
 
+def _exported(request: Request, body: bytes, etag: str, media_type: str) -> Response:
+    """Return ``body`` as exported, or a 304 when the request already holds ``etag``."""
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    held = [t.strip() for t in request.headers.get("if-none-match", "").split(",")]
+    if etag in held or "*" in held:
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def create_app(
     settings: RegistrySettings,
     *,
     engine: Engine,
     signer_provider: Callable[[], Signer],
     trust_provider: Callable[[], TrustList],
+    trust_documents: Callable[[], TrustDocuments] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """Return the registry app over ``engine``; ``signer_provider`` gives the registry's
-    active key, ``trust_provider`` the current trust list (both called per use)."""
+    active key, ``trust_provider`` the current trust list (both called per use), and
+    ``trust_documents`` what ``/trust-list.jwt`` and ``/root.jwks.json`` serve
+    (``registry.trust.TrustSource.documents``; None: those answer 404)."""
     cipher = DataCipher(parse_data_key(settings.data_key.get_secret_value()))
     app = FastAPI(title="Jiaozi registry", docs_url=None, redoc_url=None, openapi_url=None)
     problems.install(app)
@@ -132,6 +155,22 @@ def create_app(
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/trust-list.jwt")
+    def trust_list(request: Request) -> Response:
+        if trust_documents is None:
+            raise _NO_TRUST_LIST
+        docs = trust_documents()
+        return _exported(
+            request, docs.trust_list.encode("ascii"), docs.trust_etag, TRUST_LIST_MEDIA_TYPE
+        )
+
+    @app.get("/root.jwks.json")
+    def root_jwks(request: Request) -> Response:
+        if trust_documents is None:
+            raise _NO_TRUST_LIST
+        docs = trust_documents()
+        return _exported(request, docs.root_jwks, docs.root_etag, ROOT_JWKS_MEDIA_TYPE)
 
     @app.post("/api/v1/restrictions")
     async def submit(request: Request) -> JSONResponse:

@@ -5,49 +5,17 @@ create-employer``, ``create-school``, ``list`` and ``deactivate`` for admission 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
-import threading
 import time
-from collections.abc import Callable
 
 import click
 import sqlalchemy as sa
 
-from credential import PublicKey, Signer, TrustList, verify_trust_list
+from credential import Signer
 
 from .settings import RegistrySettings
 
-__all__ = ["feed_group", "registry_group", "trust_reader"]
-
-
-def trust_reader(settings: RegistrySettings, *, every: float = 30.0) -> Callable[[], TrustList]:
-    """Return a function giving the trust list the ceremony signed, checked against the
-    pinned roots and re-read at most every ``every`` seconds (a newer list is taken, an
-    older one refused: ``verify_trust_list`` with the one held)."""
-    from keys import current_trust_list, jiaozi_home
-
-    lock = threading.Lock()
-    held: list[TrustList] = []
-    read_at = [0.0]
-
-    def read() -> TrustList:
-        if settings.trust_list_file is None or settings.root_jwks is None:
-            return current_trust_list(jiaozi_home())
-        jwks = json.loads(settings.root_jwks.read_text(encoding="utf-8"))
-        roots = [PublicKey.from_jwk(k) for k in jwks.get("keys", [])]
-        token = settings.trust_list_file.read_text(encoding="ascii").strip()
-        return verify_trust_list(token, roots, previous=held[0] if held else None)
-
-    def current() -> TrustList:
-        with lock:
-            if not held or time.monotonic() - read_at[0] > every:
-                new = read()
-                held[:] = [new]
-                read_at[0] = time.monotonic()
-            return held[0]
-
-    return current
+__all__ = ["feed_group", "registry_group"]
 
 
 @click.group("registry")
@@ -71,16 +39,26 @@ def serve(host: str, port: int) -> None:
         settings = RegistrySettings()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
+    from .trust import TrustFileError, TrustSource
+
+    try:  # fail at start, not at the first request, when there is no trust list
+        trust = TrustSource(settings)
+    except TrustFileError as exc:
+        raise click.ClickException(f"no usable trust list: {exc}") from exc
     engine = make_engine(settings.database_url)
     store = KeyStore.from_env()
-    trust = trust_reader(settings)
-    trust()  # fail at start, not at the first request, when there is no trust list
 
     def signer() -> Signer:
         return store.active_signer(settings.registry_id, now=int(time.time()))
 
     signer()
-    app = create_app(settings, engine=engine, signer_provider=signer, trust_provider=trust)
+    app = create_app(
+        settings,
+        engine=engine,
+        signer_provider=signer,
+        trust_provider=trust.current,
+        trust_documents=trust.documents,
+    )
     click.echo(f"registry {settings.registry_id} on http://{host}:{port} (pid {os.getpid()})")
     uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
 

@@ -3,7 +3,8 @@ follow`` (registry/cli.py).
 
 It reads ``GET /api/v1/feed`` from its cursor, checks every page against the chain (each
 event's ``seq`` the one after the cursor, ``prev`` the cursor's hash, ``hash`` recomputed
-with ``credential.feed_event_hash``, and an identity number against its seal), and applies
+with ``credential.feed_event_hash``, and an identity number against its seal; an empty
+page only when the page's ``head`` is the cursor), and applies
 the page and the new cursor in ONE transaction of the target database: killed at any
 point (``kill -9``), it resumes from the last page committed, with neither loss nor
 duplicate. A gap or a broken link is refused: nothing of that page is applied, the
@@ -142,8 +143,15 @@ def follow_once(engine: Engine, http: httpx.Client, registry: str, key: str, lim
             headers={"Authorization": f"Bearer {key}"},
         )
         answer.raise_for_status()
-        events = answer.json()["events"]
+        page = answer.json()
+        events = page["events"]
         if not events:
+            # An empty page is "at the head" only if the registry's head says so: else the
+            # events after the cursor were lost on the way (the chain cannot show a gap
+            # that no later event of the page crosses).
+            top = page.get("head")
+            if not isinstance(top, int) or top != after:
+                raise ChainBroken(f"gap: the head is {top} but no event came after {after}")
             return applied
         apply_page(engine, events)
         applied += len(events)

@@ -228,7 +228,11 @@ def publish_command() -> None:
         engine.dispose()
     lists = ", ".join(str(i) for i in done.status_lists) or "none"
     docs = ", ".join(done.documents) or "none"
-    click.echo(f"signed status lists: {lists}; stored documents: {docs} / 发布完成")
+    restricted = "signed" if done.restrictions else "unchanged"
+    click.echo(
+        f"signed status lists: {lists}; restricted list: {restricted}; "
+        f"stored documents: {docs} / 发布完成"
+    )
 
 
 def write_atomically(path: Path, body: bytes) -> bool:

@@ -43,6 +43,7 @@ __all__ = [
     "PublishedDocument",
     "Restriction",
     "RestrictionChange",
+    "RestrictionDocument",
     "SerialCounter",
     "ServiceClient",
     "StatusListRow",
@@ -372,6 +373,21 @@ class RestrictionChange(IssuerModel, table=True):
     restriction_id: int = Field(foreign_key="restriction.id", index=True)
     op: str = Field(max_length=8)  # add | remove
     at: dt.datetime = _ts()
+
+
+class RestrictionDocument(IssuerModel, table=True):
+    """revision 0012: the verifiers' restricted-list documents as the publication job
+    signed them (``issuer.lifecycle.restriction_publication``), served as stored: ``name``
+    ``snapshot``, or ``after:<n>`` for the page that answers ``changes?after=<n>`` (one
+    change, or none at the head); ``cursor`` and ``iat`` are the document's own."""
+
+    __tablename__ = "restriction_document"
+
+    name: str = Field(primary_key=True, max_length=20)
+    cursor: int
+    iat: int = Field(sa_column=sa.Column(sa.BigInteger, nullable=False))
+    token: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    published_at: dt.datetime = _ts()
 
 
 class NationalOutbox(IssuerModel, table=True):

@@ -36,6 +36,7 @@ from issuer.db.models import (
     PublishedDocument,
     Restriction,
     RestrictionChange,
+    RestrictionDocument,
     SerialCounter,
     ServiceClient,
     StatusListRow,
@@ -65,6 +66,7 @@ __all__ = [
     "PUBLISHED_DOCUMENT",
     "RESTRICTION",
     "RESTRICTION_CHANGE",
+    "RESTRICTION_DOCUMENT",
     "SERIAL_COUNTER",
     "SERVICE_CLIENT",
     "STATUS_LIST",
@@ -90,6 +92,7 @@ PENDING_ACTION = _table(PendingAction)
 PUBLISHED_DOCUMENT = _table(PublishedDocument)
 RESTRICTION = _table(Restriction)
 RESTRICTION_CHANGE = _table(RestrictionChange)
+RESTRICTION_DOCUMENT = _table(RestrictionDocument)
 NATIONAL_OUTBOX = _table(NationalOutbox)
 NATIONAL_RESTRICTION = _table(NationalRestriction)
 NATIONAL_SYNC = _table(NationalSync)

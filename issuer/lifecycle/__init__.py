@@ -6,7 +6,9 @@ Owns, lowest first (each imports only those before it):
 - ``transitions``: the status state machine applied inside a write transaction, the
   status list rows locked and re-signed after commit;
 - ``status``: a decision's grounds, and suspend, reinstate, revoke taking effect at once;
-- ``restrictions``: restricted-list entries recorded and removed, the signed list;
+- ``restrictions``: restricted-list entries recorded and removed;
+- ``restriction_publication``: the verifiers' restricted-list documents, signed when the
+  list changes and served as stored;
 - ``supersede``: a valid certificate superseded by its next version (replacement 补发,
   correction 换发): same number, new status entry, the old version's entry revoked;
 - ``approvals``: maker-checker, the pending actions that a second supervisor approves
@@ -58,11 +60,10 @@ from issuer.lifecycle.publication import (
     read_document,
 )
 from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
+from issuer.lifecycle.restriction_publication import stored_changes, stored_snapshot
 from issuer.lifecycle.restrictions import (
     bar_until,
-    changes_token,
     get_restriction,
-    snapshot_token,
     validate_removal,
     validate_restriction,
 )
@@ -83,7 +84,6 @@ __all__ = [
     "SyncReport",
     "approve",
     "bar_until",
-    "changes_token",
     "fill_person_refs",
     "get_restriction",
     "list_pending",
@@ -101,7 +101,8 @@ __all__ = [
     "request_revocation",
     "request_role_change",
     "set_maker_checker",
-    "snapshot_token",
+    "stored_changes",
+    "stored_snapshot",
     "suspend",
     "sync_national",
     "validate_decision",

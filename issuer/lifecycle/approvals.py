@@ -41,6 +41,7 @@ from issuer.db import tables, write
 from issuer.db.models import PendingAction
 from issuer.errors import Conflict, Forbidden, NotFound
 from issuer.fields.decisions import Decision
+from issuer.lifecycle.restriction_publication import publish_restrictions_after_change
 from issuer.lifecycle.restrictions import (
     apply_removal,
     apply_restriction,
@@ -363,6 +364,7 @@ def request_restriction(
                 now=now,
             )
         publish(session, list_ids, signer=signer, settings=settings, now=now)
+        publish_restrictions_after_change(session, signer=signer, settings=settings, now=now)
         return {"state": "done", "pending_action": None, **result}
 
     with write(session):
@@ -411,6 +413,7 @@ def request_removal(
                 approval={"maker_checker": False},
                 now=now,
             )
+        publish_restrictions_after_change(session, signer=signer, settings=settings, now=now)
         return {"state": "done", "pending_action": None, **result}
 
     with write(session):
@@ -575,6 +578,8 @@ def approve(
         )
 
     publish(session, list_ids, signer=signer, settings=settings, now=now)
+    if action.kind in ("restrict", "unrestrict"):
+        publish_restrictions_after_change(session, signer=signer, settings=settings, now=now)
     out = pending_json(session, action)
     if action.kind == "revoke":
         result = {"certificate": certificate_state(session, action.target)}

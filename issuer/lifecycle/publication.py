@@ -4,6 +4,9 @@ public GET (issue 12 point 6; docs/operations.md, "Publication").
 - status lists: signed right after every change (``transitions.publish``, issuance,
   batches) and by :func:`publish_all` when one is due (never signed, behind its revision,
   or half its ``ttl`` old); the token is stored on the list's row;
+- the verifiers' restricted-list documents (snapshot, one page per change): signed when
+  the list changed or when they are half a status ``ttl`` old
+  (``issuer.lifecycle.restriction_publication``; authenticated, never public artefacts);
 - ``jwks.json`` (the office's public keys) and the national trust list (signed by the
   root at the key ceremony; stored here as received): copied into ``published_document``
   when their bytes change, so a process without the key store serves them.
@@ -31,6 +34,7 @@ from credential import PublicKey, Signer
 from issuer import issuance
 from issuer.db import tables, write
 from issuer.db.models import PublishedDocument
+from issuer.lifecycle.restriction_publication import publish_restrictions
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -119,6 +123,7 @@ class Publication:
     """What one run of :func:`publish_all` did."""
 
     status_lists: list[int] = field(default_factory=list)
+    restrictions: bool = False  # the restricted-list documents were signed
     documents: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
@@ -132,14 +137,16 @@ def publish_all(
     public_keys: Sequence[PublicKey] | None = None,
     trust_token: str | None = None,
 ) -> Publication:
-    """Run the publication job once: sign the status lists that are due and store the
-    JWKS of ``public_keys`` and ``trust_token`` (None: not available here; skipped).
+    """Run the publication job once: sign the status lists that are due and the
+    restricted-list documents if the list changed (or they are due), and store the JWKS
+    of ``public_keys`` and ``trust_token`` (None: not available here; skipped).
     Idempotent and safe to run from several replicas at once. Raises what signing or the
     database raise (the caller logs it; the next run starts over)."""
     done = Publication()
     done.status_lists = issuance.refresh_status_lists(
         session, signer=signer, settings=settings, now=now
     )
+    done.restrictions = publish_restrictions(session, signer=signer, settings=settings, now=now)
     docs = (
         (
             JWKS,

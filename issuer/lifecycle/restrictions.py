@@ -22,10 +22,12 @@ a person cleared on review applies for a new certificate.
 
 Verifiers (service clients of kind ``verifier``) read the list as JWS snapshots and
 deltas (``typ: jiaozi-restrictions+jwt``) with a gapless cursor (``restriction_change.seq``,
-taken from the ``restriction`` row of ``event_head`` like the event feed's). Those
-documents name no person at all (no ``person_ref``: issue 12 point 4), only the affected
-certificate numbers; no legal basis, no name and no removal reason either. Admission
-checks are the registry's (docs/registry.md).
+taken from the ``restriction`` row of ``event_head`` like the event feed's), signed by
+the publication job when the list changes and served as stored
+(``issuer.lifecycle.restriction_publication``). Those documents name no person at all
+(no ``person_ref``: issue 12 point 4), only the affected certificate numbers; no legal
+basis, no name and no removal reason either. Admission checks are the registry's
+(docs/registry.md).
 """
 
 from __future__ import annotations
@@ -39,14 +41,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import (
-    Signer,
-    mask_id,
-    restriction_entry_claim,
-    restrictions_changes_claims,
-    restrictions_snapshot_claims,
-    sign_restrictions,
-)
+from credential import mask_id
 from issuer import issuance
 from issuer.accounts import Principal
 from issuer.audit import chain as audit
@@ -63,12 +58,10 @@ __all__ = [
     "CATEGORIES",
     "apply_removal",
     "apply_restriction",
-    "changes_token",
     "get_restriction",
     "lock_active",
     "refuse_duplicate",
     "restriction_json",
-    "snapshot_token",
     "validate_removal",
     "validate_restriction",
 ]
@@ -330,85 +323,3 @@ def get_restriction(session: Session, restriction_id: int) -> dict[str, Any]:
     out = restriction_json(entry, internal=True)
     session.rollback()
     return out
-
-
-# --- the verifiers' feed -------------------------------------------------------------------
-
-
-def _read_snapshot(session: Session) -> None:
-    """Make the session's next reads one consistent snapshot (REPEATABLE READ on
-    PostgreSQL; a SQLite read transaction already is one)."""
-    if session.in_transaction():
-        session.rollback()
-    if session.get_bind().dialect.name == "postgresql":
-        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-
-
-def _feed_entry(entry: Restriction) -> dict[str, Any]:
-    """Return an entry as the verifiers' documents carry it (``credential``'s format): no
-    person reference, certificate numbers only (issue 12 point 4)."""
-    assert entry.id is not None  # read from the database
-    return restriction_entry_claim(
-        entry_id=entry.id,
-        category=entry.category,
-        decision_date=entry.decision_date,
-        bar_until=entry.bar_until,
-        deciding_office=entry.deciding_office,
-        affected=json.loads(entry.affected_json),
-    )
-
-
-def snapshot_token(
-    session: Session, *, signer: Signer, settings: IssuerSettings, now: dt.datetime
-) -> str:
-    """Return the active entries as a signed snapshot (``credential`` restricted-list
-    format): ``cursor`` is the last change included; follow with :func:`changes_token`.
-    """
-    _read_snapshot(session)
-    try:
-        cursor = session.execute(
-            sa.select(sa.func.coalesce(sa.func.max(_CHANGE.c.seq), 0))
-        ).scalar_one()
-        entries = session.execute(
-            sa.select(Restriction).where(_RESTR.c.removed_at.is_(None)).order_by(_RESTR.c.id)
-        ).scalars()
-        claims = restrictions_snapshot_claims(
-            iss=settings.office_id,
-            iat=int(now.timestamp()),
-            cursor=int(cursor),
-            entries=[_feed_entry(e) for e in entries],
-        )
-    finally:
-        session.rollback()
-    return sign_restrictions(claims, signer)
-
-
-def changes_token(
-    session: Session,
-    *,
-    after: int,
-    limit: int,
-    signer: Signer,
-    settings: IssuerSettings,
-    now: dt.datetime,
-) -> str:
-    """Return at most ``limit`` changes after ``after`` as a signed page (``credential``
-    restricted-list format); ask again from its ``cursor`` until a page is empty. ``seq``
-    is gapless and commits in order.
-    """
-    _read_snapshot(session)
-    try:
-        rows = session.execute(
-            sa.select(RestrictionChange, Restriction)
-            .join(Restriction, _RESTR.c.id == _CHANGE.c.restriction_id)
-            .where(_CHANGE.c.seq > after)
-            .order_by(_CHANGE.c.seq)
-            .limit(limit)
-        ).all()
-        changes = [(ch.seq, ch.op, _feed_entry(entry)) for ch, entry in rows]
-    finally:
-        session.rollback()
-    claims = restrictions_changes_claims(
-        iss=settings.office_id, iat=int(now.timestamp()), after=after, changes=changes
-    )
-    return sign_restrictions(claims, signer)

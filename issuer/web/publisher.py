@@ -74,9 +74,12 @@ class Publisher:
                 trust_token=trust,
             )
         self.runs += 1
-        if done.status_lists or done.documents:
+        if done.status_lists or done.documents or done.restrictions:
             log.info(
-                "published status lists %s and documents %s", done.status_lists, done.documents
+                "published status lists %s, documents %s, restricted list %s",
+                done.status_lists,
+                done.documents,
+                done.restrictions,
             )
         return done
 

@@ -4,7 +4,6 @@ gapless cursor, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 
 import pytest
@@ -14,13 +13,10 @@ from click.testing import CliRunner
 from credential import (
     REGISTRY_ID,
     RestrictionListError,
-    RollbackError,
-    TrustListError,
     load_national_list,
 )
 from jiaozi.cli import main
 from keys import InvalidOfficeError, add_office, generate_data_key
-from registry.cli import trust_reader
 from registry.db import changes, entries
 from registry.settings import RegistrySettings
 from tests.factory.keys import make_store, root_store_of
@@ -234,27 +230,6 @@ def test_the_ceremony_lists_the_registry_with_no_scope(tmp_path) -> None:
 def test_jiaozi_registry_is_a_command() -> None:
     out = CliRunner().invoke(main, ["registry", "serve", "--help"])
     assert out.exit_code == 0 and "--port" in out.output
-
-
-def test_the_trust_list_is_read_from_the_ceremonys_export_and_never_goes_back(tmp_path) -> None:
-    world = NationalWorld()
-    root = tmp_path / "root.jwks.json"
-    root.write_text(json.dumps({"keys": [world.root.public_key().to_jwk()]}))
-    listed = tmp_path / "trust-list.jwt"
-    world.sequence = 5
-    listed.write_text(world.trust_token())
-    settings = RegistrySettings(env="development", trust_list_file=listed, root_jwks=root)
-    read = trust_reader(settings, every=0)
-    assert read().sequence == 5 and read().office(REGISTRY_ID) is not None
-    world.sequence = 4  # an older list put back: refused, the newer one is kept
-    listed.write_text(world.trust_token())
-    with pytest.raises(RollbackError):
-        read()
-    forged = NationalWorld(seed=3)
-    forged.sequence = 9
-    listed.write_text(forged.trust_token())  # not signed by the pinned root
-    with pytest.raises(TrustListError):
-        read()
 
 
 @pytest.mark.parametrize(

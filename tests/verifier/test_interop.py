@@ -57,6 +57,9 @@ def test_verifier_syncs_a_real_issuer(issuer_env: IssuerHarness, tmp_path: Path)
         reload_interval=0,
     )
     http = httpx.Client(transport=httpx.MockTransport(handler))
+    # What `jiaozi issuer serve` does before serving: the restricted list's documents are
+    # signed by the publication job, never by the verifier's GET.
+    env.app.state.publisher.run_once()  # type: ignore[attr-defined]
     with TestClient(create_app(settings, http=http)) as client:
         v = client.app.state.verifier  # type: ignore[attr-defined]
         report = v.syncer.run_once()

@@ -1,5 +1,6 @@
 """The restricted-qualification list: record and remove entries (supervisors, with
-maker-checker), and the signed feed for verifiers (never public)."""
+maker-checker), and the signed feed for verifiers (never public), served as the
+publication job stored it: these GETs sign nothing."""
 
 from __future__ import annotations
 
@@ -88,7 +89,10 @@ class RestrictionResult(BaseModel):
 _FEED: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {FEED_MEDIA_TYPE: {}},
-        "description": "A compact JWS, typ jiaozi-restrictions+jwt, signed by the office key",
+        "description": (
+            "A compact JWS, typ jiaozi-restrictions+jwt, signed by the office key when the"
+            " list changed (never on request)"
+        ),
     }
 }
 
@@ -161,34 +165,26 @@ def remove_restriction(
 @router.get(
     "/api/v1/restrictions/snapshot",
     response_class=Response,
-    responses={**_FEED, **problems(401, 403)},
-    summary="Signed snapshot of the active entries, with the cursor to follow (verifiers)",
+    responses={**_FEED, **problems(401, 403, 404)},
+    summary="Snapshot of the active entries, with the cursor to follow (verifiers; as published)",
 )
-def read_snapshot(
-    session: DbSession, who: VerifierClient, signer: SignerDep, settings: Settings, now: Now
-) -> Response:
-    token = lifecycle.snapshot_token(session, signer=signer, settings=settings, now=now)
+def read_snapshot(session: DbSession, who: VerifierClient) -> Response:
+    token = lifecycle.stored_snapshot(session)
     return Response(token, media_type=FEED_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
 
 @router.get(
     "/api/v1/restrictions/changes",
     response_class=Response,
-    responses={**_FEED, **problems(401, 403, 422)},
-    summary="Signed changes (add/remove) after a cursor, in order (verifiers)",
+    responses={**_FEED, **problems(401, 403, 404, 422)},
+    summary="The change after a cursor, or the empty page at the head (verifiers; as published)",
 )
 def read_changes(
     session: DbSession,
     who: VerifierClient,
-    signer: SignerDep,
-    settings: Settings,
-    now: Now,
     after: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
 ) -> Response:
-    token = lifecycle.changes_token(
-        session, after=after, limit=limit, signer=signer, settings=settings, now=now
-    )
+    token = lifecycle.stored_changes(session, after=after)
     return Response(token, media_type=FEED_MEDIA_TYPE, headers={"Cache-Control": "no-store"})
 
 

@@ -184,20 +184,25 @@ def test_removal_leaves_the_snapshot_and_shows_in_the_changes(
     assert [e["id"] for e in snap["entries"]] == [kept["id"]]
     assert snap["cursor"] == 3
 
-    changes = feed(issuer_env, "/api/v1/restrictions/changes?after=0", team["verifier"])
-    assert changes["after"] == 0 and changes["cursor"] == 3
-    assert [(c["seq"], c["op"], c["entry"]["id"]) for c in changes["changes"]] == [
+    # One stored page per change, then the empty page at the head.
+    pages = [
+        feed(issuer_env, f"/api/v1/restrictions/changes?after={n}", team["verifier"])
+        for n in range(4)
+    ]
+    assert [(p["after"], p["cursor"]) for p in pages] == [(0, 1), (1, 2), (2, 3), (3, 3)]
+    assert [(c["seq"], c["op"], c["entry"]["id"]) for p in pages for c in p["changes"]] == [
         (1, "add", entry["id"]),
         (2, "add", kept["id"]),
         (3, "remove", entry["id"]),
     ]
-    assert all("legal_basis" not in c["entry"] for c in changes["changes"])
-    tail = feed(issuer_env, "/api/v1/restrictions/changes?after=2", team["verifier"])
-    assert [(c["seq"], c["op"]) for c in tail["changes"]] == [(3, "remove")]
-    page = feed(issuer_env, "/api/v1/restrictions/changes?after=0&limit=2", team["verifier"])
-    assert page["cursor"] == 2 and len(page["changes"]) == 2
-    nothing = feed(issuer_env, "/api/v1/restrictions/changes?after=3", team["verifier"])
-    assert nothing["changes"] == [] and nothing["cursor"] == 3
+    assert all("legal_basis" not in c["entry"] for p in pages for c in p["changes"])
+    # iat never goes backwards along a verifier's path: snapshot, pages, head page
+    iats = [p["iat"] for p in pages]
+    assert iats == sorted(iats) and max(iats) == pages[3]["iat"] == snap["iat"]
+    # a cursor past the published head is not served: the verifier starts over
+    past = issuer_env.client.get("/api/v1/restrictions/changes?after=4", headers=team["verifier"])
+    assert past.status_code == 404
+    assert past.headers["content-type"] == "application/problem+json"
 
     # Revocation is final: removal does not reinstate the certificate.
     assert list_value(issuer_env, cert) == 1
@@ -287,10 +292,12 @@ def test_feed_is_for_verifiers_and_recording_for_supervisors(
     assert (
         post(issuer_env, "/api/v1/restrictions", entry_body(1), team["verifier"]).status_code == 403
     )
-    assert (
-        issuer_env.client.get("/api/v1/restrictions/snapshot", headers=team["verifier"]).status_code
-        == 200
-    )
+    # nothing recorded and no publication run yet: nothing to serve (never signed here)
+    r = issuer_env.client.get("/api/v1/restrictions/snapshot", headers=team["verifier"])
+    assert r.status_code == 404
+    issuer_env.app.state.publisher.run_once()  # type: ignore[attr-defined]
+    r = issuer_env.client.get("/api/v1/restrictions/snapshot", headers=team["verifier"])
+    assert r.status_code == 200
 
 
 def test_no_full_identity_number_in_records_feeds_or_answers(
@@ -373,13 +380,18 @@ def test_the_verifiers_sync_reads_the_snapshot_and_the_changes(
     assert snap.after is None and snap.cursor == 3
     assert [(e.entry_id, e.category) for e in snap.entries] == [(str(kept["id"]), "lost")]
     assert person_ref(issuer_env, 2) not in r.text + str(snap)
-    r = issuer_env.client.get("/api/v1/restrictions/changes?after=0", headers=team["verifier"])
-    delta = parse_restrictions_document(r.text, issuer_env.trust)
-    assert delta.after == 0 and delta.cursor == 3
-    assert [(seq, op) for seq, op, _ in delta.changes] == [(1, "add"), (2, "remove"), (3, "add")]
-    first = delta.changes[0][2]
+    deltas = []
+    for after in range(4):
+        r = issuer_env.client.get(
+            f"/api/v1/restrictions/changes?after={after}", headers=team["verifier"]
+        )
+        deltas.append(parse_restrictions_document(r.text, issuer_env.trust))
+    assert [(d.after, d.cursor) for d in deltas] == [(0, 1), (1, 2), (2, 3), (3, 3)]
+    changes = [c for d in deltas for c in d.changes]
+    assert [(seq, op) for seq, op, _ in changes] == [(1, "add"), (2, "remove"), (3, "add")]
+    first = changes[0][2]
     assert not isinstance(first, str) and first.affected == (cert["certificate_number"],)
-    assert delta.changes[1][2] == str(entry["id"])
+    assert changes[1][2] == str(entry["id"])
 
 
 def test_restriction_amid_concurrent_suspensions_and_issuance_neither_deadlocks_nor_loses(
