@@ -130,8 +130,8 @@ class Demo:
             JIAOZI_DATABASE_URL=f"sqlite:///{self.layout.verifier / 'verifier.db'}",
             JIAOZI_PUBLIC_URL=self.urls["verifier"],
             JIAOZI_ROOT_JWKS=str(self.layout.verifier / "root.jwks.json"),
-            # the trust list as office A serves it (the ceremony's export, installed there)
-            JIAOZI_TRUST_LIST_URL=f"{self.urls['A']}/trust-list.jwt",
+            # the trust list as the registry serves it (the ceremony's export; it signs nothing)
+            JIAOZI_TRUST_LIST_URL=f"{self.urls['registry']}/trust-list.jwt",
             JIAOZI_ISSUERS=json.dumps(issuers),
             JIAOZI_SYNC_INTERVAL=str(SYNC_INTERVAL),
             JIAOZI_REGISTRY_URL=self.urls["registry"],
