@@ -99,10 +99,17 @@ def accept(engine: Engine, sub: NationalSubmission, token: str, *, now: dt.datet
         return Accepted(sub.ref, "remove", True, seq)
 
 
-def _entry(row: sa.Row) -> NationalEntry:  # type: ignore[type-arg]
-    return NationalEntry(
-        row.ref, row.office, row.person_ref, row.category, row.decision_date, row.bar_until
-    )
+# An entry's columns in NationalEntry's field order: a snapshot reads only these (not the
+# office-signed tokens kept as evidence, which are most of a row's bytes) and makes each
+# entry from its row positionally (issue 12 point 9: 100,000 entries in under a second).
+_ENTRY_COLUMNS = (
+    entries.c.ref,
+    entries.c.office,
+    entries.c.person_ref,
+    entries.c.category,
+    entries.c.decision_date,
+    entries.c.bar_until,
+)
 
 
 def _reading(conn: sa.Connection) -> None:
@@ -116,9 +123,11 @@ def read_snapshot(engine: Engine) -> tuple[int, list[NationalEntry]]:
         _reading(conn)
         cursor = conn.execute(sa.select(head.c.seq).where(head.c.name == "list")).scalar_one()
         rows = conn.execute(
-            sa.select(entries).where(entries.c.removed_seq.is_(None)).order_by(entries.c.added_seq)
+            sa.select(*_ENTRY_COLUMNS)
+            .where(entries.c.removed_seq.is_(None))
+            .order_by(entries.c.added_seq)
         ).all()
-    return int(cursor), [_entry(r) for r in rows]
+    return int(cursor), [NationalEntry(*r) for r in rows]
 
 
 def read_changes(
@@ -132,10 +141,10 @@ def read_changes(
         if after > current:
             return None
         rows = conn.execute(
-            sa.select(changes.c.seq, changes.c.op, entries)
+            sa.select(changes.c.seq, changes.c.op, *_ENTRY_COLUMNS)
             .join(entries, entries.c.ref == changes.c.ref)
             .where(changes.c.seq > after)
             .order_by(changes.c.seq)
             .limit(limit)
         ).all()
-    return int(current), [(int(r.seq), str(r.op), _entry(r)) for r in rows]
+    return int(current), [(int(r[0]), str(r[1]), NationalEntry(*r[2:])) for r in rows]
