@@ -44,7 +44,6 @@ import sqlalchemy as sa
 
 from credential import (
     NATIONAL_ENTRY_TYP,
-    NATIONAL_LIST_TYP,
     REGISTRY_AUTH_TYP,
     REGISTRY_ID,
     STATUS_LIST_TYP,
@@ -55,7 +54,6 @@ from credential import (
     TrustList,
     encode_jws,
     national_entry_claim,
-    national_list_claims,
     sign_national,
     sign_trust_list,
     status_list_claims,
@@ -254,13 +252,11 @@ def load_registry(
 
 
 def publish_snapshot(engine: sa.Engine, registry: KeySigner, *, now: int) -> str:
-    """Return the signed snapshot of the consolidated list, made as the registry's
-    ``GET /api/v1/restricted-list`` makes it."""
+    """Return the signed snapshot of the consolidated list, as the registry's ``GET
+    /api/v1/restricted-list`` makes it (``registry.store.signed_snapshot``)."""
     from registry import store
 
-    cursor, held = store.read_snapshot(engine)
-    claims = national_list_claims(iss=REGISTRY_ID, iat=now, cursor=cursor, after=None, entries=held)
-    return sign_national(NATIONAL_LIST_TYP, claims, registry)
+    return store.signed_snapshot(engine, signer=registry, iss=REGISTRY_ID, now=now)
 
 
 @contextmanager

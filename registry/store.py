@@ -11,16 +11,34 @@ the signer's office id.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from credential import NationalEntry, NationalSubmission
+from credential import (
+    NATIONAL_LIST_TYP,
+    NationalEntry,
+    NationalSubmission,
+    Signer,
+    national_list_claims,
+    sign_national,
+)
 
 from .db import changes, entries, head
 
-__all__ = ["Accepted", "RegistryError", "UnknownEntry", "accept", "read_changes", "read_snapshot"]
+__all__ = [
+    "Accepted",
+    "RegistryError",
+    "UnknownEntry",
+    "accept",
+    "read_changes",
+    "read_snapshot",
+    "signed_snapshot",
+]
 
 
 class RegistryError(Exception):
@@ -128,6 +146,30 @@ def read_snapshot(engine: Engine) -> tuple[int, list[NationalEntry]]:
             .order_by(entries.c.added_seq)
         ).all()
     return int(cursor), [NationalEntry(*r) for r in rows]
+
+
+@contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off every object that exists now, until the end
+    (as ``issuer.batches.store.gc_frozen``): a snapshot makes a few hundred thousand
+    objects, and each full collection meanwhile would walk them and the whole process
+    again. ``gc.freeze`` frees and loses nothing; another thread's ``gc.unfreeze`` only
+    ends the saving early."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def signed_snapshot(engine: Engine, *, signer: Signer, iss: str, now: int) -> str:
+    """Return the consolidated list as of now (:func:`read_snapshot`), signed by
+    ``signer`` as ``iss`` with ``iat`` ``now``: what an office pulls without a cursor."""
+    with _gc_frozen():
+        cursor, held = read_snapshot(engine)
+        claims = national_list_claims(iss=iss, iat=now, cursor=cursor, after=None, entries=held)
+        del held  # (the claims hold the same facts as JSON values)
+        return sign_national(NATIONAL_LIST_TYP, claims, signer)
 
 
 def read_changes(
