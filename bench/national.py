@@ -80,8 +80,8 @@ _BAR_UNTIL = dt.date(2031, 6, 1)
 
 @dataclass(frozen=True)
 class Offices:
-    """``count`` offices (province 11-..., every qualification type), the registry and a
-    root; deterministic keys."""
+    """``count`` offices (province 21 on, office codes 000-099; every qualification
+    type), the registry and a root; deterministic keys."""
 
     count: int
     root: KeySigner
@@ -300,8 +300,8 @@ def registry_client(
 def publish_times(
     rows: list[dict[str, Any]], offices: Offices, *, rounds: int = ROUNDS
 ) -> dict[str, float]:
-    """Return the best seconds of making the signed snapshot of ``rows`` (in process and
-    through the route), its size, and the entries the offices read back from it."""
+    """Return the best seconds of making the signed snapshot of ``rows`` (in process, its
+    CPU seconds, and through the route), its size, and the entries read back from it."""
     from credential import load_national_list
     from registry.db import make_engine
 
@@ -310,13 +310,14 @@ def publish_times(
         engine = make_engine(url)
         try:
             load_registry(engine, rows, offices, now=dt.datetime.now(dt.UTC))
-            best = best_route = float("inf")
+            best = best_cpu = best_route = float("inf")
             token = ""
             with registry_client(engine, offices, database_url=url) as pull:
                 for _ in range(rounds):
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.process_time()
                     token = publish_snapshot(engine, offices.registry, now=int(time.time()))
                     best = min(best, time.perf_counter() - t0)
+                    best_cpu = min(best_cpu, time.process_time() - c0)
                     t0 = time.perf_counter()
                     pulled = pull()
                     best_route = min(best_route, time.perf_counter() - t0)
@@ -327,6 +328,7 @@ def publish_times(
     read_route = load_national_list(pulled, trust, registry_id=REGISTRY_ID)
     return {
         "seconds": best,
+        "cpu_seconds": best_cpu,
         "route_seconds": best_route,
         "mb": len(token) / 1e6,
         "entries": float(len(read.entries)),
@@ -441,6 +443,8 @@ def run() -> dict[str, float]:
         ),
         "national_check_goal": GOAL_CHECK_RATIO,
         "national_publish_seconds": published["seconds"],
+        # (its CPU time: what the wall time comes to on an idle core)
+        "national_publish_cpu_seconds": published["cpu_seconds"],
         "national_publish_route_seconds": published["route_seconds"],
         "national_publish_mb": published["mb"],
         "national_publish_ratio": published["seconds"] / GOAL_PUBLISH_S,
