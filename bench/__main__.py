@@ -16,6 +16,7 @@ SECTIONS = [
     "bench.pdf_batch",
     "bench.verifier_load",
     "bench.hostile",
+    "bench.national",
 ]
 
 

@@ -244,27 +244,26 @@ def create_app(
         except Exception as exc:  # any failure of the check is the same 401
             raise _UNAUTHORISED from exc
         if after is None:
-            cursor, entries = store.read_snapshot(engine)
-            claims = national_list_claims(
-                iss=settings.registry_id, iat=now, cursor=cursor, after=None, entries=entries
+            snapshot = store.signed_snapshot(
+                engine, signer=signer_provider(), iss=settings.registry_id, now=now
             )
-        else:
-            page = store.read_changes(engine, after=after, limit=settings.page_limit)
-            if page is None:
-                raise Problem(
-                    409,
-                    "cursor_ahead",
-                    ("The cursor is beyond this registry's list", "游标超出本登记中心的列表"),
-                    "after",
-                )
-            changes = page[1]
-            claims = national_list_claims(
-                iss=settings.registry_id,
-                iat=now,
-                cursor=changes[-1][0] if changes else after,
-                after=after,
-                changes=changes,
+            return Response(snapshot, media_type="application/jwt")
+        page = store.read_changes(engine, after=after, limit=settings.page_limit)
+        if page is None:
+            raise Problem(
+                409,
+                "cursor_ahead",
+                ("The cursor is beyond this registry's list", "游标超出本登记中心的列表"),
+                "after",
             )
+        changes = page[1]
+        claims = national_list_claims(
+            iss=settings.registry_id,
+            iat=now,
+            cursor=changes[-1][0] if changes else after,
+            after=after,
+            changes=changes,
+        )
         token_out = sign_national(NATIONAL_LIST_TYP, claims, signer_provider())
         return Response(token_out, media_type="application/jwt")
 

@@ -11,16 +11,34 @@ the signer's office id.
 from __future__ import annotations
 
 import datetime as dt
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from credential import NationalEntry, NationalSubmission
+from credential import (
+    NATIONAL_LIST_TYP,
+    NationalEntry,
+    NationalSubmission,
+    Signer,
+    national_list_claims,
+    sign_national,
+)
 
 from .db import changes, entries, head
 
-__all__ = ["Accepted", "RegistryError", "UnknownEntry", "accept", "read_changes", "read_snapshot"]
+__all__ = [
+    "Accepted",
+    "RegistryError",
+    "UnknownEntry",
+    "accept",
+    "read_changes",
+    "read_snapshot",
+    "signed_snapshot",
+]
 
 
 class RegistryError(Exception):
@@ -99,10 +117,17 @@ def accept(engine: Engine, sub: NationalSubmission, token: str, *, now: dt.datet
         return Accepted(sub.ref, "remove", True, seq)
 
 
-def _entry(row: sa.Row) -> NationalEntry:  # type: ignore[type-arg]
-    return NationalEntry(
-        row.ref, row.office, row.person_ref, row.category, row.decision_date, row.bar_until
-    )
+# An entry's columns in NationalEntry's field order: a snapshot reads only these (not the
+# office-signed tokens kept as evidence, which are most of a row's bytes) and makes each
+# entry from its row positionally (issue 12 point 9: 100,000 entries in under a second).
+_ENTRY_COLUMNS = (
+    entries.c.ref,
+    entries.c.office,
+    entries.c.person_ref,
+    entries.c.category,
+    entries.c.decision_date,
+    entries.c.bar_until,
+)
 
 
 def _reading(conn: sa.Connection) -> None:
@@ -116,9 +141,35 @@ def read_snapshot(engine: Engine) -> tuple[int, list[NationalEntry]]:
         _reading(conn)
         cursor = conn.execute(sa.select(head.c.seq).where(head.c.name == "list")).scalar_one()
         rows = conn.execute(
-            sa.select(entries).where(entries.c.removed_seq.is_(None)).order_by(entries.c.added_seq)
+            sa.select(*_ENTRY_COLUMNS)
+            .where(entries.c.removed_seq.is_(None))
+            .order_by(entries.c.added_seq)
         ).all()
-    return int(cursor), [_entry(r) for r in rows]
+    return int(cursor), [NationalEntry(*r) for r in rows]
+
+
+@contextmanager
+def _gc_frozen() -> Iterator[None]:
+    """Keep the cyclic garbage collector off every object that exists now, until the end
+    (as ``issuer.batches.store.gc_frozen``): a snapshot makes a few hundred thousand
+    objects, and each full collection meanwhile would walk them and the whole process
+    again. ``gc.freeze`` frees and loses nothing; another thread's ``gc.unfreeze`` only
+    ends the saving early."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def signed_snapshot(engine: Engine, *, signer: Signer, iss: str, now: int) -> str:
+    """Return the consolidated list as of now (:func:`read_snapshot`), signed by
+    ``signer`` as ``iss`` with ``iat`` ``now``: what an office pulls without a cursor."""
+    with _gc_frozen():
+        cursor, held = read_snapshot(engine)
+        claims = national_list_claims(iss=iss, iat=now, cursor=cursor, after=None, entries=held)
+        del held  # (the claims hold the same facts as JSON values)
+        return sign_national(NATIONAL_LIST_TYP, claims, signer)
 
 
 def read_changes(
@@ -132,10 +183,10 @@ def read_changes(
         if after > current:
             return None
         rows = conn.execute(
-            sa.select(changes.c.seq, changes.c.op, entries)
+            sa.select(changes.c.seq, changes.c.op, *_ENTRY_COLUMNS)
             .join(entries, entries.c.ref == changes.c.ref)
             .where(changes.c.seq > after)
             .order_by(changes.c.seq)
             .limit(limit)
         ).all()
-    return int(current), [(int(r.seq), str(r.op), _entry(r)) for r in rows]
+    return int(current), [(int(r[0]), str(r[1]), NationalEntry(*r[2:])) for r in rows]

@@ -269,9 +269,17 @@ class Syncer:
     # -- status lists --
 
     def sync_status(
-        self, uri: str, report: SyncReport | None = None, *, timeout: float | None = None
+        self,
+        uri: str,
+        report: SyncReport | None = None,
+        *,
+        timeout: float | None = None,
+        refresh: bool = True,
     ) -> SyncReport:
-        """Fetch the status list at ``uri`` if a configured issuer serves it."""
+        """Fetch the status list at ``uri`` if a configured issuer serves it; return the
+        report with its outcome added. With ``refresh`` False the held view is neither
+        re-read before nor after: the caller has just read it and re-reads it once after
+        many lists (``run_once``)."""
         report = report if report is not None else SyncReport()
         what = "status " + uri
         if self.settings.issuer_for(uri) is None:
@@ -279,7 +287,9 @@ class Syncer:
             log.warning("status URI outside the configured issuers not fetched")
             report.add(what, "refused", "not under a configured issuer")
             return report
-        held = self.store.current()
+        # (without refresh: the caller's view, read this round; re-reading it here would
+        # verify every list again as the generation moves with each one saved)
+        held = self.store.current() if refresh else self.store.held
         if held.trust is None:
             report.add(what, "skipped", "no trust list held")
             return report
@@ -340,7 +350,8 @@ class Syncer:
             )
             save_state(conn, "status:" + uri, last_attempt=now, last_success=now, last_error=None)
             db.bump_generation(conn)
-        self.store.refresh(force=True)
+        if refresh:
+            self.store.refresh(force=True)
         report.add(what, "updated", f"iat {new.issued_at}")
         return report
 
@@ -458,9 +469,14 @@ class Syncer:
         self.sync_trust(report)
         held = self.store.current()
         uris = list(dict.fromkeys([*held.status, *extra_status]))
+        # One re-read of the held view after all the lists, not one per list: each re-read
+        # verifies every held list again (50 offices' lists cost 50 x 50 checks otherwise).
+        first = len(report.outcomes)
         for uri in uris:
             if self.settings.issuer_for(uri) is not None:
-                self.sync_status(uri, report)
+                self.sync_status(uri, report, refresh=False)
+        if any(o.outcome == "updated" for o in report.outcomes[first:]):
+            self.store.refresh(force=True)
         for source in self.settings.issuers:
             self.sync_restrictions(source, report)
         return report
