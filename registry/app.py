@@ -244,7 +244,7 @@ def create_app(
         except Exception as exc:  # any failure of the check is the same 401
             raise _UNAUTHORISED from exc
         if after is None:
-            snapshot = store.signed_snapshot(
+            snapshot = store.published_snapshot(
                 engine, signer=signer_provider(), iss=settings.registry_id, now=now
             )
             return Response(snapshot, media_type="application/jwt")

@@ -67,6 +67,19 @@ head = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
 )
 
+# The consolidated list's snapshot as last signed (registry.store.published_snapshot): the
+# head it was made at, the key and time it was signed with; served again while the head
+# stands, so an office's start costs a read, not a signature over every entry.
+published = sa.Table(
+    "rg_published",
+    metadata,
+    sa.Column("name", sa.String(32), primary_key=True),
+    sa.Column("cursor", sa.BigInteger, nullable=False),
+    sa.Column("kid", sa.String(64), nullable=False),
+    sa.Column("iat", sa.BigInteger, nullable=False),
+    sa.Column("token", sa.Text, nullable=False),
+)
+
 # The national feed (issue 12 point 7, registry/feed.py): its seq takes the "feed" head
 # row, so it is gapless and commits in order as the list's changes.
 feed_events = sa.Table(
