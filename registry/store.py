@@ -35,8 +35,8 @@ __all__ = [
     "RegistryError",
     "UnknownEntry",
     "accept",
-    "read_changes",
     "published_snapshot",
+    "read_changes",
     "read_snapshot",
     "signed_snapshot",
 ]
