@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from credential import IdType, mask_id
 from issuer.db import tables
 from issuer.db.engine import make_engine, upgrade
+from issuer.errors import NotFound
 from issuer.fields import ValidationFailed
 from issuer.issuance import id_hash
-from issuer.search import SEARCH_ACTION, find_certificates
+from issuer.search import SEARCH_ACTION, certificate_record, find_certificates
 from issuer.settings import IssuerSettings
 
 OFFICE_A = "urn:jiaozi:office:11001"
@@ -283,9 +284,7 @@ def test_identity_search_is_audited_with_the_masked_number_only(world: World) ->
     world.find(name="测试7", birth_date=birth(7).isoformat(), actor="officer:clerk-a")
     world.find(status="valid", actor="officer:clerk-a")  # identifies no one: not recorded
     with world.engine.connect() as conn:
-        recs = conn.execute(
-            sa.select(tables.AUDIT_RECORD).order_by(tables.AUDIT_RECORD.c.id)
-        ).all()
+        recs = conn.execute(sa.select(tables.AUDIT_RECORD).order_by(tables.AUDIT_RECORD.c.id)).all()
     assert [(r.action, r.actor) for r in recs] == [(SEARCH_ACTION, "officer:clerk-a")] * 2
     assert recs[0].subject == f"person:{mask_id(number)}"
     assert found in recs[0].detail_json and '"by":"id_number"' in recs[0].detail_json
@@ -348,3 +347,13 @@ def test_a_cursor_of_one_order_is_refused_in_the_other(world: World) -> None:
     assert field_codes(info) == {"cursor": "invalid_cursor"}
     with pytest.raises(ValidationFailed):
         world.find(cursor=by_number)
+
+
+def test_another_offices_certificate_has_no_record(world: World) -> None:
+    theirs = world.add(OFFICE_B, person=1, at=T0)
+    mine = world.add(OFFICE_A, person=2, at=T0)
+    with Session(world.engine) as session:
+        with pytest.raises(NotFound):
+            certificate_record(session, office_id=OFFICE_A, number=theirs)
+        rec = certificate_record(session, office_id=OFFICE_A, number=mine)
+    assert rec.certificate_number == mine and rec.status_history == []
