@@ -43,12 +43,14 @@ from issuer.settings import IssuerSettings
 __all__ = [
     "DEFAULT_LIMIT",
     "MAX_LIMIT",
+    "ORDERS",
     "STATUSES",
     "Criteria",
     "Cursor",
     "decode_cursor",
     "encode_cursor",
     "judge",
+    "order_of",
 ]
 
 MAX_LIMIT = 100
@@ -58,8 +60,13 @@ NUMBER_LENGTH = 17
 _NUMBER = re.compile(r"[0-9]{1,17}")
 
 # A cursor is the sort key of the last row a page showed: ("i", issued-at in microseconds
-# since the epoch, row id) in issued order, ("n", number) in number order.
-Cursor = tuple[str, int, int] | tuple[str, str]
+# since the epoch, row id) in issued order, ("n", number) in number order, ("r", row
+# number) in a batch's row order.
+Cursor = tuple[str, int, int] | tuple[str, str] | tuple[str, int]
+
+#: The orders of a page: a number search in number order, a batch's certificates in the
+#: batch file's row order, everything else in issued order.
+ORDERS = ("number", "batch", "issued")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +86,9 @@ class Criteria:
     cursor: Cursor | None = None
 
     @property
-    def by_number(self) -> bool:
-        """Whether results are in number order (a number or prefix was given)."""
-        return self.number is not None
+    def order(self) -> str:
+        """The order of the results (one of ``ORDERS``)."""
+        return order_of(number=self.number, batch=self.batch_id)
 
     @property
     def identifies_a_person(self) -> bool:
@@ -113,11 +120,22 @@ def _bad_cursor() -> InvalidFieldError:
     )
 
 
-def decode_cursor(value: str, *, by_number: bool) -> Cursor:
-    """Return the key in cursor text ``value`` for a search in number order or not.
+def order_of(*, number: object, batch: object) -> str:
+    """Return the order of a search given a number and a batch (or not)."""
+    if number:
+        return "number"
+    return "batch" if batch is not None else "issued"
+
+
+def _small(value: object) -> bool:
+    return type(value) is int and 0 <= value < 2**62
+
+
+def decode_cursor(value: str, *, order: str) -> Cursor:
+    """Return the key in cursor text ``value`` for a search in ``order``.
 
     Raises InvalidFieldError ``invalid_cursor`` for anything a page did not give, or one
-    of the other order (a cursor of a number search passed to a name search)."""
+    of another order (a cursor of a number search passed to a name search)."""
     if len(value) > 200:
         raise _bad_cursor()
     try:
@@ -125,22 +143,14 @@ def decode_cursor(value: str, *, by_number: bool) -> Cursor:
         key = json.loads(raw.decode("ascii"))
     except (binascii.Error, ValueError):
         raise _bad_cursor() from None
-    if by_number:
-        if (
-            isinstance(key, list)
-            and len(key) == 2
-            and key[0] == "n"
-            and isinstance(key[1], str)
-            and _NUMBER.fullmatch(key[1])
-        ):
-            return ("n", key[1])
+    if not isinstance(key, list) or not key:
         raise _bad_cursor()
-    if (
-        isinstance(key, list)
-        and len(key) == 3
-        and key[0] == "i"
-        and all(type(k) is int and 0 <= k < 2**62 for k in key[1:])
-    ):
+    if order == "number" and key[0] == "n" and len(key) == 2:
+        if isinstance(key[1], str) and _NUMBER.fullmatch(key[1]):
+            return ("n", key[1])
+    if order == "batch" and key[0] == "r" and len(key) == 2 and _small(key[1]):
+        return ("r", key[1])
+    if order == "issued" and key[0] == "i" and len(key) == 3 and all(map(_small, key[1:])):
         return ("i", key[1], key[2])
     raise _bad_cursor()
 
@@ -249,7 +259,8 @@ def judge(
     got_batch = c.take(lambda: _batch(batch)) if batch is not None else None
     got_status = c.take(lambda: choice("status", status, STATUSES)) if status else None
     got_limit = c.take(lambda: _limit(limit))
-    got_cursor = c.take(lambda: decode_cursor(cursor, by_number=bool(number))) if cursor else None
+    order = order_of(number=number, batch=batch)
+    got_cursor = c.take(lambda: decode_cursor(cursor, order=order)) if cursor else None
     c.done()
     return Criteria(
         number=got_number,

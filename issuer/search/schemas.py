@@ -40,7 +40,8 @@ class CertificateSummary(BaseModel):
 
 
 class Page(BaseModel):
-    """One page of results, newest first (by number, highest first, for a number search).
+    """One page of results: newest first; a number search by number, highest first; a
+    batch's certificates in the batch file's row order.
 
     ``next_cursor`` asks for the page after this one (None: this is the last). There is
     no total: counting every match of a broad search costs as much as reading them.

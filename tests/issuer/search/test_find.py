@@ -228,7 +228,7 @@ def test_status_and_batch_filters_page_through_their_own_rows_only(world: World)
             in_batch.append(number)
     suspended = world.all_pages(status="suspended", limit=2)
     assert sorted(suspended) == sorted(world.numbers[OFFICE_A][0::3])
-    assert world.all_pages(batch_id=b, limit=5) == list(reversed(in_batch))
+    assert world.all_pages(batch_id=b, limit=5) == in_batch  # in the file's row order
     both = world.all_pages(batch_id=b, status="suspended")
     assert sorted(both) == sorted(world.numbers[OFFICE_A][0::6])
 
@@ -357,3 +357,18 @@ def test_another_offices_certificate_has_no_record(world: World) -> None:
             certificate_record(session, office_id=OFFICE_A, number=theirs)
         rec = certificate_record(session, office_id=OFFICE_A, number=mine)
     assert rec.certificate_number == mine and rec.status_history == []
+
+
+def test_a_batch_pages_in_its_row_order_whatever_the_issue_times(world: World) -> None:
+    b = world.batch(OFFICE_A)
+    # rows issued out of time order (a resumed run): the file's order still holds
+    rows = [
+        world.add(OFFICE_A, person=i, at=T0 - dt.timedelta(minutes=i), batch=b) for i in range(7)
+    ]
+    world.add(OFFICE_A, person=50, at=T0)  # not in the batch
+    assert world.all_pages(batch_id=b, limit=3) == rows
+    cursor = world.find(batch_id=b, limit=3).next_cursor
+    assert cursor is not None
+    with pytest.raises(ValidationFailed) as info:
+        world.find(cursor=cursor)
+    assert field_codes(info) == {"cursor": "invalid_cursor"}
