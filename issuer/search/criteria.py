@@ -127,8 +127,15 @@ def order_of(*, number: object, batch: object) -> str:
     return "batch" if batch is not None else "issued"
 
 
-def _small(value: object) -> bool:
-    return type(value) is int and 0 <= value < 2**62
+# Bounds of what a cursor or a batch id may hold: the columns are 32-bit integers, and an
+# issue time is before the year 10000 (beyond either, the database or the datetime
+# arithmetic would fail instead of answering 422).
+INT_MAX = 2**31 - 1
+_MICROS_MAX = 253_402_300_799 * 1_000_000
+
+
+def _small(value: object, top: int = INT_MAX) -> bool:
+    return type(value) is int and 0 <= value <= top
 
 
 def decode_cursor(value: str, *, order: str) -> Cursor:
@@ -150,8 +157,9 @@ def decode_cursor(value: str, *, order: str) -> Cursor:
             return ("n", key[1])
     if order == "batch" and key[0] == "r" and len(key) == 2 and _small(key[1]):
         return ("r", key[1])
-    if order == "issued" and key[0] == "i" and len(key) == 3 and all(map(_small, key[1:])):
-        return ("i", key[1], key[2])
+    if order == "issued" and key[0] == "i" and len(key) == 3:
+        if _small(key[1], _MICROS_MAX) and _small(key[2]):
+            return ("i", key[1], key[2])
     raise _bad_cursor()
 
 
@@ -201,7 +209,7 @@ def _limit(value: object) -> int:
 
 
 def _batch(value: object) -> int:
-    if type(value) is not int or not 1 <= value < 2**62:
+    if type(value) is not int or not 1 <= value <= INT_MAX:
         raise _err("batch", "out_of_range", "must be a batch id", "批次编号应为正整数")
     return value
 

@@ -8,7 +8,9 @@ included): what is judged is the search, not issuing.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -323,6 +325,7 @@ def test_name_is_found_only_with_its_birth_date(world: World) -> None:
         ({"id_type": "resident_id"}, {"id_number": "required"}),
         ({"id_type": "library_card", "id_number": "A1"}, {"id_type": "unknown_id_type"}),
         ({"batch_id": 0}, {"batch": "out_of_range"}),
+        ({"batch_id": 2**31}, {"batch": "out_of_range"}),
         ({"cursor": "not-a-cursor"}, {"cursor": "invalid_cursor"}),
         (
             {"name": "王芳", "limit": 500, "status": "x"},
@@ -371,4 +374,23 @@ def test_a_batch_pages_in_its_row_order_whatever_the_issue_times(world: World) -
     assert cursor is not None
     with pytest.raises(ValidationFailed) as info:
         world.find(cursor=cursor)
+    assert field_codes(info) == {"cursor": "invalid_cursor"}
+
+
+@pytest.mark.parametrize(
+    ("criteria", "key"),
+    [
+        ({}, ["i", 2**62, 1]),  # past the year 9999
+        ({}, ["i", 1, 2**40]),  # past a 32-bit id
+        ({}, ["i", -1, 1]),
+        ({}, ["i", 1.5, 1]),
+        ({"batch_id": 1}, ["r", 2**40]),
+        ({"number": "2026"}, ["n", "2026' OR 1=1"]),
+        ({}, {"i": 1}),
+    ],
+)
+def test_a_forged_cursor_is_refused_not_an_error(world: World, criteria, key) -> None:
+    forged = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    with pytest.raises(ValidationFailed) as info:
+        world.find(cursor=forged, **criteria)
     assert field_codes(info) == {"cursor": "invalid_cursor"}
