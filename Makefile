@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install demo test bench lint typecheck clean
+.PHONY: install demo test bench bench-search lint typecheck clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,11 @@ lint: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Search among 1,000,000 certificates on PostgreSQL (bench/search.py): the first run loads
+# them for a few minutes; later runs reuse the loaded database while its schema matches.
+bench-search: install
+	$(BIN)/python -m bench.search
 
 clean:
 	rm -rf $(VENV) var/demo

@@ -120,6 +120,7 @@ SURFACES = [
     "issuer.holder",
     "issuer.batches",
     "issuer.pdf",
+    "issuer.search",
 ]
 
 

@@ -148,6 +148,11 @@ class Certificate(IssuerModel, table=True):
             sqlite_where=sa.text(HOLDING_WHERE),
             postgresql_where=sa.text(HOLDING_WHERE),
         ),
+        # revision 0010: the office's searches (issuer.search.find), newest first by
+        # (created_at, id) read straight off an index, so page 1,000 costs what page 1 does
+        sa.Index("ix_certificate_office_issued", "office_id", "created_at", "id"),
+        sa.Index("ix_certificate_office_status", "office_id", "status", "created_at", "id"),
+        sa.Index("ix_certificate_office_name", "office_id", "name", "birth_date"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -205,6 +210,8 @@ class AuditRecord(IssuerModel, table=True):
     """One hash-chained audit record; ``id`` is the gapless sequence number from 1."""
 
     __tablename__ = "audit_record"
+    # revision 0010: a certificate's trail on its record page (issuer.search.record)
+    __table_args__ = (sa.Index("ix_audit_record_subject", "subject", "id"),)
 
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     at: dt.datetime = _ts()
@@ -327,6 +334,8 @@ class PendingAction(IssuerModel, table=True):
     change awaiting a second admin (two-person rules)."""
 
     __tablename__ = "pending_action"
+    # revision 0010: the requests about one certificate (issuer.search.record)
+    __table_args__ = (sa.Index("ix_pending_action_target", "target"),)
 
     id: int | None = Field(default=None, primary_key=True)
     office_id: str = Field(foreign_key="office.id", max_length=200, index=True)

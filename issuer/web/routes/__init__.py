@@ -16,6 +16,7 @@ from issuer.web.routes import (
     public,
     replacement,
     restrictions,
+    search,
 )
 
 __all__ = ["ROUTERS"]
@@ -32,4 +33,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     claim_codes.router,
     holder.router,
+    search.router,
 )
