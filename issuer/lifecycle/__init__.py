@@ -14,6 +14,8 @@ Owns, lowest first (each imports only those before it):
 - ``approvals``: maker-checker, the pending actions that a second supervisor approves
   (revocations, restricted-list entries and removals, replacements and corrections) and
   their approval rules;
+- ``inbox``: the facts each pending request is judged by (the certificate's holder, the
+  person to restrict, the entry to lift);
 - ``replacement``: requests for a replacement or correction (keyed, through approvals);
 - ``account_requests``: what a second admin approves (a supervisor or admin created, a
   role changed, maker-checker switched off), and the office's switch;
