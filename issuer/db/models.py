@@ -371,6 +371,9 @@ class Restriction(IssuerModel, table=True):
     recorded_at: dt.datetime = _ts()
     removed_at: dt.datetime | None = _ts_or_none()
     removal_reason: str | None = Field(default=None, max_length=500)
+    # whom it names, for the office's officers (revision 0014; null on older entries)
+    name: str | None = Field(default=None, max_length=100)
+    id_number_masked: str | None = Field(default=None, max_length=40)
 
 
 class RestrictionChange(IssuerModel, table=True):

@@ -26,6 +26,7 @@ __all__ = [
     "REASON_MAX",
     "RestrictionEntry",
     "validate_entry",
+    "validate_person",
     "validate_removal",
 ]
 
@@ -73,6 +74,18 @@ def validate_entry(body: Mapping[str, object], *, today: dt.date) -> Restriction
         legal_basis=basis,
         deciding_office=office or None,
     )
+
+
+def validate_person(body: Mapping[str, object], *, today: dt.date) -> tuple[IdType, str]:
+    """Return (document type, number) of the person looked up in ``body``
+    (``id_type``, ``id_number``: the same rules as an entry's); raises ValidationFailed
+    naming each bad field."""
+    c = Collector()
+    kind = c.take(lambda: codes.id_type(body.get("id_type")))
+    number = c.take(lambda: identity_number(body.get("id_number"), kind, today=today))
+    c.done()
+    assert kind is not None and number is not None
+    return kind, number
 
 
 def validate_removal(body: Mapping[str, object], *, today: dt.date) -> dict[str, Any]:

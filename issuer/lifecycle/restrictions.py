@@ -164,6 +164,8 @@ def apply_restriction(
         legal_basis=payload["legal_basis"],
         affected_json=json.dumps([c.certificate_number for c in certs]),
         recorded_at=now,
+        name=payload.get("name"),
+        id_number_masked=payload.get("id_number_masked"),
     )
     session.add(entry)
     session.flush()

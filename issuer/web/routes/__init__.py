@@ -15,6 +15,7 @@ from issuer.web.routes import (
     lifecycle,
     public,
     replacement,
+    restriction_list,
     restrictions,
     search,
 )
@@ -27,6 +28,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     accounts.router,
     lifecycle.router,
     replacement.router,
+    restriction_list.router,
     restrictions.router,
     events.router,
     batches.router,
