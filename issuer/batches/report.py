@@ -17,9 +17,10 @@ from issuer.batches.rows import RowError
 
 __all__ = ["write_error_report"]
 
-_REPORT_HEADERS: dict[str, tuple[str, str, str, str]] = {
-    "zh": ("行号", "列", "原因", "值"),
-    "en": ("Row", "Column", "Reason", "Value"),
+# row, application number, name, column, reason (issue 13), then the value as found
+_REPORT_HEADERS: dict[str, tuple[str, ...]] = {
+    "zh": ("行号", "申请编号", "姓名", "列", "原因", "值"),
+    "en": ("Row", "Application number", "Name", "Column", "Reason", "Value"),
 }
 # OWASP CSV injection: cells starting with these are run as formulas by spreadsheets.
 _INJECTION_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,10 +31,12 @@ def _guard(text: str) -> str:
     return "'" + text if text.startswith(_INJECTION_START) else text
 
 
-def _report_cells(error: RowError, lang: Language) -> tuple[int, str, str, str]:
+def _report_cells(error: RowError, lang: Language) -> tuple[int, str, str, str, str, str]:
     reason = error.message_zh if lang == "zh" else error.message_en
     return (
         error.row_number,
+        visible(_guard(error.request_id)),
+        visible(_guard(error.name)),
         visible(_guard(error.column)),
         visible(_guard(reason)),
         visible(_guard(error.value_preview)),
@@ -46,7 +49,8 @@ def write_error_report(
     fmt: Literal["csv", "xlsx"],
     lang: Language = "zh",
 ) -> bytes:
-    """Return the errors as a downloadable report: row, column, reason, value (masked).
+    """Return the errors as a downloadable report: row, application number, name, column,
+    reason, value (masked).
 
     CSV is UTF-8 with BOM (opens correctly in Excel in China); XLSX has one sheet whose
     text cells are all strings. Every text cell that a spreadsheet would run as a formula
@@ -69,10 +73,8 @@ def write_error_report(
 
         wb = openpyxl.Workbook(write_only=True)
         ws = wb.create_sheet("错误" if lang == "zh" else "Errors")
-        ws.column_dimensions["A"].width = 8
-        ws.column_dimensions["B"].width = 16
-        ws.column_dimensions["C"].width = 80
-        ws.column_dimensions["D"].width = 44
+        for letter, width in zip("ABCDEF", (8, 20, 16, 16, 80, 44), strict=True):
+            ws.column_dimensions[letter].width = width
 
         def text_cell(value: str) -> WriteOnlyCell:
             c = WriteOnlyCell(ws, value=value)
@@ -81,15 +83,8 @@ def write_error_report(
 
         ws.append([text_cell(h) for h in headers])
         for error in errors:
-            row_number, column, reason, value = _report_cells(error, lang)
-            ws.append(
-                [
-                    WriteOnlyCell(ws, value=row_number),
-                    text_cell(column),
-                    text_cell(reason),
-                    text_cell(value),
-                ]
-            )
+            row_number, *texts = _report_cells(error, lang)
+            ws.append([WriteOnlyCell(ws, value=row_number), *map(text_cell, texts)])
         out_b = io.BytesIO()
         wb.save(out_b)
         return out_b.getvalue()

@@ -89,6 +89,8 @@ def _error_json(e: RowError) -> dict[str, Any]:
         "message_zh": e.message_zh,
         "message_en": e.message_en,
         "value": e.value_preview,  # masked by read_batch: never a whole identity number
+        "request_id": e.request_id,
+        "name": e.name,
     }
 
 
@@ -123,6 +125,8 @@ def batch_errors(batch: Batch) -> list[RowError]:
                 message_zh=str(e["message_zh"]),
                 message_en=str(e["message_en"]),
                 value_preview=str(e["value"]),
+                request_id=str(e.get("request_id") or ""),  # absent in batches stored before
+                name=str(e.get("name") or ""),
             )
         )
     return out
@@ -233,6 +237,8 @@ def _scope_errors(
                     fe.message_zh,
                     fe.message,
                     row.qualification_type.slug,
+                    row.request_id or "",
+                    row.name,
                 )
             )
     return keep, errors
@@ -249,6 +255,8 @@ def _id_number_error(row: ApplicantRow, column: str, fe: FieldError) -> RowError
         fe.message_zh,
         fe.message,
         mask_id(row.id_number),
+        row.request_id or "",
+        row.name,
     )
 
 
