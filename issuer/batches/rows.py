@@ -357,11 +357,9 @@ def validate_rows(
 
         if check.errors:
             # who the row is, as written: the clerk looks the applicant up by these
-            who = {
-                "request_id": preview(raw_text(v_request_id)) if has_request_id else "",
-                "name": preview(raw_text(v_name)),
-            }
-            errors.extend(replace(e, **who) for e in check.errors)
+            rid = preview(raw_text(v_request_id)) if has_request_id else ""
+            written = preview(raw_text(v_name))
+            errors.extend(replace(e, request_id=rid, name=written) for e in check.errors)
             continue
         assert sex is not None and birth_date is not None and id_type is not None
         assert id_number is not None and qt is not None and certified_on is not None

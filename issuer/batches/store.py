@@ -167,13 +167,18 @@ def set_state(
     *,
     now: dt.datetime | None = None,
     failure: BatchFailure | None = None,
+    run_started: tuple[dt.datetime, int] | None = None,
 ) -> None:
     """Set batch ``batch_id``'s state and finishing time; a failure's reason is stored
-    with its row errors, and cleared again when the batch is done."""
+    with its row errors, and cleared again when the batch is done. ``run_started``
+    (time, rows issued before) marks the start of a run of issuing: the baseline of the
+    progress figures (``batch_progress``)."""
     with Session(engine) as session, write(session):
         batch = session.get(Batch, batch_id)
         assert batch is not None
         values: dict[str, Any] = {"state": state, "finished_at": now}
+        if run_started is not None:
+            values["run_started_at"], values["run_started_rows"] = run_started
         if state == DONE or failure is not None or batch_failure(batch) is not None:
             values["errors_json"] = _errors_json(batch_errors(batch), failure)
         session.execute(sa.update(_BATCH).where(_BATCH.c.id == batch_id).values(**values))

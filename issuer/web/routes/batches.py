@@ -1,4 +1,6 @@
-"""Batch issuance over HTTP: upload a round's file, poll its progress, fetch its errors.
+"""Batch issuance over HTTP: upload a round's file, poll its progress, fetch its errors,
+then its artefacts: the manifest, the teachers' claim codes and letters, the PDFs as a
+zip and as one print file (issue 13 point 4; ``jiaozi batch`` does the same).
 
 ``POST /api/v1/batches`` validates the whole file while the request waits (a file that is
 unusable as a whole is 422 and leaves nothing behind), answers 202 with the counts, and
@@ -8,31 +10,44 @@ answers with the same batch and resumes it if it is not done (after a restart, s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
+import shutil
+import tempfile
 import threading
+from pathlib import Path as FsPath
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
 from credential import KeySigner, rfc3339
-from issuer import batches
+from issuer import batches, holder
 from issuer.batches.reading import DEFAULT_MAX_ROWS, ApplicantRow, BatchFileError
 from issuer.batches.report import write_error_report
 from issuer.db.models import Batch
 from issuer.errors import IssuerError, NotFound
 from issuer.fields import FieldError, ValidationFailed
 from issuer.settings import IssuerSettings
-from issuer.web.deps import Clerk, DbSession, Now, Principal, Settings, SignerDep
+from issuer.web.deps import Clerk, DbSession, DocumentKey, Now, Principal, Settings, SignerDep
 from issuer.web.problems import language
 from issuer.web.routes._common import AUTH, problems
 from keys import KeysError, KeyStore
 
-__all__ = ["MAX_UPLOAD_BYTES", "BatchLinks", "BatchStatus", "router"]
+__all__ = [
+    "MAX_UPLOAD_BYTES",
+    "BatchClaimCodes",
+    "BatchLinks",
+    "BatchProgressOut",
+    "BatchStatus",
+    "router",
+]
 
 log = logging.getLogger("jiaozi.issuer.batches")
 router = APIRouter(tags=["batches"])
@@ -54,10 +69,42 @@ class BatchFileRefused(IssuerError):
     code = "batch_file"
 
 
+class NoClaimCodes(IssuerError):
+    status = 409
+    code = "no_claim_codes"
+
+
+class NothingToPrint(IssuerError):
+    status = 409
+    code = "nothing_to_print"
+
+
+class PrintUnavailable(IssuerError):
+    status = 503
+    code = "print_unavailable"
+
+
 class BatchLinks(BaseModel):
     self: str
     errors_csv: str
     errors_xlsx: str
+    manifest_csv: str
+    manifest_xlsx: str
+    claim_codes: str = Field(description="POST: make the teachers' claim codes")
+    claim_letters: str
+    certificates_zip: str
+    print_pdf: str
+
+
+class BatchProgressOut(BaseModel):
+    """Live progress, from stored timestamps: the current run's rows over its time."""
+
+    done: int = Field(description="rows issued")
+    total: int = Field(description="valid rows, to be issued")
+    rows_per_second: float | None = Field(description="null before a run has issued a row")
+    seconds_left: int | None = Field(
+        description="0 when finished; null when it cannot be estimated"
+    )
 
 
 class BatchStatus(BaseModel):
@@ -74,10 +121,11 @@ class BatchStatus(BaseModel):
     created_at: str
     finished_at: str | None = None
     failure: str | None = Field(default=None, description="why a failed batch stopped")
+    progress: BatchProgressOut
     links: BatchLinks
 
 
-def _status(batch: Batch, settings: IssuerSettings, *, en: bool) -> BatchStatus:
+def _status(batch: Batch, settings: IssuerSettings, *, en: bool, now: dt.datetime) -> BatchStatus:
     base = f"{settings.public_url}/api/v1/batches/{batch.id}"
     failure = batches.batch_failure(batch) if batch.state == batches.FAILED else None
     assert batch.id is not None
@@ -93,8 +141,17 @@ def _status(batch: Batch, settings: IssuerSettings, *, en: bool) -> BatchStatus:
         created_at=rfc3339(batch.created_at),
         finished_at=None if batch.finished_at is None else rfc3339(batch.finished_at),
         failure=None if failure is None else (failure.message if en else failure.message_zh),
+        progress=BatchProgressOut(**dataclasses.asdict(batches.batch_progress(batch, now=now))),
         links=BatchLinks(
-            self=base, errors_csv=f"{base}/errors.csv", errors_xlsx=f"{base}/errors.xlsx"
+            self=base,
+            errors_csv=f"{base}/errors.csv",
+            errors_xlsx=f"{base}/errors.xlsx",
+            manifest_csv=f"{base}/manifest.csv",
+            manifest_xlsx=f"{base}/manifest.xlsx",
+            claim_codes=f"{base}/claim-codes",
+            claim_letters=f"{base}/claim-letters.pdf",
+            certificates_zip=f"{base}/certificates.zip",
+            print_pdf=f"{base}/print.pdf",
         ),
     )
 
@@ -327,7 +384,7 @@ def _create(
             settings=settings,
             actor=who.actor,
         )
-    status = _status(batch, settings, en=en)
+    status = _status(batch, settings, en=en, now=now)
     return Response(
         status.model_dump_json(),
         status_code=202,
@@ -354,10 +411,11 @@ def read_batch_status(
     session: DbSession,
     who: Clerk,
     settings: Settings,
+    now: Now,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> BatchStatus:
     batch = _own_batch(session, batch_id, who, settings)
-    return _status(batch, settings, en=_english(accept_language))
+    return _status(batch, settings, en=_english(accept_language), now=now)
 
 
 def _report(
@@ -411,3 +469,242 @@ def read_errors_xlsx(
     batch_id: BatchId, session: DbSession, who: Clerk, settings: Settings, lang: Lang = "zh"
 ) -> Response:
     return _report(batch_id, session, who, settings, "xlsx", lang)
+
+
+# --- the batch's artefacts (issue 13 point 4) ------------------------------------------------
+
+
+class BatchClaimCodes(BaseModel):
+    """What a call of the claim-codes step did (persons), and the live codes now."""
+
+    batch_id: int
+    made: int = Field(description="codes made by this call")
+    kept: int = Field(description="teachers whose code was made after the upload: left alone")
+    not_valid: int = Field(description="rows whose certificate is not valid: no code")
+    live: int = Field(description="rows whose batch code is live now (in the letters)")
+    manifest_csv: str
+    manifest_xlsx: str
+    claim_letters: str
+
+
+@router.post(
+    "/api/v1/batches/{batch_id}/claim-codes",
+    response_model=BatchClaimCodes,
+    responses={**AUTH, **problems(404)},
+    summary="Make the claim codes of the batch's teachers, all in one step (idempotent)",
+    description=(
+        "Every teacher of the batch's valid certificates whose claim code is older than the "
+        "batch (or who has none) gets the batch's code; a code made after the upload (by "
+        "this step before, or one at a time for a lost letter) is kept, so calling this "
+        "again makes nothing new. The codes are shown by the manifest and the claim "
+        "letters, which can be downloaded again while the codes are live; each download "
+        "is audited. docs/operations.md, 'Printing a batch'."
+    ),
+)
+def make_batch_claim_codes(
+    batch_id: BatchId, session: DbSession, who: Clerk, settings: Settings, now: Now
+) -> BatchClaimCodes:
+    batch = _own_batch(session, batch_id, who, settings)
+    made = holder.make_batch_codes(
+        session,
+        batch_id=batch_id,
+        office_id=who.office_id,
+        settings=settings,
+        actor=who.actor,
+        now=now,
+    )
+    rows = holder.batch_holders(
+        session, batch_id=batch_id, office_id=who.office_id, settings=settings, now=now
+    )
+    base = f"{settings.public_url}/api/v1/batches/{batch.id}"
+    return BatchClaimCodes(
+        batch_id=batch_id,
+        made=made.made,
+        kept=made.kept,
+        not_valid=made.not_valid,
+        live=sum(1 for r in rows if r.state == "live"),
+        manifest_csv=f"{base}/manifest.csv",
+        manifest_xlsx=f"{base}/manifest.xlsx",
+        claim_letters=f"{base}/claim-letters.pdf",
+    )
+
+
+def _manifest(
+    batch_id: int,
+    session: Session,
+    who: Principal,
+    settings: IssuerSettings,
+    now: dt.datetime,
+    fmt: Literal["csv", "xlsx"],
+    lang: Literal["zh", "en"],
+) -> Response:
+    batch = _own_batch(session, batch_id, who, settings)
+    rows = holder.batch_holders(
+        session, batch_id=batch_id, office_id=who.office_id, settings=settings, now=now
+    )
+    data = batches.write_manifest(rows, batches.batch_errors(batch), fmt=fmt, lang=lang)
+    name = f"manifest.{fmt}"
+    holder.record_codes_shown(
+        session, batch_id=batch_id, artefact=name, holders=rows, actor=who.actor, now=now
+    )
+    return Response(
+        data,
+        media_type=CSV_TYPE if fmt == "csv" else XLSX_TYPE,
+        headers={
+            "Content-Disposition": f'attachment; filename="batch-{batch_id}-{name}"',
+            "Cache-Control": "no-store",  # it holds live claim codes
+        },
+    )
+
+
+@router.get(
+    "/api/v1/batches/{batch_id}/manifest.csv",
+    response_class=Response,
+    responses={200: {"content": {CSV_TYPE: {}}}, **AUTH, **problems(404)},
+    summary="Every row: certificate number (or its errors) and claim code, as CSV",
+)
+def read_manifest_csv(
+    batch_id: BatchId,
+    session: DbSession,
+    who: Clerk,
+    settings: Settings,
+    now: Now,
+    lang: Lang = "zh",
+) -> Response:
+    return _manifest(batch_id, session, who, settings, now, "csv", lang)
+
+
+@router.get(
+    "/api/v1/batches/{batch_id}/manifest.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX_TYPE: {}}}, **AUTH, **problems(404)},
+    summary="Every row: certificate number (or its errors) and claim code, as XLSX",
+)
+def read_manifest_xlsx(
+    batch_id: BatchId,
+    session: DbSession,
+    who: Clerk,
+    settings: Settings,
+    now: Now,
+    lang: Lang = "zh",
+) -> Response:
+    return _manifest(batch_id, session, who, settings, now, "xlsx", lang)
+
+
+@router.get(
+    "/api/v1/batches/{batch_id}/claim-letters.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}, **AUTH, **problems(404, 409)},
+    summary="The claim letters: one A4 page per teacher with a live batch code (Chinese)",
+    description="409 until the claim codes are made (`POST .../claim-codes`). Audited.",
+)
+def read_claim_letters(
+    batch_id: BatchId, session: DbSession, who: Clerk, settings: Settings, now: Now
+) -> Response:
+    _own_batch(session, batch_id, who, settings)
+    rows = holder.batch_holders(
+        session, batch_id=batch_id, office_id=who.office_id, settings=settings, now=now
+    )
+    pdf = holder.batch_letters_pdf(rows, settings=settings, office_name=settings.office_name)
+    if pdf is None:
+        raise NoClaimCodes(
+            "No live claim codes in this batch",
+            "本批次没有有效的领取码",
+            "Make them first: POST /api/v1/batches/{id}/claim-codes.",
+            "请先生成领取码：POST /api/v1/batches/{id}/claim-codes。",
+        )
+    holder.record_codes_shown(
+        session,
+        batch_id=batch_id,
+        artefact="claim-letters.pdf",
+        holders=rows,
+        actor=who.actor,
+        now=now,
+    )
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="batch-{batch_id}-claim-letters.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@router.get(
+    "/api/v1/batches/{batch_id}/certificates.zip",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}, **AUTH, **problems(404, 503)},
+    summary="Every valid certificate of the batch as its signed PDF, in one zip (streamed)",
+)
+def read_certificates_zip(
+    request: Request,
+    batch_id: BatchId,
+    session: DbSession,
+    who: Clerk,
+    settings: Settings,
+    document_key: DocumentKey,
+) -> StreamingResponse:
+    _own_batch(session, batch_id, who, settings)
+    key = document_key()  # before the 200 starts: a missing key is a problem answer
+    stream = batches.certificates_zip(
+        request.app.state.engine, batch_id=batch_id, settings=settings, document_key=key
+    )
+    return StreamingResponse(
+        stream,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="batch-{batch_id}-pdf.zip"'},
+    )
+
+
+@router.get(
+    "/api/v1/batches/{batch_id}/print.pdf",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/pdf": {}}}, **AUTH, **problems(404, 409, 503)},
+    summary="The batch's print file: every valid certificate's page in row order, unsigned",
+    description=(
+        "Paper for the printer, not a document to hand out (no signature, no e-licence "
+        "attached). Made on request into a temporary file (about a minute for 10,000 "
+        "pages); `jiaozi batch print` makes it, and the signed PDFs, on the office's disk."
+    ),
+)
+def read_print_file(
+    request: Request,
+    batch_id: BatchId,
+    session: DbSession,
+    who: Clerk,
+    settings: Settings,
+    document_key: DocumentKey,
+) -> FileResponse:
+    _own_batch(session, batch_id, who, settings)
+    key = document_key()
+    work = FsPath(tempfile.mkdtemp(prefix=f"jiaozi-batch-{batch_id}-"))
+    try:
+        report = batches.print_batch(
+            request.app.state.engine,
+            batch_id=batch_id,
+            out_dir=work,
+            settings=settings,
+            document_key=key,
+            workers=1,  # in this server's thread: no process pool behind a request
+            pdfs=False,
+        )
+    except batches.PrintUnavailableError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise PrintUnavailable(
+            "The print file cannot be made here", "无法生成打印文件", str(exc), str(exc)
+        ) from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    if report.print_file is None:
+        shutil.rmtree(work, ignore_errors=True)
+        raise NothingToPrint(
+            "Nothing to print", "没有可打印的证书", "The batch has no valid certificate to print."
+        )
+    return FileResponse(
+        report.print_file,
+        media_type="application/pdf",
+        filename=f"batch-{batch_id}-print.pdf",
+        background=BackgroundTask(shutil.rmtree, work, ignore_errors=True),
+    )

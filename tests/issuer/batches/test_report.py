@@ -94,7 +94,14 @@ def test_xlsx_report_cells_are_guarded_strings_and_masked() -> None:
     assert values[(10, "name")] == "'=1+1"
     assert values[(11, "subject")] == "'@SUM(A1)"
     assert values[(3, "id_number")] == BAD_CHECK_MASKED
-    assert [c.value for c in rows[-1]] == [99, "'=req", "'-名", "'-column", "'+原因", "'U+0009value"]
+    assert [c.value for c in rows[-1]] == [
+        99,
+        "'=req",
+        "'-名",
+        "'-column",
+        "'+原因",
+        "'U+0009value",
+    ]
     # nothing in the archive is a formula, and no full identity number is in it
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         blob = b"".join(z.read(n) for n in z.namelist())
