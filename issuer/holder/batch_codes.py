@@ -170,8 +170,8 @@ def make_batch_codes(
         not_valid = len(rows) - len(valid)
         existing = _codes_of(session, [r.person for r in valid])
         expires = now + dt.timedelta(days=settings.holder_code_days)
-        dialect = session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        values: list[dict[str, object]] = []
+        audited: list[tuple[str, object]] = []
         seen: set[str] = set()
         for r in valid:
             if r.person in seen:  # a second row of one person: one code, one letter
@@ -182,34 +182,37 @@ def make_batch_codes(
                 kept += 1
                 continue
             code = _derived_code(settings, batch_id, digest, r.person)
-            values = {
-                "id_number_hash": r.person,
-                "code_hash": code_hash(settings, code),
-                "certificate_number": r.number,
-                "created_by": actor,
-                "created_at": now,
-                "expires_at": expires,
-                "used_at": None,
-            }
-            update = {k: v for k, v in values.items() if k != "id_number_hash"}
-            session.execute(
-                insert(_CODE)
-                .values(**values)
-                .on_conflict_do_update(index_elements=["id_number_hash"], set_=update)
+            values.append(
+                {
+                    "id_number_hash": r.person,
+                    "code_hash": code_hash(settings, code),
+                    "certificate_number": r.number,
+                    "created_by": actor,
+                    "created_at": now,
+                    "expires_at": expires,
+                    "used_at": None,
+                }
             )
-            audit.append(
+            detail = {"expires_at": rfc3339(expires), "replaced": old is not None}
+            audited.append((r.number, {**detail, "batch": batch_id}))
+        made = len(values)
+        if values:
+            dialect = session.get_bind().dialect.name
+            insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(_CODE)
+            # one statement for all of them; a person's earlier code is replaced as
+            # issue_claim_code replaces it
+            update = {c: insert.excluded[c] for c in values[0] if c != "id_number_hash"}
+            session.execute(
+                insert.on_conflict_do_update(index_elements=["id_number_hash"], set_=update),
+                values,
+            )
+            audit.append_many(
                 session,
                 actor=actor,
                 action="holder.claim_code_issued",
-                subject=r.number,
-                detail={
-                    "expires_at": rfc3339(expires),
-                    "replaced": old is not None,
-                    "batch": batch_id,
-                },
+                records=audited,
                 at=now,
             )
-            made += 1
         audit.append(
             session,
             actor=actor,
