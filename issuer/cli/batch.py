@@ -429,9 +429,7 @@ def letters_command(batch_id: int, out: Path) -> None:
             session, batch_id=batch_id, office_id=settings.office_id, settings=settings, now=now
         )
         try:
-            pdf = holder.batch_letters_pdf(
-                rows, settings=settings, office_name=settings.office_name
-            )
+            pdf = holder.batch_letters_pdf(rows, settings=settings)
         except PdfError as exc:
             _stop("letters", f"cannot draw a letter: {exc}")
         if pdf is None:

@@ -293,12 +293,12 @@ def record_codes_shown(
         )
 
 
-def batch_letters_pdf(
-    holders: Sequence[BatchHolder], *, settings: IssuerSettings, office_name: str
-) -> bytes | None:
+def batch_letters_pdf(holders: Sequence[BatchHolder], *, settings: IssuerSettings) -> bytes | None:
     """Return the claim letters of ``holders`` with a live code as one PDF, one A4 page
     per teacher (a teacher with two certificates in the batch gets one page naming
-    both), in row order; None when no code is live. Raises issuer.pdf.PdfError."""
+    both), in row order, from this office (``settings.office_name``) with the holder
+    pages' address (``settings.holder_page_url``); None when no code is live. Raises
+    issuer.pdf.PdfError."""
     letters: dict[str, ClaimLetter] = {}
     for h in holders:
         if h.state != "live" or h.claim_code is None or h.expires_at is None:
@@ -315,7 +315,7 @@ def batch_letters_pdf(
             certificate_numbers=(h.certificate_number,),
             claim_code=h.claim_code,
             expires_on=beijing_date(h.expires_at),
-            office_name=office_name,
+            office_name=settings.office_name,
         )
     if not letters:
         return None
