@@ -329,3 +329,48 @@ def test_progress_before_a_row_is_issued_and_after_the_end() -> None:
         now=T0 + dt.timedelta(hours=1),
     )
     assert (failed.rows_per_second, failed.seconds_left) == (5.0, None)
+
+
+def test_a_teacher_with_two_certificates_in_a_batch_gets_one_letter_naming_both(
+    issuer_env: IssuerHarness,
+) -> None:
+    from issuer.holder import BatchHolder, batch_letters_pdf
+
+    until = T0 + dt.timedelta(days=30)
+
+    def row(n: int, number: str, person: str, state: str = "live") -> BatchHolder:
+        code = "ABCD-EFGH-JKMN-PQR" + str(n) if state == "live" else None
+        return BatchHolder(n, number, f"教师{person}", "valid", person, state, code, until)  # type: ignore[arg-type]
+
+    holders = [
+        row(2, "20261100132000001", "甲"),
+        row(3, "20261100132000002", "乙", state="replaced"),
+        row(4, "20261100132000003", "甲"),  # 甲 again, another qualification
+        row(5, "20261100132000004", "丙"),
+    ]
+    pdf = batch_letters_pdf(holders, settings=issuer_env.settings)
+    assert pdf is not None
+    pages = [p for p in _pdf_text(pdf).split("\f") if p.strip()]
+    assert len(pages) == 2
+    assert "20261100132000001" in pages[0] and "20261100132000003" in pages[0]
+    assert "教师甲" in pages[0] and "ABCD-EFGH-JKMN-PQR2" in pages[0]
+    assert "教师丙" in pages[1] and "20261100132000002" not in "".join(pages)
+    assert batch_letters_pdf(holders[1:2], settings=issuer_env.settings) is None
+
+
+def test_manifest_gives_one_line_per_row_with_all_its_errors_in_row_order() -> None:
+    from issuer.batches.reading import RowError
+
+    def error(row: int, column: str, zh: str) -> RowError:
+        return RowError(row, column, column, "x", zh, zh, "", "req-1", "林芳")
+
+    errors = [
+        error(4, "姓名", "不能为空"),
+        error(3, "性别", "无法识别"),
+        error(4, "证件号码", "=校验码"),
+    ]
+    table = list(
+        csv.reader(io.StringIO(batches.write_manifest([], errors, fmt="csv").decode("utf-8-sig")))
+    )
+    assert [r[0] for r in table[1:]] == ["3", "4"]
+    assert table[2] == ["4", "林芳", "", "未签发", "", "", "姓名: 不能为空；证件号码: =校验码"]
