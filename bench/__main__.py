@@ -14,6 +14,7 @@ SECTIONS = [
     "bench.batch",
     "bench.pdf",
     "bench.pdf_batch",
+    "bench.letters",
     "bench.verifier_load",
     "bench.hostile",
     "bench.national",

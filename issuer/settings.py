@@ -124,6 +124,9 @@ class IssuerSettings(BaseSettings):
     # separate HMAC label), so no published default can reach production; set, production
     # wants at least 32 characters distinct from the other keys.
     holder_hmac_key: SecretStr | None = None
+    # The holder pages' address as teachers reach it (printed on claim letters); unset, it
+    # is the public URL's /holder (an office whose console is intranet-only sets this).
+    holder_url: str | None = None
     holder_code_days: int = Field(default=30, ge=1, le=365)  # a claim code's lifetime
     holder_session_minutes: int = Field(default=30, ge=5, le=24 * 60)
     holder_max_failures: int = Field(default=5, ge=1, le=100)  # per certificate number
@@ -142,7 +145,7 @@ class IssuerSettings(BaseSettings):
     national_sync_interval: int = Field(default=60, ge=0, le=86400)
     national_sync_timeout: float = Field(default=10.0, gt=0, le=120)
 
-    @field_validator("public_url", "verifier_url", "registry_url")
+    @field_validator("public_url", "verifier_url", "registry_url", "holder_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:
@@ -150,6 +153,11 @@ class IssuerSettings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
+
+    @property
+    def holder_page_url(self) -> str:
+        """Return the holder pages' public address: ``holder_url``, else public_url/holder."""
+        return self.holder_url or f"{self.public_url}/holder"
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

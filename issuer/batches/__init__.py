@@ -8,8 +8,9 @@ clerk), ``store`` (the stored batch: its state, stored row errors, opening a fil
 batch), ``signing`` (the signing pool and its wire format, ``SignerRef``), ``bulk`` (a
 chunk's status indices, bulk inserts, audit and event chaining), ``wal`` (SQLite's WAL
 checkpointed by a thread), ``run`` (the pipeline: ``run_batch``, ``issue_file``),
-``printing`` (a batch's PDFs as one print file), ``workers`` (what every pool worker
-does first).
+``printing`` (a batch's PDFs as one print file), ``archive`` (the PDFs as a zip,
+streamed), ``manifest`` (every row and what became of it), ``progress`` (rows per second,
+time left), ``workers`` (what every pool worker does first).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.lifecycle``, ``issuer.pdf``, ``issuer.settings``,
@@ -19,6 +20,8 @@ Its modules import each other, never this package; other packages import what is
 listed here.
 """
 
+from issuer.batches.archive import certificates_zip
+from issuer.batches.manifest import IssuedRow, write_manifest
 from issuer.batches.printing import (
     DEFAULT_PART_SIZE,
     PrintFailure,
@@ -27,6 +30,8 @@ from issuer.batches.printing import (
     print_batch,
     print_file_name,
 )
+from issuer.batches.progress import BatchProgress, batch_progress
+from issuer.batches.report import write_error_report
 from issuer.batches.run import (
     DEFAULT_CHUNK,
     DEFAULT_WORKERS,
@@ -62,6 +67,8 @@ __all__ = [
     "STATES",
     "VALIDATING",
     "BatchFailure",
+    "BatchProgress",
+    "IssuedRow",
     "OpenedBatch",
     "PrintFailure",
     "PrintReport",
@@ -71,6 +78,8 @@ __all__ = [
     "Timing",
     "batch_errors",
     "batch_failure",
+    "batch_progress",
+    "certificates_zip",
     "file_sha256",
     "get_batch",
     "issue_file",
@@ -79,4 +88,6 @@ __all__ = [
     "print_file_name",
     "run_batch",
     "start_batch",
+    "write_error_report",
+    "write_manifest",
 ]

@@ -63,6 +63,8 @@ __all__ = [
     "PrintFailure",
     "PrintReport",
     "PrintUnavailableError",
+    "batch_entries",
+    "page_jobs",
     "print_batch",
     "print_file_name",
 ]
@@ -271,7 +273,7 @@ class _Entry:
     status: str
 
 
-def _entries(engine: Engine, batch_id: int) -> list[_Entry]:
+def batch_entries(engine: Engine, batch_id: int) -> list[_Entry]:
     """Return the batch's certificates in row order."""
     with engine.connect() as conn:
         rows = conn.execute(
@@ -283,7 +285,7 @@ def _entries(engine: Engine, batch_id: int) -> list[_Entry]:
     return [_Entry(*r) for r in rows]
 
 
-def _jobs(engine: Engine, entries: Sequence[_Entry], make: set[str]) -> list[_Job]:
+def page_jobs(engine: Engine, entries: Sequence[_Entry], make: set[str]) -> list[_Job]:
     """Read the columns a page needs for ``entries`` (one query) as worker jobs."""
     if not entries:
         return []
@@ -359,6 +361,7 @@ def print_batch(
     part_size: int = DEFAULT_PART_SIZE,
     progress: Progress | None = None,
     print_file: bool = True,
+    pdfs: bool = True,
 ) -> PrintReport:
     """Write the PDFs of batch ``batch_id`` and its print file into ``out_dir``; return
     what was done (see the module's docstring).
@@ -366,7 +369,7 @@ def print_batch(
     ``name`` names the print file ``<name>-print.pdf`` (default ``batch-<id>``).
     ``workers``: processes (default one per core; 1 works in this process).
     ``progress(done, total)`` is called as PDFs are found or made. ``print_file=False``
-    makes the PDFs only. Raises
+    makes the PDFs only, ``pdfs=False`` the print file only. Raises
     PrintUnavailableError when ``pdfunite`` is missing (the PDFs are made first), OSError
     when a file cannot be written; a re-run continues where it stopped.
     """
@@ -379,7 +382,7 @@ def print_batch(
     target = out_dir / print_file_name(name)
     _remove_stale_temps(out_dir, parts_dir)
     report = PrintReport()
-    entries = _entries(engine, batch_id)
+    entries = batch_entries(engine, batch_id)
     need_print = print_file and not _complete(target)
     if need_print:
         parts_dir.mkdir(exist_ok=True)
@@ -395,8 +398,13 @@ def print_batch(
             if e.status != "valid"
         ]
         report.total += len(chunk)
-        missing = {e.number for e in chunk if not _complete(out_dir / f"{e.number}.pdf")}
-        report.present += len(chunk) - len(missing)
+        missing = (
+            {e.number for e in chunk if not _complete(out_dir / f"{e.number}.pdf")}
+            if pdfs
+            else set()
+        )
+        if pdfs:
+            report.present += len(chunk) - len(missing)
         part = False
         if need_print:
             part = _part_path(parts_dir, k) is None
@@ -421,7 +429,7 @@ def print_batch(
         for k, chunk, missing, part in plan:
             result = _make_part(
                 k,
-                _jobs(engine, chunk, missing),
+                page_jobs(engine, chunk, missing),
                 part=part,
                 settings=settings,
                 key=document_key,
@@ -442,7 +450,7 @@ def print_batch(
             todo: Iterator[tuple[int, list[_Entry], set[str], bool]] = iter(plan)
             try:
                 for k, chunk, missing, part in todo:
-                    jobs = _jobs(engine, chunk, missing)
+                    jobs = page_jobs(engine, chunk, missing)
                     window.append((k, len(missing), pool.submit(_work, k, jobs, part)))
                     while len(window) >= 2 * workers:
                         k0, n0, fut = window.popleft()

@@ -1,5 +1,6 @@
 """The error report of a batch: the row errors written back as CSV (UTF-8 with BOM) or XLSX
-for the clerk, every text cell guarded against formula injection.
+for the clerk, every text cell guarded against formula injection (``write_table``, which
+the batch's manifest uses too).
 
 Identity numbers are already masked in the errors (``issuer.batches.rows``).
 """
@@ -8,18 +9,19 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from issuer.batches.cells import visible
 from issuer.batches.headers import Language
 from issuer.batches.rows import RowError
 
-__all__ = ["write_error_report"]
+__all__ = ["write_error_report", "write_table"]
 
-_REPORT_HEADERS: dict[str, tuple[str, str, str, str]] = {
-    "zh": ("行号", "列", "原因", "值"),
-    "en": ("Row", "Column", "Reason", "Value"),
+# row, application number, name, column, reason (issue 13), then the value as found
+_REPORT_HEADERS: dict[str, tuple[str, ...]] = {
+    "zh": ("行号", "申请编号", "姓名", "列", "原因", "值"),
+    "en": ("Row", "Application number", "Name", "Column", "Reason", "Value"),
 }
 # OWASP CSV injection: cells starting with these are run as formulas by spreadsheets.
 _INJECTION_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,13 +32,15 @@ def _guard(text: str) -> str:
     return "'" + text if text.startswith(_INJECTION_START) else text
 
 
-def _report_cells(error: RowError, lang: Language) -> tuple[int, str, str, str]:
+def _report_cells(error: RowError, lang: Language) -> tuple[int, str, str, str, str, str]:
     reason = error.message_zh if lang == "zh" else error.message_en
     return (
         error.row_number,
-        visible(_guard(error.column)),
-        visible(_guard(reason)),
-        visible(_guard(error.value_preview)),
+        error.request_id,
+        error.name,
+        error.column,
+        reason,
+        error.value_preview,
     )
 
 
@@ -46,50 +50,66 @@ def write_error_report(
     fmt: Literal["csv", "xlsx"],
     lang: Language = "zh",
 ) -> bytes:
-    """Return the errors as a downloadable report: row, column, reason, value (masked).
-
-    CSV is UTF-8 with BOM (opens correctly in Excel in China); XLSX has one sheet whose
-    text cells are all strings. Every text cell that a spreadsheet would run as a formula
-    (starting with = + - @ tab or CR) gets a leading ``'``. Raises ValueError for an
+    """Return the errors as a downloadable report: row, application number, name, column,
+    reason, value (masked), written by :func:`write_table`. Raises ValueError for an
     unknown ``fmt`` or ``lang``.
     """
     if lang not in _REPORT_HEADERS:
         raise ValueError(f"lang must be 'zh' or 'en', not {lang!r}")
-    headers = _REPORT_HEADERS[lang]
+    return write_table(
+        _REPORT_HEADERS[lang],
+        (_report_cells(e, lang) for e in errors),
+        fmt=fmt,
+        sheet="错误" if lang == "zh" else "Errors",
+        widths=(8, 20, 16, 16, 80, 44),
+    )
+
+
+def write_table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[int | str]],
+    *,
+    fmt: Literal["csv", "xlsx"],
+    sheet: str,
+    widths: Sequence[int] = (),
+) -> bytes:
+    """Return ``rows`` under ``headers`` as a file for the clerk: CSV in UTF-8 with BOM
+    (opens correctly in Excel in China) or XLSX with one sheet named ``sheet`` whose text
+    cells are all strings (never formulas). Every text cell that a spreadsheet would run
+    as a formula (starting with = + - @ tab or CR) gets a leading ``'``; integers stay
+    numbers. ``widths``: XLSX column widths, in order. Raises ValueError for an unknown
+    ``fmt``.
+    """
+
+    def cells(row: Sequence[int | str]) -> list[int | str]:
+        return [c if isinstance(c, int) else visible(_guard(c)) for c in row]
+
     if fmt == "csv":
         out = io.StringIO(newline="")
         writer = csv.writer(out, quoting=csv.QUOTE_MINIMAL)
-        writer.writerow(headers)
-        for error in errors:
-            writer.writerow(_report_cells(error, lang))
+        writer.writerow(cells(headers))
+        for row in rows:
+            writer.writerow(cells(row))
         return out.getvalue().encode("utf-8-sig")
     if fmt == "xlsx":
         import openpyxl  # type: ignore[import-untyped]  # issuer extra; CSV needs only stdlib
         from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
+        from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
         wb = openpyxl.Workbook(write_only=True)
-        ws = wb.create_sheet("错误" if lang == "zh" else "Errors")
-        ws.column_dimensions["A"].width = 8
-        ws.column_dimensions["B"].width = 16
-        ws.column_dimensions["C"].width = 80
-        ws.column_dimensions["D"].width = 44
+        ws = wb.create_sheet(sheet)
+        for i, width in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(i)].width = width
 
-        def text_cell(value: str) -> WriteOnlyCell:
+        def cell(value: int | str) -> WriteOnlyCell:
             c = WriteOnlyCell(ws, value=value)
-            c.data_type = "s"  # a string, never a formula, whatever it starts with
+            if isinstance(value, str):
+                c.data_type = "s"  # a string, never a formula, whatever it starts with
             return c
 
-        ws.append([text_cell(h) for h in headers])
-        for error in errors:
-            row_number, column, reason, value = _report_cells(error, lang)
-            ws.append(
-                [
-                    WriteOnlyCell(ws, value=row_number),
-                    text_cell(column),
-                    text_cell(reason),
-                    text_cell(value),
-                ]
-            )
+        ws.append([cell(h) for h in cells(headers)])
+        for row in rows:
+            ws.append([cell(v) for v in cells(row)])
         out_b = io.BytesIO()
         wb.save(out_b)
         return out_b.getvalue()

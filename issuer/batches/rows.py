@@ -20,7 +20,7 @@ import datetime
 import functools
 import operator
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple, TypeVar
 
 from credential import IdType, InvalidFieldError, QualificationType, Sex, mask_id
@@ -78,7 +78,9 @@ class RowError:
     English message) with where it is.
 
     ``column`` is the header as written in the file, ``field`` the canonical field name,
-    ``value_preview`` the cell value cut to 40 characters with identity numbers masked.
+    ``value_preview`` the cell value cut to 40 characters with identity numbers masked;
+    ``request_id`` (the application number) and ``name`` are the row's cells as written
+    (cut the same way, empty when the file has none), so the clerk finds the applicant.
     """
 
     row_number: int
@@ -88,6 +90,8 @@ class RowError:
     message_zh: str
     message_en: str
     value_preview: str
+    request_id: str = ""
+    name: str = ""
 
 
 # The code rules, cached for a file's rows (pure; a refusal raises and is not cached).
@@ -352,7 +356,10 @@ def validate_rows(
                 )
 
         if check.errors:
-            errors.extend(check.errors)
+            # who the row is, as written: the clerk looks the applicant up by these
+            rid = preview(raw_text(v_request_id)) if has_request_id else ""
+            written = preview(raw_text(v_name))
+            errors.extend(replace(e, request_id=rid, name=written) for e in check.errors)
             continue
         assert sex is not None and birth_date is not None and id_type is not None
         assert id_number is not None and qt is not None and certified_on is not None

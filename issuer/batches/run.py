@@ -496,7 +496,7 @@ def run_batch(
     frozen = gc_frozen()
     frozen.__enter__()
     try:
-        set_state(engine, batch_id, ISSUING)
+        set_state(engine, batch_id, ISSUING, run_started=(as_utc(now_fn()), issued))
         if pending and signing is None:
             signing = Signing(
                 signer=signer,

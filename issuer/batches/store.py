@@ -89,6 +89,8 @@ def _error_json(e: RowError) -> dict[str, Any]:
         "message_zh": e.message_zh,
         "message_en": e.message_en,
         "value": e.value_preview,  # masked by read_batch: never a whole identity number
+        "request_id": e.request_id,
+        "name": e.name,
     }
 
 
@@ -123,6 +125,8 @@ def batch_errors(batch: Batch) -> list[RowError]:
                 message_zh=str(e["message_zh"]),
                 message_en=str(e["message_en"]),
                 value_preview=str(e["value"]),
+                request_id=str(e.get("request_id") or ""),  # absent in batches stored before
+                name=str(e.get("name") or ""),
             )
         )
     return out
@@ -163,13 +167,18 @@ def set_state(
     *,
     now: dt.datetime | None = None,
     failure: BatchFailure | None = None,
+    run_started: tuple[dt.datetime, int] | None = None,
 ) -> None:
     """Set batch ``batch_id``'s state and finishing time; a failure's reason is stored
-    with its row errors, and cleared again when the batch is done."""
+    with its row errors, and cleared again when the batch is done. ``run_started``
+    (time, rows issued before) marks the start of a run of issuing: the baseline of the
+    progress figures (``batch_progress``)."""
     with Session(engine) as session, write(session):
         batch = session.get(Batch, batch_id)
         assert batch is not None
         values: dict[str, Any] = {"state": state, "finished_at": now}
+        if run_started is not None:
+            values["run_started_at"], values["run_started_rows"] = run_started
         if state == DONE or failure is not None or batch_failure(batch) is not None:
             values["errors_json"] = _errors_json(batch_errors(batch), failure)
         session.execute(sa.update(_BATCH).where(_BATCH.c.id == batch_id).values(**values))
@@ -233,6 +242,8 @@ def _scope_errors(
                     fe.message_zh,
                     fe.message,
                     row.qualification_type.slug,
+                    row.request_id or "",
+                    row.name,
                 )
             )
     return keep, errors
@@ -249,6 +260,8 @@ def _id_number_error(row: ApplicantRow, column: str, fe: FieldError) -> RowError
         fe.message_zh,
         fe.message,
         mask_id(row.id_number),
+        row.request_id or "",
+        row.name,
     )
 
 

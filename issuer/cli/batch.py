@@ -1,4 +1,7 @@
-"""``jiaozi batch issue FILE``: issue a certification round's file straight into the database.
+"""``jiaozi batch issue FILE``: issue a certification round's file straight into the database;
+then the batch's artefacts by its id, as the API gives them (issue 13 point 4):
+``status``, ``codes`` (the teachers' claim codes, one step), ``manifest``, ``letters``,
+``print`` (signed PDFs and the print file into a directory) and ``zip``.
 
 No server needed: the database and the office come from ``JIAOZI_*`` settings, the key
 from the key store (``JIAOZI_HOME``, ``JIAOZI_KEY_PASSPHRASE``). Running the same file
@@ -8,8 +11,10 @@ loaded only when the command runs.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -252,3 +257,245 @@ def _print(
                 err=True,
             )
         fail(f"{len(report.failures):,} certificates could not be printed (listed above)")
+
+
+# --- a batch's artefacts, by its id ------------------------------------------------------------
+
+BatchIdArg = click.argument("batch_id", type=click.IntRange(1, 2**31 - 1))
+
+
+def _stop(command: str, message: str) -> NoReturn:
+    click.echo(f"jiaozi batch {command}: {message}", err=True)
+    sys.exit(EXIT_FAILED)
+
+
+@contextlib.contextmanager
+def _office(command: str, batch_id: int) -> Iterator[tuple[Any, Any, Any]]:
+    """Yield (settings, engine, session) with batch ``batch_id`` of this office checked to
+    exist; stop with a one-line message (exit 1) when it does not."""
+    from sqlalchemy.orm import Session
+
+    from issuer import batches
+    from issuer.cli._common import writer_engine
+    from issuer.errors import NotFound
+    from issuer.settings import IssuerSettings
+
+    try:
+        settings = IssuerSettings()
+    except Exception as exc:
+        _stop(command, f"settings: {exc}")
+    engine = writer_engine(settings)
+    try:
+        with Session(engine) as session:
+            try:
+                batches.get_batch(session, batch_id=batch_id, settings=settings)
+            except NotFound:
+                _stop(command, f"no batch {batch_id} of office {settings.office_id}")
+            yield settings, engine, session
+    finally:
+        engine.dispose()
+
+
+def _document_key(command: str, settings: Any) -> Any:
+    import datetime as dt
+
+    from keys import KeysError, KeyStore, office_document_key
+
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    try:
+        return office_document_key(KeyStore.from_env(), settings.office_id, now=now)
+    except KeysError as exc:
+        _stop(command, f"document-signing key of {settings.office_id}: {exc}")
+
+
+def _write(out: Path, data: bytes) -> None:
+    """Write ``data`` to ``out`` whole or not at all (a temporary name, then renamed)."""
+    import os
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@batch_group.command("status")
+@BatchIdArg
+def status_command(batch_id: int) -> None:
+    """Show batch BATCH_ID's state and progress (rows done, rows per second, time left)."""
+    import datetime as dt
+
+    from issuer import batches
+
+    with _office("status", batch_id) as (settings, _engine, session):
+        b = batches.get_batch(session, batch_id=batch_id, settings=settings)
+        p = batches.batch_progress(b, now=dt.datetime.now(dt.UTC))
+    rate = "-" if p.rows_per_second is None else f"{p.rows_per_second:,.1f}/s"
+    left = "-" if p.seconds_left is None else f"{p.seconds_left:,} s"
+    click.echo(
+        f"batch {b.id}: {b.filename}: {b.state}; {b.total_rows:,} rows, "
+        f"{b.error_rows:,} with errors; issued {p.done:,} / {p.total:,}, {rate}, left {left}"
+    )
+
+
+@batch_group.command("codes")
+@BatchIdArg
+def codes_command(batch_id: int) -> None:
+    """Make the claim codes of batch BATCH_ID's teachers (one step; again makes none new).
+
+    A teacher whose code was made after the batch was uploaded (by this command before, or
+    one at a time after a lost letter) keeps it. Print them with ``letters``/``manifest``.
+    """
+    import datetime as dt
+
+    from issuer import holder
+    from issuer.cli._common import cli_actor
+
+    with _office("codes", batch_id) as (settings, _engine, session):
+        made = holder.make_batch_codes(
+            session,
+            batch_id=batch_id,
+            office_id=settings.office_id,
+            settings=settings,
+            actor=cli_actor(),
+            now=dt.datetime.now(dt.UTC),
+        )
+    click.echo(
+        f"batch {batch_id}: {made.made:,} claim codes made, {made.kept:,} teachers keep "
+        f"theirs, {made.not_valid:,} certificates not valid (no code)"
+    )
+
+
+@batch_group.command("manifest")
+@BatchIdArg
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="the manifest file: .csv (UTF-8 with BOM) or .xlsx",
+)
+@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+def manifest_command(batch_id: int, out: Path, lang: str) -> None:
+    """Write batch BATCH_ID's manifest: every row, its certificate number or its errors,
+    and its teacher's live claim code (a secret list: keep it as the letters)."""
+    import datetime as dt
+
+    from issuer import batches, holder
+    from issuer.cli._common import cli_actor
+
+    fmt: Any = "xlsx" if out.suffix.lower() == ".xlsx" else "csv"
+    now = dt.datetime.now(dt.UTC)
+    with _office("manifest", batch_id) as (settings, _engine, session):
+        b = batches.get_batch(session, batch_id=batch_id, settings=settings)
+        rows = holder.batch_holders(
+            session, batch_id=batch_id, office_id=settings.office_id, settings=settings, now=now
+        )
+        _write(out, batches.write_manifest(rows, batches.batch_errors(b), fmt=fmt, lang=lang))  # type: ignore[arg-type]
+        holder.record_codes_shown(
+            session,
+            batch_id=batch_id,
+            artefact=f"manifest.{fmt}",
+            holders=rows,
+            actor=cli_actor(),
+            now=now,
+        )
+    live = sum(1 for r in rows if r.state == "live")
+    click.echo(f"manifest: {out} ({len(rows):,} issued rows, {live:,} live claim codes)")
+
+
+@batch_group.command("letters")
+@BatchIdArg
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="the PDF to write",
+)
+def letters_command(batch_id: int, out: Path) -> None:
+    """Write batch BATCH_ID's claim letters: one A4 page per teacher with a live code."""
+    import datetime as dt
+
+    from issuer import holder
+    from issuer.cli._common import cli_actor
+    from issuer.pdf import PdfError
+
+    now = dt.datetime.now(dt.UTC)
+    with _office("letters", batch_id) as (settings, _engine, session):
+        rows = holder.batch_holders(
+            session, batch_id=batch_id, office_id=settings.office_id, settings=settings, now=now
+        )
+        try:
+            pdf = holder.batch_letters_pdf(rows, settings=settings)
+        except PdfError as exc:
+            _stop("letters", f"cannot draw a letter: {exc}")
+        if pdf is None:
+            _stop("letters", f"batch {batch_id} has no live claim codes: run `jiaozi batch codes`")
+        _write(out, pdf)
+        holder.record_codes_shown(
+            session,
+            batch_id=batch_id,
+            artefact="claim-letters.pdf",
+            holders=rows,
+            actor=cli_actor(),
+            now=now,
+        )
+    teachers = len({r.person for r in rows if r.state == "live"})
+    click.echo(f"claim letters: {out} ({teachers:,} pages)")
+
+
+@batch_group.command("print")
+@BatchIdArg
+@click.option(
+    "--pdf-dir",
+    required=True,
+    type=click.Path(file_okay=False, writable=True, path_type=Path),
+    help="each certificate's signed PDF as DIR/<number>.pdf, and DIR/batch-<id>-print.pdf",
+)
+@click.option("--pdf-workers", type=click.IntRange(1, 64), default=None)
+def print_command(batch_id: int, pdf_dir: Path, pdf_workers: int | None) -> None:
+    """Print issued batch BATCH_ID (as ``issue --pdf-dir`` does); run again to resume."""
+    from types import SimpleNamespace
+
+    with _office("print", batch_id) as (settings, engine, _session):
+        key = _document_key("print", settings)
+
+        def fail(message: str) -> NoReturn:
+            _stop("print", message)
+
+        batch = SimpleNamespace(id=batch_id)
+        _print(engine, batch, Path(f"batch-{batch_id}"), pdf_dir, settings, key, pdf_workers, fail)
+
+
+@batch_group.command("zip")
+@BatchIdArg
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="the zip to write: <number>.pdf per valid certificate",
+)
+def zip_command(batch_id: int, out: Path) -> None:
+    """Write batch BATCH_ID's signed PDFs as one zip, made as it is written."""
+    import os
+
+    from issuer import batches
+
+    with _office("zip", batch_id) as (settings, engine, _session):
+        key = _document_key("zip", settings)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+        try:
+            with tmp.open("wb") as f:
+                for piece in batches.certificates_zip(
+                    engine, batch_id=batch_id, settings=settings, document_key=key
+                ):
+                    f.write(piece)
+            os.replace(tmp, out)
+        finally:
+            tmp.unlink(missing_ok=True)
+    click.echo(f"zip: {out} ({out.stat().st_size:,} bytes)")

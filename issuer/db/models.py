@@ -489,6 +489,11 @@ class Batch(IssuerModel, table=True):
     created_by: str = Field(max_length=200)
     created_at: dt.datetime = _ts()
     finished_at: dt.datetime | None = _ts_or_none()
+    # revision 0011: the current run of issuing (the progress figures' baseline)
+    run_started_at: dt.datetime | None = _ts_or_none()
+    run_started_rows: int = Field(
+        default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
+    )
 
 
 class BatchItem(IssuerModel, table=True):

@@ -4,6 +4,7 @@ is in docs/holder.md; the pages are in ``issuer.web``).
 Owns, lowest first (each imports only those before it):
 
 - ``codes``: claim codes made by a clerk, the holder key that MACs codes and sessions;
+- ``batch_codes``: a batch's claim codes in one step, their state per row, the letters;
 - ``signin``: signing in with a number and a code, the lockout, the session cookie;
 - ``downloads``: the holder's certificates and the credential document;
 - ``copies``: purpose-bound copies, their daily limit and record.
@@ -13,6 +14,15 @@ May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer
 Not ``issuer.web`` or ``issuer.cli``.
 """
 
+from issuer.holder.batch_codes import (
+    BatchCodesMade,
+    BatchHolder,
+    CodeState,
+    batch_holders,
+    batch_letters_pdf,
+    make_batch_codes,
+    record_codes_shown,
+)
 from issuer.holder.codes import (
     CODE_ALPHABET,
     CODE_LENGTH,
@@ -48,11 +58,16 @@ __all__ = [
     "COPY_DAYS_DEFAULT",
     "COPY_DAYS_MAX",
     "PURPOSE_MAX",
+    "BatchCodesMade",
+    "BatchHolder",
     "ClaimCode",
+    "CodeState",
     "HolderIdentity",
     "HolderLocked",
     "HolderLoginFailed",
     "MadeCopy",
+    "batch_holders",
+    "batch_letters_pdf",
     "certificate_of",
     "certificates_of",
     "code_hash",
@@ -64,8 +79,10 @@ __all__ = [
     "format_code",
     "issue_claim_code",
     "login",
+    "make_batch_codes",
     "make_copy",
     "normalise_code",
     "open_session",
+    "record_codes_shown",
     "validate_copy_request",
 ]

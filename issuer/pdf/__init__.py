@@ -10,7 +10,8 @@ Owns (private modules; the public surface is this module's ``__all__``): ``_valu
 for drawing), ``_fonts`` (embedded faces and their fallback chain), ``_printable``
 (whether a text fits and can be drawn: what validation asks), ``_page`` (one page
 drawn), ``_qr``, ``_outline`` (text as outlines), ``_render`` (the PDF documents),
-``_sign`` (the signed page with the credential attached), ``_errors``.
+``_sign`` (the signed page with the credential attached), ``_letters`` (claim letters:
+a teacher's claim code on paper), ``_errors``.
 
 May import: ``credential``, ``keys``. No database, no web framework, nothing else of
 ``issuer``.
@@ -24,6 +25,7 @@ from ._errors import (
     PdfError,
 )
 from ._layout import available_layouts
+from ._letters import ClaimLetter, render_claim_letters
 from ._printable import purpose_too_wide, too_wide, unprintable_character
 from ._qr import QrMatrix, encode_qr
 from ._render import render_certificate, render_many
@@ -33,6 +35,7 @@ from ._values import PrintItem, field_values, zh_date
 __all__ = [
     "CREDENTIAL_MEDIA_TYPE",
     "SIGNATURE_FIELD",
+    "ClaimLetter",
     "FieldTooLongError",
     "FontUnavailableError",
     "GlyphMissingError",
@@ -46,6 +49,7 @@ __all__ = [
     "field_values",
     "purpose_too_wide",
     "render_certificate",
+    "render_claim_letters",
     "render_many",
     "signed_certificate_pdf",
     "too_wide",

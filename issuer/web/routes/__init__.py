@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from issuer.web.routes import (
     accounts,
     audit,
+    batch_artefacts,
     batches,
     certificates,
     claim_codes,
@@ -32,6 +33,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     restrictions.router,
     events.router,
     batches.router,
+    batch_artefacts.router,
     audit.router,
     claim_codes.router,
     holder.router,

@@ -1,4 +1,5 @@
-"""Batch issuance over HTTP: upload a round's file, poll its progress, fetch its errors.
+"""Batch issuance over HTTP: upload a round's file, poll its progress, fetch its errors
+(its other artefacts are ``issuer.web.routes.batch_artefacts``).
 
 ``POST /api/v1/batches`` validates the whole file while the request waits (a file that is
 unusable as a whole is 422 and leaves nothing behind), answers 202 with the counts, and
@@ -8,6 +9,7 @@ answers with the same batch and resumes it if it is not done (after a restart, s
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
@@ -32,7 +34,18 @@ from issuer.web.problems import language
 from issuer.web.routes._common import AUTH, problems
 from keys import KeysError, KeyStore
 
-__all__ = ["MAX_UPLOAD_BYTES", "BatchLinks", "BatchStatus", "router"]
+__all__ = [
+    "CSV_TYPE",
+    "MAX_UPLOAD_BYTES",
+    "XLSX_TYPE",
+    "BatchId",
+    "BatchLinks",
+    "BatchProgressOut",
+    "BatchStatus",
+    "Lang",
+    "own_batch",
+    "router",
+]
 
 log = logging.getLogger("jiaozi.issuer.batches")
 router = APIRouter(tags=["batches"])
@@ -58,6 +71,23 @@ class BatchLinks(BaseModel):
     self: str
     errors_csv: str
     errors_xlsx: str
+    manifest_csv: str
+    manifest_xlsx: str
+    claim_codes: str = Field(description="POST: make the teachers' claim codes")
+    claim_letters: str
+    certificates_zip: str
+    print_pdf: str
+
+
+class BatchProgressOut(BaseModel):
+    """Live progress, from stored timestamps: the current run's rows over its time."""
+
+    done: int = Field(description="rows issued")
+    total: int = Field(description="valid rows, to be issued")
+    rows_per_second: float | None = Field(description="null before a run has issued a row")
+    seconds_left: int | None = Field(
+        description="0 when finished; null when it cannot be estimated"
+    )
 
 
 class BatchStatus(BaseModel):
@@ -74,10 +104,11 @@ class BatchStatus(BaseModel):
     created_at: str
     finished_at: str | None = None
     failure: str | None = Field(default=None, description="why a failed batch stopped")
+    progress: BatchProgressOut
     links: BatchLinks
 
 
-def _status(batch: Batch, settings: IssuerSettings, *, en: bool) -> BatchStatus:
+def _status(batch: Batch, settings: IssuerSettings, *, en: bool, now: dt.datetime) -> BatchStatus:
     base = f"{settings.public_url}/api/v1/batches/{batch.id}"
     failure = batches.batch_failure(batch) if batch.state == batches.FAILED else None
     assert batch.id is not None
@@ -93,8 +124,17 @@ def _status(batch: Batch, settings: IssuerSettings, *, en: bool) -> BatchStatus:
         created_at=rfc3339(batch.created_at),
         finished_at=None if batch.finished_at is None else rfc3339(batch.finished_at),
         failure=None if failure is None else (failure.message if en else failure.message_zh),
+        progress=BatchProgressOut(**dataclasses.asdict(batches.batch_progress(batch, now=now))),
         links=BatchLinks(
-            self=base, errors_csv=f"{base}/errors.csv", errors_xlsx=f"{base}/errors.xlsx"
+            self=base,
+            errors_csv=f"{base}/errors.csv",
+            errors_xlsx=f"{base}/errors.xlsx",
+            manifest_csv=f"{base}/manifest.csv",
+            manifest_xlsx=f"{base}/manifest.xlsx",
+            claim_codes=f"{base}/claim-codes",
+            claim_letters=f"{base}/claim-letters.pdf",
+            certificates_zip=f"{base}/certificates.zip",
+            print_pdf=f"{base}/print.pdf",
         ),
     )
 
@@ -327,7 +367,7 @@ def _create(
             settings=settings,
             actor=who.actor,
         )
-    status = _status(batch, settings, en=en)
+    status = _status(batch, settings, en=en, now=now)
     return Response(
         status.model_dump_json(),
         status_code=202,
@@ -336,7 +376,9 @@ def _create(
     )
 
 
-def _own_batch(session: Session, batch_id: int, who: Principal, settings: IssuerSettings) -> Batch:
+def own_batch(session: Session, batch_id: int, who: Principal, settings: IssuerSettings) -> Batch:
+    """Return batch ``batch_id`` of ``who``'s office; raises NotFound (another office's
+    batch does not exist for them)."""
     batch = batches.get_batch(session, batch_id=batch_id, settings=settings)
     if who.office_id != batch.office_id:  # another office's batch does not exist for you
         raise NotFound("No such batch", "批次不存在")
@@ -354,10 +396,11 @@ def read_batch_status(
     session: DbSession,
     who: Clerk,
     settings: Settings,
+    now: Now,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> BatchStatus:
-    batch = _own_batch(session, batch_id, who, settings)
-    return _status(batch, settings, en=_english(accept_language))
+    batch = own_batch(session, batch_id, who, settings)
+    return _status(batch, settings, en=_english(accept_language), now=now)
 
 
 def _report(
@@ -368,7 +411,7 @@ def _report(
     fmt: Literal["csv", "xlsx"],
     lang: Literal["zh", "en"],
 ) -> Response:
-    batch = _own_batch(session, batch_id, who, settings)
+    batch = own_batch(session, batch_id, who, settings)
     data = write_error_report(batches.batch_errors(batch), fmt=fmt, lang=lang)
     name = f"batch-{batch_id}-errors.{fmt}"
     return Response(

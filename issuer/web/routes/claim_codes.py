@@ -72,7 +72,7 @@ def make_claim_code(
         certificate_number=made.certificate_number,
         claim_code=made.claim_code,
         expires_at=rfc3339(made.expires_at),
-        holder_url=f"{settings.public_url}/holder",
+        holder_url=settings.holder_page_url,
         replaced_previous=made.replaced,
     )
     return Response(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import json
 
 import sqlalchemy as sa
@@ -70,3 +71,43 @@ def test_a_failed_issuance_leaves_no_audit_record(issuer_env: IssuerHarness) -> 
         assert conn.execute(sa.text("SELECT count(*) FROM audit_record")).scalar_one() == 1
     with Session(issuer_env.engine) as session:
         assert verify_chain(session) is None
+
+
+def test_append_many_chains_as_one_append_per_record_would(issuer_env: IssuerHarness) -> None:
+    """A step that audits many subjects at once (a batch's claim codes) writes the chain
+    ``append`` would: consecutive numbers after the head, each hash over the previous one,
+    the head left at the last; the chain still verifies, and appends go on after it."""
+    from issuer.audit.chain import append, append_many, record_hash
+    from issuer.db import write
+
+    at = dt.datetime(2026, 12, 5, 9, 30, tzinfo=dt.UTC)
+    _issue(issuer_env, 1)
+    with Session(issuer_env.engine) as s:
+        with write(s):
+            append_many(
+                s,
+                actor="t",
+                action="holder.claim_code_issued",
+                records=[(f"n{i}", {"i": i, "名": "林芳"}) for i in range(3)],
+                at=at,
+            )
+        with write(s):
+            append(s, actor="t", action="after", subject="x", detail={}, at=at)
+        records = list(s.scalars(sa.select(AuditRecord).order_by(AuditRecord.id)))
+        assert verify_chain(s) is None
+    mine = [r for r in records if r.action == "holder.claim_code_issued"]
+    assert [r.subject for r in mine] == ["n0", "n1", "n2"]
+    assert [r.id for r in mine] == [mine[0].id, mine[0].id + 1, mine[0].id + 2]
+    for before, r in itertools.pairwise(records):
+        assert r.prev_hash == before.hash
+    for i, r in enumerate(mine):
+        assert r.hash == record_hash(
+            seq=r.id,
+            at=at,
+            actor="t",
+            action=r.action,
+            subject=f"n{i}",
+            detail={"i": i, "名": "林芳"},
+            prev_hash=r.prev_hash,
+        )
+    assert records[-1].action == "after" and records[-1].id == mine[-1].id + 1

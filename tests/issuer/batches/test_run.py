@@ -101,8 +101,8 @@ def test_bad_rows_are_reported_and_good_rows_issued_over_http(issuer_env: Issuer
     assert rep.headers["content-disposition"].startswith("attachment;")
     assert rep.content.startswith(b"\xef\xbb\xbf")
     table = list(csv.reader(io.StringIO(rep.content.decode("utf-8-sig"))))
-    assert table[0] == ["行号", "列", "原因", "值"]
-    reported = {int(row[0]): row for row in table[1:]}
+    assert table[0] == ["行号", "申请编号", "姓名", "列", "原因", "值"]
+    reported = {int(row[0]): [row[0], *row[3:]] for row in table[1:]}  # row, column, ...
     assert set(reported) == set(expected)
     zh = {e.row_number: e.message_zh for e in stored}
     for row_number, row in reported.items():
@@ -116,7 +116,10 @@ def test_bad_rows_are_reported_and_good_rows_issued_over_http(issuer_env: Issuer
         f"/api/v1/batches/{first['id']}/errors.csv?lang=en", headers=issuer_env.headers()
     )
     assert en.status_code == 200
-    assert en.content.decode("utf-8-sig").splitlines()[0] == "Row,Column,Reason,Value"
+    assert (
+        en.content.decode("utf-8-sig").splitlines()[0]
+        == "Row,Application number,Name,Column,Reason,Value"
+    )
 
     xl = issuer_env.client.get(first["links"]["errors_xlsx"], headers=issuer_env.headers())
     assert xl.status_code == 200 and xl.content.startswith(b"PK")
@@ -125,7 +128,9 @@ def test_bad_rows_are_reported_and_good_rows_issued_over_http(issuer_env: Issuer
 
     ws = openpyxl.load_workbook(io.BytesIO(xl.content), read_only=True).worksheets[0]
     cells = [[c.value for c in row] for row in ws.iter_rows()]
-    assert cells[0] == ["行号", "列", "原因", "值"] and len(cells) == 1 + len(stored)
+    assert cells[0] == ["行号", "申请编号", "姓名", "列", "原因", "值"] and len(cells) == 1 + len(
+        stored
+    )
 
 
 def test_batch_api_refuses_what_it_must(issuer_env: IssuerHarness) -> None:

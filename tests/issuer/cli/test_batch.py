@@ -44,7 +44,7 @@ def test_cli_writes_the_report_beside_the_file_and_exits_0_when_valid_rows_are_i
     report = tmp_path / "第一批.errors.csv"
     assert str(report) in first.stdout
     rows = list(csv.reader(io.StringIO(report.read_bytes().decode("utf-8-sig"))))
-    assert rows[0] == ["行号", "列", "原因", "值"]
+    assert rows[0] == ["行号", "申请编号", "姓名", "列", "原因", "值"]
     assert {int(r[0]) for r in rows[1:]} == set(expected)
     assert "Traceback" not in first.stderr
 

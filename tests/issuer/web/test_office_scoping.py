@@ -157,7 +157,18 @@ def test_an_admin_reads_only_their_own_offices_events_and_a_service_client_all(
     assert [e["seq"] for e in everyone] == [1, 2]
 
 
-@pytest.mark.parametrize("suffix", ["", "/errors.csv", "/errors.xlsx"])
+@pytest.mark.parametrize(
+    "suffix",
+    [
+        "",
+        "/errors.csv",
+        "/errors.xlsx",
+        "/manifest.csv",
+        "/manifest.xlsx",
+        "/certificates.zip",
+        "/print.pdf",
+    ],
+)
 def test_a_clerk_cannot_read_another_offices_batch_in_the_same_database(
     issuer_env: IssuerHarness, other_env: IssuerHarness, suffix: str
 ) -> None:
@@ -175,3 +186,23 @@ def test_a_clerk_cannot_read_another_offices_batch_in_the_same_database(
     assert theirs.status_code == 404, theirs.text
     assert theirs.headers["content-type"].startswith("application/problem+json")
     assert theirs.json()["title"] == "批次不存在"  # no such batch
+
+
+def test_a_clerk_cannot_make_or_print_the_claim_codes_of_another_offices_batch(
+    issuer_env: IssuerHarness, other_env: IssuerHarness
+) -> None:
+    data, _, _ = bad_rows_file()
+    clerk_here = officer(issuer_env, "bj.clerk", "clerk")
+    clerk_there = officer(other_env, "sh.clerk", "clerk")
+    posted = post_batch(other_env, data, "round.csv", Authorization=clerk_there["Authorization"])
+    batch_id = posted.json()["id"]
+    assert poll_batch(other_env, batch_id)["state"] == "done"
+
+    theirs = _post(issuer_env, f"/api/v1/batches/{batch_id}/claim-codes", clerk_here)
+    assert theirs.status_code == 404, theirs.text
+    assert theirs.headers["content-type"].startswith("application/problem+json")
+    mine = _post(other_env, f"/api/v1/batches/{batch_id}/claim-codes", clerk_there)
+    assert mine.status_code == 200 and mine.json()["made"] == 3  # none made by the refusal
+    letters = f"/api/v1/batches/{batch_id}/claim-letters.pdf"
+    assert _get(issuer_env, letters, clerk_here).status_code == 404
+    assert _get(other_env, letters, clerk_there).status_code == 200

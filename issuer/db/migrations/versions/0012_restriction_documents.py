@@ -4,7 +4,7 @@ at the head), so the verifier routes serve stored tokens and sign nothing on req
 (issue 12 point 6). Empty after the upgrade: the next publication run signs them all.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-05
 """
 
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
