@@ -18,7 +18,8 @@
   ``{name, id_type, id_number, consent_reference}``; answers only ``{query_id,
   restricted, checked_at, data_as_of}`` (contract section 9; ``registry.admission``).
   401 without a valid key, 422 naming the fields at fault, 429 over the account's rate.
-- ``GET /healthz``.
+- ``GET /healthz``; ``/docs`` and ``/redoc`` (the API documentation, from assets served
+  here: ``_install_docs``).
 """
 
 from __future__ import annotations
@@ -27,10 +28,13 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Callable
+from importlib.resources import files
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -114,6 +118,40 @@ async def _jws_body(request: Request, cap: int) -> str:
         ) from None
 
 
+_DOCS_ASSETS = "/docs/assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Serve ``/docs``, ``/redoc`` and their assets (the ``fastapi-offline`` package's
+    Swagger UI and ReDoc) from this service, nothing from outside (issue 13 point 8).
+    The same glue as ``issuer.web.apidocs`` and ``verifier.app.apidocs``: the registry may
+    import neither."""
+    spec = app.openapi_url
+    assert spec is not None
+    assets = str(files("fastapi_offline") / "static")
+    app.mount(_DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=spec,
+            title=f"{app.title} · API",
+            swagger_js_url=f"{_DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{_DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{_DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=spec,
+            title=f"{app.title} · API",
+            redoc_js_url=f"{_DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{_DOCS_ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
+
+
 def create_app(
     settings: RegistrySettings,
     *,
@@ -125,8 +163,9 @@ def create_app(
     """Return the registry app over ``engine``; ``signer_provider`` gives the registry's
     active key, ``trust_provider`` the current trust list (both called per use)."""
     cipher = DataCipher(parse_data_key(settings.data_key.get_secret_value()))
-    app = FastAPI(title="Jiaozi registry", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Jiaozi registry", docs_url=None, redoc_url=None)
     problems.install(app)
+    _install_docs(app)
     app.add_middleware(_HostCheck, settings=settings)
 
     @app.get("/healthz")

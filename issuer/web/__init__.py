@@ -5,8 +5,8 @@ Owns: ``app`` (the app factory), ``hosts`` (Host and Origin checked before anyth
 else), ``deps`` (settings, session, signer, who is asking and the role aliases every route
 uses), ``problems`` (every error mapped to HTTP, in one
 place), ``holder_pages`` (the holder's HTML pages: text, templates, checks), ``publisher`` (the
-publication job's thread, started by the app's lifespan), ``routes`` (one router per
-area).
+publication job's thread, started by the app's lifespan), ``apidocs`` (``/docs`` and
+``/redoc`` from local assets), ``routes`` (one router per area).
 
 May import anything in ``issuer`` below it, FastAPI and Starlette. Nothing imports it but
 ``issuer.cli``.
