@@ -13,6 +13,7 @@ from issuer.web.routes import (
     events,
     holder,
     lifecycle,
+    office,
     public,
     replacement,
     restrictions,
@@ -32,4 +33,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     claim_codes.router,
     holder.router,
+    office.router,
 )

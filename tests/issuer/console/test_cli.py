@@ -71,4 +71,3 @@ def test_console_code_prints_a_code_once_that_enrols_the_admin(
     nobody = jiaozi("accounts", "console-code", "--username", "nobody", env=env, cwd=tmp_path)
     assert "nobody" in one_line_error(nobody)
     assert nobody.stdout == ""
-
