@@ -132,7 +132,6 @@ def _count_failure(
 
 
 def _refusal(
-    session: Session,
     officer: Officer | None,
     username: str,
     *,
@@ -296,7 +295,6 @@ def start_enrolment(
             audit.append(
                 session,
                 **_refusal(
-                    session,
                     officer,
                     username,
                     action="console.enrolment_failed",
@@ -362,7 +360,6 @@ def confirm_enrolment(
             audit.append(
                 session,
                 **_refusal(
-                    session,
                     officer,
                     username,
                     action="console.enrolment_failed",
@@ -453,7 +450,6 @@ def sign_in(
             audit.append(
                 session,
                 **_refusal(
-                    session,
                     officer,
                     username,
                     action="console.signin_refused",
@@ -496,7 +492,6 @@ def sign_in(
                 audit.append(
                     session,
                     **_refusal(
-                        session,
                         officer,
                         username,
                         action="console.signin_failed",

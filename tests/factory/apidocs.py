@@ -28,6 +28,9 @@ def assert_docs_offline(client: TestClient, *, spec: str = "/openapi.json") -> l
         r = client.get(page)
         assert r.status_code == 200, (page, r.status_code, r.text[:300])
         assert r.headers["content-type"].startswith("text/html")
+        # Swagger UI starts from an inline script: a policy sent with the page must allow it
+        csp = r.headers.get("content-security-policy")
+        assert csp is None or "'unsafe-inline'" in csp or page == "/redoc", csp
         assert "http://" not in r.text and "https://" not in r.text and "//cdn" not in r.text
         parser = _Urls()
         parser.feed(r.text)
