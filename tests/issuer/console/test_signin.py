@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from issuer import console
-from issuer.accounts import refuse_ineligible_approver
+from issuer.accounts import deactivate_officer, refuse_ineligible_approver
 from issuer.console.factors import hash_password, password_matches, totp_step
 from issuer.errors import Forbidden
 from issuer.fields import ValidationFailed
@@ -330,3 +330,25 @@ def test_the_issuer_of_an_enrolment_code_cannot_approve_for_its_officer(
             requested_at=T0,
             kind="change_role",
         )
+
+
+def test_deactivating_an_officer_ends_their_session(console_db: ConsoleDb) -> None:
+    secret = _enrol(console_db, "cy")
+    token = _sign_in(console_db, "cy", PASSWORD, pyotp.TOTP(secret).at(T1), T1)
+    with console_db.session() as s:
+        deactivate_officer(
+            s,
+            officer_id=console_db.ids["cy"],
+            office_id=console_db.settings.office_id,
+            actor="officer:ada",
+            now=T1,
+        )
+        assert console.open_session(s, token, settings=console_db.settings, now=T1) is None
+    with console_db.engine.connect() as conn:
+        detail = conn.execute(
+            sa.text("SELECT detail_json FROM audit_record ORDER BY id DESC LIMIT 1")
+        ).scalar_one()
+    assert '"deactivated"' in detail
+    with pytest.raises(console.SignInFailed):
+        later = T1 + dt.timedelta(minutes=1)
+        _sign_in(console_db, "cy", PASSWORD, pyotp.TOTP(secret).at(later), later)
