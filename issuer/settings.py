@@ -136,6 +136,18 @@ class IssuerSettings(BaseSettings):
     # signed PDF and an audited row, so a session cannot make them without end
     holder_max_copies_per_day: int = Field(default=20, ge=1, le=1000)
 
+    # The office console at /office (issue 13 point 2; issuer.console): officers sign in
+    # with a password (argon2id) and a TOTP code. After console_max_failures wrong tries
+    # within console_lockout_minutes the officer is locked for that long; a session ends
+    # console_session_hours after sign-in, or after console_idle_minutes without a request.
+    # An enrolment code (set a password, enrol TOTP) is good for console_enrolment_hours.
+    console_max_failures: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    console_session_hours: int = Field(default=10, ge=1, le=24)
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_enrolment_hours: int = Field(default=72, ge=1, le=30 * 24)
+    console_password_min_length: int = Field(default=12, ge=8, le=128)
+
     # The national registry (docs/registry.md): where this office sends its restricted-list
     # entries and reads the national list; unset, entries wait in the outbox. Every
     # ``national_sync_interval`` seconds (0 = only ``jiaozi issuer sync-national``) the

@@ -23,7 +23,8 @@
   checked against, the exported bytes as they are (``registry.trust``; the registry holds
   no root key and signs neither). Public, conditional (``ETag``/``If-None-Match``): a
   verifier may take its trust list from here (``JIAOZI_TRUST_LIST_URL``).
-- ``GET /healthz``.
+- ``GET /healthz``; ``/docs`` and ``/redoc`` (the API documentation, from assets served
+  here: ``_install_docs``).
 """
 
 from __future__ import annotations
@@ -32,10 +33,13 @@ import datetime as dt
 import functools
 import time
 from collections.abc import Callable
+from importlib.resources import files
 from typing import Annotated
 
 from fastapi import FastAPI, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -134,6 +138,66 @@ def _exported(request: Request, body: bytes, etag: str, media_type: str) -> Resp
     return Response(body, media_type=media_type, headers=headers)
 
 
+_DOCS_ASSETS = "/docs/assets"
+
+
+# The pages' own policy keeps the browser from fetching anything elsewhere (ReDoc's
+# sidebar asks cdn.redoc.ly for a logo): Swagger UI starts from an inline script, ReDoc
+# injects its styles and runs its search in a blob worker.
+_SWAGGER_POLICY = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+_REDOC_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; "
+    "worker-src 'self' blob:; base-uri 'none'; frame-ancestors 'none'"
+)
+
+
+def _policy(page: HTMLResponse, policy: str) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = policy
+    page.headers["X-Content-Type-Options"] = "nosniff"
+    return page
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Serve ``/docs``, ``/redoc`` and their assets (the ``fastapi-offline`` package's
+    Swagger UI and ReDoc) from this service, nothing from outside (issue 13 point 8).
+    The same glue as ``issuer.web.apidocs`` and ``verifier.app.apidocs``: the registry may
+    import neither."""
+    spec = app.openapi_url
+    assert spec is not None
+    assets = str(files("fastapi_offline") / "static")
+    app.mount(_DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return _policy(
+            get_swagger_ui_html(
+                openapi_url=spec,
+                title=f"{app.title} · API",
+                swagger_js_url=f"{_DOCS_ASSETS}/swagger-ui-bundle.js",
+                swagger_css_url=f"{_DOCS_ASSETS}/swagger-ui.css",
+                swagger_favicon_url=f"{_DOCS_ASSETS}/favicon.png",
+            ),
+            _SWAGGER_POLICY,
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return _policy(
+            get_redoc_html(
+                openapi_url=spec,
+                title=f"{app.title} · API",
+                redoc_js_url=f"{_DOCS_ASSETS}/redoc.standalone.js",
+                redoc_favicon_url=f"{_DOCS_ASSETS}/favicon.png",
+                with_google_fonts=False,
+            ),
+            _REDOC_POLICY,
+        )
+
+
 def create_app(
     settings: RegistrySettings,
     *,
@@ -148,8 +212,9 @@ def create_app(
     ``trust_documents`` what ``/trust-list.jwt`` and ``/root.jwks.json`` serve
     (``registry.trust.TrustSource.documents``; None: those answer 404)."""
     cipher = DataCipher(parse_data_key(settings.data_key.get_secret_value()))
-    app = FastAPI(title="Jiaozi registry", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Jiaozi registry", docs_url=None, redoc_url=None)
     problems.install(app)
+    _install_docs(app)
     app.add_middleware(_HostCheck, settings=settings)
 
     @app.get("/healthz")

@@ -41,7 +41,7 @@ ISSUER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("accounts",),
     ("issuance",),
     ("lifecycle",),
-    ("holder", "batches", "search"),
+    ("holder", "batches", "search", "console"),
     ("web",),
     ("cli",),
 )

@@ -118,6 +118,7 @@ SURFACES = [
     "issuer.issuance",
     "issuer.lifecycle",
     "issuer.holder",
+    "issuer.console",
     "issuer.batches",
     "issuer.pdf",
     "issuer.search",

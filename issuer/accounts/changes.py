@@ -6,8 +6,9 @@ second admin approves (``issuer.lifecycle.account_requests`` records the request
 functions here apply it inside the approving transaction). Who may approve any request is
 decided here too: not an account the requester created, whose role the requester last
 changed, or that holds an unrevoked key the requester issued (the requester knows its
-text), nor the issuer of a key the requester held when asking. The static bootstrap key
-acts only while its office has no active admin.
+text) or a console sign-in set with an enrolment code the requester issued
+(``issuer.console``), nor the issuer of a key the requester held when asking. The static
+bootstrap key acts only while its office has no active admin.
 """
 
 from __future__ import annotations
@@ -149,7 +150,21 @@ def _may_act_as(session: Session, officer_id: int, *, at: dt.datetime | None) ->
                 _KEY.c.issued_by.in_(frontier), _KEY.c.officer_id.is_not(None), valid
             )
         ).scalars()
-        frontier = {h for h in holders if h not in known}
+        # Console sign-ins work like keys: whoever issued the enrolment code an officer's
+        # sign-in was set with, or a code still waiting, could be signing in as them.
+        cred = tables.OFFICER_CREDENTIAL
+        enrolled = session.execute(
+            sa.select(cred.c.officer_id).where(
+                sa.or_(
+                    cred.c.set_via_code_of.in_(frontier),
+                    sa.and_(
+                        cred.c.enrolment_issued_by.in_(frontier),
+                        cred.c.enrolment_hash.is_not(None),
+                    ),
+                )
+            )
+        ).scalars()
+        frontier = {h for h in (*holders, *enrolled) if h not in known}
         known |= frontier
     return known
 

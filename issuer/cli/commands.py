@@ -26,7 +26,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from credential import CredentialError, PublicKey, Signer
-from issuer import accounts, lifecycle
+from issuer import accounts, console, lifecycle
 from issuer.cli._common import cli_actor, writer_engine
 from issuer.errors import IssuerError
 from issuer.fields import ValidationFailed
@@ -339,6 +339,43 @@ def create_admin_command(username: str, name: str) -> None:
 def create_officer_command(username: str, name: str, role: str) -> None:
     """Create an officer of the configured office and print its API key once."""
     _create_officer(username, name, role)
+
+
+@accounts_group.command("console-code")
+@click.option("--username", required=True, help="The officer's login name.")
+@_reports_errors
+def console_code_command(username: str) -> None:
+    """Print a one-time enrolment code for an officer of the configured office to set
+    their console password and TOTP at /office/enrol (also the reset: their sign-in and
+    sessions end). A deployment act, like create-admin: how the first admin gets in."""
+    settings = IssuerSettings()
+    engine = writer_engine(settings)
+    try:
+        with Session(engine) as session:
+            found = [
+                o
+                for o in accounts.list_officers(session, office_id=settings.office_id)
+                if o.username == username.strip().lower()
+            ]
+            if not found:
+                raise click.ClickException(f"no officer {username!r} in {settings.office_id}")
+            code = console.issue_enrolment(
+                session,
+                officer_id=found[0].id,
+                office_id=settings.office_id,
+                issued_by=None,
+                actor=cli_actor(),
+                settings=settings,
+                now=_now(),
+            )
+    finally:
+        engine.dispose()
+    click.echo(code)
+    click.echo(
+        f"Enrolment code for {found[0].username}, good for {settings.console_enrolment_hours} "
+        "hours; it will not be shown again (设置码仅显示这一次).",
+        err=True,
+    )
 
 
 @accounts_group.command("create-client")

@@ -31,6 +31,7 @@ __all__ = [
     "BatchItem",
     "Certificate",
     "CertificateVersion",
+    "ConsoleSession",
     "Event",
     "EventHead",
     "HolderAttempt",
@@ -39,6 +40,8 @@ __all__ = [
     "IdempotencyRecord",
     "Office",
     "Officer",
+    "OfficerCredential",
+    "OfficerRecoveryCode",
     "PendingAction",
     "PublishedDocument",
     "Restriction",
@@ -565,3 +568,57 @@ class HolderCopy(IssuerModel, table=True):
     expires_at: dt.datetime = _ts()
     token_sha256: str = Field(max_length=64)
     created_at: dt.datetime = _ts()
+
+
+# --- the office console's sign-in (issue 13 point 2; issuer.console) -----------------------
+
+
+class OfficerCredential(IssuerModel, table=True):
+    """An officer's console sign-in: argon2id password hash, the TOTP secret (sealed with
+    ``JIAOZI_DATA_KEY``), the failed-attempt counter and lock, and the one-time enrolment
+    code (SHA-256 only) an admin issued; a row per officer, made on the first code."""
+
+    __tablename__ = "officer_credential"
+
+    officer_id: int = Field(primary_key=True, foreign_key="officer.id")
+    password_hash: str | None = Field(default=None, max_length=200)
+    totp_sealed: str | None = Field(default=None, max_length=300)
+    totp_confirmed_at: dt.datetime | None = _ts_or_none()
+    last_totp_step: int | None = None  # a code is accepted once (no replay in its window)
+    failures: int = 0
+    window_start: dt.datetime = _ts()
+    locked_until: dt.datetime | None = _ts_or_none()
+    enrolment_hash: str | None = Field(default=None, max_length=64)
+    enrolment_expires_at: dt.datetime | None = _ts_or_none()
+    # The officer who issued the code the current sign-in was set with (None: the command
+    # line): they could have enrolled in the officer's name, so two-person rules treat them
+    # like the issuer of a key the officer holds (issuer.accounts.changes).
+    set_via_code_of: int | None = None
+    enrolment_issued_by: int | None = None
+    updated_at: dt.datetime = _ts()
+
+
+class OfficerRecoveryCode(IssuerModel, table=True):
+    """One of an officer's ten recovery codes (SHA-256 only), each usable once."""
+
+    __tablename__ = "officer_recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    code_hash: str = Field(max_length=64)
+    used_at: dt.datetime | None = _ts_or_none()
+
+
+class ConsoleSession(IssuerModel, table=True):
+    """A signed-in console session: the cookie is an opaque token, the row keyed by its
+    SHA-256; ``csrf`` is the token every form of the session carries."""
+
+    __tablename__ = "console_session"
+
+    id: str = Field(primary_key=True, max_length=64)
+    officer_id: int = Field(foreign_key="officer.id", index=True)
+    csrf: str = Field(max_length=64)
+    created_at: dt.datetime = _ts()
+    last_seen_at: dt.datetime = _ts()
+    expires_at: dt.datetime = _ts()
+    ended_at: dt.datetime | None = _ts_or_none()

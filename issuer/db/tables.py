@@ -21,6 +21,7 @@ from issuer.db.models import (
     BatchItem,
     Certificate,
     CertificateVersion,
+    ConsoleSession,
     Event,
     EventHead,
     HolderAttempt,
@@ -32,6 +33,8 @@ from issuer.db.models import (
     NationalSync,
     Office,
     Officer,
+    OfficerCredential,
+    OfficerRecoveryCode,
     PendingAction,
     PublishedDocument,
     Restriction,
@@ -51,6 +54,7 @@ __all__ = [
     "BATCH_ITEM",
     "CERTIFICATE",
     "CERTIFICATE_VERSION",
+    "CONSOLE_SESSION",
     "EVENT",
     "EVENT_HEAD",
     "HOLDER_ATTEMPT",
@@ -62,6 +66,8 @@ __all__ = [
     "NATIONAL_SYNC",
     "OFFICE",
     "OFFICER",
+    "OFFICER_CREDENTIAL",
+    "OFFICER_RECOVERY_CODE",
     "PENDING_ACTION",
     "PUBLISHED_DOCUMENT",
     "RESTRICTION",
@@ -104,3 +110,6 @@ AUDIT_CHECKPOINT = _table(AuditCheckpoint)
 HOLDER_CLAIM_CODE = _table(HolderClaimCode)
 HOLDER_ATTEMPT = _table(HolderAttempt)
 HOLDER_COPY = _table(HolderCopy)
+OFFICER_CREDENTIAL = _table(OfficerCredential)
+OFFICER_RECOVERY_CODE = _table(OfficerRecoveryCode)
+CONSOLE_SESSION = _table(ConsoleSession)

@@ -28,7 +28,8 @@ from issuer.db.engine import make_engine, upgrade
 from issuer.issuance import DocumentKeyProvider
 from issuer.lifecycle import RegistryClient, SyncReport, sync_national
 from issuer.settings import IssuerSettings
-from issuer.web import problems
+from issuer.web import office_pages, problems
+from issuer.web.apidocs import install_docs
 from issuer.web.deps import utf8_json_body
 from issuer.web.hosts import HostCheck
 from issuer.web.limits import BodyLimit
@@ -196,6 +197,8 @@ def _app(
         responses=problems_for(400),
         dependencies=[Depends(utf8_json_body)],
         description="Certification office service: issue teacher-qualification e-licences.",
+        docs_url=None,  # served from local assets below (install_docs)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -207,6 +210,8 @@ def _app(
     app.state.trust_provider = trust
     app.state.publisher = publisher
     problems.install(app)
+    install_docs(app)
+    office_pages.install(app)  # the console's sign-in redirect and refusal pages
     # Outside every route and dependency: a body over its cap is refused before anything
     # (authentication included) reads it.
     app.add_middleware(BodyLimit, settings=settings)

@@ -1,5 +1,6 @@
 """The holder's pages as HTML: their bilingual text, templates and headers, and the checks
-every page makes (language, same-origin POSTs, the session cookie). The routes are in
+every page makes (the session cookie; language, same-origin POSTs and headers are the
+shared ones of ``issuer.web.pages``, re-exported here for the holder's routes). The routes are in
 ``issuer.web.routes.holder`` (docs/holder.md).
 
 Mobile first, no script, zh-CN by default, English with ``?lang=en`` or Accept-Language.
@@ -9,11 +10,8 @@ Every page is sent with a strict Content-Security-Policy and never cached.
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
-import jinja2
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
@@ -21,7 +19,15 @@ from credential import QualificationType
 from issuer import holder
 from issuer.errors import IssuerError
 from issuer.settings import IssuerSettings
-from issuer.web.problems import language
+from issuer.web.pages import (
+    TEMPLATE_ROOT,
+    client_address,
+    environment,
+    lang_query,
+    page_headers,
+    page_lang,
+    same_origin,
+)
 
 __all__ = [
     "COOKIE",
@@ -41,25 +47,12 @@ __all__ = [
     "same_origin",
 ]
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates" / "holder"
+TEMPLATES = TEMPLATE_ROOT / "holder"
 COOKIE = "jz_holder"
 FORM_MAX = 200  # characters kept of any form field (more is refused before use)
 
-_ENV = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=jinja2.StrictUndefined,
-)
-
-_PAGE_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
-        "form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
+_ENV = environment("holder")
+_PAGE_HEADERS = page_headers(script=False)
 
 STRINGS: dict[str, dict[str, str]] = {
     "zh": {
@@ -159,19 +152,6 @@ STRINGS: dict[str, dict[str, str]] = {
 }
 
 
-def page_lang(request: Request, given: str | None = None) -> str:
-    """Return the page language: ``given`` or ``?lang=`` if zh or en, else Accept-Language."""
-    choice = given or request.query_params.get("lang")
-    if choice in ("en", "zh"):
-        return choice
-    return language(request.headers.get("accept-language"))
-
-
-def lang_query(lang: str) -> str:
-    """Return the query string that keeps ``lang`` on a link (Chinese needs none)."""
-    return "?lang=en" if lang == "en" else ""
-
-
 def page(
     request: Request,
     lang: str,
@@ -247,31 +227,6 @@ def issuer_error_page(request: Request, lang: str, exc: IssuerError, back: str) 
     )
 
 
-def _origins(settings: IssuerSettings, request: Request) -> set[str]:
-    own = urlsplit(settings.public_url)
-    allowed = {f"{own.scheme}://{own.netloc}"}
-    host = request.headers.get("host")
-    if host:
-        allowed.add(f"{request.scope['scheme']}://{host}")  # request.url parses Host
-    return allowed
-
-
-def same_origin(settings: IssuerSettings, request: Request) -> bool:
-    """Return True if a POST came from this site's pages (Origin, else Referer)."""
-    allowed = _origins(settings, request)
-    origin = request.headers.get("origin")
-    if origin is not None:
-        return origin in allowed
-    referer = request.headers.get("referer")
-    if referer:
-        try:
-            parts = urlsplit(referer)
-        except ValueError:  # e.g. "http://[x/": not a URL, so not from our pages
-            return False
-        return f"{parts.scheme}://{parts.netloc}" in allowed
-    return False
-
-
 def holder_of(
     request: Request, session: Any, settings: IssuerSettings, now: dt.datetime
 ) -> holder.HolderIdentity | None:
@@ -335,8 +290,3 @@ def certificate_number(text: str) -> str | None:
     """Return ``text`` as a certificate number (17 digits, spaces dropped), or None."""
     digits = "".join(text.split())
     return digits if len(digits) == 17 and digits.isascii() and digits.isdigit() else None
-
-
-def client_address(request: Request) -> str:
-    """Return the address the request came from (what login attempts are counted by)."""
-    return request.client.host if request.client is not None else "unknown"

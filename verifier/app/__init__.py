@@ -4,7 +4,8 @@ Owns the web layer of the verifier: ``routes`` (the app, its routes and OpenAPI)
 ``hosts`` (Host and Origin checked before anything else, the fast path included),
 ``fastpath`` (the JSON verify request answered before routing), ``reading`` (request
 bodies, limits and input problems) and ``service`` (the ``Verifier`` a request calls:
-held data, sync, rate limits, judgements, admission checks).
+held data, sync, rate limits, judgements, admission checks), ``apidocs`` (``/docs``
+and ``/redoc`` from local assets).
 
 May import ``credential`` and the verifier's own modules below it (store, sync, db,
 problems, web, extract, sandbox, filecheck, accounts, ratelimit, settings); FastAPI and

@@ -30,6 +30,7 @@ from ..problems import Problem
 from ..sandbox import ExtractorBusy, Sandbox
 from ..settings import PERSON_KEY_VARIABLES, VerifierSettings
 from ..sync import BackgroundSync
+from .apidocs import install_docs
 from .fastpath import VERIFY_PATH, JsonVerifyFastPath, judge, verdict_response
 from .hosts import HostCheck
 from .reading import (
@@ -122,11 +123,14 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         description="Verify teacher-qualification e-licences.",
+        docs_url=None,  # served from local assets below (install_docs)
+        redoc_url=None,
     )
     app.state.verifier = v
     app.state.settings = settings
     app.state.sandbox = sandbox
     problems.install(app)
+    install_docs(app)
     web.install(app)  # GET / and /v: the page for people (verifier/web.py)
 
     @app.get("/healthz", summary="Liveness (no database access)")

@@ -14,6 +14,7 @@ from issuer.web.routes import (
     events,
     holder,
     lifecycle,
+    office,
     public,
     replacement,
     restriction_list,
@@ -38,4 +39,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     claim_codes.router,
     holder.router,
     search.router,
+    office.router,
 )

@@ -1,0 +1,99 @@
+"""What every server-rendered page of the issuer shares (the holder's pages and the
+office console): the page language, the same-origin check of a POST, the client's
+address, the Jinja2 environment and the security headers.
+
+zh-CN by default; English with ``?lang=en`` (or a form's ``lang``), else by
+Accept-Language. A POST is accepted only from this site's own pages (Origin, else
+Referer), on top of each area's form token and its SameSite=Strict cookie.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi import Request
+
+from issuer.settings import IssuerSettings
+from issuer.web.problems import language
+
+__all__ = [
+    "TEMPLATE_ROOT",
+    "client_address",
+    "environment",
+    "lang_query",
+    "page_headers",
+    "page_lang",
+    "same_origin",
+]
+
+TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
+
+
+def environment(area: str) -> jinja2.Environment:
+    """Return the Jinja2 environment of ``templates/<area>/``: autoescaped, and an
+    undefined name is an error rather than an empty string."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATE_ROOT / area),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def page_headers(*, script: bool) -> dict[str, str]:
+    """Return the headers of a page: a strict Content-Security-Policy (scripts from this
+    site only with ``script``, none otherwise), no sniffing, no caching."""
+    scripts = "script-src 'self'; " if script else ""
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'none'; {scripts}style-src 'self'; img-src 'self' data:; "
+            "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+        ),
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "Cache-Control": "no-store",
+    }
+
+
+def page_lang(request: Request, given: str | None = None) -> str:
+    """Return the page language: ``given`` or ``?lang=`` if zh or en, else Accept-Language."""
+    choice = given or request.query_params.get("lang")
+    if choice in ("en", "zh"):
+        return choice
+    return language(request.headers.get("accept-language"))
+
+
+def lang_query(lang: str) -> str:
+    """Return the query string that keeps ``lang`` on a link (Chinese needs none)."""
+    return "?lang=en" if lang == "en" else ""
+
+
+def _origins(settings: IssuerSettings, request: Request) -> set[str]:
+    own = urlsplit(settings.public_url)
+    allowed = {f"{own.scheme}://{own.netloc}"}
+    host = request.headers.get("host")
+    if host:
+        allowed.add(f"{request.scope['scheme']}://{host}")  # request.url parses Host
+    return allowed
+
+
+def same_origin(settings: IssuerSettings, request: Request) -> bool:
+    """Return True if a POST came from this site's pages (Origin, else Referer)."""
+    allowed = _origins(settings, request)
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin in allowed
+    referer = request.headers.get("referer")
+    if referer:
+        try:
+            parts = urlsplit(referer)
+        except ValueError:  # e.g. "http://[x/": not a URL, so not from our pages
+            return False
+        return f"{parts.scheme}://{parts.netloc}" in allowed
+    return False
+
+
+def client_address(request: Request) -> str:
+    """Return the address the request came from (what attempts are counted and audited by)."""
+    return request.client.host if request.client is not None else "unknown"
