@@ -19,9 +19,10 @@ Adding a console page (search, batches, inbox, ...): write a router in
 to the sign-in page), render with ``office_pages.page(request, who, "<area>.html", ...)``
 a template under ``templates/office/`` that ``{% extends "base.html" %}`` (nav, language
 switch, the form token as ``csrf``), check every POST with ``office_pages.check_form``,
-add the router to ``issuer.web.routes.ROUTERS`` and its link to ``NAV`` in
-``office_pages``. Page text goes in that template's strings (``office_pages.STRINGS``,
-zh and en).
+add the router to ``issuer.web.routes.ROUTERS`` (its link is already in ``NAV`` in
+``office_pages`` for the planned areas: certificates, batches, inbox, restrictions, audit).
+An area's page text lives beside its routes as ``{"zh": {...}, "en": {...}}`` and is
+passed as ``page(..., strings=AREA_STRINGS)``; the shared text is ``office_pages.STRINGS``.
 
 May import ``issuer.accounts``, ``issuer.audit``, ``issuer.db``, ``issuer.issuance``
 (sealing), ``issuer.fields``, ``issuer.settings``, ``issuer.errors``, ``credential``.

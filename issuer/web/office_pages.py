@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
@@ -65,10 +66,18 @@ FORM_MAX = 200  # characters kept of a form field (more is refused before use)
 _ENV = environment("office")
 _HEADERS = page_headers(script=True)
 
-# (key in STRINGS, path, admins only)
-NAV: tuple[tuple[str, str, bool], ...] = (
-    ("nav_home", "/office", False),
-    ("nav_officers", "/office/officers", True),
+_SUPERVISORS = frozenset({"supervisor", "admin"})
+_ADMINS = frozenset({"admin"})
+
+# (key in STRINGS, path, the roles that see the link: None for every officer)
+NAV: tuple[tuple[str, str, frozenset[str] | None], ...] = (
+    ("nav_home", "/office", None),
+    ("nav_certificates", "/office/certificates", None),
+    ("nav_batches", "/office/batches", None),
+    ("nav_inbox", "/office/inbox", _SUPERVISORS),
+    ("nav_restrictions", "/office/restrictions", _SUPERVISORS),
+    ("nav_audit", "/office/audit", _ADMINS),
+    ("nav_officers", "/office/officers", _ADMINS),
 )
 
 STRINGS: dict[str, dict[str, str]] = {
@@ -79,6 +88,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "switch_lang": "en",
         "skip": "跳到正文",
         "nav_home": "首页",
+        "nav_certificates": "证书查询",
+        "nav_batches": "批量签发",
+        "nav_inbox": "待审批",
+        "nav_restrictions": "限制库",
+        "nav_audit": "审计日志",
         "nav_officers": "工作人员",
         "signed_in_as": "当前用户",
         "signout": "退出登录",
@@ -145,6 +159,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "switch_lang": "zh",
         "skip": "Skip to content",
         "nav_home": "Home",
+        "nav_certificates": "Certificates",
+        "nav_batches": "Batches",
+        "nav_inbox": "Approvals",
+        "nav_restrictions": "Restrictions",
+        "nav_audit": "Audit",
         "nav_officers": "Officers",
         "signed_in_as": "Signed in as",
         "signout": "Sign out",
@@ -322,19 +341,21 @@ def page(
     lang: str,
     template: str,
     status: int = 200,
+    strings: Mapping[str, Mapping[str, str]] | None = None,
     **context: Any,
 ) -> HTMLResponse:
     """Render ``template`` (under templates/office/) in ``lang`` for ``who`` (None before
     sign-in: the page then carries the double-submit token, ``pre``) with the console's
-    security headers."""
+    security headers. ``strings`` (``{"zh": {...}, "en": {...}}``) adds an area's own
+    text to the shared ``STRINGS`` (each area keeps its text beside its routes)."""
     settings: IssuerSettings = request.app.state.settings
-    t = STRINGS[lang]
+    t = {**STRINGS[lang], **(strings or {}).get(lang, {})}
     switch = "zh" if lang == "en" else "en"
     path = request.url.path if request.method == "GET" else "/office"
     nav = [
         (t[key], href + lang_query(lang), request.url.path == href)
-        for key, href, admin in NAV
-        if who is not None and (who.role == "admin" or not admin)
+        for key, href, roles in NAV
+        if who is not None and (roles is None or who.role in roles)
     ]
     pre = pre_token(request) if who is None else ""
     html = _ENV.get_template(template).render(
