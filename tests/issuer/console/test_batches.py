@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from issuer import console
 from issuer.db import tables
-from issuer.db.models import Batch, BatchItem, Certificate
+from issuer.db.models import Batch, BatchItem, Certificate, Office
 from issuer.web.routes.batches import wait_for_batches
 from tests.factory.issuer import IssuerHarness, bad_rows_file, officer
 from tests.issuer.console.test_signin import PASSWORD
@@ -376,3 +376,76 @@ def test_hostile_parameters_give_pages_not_5xx(issuer_env: IssuerHarness, value:
         assert "Traceback" not in r.text
     bad = c.post("/office/batches", content=value.encode("utf-8", "surrogatepass"), headers=ORIGIN)
     assert bad.status_code < 500
+
+
+def test_a_running_batch_shows_rows_rate_and_time_left_and_polls_without_js_too(
+    issuer_env: IssuerHarness,
+) -> None:
+    _signed_in(issuer_env, "cy", "clerk")
+    started = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=100)
+    with Session(issuer_env.engine) as s, s.begin():
+        running = Batch(
+            office_id=issuer_env.settings.office_id,
+            filename="round.xlsx",
+            file_sha256="1" * 64,
+            state="issuing",
+            total_rows=100,
+            valid_rows=100,
+            issued_rows=50,
+            created_by="officer:cy",
+            created_at=started,
+            run_started_at=started,
+            run_started_rows=0,
+        )
+        s.add(running)
+        s.flush()
+        batch_id = running.id
+    page = issuer_env.client.get(f"/office/batches/{batch_id}")
+    assert page.status_code == 200
+    assert "已签发 50 / 100 行" in page.text and "速度：每秒 0.5 行" in page.text
+    assert re.search(r"预计剩余：1 分 4\d 秒", page.text), page.text
+    assert f'data-progress="/office/batches/{batch_id}/progress"' in page.text
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page.text
+    assert f'href="/office/batches/{batch_id}"' in page.text  # the refresh link
+    assert "connect-src 'self'" in page.headers["content-security-policy"]
+    assert "/manifest.csv" not in page.text and "claim-codes" not in page.text  # not yet
+
+    p = issuer_env.client.get(f"/office/batches/{batch_id}/progress?lang=en").json()
+    assert (p["finished"], p["done"], p["total"], p["rows_per_second"]) == (False, 50, 100, 0.5)
+    assert p["text"]["done"] == "50 of 100 rows issued"
+    assert p["text"]["rate"] == "Speed: 0.5 rows per second"
+
+    script = issuer_env.client.get("/office/static/office.js").text
+    assert "[data-progress]" in script and "location.reload" in script
+
+
+def test_an_officer_of_another_office_is_refused_as_the_api_refuses(
+    issuer_env: IssuerHarness,
+) -> None:
+    _signed_in(issuer_env, "oz", "clerk")
+    with Session(issuer_env.engine) as s, s.begin():
+        s.add(
+            Office(
+                id="other-office",
+                name="另一认定机构",
+                province="12",
+                office_code="002",
+                created_at=dt.datetime.now(dt.UTC),
+            )
+        )
+        s.flush()
+        s.execute(sa.text("UPDATE officer SET office_id='other-office' WHERE username='oz'"))
+    for path in ("/office/batches", "/office/batches/1", "/office/batches/1/errors.csv"):
+        r = issuer_env.client.get(path)
+        assert r.status_code == 403, (path, r.status_code)
+        assert "该账户属于其他认定机构" in r.text
+    page = issuer_env.client.get("/office")
+    r = issuer_env.client.post(
+        "/office/batches",
+        data={"csrf": _csrf(page.text)},
+        files={"file": ("a.csv", bad_rows_file()[0])},
+        headers=ORIGIN,
+    )
+    assert r.status_code == 403
+    with Session(issuer_env.engine) as s:
+        assert s.execute(sa.select(sa.func.count()).select_from(Batch)).scalar_one() == 0
