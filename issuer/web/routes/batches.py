@@ -51,6 +51,7 @@ __all__ = [
     "receive_upload",
     "router",
     "start_upload",
+    "too_large",
 ]
 
 log = logging.getLogger("jiaozi.issuer.batches")
@@ -236,7 +237,8 @@ def limits(settings: IssuerSettings) -> tuple[int, int]:
     return max_bytes, max_rows
 
 
-def _too_large(limit: int) -> UploadTooLarge:
+def too_large(limit: int) -> UploadTooLarge:
+    """Return the refusal of an upload over ``limit`` bytes."""
     return UploadTooLarge(
         "The file is too large",
         "文件过大",
@@ -333,13 +335,13 @@ async def receive_upload(request: Request, *, max_bytes: int) -> Upload:
     ``Upload``; raises UploadTooLarge."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes + _MULTIPART_SLACK:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     received: list[bytes] = []
     size = 0
     async for piece in request.stream():
         size += len(piece)
         if size > max_bytes + _MULTIPART_SLACK:
-            raise _too_large(max_bytes)
+            raise too_large(max_bytes)
         received.append(piece)
     body = b"".join(received)
 
@@ -357,7 +359,7 @@ async def receive_upload(request: Request, *, max_bytes: int) -> Upload:
     finally:
         await form.close()
     if len(data) > max_bytes:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     return Upload(data, filename, fields)
 
 

@@ -110,6 +110,8 @@ def _list_page(
         prev_href=_page_href(number - 1, lang) if number > 1 else "",
         next_href=_page_href(number + 1, lang) if number < pages else "",
         errors=errors or {},
+        max_bytes=max_bytes,
+        too_large=error_text(api.too_large(max_bytes), lang),
         file_hint=_text(lang)["file_hint"].format(
             mb=round(max_bytes / 1024 / 1024, 1), rows=f"{max_rows:,}"
         ),

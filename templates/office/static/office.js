@@ -48,3 +48,23 @@ document.addEventListener("DOMContentLoaded", function () {
     if (box && window.fetch) { poll(box); }
   });
 })();
+// Batches: a file over the upload limit ([data-max-bytes]) is refused before it is sent,
+// with the same words beside the field as the server would give.
+document.addEventListener("submit", function (event) {
+  var input = event.target.querySelector && event.target.querySelector("input[type=file][data-max-bytes]");
+  if (!input || !input.files || !input.files.length) { return; }
+  if (input.files[0].size <= Number(input.getAttribute("data-max-bytes"))) { return; }
+  event.preventDefault();
+  var id = input.id + "-error";
+  var note = document.getElementById(id);
+  if (!note) {
+    note = document.createElement("p");
+    note.className = "field-error";
+    note.id = id;
+    input.parentNode.insertBefore(note, input.nextSibling);
+    input.setAttribute("aria-describedby", ((input.getAttribute("aria-describedby") || "") + " " + id).trim());
+  }
+  note.textContent = input.getAttribute("data-too-large");
+  input.setAttribute("aria-invalid", "true");
+  input.focus();
+});

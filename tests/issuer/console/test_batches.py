@@ -449,3 +449,18 @@ def test_an_officer_of_another_office_is_refused_as_the_api_refuses(
     assert r.status_code == 403
     with Session(issuer_env.engine) as s:
         assert s.execute(sa.select(sa.func.count()).select_from(Batch)).scalar_one() == 0
+
+
+def test_the_console_upload_takes_files_over_the_small_body_limit_up_to_the_batch_cap(
+    issuer_env: IssuerHarness,
+) -> None:
+    _signed_in(issuer_env, "cy", "clerk")
+    s = issuer_env.settings
+    assert s.body_limit < 1_500_000 < s.batch_max_bytes
+    junk = _upload(issuer_env, b"x" * 1_500_000, "big.csv")
+    assert junk.status_code == 422, junk.text[:300]  # read and judged by the route: a page
+    assert 'id="batch-file-error"' in junk.text
+    page = issuer_env.client.get("/office/batches")
+    assert f'data-max-bytes="{s.batch_max_bytes}"' in page.text  # office.js checks first
+    huge = _upload(issuer_env, b"x" * (s.batch_max_bytes + 70_000), "huge.csv")
+    assert huge.status_code == 413 and "upload_too_large" in huge.text
