@@ -113,7 +113,7 @@ def _list_page(
         max_bytes=max_bytes,
         too_large=error_text(api.too_large(max_bytes), lang),
         file_hint=_text(lang)["file_hint"].format(
-            mb=round(max_bytes / 1024 / 1024, 1), rows=f"{max_rows:,}"
+            mb=f"{max_bytes / 1024 / 1024:g}", rows=f"{max_rows:,}"
         ),
     )
 

@@ -81,6 +81,7 @@ BATCH_STRINGS: dict[str, dict[str, str]] = {
         "zip": "全部电子证书（PDF，打包为 zip）",
         "print": "打印文件（PDF，未签名，仅供打印）",
         "back_list": "返回批次列表",
+        "colon": "：",
         "required_file": "请选择要上传的文件。",
     },
     "en": {
@@ -151,6 +152,7 @@ BATCH_STRINGS: dict[str, dict[str, str]] = {
         "zip": "All e-certificates (PDFs in a zip)",
         "print": "Print file (PDF, unsigned, for the printer only)",
         "back_list": "Back to the batches",
+        "colon": ": ",
         "required_file": "Choose a file to upload.",
     },
 }
