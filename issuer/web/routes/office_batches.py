@@ -97,6 +97,9 @@ def _list_page(
     session.rollback()
     max_bytes, max_rows = api.limits(settings)
     pages = max(1, -(-got.total // PER_PAGE))
+    if number > pages:  # past the last page: say so rather than show an empty list
+        text = _text(lang)["past_last"].format(pages=pages)
+        return message(request, who, lang, 404, text, back="/office/batches")
     return page(
         request,
         who,

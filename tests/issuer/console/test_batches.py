@@ -464,3 +464,36 @@ def test_the_console_upload_takes_files_over_the_small_body_limit_up_to_the_batc
     assert f'data-max-bytes="{s.batch_max_bytes}"' in page.text  # office.js checks first
     huge = _upload(issuer_env, b"x" * (s.batch_max_bytes + 70_000), "huge.csv")
     assert huge.status_code == 413 and "upload_too_large" in huge.text
+
+
+def test_the_list_is_newest_first_twenty_a_page_with_links_between_pages(
+    issuer_env: IssuerHarness,
+) -> None:
+    _signed_in(issuer_env, "cy", "clerk")
+    with Session(issuer_env.engine) as s, s.begin():
+        for i in range(25):
+            s.add(
+                Batch(
+                    office_id=issuer_env.settings.office_id,
+                    filename=f"round-{i:02d}.csv",
+                    file_sha256=f"{i:064d}",
+                    state="done",
+                    created_by="officer:cy",
+                    created_at=dt.datetime.now(dt.UTC),
+                )
+            )
+    first = issuer_env.client.get("/office/batches")
+    names = re.findall(r'<td class="filename">(round-\d+\.csv)</td>', first.text)
+    assert names == [f"round-{i:02d}.csv" for i in range(24, 4, -1)]
+    assert (
+        'href="/office/batches?page=2" rel="next"' in first.text and 'rel="prev"' not in first.text
+    )
+    second = issuer_env.client.get("/office/batches?page=2&lang=en")
+    names = re.findall(r'<td class="filename">(round-\d+\.csv)</td>', second.text)
+    assert names == [f"round-{i:02d}.csv" for i in range(4, -1, -1)]
+    assert 'href="/office/batches?page=1&amp;lang=en" rel="prev"' in second.text
+    assert "Page 2 of 2" in second.text and 'rel="next"' not in second.text
+    past = issuer_env.client.get("/office/batches?page=3")
+    assert past.status_code == 404 and "批次列表共 2 页" in past.text
+    bad = issuer_env.client.get("/office/batches?page=x")
+    assert bad.status_code == 422 and "页码无效" in bad.text
