@@ -9,8 +9,9 @@ batch), ``signing`` (the signing pool and its wire format, ``SignerRef``), ``bul
 chunk's status indices, bulk inserts, audit and event chaining), ``wal`` (SQLite's WAL
 checkpointed by a thread), ``run`` (the pipeline: ``run_batch``, ``issue_file``),
 ``printing`` (a batch's PDFs as one print file), ``archive`` (the PDFs as a zip,
-streamed), ``manifest`` (every row and what became of it), ``progress`` (rows per second,
-time left), ``workers`` (what every pool worker does first).
+streamed), ``manifest`` (every row and what became of it), ``listing`` (an office's
+batches, a page at a time), ``progress`` (rows per second, time left), ``workers`` (what
+every pool worker does first).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.lifecycle``, ``issuer.pdf``, ``issuer.settings``,
@@ -21,6 +22,7 @@ listed here.
 """
 
 from issuer.batches.archive import certificates_zip
+from issuer.batches.listing import BatchPage, list_batches
 from issuer.batches.manifest import IssuedRow, write_manifest
 from issuer.batches.printing import (
     DEFAULT_PART_SIZE,
@@ -67,6 +69,7 @@ __all__ = [
     "STATES",
     "VALIDATING",
     "BatchFailure",
+    "BatchPage",
     "BatchProgress",
     "IssuedRow",
     "OpenedBatch",
@@ -83,6 +86,7 @@ __all__ = [
     "file_sha256",
     "get_batch",
     "issue_file",
+    "list_batches",
     "open_batch",
     "print_batch",
     "print_file_name",

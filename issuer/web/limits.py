@@ -4,7 +4,8 @@ A pure ASGI middleware, outside every route and dependency: a declared ``Content
 over the route's cap is answered 413 at once, without reading a byte of the body; a body
 without one (chunked) is read only until it passes the cap, then answered 413. Otherwise
 the body, read whole (it is under the cap), is handed on to the app as it came. The batch
-upload has its own cap (``JIAOZI_BATCH_MAX_BYTES`` and room for the multipart framing);
+upload (the API's, and the console's form) has its own cap (``JIAOZI_BATCH_MAX_BYTES``
+and room for the multipart framing);
 every other route takes a small one (``JIAOZI_BODY_LIMIT``), since an unauthenticated
 caller could otherwise make the service read 100 MB before its 401.
 """
@@ -17,9 +18,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from issuer.settings import IssuerSettings
 from issuer.web.problems import problem
 
-__all__ = ["BATCH_UPLOAD_PATH", "MULTIPART_SLACK", "BodyLimit"]
+__all__ = ["BATCH_UPLOAD_PATH", "BATCH_UPLOAD_PATHS", "MULTIPART_SLACK", "BodyLimit"]
 
 BATCH_UPLOAD_PATH = "/api/v1/batches"
+# the console's upload form posts the same file (issuer.web.routes.office_batches)
+BATCH_UPLOAD_PATHS = frozenset({BATCH_UPLOAD_PATH, "/office/batches"})
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the batch file itself
 
 
@@ -32,7 +35,7 @@ class BodyLimit:
 
     def cap(self, scope: Scope) -> int:
         """Return the most bytes the body of the request ``scope`` may hold."""
-        if scope.get("method") == "POST" and scope.get("path") == BATCH_UPLOAD_PATH:
+        if scope.get("method") == "POST" and scope.get("path") in BATCH_UPLOAD_PATHS:
             return self.settings.batch_max_bytes + MULTIPART_SLACK
         return self.settings.body_limit
 
@@ -91,7 +94,7 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _too_large(scope: Scope, receive: Receive, send: Send, cap: int) -> None:
-    if cap > MULTIPART_SLACK and scope.get("path") == BATCH_UPLOAD_PATH:
+    if cap > MULTIPART_SLACK and scope.get("path") in BATCH_UPLOAD_PATHS:
         limit = cap - MULTIPART_SLACK  # as the batch route itself words it
         code, title = "upload_too_large", ("The file is too large", "文件过大")
         detail = (

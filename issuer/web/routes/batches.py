@@ -38,13 +38,20 @@ __all__ = [
     "CSV_TYPE",
     "MAX_UPLOAD_BYTES",
     "XLSX_TYPE",
+    "BatchFileRefused",
     "BatchId",
     "BatchLinks",
     "BatchProgressOut",
     "BatchStatus",
     "Lang",
+    "Upload",
+    "UploadTooLarge",
+    "limits",
     "own_batch",
+    "receive_upload",
     "router",
+    "start_upload",
+    "too_large",
 ]
 
 log = logging.getLogger("jiaozi.issuer.batches")
@@ -222,7 +229,7 @@ def wait_for_batches(timeout: float = 60.0) -> None:
 # --- routes ------------------------------------------------------------------------------------
 
 
-def _limits(settings: IssuerSettings) -> tuple[int, int]:
+def limits(settings: IssuerSettings) -> tuple[int, int]:
     """Return (upload bytes, data rows) allowed: the contract's defaults unless the
     settings carry ``batch_max_bytes``/``batch_max_rows``."""
     max_bytes = int(getattr(settings, "batch_max_bytes", MAX_UPLOAD_BYTES))
@@ -230,7 +237,8 @@ def _limits(settings: IssuerSettings) -> tuple[int, int]:
     return max_bytes, max_rows
 
 
-def _too_large(limit: int) -> UploadTooLarge:
+def too_large(limit: int) -> UploadTooLarge:
+    """Return the refusal of an upload over ``limit`` bytes."""
     return UploadTooLarge(
         "The file is too large",
         "文件过大",
@@ -277,17 +285,63 @@ async def create_batch(
     now: Now,
     accept_language: Annotated[str | None, Header()] = None,
 ) -> Response:
-    max_bytes, max_rows = _limits(settings)
-    # Refuse before reading: the declared length, then the bytes actually received.
+    max_bytes, max_rows = limits(settings)
+    upload = await receive_upload(request, max_bytes=max_bytes)
+    if upload.data is None:
+        raise ValidationFailed(
+            [
+                FieldError(
+                    "file",
+                    "required",
+                    "send the batch file as the multipart field 'file'",
+                    "请以multipart字段“file”上传批量文件",
+                )
+            ]
+        )
+    batch = await run_in_threadpool(
+        start_upload,
+        request,
+        data=upload.data,
+        filename=upload.filename,
+        session=session,
+        who=who,
+        signer=signer,
+        settings=settings,
+        now=now,
+        max_rows=max_rows,
+    )
+    status = _status(batch, settings, en=_english(accept_language), now=now)
+    return Response(
+        status.model_dump_json(),
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": status.links.self},
+    )
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Upload:
+    """A multipart upload as received: the ``file`` part's bytes (None if there was no
+    file part) and name, and the other fields (text) by name."""
+
+    data: bytes | None
+    filename: str
+    fields: dict[str, str]
+
+
+async def receive_upload(request: Request, *, max_bytes: int) -> Upload:
+    """Read ``request``'s multipart body, refusing it past ``max_bytes`` (the declared
+    length first, then the bytes received: nothing larger is held in memory). Returns the
+    ``Upload``; raises UploadTooLarge."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes + _MULTIPART_SLACK:
-        raise _too_large(max_bytes)
+        raise too_large(max_bytes)
     received: list[bytes] = []
     size = 0
     async for piece in request.stream():
         size += len(piece)
         if size > max_bytes + _MULTIPART_SLACK:
-            raise _too_large(max_bytes)
+            raise too_large(max_bytes)
         received.append(piece)
     body = b"".join(received)
 
@@ -296,40 +350,20 @@ async def create_batch(
 
     form = await Request(request.scope, replay).form(max_files=1, max_fields=16)
     try:
+        fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
         upload = form.get("file")
         if not isinstance(upload, StarletteUploadFile):
-            raise ValidationFailed(
-                [
-                    FieldError(
-                        "file",
-                        "required",
-                        "send the batch file as the multipart field 'file'",
-                        "请以multipart字段“file”上传批量文件",
-                    )
-                ]
-            )
+            return Upload(None, "", fields)
         data = await upload.read(max_bytes + 1)
         filename = upload.filename or "batch"
     finally:
         await form.close()
     if len(data) > max_bytes:
-        raise _too_large(max_bytes)
-    return await run_in_threadpool(
-        _create,
-        request,
-        data=data,
-        filename=filename,
-        session=session,
-        who=who,
-        signer=signer,
-        settings=settings,
-        now=now,
-        max_rows=max_rows,
-        en=_english(accept_language),
-    )
+        raise too_large(max_bytes)
+    return Upload(data, filename, fields)
 
 
-def _create(
+def start_upload(
     request: Request,
     *,
     data: bytes,
@@ -340,8 +374,10 @@ def _create(
     settings: IssuerSettings,
     now: dt.datetime,
     max_rows: int,
-    en: bool,
-) -> Response:
+) -> Batch:
+    """Open ``data`` as a batch of ``who``'s (the same file again: the same batch) and
+    start issuing its valid rows in a thread of this server unless it is done. Returns
+    the batch; raises BatchFileRefused (a file unusable as a whole: nothing is kept)."""
     try:
         opened = batches.open_batch(
             session,
@@ -367,13 +403,7 @@ def _create(
             settings=settings,
             actor=who.actor,
         )
-    status = _status(batch, settings, en=en, now=now)
-    return Response(
-        status.model_dump_json(),
-        status_code=202,
-        media_type="application/json",
-        headers={"Location": status.links.self},
-    )
+    return batch
 
 
 def own_batch(session: Session, batch_id: int, who: Principal, settings: IssuerSettings) -> Batch:
