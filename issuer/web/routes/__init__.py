@@ -15,6 +15,7 @@ from issuer.web.routes import (
     holder,
     lifecycle,
     office,
+    office_inbox,
     public,
     replacement,
     restriction_list,
@@ -40,4 +41,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     holder.router,
     search.router,
     office.router,
+    office_inbox.router,
 )
