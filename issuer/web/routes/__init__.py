@@ -16,6 +16,7 @@ from issuer.web.routes import (
     lifecycle,
     office,
     office_inbox,
+    office_restrictions,
     public,
     replacement,
     restriction_list,
@@ -42,4 +43,5 @@ ROUTERS: tuple[APIRouter, ...] = (
     search.router,
     office.router,
     office_inbox.router,
+    office_restrictions.router,
 )
