@@ -15,6 +15,7 @@ from issuer.web.routes import (
     holder,
     lifecycle,
     office,
+    office_audit,
     office_inbox,
     office_restrictions,
     public,
@@ -42,6 +43,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     holder.router,
     search.router,
     office.router,
+    office_audit.router,
     office_inbox.router,
     office_restrictions.router,
 )
