@@ -188,3 +188,30 @@ def test_a_removal_of_no_entry_gives_a_page(issuer_env: IssuerHarness, ident: st
     a = signed_in(issuer_env, "sup_a", "supervisor")
     r = a.post(f"{PAGE}/{ident}/removal", {"reason": "x", "decision_date": "2026-11-25"}, page=PAGE)
     assert r.status_code == 404 and "text/html" in r.headers["content-type"]
+
+
+@pytest.mark.parametrize(
+    "value", ["\x00", "a" * 100_000, "💥" * 600, "=cmd|' /C calc'!A0", "<script>x</script>"]
+)
+def test_hostile_form_values_give_a_page_naming_the_field(
+    issuer_env: IssuerHarness, value: str
+) -> None:
+    a = signed_in(issuer_env, "sup_a", "supervisor")
+    for field in ("id_type", "id_number", "category", "decision_date"):
+        r = a.post(PAGE, _record_form(1, **{field: value}), page=PAGE)
+        assert r.status_code == 422, (field, r.text[:300])
+        assert f'id="rec-{field}-error"' in r.text and "<script>x" not in r.text
+    r = a.post(PAGE + "/lookup", {"id_type": value, "id_number": value}, page=PAGE)
+    assert r.status_code == 422 and "<script>x" not in r.text
+    r = a.post("/office/inbox/1/reject", {"reason": value}, page="/office/inbox")
+    assert r.status_code in (404, 422) and "<script>x" not in r.text
+    assert not rows(issuer_env, "SELECT id FROM pending_action")
+    # a name and a legal basis are free text: refused beside the field, or kept (then the
+    # same person again is a conflict) and shown escaped in the inbox
+    for field in ("name", "legal_basis"):
+        r = a.post(PAGE, _record_form(1, **{field: value}), page=PAGE)
+        assert r.status_code in (202, 409, 422) and "<script>x" not in r.text
+        if r.status_code == 422:
+            assert f'id="rec-{field}-error"' in r.text
+    shown = signed_in(issuer_env, "sup_b", "supervisor").get("/office/inbox")
+    assert shown.status_code == 200 and "<script>x" not in shown.text
