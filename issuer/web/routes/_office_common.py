@@ -6,10 +6,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from credential import BEIJING, as_utc
+from credential import BEIJING, IdType, as_utc
 from issuer.errors import IssuerError
 
-__all__ = ["beijing", "error_text", "positive_int"]
+__all__ = ["ID_TYPE_NAMES", "beijing", "error_text", "positive_int"]
+
+_ID_TYPE_EN = {
+    IdType.RESIDENT_ID: "Resident identity card",
+    IdType.PASSPORT: "Passport",
+    IdType.HK_MO_PASS: "Mainland travel permit (Hong Kong, Macao)",
+    IdType.TW_PASS: "Mainland travel permit (Taiwan)",
+    IdType.FOREIGN_PERMANENT_RESIDENT: "Foreign permanent resident ID card",
+}
+ID_TYPE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {kind.value: kind.name_zh for kind in IdType},
+    "en": {kind.value: _ID_TYPE_EN.get(kind, kind.value) for kind in IdType},
+}
+"""Each identity document type's name by language, keyed by its code."""
 
 
 def error_text(exc: IssuerError, lang: str) -> str:

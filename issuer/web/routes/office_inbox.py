@@ -20,7 +20,6 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from credential import IdType
 from issuer import lifecycle
 from issuer.accounts import ACCOUNT_KINDS
 from issuer.console import ConsoleIdentity
@@ -30,7 +29,7 @@ from issuer.fields.decisions import rejection_reason
 from issuer.web.deps import DbSession, Now, Settings, SignerDep
 from issuer.web.office_pages import OfficeSupervisor, check_form, field_errors, message, page
 from issuer.web.pages import page_lang
-from issuer.web.routes._office_common import beijing, error_text, positive_int
+from issuer.web.routes._office_common import ID_TYPE_NAMES, beijing, error_text, positive_int
 
 __all__ = ["INBOX_STRINGS", "router"]
 
@@ -39,7 +38,6 @@ router = APIRouter()
 Text = Annotated[str, Form()]
 TABS = ("pending", "mine")
 REASON_MAX = lifecycle.LEGAL_BASIS_MAX
-ID_TYPES = {kind.value: kind.name_zh for kind in IdType}
 
 INBOX_STRINGS: dict[str, dict[str, str]] = {
     "zh": {
@@ -201,7 +199,8 @@ def _inbox(
         tab=tab,
         items=items,
         account_kinds=ACCOUNT_KINDS,
-        id_types=ID_TYPES,
+        id_types=ID_TYPE_NAMES[lang],
+        reason_codes=lifecycle.REASON_CODES,
         when=beijing,
         notice=notice,
         error=error,

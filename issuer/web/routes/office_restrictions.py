@@ -25,7 +25,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from credential import IdType, beijing_date
+from credential import beijing_date
 from issuer import lifecycle
 from issuer.console import ConsoleIdentity
 from issuer.errors import IssuerError
@@ -36,7 +36,7 @@ from issuer.settings import IssuerSettings
 from issuer.web.deps import DbSession, Now, Settings, SignerDep
 from issuer.web.office_pages import OfficeSupervisor, check_form, field_errors, message, page
 from issuer.web.pages import page_lang
-from issuer.web.routes._office_common import beijing, error_text, positive_int
+from issuer.web.routes._office_common import ID_TYPE_NAMES, beijing, error_text, positive_int
 from issuer.web.routes.office_restrictions_text import RESTRICTIONS_STRINGS
 
 __all__ = ["router"]
@@ -46,7 +46,6 @@ router = APIRouter()
 Text = Annotated[str, Form()]
 PAGE = 25
 REF_MAX = 320  # a national reference, <office>#<id>, as the API bounds it
-ID_TYPES = [(kind.value, kind.name_zh) for kind in IdType]
 _RECORD_FIELDS = ("name", "id_type", "id_number", "category", "decision_date", "legal_basis")
 
 
@@ -123,7 +122,7 @@ def _page(
         flt=flt,
         states=restriction_list.STATES,
         categories=CATEGORIES,
-        id_types=ID_TYPES,
+        id_types=ID_TYPE_NAMES[lang],
         own=own.items,
         own_next=_query(lang, **base, before=own.before) if own.before else "",
         national=national,
