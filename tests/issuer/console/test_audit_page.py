@@ -103,6 +103,12 @@ def test_a_tampered_record_shows_the_chain_broken(issuer_env: IssuerHarness) -> 
     assert "审计链已被破坏" in page.text and "第一条有问题的记录：第 3 条" in page.text
     assert '<tr id="rec-3" class="refused">' in page.text
     assert "First bad record: #3" in admin.get(PAGE + "?lang=en").text
+    # a filtered page does not read the whole chain unless asked; asked, it says the same
+    filtered = admin.get(PAGE + "?actor=officer:sup_a")
+    assert "审计链" in filtered.text and 'id="chain"' not in filtered.text
+    assert 'href="/office/audit?actor=officer%3Asup_a&amp;check=1"' in filtered.text
+    asked = admin.get(PAGE + "?actor=officer:sup_a&check=1")
+    assert "第一条有问题的记录：第 3 条" in asked.text
 
 
 @pytest.mark.parametrize("role", ["clerk", "supervisor"])
