@@ -46,6 +46,7 @@ __all__ = [
     "STATIC",
     "STRINGS",
     "OfficeAdmin",
+    "OfficeSupervisor",
     "OfficeUser",
     "PageRefusal",
     "check_form",
@@ -145,6 +146,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "forbidden": "请求被拒绝：表单令牌（CSRF）缺失或不正确，"
         "或请求不是从本网站页面提交的。请返回页面重试。",
         "admins_only": "只有管理员可以打开此页面。",
+        "supervisors_only": "只有本机构的审核人员和管理员可以打开此页面。",
         "not_found": "未找到该页面。",
         "locked": "尝试次数过多，请 {minutes} 分钟后再试。",
         "mismatch": "两次输入的密码不一致。",
@@ -219,6 +221,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "forbidden": "Refused: the form token (CSRF) is missing or wrong, or the request did "
         "not come from this site's pages. Go back and try again.",
         "admins_only": "Only admins may open this page.",
+        "supervisors_only": "Only this office's supervisors and admins may open this page.",
         "not_found": "No such page.",
         "locked": "Too many attempts: try again in {minutes} minutes.",
         "mismatch": "The two passwords differ.",
@@ -265,6 +268,17 @@ def _admin(request: Request, who: OfficeUser) -> ConsoleIdentity:
 
 OfficeAdmin = Annotated[ConsoleIdentity, Depends(_admin)]
 """The signed-in officer if an admin; anyone else gets a 403 page."""
+
+
+def _supervisor(request: Request, who: OfficeUser, settings: Settings) -> ConsoleIdentity:
+    # as the API's Supervisor: a supervisor or admin of the office this issuer serves
+    if who.role not in _SUPERVISORS or who.office_id != settings.office_id:
+        raise PageRefusal(403, "supervisors_only", page_lang(request))
+    return who
+
+
+OfficeSupervisor = Annotated[ConsoleIdentity, Depends(_supervisor)]
+"""The signed-in officer if a supervisor or admin of this office; else a 403 page."""
 
 
 def install(app: FastAPI) -> None:

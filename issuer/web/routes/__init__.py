@@ -15,7 +15,10 @@ from issuer.web.routes import (
     holder,
     lifecycle,
     office,
+    office_audit,
     office_batches,
+    office_inbox,
+    office_restrictions,
     public,
     replacement,
     restriction_list,
@@ -42,4 +45,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     search.router,
     office.router,
     office_batches.router,
+    office_audit.router,
+    office_inbox.router,
+    office_restrictions.router,
 )
