@@ -15,6 +15,8 @@ from issuer.web.routes import (
     holder,
     lifecycle,
     office,
+    office_certificates,
+    office_certificates_actions,
     public,
     replacement,
     restriction_list,
@@ -40,4 +42,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     holder.router,
     search.router,
     office.router,
+    office_certificates.router,
+    office_certificates_actions.router,
 )
