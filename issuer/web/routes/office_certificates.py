@@ -253,7 +253,9 @@ def record_page(
         claim=claim,
         claim_day=beijing_date(claim.expires_at).isoformat() if claim else "",
         supervisor=who.role in _SUPERVISORS,
+        # one Idempotency-Key per form (replacement, correction): a resent form acts once
         key=secrets.token_urlsafe(18),
+        key2=secrets.token_urlsafe(18),
         reasons=_reasons(lang),
         **_options(),
     )

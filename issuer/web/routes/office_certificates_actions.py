@@ -30,6 +30,13 @@ Text = Annotated[str, Form(max_length=FORM_MAX)]
 _SUPERVISORS = frozenset({"supervisor", "admin"})
 _DECISIONS = ("suspend", "reinstate", "revoke")
 _SUPERSEDE = ("replacement", "correction")
+_DECISION_FIELDS = ("reason_code", "decision_date", "legal_basis")
+# the fields each action's form shows (an error on another is shown above the forms)
+_FIELDS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(_DECISIONS, _DECISION_FIELDS),
+    "replacement": ("reason_code",),
+    "correction": lifecycle.CORRECTABLE,
+}
 
 
 def _refusal(who: Any, settings: Settings, lang: str) -> str:
@@ -46,7 +53,7 @@ def _decide(
     action: str, number: str, form: dict[str, str], session: DbSession, who: Any, **kw: Any
 ) -> dict[str, Any]:
     decision = lifecycle.validate_decision(
-        {k: form[k] or None for k in ("reason_code", "decision_date", "legal_basis")},
+        {k: form[k] or None for k in _DECISION_FIELDS},
         today=beijing_date(kw["now"]),
     )
     do = {
@@ -133,9 +140,18 @@ def office_certificate_action(
     except ValidationFailed as exc:
         session.rollback()
         errs = field_errors(exc, lang)
+        loose = [v for k, v in errs.items() if k not in _FIELDS[action]]  # e.g. no change
         shown = {k: v for k, v in form.items() if k != "id_number"}
         return record_page(
-            request, session, who, lang, number, 422, errors={action: errs}, form=shown
+            request,
+            session,
+            who,
+            lang,
+            number,
+            422,
+            errors={action: errs},
+            form=shown,
+            error=" ".join(loose),
         )
     except IssuerError as exc:
         session.rollback()

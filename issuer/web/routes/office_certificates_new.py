@@ -58,6 +58,10 @@ def _form_page(
     error: str = "",
     key: str = "",
 ) -> Response:
+    errors = errors or {}
+    loose = [v for k, v in errors.items() if k not in FIELDS]  # e.g. the whole body
+    if loose:
+        error = " ".join([error, *loose]).strip()
     kinds = [(k.slug, k.name_zh if lang == "zh" else k.slug) for k in QualificationType]
     return page(
         request,
@@ -67,7 +71,7 @@ def _form_page(
         status,
         strings=CERT_STRINGS,
         form=form or dict.fromkeys(FIELDS, ""),
-        errors=errors or {},
+        errors=errors,
         error=error,
         key=key or secrets.token_urlsafe(18),
         kinds=kinds,

@@ -244,3 +244,88 @@ def test_hostile_parameters_give_a_page_never_a_5xx(issuer_env: IssuerHarness, p
     r = clerk.get(path)
     assert r.status_code < 500 and r.status_code in (200, 404, 422), (path, r.status_code)
     assert "Traceback" not in r.text
+
+
+def _key(html: str, form: str) -> str:
+    """Return the Idempotency-Key of the ``form`` (replacement, correction) on a page."""
+    found = re.search(rf'/{form}[^"]*"[^>]*>.*?name="key" value="([^"]+)"', html, re.S)
+    assert found, f"no key in the {form} form"
+    return found[1]
+
+
+def test_replacement_and_correction_land_pending_once_each(issuer_env: IssuerHarness) -> None:
+    ensure_office(issuer_env)
+    number = issue(issuer_env, 1)["certificate_number"]
+    sup = signed_in(issuer_env, "su", "supervisor")
+    page = sup.get(f"/office/certificates/{number}").text
+    rkey, ckey = _key(page, "replacement"), _key(page, "correction")
+    assert rkey != ckey
+    unknown = sup.post(
+        f"/office/certificates/{number}/replacement", {"reason_code": "x", "key": rkey}
+    )
+    assert unknown.status_code == 422 and 'id="replace-reason_code-error"' in unknown.text
+    for _ in range(2):  # a double submit asks once
+        asked = sup.post(
+            f"/office/certificates/{number}/replacement",
+            {"reason_code": "lost_document", "key": rkey},
+        )
+        assert asked.status_code == 200, asked.text
+        assert "等待另一位审核人员批准" in asked.text
+    empty = sup.post(f"/office/certificates/{number}/correction", {"key": ckey})
+    assert empty.status_code == 422 and 'role="alert"' in empty.text
+    fixed = sup.post(f"/office/certificates/{number}/correction", {"subject": "物理", "key": ckey})
+    assert fixed.status_code == 200, fixed.text
+    kinds = [r["kind"] for r in rows(issuer_env, "SELECT kind FROM pending_action ORDER BY id")]
+    assert kinds == ["replace", "correct"]
+    page = sup.get(f"/office/certificates/{number}?lang=en").text
+    assert "Replacement" in page and "Correction" in page and 'lang="en"' in page
+
+
+def test_pages_and_downloads_need_a_console_session(issuer_env: IssuerHarness) -> None:
+    ensure_office(issuer_env)
+    number = issue(issuer_env, 1)["certificate_number"]
+    c = issuer_env.client
+    for path in ("/office/certificates", f"/office/certificates/{number}/pdf"):
+        r = c.get(path, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/office/signin")
+    # an API key opens no console page
+    api = signed_in(issuer_env, "cy", "clerk").api
+    assert (
+        c.get(f"/office/certificates/{number}/pdf", headers=api, follow_redirects=False).status_code
+        == 303
+    )
+    # a form without its token changes nothing
+    clerk = signed_in(issuer_env, "cz", "clerk")
+    r = clerk.client.post(
+        f"/office/certificates/{number}/claim-code",
+        data={"csrf": "x"},
+        headers={"Origin": "http://testserver"},
+    )
+    assert r.status_code == 403
+    assert rows(issuer_env, "SELECT count(*) AS n FROM holder_claim_code")[0]["n"] == 0
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/office/certificates/{n}/explode", {}),
+        ("/office/certificates/123/suspend", {}),
+        (
+            "/office/certificates/{n}/suspend",
+            {"decision_date": "9999-99-99", "reason_code": "\x00"},
+        ),
+        ("/office/certificates/{n}/claim-letter", {"code": "\u202e' OR 1=1"}),
+        ("/office/certificates/new", {"name": "<script>", "key": "short"}),
+        ("/office/certificates", {"cursor": "AAAA", "batch": "-1"}),
+    ],
+)
+def test_hostile_forms_give_a_page_never_a_5xx(
+    issuer_env: IssuerHarness, path: str, data: dict[str, str]
+) -> None:
+    ensure_office(issuer_env)
+    number = issue(issuer_env, 1)["certificate_number"]
+    sup = signed_in(issuer_env, "su", "supervisor")
+    r = sup.post(path.format(n=number), data)
+    assert r.status_code in (404, 409, 422), (path, r.status_code)
+    assert "text/html" in r.headers["content-type"] and "<script>" not in r.text
+    assert rows(issuer_env, "SELECT status FROM certificate")[0]["status"] == "valid"
