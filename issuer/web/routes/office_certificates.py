@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
-from credential import IdType, as_utc, beijing_date
+from credential import IdType, QualificationType, as_utc, beijing_date
 from issuer import holder, issuance, lifecycle, search
 from issuer.console import ConsoleIdentity
 from issuer.db import tables
@@ -72,9 +72,10 @@ def _t(lang: str) -> dict[str, str]:
     return CERT_STRINGS[lang]
 
 
-def _options() -> dict[str, Any]:
+def _options(lang: str) -> dict[str, Any]:
     return {
-        "id_types": [(k.value, k.name_zh) for k in IdType],
+        "id_types": [(k.value, k.name_zh if lang == "zh" else k.value) for k in IdType],
+        "kinds": {k.slug: k.name_zh if lang == "zh" else k.slug for k in QualificationType},
         "statuses": list(search.STATUSES),
     }
 
@@ -103,7 +104,7 @@ def _search_page(
         errors=errors or {},
         next_get=next_get,
         next_post=next_post,
-        **_options(),
+        **_options(lang),
     )
 
 
@@ -257,7 +258,7 @@ def record_page(
         key=secrets.token_urlsafe(18),
         key2=secrets.token_urlsafe(18),
         reasons=_reasons(lang),
-        **_options(),
+        **_options(lang),
     )
 
 
