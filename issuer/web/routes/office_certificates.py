@@ -25,18 +25,16 @@ import secrets
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
-from credential import IdType, QualificationType, as_utc, beijing_date
+from credential import IdType, QualificationType, beijing_date
 from issuer import holder, issuance, lifecycle, search
 from issuer.console import ConsoleIdentity
-from issuer.db import tables
 from issuer.errors import IssuerError, NotFound
 from issuer.fields import ValidationFailed
 from issuer.issuance import printing
-from issuer.pdf import ClaimLetter, PdfError, render_claim_letters
+from issuer.pdf import PdfError
 from issuer.web.deps import DbSession, DocumentKey, Now, Settings
 from issuer.web.office_pages import (
     FORM_MAX,
@@ -46,11 +44,11 @@ from issuer.web.office_pages import (
     message,
     page,
 )
-from issuer.web.pages import lang_query, page_lang
+from issuer.web.pages import page_lang
 from issuer.web.routes import office_certificates_new
 from issuer.web.routes.office_certificates_text import CERT_STRINGS
 
-__all__ = ["error_text", "record_page", "router"]
+__all__ = ["NUMBER", "error_text", "record_page", "router"]
 
 router = APIRouter()
 # /office/certificates/new before /office/certificates/{number}
@@ -335,27 +333,6 @@ def office_claim_code(
     return record_page(request, session, who, lang, number, 201, claim=made)
 
 
-def _live_code(
-    session: DbSession, settings: Settings, now: Now, number: str, office_id: str, code: str
-) -> tuple[Any, Any] | None:
-    """Return (the certificate row, the code's row) if ``code`` is the live claim code of
-    the holder of ``number`` (of ``office_id``), else None. Raises NotFound."""
-    row = issuance.certificate_row(session, number=number, office_id=office_id)
-    normal = holder.normalise_code(code)
-    if normal is None:
-        return None
-    table = tables.HOLDER_CLAIM_CODE
-    got = session.execute(
-        sa.select(table).where(
-            table.c.id_number_hash == row.id_number_hash,
-            table.c.code_hash == holder.code_hash(settings, normal),
-        )
-    ).first()
-    if got is None or got.used_at is not None or as_utc(got.expires_at) <= now:
-        return None
-    return row, got
-
-
 @router.post("/office/certificates/{number}/claim-letter", include_in_schema=False)
 def office_claim_letter(
     number: str,
@@ -373,30 +350,21 @@ def office_claim_letter(
     if not NUMBER.fullmatch(number):
         return record_page(request, session, who, lang, number)
     try:
-        live = _live_code(session, settings, now, number, who.office_id, code)
+        pdf = holder.claim_letter_pdf(
+            session,
+            number=number,
+            office_id=who.office_id,
+            code=code,
+            settings=settings,
+            now=now,
+        )
     except IssuerError as exc:
         session.rollback()
         return message(request, who, lang, exc.status, error_text(exc, lang))
-    session.rollback()
-    if live is None:
-        return record_page(request, session, who, lang, number, 409, error=_t(lang)["claim_bad"])
-    row, got = live
-    letter = ClaimLetter(
-        name=row.name,
-        certificate_numbers=(number,),
-        claim_code=holder.format_code(holder.normalise_code(code) or ""),
-        expires_on=beijing_date(as_utc(got.expires_at)),
-        office_name=settings.office_name,
-    )
-    try:
-        pdf = render_claim_letters(
-            [letter],
-            holder_url=settings.holder_page_url,
-            max_failures=settings.holder_max_failures,
-            lockout_minutes=settings.holder_lockout_minutes,
-        )
-    except PdfError as exc:
+    except PdfError as exc:  # a character no font has: named, not a 500
         return message(request, who, lang, 422, str(exc))
+    if pdf is None:
+        return record_page(request, session, who, lang, number, 409, error=_t(lang)["claim_bad"])
     return Response(
         pdf,
         media_type="application/pdf",
@@ -405,8 +373,3 @@ def office_claim_letter(
             "Cache-Control": "no-store",
         },
     )
-
-
-def back_to(number: str, lang: str) -> RedirectResponse:
-    """Return a 303 to certificate ``number``'s page."""
-    return RedirectResponse(f"/office/certificates/{number}" + lang_query(lang), status_code=303)

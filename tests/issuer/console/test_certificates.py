@@ -223,6 +223,11 @@ def test_claim_letter_pdf_holds_the_code_shown_on_the_page(
         f"/office/certificates/{number}/claim-letter", {"code": "ABCD-EFGH-JKMN-PQRS"}
     )
     assert wrong.status_code == 409 and "application/pdf" not in wrong.headers["content-type"]
+    # a new code replaces the old one: the old one's letter is no longer made
+    again = clerk.post(f"/office/certificates/{number}/claim-code")
+    assert re.search(r'id="claim-code">([A-Z0-9-]+)<', again.text)[1] != code
+    old = clerk.post(f"/office/certificates/{number}/claim-letter", {"code": code})
+    assert old.status_code == 409
     pdf = clerk.get(f"/office/certificates/{number}/pdf")
     api = issuer_env.client.get(f"/api/v1/certificates/{number}/pdf", headers=clerk.api)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
