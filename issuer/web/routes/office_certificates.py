@@ -73,6 +73,7 @@ def _t(lang: str) -> dict[str, str]:
 def _options(lang: str) -> dict[str, Any]:
     return {
         "id_types": [(k.value, k.name_zh if lang == "zh" else k.value) for k in IdType],
+        "id_names": {k.value: k.name_zh if lang == "zh" else k.value for k in IdType},
         "kinds": {k.slug: k.name_zh if lang == "zh" else k.slug for k in QualificationType},
         "statuses": list(search.STATUSES),
     }

@@ -132,12 +132,17 @@ def test_record_page_shows_history_after_suspend_and_reinstate(
     done = sup.post(f"/office/certificates/{number}/suspend", DECISION)
     assert done.status_code == 200, done.text
     assert 'id="cert-status">已暂停<' in done.text
+    # only the changes the status allows are offered
+    assert f"{number}/reinstate" in done.text and f"{number}/suspend" not in done.text
+    assert f"{number}/replacement" not in done.text
     back = sup.post(f"/office/certificates/{number}/reinstate", DECISION)
     assert 'id="cert-status">有效<' in back.text
     page = sup.get(f"/office/certificates/{number}?lang=en")
     history = re.findall(r'<td data-change="(\w+)">', page.text)
     assert history == ["issued", "suspended", "reinstated"]
-    assert "certificate.suspended" in page.text or "suspend" in page.text
+    trail = re.findall(r'<td class="mono">(certificate\.[a-z_]+)</td>', page.text)
+    assert trail[-2:] == ["certificate.suspended", "certificate.reinstated"], trail
+    assert "Female" in page.text or "female" in page.text  # the sex, named
     # a clerk sees no status forms and is refused if they post one
     clerk = signed_in(issuer_env, "cy", "clerk")
     assert (
@@ -169,6 +174,7 @@ def test_revocation_request_lands_pending_then_approval_shows_revoked(
     assert ok.status_code == 200, ok.text
     page = sup.get(f"/office/certificates/{number}")
     assert 'id="cert-status">已撤销<' in page.text and 'id="pending-list"' not in page.text
+    assert f"{number}/revoke" not in page.text and f"{number}/suspend" not in page.text
 
 
 def test_issue_one_shows_errors_beside_fields_then_issues_once(
