@@ -46,6 +46,8 @@ def test_search_by_number_batchless_status_name_and_identity_number(
     by_number = clerk.get(f"/office/certificates?number={n1}")
     assert by_number.status_code == 200
     assert n1 in by_number.text and n2 not in by_number.text
+    en = clerk.get(f"/office/certificates?number={n1}&lang=en")
+    assert 'lang="en"' in en.text and "Find a person" in en.text and n1 in en.text
     everything = clerk.get("/office/certificates?status=valid")
     assert n1 in everything.text and n2 in everything.text
     body = application(2)
