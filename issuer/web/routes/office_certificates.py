@@ -13,9 +13,12 @@ identity number is never echoed: not in the form again, not in a next-page link 
 identity search is one person's few certificates: it has no next page).
 
 A claim code is shown once on the certificate's page; the letter form sends it back and
-the letter PDF is made only if it is still the live code of this certificate's holder
-(checked by its keyed hash), so no code is stored in clear and none can be printed that
-the office did not make.
+``issuer.holder.claim_letter_pdf`` makes the letter only if it is still the live code of
+this certificate's holder (checked by its keyed hash): no code is stored in clear.
+
+Route order: this router (its ``/new``, ``/claim-code`` and ``/claim-letter``) comes
+before ``office_certificates_actions``' ``/office/certificates/{number}/{action}`` in
+``issuer.web.routes.ROUTERS``.
 """
 
 from __future__ import annotations
@@ -46,9 +49,9 @@ from issuer.web.office_pages import (
 )
 from issuer.web.pages import page_lang
 from issuer.web.routes import office_certificates_new
-from issuer.web.routes.office_certificates_text import CERT_STRINGS
+from issuer.web.routes.office_certificates_text import CERT_STRINGS, error_text
 
-__all__ = ["NUMBER", "error_text", "record_page", "router"]
+__all__ = ["NUMBER", "record_page", "router"]
 
 router = APIRouter()
 # /office/certificates/new before /office/certificates/{number}
@@ -57,13 +60,6 @@ router.include_router(office_certificates_new.router)
 Text = Annotated[str, Form(max_length=FORM_MAX)]
 NUMBER = re.compile(r"[0-9]{17}")
 _SUPERVISORS = frozenset({"supervisor", "admin"})
-
-
-def error_text(exc: IssuerError, lang: str) -> str:
-    """Return an IssuerError as one sentence in ``lang``."""
-    if lang == "en":
-        return f"{exc.title}. {exc.detail}" if exc.detail else exc.title
-    return f"{exc.title_zh}。{exc.detail_zh}" if exc.detail_zh else exc.title_zh
 
 
 def _t(lang: str) -> dict[str, str]:

@@ -20,8 +20,8 @@ from issuer.fields import ValidationFailed
 from issuer.web.deps import DbSession, Now, Settings, SignerDep
 from issuer.web.office_pages import FORM_MAX, OfficeUser, check_form, field_errors
 from issuer.web.pages import page_lang
-from issuer.web.routes.office_certificates import NUMBER, error_text, record_page
-from issuer.web.routes.office_certificates_text import CERT_STRINGS
+from issuer.web.routes.office_certificates import NUMBER, record_page
+from issuer.web.routes.office_certificates_text import CERT_STRINGS, error_text
 
 __all__ = ["router"]
 

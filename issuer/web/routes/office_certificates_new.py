@@ -22,7 +22,7 @@ from issuer.issuance import CertificateCreate
 from issuer.web.deps import DbSession, Now, Settings, SignerDep
 from issuer.web.office_pages import FORM_MAX, OfficeUser, check_form, field_errors, page
 from issuer.web.pages import lang_query, page_lang
-from issuer.web.routes.office_certificates_text import CERT_STRINGS
+from issuer.web.routes.office_certificates_text import CERT_STRINGS, error_text
 
 __all__ = ["router"]
 
@@ -39,12 +39,6 @@ FIELDS = (
     "subject",
     "certified_on",
 )
-
-
-def _error(exc: IssuerError, lang: str) -> str:
-    if lang == "en":
-        return f"{exc.title}. {exc.detail}" if exc.detail else exc.title
-    return f"{exc.title_zh}。{exc.detail_zh}" if exc.detail_zh else exc.title_zh
 
 
 def _form_page(
@@ -161,7 +155,7 @@ def office_issue_certificate(
     except IssuerError as exc:
         session.rollback()
         return _form_page(
-            request, who, lang, exc.status, form=form, error=_error(exc, lang), key=key
+            request, who, lang, exc.status, form=form, error=error_text(exc, lang), key=key
         )
     number = json.loads(stored.body)["certificate_number"]
     return RedirectResponse(f"/office/certificates/{number}" + lang_query(lang), status_code=303)

@@ -1,10 +1,20 @@
 """The certificates area's page text (zh-CN first, English), kept beside its routes
 (``office_certificates``, ``office_certificates_actions``) and passed to
-``office_pages.page(..., strings=CERT_STRINGS)``."""
+``office_pages.page(..., strings=CERT_STRINGS)``; and how a refusal reads on them."""
 
 from __future__ import annotations
 
-__all__ = ["CERT_STRINGS"]
+from issuer.errors import IssuerError
+
+__all__ = ["CERT_STRINGS", "error_text"]
+
+
+def error_text(exc: IssuerError, lang: str) -> str:
+    """Return an IssuerError (a refusal of the services) as one sentence in ``lang``."""
+    if lang == "en":
+        return f"{exc.title}. {exc.detail}" if exc.detail else exc.title
+    return f"{exc.title_zh}。{exc.detail_zh}" if exc.detail_zh else exc.title_zh
+
 
 CERT_STRINGS: dict[str, dict[str, str]] = {
     "zh": {
