@@ -17,6 +17,8 @@ from issuer.web.routes import (
     office,
     office_audit,
     office_batches,
+    office_certificates,
+    office_certificates_actions,
     office_inbox,
     office_restrictions,
     public,
@@ -48,4 +50,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     office_audit.router,
     office_inbox.router,
     office_restrictions.router,
+    office_certificates.router,
+    office_certificates_actions.router,
 )
