@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from issuer import console
 from issuer.console import ConsoleIdentity
-from issuer.fields import ValidationFailed
+from issuer.fields import FieldError, ValidationFailed
 from issuer.settings import IssuerSettings
 from issuer.web.deps import DbSession, Now, Settings
 from issuer.web.pages import (
@@ -56,6 +56,7 @@ __all__ = [
     "message",
     "page",
     "pre_token",
+    "problem_page",
     "set_session_cookie",
 ]
 
@@ -294,6 +295,32 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PageRefusal)
     async def _refused(request: Request, exc: PageRefusal) -> Response:
         return message(request, None, exc.lang, exc.status, STRINGS[exc.lang][exc.key])
+
+    app.state.problem_page = problem_page
+
+
+def problem_page(
+    request: Request,
+    status: int,
+    title: tuple[str, str],
+    detail: tuple[str, str] | None,
+    errors: list[FieldError],
+    headers: Mapping[str, str],
+) -> Response:
+    """Return a problem (``issuer.web.problems``) as a console page: its title, its detail
+    and each refused field with the reason, in the page's language; ``headers`` kept
+    (``Retry-After``, ``Allow``). Registered by :func:`install` for console paths."""
+    lang = page_lang(request)
+    en = lang == "en"
+    parts = [title[0] if en else title[1]]
+    if detail is not None and (detail[0] or detail[1]):
+        parts.append(detail[0] if en else detail[1])
+    parts += [f"{e.field}: {e.message if en else e.message_zh}" for e in errors]
+    response = message(request, None, lang, status, ("; " if en else "；").join(parts))
+    for name, value in headers.items():
+        if name.lower() not in ("content-type", "content-length", "content-language"):
+            response.headers[name] = value
+    return response
 
 
 def _equal(given: str, expected: str) -> bool:
