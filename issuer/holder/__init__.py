@@ -5,6 +5,7 @@ Owns, lowest first (each imports only those before it):
 
 - ``codes``: claim codes made by a clerk, the holder key that MACs codes and sessions;
 - ``batch_codes``: a batch's claim codes in one step, their state per row, the letters;
+- ``letter``: one teacher's letter for a code just made (checked to be live);
 - ``signin``: signing in with a number and a code, the lockout, the session cookie;
 - ``downloads``: the holder's certificates and the credential document;
 - ``copies``: purpose-bound copies, their daily limit and record.
@@ -42,6 +43,7 @@ from issuer.holder.copies import (
     validate_copy_request,
 )
 from issuer.holder.downloads import certificate_of, certificates_of, credential_document, dumps
+from issuer.holder.letter import claim_letter_pdf
 from issuer.holder.signin import (
     HolderIdentity,
     HolderLocked,
@@ -70,6 +72,7 @@ __all__ = [
     "batch_letters_pdf",
     "certificate_of",
     "certificates_of",
+    "claim_letter_pdf",
     "code_hash",
     "copies_of",
     "credential_document",

@@ -26,7 +26,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from issuer import console
 from issuer.console import ConsoleIdentity
-from issuer.fields import ValidationFailed
+from issuer.fields import FieldError, ValidationFailed
 from issuer.settings import IssuerSettings
 from issuer.web.deps import DbSession, Now, Settings
 from issuer.web.pages import (
@@ -46,6 +46,7 @@ __all__ = [
     "STATIC",
     "STRINGS",
     "OfficeAdmin",
+    "OfficeSupervisor",
     "OfficeUser",
     "PageRefusal",
     "check_form",
@@ -55,6 +56,7 @@ __all__ = [
     "message",
     "page",
     "pre_token",
+    "problem_page",
     "set_session_cookie",
 ]
 
@@ -145,6 +147,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "forbidden": "请求被拒绝：表单令牌（CSRF）缺失或不正确，"
         "或请求不是从本网站页面提交的。请返回页面重试。",
         "admins_only": "只有管理员可以打开此页面。",
+        "supervisors_only": "只有本机构的审核人员和管理员可以打开此页面。",
         "not_found": "未找到该页面。",
         "locked": "尝试次数过多，请 {minutes} 分钟后再试。",
         "mismatch": "两次输入的密码不一致。",
@@ -219,6 +222,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "forbidden": "Refused: the form token (CSRF) is missing or wrong, or the request did "
         "not come from this site's pages. Go back and try again.",
         "admins_only": "Only admins may open this page.",
+        "supervisors_only": "Only this office's supervisors and admins may open this page.",
         "not_found": "No such page.",
         "locked": "Too many attempts: try again in {minutes} minutes.",
         "mismatch": "The two passwords differ.",
@@ -267,6 +271,17 @@ OfficeAdmin = Annotated[ConsoleIdentity, Depends(_admin)]
 """The signed-in officer if an admin; anyone else gets a 403 page."""
 
 
+def _supervisor(request: Request, who: OfficeUser, settings: Settings) -> ConsoleIdentity:
+    # as the API's Supervisor: a supervisor or admin of the office this issuer serves
+    if who.role not in _SUPERVISORS or who.office_id != settings.office_id:
+        raise PageRefusal(403, "supervisors_only", page_lang(request))
+    return who
+
+
+OfficeSupervisor = Annotated[ConsoleIdentity, Depends(_supervisor)]
+"""The signed-in officer if a supervisor or admin of this office; else a 403 page."""
+
+
 def install(app: FastAPI) -> None:
     """Register on ``app`` the answers to ``SignInRequired`` (303 to the sign-in page)
     and ``PageRefusal`` (an HTML page with its status)."""
@@ -280,6 +295,32 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(PageRefusal)
     async def _refused(request: Request, exc: PageRefusal) -> Response:
         return message(request, None, exc.lang, exc.status, STRINGS[exc.lang][exc.key])
+
+    app.state.problem_page = problem_page
+
+
+def problem_page(
+    request: Request,
+    status: int,
+    title: tuple[str, str],
+    detail: tuple[str, str] | None,
+    errors: list[FieldError],
+    headers: Mapping[str, str],
+) -> Response:
+    """Return a problem (``issuer.web.problems``) as a console page: its title, its detail
+    and each refused field with the reason, in the page's language; ``headers`` kept
+    (``Retry-After``, ``Allow``). Registered by :func:`install` for console paths."""
+    lang = page_lang(request)
+    en = lang == "en"
+    parts = [title[0] if en else title[1]]
+    if detail is not None and (detail[0] or detail[1]):
+        parts.append(detail[0] if en else detail[1])
+    parts += [f"{e.field}: {e.message if en else e.message_zh}" for e in errors]
+    response = message(request, None, lang, status, ("; " if en else "；").join(parts))
+    for name, value in headers.items():
+        if name.lower() not in ("content-type", "content-length", "content-language"):
+            response.headers[name] = value
+    return response
 
 
 def _equal(given: str, expected: str) -> bool:

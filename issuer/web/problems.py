@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credential import InvalidFieldError, preferred_language
@@ -45,8 +45,16 @@ def problem(
     detail: tuple[str, str] | None = None,
     errors: list[FieldError] | None = None,
     headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """Return a problem response; ``title``/``detail`` are (English, Chinese) pairs."""
+) -> Response:
+    """Return a problem response; ``title``/``detail`` are (English, Chinese) pairs.
+
+    For a person's browser on a console page (a path under ``/office`` whose request
+    accepts HTML), the same problem as an HTML page instead, drawn by the renderer the
+    console registered as ``app.state.problem_page`` (``issuer.web.office_pages``): a
+    clerk who sends a field too long sees a page naming it, not JSON."""
+    render = getattr(request.app.state, "problem_page", None)
+    if render is not None and _wants_page(request):
+        return render(request, status, title, detail, errors or [], headers or {})  # type: ignore[no-any-return]
     en = language(request.headers.get("accept-language")) == "en"
     body: dict[str, Any] = {
         "type": PROBLEM_TYPE_BASE + code,
@@ -62,6 +70,13 @@ def problem(
         ]
     hdrs = {"Content-Language": "en" if en else "zh-CN", **(headers or {})}
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=hdrs)
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    if path != "/office" and not path.startswith("/office/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
 
 
 _VALIDATION_TITLE = ("The request has invalid fields", "请求中有字段不符合要求")
@@ -109,13 +124,13 @@ def install(app: FastAPI) -> None:
     """Register the handlers on ``app``."""
 
     @app.exception_handler(ValidationFailed)
-    async def _validation_failed(request: Request, exc: ValidationFailed) -> JSONResponse:
+    async def _validation_failed(request: Request, exc: ValidationFailed) -> Response:
         return problem(
             request, status=422, code="validation", title=_VALIDATION_TITLE, errors=exc.errors
         )
 
     @app.exception_handler(InvalidFieldError)
-    async def _invalid_field(request: Request, exc: InvalidFieldError) -> JSONResponse:
+    async def _invalid_field(request: Request, exc: InvalidFieldError) -> Response:
         return problem(
             request,
             status=422,
@@ -125,7 +140,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _request_validation(request: Request, exc: RequestValidationError) -> Response:
         return problem(
             request,
             status=422,
@@ -135,7 +150,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(IssuerError)
-    async def _issuer_error(request: Request, exc: IssuerError) -> JSONResponse:
+    async def _issuer_error(request: Request, exc: IssuerError) -> Response:
         return problem(
             request,
             status=exc.status,
@@ -146,7 +161,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(PdfError)
-    async def _pdf_error(request: Request, exc: PdfError) -> JSONResponse:
+    async def _pdf_error(request: Request, exc: PdfError) -> Response:
         # A name no font can draw or a value too wide to print: the certificate's content,
         # not the server, so 422 naming the field; a missing font or key is the server's.
         field = getattr(exc, "field", None)
@@ -170,7 +185,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         titles = {
             400: ("The body cannot be parsed", "请求体无法解析"),
             404: ("Not found", "未找到"),
@@ -187,7 +202,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
         return problem(
             request,

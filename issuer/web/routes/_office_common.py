@@ -1,0 +1,63 @@
+"""What the console's area pages (inbox, restrictions, audit) share: an error's text in the
+page's language, times shown in Beijing time, and query and path values read by hand, so
+that a hostile value gives a page naming it rather than FastAPI's JSON 422."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from credential import BEIJING, IdType, as_utc
+from issuer.errors import IssuerError
+
+__all__ = ["ID_TYPE_NAMES", "beijing", "error_text", "positive_int"]
+
+_ID_TYPE_EN = {
+    IdType.RESIDENT_ID: "Resident identity card",
+    IdType.PASSPORT: "Passport",
+    IdType.HK_MO_PASS: "Mainland travel permit (Hong Kong, Macao)",
+    IdType.TW_PASS: "Mainland travel permit (Taiwan)",
+    IdType.FOREIGN_PERMANENT_RESIDENT: "Foreign permanent resident ID card",
+}
+ID_TYPE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {kind.value: kind.name_zh for kind in IdType},
+    "en": {kind.value: _ID_TYPE_EN.get(kind, kind.value) for kind in IdType},
+}
+"""Each identity document type's name by language, keyed by its code."""
+
+
+def error_text(exc: IssuerError, lang: str) -> str:
+    """Return the title and detail of ``exc`` in ``lang`` (zh or en), as one line."""
+    if lang == "en":
+        return f"{exc.title}. {exc.detail}" if exc.detail else exc.title
+    return f"{exc.title_zh}。{exc.detail_zh}" if exc.detail_zh else exc.title_zh
+
+
+def beijing(value: str | dt.datetime | None) -> str:
+    """Return ``value`` (RFC 3339 text or an aware datetime) as ``YYYY-MM-DD HH:MM:SS`` in
+    Beijing time; "" for None, the text itself if it is not a time."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        when = value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return as_utc(when).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def positive_int(text: str | None, *, limit: int = 2**31 - 1) -> int | None:
+    """Return ``text`` as an integer in 1..``limit``; None if absent or empty.
+
+    Raises ValueError for anything else (the pages answer 422 naming the parameter)."""
+    if text is None or text == "":
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise ValueError(text)
+    n = int(text)
+    if not 1 <= n <= limit:
+        raise ValueError(text)
+    return n
