@@ -3,8 +3,9 @@ Playwright's Python package (its bundled driver only; no browser is ever downloa
 skips when /usr/bin/chromium is absent: see ``tests.factory.browser``), at a desk's size.
 
 An issuer is served by uvicorn on a free loopback port (its public URL, so the browser's
-Origin is the issuer's own), with two-person rules on. In order, each step a test that
-hands its people (browser contexts, signed in) to the next:
+Origin is the issuer's own), with two-person rules on. Each step is a test; the officers
+signed in by the first (their browser pages) serve the others, and a test that runs first
+in its xdist worker enrols them itself:
 
 1. an admin, given an enrolment code on the command line's behalf, enrols in the browser
    (password, TOTP computed here), signs in, creates a clerk and two supervisors on the
@@ -254,6 +255,19 @@ def _new_code(pg: Any, officer_id: int) -> str:
 def test_an_admin_enrols_a_clerk_and_two_supervisors_who_each_sign_in(
     office: Office, browser: Any
 ) -> None:
+    _enrol_everyone(office, browser)
+    assert sorted(office.people) == ["ada", "cy", "sa", "sb"]
+    clerk_home = office.people["cy"].locator("main").inner_text()
+    assert "陈经办" in clerk_home
+    assert office.people["cy"].locator("a[href^='/office/officers']").count() == 0
+
+
+def _enrol_everyone(office: Office, browser: Any) -> None:
+    """Step 1, once per office (each xdist worker serving its own): the admin enrols, makes
+    a clerk and two supervisors, who enrol and sign in; their pages go to office.people."""
+    if office.people:
+        return
+    office.people["failed"] = None  # a failure here is not run again by later steps
     # the first admin's enrolment code, as `jiaozi accounts console-code` prints it
     with Session(office.app.state.engine) as s:
         code = console.issue_enrolment(
@@ -300,12 +314,14 @@ def test_an_admin_enrols_a_clerk_and_two_supervisors_who_each_sign_in(
         secret, _ = _enrol(pg, office, username, code)
         _sign_in(pg, office, username, secret)
         office.people[username] = pg
-    clerk_home = office.people["cy"].locator("main").inner_text()
-    assert "陈经办" in clerk_home
-    assert office.people["cy"].locator("a[href^='/office/officers']").count() == 0
+    del office.people["failed"]
 
 
-def _person(office: Office, username: str) -> Any:
+def _person(office: Office, browser: Any, username: str) -> Any:
+    """The signed-in page of ``username`` (enrolling everyone first if this worker has
+    not); skip if the enrolment step failed."""
+    if not office.people:
+        _enrol_everyone(office, browser)
     pg = office.people.get(username)
     if pg is None:
         pytest.skip(f"{username} did not sign in (the enrolment step failed)")
@@ -319,10 +335,10 @@ def _download(pg: Any, link: Any) -> bytes:
 
 
 def test_the_clerk_uploads_a_file_with_errors_and_downloads_what_it_made(
-    office: Office,
+    office: Office, browser: Any
 ) -> None:
     _need(office, "/office/batches", "/office/batches/{batch_id}")
-    pg = _person(office, "cy")
+    pg = _person(office, browser, "cy")
     pg.goto(office.url + "/office/batches")
     data, expected, _good = bad_rows_file()
     upload = pg.locator("form:has(input[type=file])")
@@ -382,10 +398,10 @@ def _verifier(office: Office) -> Any:
 
 
 def test_a_revocation_asked_by_one_supervisor_approved_by_another_reaches_the_verifier(
-    office: Office,
+    office: Office, browser: Any
 ) -> None:
     _need(office, "/office/certificates/{number}", "/office/inbox")
-    sa_pg, sb_pg = _person(office, "sa"), _person(office, "sb")
+    sa_pg, sb_pg = _person(office, browser, "sa"), _person(office, browser, "sb")
     sa_pg.goto(f"{office.url}/office/certificates/{office.number}")
     _shot(sa_pg, "certificate", office)
     form = sa_pg.locator("form[action*='/revoke']")
@@ -483,10 +499,10 @@ AREAS = (
 
 @pytest.mark.parametrize(("area", "path", "username"), AREAS, ids=[a[0] for a in AREAS])
 def test_each_area_page_opens_for_its_officer(
-    office: Office, area: str, path: str, username: str
+    office: Office, browser: Any, area: str, path: str, username: str
 ) -> None:
     _need(office, path)
-    pg = _person(office, username)
+    pg = _person(office, browser, username)
     answer = pg.goto(office.url + path)
     assert answer is not None and answer.status == 200, path
     assert pg.locator("main h1").count() == 1
