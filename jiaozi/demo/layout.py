@@ -12,7 +12,8 @@ Under ``var/demo/`` (in the current directory)::
     verifier/        the verifier: root.jwks.json (public) and verifier.db; no private key
     published/       what the ceremony exports for everyone: trust-list.jwt, root.jwks.json
     env/<name>.env   each service's JIAOZI_* environment, its secrets included (0600)
-    certificates/, pdf/, status/, logs/, demo.json, ADMIN-API-KEYS.txt
+    certificates/, pdf/, status/, logs/, demo.json, ADMIN-API-KEYS.txt,
+    OFFICE-SIGN-IN.txt (office A's console officers: passwords, TOTP secrets; 0600)
 
 docs/operations.md ("Where every key lives") describes the same tree, and
 tests/jiaozi/test_demo.py checks the two agree.

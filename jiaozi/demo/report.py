@@ -30,6 +30,8 @@ def where_to_look(summary: dict[str, Any], base: Path) -> None:
   有效证书 a valid QR      {valid["qr_url"]}
   已撤销   the revoked QR  {revoked["qr_url"]}
   受限制   B's restricted  {home}/certificates/{restricted}.qr.txt
+  办公控制台 office console {a["url"]}/office ({a["short"]}), {b["url"]}/office ({b["short"]})
+                           (A's officers' sign-in details: {home}/OFFICE-SIGN-IN.txt)
   签发接口 issuer API docs {a["url"]}/docs ({a["short"]}), {b["url"]}/docs ({b["short"]})
                            (OpenAPI; "Authorize" with the admin key in {home}/ADMIN-API-KEYS.txt)
   全国登记 registry        {summary["registry_url"]}/healthz   (the national restricted list)

@@ -23,12 +23,14 @@ from typing import Any
 
 import httpx
 
+from issuer.errors import IssuerError
 from keys import KeysError, generate_data_key
 from verifier.cli import render_text
 
 from .ceremony import run_ceremony
 from .layout import BASE, OFFICES, REGISTRY_NAME, Layout, OfficeSpec, secret_file
 from .national import NATIONAL_SYNC_INTERVAL, restrict_across_offices
+from .officers import enrol_officers, sign_in_text
 from .report import where_to_look
 from .samples import OfficeClient, VerifierClient, applicants, pad, poll, result, verdict_text
 from .services import DemoError, Service, choose_port, clean_env
@@ -41,6 +43,7 @@ SYNC_INTERVAL = 2  # the demo verifier's background sync period, seconds
 # person of row 3, certified at B, is then restricted at A
 ISSUED_AT = "AABBA"
 RESTRICTED_ROW = 3
+SIGN_IN_FILE = "OFFICE-SIGN-IN.txt"
 SUPERVISORS = (("demo-sup-a", "演示审核人甲"), ("demo-sup-b", "演示审核人乙"))
 
 
@@ -242,6 +245,22 @@ class Demo:
                 f"签发服务已启动 / office {spec.key} ({spec.short}) running at {self.urls[spec.key]}"
             )
 
+    def enrol_console(self) -> None:
+        """Enrol office A's admin, clerk and supervisors at the console; write their
+        sign-in details to OFFICE-SIGN-IN.txt (0600)."""
+        spec = OFFICES[0]
+        people = [("demo-admin", "admin"), ("demo-clerk", "clerk")]
+        people += [(username, "supervisor") for username, _ in SUPERVISORS]
+        try:
+            enrolled = enrol_officers(self.env[spec.home_name], people)
+        except IssuerError as exc:
+            raise DemoError(f"enrolling the console's officers failed: {exc}") from exc
+        secret_file(BASE / SIGN_IN_FILE, sign_in_text(spec, self.urls[spec.key], enrolled))
+        print(
+            f"\n办公控制台 / office console: {self.urls[spec.key]}/office "
+            f"(sign-in details for A's officers: {BASE}/{SIGN_IN_FILE})"
+        )
+
     # -- the whole run
 
     def run(self) -> dict[str, Any]:
@@ -253,6 +272,7 @@ class Demo:
         feeds = {"A": a.make_accounts(clerk=True), "B": b.make_accounts(clerk=True)}
         self.env["verifier"] = self.verifier_env(feeds)  # its secrets: these client keys only
         self.write_env("verifier", self.env["verifier"])
+        self.enrol_console()
         verifier = self._start("verifier", ["verifier", "serve"], self.env["verifier"])
 
         rows = applicants()

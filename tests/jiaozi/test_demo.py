@@ -153,6 +153,53 @@ def test_demo_issues_prints_verifies_and_revokes(demo_run: DemoRun) -> None:
     assert (demo / "ADMIN-API-KEYS.txt").stat().st_mode & 0o777 == 0o600
 
 
+def test_the_demo_prints_the_console_and_writes_its_officers_sign_in(demo_run: DemoRun) -> None:
+    stdout, demo, summary = demo_run.out.stdout, demo_run.base, demo_run.summary
+    for office in summary["offices"]:
+        assert f"{office['url']}/office" in stdout
+    path = demo / "OFFICE-SIGN-IN.txt"
+    assert path.stat().st_mode & 0o777 == 0o600
+    people = sign_in_details(path.read_text())
+    assert {p["username"]: p["role"] for p in people} == {
+        "demo-admin": "admin", "demo-clerk": "clerk",
+        "demo-sup-a": "supervisor", "demo-sup-b": "supervisor",
+    }  # fmt: skip
+    for p in people:
+        assert p["otpauth uri"].startswith("otpauth://totp/")
+        assert p["totp secret"] in p["otpauth uri"]
+        assert len(p["recovery codes"].split()) == 10
+        assert len(p["password"]) >= 12
+
+
+def sign_in_details(text: str) -> list[dict[str, str]]:
+    """The officers of OFFICE-SIGN-IN.txt, each as its "key: value" lines plus ``role``."""
+    people: list[dict[str, str]] = []
+    for block in text.split("\n[")[1:]:
+        role, _, rest = block.partition("]\n")
+        fields = dict(line.split(": ", 1) for line in rest.splitlines() if ": " in line)
+        people.append({"role": role, **fields})
+    return people
+
+
+def console_sign_in(url: str, person: dict[str, str]) -> httpx.Response:
+    """Sign ``person`` (of OFFICE-SIGN-IN.txt) in at the console of ``url`` as a browser
+    would (the form's token, the Origin header, the TOTP code computed); return the home
+    page the sign-in leads to."""
+    import pyotp
+
+    with httpx.Client(
+        base_url=url, timeout=10, headers={"Origin": url}, follow_redirects=True
+    ) as client:
+        form = client.get("/office/signin")
+        token = re.search(r'name="csrf" value="([^"]*)"', form.text)
+        assert token, form.text
+        code = pyotp.TOTP(person["totp secret"]).now()
+        data = {"username": person["username"], "password": person["password"], "code": code}
+        signed = client.post("/office/signin", data={**data, "csrf": token[1]})
+        assert signed.status_code == 200, signed.text
+        return signed
+
+
 def test_a_restriction_at_office_a_invalidates_office_b_and_bars_the_person(
     demo_run: DemoRun,
 ) -> None:
@@ -262,6 +309,11 @@ def test_demo_serves_until_ctrl_c(tmp_path: Path) -> None:
             assert docs.status_code == 200
         health = httpx.get(summary["registry_url"] + "/healthz", timeout=10)
         assert health.status_code == 200
+        # the admin of A signs in at the console with the details the demo wrote down
+        sign_in = (tmp_path / "var" / "demo" / "OFFICE-SIGN-IN.txt").read_text()
+        admin = next(p for p in sign_in_details(sign_in) if p["role"] == "admin")
+        home = console_sign_in(summary["offices"][0]["url"], admin)
+        assert "演示管理员" in home.text and "/office/officers" in home.text
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, log.read_text()
