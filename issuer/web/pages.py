@@ -9,17 +9,20 @@ Referer), on top of each area's form token and its SameSite=Strict cookie.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import jinja2
 from fastapi import Request
 
+from credential import BEIJING, as_utc
 from issuer.settings import IssuerSettings
 from issuer.web.problems import language
 
 __all__ = [
     "TEMPLATE_ROOT",
+    "beijing",
     "client_address",
     "environment",
     "lang_query",
@@ -32,13 +35,16 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 
 
 def environment(area: str) -> jinja2.Environment:
-    """Return the Jinja2 environment of ``templates/<area>/``: autoescaped, and an
-    undefined name is an error rather than an empty string."""
-    return jinja2.Environment(
+    """Return the Jinja2 environment of ``templates/<area>/``: autoescaped, an undefined
+    name an error rather than an empty string, and the filter ``beijing`` (a stored UTC
+    time shown in Beijing time, as every page shows times)."""
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_ROOT / area),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["beijing"] = beijing
+    return env
 
 
 def page_headers(*, script: bool) -> dict[str, str]:
@@ -97,3 +103,20 @@ def same_origin(settings: IssuerSettings, request: Request) -> bool:
 def client_address(request: Request) -> str:
     """Return the address the request came from (what attempts are counted and audited by)."""
     return request.client.host if request.client is not None else "unknown"
+
+
+def beijing(value: str | dt.datetime | None) -> str:
+    """Return ``value`` (RFC 3339 text or an aware datetime) as ``YYYY-MM-DD HH:MM:SS`` in
+    Beijing time; "" for None, the text itself if it is not a time."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value
+    else:
+        when = value
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return as_utc(when).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")

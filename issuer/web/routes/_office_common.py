@@ -4,10 +4,9 @@ that a hostile value gives a page naming it rather than FastAPI's JSON 422."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from credential import BEIJING, IdType, as_utc
+from credential import IdType
 from issuer.errors import IssuerError
+from issuer.web.pages import beijing
 
 __all__ = ["ID_TYPE_NAMES", "beijing", "error_text", "positive_int"]
 
@@ -30,23 +29,6 @@ def error_text(exc: IssuerError, lang: str) -> str:
     if lang == "en":
         return f"{exc.title}. {exc.detail}" if exc.detail else exc.title
     return f"{exc.title_zh}。{exc.detail_zh}" if exc.detail_zh else exc.title_zh
-
-
-def beijing(value: str | dt.datetime | None) -> str:
-    """Return ``value`` (RFC 3339 text or an aware datetime) as ``YYYY-MM-DD HH:MM:SS`` in
-    Beijing time; "" for None, the text itself if it is not a time."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        try:
-            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return value
-    else:
-        when = value
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return as_utc(when).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def positive_int(text: str | None, *, limit: int = 2**31 - 1) -> int | None:
