@@ -52,7 +52,8 @@ def problem(
     accepts HTML), the same problem as an HTML page instead, drawn by the renderer the
     console registered as ``app.state.problem_page`` (``issuer.web.office_pages``): a
     clerk who sends a field too long sees a page naming it, not JSON."""
-    render = getattr(request.app.state, "problem_page", None)
+    app = request.scope.get("app")  # (absent when a middleware is driven on its own)
+    render = getattr(getattr(app, "state", None), "problem_page", None)
     if render is not None and _wants_page(request):
         return render(request, status, title, detail, errors or [], headers or {})  # type: ignore[no-any-return]
     en = language(request.headers.get("accept-language")) == "en"

@@ -53,9 +53,13 @@ class ConsoleOfficer:
     def get(self, path: str, **kw: Any):
         return self.client.get(path, **kw)
 
-    def post(self, path: str, data: dict[str, str] | None = None, **kw: Any):
-        """POST ``data`` as a form to ``path`` with the form token and a same-origin header."""
-        body = {"csrf": self.token(), **(data or {})}
+    def post(
+        self, path: str, data: dict[str, str] | None = None, *, page: str | None = None, **kw: Any
+    ):
+        """POST ``data`` as a form to ``path`` with the form token (read from ``page``, a
+        path, when given; else from the home page) and a same-origin header."""
+        token = hidden(self.client.get(page).text, "csrf") if page else self.token()
+        body = {"csrf": token, **(data or {})}
         kw.setdefault("follow_redirects", False)
         return self.client.post(path, data=body, headers=ORIGIN, **kw)
 

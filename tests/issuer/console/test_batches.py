@@ -18,17 +18,16 @@ import zipfile
 from urllib.parse import quote
 
 import openpyxl
-import pyotp
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from issuer import console
 from issuer.db import tables
 from issuer.db.models import Batch, BatchItem, Certificate, Office
+from issuer.web.office_pages import COOKIE
 from issuer.web.routes.batches import wait_for_batches
-from tests.factory.issuer import IssuerHarness, bad_rows_file, officer
-from tests.issuer.console.test_signin import PASSWORD
+from tests.factory.console import signed_in
+from tests.factory.issuer import IssuerHarness, bad_rows_file
 
 ORIGIN = {"Origin": "http://testserver"}
 HOSTILE = (
@@ -49,51 +48,10 @@ CODE = re.compile(r"[2-9A-HJKMNP-Z]{4}(?:-[2-9A-HJKMNP-Z]{4}){3}")
 
 
 def _signed_in(env: IssuerHarness, username: str, role: str) -> None:
-    """Make an officer of ``role`` who enrols and signs in (the services, as the pages
-    call them); the harness's client then holds their console session."""
-    officer(env, username, role)
-    now = dt.datetime.now(dt.UTC)
-    with Session(env.engine) as s:
-        oid = s.execute(
-            sa.text("SELECT id FROM officer WHERE username=:u"), {"u": username}
-        ).scalar_one()
-        code = console.issue_enrolment(
-            s,
-            officer_id=oid,
-            office_id=None,
-            issued_by=None,
-            actor="cli",
-            settings=env.settings,
-            now=now,
-        )
-        got = console.start_enrolment(
-            s,
-            username=username,
-            code=code,
-            password=PASSWORD,
-            client="test",
-            settings=env.settings,
-            now=now,
-        )
-        console.confirm_enrolment(
-            s,
-            username=username,
-            code=code,
-            totp_code=pyotp.TOTP(got.secret).at(now),
-            client="test",
-            settings=env.settings,
-            now=now,
-        )
-        token = console.sign_in(
-            s,
-            username=username,
-            password=PASSWORD,
-            code=got.recovery_codes[0],
-            client="test",
-            settings=env.settings,
-            now=now,
-        )
-    env.client.cookies.set("jz_office", token, path="/office")
+    """Make an officer of ``role`` who enrols and signs in (tests.factory.console); the
+    harness's client then holds their console session."""
+    who = signed_in(env, username, role)
+    env.client.cookies.set(COOKIE, who.client.cookies.get(COOKIE), path="/office")
 
 
 def _csrf(html: str) -> str:
