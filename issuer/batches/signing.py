@@ -184,7 +184,8 @@ Signed = tuple[tuple[Any, ...], str, int]
 # No field holds a NUL (digits, hex, base64url, masked numbers, canonical JSON, which
 # escapes control characters), and ``_unpack`` refuses an answer of the wrong length.
 _SEP = "\x00"
-_SIGNED_FIELDS = 7  # number, id hash, masked id, e-licence id, sealed JWS, QR, detail
+# number, id hash, masked id, e-licence id, sealed JWS, QR, detail, person reference
+_SIGNED_FIELDS = 8
 
 # A worker's key and settings, set once by the pool's initializer.
 _worker: dict[str, Any] = {}
@@ -233,6 +234,7 @@ def _sign_wire(
     issued_at = int(now.timestamp())
     office, kid = settings.office_id, signer.kid
     id_key = settings.id_hmac_key.get_secret_value().encode("utf-8")
+    ref_key = settings.restriction_hmac_key.get_secret_value().encode("utf-8")
     out: list[str] = []
     for (
         row_number,
@@ -290,6 +292,9 @@ def _sign_wire(
                 qr_sha256=hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
                 batch_row=row_number,
             ),
+            # the national list finds this certificate by it (issuer.lifecycle.national);
+            # made here, in the worker, not in the parent that writes every row
+            person_reference(ref_key, _ID_TYPES[id_type], id_number),
         )
     return _SEP.join(out)
 
@@ -301,7 +306,7 @@ _QUALIFICATION_CODE = {m: int(m) for m in QualificationType}
 
 
 def _unpack(
-    text: str, jobs: Sequence[Job], *, now: dt.datetime, kid: str, office: str, ref_key: bytes
+    text: str, jobs: Sequence[Job], *, now: dt.datetime, kid: str, office: str
 ) -> list[Signed]:
     """Return the signed rows of ``jobs`` from a worker's answer (``_sign_wire``): the
     certificate columns (``COLUMNS``), the audit detail and the row number."""
@@ -310,7 +315,8 @@ def _unpack(
         raise RuntimeError("a signing worker's answer does not match its jobs")
     out: list[Signed] = []
     for k, j in enumerate(jobs):
-        number, id_hash, masked, eid, sealed, qr, detail = fields[7 * k : 7 * k + 7]
+        n = _SIGNED_FIELDS * k
+        number, id_hash, masked, eid, sealed, qr, detail, ref = fields[n : n + _SIGNED_FIELDS]
         r = j.row
         values = (
             number,
@@ -337,8 +343,7 @@ def _unpack(
             now,
             kid,
             "v1",
-            # the national list finds this certificate by it (issuer.lifecycle.national)
-            person_reference(ref_key, r.id_type, r.id_number),
+            ref,
         )
         out.append((values, detail, r.row_number))
     return out
@@ -443,7 +448,6 @@ class Pending:
     def results(self) -> Iterator[list[Signed]]:
         s = self.signing
         kid, office = s.signer.kid, s.settings.office_id
-        ref_key = s.settings.restriction_hmac_key.get_secret_value().encode("utf-8")
         for k, i in enumerate(range(0, len(self.jobs), self.size)):
             jobs = self.jobs[i : i + self.size]
             if self.futures:
@@ -451,7 +455,7 @@ class Pending:
             else:
                 wire = [j.wire() for j in jobs]
                 text = _sign_wire(wire, signer=s.signer, settings=s.settings, now=self.now)
-            yield _unpack(text, jobs, now=self.now, kid=kid, office=office, ref_key=ref_key)
+            yield _unpack(text, jobs, now=self.now, kid=kid, office=office)
 
     def cancel(self) -> None:
         for f in self.futures:
