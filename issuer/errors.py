@@ -9,7 +9,9 @@ __all__ = [
     "IdempotencyMismatch",
     "IdempotencyPending",
     "IssuerError",
+    "NoClaimCodes",
     "NotFound",
+    "NothingToPrint",
     "PrintingUnavailable",
     "TooManyRequests",
     "Unauthorized",
@@ -59,8 +61,21 @@ class Conflict(IssuerError):
     code = "conflict"
 
 
+class NoClaimCodes(Conflict):
+    """A batch's letters or codes were asked for before its claim codes were made."""
+
+    code = "no_claim_codes"
+
+
+class NothingToPrint(Conflict):
+    """A batch has no valid certificate to print."""
+
+    code = "nothing_to_print"
+
+
 class PrintingUnavailable(IssuerError):
-    """No document-signing key is configured, so no PDF can be signed."""
+    """PDFs cannot be made here: no document-signing key is configured, or a tool the
+    print file needs (``pdfunite``) is missing."""
 
     status = 503
     code = "printing_unavailable"

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from issuer import batches, holder
-from issuer.errors import IssuerError
+from issuer.errors import NoClaimCodes, NothingToPrint, PrintingUnavailable
 from issuer.settings import IssuerSettings
 from issuer.web.deps import Clerk, DbSession, DocumentKey, Now, Principal, Settings
 from issuer.web.routes._common import AUTH, problems
@@ -27,21 +27,6 @@ from issuer.web.routes.batches import CSV_TYPE, XLSX_TYPE, BatchId, Lang, own_ba
 __all__ = ["BatchClaimCodes", "router"]
 
 router = APIRouter(tags=["batches"])
-
-
-class NoClaimCodes(IssuerError):
-    status = 409
-    code = "no_claim_codes"
-
-
-class NothingToPrint(IssuerError):
-    status = 409
-    code = "nothing_to_print"
-
-
-class PrintUnavailable(IssuerError):
-    status = 503
-    code = "print_unavailable"
 
 
 class BatchClaimCodes(BaseModel):
@@ -261,7 +246,7 @@ def read_print_file(
         )
     except batches.PrintUnavailableError as exc:
         shutil.rmtree(work, ignore_errors=True)
-        raise PrintUnavailable(
+        raise PrintingUnavailable(
             "The print file cannot be made here", "无法生成打印文件", str(exc), str(exc)
         ) from None
     except BaseException:
