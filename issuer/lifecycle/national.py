@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,6 +70,7 @@ __all__ = [
     "fill_person_refs",
     "pull_national",
     "push_outbox",
+    "refused_by_registry",
     "sync_national",
 ]
 
@@ -137,6 +139,21 @@ class SyncReport:
 # --- push --------------------------------------------------------------------------------
 
 
+_ANSWERED = re.compile(r"registry answered (\d{3})")
+
+
+def _unavailable(status: int) -> bool:
+    # the registry could not take it now (try again next round), as opposed to a refusal
+    return status >= 500 or status in (408, 429)
+
+
+def refused_by_registry(last_error: str | None) -> bool:
+    """Return True if an outbox row's ``last_error`` (as :func:`push_outbox` writes it) is
+    the registry refusing that entry, not the registry being unreachable or busy."""
+    found = _ANSWERED.match(last_error or "")
+    return found is not None and not _unavailable(int(found[1]))
+
+
 def push_outbox(
     session: Session,
     client: RegistryClient,
@@ -190,7 +207,7 @@ def push_outbox(
         try:
             status, body = client.post_entry(token)
             error = None if status in (200, 201) else f"registry answered {status}: {body[:200]}"
-            unavailable = status >= 500 or status in (408, 429)
+            unavailable = _unavailable(status)
         except httpx.HTTPError as exc:
             error = f"registry unreachable: {type(exc).__name__}"
             unavailable = True

@@ -29,6 +29,7 @@ from credential import IdType, as_utc, beijing_date, mask_id
 from issuer import issuance
 from issuer.audit import chain as audit
 from issuer.db import tables, write
+from issuer.lifecycle.national import refused_by_registry
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -81,7 +82,7 @@ def _national_state(session: Session, ids: list[int]) -> dict[int, dict[str, Any
     for r in rows:
         if r.sent_at is not None:
             state: dict[str, Any] = {"state": "at_registry", "sent_at": _iso(r.sent_at)}
-        elif r.last_error and not r.last_error.startswith("registry unreachable"):
+        elif refused_by_registry(r.last_error):
             state = {"state": "refused", "attempts": r.attempts, "last_error": r.last_error}
         else:
             state = {"state": "waiting", "attempts": r.attempts, "last_error": r.last_error}

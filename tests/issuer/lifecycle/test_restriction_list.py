@@ -187,3 +187,19 @@ def test_bad_lookups_and_roles(issuer_env: IssuerHarness) -> None:
     for q in ({"limit": 0}, {"state": "gone"}, {"before": 0}, {"category": "x"}):
         r = issuer_env.client.get("/api/v1/restrictions", params=q, headers=sup)
         assert r.status_code == 422 and next(iter(q)) in r.text, (q, r.text)
+
+
+def test_a_busy_registry_is_waiting_not_refused(issuer_env: IssuerHarness) -> None:
+    """Defect: any error but "unreachable" showed as refused, so a registry answering 503
+    or 429 looked as if it had refused the entry, and officers would record it again."""
+    a = officer(issuer_env, "sup-a", "supervisor")
+    b = officer(issuer_env, "sup-b", "supervisor")
+    entry = record(issuer_env, entry_body(1), a, b)
+    for status in (503, 429):
+        _push(issuer_env, {entry["id"]: status})
+        [item] = _list(issuer_env, a)["items"]
+        state = item["national"]["entry"]
+        assert state["state"] == "waiting" and str(status) in state["last_error"]
+    _push(issuer_env, {entry["id"]: 422})
+    [item] = _list(issuer_env, a)["items"]
+    assert item["national"]["entry"]["state"] == "refused"
