@@ -125,12 +125,12 @@ class RequestContext:
             raise
         finally:
             try:
-                self._record(scope, status or 500, time.perf_counter() - start)
+                self._record(scope, rid, status or 500, time.perf_counter() - start)
             finally:
                 service_var.reset(service_token)
                 request_id_var.reset(rid_token)
 
-    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+    def _record(self, scope: Scope, rid: str, status: int, seconds: float) -> None:
         route = route_template(scope, self.routes())
         method = str(scope.get("method", ""))
         if self.metrics is not None:
@@ -144,6 +144,9 @@ class RequestContext:
                 route,
                 status,
                 extra={
+                    # said explicitly: a handler that formats later (a queue) is outside
+                    # the request's context
+                    "request_id": rid,
                     "method": method,
                     "route": route,
                     "status": status,
