@@ -3,9 +3,10 @@
 
 Every line has ``ts`` (UTC, ISO 8601 with milliseconds), ``level``, ``logger``, ``msg``,
 ``request_id`` (None outside a request), ``service`` and whatever the call passed in
-``extra=``. An exception is written as its type and its stack (files, lines, code), never
-its message: a message may quote what a client sent (an identity number must never reach
-a log); ``JIAOZI_LOG_FORMAT=text`` (development) writes the full traceback.
+``extra=``. An exception is written as its type and its stack (file, line and function of
+each frame), never its message nor the source lines: a message may quote what a client
+sent (an identity number must never reach a log); ``JIAOZI_LOG_FORMAT=text``
+(development) writes the full traceback.
 """
 
 from __future__ import annotations
@@ -79,8 +80,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             exc_type, _, tb = record.exc_info
             out["exc_type"] = exc_type.__name__
-            # the stack without the message (see the module's docstring)
-            out["stack"] = "".join(traceback.format_tb(tb)) if tb is not None else ""
+            # where, not what: file, line and function of each frame, without the message
+            # or the source lines (a test's source may hold the very value it plants)
+            out["stack"] = [
+                f"{f.filename}:{f.lineno} in {f.name}" for f in traceback.extract_tb(tb)
+            ]
         if record.stack_info:
             out["stack_info"] = record.stack_info
         return json.dumps(out, ensure_ascii=False, separators=(",", ":"))

@@ -80,7 +80,7 @@ def test_an_exception_is_its_type_and_stack_never_its_message() -> None:
     text = ops.JsonFormatter().format(record)
     line = json.loads(text)
     assert line["exc_type"] == "ValueError"
-    assert "test_an_exception_is_its_type" in line["stack"]
+    assert any("test_an_exception_is_its_type" in frame for frame in line["stack"])
     assert number not in text
 
 
