@@ -95,6 +95,10 @@ class RequestContext:
         self.metrics = metrics
         self.routes = routes
         self.limiters = dict(limiters or {})
+        # Paths answered before routing (the verifier's JSON fast path) whose route is a
+        # static one: matched once, not against every route on every request. Only static
+        # templates are kept (template == path), so the dict is bounded by the routes.
+        self._static: dict[str, str] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -130,8 +134,20 @@ class RequestContext:
                 service_var.reset(service_token)
                 request_id_var.reset(rid_token)
 
+    def _route(self, scope: Scope) -> str:
+        if "route" not in scope:
+            path = scope.get("path")
+            known = self._static.get(path) if isinstance(path, str) else None
+            if known is not None:
+                return known
+            found = route_template(scope, self.routes())
+            if found == path:
+                self._static[path] = found
+            return found
+        return route_template(scope)
+
     def _record(self, scope: Scope, rid: str, status: int, seconds: float) -> None:
-        route = route_template(scope, self.routes())
+        route = self._route(scope)
         method = str(scope.get("method", ""))
         if self.metrics is not None:
             self.metrics.observe(route, method, status, seconds)

@@ -28,11 +28,23 @@ from ops import JsonFormatter
 from tests.factory import APPLICANTS_CSV, REPO
 from tests.factory.issuer import RESIDENT_ID, gb11643_ok
 
-__all__ = ["DIR_VARIABLE", "Finding", "Needles", "Recorder", "needles", "scan_dir", "scan_lines"]
+__all__ = [
+    "DIR_VARIABLE",
+    "PLANTED",
+    "Finding",
+    "Needles",
+    "Recorder",
+    "needles",
+    "scan_dir",
+    "scan_lines",
+]
 
 #: Where the session's log files are: set by the first process (the controller), inherited
 #: by the xdist workers it starts.
 DIR_VARIABLE = "JIAOZI_TEST_LOG_DIR"
+#: The ``extra=`` key of a record a test plants on purpose (to prove another check catches
+#: it): the recorder leaves it out.
+PLANTED = "jiaozi_test_planted"
 SAMPLE_CSV = REPO / "jiaozi" / "data" / "sample-applicants.csv"
 FACTORY_NAMES = ("林芳",)  # tests/factory/batchfile.py's invented person
 
@@ -119,7 +131,10 @@ def scan_dir(directory: Path, found: Needles) -> tuple[int, list[Finding]]:
 def _not_the_test_client(record: logging.LogRecord) -> bool:
     """Drop httpx's line about a request the tests' own client sent (Starlette's
     TestClient, ``http://testserver``): the test chose that URL, not the service; httpx
-    lines of the services' own clients (sync, national rounds) are kept."""
+    lines of the services' own clients (sync, national rounds) are kept. Drop a record a
+    test planted on purpose (``PLANTED``)."""
+    if getattr(record, PLANTED, False):
+        return False
     return not (record.name == "httpx" and "://testserver" in str(record.args or record.msg))
 
 

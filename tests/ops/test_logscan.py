@@ -62,3 +62,23 @@ def test_the_findings_name_file_line_and_what(tmp_path: Path) -> None:
     assert [(f.path, f.line_no, f.what) for f in found] == [("gw0.jsonl", 2, "identity number")]
     assert json.loads(found[0].line)["logger"] == "jiaozi.x"
     assert scan_lines(["a", "b"], NEEDLES) == []
+
+
+def test_the_recorder_leaves_out_only_planted_records_and_the_test_clients_lines() -> None:
+    from tests.factory.logscan import PLANTED, _not_the_test_client
+
+    def record(name: str, msg: str, *args: object, **extra: object) -> logging.LogRecord:
+        return logging.getLogger(name).makeRecord(
+            name, logging.INFO, __file__, 1, msg, args, None, extra=extra or None
+        )
+
+    assert _not_the_test_client(record("jiaozi.x", "person %s", ROW["id_number"]))
+    assert not _not_the_test_client(
+        record("jiaozi.x", "person %s", ROW["id_number"], **{PLANTED: True})
+    )
+    assert not _not_the_test_client(
+        record("httpx", "HTTP Request: %s %s", "GET", "http://testserver/api/v1/x")
+    )
+    assert _not_the_test_client(
+        record("httpx", "HTTP Request: %s %s", "GET", "https://issuer.example/statuslists/1")
+    )
