@@ -10,13 +10,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from issuer.db import tables
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
-from ops import JsonFormatter
+from ops import JsonFormatter, current_request_id
 from tests.factory.batchfile import EN_HEADER, csv_bytes, person
 from tests.factory.issuer import API_KEY, IssuerHarness, issue, poll_batch, post_batch
 
@@ -158,3 +159,25 @@ def test_request_id_is_echoed_or_made_and_in_the_access_line(issuer_env: IssuerH
     assert access[0]["status"] == 401 and "11001-2026-999999" not in json.dumps(lines)
     made = issuer_env.client.get("/healthz", headers={"X-Request-ID": "bad id!"})
     assert made.headers["x-request-id"] != "bad id!" and len(made.headers["x-request-id"]) == 32
+
+
+def test_a_batch_runs_in_its_uploads_request_context(
+    issuer_env: IssuerHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from issuer import batches
+
+    seen: list[str | None] = []
+    real = batches.run_batch
+
+    def run_batch(*args: object, **kw: object) -> object:
+        seen.append(current_request_id())  # in the batch's own thread
+        return real(*args, **kw)
+
+    monkeypatch.setattr(batches, "run_batch", run_batch)
+    rows = [person(8100 + n, f"ctx-{n}") for n in range(2)]
+    r = post_batch(
+        issuer_env, csv_bytes(EN_HEADER, rows), "context.csv", **{"X-Request-ID": "upload-5"}
+    )
+    assert r.status_code in (201, 202), r.text
+    assert poll_batch(issuer_env, r.json()["id"])["state"] == "done"
+    assert seen == ["upload-5"]
