@@ -181,3 +181,24 @@ def test_a_batch_runs_in_its_uploads_request_context(
     assert r.status_code in (201, 202), r.text
     assert poll_batch(issuer_env, r.json()["id"])["state"] == "done"
     assert seen == ["upload-5"]
+
+
+def test_serve_hands_uvicorn_the_json_logging_and_no_access_log() -> None:
+    from issuer.cli.commands import log_options
+
+    settings = IssuerSettings(public_url="http://testserver", api_key=API_KEY)
+    options = log_options(settings)
+    assert options["access_log"] is False  # uvicorn's line holds the raw path
+    formatter = options["log_config"]["formatters"]["jiaozi"]
+    assert formatter == {"()": "ops.logs.JsonFormatter", "service": "issuer"}
+    text = log_options(IssuerSettings(public_url="http://testserver", log_format="text"))
+    assert text["log_config"]["formatters"]["jiaozi"]["()"] == "ops.logs.TextFormatter"
+
+
+def test_production_refuses_text_logs_and_a_bad_metrics_allow() -> None:
+    assert IssuerSettings(env="development", log_format="text").log_format == "text"
+    with pytest.raises(ValueError, match="JIAOZI_LOG_FORMAT must be json in production"):
+        IssuerSettings(env="production", log_format="text")
+    with pytest.raises(ValueError, match="not an IP address"):
+        IssuerSettings(metrics_allow="127.0.0.1,prometheus.internal")
+    assert IssuerSettings(metrics_allow='["10.0.0.5"]').metrics_allow == ("10.0.0.5/32",)
