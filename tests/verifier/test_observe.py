@@ -192,3 +192,18 @@ def test_serve_writes_json_lines_with_the_request_id(tmp_path: Path) -> None:
     assert access[0]["service"] == "verifier"
     assert any(x["logger"].startswith("uvicorn") for x in lines)  # uvicorn's own lines too
     assert not any(x["logger"] == "uvicorn.access" for x in lines)  # raw paths: off
+
+
+def test_metrics_judge_the_address_the_trusted_proxy_gives(tmp_path: Path) -> None:
+    gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path, trusted_proxies="10.0.0.1")
+    h = next(gen)
+    try:
+        forwarded = {"X-Forwarded-For": "127.0.0.1"}
+        via_proxy = TestClient(h.app, client=("10.0.0.1", 1)).get("/metrics", headers=forwarded)
+        assert via_proxy.status_code == 200  # the proxy says loopback asked: believed
+        spoofed = TestClient(h.app, client=("10.9.9.9", 1)).get("/metrics", headers=forwarded)
+        assert spoofed.status_code == 404  # anyone else's header is not
+        direct = TestClient(h.app, client=("10.0.0.1", 1)).get("/metrics")
+        assert direct.status_code == 404  # the proxy itself is not in metrics_allow
+    finally:
+        gen.close()
