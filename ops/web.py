@@ -34,6 +34,7 @@ access_log = logging.getLogger("jiaozi.access")
 #: The route label of a request no route matched (a 404, or a refusal before routing of
 #: a path no route has): never the raw path, which could be anything a caller sends.
 UNMATCHED = "unmatched"
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
 def route_template(scope: Mapping[str, Any], routes: Sequence[Any] = ()) -> str:
@@ -149,6 +150,8 @@ class RequestContext:
     def _record(self, scope: Scope, rid: str, status: int, seconds: float) -> None:
         route = self._route(scope)
         method = str(scope.get("method", ""))
+        if method not in _METHODS:
+            method = "other"  # any token is a method to HTTP: the labels stay bounded
         if self.metrics is not None:
             self.metrics.observe(route, method, status, seconds)
             if status == 429:

@@ -138,3 +138,13 @@ def test_readyz_and_healthz() -> None:
     assert r.status_code == 503 and r.json()["failing"] == ["status_lists"]
     r = TestClient(bad_app, client=LOCAL).get("/healthz")
     assert r.status_code == 200 and r.json() == {"status": "ok"}
+
+
+def test_an_unknown_method_is_one_label() -> None:
+    app, metrics = _app()
+    client = TestClient(app, client=LOCAL)
+    for method in ("FOO", "BAR"):
+        assert client.request(method, "/healthz").status_code == 405
+    sample = metrics.registry.get_sample_value
+    labels = {"route": "/healthz", "method": "other", "status": "405"}
+    assert sample("jiaozi_http_requests_total", labels) == 2
