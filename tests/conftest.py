@@ -73,7 +73,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         if findings:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             if tr is not None:
-                tr.write_sep("=", f"personal data in {len(findings)} of {lines} log lines", red=True)
+                tr.write_sep(
+                    "=", f"personal data in {len(findings)} of {lines} log lines", red=True
+                )
                 for f in findings[:20]:
                     tr.write_line(f"  {f.path}:{f.line_no}: {f.what}: {f.line[:300]}")
         elif tr is not None and tr.verbosity >= 0:
