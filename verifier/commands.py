@@ -1,6 +1,7 @@
 """``jiaozi verifier ...``: run the verifier service and administer it.
 
     jiaozi verifier serve [--host H --port P]      the HTTP service (uvicorn)
+    jiaozi verifier migrate [--check]              upgrade the schema (or say where it is)
     jiaozi verifier sync [--status-uri URI ...]    one sync round, then exit (1 if any failed)
     jiaozi verifier bundle export FILE / import FILE    offline bundles
 
@@ -97,6 +98,33 @@ def app_factory() -> Any:
     from .app import create_app
 
     return create_app(_settings())
+
+
+@verifier_group.command("migrate")
+@click.option("--check", is_flag=True, help="Change nothing: say where the schema stands.")
+def migrate(check: bool) -> None:
+    """Upgrade the verifier's database schema to this version's (its Alembic revisions,
+    version table vf_alembic_version), one replica at a time; with --check only say where
+    it stands and exit 1 if it is behind."""
+    from .db import SchemaError, engine_for, migration_state, upgrade
+
+    engine = engine_for(_settings().database_url)
+    try:
+        current, target = migration_state(engine)
+        if check:
+            behind = current != target
+            state = "behind: run `jiaozi verifier migrate`" if behind else "current"
+            click.echo(f"verifier database at {current or 'none'}, head {target} ({state})")
+            sys.exit(1 if behind else 0)
+        before, after = upgrade(engine)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"verifier database already at {after}")
+    else:
+        click.echo(f"verifier database upgraded from {before or 'none'} to {after}")
 
 
 @verifier_group.command("sync")
