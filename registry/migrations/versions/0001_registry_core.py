@@ -28,7 +28,7 @@ _TS = sa.DateTime(timezone=True)
 def upgrade() -> None:
     tables = set(sa.inspect(op.get_bind()).get_table_names())
 
-    def table(name: str, *elements: sa.SchemaItem, index: tuple[str, ...] = ()) -> None:
+    def table(name: str, *elements: sa.schema.SchemaItem, index: tuple[str, ...] = ()) -> None:
         if name in tables:  # a create_all database's table is adopted as it stands
             return
         op.create_table(name, *elements)

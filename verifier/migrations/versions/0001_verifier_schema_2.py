@@ -54,7 +54,7 @@ def _drop_person_data(conn: sa.Connection, tables: set[str]) -> set[str]:
     return tables - dropped
 
 
-def _table(tables: set[str], name: str, *elements: sa.SchemaItem) -> None:
+def _table(tables: set[str], name: str, *elements: sa.schema.SchemaItem) -> None:
     if name not in tables:  # a create_all database's table is adopted as it stands
         op.create_table(name, *elements)
 
