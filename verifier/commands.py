@@ -51,13 +51,17 @@ def _settings() -> Any:
 def _verifier() -> Any:
     from ._offline import OfflineDataError, load_root_keys
     from .app import Verifier
+    from .db import SchemaError
 
     settings = _settings()
     try:
         roots = load_root_keys(settings.root_jwks)
     except OfflineDataError as exc:
         raise click.ClickException(str(exc)) from exc
-    return Verifier(settings, None, _now, roots)
+    try:
+        return Verifier(settings, None, _now, roots)
+    except SchemaError as exc:  # JIAOZI_AUTO_MIGRATE=false and the schema behind
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group("verifier")
@@ -74,6 +78,8 @@ def serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = _settings()  # refuse bad or insecure settings before binding the port
+    if not settings.auto_migrate:  # each worker migrates otherwise; else say it here, once
+        _require_current_schema(settings.database_url)
     uvicorn.run(
         "verifier.commands:app_factory",
         factory=True,
@@ -82,6 +88,21 @@ def serve(host: str, port: int, workers: int) -> None:
         workers=workers,
         **proxy_options(settings),
     )
+
+
+def _require_current_schema(url: str) -> None:
+    from .db import engine_for, migration_state
+
+    engine = engine_for(url)
+    try:
+        current, head = migration_state(engine)
+    finally:
+        engine.dispose()
+    if current != head:
+        raise click.ClickException(
+            f"the verifier's database is at revision {current or 'none'}, this version "
+            f"needs {head}: run `jiaozi verifier migrate` (or set JIAOZI_AUTO_MIGRATE=true)"
+        )
 
 
 def proxy_options(settings: VerifierSettings) -> dict[str, Any]:

@@ -226,3 +226,19 @@ def test_the_three_services_share_one_postgresql_database() -> None:
         finally:
             for engine in engines:
                 engine.dispose()
+
+
+def test_commands_without_auto_migrate_refuse_a_schema_behind_in_one_line(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JIAOZI_REGISTRY_DATABASE_URL", f"sqlite:///{tmp_path / 'registry.db'}")
+    monkeypatch.setenv("JIAOZI_AUTO_MIGRATE", "false")
+    refused = CliRunner().invoke(registry_group, ["feed-client", "mis-test"])
+    assert refused.exit_code == 1
+    assert refused.output == (
+        "Error: the registry's database is at revision none, this version needs 0001: run "
+        "`jiaozi registry migrate` (or start with JIAOZI_AUTO_MIGRATE=true)\n"
+    )
+    assert CliRunner().invoke(registry_group, ["migrate"]).exit_code == 0
+    made = CliRunner().invoke(registry_group, ["feed-client", "mis-test"])
+    assert made.exit_code == 0 and made.output.strip()  # the client's key, shown once

@@ -246,3 +246,22 @@ def test_the_migrate_command_inspects_and_upgrades(
         0,
         "verifier database at 0001, head 0001 (current)\n",
     )
+
+
+def test_serve_without_auto_migrate_refuses_a_schema_behind_before_serving(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    served: list[object] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: served.append(a))
+    monkeypatch.setenv("JIAOZI_DATABASE_URL", f"sqlite:///{tmp_path / 'verifier.db'}")
+    monkeypatch.setenv("JIAOZI_AUTO_MIGRATE", "false")
+    refused = CliRunner().invoke(verifier_group, ["serve", "--port", "0"])
+    assert refused.exit_code == 1 and served == []
+    assert "at revision none, this version needs 0001: run `jiaozi verifier migrate`" in (
+        refused.output
+    )
+    assert CliRunner().invoke(verifier_group, ["migrate"]).exit_code == 0
+    started = CliRunner().invoke(verifier_group, ["serve", "--port", "0"])
+    assert started.exit_code == 0 and len(served) == 1
