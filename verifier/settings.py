@@ -63,6 +63,9 @@ class VerifierSettings(BaseSettings):
     # a published development secret in use.
     env: Literal["development", "production"] = "production"
     database_url: str = "sqlite:///var/verifier.db"
+    # Upgrade the schema to this version's at start (as the issuer's JIAOZI_AUTO_MIGRATE);
+    # off: start only on a database `jiaozi verifier migrate` has brought to head.
+    auto_migrate: bool = True
     redis_url: str | None = None
     redis_prefix: str = "jiaozi:verifier:"
     # The only origin accepted in QR URLs (contract section 4).

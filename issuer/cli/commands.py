@@ -1,6 +1,6 @@
-"""``jiaozi issuer serve``, ``publish``, ``export-public`` and ``jiaozi accounts ...``: run
-the office's service, its publication job and its static public artefacts, and manage its
-accounts from the machine it runs on.
+"""``jiaozi issuer serve``, ``migrate``, ``publish``, ``export-public`` and ``jiaozi accounts
+...``: run the office's service, its schema migrations, its publication job and its static
+public artefacts, and manage its accounts from the machine it runs on.
 
 Settings come from ``JIAOZI_*`` (``issuer.settings``); keys from the key store at
 ``$JIAOZI_HOME`` opened with ``$JIAOZI_KEY_PASSPHRASE`` (``keys``). Any error is one line
@@ -168,6 +168,46 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
         )
     click.echo(f"jiaozi issuer for {office} on http://{host}:{port}", err=True)
     uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))
+
+
+@issuer_group.command("migrate")
+@click.option("--check", is_flag=True, help="Change nothing: say where the schema stands.")
+@_reports_errors
+def migrate_command(check: bool) -> None:
+    """Upgrade the office's database schema to this version's (its Alembic revisions,
+    version table alembic_version), as `serve` and the commands that write do at start
+    unless JIAOZI_AUTO_MIGRATE=false; with --check only say where it stands and exit 1 if
+    it is behind."""
+    import sys
+
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from issuer.db.engine import alembic_config, make_engine, upgrade
+
+    settings = IssuerSettings()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = make_engine(settings.database_url)
+
+    def current() -> str | None:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    try:
+        before = current()
+        if check:
+            behind = before != head
+            state = "behind: run `jiaozi issuer migrate`" if behind else "current"
+            click.echo(f"issuer database at {before or 'none'}, head {head} ({state})")
+            sys.exit(1 if behind else 0)
+        upgrade(engine)
+        after = current()
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"issuer database already at {after}")
+    else:
+        click.echo(f"issuer database upgraded from {before or 'none'} to {after}")
 
 
 @issuer_group.command("sync-national")
