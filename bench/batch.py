@@ -92,13 +92,15 @@ def run_batch_once(
     chunk: int | None = None,
     expected: int = ROWS,
     prepare: Callable[[Engine], object] | None = None,
+    database_url: str | None = None,
 ) -> dict[str, float]:
     """Issue ``data`` into a fresh SQLite file; return the rate and the time split.
 
     ``chunk`` defaults to ``issuer.batches.run.DEFAULT_CHUNK`` (what the HTTP API uses).
     ``prepare`` is given the engine of the migrated database before the clock starts
     (bench.national fills the national list there); ``expected`` is how many rows must
-    be issued (the rate counts those).
+    be issued (the rate counts those). ``database_url`` replaces the SQLite file with an
+    empty database the caller made (bench.scale: a fresh PostgreSQL database per run).
     """
 
     from credential import KeySigner
@@ -108,7 +110,7 @@ def run_batch_once(
 
     signer = KeySigner(Ed25519PrivateKey.generate(), "11001-1")
     with tempfile.TemporaryDirectory(prefix="jiaozi-bench-") as tmp:
-        settings = IssuerSettings(database_url=f"sqlite:///{tmp}/issuer.db")
+        settings = IssuerSettings(database_url=database_url or f"sqlite:///{tmp}/issuer.db")
         engine = make_engine(settings.database_url)
         try:
             upgrade(engine)

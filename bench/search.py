@@ -40,6 +40,7 @@ from types import ModuleType
 from typing import Any
 
 import sqlalchemy as sa
+from pydantic import SecretStr
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
@@ -102,7 +103,7 @@ def person(tool: ModuleType, i: int) -> dict[str, str]:
 def _settings() -> Any:
     from issuer.settings import IssuerSettings
 
-    return IssuerSettings(database_url=URL, id_hmac_key=HMAC_KEY)
+    return IssuerSettings(database_url=URL, id_hmac_key=SecretStr(HMAC_KEY))
 
 
 def _version() -> str:
@@ -126,6 +127,23 @@ def _ensure_database() -> None:
                 conn.exec_driver_sql(f'CREATE DATABASE "{url.database}"')
     finally:
         admin.dispose()
+
+
+def ensure_database() -> None:
+    """Create the database at ``URL`` if the server does not have it (empty)."""
+    _ensure_database()
+
+
+def is_loaded() -> bool:
+    """Return True if the database at ``URL`` holds the certificates this generator
+    makes (``run`` would reuse them, not load); the database must exist."""
+    from issuer.db.engine import make_engine
+
+    engine = make_engine(URL)
+    try:
+        return _cached(engine)
+    finally:
+        engine.dispose()
 
 
 def _cached(engine: Engine) -> bool:
