@@ -93,6 +93,7 @@ def run_batch_once(
     expected: int = ROWS,
     prepare: Callable[[Engine], object] | None = None,
     database_url: str | None = None,
+    finish: Callable[[Engine], object] | None = None,
 ) -> dict[str, float]:
     """Issue ``data`` into a fresh SQLite file; return the rate and the time split.
 
@@ -100,7 +101,9 @@ def run_batch_once(
     ``prepare`` is given the engine of the migrated database before the clock starts
     (bench.national fills the national list there); ``expected`` is how many rows must
     be issued (the rate counts those). ``database_url`` replaces the SQLite file with an
-    empty database the caller made (bench.scale: a fresh PostgreSQL database per run).
+    empty database the caller made (bench.scale: a fresh PostgreSQL database per run);
+    ``finish`` is given the engine once the clock has stopped, before it is disposed
+    (bench.scale reads the server's CPU there).
     """
 
     from credential import KeySigner
@@ -135,6 +138,8 @@ def run_batch_once(
             )
             t1, t2 = marks[0], time.perf_counter()
             cpu, kids = time.process_time() - cpu0, _children_cpu() - kids0
+            if finish is not None:
+                finish(engine)
         finally:
             engine.dispose()
     assert batch.issued_rows == expected, batch

@@ -52,6 +52,26 @@ def test_batch_runs_issue_every_row_on_sqlite_and_postgresql(pg_admin: sa.Engine
     assert best["raw"]["rate"] > 0 and best["sqlite"]["rate"] > 0 and best["pg"]["rate"] > 0
     figures = scale.batch_figures(best)
     assert figures["scale_batch_pg_certs_per_s"] == best["pg"]["rate"]
+    # the server is on this machine: its backends' CPU was read around the batch
+    assert figures["scale_batch_pg_server_cpu_us_per_cert"] >= 0.0
+
+
+def test_server_cpu_reads_this_database_backends(pg_admin: sa.Engine) -> None:
+    with scale.fresh_database(ADMIN_URL, prefix="bench_scale_test") as url:
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                mine = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+                got = scale.server_cpu(engine)
+        finally:
+            engine.dispose()
+    assert mine in got  # the open connection's backend among those read
+    assert all(seconds >= 0.0 for seconds in got.values())
+
+
+def test_server_cpu_between_counts_new_backends_whole_and_needs_both_readings() -> None:
+    assert scale._server_cpu_between({1: 1.0}, {1: 1.5, 2: 0.25}) == pytest.approx(0.75)
+    assert scale._server_cpu_between({}, {1: 1.0}) is None
 
 
 def test_batch_figures_are_the_ratios_of_the_best_runs() -> None:
