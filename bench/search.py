@@ -17,9 +17,11 @@ another, issued 2019-2026 in time order, 80 % of the first office's through batc
 2,500 rows, 0.4 % revoked and 0.2 % suspended, with signed texts of realistic length;
 each office's certificates hold entries of that office's own status lists of 131,072
 two-bit entries (the issuer's size; 7 lists of the first office, 1 of the other), whose
-bits say the certificates' statuses (bench.scale publishes and syncs them); loaded
-with COPY after the plain indexes are dropped, which are then rebuilt from their own
-definitions, and the tables vacuumed and analysed. The loaded database is kept: a
+bits say the certificates' statuses (bench.scale publishes and syncs them), and a
+restricted-list entry (with its change) for each of the first office's certificates
+revoked for misconduct (0.4 %, ~3,600); loaded with COPY after the plain indexes are
+dropped, which are then rebuilt from their own definitions, and the tables vacuumed
+and analysed. The loaded database is kept: a
 marker table holds the migration head, the generator's version and the row count, and
 the next run reuses the database when all three match (``search_cached`` 1) and loads it
 again otherwise.
@@ -30,6 +32,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import importlib.util
+import json
 import os
 import random
 import statistics
@@ -47,7 +50,7 @@ from sqlalchemy.orm import Session
 ROWS = 1_000_000
 QUERIES = 200
 GOAL_MS = 100.0
-GENERATOR = "2"  # 2: per-office status lists of 131,072 entries with their bits
+GENERATOR = "3"  # 2: per-office status lists with their bits; 3: the restricted list
 SEED = 13
 OFFICE_A = "urn:jiaozi:office:11001"
 OFFICE_B = "urn:jiaozi:office:11002"
@@ -79,6 +82,11 @@ _COLUMNS = (
     "sex, birth_date, ethnicity, id_type, id_number_hash, id_number_masked, subject, "
     "certified_on, elicence_id, status_list_id, status_idx, credential_jws, qr_token, "
     "status, created_at, kid, status_reason, status_changed_at, layout_version, person_ref"
+)
+_RESTRICTION_COLUMNS = (
+    "id, person_ref, id_type, category, decision_date, bar_until, deciding_office, "
+    "legal_basis, affected_json, recorded_at, removed_at, removal_reason, name, "
+    "id_number_masked"
 )
 # Texts of the lengths the signed forms have (a sealed e-licence ~1,100 characters, the
 # QR token ~700): the table's width decides how many rows a page of the heap holds.
@@ -155,12 +163,14 @@ def _cached(engine: Engine) -> bool:
 
 
 def _rows(
-    tool: ModuleType, settings: Any, lists: dict[int, Any]
+    tool: ModuleType, settings: Any, lists: dict[int, Any], restricted: list[str]
 ) -> Iterator[tuple[str, list[tuple[int, int, int]]]]:
     """Yield (COPY text of one certificate, its batch items (batch, row, id)) per row;
-    set each not-valid certificate's entry in ``lists`` (list id to StatusList)."""
+    set each not-valid certificate's entry in ``lists`` (list id to StatusList), and add
+    to ``restricted`` the COPY text of a restricted-list entry (category ``revoked``,
+    barred five years) for each certificate of the first office revoked for misconduct."""
     from credential import IdType, StatusValue, mask_id
-    from issuer.issuance import id_hash
+    from issuer.issuance import id_hash, person_ref
 
     serials: dict[tuple[str, int], int] = {}
     entries = {OFFICE_A: 0, OFFICE_B: 0}  # entries given out per office, in its own lists
@@ -196,6 +206,28 @@ def _rows(
             value = StatusValue.INVALID if status == "revoked" else StatusValue.SUSPENDED
             lists[list_id].set(n % LIST_SIZE, int(value))
         changed = (at + dt.timedelta(days=30)).isoformat() if status != "valid" else "\\N"
+        if office == OFFICE_A and draw < 0.004:
+            decided = (at + dt.timedelta(days=30)).date()
+            restricted.append(
+                "\t".join(
+                    (
+                        str(len(restricted) + 1),
+                        person_ref(settings, IdType.RESIDENT_ID, p["id_number"]),
+                        "resident_id",
+                        "revoked",
+                        decided.isoformat(),
+                        (decided + dt.timedelta(days=5 * 365)).isoformat(),
+                        OFFICE_A,
+                        "教师资格条例 第十九条",
+                        json.dumps([number]),
+                        changed,
+                        "\\N",
+                        "\\N",
+                        p["name"],
+                        mask_id(p["id_number"]),
+                    )
+                )
+            )
         reason = {"valid": "\\N", "suspended": "investigation", "revoked": "misconduct"}[status]
         line = "\t".join(
             (
@@ -304,9 +336,10 @@ def load(engine: Engine) -> tuple[float, float]:
         assert raw is not None
         cur = raw.cursor()
         items: list[str] = []
+        restricted: list[str] = []
         with cur.copy(f"COPY certificate ({_COLUMNS}) FROM STDIN") as copy:
             chunk: list[str] = []
-            for line, its in _rows(tool, settings, lists):
+            for line, its in _rows(tool, settings, lists, restricted):
                 chunk.append(line)
                 items.extend(f"{b}\t{r}\t{c}" for b, r, c in its)
                 if len(chunk) == 10_000:
@@ -317,11 +350,24 @@ def load(engine: Engine) -> tuple[float, float]:
         with cur.copy("COPY batch_item (batch_id, row_number, certificate_id) FROM STDIN") as copy:
             for start in range(0, len(items), 50_000):
                 copy.write("\n".join(items[start : start + 50_000]) + "\n")
+        with cur.copy(f"COPY restriction ({_RESTRICTION_COLUMNS}) FROM STDIN") as copy:
+            copy.write("".join(line + "\n" for line in restricted))
+        with cur.copy("COPY restriction_change (seq, restriction_id, op, at) FROM STDIN") as copy:
+            copy.write(
+                "".join(
+                    f"{n}\t{n}\tadd\t{line.split(chr(9))[9]}\n"
+                    for n, line in enumerate(restricted, start=1)
+                )
+            )
+        conn.execute(
+            sa.text("UPDATE event_head SET seq = :n WHERE name = 'restriction'"),
+            {"n": len(restricted)},
+        )
         conn.execute(
             sa.text("UPDATE status_list SET data = :data WHERE id = :id"),
             [{"id": n, "data": lst.to_bytes()} for n, lst in lists.items()],
         )  # the bits the rows set, now that every row is in
-        for table in ("certificate", "batch_item", "status_list", "batch"):
+        for table in ("certificate", "batch_item", "status_list", "batch", "restriction"):
             conn.exec_driver_sql(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                 f"(SELECT max(id) FROM {table}))"

@@ -113,21 +113,32 @@ def test_loaded_office_published_and_synced_by_a_fresh_verifier(
         engine = make_engine(url)
         try:
             search.load(engine)
-            in_db = scale.not_valid_in_db(engine, search.OFFICE_A)
+            not_valid = scale.not_valid_in_db(engine, search.OFFICE_A)
+            restricted = scale.restricted_in_db(engine)
         finally:
             engine.dispose()
-        got = scale.office_figures(url, search.OFFICE_A, search.HMAC_KEY, rounds=1)
-    assert in_db > 0  # the loader made some not valid, and their bits are set
+        got = scale.office_figures(url, search.OFFICE_A, search.HMAC_KEY, rounds=2)
+        again = scale.office_figures(url, search.OFFICE_A, search.HMAC_KEY, rounds=1)
+    # the loader made some not valid (their bits set) and restricted some
+    assert not_valid > restricted > 0
     assert got["scale_office_status_lists"] == search.LISTS_A
     assert got["scale_publish_lists_signed"] == search.LISTS_A
+    # a page per change, the snapshot and the empty head page
+    assert got["scale_publish_restricted_documents"] == restricted + 2
     assert got["scale_sync_lists_held"] == search.LISTS_A
     assert got["scale_sync_clean"] == 1.0
-    # the verifier holds, through the issuer's HTTP, the statuses the database says
-    assert got["scale_sync_not_valid_entries"] == got["scale_sync_not_valid_in_db"] == in_db
+    # the verifier holds, through the issuer's HTTP, what the database says
+    assert got["scale_sync_not_valid_entries"] == got["scale_sync_not_valid_in_db"] == not_valid
+    assert got["scale_sync_restricted_certificates"] == restricted
+    assert got["scale_sync_restricted_in_db"] == restricted
+    assert got["scale_sync_agrees"] == 1.0
     assert got["scale_publish_ratio"] == pytest.approx(
         got["scale_publish_seconds"] / scale.GOAL_PUBLISH_S
     )
     assert got["scale_sync_ratio"] == pytest.approx(got["scale_sync_seconds"] / scale.GOAL_SYNC_S)
+    # a second run on the same database (as make bench's next) publishes and syncs alike
+    assert again["scale_publish_lists_signed"] == search.LISTS_A
+    assert (again["scale_sync_clean"], again["scale_sync_agrees"]) == (1.0, 1.0)
 
 
 def test_stack_figure_is_skipped_with_a_reason_without_the_stack(
