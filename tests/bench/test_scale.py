@@ -149,6 +149,28 @@ def test_stack_figure_is_skipped_with_a_reason_without_the_stack(
     assert "jiaozi.no_such_stack" in str(got["scale_stack_skipped"])
 
 
+def test_stack_figures_take_each_side_best_round_and_all_its_errors() -> None:
+    def r(rps: float, errors: float) -> dict[str, float]:
+        return {"x_rps": rps, "x_p50_ms": 1000 / rps, "x_p99_ms": 2000 / rps, "x_errors": errors}
+
+    got = scale.stack_ratio(
+        {"direct": [r(1000.0, 0.0), r(1250.0, 1.0)], "nginx": [r(1500.0, 2.0), r(900.0, 0.0)]}
+    )
+    assert got["scale_stack_direct_rps"] == 1250.0
+    assert got["scale_stack_nginx_rps"] == 1500.0
+    assert got["scale_stack_nginx_p99_ms"] == pytest.approx(2000 / 1500)
+    assert (got["scale_stack_direct_errors"], got["scale_stack_nginx_errors"]) == (1.0, 2.0)
+    assert got["scale_stack_ratio"] == pytest.approx(1.2)
+
+
+def test_verify_request_is_one_whole_http_request() -> None:
+    raw = scale.verify_request("127.0.0.1:8443", "https://v.example.cn/v#abc")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"POST /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n")
+    assert f"Content-Length: {len(body)}".encode() in head
+    assert json.loads(body) == {"qr": "https://v.example.cn/v#abc"}
+
+
 def test_results_written_flat_and_sorted_and_shown_as_the_table_does(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     write_results({"b": 1.5, "a": 12345.6, "c": "skipped: no stack"}, out)
