@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from bench import scale, search
+from bench import scale, scale_stack, search
 from bench.__main__ import shown, write_results
 from bench.batch import applicants
 from credential import StatusList
@@ -144,8 +144,8 @@ def test_loaded_office_published_and_synced_by_a_fresh_verifier(
 def test_stack_figure_is_skipped_with_a_reason_without_the_stack(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(scale, "STACK_MODULE", "jiaozi.no_such_stack")
-    got = scale.stack_figures()
+    monkeypatch.setattr(scale_stack, "STACK_MODULE", "jiaozi.no_such_stack")
+    got = scale_stack.stack_figures()
     assert "jiaozi.no_such_stack" in str(got["scale_stack_skipped"])
 
 
@@ -153,7 +153,7 @@ def test_stack_figures_take_each_side_best_round_and_all_its_errors() -> None:
     def r(rps: float, errors: float) -> dict[str, float]:
         return {"x_rps": rps, "x_p50_ms": 1000 / rps, "x_p99_ms": 2000 / rps, "x_errors": errors}
 
-    got = scale.stack_ratio(
+    got = scale_stack.stack_ratio(
         {"direct": [r(1000.0, 0.0), r(1250.0, 1.0)], "nginx": [r(1500.0, 2.0), r(900.0, 0.0)]}
     )
     assert got["scale_stack_direct_rps"] == 1250.0
@@ -164,7 +164,7 @@ def test_stack_figures_take_each_side_best_round_and_all_its_errors() -> None:
 
 
 def test_verify_request_is_one_whole_http_request() -> None:
-    raw = scale.verify_request("127.0.0.1:8443", "https://v.example.cn/v#abc")
+    raw = scale_stack.verify_request("127.0.0.1:8443", "https://v.example.cn/v#abc")
     head, _, body = raw.partition(b"\r\n\r\n")
     assert head.startswith(b"POST /api/v1/verify HTTP/1.1\r\nHost: 127.0.0.1:8443\r\n")
     assert f"Content-Length: {len(body)}".encode() in head
