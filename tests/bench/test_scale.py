@@ -44,6 +44,14 @@ def test_fresh_database_is_empty_and_dropped_after(pg_admin: sa.Engine) -> None:
     assert _databases(pg_admin, name) == 0
 
 
+def test_postgresql_unreachable_says_why_and_none_when_it_answers(pg_admin: sa.Engine) -> None:
+    assert scale.postgresql_unreachable(ADMIN_URL) is None
+    # a closed port on loopback: nothing listens on port 1
+    url = make_url(ADMIN_URL).set(port=1).render_as_string(hide_password=False)
+    why = scale.postgresql_unreachable(url)
+    assert why is not None and why.startswith("postgresql+psycopg://postgres@127.0.0.1:1/")
+
+
 def test_batch_runs_issue_every_row_on_sqlite_and_postgresql(pg_admin: sa.Engine) -> None:
     best = scale.batch_pg_vs_sqlite(
         applicants(20), expected=20, rounds=1, workers=1, admin_url=ADMIN_URL
