@@ -149,6 +149,10 @@ def stack_figures(
         if gen.returncode != 0:
             raise RuntimeError(f"load generator failed:\n{gen.stderr.decode()[-2000:]}")
         found = json.loads(gen.stdout)
+    except (stack_module.StackError, RuntimeError, subprocess.TimeoutExpired) as exc:
+        # make bench's other figures are still written; the reason is printed and kept
+        why = " | ".join(str(exc).split("\n")).strip() or type(exc).__name__
+        return {"scale_stack_skipped": f"the stack run failed: {why[-600:]}"}
     finally:
         stack.stop()
         shutil.rmtree(base, ignore_errors=True)
