@@ -5,6 +5,8 @@ runs and counts what it should. Speed is ``make bench``'s, never judged here."""
 from __future__ import annotations
 
 import json
+import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -155,6 +157,38 @@ def test_stack_figure_is_skipped_with_a_reason_without_the_stack(
     monkeypatch.setattr(scale_stack, "STACK_MODULE", "jiaozi.no_such_stack")
     got = scale_stack.stack_figures()
     assert "jiaozi.no_such_stack" in str(got["scale_stack_skipped"])
+
+
+def test_stack_that_fails_to_start_is_skipped_with_its_reason_and_stopped(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    stopped: list[Path] = []
+
+    class StackError(Exception):
+        pass
+
+    class Stack:
+        def __init__(self, base: Path, **ports: int) -> None:
+            self.base = base
+
+        def start(self, *, samples: int) -> None:
+            raise StackError("nginx -t refused the configuration\nline 2")
+
+        def stop(self) -> None:
+            stopped.append(self.base)
+
+    fake = types.ModuleType("fake_stack")
+    fake.Stack, fake.StackError = Stack, StackError  # type: ignore[attr-defined]
+    parts = types.ModuleType("fake_stack.parts")
+    parts.nginx_binary = lambda: "/usr/sbin/nginx"  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fake_stack", fake)
+    monkeypatch.setitem(sys.modules, "fake_stack.parts", parts)
+    monkeypatch.setattr(scale_stack, "STACK_MODULE", "fake_stack")
+    got = scale_stack.stack_figures()
+    assert got == {
+        "scale_stack_skipped": "the stack run failed: nginx -t refused the configuration | line 2"
+    }
+    assert len(stopped) == 1 and not stopped[0].parent.exists()  # stopped, directory removed
 
 
 def test_stack_figures_take_each_side_best_round_and_all_its_errors() -> None:
