@@ -18,8 +18,9 @@ SECTIONS = [
     "bench.verifier_load",
     "bench.hostile",
     "bench.national",
-    # 1,000,000 certificates on PostgreSQL: the first run loads them (minutes), later
-    # runs reuse the loaded database (bench.search); and batches on PostgreSQL
+    # batches on PostgreSQL; 1,000,000 certificates on PostgreSQL: the first run loads
+    # them (minutes), later runs reuse the loaded database (bench.search); nginx with two
+    # verifier replicas (bench.scale_stack, when jiaozi.stack is there)
     "bench.scale",
 ]
 RESULTS = Path(__file__).with_name("results.json")
