@@ -11,9 +11,9 @@
    the least CPU per certificate of the server's backends serving the batch (read from
    /proc around the run; the server is on this machine): the rates swing with whatever
    else shares the two cores, CPU per certificate much less.
-2. **1,000,000 certificates on PostgreSQL**, in the database ``bench.search`` loads and
-   keeps (900,000 of one office in its 7 status lists of 131,072 entries, 100,000 of
-   another): loaded on the first run only (minutes; ``scale_loaded_now`` 1 and the
+2. **1,000,000 certificates in one office on PostgreSQL**, in the database ``bench.search``
+   loads and keeps (1,000,000 of one office in its 8 status lists of 131,072 entries,
+   111,111 of another): loaded on the first run only (minutes; ``scale_loaded_now`` 1 and the
    printed line say so), reused while its marker matches (migration head, generator,
    row count).
 

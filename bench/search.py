@@ -1,4 +1,5 @@
-"""Finding a certificate among 1,000,000 on PostgreSQL (issue 13 point 3: under 100 ms).
+"""Finding a certificate among 1,111,111 on PostgreSQL, a million of them one office's
+(issue 13 point 3: under 100 ms).
 
 ``make bench-search`` (``python -m bench.search``; not a section of ``make bench``: the
 first run loads the database for a few minutes, and its figures are printed, not written
@@ -10,13 +11,14 @@ neighbour slows them all alike.
 
 The database: ``JIAOZI_BENCH_SEARCH_URL`` (default a ``jiaozi_bench_search`` database on
 the local server, created when missing), migrated to head by the issuer's own migrations
-so it has exactly their indexes. 1,000,000 certificates are generated (people from
+so it has exactly their indexes. 1,111,111 certificates are generated (people from
 ``shared/tools/make_applicants.py``, row ``i`` from its own seed, so a query's clear
-identity number can be made again without storing it), 90 % of one office and 10 % of
-another, issued 2019-2026 in time order, 80 % of the first office's through batches of
-2,500 rows, 0.4 % revoked and 0.2 % suspended, with signed texts of realistic length;
+identity number can be made again without storing it), 1,000,000 of one office (issue 14
+point 6 asks for a million in one office) and 111,111 of another, issued 2019-2026 in
+time order, 80 % of the first office's through batches of 2,500 rows, 0.4 % revoked and
+0.2 % suspended, with signed texts of realistic length;
 each office's certificates hold entries of that office's own status lists of 131,072
-two-bit entries (the issuer's size; 7 lists of the first office, 1 of the other), whose
+two-bit entries (the issuer's size; 8 lists of the first office, 1 of the other), whose
 bits say the certificates' statuses (bench.scale publishes and syncs them), and a
 restricted-list entry (with its change) for each of the first office's certificates
 revoked for misconduct (0.4 %, ~3,600); loaded with COPY after the plain indexes are
@@ -47,21 +49,23 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
-ROWS = 1_000_000
+# Every tenth row is the second office's: 1,000,000 rows of the first, 111,111 of the other.
+ROWS = 1_111_111
 QUERIES = 200
 GOAL_MS = 100.0
-GENERATOR = "3"  # 2: per-office status lists with their bits; 3: the restricted list
+GENERATOR = "4"  # 2: per-office status lists with their bits; 3: the restricted list;
+# 4: a million certificates in the first office (900,000 before)
 SEED = 13
 OFFICE_A = "urn:jiaozi:office:11001"
 OFFICE_B = "urn:jiaozi:office:11002"
 BATCH_ROWS = 2_500
 LIST_SIZE = 131_072  # the issuer's status_list_size (credential.MIN_LIST_SIZE)
-# Each office's lists: ids 1-7 the first office's (900,000 entries), 8 the other's.
+# Each office's lists: ids 1-8 the first office's (1,000,000 entries), 9 the other's.
 LISTS_A = -(-(ROWS - ROWS // 10) // LIST_SIZE)
 LISTS = LISTS_A + -(-(ROWS // 10) // LIST_SIZE)
 ISSUER_URL = "https://jszg.example.cn"
 START = dt.datetime(2019, 1, 1, tzinfo=dt.UTC)
-STEP = dt.timedelta(seconds=250)  # 1,000,000 rows over ~8 years
+STEP = dt.timedelta(seconds=225)  # 1,111,111 rows over ~7.9 years, none after today
 HMAC_KEY = "bench-id-hmac-key-0123456789-abcdef"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 URL = os.environ.get(
@@ -284,7 +288,7 @@ def _plain_indexes(conn: sa.Connection, tables: tuple[str, ...]) -> list[tuple[s
 
 
 def load(engine: Engine) -> tuple[float, float]:
-    """Load the 1,000,000 certificates into a freshly migrated schema; return (wall
+    """Load the 1,111,111 certificates into a freshly migrated schema; return (wall
     seconds, this process's CPU seconds: generating the rows, without the server's)."""
     from credential import StatusList
     from issuer.db.engine import upgrade
