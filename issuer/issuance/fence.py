@@ -1,0 +1,292 @@
+"""The backup fence: what a backup allows to be handed out before the next one, so that a
+restore can step past every certificate number and status list used after the backup.
+
+A restored database does not know the numbers and status entries handed out after its
+backup; it must never hand them out again (docs/operations.md, "Backup and restore").
+Luck is not the rule; the fence is:
+
+- ``jiaozi backup issuer`` records, in one write transaction, the high-water marks (every
+  serial counter, the newest status list's ordinal and the largest list id) and sets two
+  allowances in ``event_head``: ``fence:serials`` (serials that may be allocated in all,
+  over every year) and ``fence:lists`` (new status lists that may be made). Both are in
+  the archive's manifest.
+- Every serial allocation (:func:`issuer.issuance.numbers.allocate_serial`, one
+  certificate or a batch chunk) and every new status list spends from its allowance in
+  the issuing transaction; one that would overdraw it is refused with
+  :class:`issuer.errors.BackupNeeded` (a rollback gives it back). Without a fence row (no
+  backup ever taken) nothing is counted.
+- :func:`after_restore` therefore knows that at most ``serials`` serials of any year and
+  at most ``lists`` new lists were used after the backup. It moves every year's counter
+  past ``high-water + serials``, makes a fresh status list numbered past every list that
+  could exist (so the lists open at the backup are never drawn from again, and no list id
+  or URI is made twice), sets both allowances to 0 (issuance waits for a fresh backup, so
+  restoring the same archive again cannot fall behind), and writes the step to the audit
+  chain.
+
+The rule holds for the NEWEST archive: a backup taken later sets a new allowance the older
+archive does not know of. Restoring an older archive needs ``extra_serials`` and
+``extra_lists`` covering every backup since (the sum of their allowances).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from credential import StatusList, beijing_date
+from issuer.audit import chain
+from issuer.db import tables, write
+from issuer.errors import BackupNeeded
+from issuer.settings import EARLIEST_DATE, IssuerSettings
+
+__all__ = [
+    "LIST_FENCE",
+    "LIST_ID_SLACK",
+    "MAX_SERIAL",
+    "SERIAL_FENCE",
+    "HighWater",
+    "RestoreJump",
+    "after_restore",
+    "set_fence",
+    "spend",
+]
+
+SERIAL_FENCE = "fence:serials"
+LIST_FENCE = "fence:lists"
+MAX_SERIAL = 999_999  # six digits (contract section 2)
+# On PostgreSQL a new list that loses a race to another writer (same ordinal) still
+# consumes a value of the id sequence: at most one per concurrent writer per new list.
+# The restore leaves this many ids per list the fence allowed, far above any pool size.
+LIST_ID_SLACK = 1000
+
+_HEAD = tables.EVENT_HEAD
+_COUNTER = tables.SERIAL_COUNTER
+_LIST = tables.STATUS_LIST
+_AUDIT = tables.AUDIT_HEAD
+
+
+def spend(session: Session, name: str, count: int = 1) -> None:
+    """Take ``count`` from allowance ``name`` in the caller's transaction.
+
+    Does nothing where no backup set a fence. Raises BackupNeeded when the allowance would
+    go below zero (the caller's rollback gives back what was taken).
+    """
+    left = session.execute(
+        sa.update(_HEAD)
+        .where(_HEAD.c.name == name)
+        .values(seq=_HEAD.c.seq - count)
+        .returning(_HEAD.c.seq)
+    ).scalar_one_or_none()
+    if left is not None and left < 0:
+        what = "serials" if name == SERIAL_FENCE else "status lists"
+        raise BackupNeeded(
+            "A backup is needed before more certificates are issued",
+            "签发更多证书前需要先备份",
+            f"the {what} the last backup allowed are used up, or the database was restored "
+            "and no backup was taken since: run `jiaozi backup issuer`",
+            "上次备份允许的号码或状态列表已用完，或数据库恢复后尚未备份："
+            "请运行 jiaozi backup issuer",
+        )
+
+
+@dataclass(frozen=True)
+class HighWater:
+    """What a backup's fence recorded: every serial counter (``"<office> <year>"`` to its
+    last serial), the office's newest list ordinal, the largest list id, the audit head,
+    and the allowances set."""
+
+    office_id: str
+    serials: dict[str, int]
+    list_ordinal: int
+    list_max_id: int
+    audit_seq: int
+    audit_hash: str
+    serial_allowance: int
+    list_allowance: int
+    at: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the marks as a JSON object (the manifest's ``high_water``)."""
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: Any) -> HighWater:
+        """Return the marks of a manifest's ``high_water``; raises ValueError if malformed."""
+        if not isinstance(data, dict):
+            raise ValueError("high_water is not an object")
+        try:
+            return cls(
+                office_id=str(data["office_id"]),
+                serials={str(k): int(v) for k, v in dict(data["serials"]).items()},
+                list_ordinal=int(data["list_ordinal"]),
+                list_max_id=int(data["list_max_id"]),
+                audit_seq=int(data["audit_seq"]),
+                audit_hash=str(data["audit_hash"]),
+                serial_allowance=int(data["serial_allowance"]),
+                list_allowance=int(data["list_allowance"]),
+                at=str(data.get("at", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"high_water is malformed: {exc}") from None
+
+
+def _put(session: Session, name: str, value: int) -> None:
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(_HEAD).values(name=name, seq=value)
+    session.execute(stmt.on_conflict_do_update(index_elements=[_HEAD.c.name], set_={"seq": value}))
+
+
+def _max_list(session: Session, office_id: str) -> tuple[int, int]:
+    ordinal = session.execute(
+        sa.select(sa.func.max(_LIST.c.ordinal)).where(_LIST.c.office_id == office_id)
+    ).scalar_one_or_none()
+    max_id = session.execute(sa.select(sa.func.max(_LIST.c.id))).scalar_one_or_none()
+    return int(ordinal or 0), int(max_id or 0)
+
+
+def set_fence(
+    session: Session, *, office_id: str, serials: int, lists: int, now: dt.datetime
+) -> HighWater:
+    """Record the high-water marks and set the allowances (one write transaction); return
+    the marks. Ends any transaction the session had open."""
+    if serials < 1 or lists < 1:
+        raise ValueError("a backup must allow at least one serial and one status list")
+    session.rollback()
+    with write(session):
+        # The allowance rows first: an issuer spending from them waits for this commit,
+        # so every serial it takes is counted against the new allowance.
+        _put(session, SERIAL_FENCE, serials)
+        _put(session, LIST_FENCE, lists)
+        counters = {
+            f"{r.office_id} {r.year}": int(r.last_serial)
+            for r in session.execute(sa.select(_COUNTER)).all()
+        }
+        ordinal, max_id = _max_list(session, office_id)
+        audit = session.execute(sa.select(_AUDIT.c.seq, _AUDIT.c.hash)).first()
+    return HighWater(
+        office_id=office_id,
+        serials=counters,
+        list_ordinal=ordinal,
+        list_max_id=max_id,
+        audit_seq=int(audit.seq) if audit else 0,
+        audit_hash=str(audit.hash) if audit else "",
+        serial_allowance=serials,
+        list_allowance=lists,
+        at=now.astimezone(dt.UTC).isoformat(),
+    )
+
+
+@dataclass(frozen=True)
+class RestoreJump:
+    """What :func:`after_restore` did: each year's counter as it now stands (only those
+    moved), and the fresh status list."""
+
+    serials: dict[int, int] = field(default_factory=dict)
+    list_id: int = 0
+    list_ordinal: int = 0
+    audit_seq: int = 0
+
+
+def after_restore(
+    session: Session,
+    *,
+    high: HighWater,
+    settings: IssuerSettings,
+    actor: str,
+    now: dt.datetime,
+    extra_serials: int = 0,
+    extra_lists: int = 0,
+    archive: str = "",
+) -> RestoreJump:
+    """Step a restored database past every number and status list the fence allowed after
+    the backup (see the module's docstring); return what moved. One write transaction."""
+    from issuer.issuance.statuslists import STATUS_BITS  # (it imports this module)
+
+    office = settings.office_id
+    serial_step = high.serial_allowance + max(0, extra_serials)
+    list_step = high.list_allowance + max(0, extra_lists)
+    session.rollback()
+    with write(session):
+        have = {
+            int(r.year): int(r.last_serial)
+            for r in session.execute(
+                sa.select(_COUNTER.c.year, _COUNTER.c.last_serial).where(
+                    _COUNTER.c.office_id == office
+                )
+            ).all()
+        }
+        recorded = {
+            int(k.rsplit(" ", 1)[1]): v
+            for k, v in high.serials.items()
+            if k.rsplit(" ", 1)[0] == office
+        }
+        # Every certification year a certificate may carry (EARLIEST_DATE to this year):
+        # one issued after the backup may have opened a year the backup never saw.
+        this_year = beijing_date(now).year
+        years = set(range(EARLIEST_DATE.year, this_year + 1)) | set(have) | set(recorded)
+        moved: dict[int, int] = {}
+        for year in sorted(years):
+            base = max(have.get(year, 0), recorded.get(year, 0))
+            target = min(MAX_SERIAL, base + serial_step)
+            if year in have:
+                session.execute(
+                    sa.update(_COUNTER)
+                    .where(_COUNTER.c.office_id == office, _COUNTER.c.year == year)
+                    .values(last_serial=target)
+                )
+            else:
+                session.execute(
+                    sa.insert(_COUNTER).values(office_id=office, year=year, last_serial=target)
+                )
+            if base or year in recorded:
+                moved[year] = target
+        ordinal, max_id = _max_list(session, office)
+        new_ordinal = max(ordinal, high.list_ordinal) + list_step + 1
+        new_id = max(max_id, high.list_max_id) + (list_step + 1) * LIST_ID_SLACK
+        size = settings.status_list_size
+        session.execute(
+            sa.insert(_LIST).values(
+                id=new_id,
+                office_id=office,
+                ordinal=new_ordinal,
+                uri=f"{settings.public_url}/statuslists/{new_id}",
+                bits=STATUS_BITS,
+                size=size,
+                data=StatusList(size, bits=STATUS_BITS).to_bytes(),
+                created_at=now,
+                revision=0,
+            )
+        )
+        if session.get_bind().dialect.name == "postgresql":
+            # Later lists continue from the fresh one, not from the restored sequence.
+            session.execute(
+                sa.text("SELECT setval(pg_get_serial_sequence('status_list', 'id'), :v)"),
+                {"v": new_id},
+            )
+        # Issuance waits for a fresh backup: its fence starts from these marks.
+        _put(session, SERIAL_FENCE, 0)
+        _put(session, LIST_FENCE, 0)
+        record = chain.append(
+            session,
+            actor=actor,
+            action="backup.restored",
+            subject=office,
+            detail={
+                "archive": archive,
+                "backup_at": high.at,
+                "serial_step": serial_step,
+                "list_step": list_step,
+                "status_list": new_id,
+                "status_list_ordinal": new_ordinal,
+            },
+            at=now,
+        )
+    return RestoreJump(
+        serials=moved, list_id=new_id, list_ordinal=new_ordinal, audit_seq=int(record.id)
+    )
