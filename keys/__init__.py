@@ -16,6 +16,13 @@ Typical use by a service::
     signer = store.active_signer("urn:jiaozi:office:11001", now=int(time.time()))
 """
 
+from ._archive import (
+    ArchiveError,
+    ArchiveTamperedError,
+    ArchiveWrongPassphraseError,
+    decrypt_archive,
+    encrypt_archive,
+)
 from ._ceremony import (
     ANSWER_FORMAT,
     REQUEST_FORMAT,
@@ -25,13 +32,6 @@ from ._ceremony import (
     read_exchange_file,
     revoke_document_certificate,
     revoked_serials,
-)
-from ._archive import (
-    ArchiveError,
-    ArchiveTamperedError,
-    ArchiveWrongPassphraseError,
-    decrypt_archive,
-    encrypt_archive,
 )
 from ._cms import PadesSigner, pades_signer
 from ._datacipher import (

@@ -111,9 +111,7 @@ def encrypt_archive(src: BinaryIO, dst: BinaryIO, passphrase: bytes) -> int:
         final = not nxt
         if index >= _MAX_CHUNKS:
             raise ArchiveError("archive too large for one key")  # pragma: no cover
-        sealed = aead.encrypt(
-            prefix + struct.pack(">I", index), chunk, _aad(header, index, final)
-        )
+        sealed = aead.encrypt(prefix + struct.pack(">I", index), chunk, _aad(header, index, final))
         dst.write(struct.pack(">I", len(sealed)) + sealed)
         total += len(chunk)
         index += 1

@@ -99,9 +99,7 @@ def backup_passphrase(
             f"no backup passphrase: set {PASSPHRASE_ENV} or pass --passphrase-file "
             "(an archive is never written or read unencrypted)"
         )
-    if production and (
-        len(value) < _MIN_PRODUCTION_PASSPHRASE or len(set(value)) < _MIN_DISTINCT
-    ):
+    if production and (len(value) < _MIN_PRODUCTION_PASSPHRASE or len(set(value)) < _MIN_DISTINCT):
         raise BackupError(
             f"the backup passphrase from {where} is too weak for production: at least "
             f"{_MIN_PRODUCTION_PASSPHRASE} characters, {_MIN_DISTINCT} of them distinct"

@@ -88,9 +88,7 @@ _PASSFILE = click.option(
     help="File whose first line is the archive passphrase (else $JIAOZI_BACKUP_PASSPHRASE).",
 )
 _ARCHIVE = click.argument("archive", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-_FORCE = click.option(
-    "--force", is_flag=True, help="Replace a database or home that is not empty."
-)
+_FORCE = click.option("--force", is_flag=True, help="Replace a database or home that is not empty.")
 
 
 def _done(manifest: dict[str, object], out: Path) -> None:
@@ -196,10 +194,19 @@ def _report(done: object) -> None:
 @_ARCHIVE
 @_PASSFILE
 @_FORCE
-@click.option("--extra-serials", type=click.IntRange(0), default=0, help="Restoring an OLDER "
-              "archive: the serial allowances of every backup taken after it, summed.")
-@click.option("--extra-lists", type=click.IntRange(0), default=0, help="Restoring an OLDER "
-              "archive: the list allowances of every backup taken after it, summed.")
+@click.option(
+    "--extra-serials",
+    type=click.IntRange(0),
+    default=0,
+    help="Restoring an OLDER "
+    "archive: the serial allowances of every backup taken after it, summed.",
+)
+@click.option(
+    "--extra-lists",
+    type=click.IntRange(0),
+    default=0,
+    help="Restoring an OLDER archive: the list allowances of every backup taken after it, summed.",
+)
 @_reports
 def restore_issuer_command(
     archive: Path, passphrase_file: Path | None, force: bool, extra_serials: int, extra_lists: int
@@ -233,7 +240,9 @@ def restore_registry_command(archive: Path, passphrase_file: Path | None, force:
     from ops.backup_services import restore_registry
 
     done = restore_registry(
-        archive, passphrase=_passphrase("registry", passphrase_file), home=jiaozi_home(),
+        archive,
+        passphrase=_passphrase("registry", passphrase_file),
+        home=jiaozi_home(),
         force=force,
     )
     _report(done)

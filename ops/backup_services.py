@@ -81,8 +81,7 @@ def _preflight(targets: list[tuple[str, Path]], database_url: str, *, force: boo
     for _name, path in targets:
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise BackupError(
-                f"{path} exists and is not empty: pass --force to replace it "
-                "(nothing was restored)"
+                f"{path} exists and is not empty: pass --force to replace it (nothing was restored)"
             )
 
 
@@ -124,9 +123,7 @@ def backup_issuer(
     try:
         with Session(engine) as session:
             try:
-                cp = write_checkpoint(
-                    session, signer=signer, office_id=settings.office_id, now=now
-                )
+                cp = write_checkpoint(session, signer=signer, office_id=settings.office_id, now=now)
                 checkpoint = {
                     "id": cp.id,
                     "audit_seq": cp.audit_seq,
@@ -221,9 +218,7 @@ def restore_issuer(
         f"(this year's counter now {jump.serials.get(year, 'unchanged')}); new status "
         f"list {jump.list_id} (ordinal {jump.list_ordinal}); audit record {jump.audit_seq}"
     )
-    done.notes.append(
-        "issuance is paused until a fresh backup: run `jiaozi backup issuer` now"
-    )
+    done.notes.append("issuance is paused until a fresh backup: run `jiaozi backup issuer` now")
     if not report.ok:
         done.notes.append(f"AUDIT CHAIN: {report.message_en}")
     return done
@@ -233,7 +228,7 @@ def _database_member(manifest: dict[str, Any]) -> str:
     names = [n for n in manifest.get("members", {}) if n.startswith("database.")]
     if len(names) != 1:
         raise BackupError("the archive does not hold exactly one database")
-    return names[0]
+    return str(names[0])
 
 
 # --- registry ----------------------------------------------------------------------------------
@@ -264,9 +259,7 @@ def backup_registry(
         members = {member: Path(stage) / member, **_registry_files(home)}
         paths = {k: str(v) for k, v in members.items() if not k.startswith("database.")}
         staged = Staged(members=members, extra={"paths": paths})
-        return write_archive(
-            out, service="registry", staged=staged, passphrase=passphrase, now=now
-        )
+        return write_archive(out, service="registry", staged=staged, passphrase=passphrase, now=now)
 
 
 def restore_registry(
@@ -297,9 +290,7 @@ def backup_verifier(
         member = dump_database(settings.database_url, Path(stage))
         members = {member: Path(stage) / member, "root_jwks": settings.root_jwks}
         staged = Staged(members=members, extra={"paths": {"root_jwks": str(settings.root_jwks)}})
-        return write_archive(
-            out, service="verifier", staged=staged, passphrase=passphrase, now=now
-        )
+        return write_archive(out, service="verifier", staged=staged, passphrase=passphrase, now=now)
 
 
 def restore_verifier(archive: Path, *, passphrase: bytes, force: bool = False) -> Restored:

@@ -42,7 +42,8 @@ from sqlalchemy.orm import Session
 from credential import StatusList, beijing_date
 from issuer.audit import chain
 from issuer.db import tables, write
-from issuer.errors import BackupNeeded
+from issuer.issuance.allowance import LIST_FENCE, SERIAL_FENCE, spend
+from issuer.issuance.statuslists import STATUS_BITS
 from issuer.settings import EARLIEST_DATE, IssuerSettings
 
 __all__ = [
@@ -57,8 +58,6 @@ __all__ = [
     "spend",
 ]
 
-SERIAL_FENCE = "fence:serials"
-LIST_FENCE = "fence:lists"
 MAX_SERIAL = 999_999  # six digits (contract section 2)
 # On PostgreSQL a new list that loses a race to another writer (same ordinal) still
 # consumes a value of the id sequence: at most one per concurrent writer per new list.
@@ -69,30 +68,6 @@ _HEAD = tables.EVENT_HEAD
 _COUNTER = tables.SERIAL_COUNTER
 _LIST = tables.STATUS_LIST
 _AUDIT = tables.AUDIT_HEAD
-
-
-def spend(session: Session, name: str, count: int = 1) -> None:
-    """Take ``count`` from allowance ``name`` in the caller's transaction.
-
-    Does nothing where no backup set a fence. Raises BackupNeeded when the allowance would
-    go below zero (the caller's rollback gives back what was taken).
-    """
-    left = session.execute(
-        sa.update(_HEAD)
-        .where(_HEAD.c.name == name)
-        .values(seq=_HEAD.c.seq - count)
-        .returning(_HEAD.c.seq)
-    ).scalar_one_or_none()
-    if left is not None and left < 0:
-        what = "serials" if name == SERIAL_FENCE else "status lists"
-        raise BackupNeeded(
-            "A backup is needed before more certificates are issued",
-            "签发更多证书前需要先备份",
-            f"the {what} the last backup allowed are used up, or the database was restored "
-            "and no backup was taken since: run `jiaozi backup issuer`",
-            "上次备份允许的号码或状态列表已用完，或数据库恢复后尚未备份："
-            "请运行 jiaozi backup issuer",
-        )
 
 
 @dataclass(frozen=True)
@@ -206,8 +181,6 @@ def after_restore(
 ) -> RestoreJump:
     """Step a restored database past every number and status list the fence allowed after
     the backup (see the module's docstring); return what moved. One write transaction."""
-    from issuer.issuance.statuslists import STATUS_BITS  # (it imports this module)
-
     office = settings.office_id
     serial_step = high.serial_allowance + max(0, extra_serials)
     list_step = high.list_allowance + max(0, extra_lists)

@@ -39,7 +39,7 @@ from credential import (
 from issuer.db import tables, write
 from issuer.db.models import StatusListRow
 from issuer.errors import NotFound
-from issuer.issuance import fence
+from issuer.issuance.allowance import LIST_FENCE, spend
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -87,7 +87,7 @@ def new_status_list(
     try:
         with session.begin_nested():
             # In the savepoint: a list that loses the race gives its allowance back.
-            fence.spend(session, fence.LIST_FENCE)
+            spend(session, LIST_FENCE)
             session.add(row)
             session.flush()
             row.uri = f"{settings.public_url}/statuslists/{row.id}"

@@ -89,7 +89,7 @@ def test_cut_reordered_and_extended_archives_are_refused() -> None:
     blob = _seal(os.urandom(2 * CHUNK_BYTES + 5))
     head, chunks = blob[:_HEADER_BYTES], _chunks(blob)
     assert len(chunks) == 3
-    with pytest.raises(ArchiveTamperedError, match="cut short|missing"):
+    with pytest.raises(ArchiveTamperedError, match=r"cut short|missing"):
         _open(head + chunks[0] + chunks[1])  # cut at a chunk boundary
     with pytest.raises(ArchiveTamperedError):
         _open(head + chunks[1] + chunks[0] + chunks[2])

@@ -229,7 +229,7 @@ def test_tampered_archive_wrong_passphrase_and_busy_target_are_refused(
         restore_issuer(tampered, passphrase=ARCHIVE_PASSPHRASE, home=home, force=True)
     cut = tmp_path / "cut.jzbk"
     cut.write_bytes(archive.read_bytes()[:-40])
-    with pytest.raises(BackupError, match="cut short|changed"):
+    with pytest.raises(BackupError, match=r"cut short|changed"):
         restore_issuer(cut, passphrase=ARCHIVE_PASSPHRASE, home=home, force=True)
 
     with pytest.raises(BackupError, match="not empty"):

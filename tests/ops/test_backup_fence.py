@@ -68,12 +68,10 @@ def test_a_restore_steps_past_everything_the_fence_allowed(issuer_env: IssuerHar
     assert high.list_ordinal == 1
     assert HighWater.from_json(high.to_json()) == high
     with env.engine.connect() as conn:
-        before = conn.execute(
-            sa.text("SELECT year, last_serial FROM serial_counter")
-        ).all()
+        before = conn.execute(sa.text("SELECT year, last_serial FROM serial_counter")).all()
     with Session(env.engine) as session:
         jump = after_restore(session, high=high, settings=env.settings, actor="test", now=NOW)
-    (year, last), = before
+    ((year, last),) = before
     assert jump.serials[year] == last + 100
     assert jump.list_ordinal == 1 + 2 + 1
     assert jump.list_id == 1 + 3 * LIST_ID_SLACK

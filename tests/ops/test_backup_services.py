@@ -120,9 +120,7 @@ def test_the_passphrase_rules(tmp_path: Path) -> None:
     with pytest.raises(BackupError, match="too weak"):
         backup_passphrase(None, production=True, environ={"JIAOZI_BACKUP_PASSPHRASE": "short"})
     with pytest.raises(BackupError, match="too weak"):
-        backup_passphrase(
-            None, production=True, environ={"JIAOZI_BACKUP_PASSPHRASE": "ab" * 20}
-        )
+        backup_passphrase(None, production=True, environ={"JIAOZI_BACKUP_PASSPHRASE": "ab" * 20})
     assert backup_passphrase(None, production=False, environ={"JIAOZI_BACKUP_PASSPHRASE": "x"})
     f = tmp_path / "pass"
     f.write_text(PASS + "\nsecond line ignored\n")
