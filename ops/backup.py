@@ -158,7 +158,9 @@ def dump_database(url: str, dest_dir: Path) -> str:
             raise BackupError(f"no SQLite database at {source}")
         name = "database.sqlite"
         target = dest_dir / name
-        src = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+        # A plain connection: read-only opens of a WAL database fail when its -shm file
+        # is absent, and the backup API only reads the source anyway.
+        src = sqlite3.connect(source)
         try:
             dst = sqlite3.connect(target)
             try:

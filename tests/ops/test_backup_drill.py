@@ -243,3 +243,28 @@ def test_tampered_archive_wrong_passphrase_and_busy_target_are_refused(
     assert sorted(p.relative_to(home) for p in home.rglob("*")) == keyring
     assert not [p for p in home.parent.iterdir() if ".before-restore-" in p.name]
     assert os.environ["JIAOZI_HOME"] == str(home)
+
+
+def test_the_issuer_commands(
+    office_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from jiaozi.cli import main
+
+    home = office_env
+    monkeypatch.setenv("JIAOZI_BACKUP_PASSPHRASE", ARCHIVE_PASSPHRASE.decode())
+    with Office(home) as office:
+        office.issued(1)
+    out = tmp_path / "office.jzbk"
+    runner = CliRunner()
+    r = runner.invoke(main, ["backup", "issuer", "--out", str(out), "--serials", "10"])
+    assert r.exit_code == 0, r.output
+    assert "audit checkpoint at record" in r.output
+    _destroy(str(IssuerSettings().database_url))
+    shutil.rmtree(home)
+    r = runner.invoke(main, ["restore", "issuer", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "issuance is paused until a fresh backup" in r.output
+    r = runner.invoke(main, ["audit", "verify", "--lang", "en"])
+    assert r.exit_code == 0, r.output
