@@ -108,7 +108,7 @@ def backup_issuer(
 
     from issuer.audit.check import ChainBroken, write_checkpoint
     from issuer.cli._common import writer_engine
-    from issuer.issuance.fence import set_fence
+    from issuer.issuance import set_fence
     from issuer.settings import IssuerSettings
     from keys import KeyStore
 
@@ -171,7 +171,7 @@ def restore_issuer(
     from credential import beijing_date
     from issuer.audit.check import verify_audit
     from issuer.cli._common import writer_engine
-    from issuer.issuance.fence import HighWater, after_restore
+    from issuer.issuance import HighWater, after_restore
     from issuer.settings import IssuerSettings
     from keys import KeyStore
 
