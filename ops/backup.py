@@ -50,6 +50,7 @@ __all__ = [
     "BackupError",
     "Staged",
     "backup_passphrase",
+    "database_files",
     "database_is_empty",
     "dump_database",
     "libpq_url",
@@ -181,6 +182,15 @@ def dump_database(url: str, dest_dir: Path) -> str:
     return name
 
 
+def database_files(url: str) -> set[Path]:
+    """Return the resolved paths of a SQLite database's files (the database, its
+    ``-wal``, ``-shm`` and ``-journal``); none for PostgreSQL."""
+    if not _is_sqlite(url):
+        return set()
+    base = _sqlite_path(url).resolve()
+    return {base, *(Path(f"{base}{s}") for s in ("-wal", "-shm", "-journal"))}
+
+
 def database_is_empty(url: str) -> bool:
     """Return True when the database at ``url`` has no table (a missing SQLite file is
     empty)."""
@@ -307,6 +317,9 @@ class Staged:
 
     members: dict[str, Path] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Files left out of the directories (a SQLite database kept inside the home, which
+    # the archive holds as its own consistent copy instead)
+    exclude: set[Path] = field(default_factory=set)
 
 
 def write_archive(
@@ -319,6 +332,8 @@ def write_archive(
         if not path.exists():
             raise BackupError(f"{name}: {path} does not exist")
         for f in _files(path):
+            if f.resolve() in staged.exclude:
+                continue
             rel = name if path.is_file() else f"{name}/{f.relative_to(path).as_posix()}"
             files[rel] = f
     manifest: dict[str, Any] = {

@@ -24,6 +24,7 @@ from typing import Any
 from ops.backup import (
     BackupError,
     Staged,
+    database_files,
     database_is_empty,
     dump_database,
     open_archive,
@@ -69,8 +70,19 @@ def _inside(path: Path, home: Path) -> bool:
     return True
 
 
+def _occupied(path: Path, ignore: set[Path]) -> bool:
+    if not path.exists():
+        return False
+    if not path.is_dir():
+        return path.resolve() not in ignore
+    return any(p.resolve() not in ignore for p in path.rglob("*") if not p.is_dir())
+
+
 def _preflight(targets: list[tuple[str, Path]], database_url: str, *, force: bool) -> None:
-    """Refuse, before anything changes, a target that is not empty (unless ``force``)."""
+    """Refuse, before anything changes, a target that is not empty (unless ``force``).
+
+    A SQLite database kept inside a home is the database's target, not the home's: an
+    empty one there does not make the home "not empty"."""
     if force:
         return
     if not database_is_empty(database_url):
@@ -78,8 +90,9 @@ def _preflight(targets: list[tuple[str, Path]], database_url: str, *, force: boo
             "the target database is not empty: restore into an empty database, or pass "
             "--force to replace it (nothing was restored)"
         )
+    ignore = database_files(database_url)
     for _name, path in targets:
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        if _occupied(path, ignore):
             raise BackupError(
                 f"{path} exists and is not empty: pass --force to replace it (nothing was restored)"
             )
@@ -114,6 +127,7 @@ def backup_issuer(
 
     settings = IssuerSettings()
     now = now or dt.datetime.now(dt.UTC)
+    _outside(out, [home])
     out.parent.mkdir(parents=True, exist_ok=True)
     store = KeyStore(home, key_passphrase)
     signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
@@ -147,6 +161,7 @@ def backup_issuer(
                 "audit_problem": problem,
                 "high_water": high.to_json(),
             },
+            exclude=database_files(settings.database_url),
         )
         return write_archive(out, service="issuer", staged=staged, passphrase=passphrase, now=now)
 
@@ -189,11 +204,13 @@ def restore_issuer(
             raise BackupError(f"{archive}: {exc}") from exc
         member = _database_member(manifest)
         _preflight([("home", home)], settings.database_url, force=force)
-        restore_database(settings.database_url, files / member, force=force)
         done = Restored(manifest=manifest)
-        aside = restore_path(files / "home", home, force=force)
+        # The home first: a SQLite database kept inside it is then restored into the
+        # new home (the old one, with whatever database it held, is kept aside).
+        aside = restore_path(files / "home", home, force=True)
         if aside is not None:
             done.kept_aside.append(aside)
+        restore_database(settings.database_url, files / member, force=force)
     engine = writer_engine(settings)  # an archive of an older release is migrated up
     try:
         with Session(engine) as session:
@@ -222,6 +239,13 @@ def restore_issuer(
     if not report.ok:
         done.notes.append(f"AUDIT CHAIN: {report.message_en}")
     return done
+
+
+def _outside(out: Path, homes: list[Path]) -> None:
+    """Refuse an archive written inside a directory it archives (it would hold itself)."""
+    for home in homes:
+        if _inside(out.parent, home):
+            raise BackupError(f"write the archive outside {home}: it is part of the backup")
 
 
 def _database_member(manifest: dict[str, Any]) -> str:
@@ -253,12 +277,17 @@ def backup_registry(
 
     settings = RegistrySettings()
     now = now or dt.datetime.now(dt.UTC)
+    _outside(out, [home])
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".jiaozi-dump-", dir=out.parent) as stage:
         member = dump_database(settings.database_url, Path(stage))
         members = {member: Path(stage) / member, **_registry_files(home)}
         paths = {k: str(v) for k, v in members.items() if not k.startswith("database.")}
-        staged = Staged(members=members, extra={"paths": paths})
+        staged = Staged(
+            members=members,
+            extra={"paths": paths},
+            exclude=database_files(settings.database_url),
+        )
         return write_archive(out, service="registry", staged=staged, passphrase=passphrase, now=now)
 
 
@@ -319,10 +348,10 @@ def _restore_plain(
             if name in listed or any(m.startswith(name + "/") for m in listed)
         }
         _preflight(list(wanted.items()), database_url, force=force)
-        restore_database(database_url, files / member, force=force)
         done = Restored(manifest=manifest)
-        for name, path in wanted.items():
-            aside = restore_path(files / name, path, force=force)
+        for name, path in wanted.items():  # files first (a database may live in a home)
+            aside = restore_path(files / name, path, force=True)
             if aside is not None:
                 done.kept_aside.append(aside)
+        restore_database(database_url, files / member, force=force)
         return done

@@ -23,8 +23,8 @@ def test_registry_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     from registry.db import make_engine
     from registry.feed import add_client, authenticate
 
-    db = tmp_path / "registry.db"
     home = tmp_path / "registry-home"
+    db = home / "registry.db"  # as make demo lays it out: the database inside the home
     (home / "keys" / "registry").mkdir(parents=True)
     (home / "keys" / "registry" / "keyring.json").write_text('{"k": 1}')
     (home / "trust").mkdir()
@@ -34,6 +34,8 @@ def test_registry_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     key = add_client(engine, "mis", identity=False, now=NOW)
     engine.dispose()
 
+    with pytest.raises(BackupError, match="outside"):
+        backup_registry(home / "backups" / "r.jzbk", passphrase=PASS.encode(), home=home)
     out = tmp_path / "registry.jzbk"
     manifest = backup_registry(out, passphrase=PASS.encode(), home=home, now=NOW)
     assert manifest["service"] == "registry"
