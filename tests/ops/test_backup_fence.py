@@ -95,6 +95,12 @@ def test_a_restore_steps_past_everything_the_fence_allowed(issuer_env: IssuerHar
     cert_year, serial = int(cert["certificate_number"][:4]), int(cert["certificate_number"][-6:])
     assert serial == counters[cert_year] + 1
     assert cert["status_list"]["uri"].endswith(f"/{jump.list_id}")
+    # the next list continues from the fresh one (PostgreSQL: the id sequence was set)
+    with Session(env.engine) as session, write(session):
+        nxt = new_status_list(
+            session, settings=env.settings, ordinal=jump.list_ordinal + 1, now=NOW
+        )
+        assert nxt is not None and nxt.id == jump.list_id + 1
     with Session(env.engine) as session:
         report = verify_audit(session, public_keys=[env.signer.public_key()], office_id=office)
     assert report.ok
