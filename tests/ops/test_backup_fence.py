@@ -108,3 +108,30 @@ def test_a_restore_steps_past_everything_the_fence_allowed(issuer_env: IssuerHar
 
 def _body(i: int) -> dict[str, str]:
     return application(i)
+
+
+def test_a_batch_past_the_allowance_stops_and_resumes_after_a_backup(
+    issuer_env: IssuerHarness,
+) -> None:
+    from tests.factory import APPLICANTS_CSV
+    from tests.factory.issuer import poll_batch, post_batch
+
+    lines = APPLICANTS_CSV.read_bytes().splitlines(keepends=True)
+    data = b"".join(lines[:31])  # the header and 30 applicants
+    with Session(issuer_env.engine) as session:
+        set_fence(session, office_id=issuer_env.settings.office_id, serials=10, lists=1, now=NOW)
+    r = post_batch(issuer_env, data, "thirty.csv")
+    assert r.status_code == 202, r.text
+    got = poll_batch(issuer_env, r.json()["id"])
+    assert got["state"] == "failed" and got["issued_rows"] < 30, got
+    assert "backup" in str(got).lower(), got
+
+    with Session(issuer_env.engine) as session:
+        set_fence(session, office_id=issuer_env.settings.office_id, serials=100, lists=1, now=NOW)
+    r = post_batch(issuer_env, data, "thirty.csv")
+    assert r.status_code in (200, 202), r.text
+    got = poll_batch(issuer_env, r.json()["id"])
+    assert got["state"] == "done" and got["issued_rows"] == 30, got
+    with issuer_env.engine.connect() as conn:
+        serials = conn.execute(sa.text("SELECT serial FROM certificate")).scalars().all()
+    assert len(serials) == len(set(serials)) == 30
