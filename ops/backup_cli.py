@@ -119,9 +119,16 @@ def backup_group() -> None:
     show_default=True,
     help="New status lists the office may make before the next backup.",
 )
+@click.option(
+    "--feeds",
+    type=click.IntRange(1, 1 << 40),
+    default=None,
+    help="Event and restricted-list sequence numbers before the next backup "
+    "[default: 4 per serial].",
+)
 @_reports
 def backup_issuer_command(
-    out: Path, passphrase_file: Path | None, serials: int, lists: int
+    out: Path, passphrase_file: Path | None, serials: int, lists: int, feeds: int | None
 ) -> None:
     """The office: database, key store home, a signed audit checkpoint, the fence."""
     from keys import jiaozi_home, passphrase_from_env
@@ -134,6 +141,7 @@ def backup_issuer_command(
         key_passphrase=passphrase_from_env(),
         serials=serials,
         lists=lists,
+        feeds=feeds,
     )
     _done(manifest, out)
     cp = manifest.get("audit_checkpoint")
@@ -207,9 +215,20 @@ def _report(done: object) -> None:
     default=0,
     help="Restoring an OLDER archive: the list allowances of every backup taken after it, summed.",
 )
+@click.option(
+    "--extra-feeds",
+    type=click.IntRange(0),
+    default=0,
+    help="Restoring an OLDER archive: the feed allowances of every backup taken after it, summed.",
+)
 @_reports
 def restore_issuer_command(
-    archive: Path, passphrase_file: Path | None, force: bool, extra_serials: int, extra_lists: int
+    archive: Path,
+    passphrase_file: Path | None,
+    force: bool,
+    extra_serials: int,
+    extra_lists: int,
+    extra_feeds: int,
 ) -> None:
     """The office; then steps past every number and status list the backup's fence allowed
     (no number or status entry handed out after the backup is handed out again)."""
@@ -224,6 +243,7 @@ def restore_issuer_command(
         force=force,
         extra_serials=extra_serials,
         extra_lists=extra_lists,
+        extra_feeds=extra_feeds,
         actor=cli_actor(),
     )
     _report(done)

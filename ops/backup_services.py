@@ -109,13 +109,15 @@ def backup_issuer(
     key_passphrase: bytes | None,
     serials: int = DEFAULT_SERIAL_ALLOWANCE,
     lists: int = DEFAULT_LIST_ALLOWANCE,
+    feeds: int | None = None,
     now: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Back up the office (settings from ``JIAOZI_*``) to ``out``; return the manifest.
 
     Signs an audit checkpoint with the office's active key and sets the backup fence
-    (``serials``, ``lists``) before the database is copied. Raises BackupError, and the
-    issuer's and keys' errors for settings, database and keys.
+    (``serials``, ``lists``, ``feeds``: default four per serial) before the database is
+    copied. Raises BackupError, and the issuer's and keys' errors for settings, database
+    and keys.
     """
     from sqlalchemy.orm import Session
 
@@ -147,7 +149,12 @@ def backup_issuer(
             except ChainBroken as exc:  # still back up: the archive may be all there is
                 problem = exc.report.message_en
             high = set_fence(
-                session, office_id=settings.office_id, serials=serials, lists=lists, now=now
+                session,
+                office_id=settings.office_id,
+                serials=serials,
+                lists=lists,
+                feeds=feeds,
+                now=now,
             )
     finally:
         engine.dispose()
@@ -174,6 +181,7 @@ def restore_issuer(
     force: bool = False,
     extra_serials: int = 0,
     extra_lists: int = 0,
+    extra_feeds: int = 0,
     actor: str = "cli:restore",
     now: dt.datetime | None = None,
 ) -> Restored:
@@ -222,6 +230,7 @@ def restore_issuer(
                 now=now,
                 extra_serials=extra_serials,
                 extra_lists=extra_lists,
+                extra_feeds=extra_feeds,
                 archive=archive.name,
             )
             public = KeyStore(home, None).public_keys(settings.office_id)
@@ -233,7 +242,9 @@ def restore_issuer(
     done.notes.append(
         f"serials moved past the backup by {high.serial_allowance + extra_serials} "
         f"(this year's counter now {jump.serials.get(year, 'unchanged')}); new status "
-        f"list {jump.list_id} (ordinal {jump.list_ordinal}); audit record {jump.audit_seq}"
+        f"list {jump.list_id} (ordinal {jump.list_ordinal}); events continue after "
+        f"{jump.event_seq}, restricted-list changes after {jump.restriction_seq}; audit "
+        f"record {jump.audit_seq}"
     )
     done.notes.append("issuance is paused until a fresh backup: run `jiaozi backup issuer` now")
     if not report.ok:

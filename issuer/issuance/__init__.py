@@ -8,7 +8,7 @@ in one transaction), ``idempotency`` (keyed requests and their stored answers), 
 (a certificate by number and its public shape), ``schemas`` (the certificate's request
 and public shapes), ``sealing`` (personal data encrypted at rest), ``printing`` (a stored
 certificate rendered to a signed PDF), ``reissue`` (re-signing under a new key), ``fence``
-and ``allowance`` (what a backup allows to be handed out; a restore's step past it).
+(what a backup allows to be handed out, ``issuer.db.allowance``; a restore's step past it).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.pdf``, ``issuer.settings``, ``issuer.errors``. Not ``issuer.web`` or ``issuer.cli``.

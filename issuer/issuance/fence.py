@@ -6,26 +6,30 @@ backup; it must never hand them out again (docs/operations.md, "Backup and resto
 Luck is not the rule; the fence is:
 
 - ``jiaozi backup issuer`` records, in one write transaction, the high-water marks (every
-  serial counter, the newest status list's ordinal and the largest list id) and sets two
-  allowances in ``event_head``: ``fence:serials`` (serials that may be allocated in all,
-  over every year) and ``fence:lists`` (new status lists that may be made). Both are in
-  the archive's manifest.
+  serial counter, the newest status list's ordinal and the largest list id, the event
+  feed's and the restricted list's change sequences) and sets three allowances in
+  ``event_head`` (``issuer.db.allowance``): ``fence:serials`` (serials that may be
+  allocated in all, over every year), ``fence:lists`` (new status lists that may be made)
+  and ``fence:feeds`` (event and change sequence numbers, on which the registry and the
+  verifiers keep cursors). All are in the archive's manifest.
 - Every serial allocation (:func:`issuer.issuance.numbers.allocate_serial`, one
-  certificate or a batch chunk) and every new status list spends from its allowance in
-  the issuing transaction; one that would overdraw it is refused with
-  :class:`issuer.errors.BackupNeeded` (a rollback gives it back). Without a fence row (no
-  backup ever taken) nothing is counted.
-- :func:`after_restore` therefore knows that at most ``serials`` serials of any year and
-  at most ``lists`` new lists were used after the backup. It moves every year's counter
-  past ``high-water + serials``, makes a fresh status list numbered past every list that
-  could exist (so the lists open at the backup are never drawn from again, and no list id
-  or URI is made twice), sets both allowances to 0 (issuance waits for a fresh backup, so
-  restoring the same archive again cannot fall behind), and writes the step to the audit
-  chain.
+  certificate or a batch chunk), every new status list and every event or change number
+  spends from its allowance in the transaction that takes it; one that would overdraw it
+  is refused with :class:`issuer.errors.BackupNeeded` (a rollback gives it back). Without
+  a fence row (no backup ever taken) nothing is counted.
+- :func:`after_restore` therefore knows that at most ``serials`` serials of any year, at
+  most ``lists`` new lists and at most ``feeds`` sequence numbers were used after the
+  backup. It moves every year's counter past ``high-water + serials``, makes a fresh
+  status list numbered past every list that could exist (so the lists open at the backup
+  are never drawn from again, and no list id or URI is made twice), moves both sequences
+  past ``high-water + feeds`` (so the registry and the verifiers take what comes next
+  instead of dropping it as already seen), sets every allowance to 0 (issuance waits for
+  a fresh backup, so restoring the same archive again cannot fall behind), and writes the
+  step to the audit chain.
 
 The rule holds for the NEWEST archive: a backup taken later sets a new allowance the older
-archive does not know of. Restoring an older archive needs ``extra_serials`` and
-``extra_lists`` covering every backup since (the sum of their allowances).
+archive does not know of. Restoring an older archive needs ``extra_serials``,
+``extra_lists`` and ``extra_feeds`` covering every backup since (the sum of their allowances).
 """
 
 from __future__ import annotations
@@ -41,12 +45,14 @@ from sqlalchemy.orm import Session
 
 from credential import StatusList, beijing_date
 from issuer.audit import chain
+from issuer.audit.events import EVENT_HEAD, RESTRICTION_HEAD
 from issuer.db import tables, write
-from issuer.issuance.allowance import LIST_FENCE, SERIAL_FENCE, spend
+from issuer.db.allowance import FEED_FENCE, LIST_FENCE, SERIAL_FENCE, spend
 from issuer.issuance.statuslists import STATUS_BITS
 from issuer.settings import EARLIEST_DATE, IssuerSettings
 
 __all__ = [
+    "FEED_FENCE",
     "LIST_FENCE",
     "LIST_ID_SLACK",
     "MAX_SERIAL",
@@ -85,6 +91,10 @@ class HighWater:
     serial_allowance: int
     list_allowance: int
     at: str = ""
+    # the event feed's and the restricted list's change sequences, and their allowance
+    event_seq: int = 0
+    restriction_seq: int = 0
+    feed_allowance: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return the marks as a JSON object (the manifest's ``high_water``)."""
@@ -106,6 +116,9 @@ class HighWater:
                 serial_allowance=int(data["serial_allowance"]),
                 list_allowance=int(data["list_allowance"]),
                 at=str(data.get("at", "")),
+                event_seq=int(data.get("event_seq", 0)),
+                restriction_seq=int(data.get("restriction_seq", 0)),
+                feed_allowance=int(data.get("feed_allowance", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"high_water is malformed: {exc}") from None
@@ -125,19 +138,40 @@ def _max_list(session: Session, office_id: str) -> tuple[int, int]:
     return int(ordinal or 0), int(max_id or 0)
 
 
+def _heads(session: Session) -> dict[str, int]:
+    return {
+        str(n): int(v)
+        for n, v in session.execute(
+            sa.select(_HEAD.c.name, _HEAD.c.seq).where(
+                _HEAD.c.name.in_([EVENT_HEAD, RESTRICTION_HEAD])
+            )
+        ).all()
+    }
+
+
 def set_fence(
-    session: Session, *, office_id: str, serials: int, lists: int, now: dt.datetime
+    session: Session,
+    *,
+    office_id: str,
+    serials: int,
+    lists: int,
+    now: dt.datetime,
+    feeds: int | None = None,
 ) -> HighWater:
     """Record the high-water marks and set the allowances (one write transaction); return
-    the marks. Ends any transaction the session had open."""
-    if serials < 1 or lists < 1:
-        raise ValueError("a backup must allow at least one serial and one status list")
+    the marks. ``feeds`` (event and restricted-list sequence numbers) defaults to four per
+    serial. Ends any transaction the session had open."""
+    feeds = 4 * serials if feeds is None else feeds
+    if serials < 1 or lists < 1 or feeds < 1:
+        raise ValueError("a backup must allow at least one of each")
     session.rollback()
     with write(session):
         # The allowance rows first: an issuer spending from them waits for this commit,
         # so every serial it takes is counted against the new allowance.
         _put(session, SERIAL_FENCE, serials)
         _put(session, LIST_FENCE, lists)
+        _put(session, FEED_FENCE, feeds)
+        heads = _heads(session)
         counters = {
             f"{r.office_id} {r.year}": int(r.last_serial)
             for r in session.execute(sa.select(_COUNTER)).all()
@@ -154,6 +188,9 @@ def set_fence(
         serial_allowance=serials,
         list_allowance=lists,
         at=now.astimezone(dt.UTC).isoformat(),
+        event_seq=heads.get(EVENT_HEAD, 0),
+        restriction_seq=heads.get(RESTRICTION_HEAD, 0),
+        feed_allowance=feeds,
     )
 
 
@@ -166,6 +203,8 @@ class RestoreJump:
     list_id: int = 0
     list_ordinal: int = 0
     audit_seq: int = 0
+    event_seq: int = 0
+    restriction_seq: int = 0
 
 
 def after_restore(
@@ -177,6 +216,7 @@ def after_restore(
     now: dt.datetime,
     extra_serials: int = 0,
     extra_lists: int = 0,
+    extra_feeds: int = 0,
     archive: str = "",
 ) -> RestoreJump:
     """Step a restored database past every number and status list the fence allowed after
@@ -242,9 +282,23 @@ def after_restore(
                 sa.text("SELECT setval(pg_get_serial_sequence('status_list', 'id'), :v)"),
                 {"v": new_id},
             )
+        # The registry and the verifiers hold cursors on these: new events and changes
+        # must come after anything they may have received from the lost tail.
+        have_heads = _heads(session)
+        feed_step = high.feed_allowance + max(0, extra_feeds)
+        new_heads = {
+            name: max(have_heads.get(name, 0), recorded) + feed_step
+            for name, recorded in (
+                (EVENT_HEAD, high.event_seq),
+                (RESTRICTION_HEAD, high.restriction_seq),
+            )
+        }
+        for name, value in new_heads.items():
+            _put(session, name, value)
         # Issuance waits for a fresh backup: its fence starts from these marks.
         _put(session, SERIAL_FENCE, 0)
         _put(session, LIST_FENCE, 0)
+        _put(session, FEED_FENCE, 0)
         record = chain.append(
             session,
             actor=actor,
@@ -257,9 +311,16 @@ def after_restore(
                 "list_step": list_step,
                 "status_list": new_id,
                 "status_list_ordinal": new_ordinal,
+                "event_seq": new_heads[EVENT_HEAD],
+                "restriction_seq": new_heads[RESTRICTION_HEAD],
             },
             at=now,
         )
     return RestoreJump(
-        serials=moved, list_id=new_id, list_ordinal=new_ordinal, audit_seq=int(record.id)
+        serials=moved,
+        list_id=new_id,
+        list_ordinal=new_ordinal,
+        audit_seq=int(record.id),
+        event_seq=new_heads[EVENT_HEAD],
+        restriction_seq=new_heads[RESTRICTION_HEAD],
     )

@@ -17,7 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from issuer.db import tables
-from issuer.issuance.allowance import SERIAL_FENCE, spend
+from issuer.db.allowance import SERIAL_FENCE, spend
 
 __all__ = ["allocate_serial"]
 

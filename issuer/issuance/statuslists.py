@@ -37,9 +37,9 @@ from credential import (
     status_list_claims,
 )
 from issuer.db import tables, write
+from issuer.db.allowance import LIST_FENCE, spend
 from issuer.db.models import StatusListRow
 from issuer.errors import NotFound
-from issuer.issuance.allowance import LIST_FENCE, spend
 from issuer.settings import IssuerSettings
 
 __all__ = [

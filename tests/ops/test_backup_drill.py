@@ -127,6 +127,21 @@ class Office:
         assert r.status_code == 201, r.text
         return dict(r.json())
 
+    def max_event(self) -> int:
+        with self.app.state.engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT max(seq) FROM event")).scalar_one())
+
+    def first_event_of(self, certs: list[dict[str, Any]]) -> int:
+        """Return the smallest event number of ``certs``' issuance."""
+        numbers = [c["certificate_number"] for c in certs]
+        with self.app.state.engine.connect() as conn:
+            got = conn.execute(
+                sa.select(sa.func.min(sa.column("seq")))
+                .select_from(sa.table("event", sa.column("seq"), sa.column("certificate_number")))
+                .where(sa.column("certificate_number").in_(numbers))
+            ).scalar_one()
+        return int(got)
+
     def entries(self) -> set[tuple[str, int]]:
         with self.app.state.engine.connect() as conn:
             rows = conn.execute(
@@ -164,6 +179,7 @@ def test_drill_issue_backup_issue_destroy_restore(office_env: Path, tmp_path: Pa
             archive, passphrase=ARCHIVE_PASSPHRASE, home=home, key_passphrase=PASSPHRASE
         )
         after = [office.issued(i) for i in range(4, 8)]
+        last_event = office.max_event()
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert manifest["audit_checkpoint"]["audit_seq"] >= 3
     assert manifest["high_water"]["serial_allowance"] == 50_000
@@ -196,6 +212,8 @@ def test_drill_issue_backup_issue_destroy_restore(office_env: Path, tmp_path: Pa
         serial_after = max(int(n[-6:]) for n in handed_out)
         assert min(int(n[-6:]) for n in numbers) > serial_after
         assert not {_entry(c) for c in fresh} & after_entries
+        # the registry and the MIS saw events up to last_event: new ones come after them
+        assert office.first_event_of(fresh) > last_event
         # the lists open at the backup are drawn from no more
         assert {_entry(c)[0] for c in fresh}.isdisjoint({_entry(c)[0] for c in before})
         # no (list, index) is held twice in the restored database

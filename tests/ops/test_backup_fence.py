@@ -75,6 +75,8 @@ def test_a_restore_steps_past_everything_the_fence_allowed(issuer_env: IssuerHar
     assert jump.serials[year] == last + 100
     assert jump.list_ordinal == 1 + 2 + 1
     assert jump.list_id == 1 + 3 * LIST_ID_SLACK
+    assert jump.event_seq == high.event_seq + high.feed_allowance == high.event_seq + 400
+    assert jump.restriction_seq == high.restriction_seq + 400
     with env.engine.connect() as conn:
         counters = dict(conn.execute(sa.text("SELECT year, last_serial FROM serial_counter")).all())
         fences = dict(
@@ -85,7 +87,7 @@ def test_a_restore_steps_past_everything_the_fence_allowed(issuer_env: IssuerHar
     # every certification year an office may write, not only those the backup saw
     assert set(counters) >= set(range(1900, beijing_date(NOW).year + 1))
     assert min(counters.values()) >= 100
-    assert fences == {"fence:serials": 0, "fence:lists": 0}
+    assert fences == {"fence:serials": 0, "fence:lists": 0, "fence:feeds": 0}
     # issuance waits for a fresh backup; then it goes on past the jump, on the fresh list
     r = env.issue(_body(2))
     assert r.status_code == 503
@@ -135,3 +137,18 @@ def test_a_batch_past_the_allowance_stops_and_resumes_after_a_backup(
     with issuer_env.engine.connect() as conn:
         serials = conn.execute(sa.text("SELECT serial FROM certificate")).scalars().all()
     assert len(serials) == len(set(serials)) == 30
+
+
+def test_event_numbers_are_spent_from_the_allowance(issuer_env: IssuerHarness) -> None:
+    with Session(issuer_env.engine) as session:
+        set_fence(
+            session,
+            office_id=issuer_env.settings.office_id,
+            serials=10,
+            lists=1,
+            feeds=1,
+            now=NOW,
+        )
+    issue(issuer_env, 1)  # its "issued" event takes the one number allowed
+    r = issuer_env.issue(application(2))
+    assert r.status_code == 503 and r.json()["type"].endswith("backup_needed"), r.text

@@ -1,9 +1,13 @@
-"""The backup fence's allowances, spent by the issuing transactions (the fence itself,
-set by a backup and stepped past by a restore, is ``issuer.issuance.fence``).
+"""The backup fence's allowances, spent by the transactions that hand out what others
+keep (the fence itself, set by a backup and stepped past by a restore, is
+``issuer.issuance.fence``).
 
-Two rows of ``event_head``: ``fence:serials`` (serials that may still be allocated, over
-every year) and ``fence:lists`` (new status lists that may still be made). Absent until
-the first backup; then every allocation spends from them in its own transaction.
+Rows of ``event_head``: ``fence:serials`` (serials that may still be allocated, over every
+year), ``fence:lists`` (new status lists that may still be made) and ``fence:feeds``
+(sequence numbers of the event feed and of the restricted list's changes, both of which
+the registry and the verifiers keep a cursor on). Absent until the first backup; then
+every allocation spends from them in its own transaction. Here, in the database layer,
+so that ``issuer.audit.events`` spends too.
 """
 
 from __future__ import annotations
@@ -14,10 +18,16 @@ from sqlalchemy.orm import Session
 from issuer.db import tables
 from issuer.errors import BackupNeeded
 
-__all__ = ["LIST_FENCE", "SERIAL_FENCE", "spend"]
+__all__ = ["FEED_FENCE", "LIST_FENCE", "SERIAL_FENCE", "spend"]
 
 SERIAL_FENCE = "fence:serials"
 LIST_FENCE = "fence:lists"
+FEED_FENCE = "fence:feeds"
+_WHAT = {
+    SERIAL_FENCE: "serials",
+    LIST_FENCE: "status lists",
+    FEED_FENCE: "event and restricted-list sequence numbers",
+}
 
 _HEAD = tables.EVENT_HEAD
 
@@ -35,7 +45,7 @@ def spend(session: Session, name: str, count: int = 1) -> None:
         .returning(_HEAD.c.seq)
     ).scalar_one_or_none()
     if left is not None and left < 0:
-        what = "serials" if name == SERIAL_FENCE else "status lists"
+        what = _WHAT.get(name, name)
         raise BackupNeeded(
             "A backup is needed before more certificates are issued",
             "签发更多证书前需要先备份",
