@@ -18,11 +18,16 @@ from sqlalchemy.orm import Session
 from issuer.db import tables
 from issuer.errors import BackupNeeded
 
-__all__ = ["FEED_FENCE", "LIST_FENCE", "SERIAL_FENCE", "spend"]
+__all__ = ["FEED_FENCE", "LIST_FENCE", "RESTRICTION_ID_FLOOR", "SERIAL_FENCE", "floor", "spend"]
 
 SERIAL_FENCE = "fence:serials"
 LIST_FENCE = "fence:lists"
 FEED_FENCE = "fence:feeds"
+# Restricted-list entry ids travel to the registry as ``<office>#<id>`` (an add for a
+# reference it holds changes nothing), so after the first backup they are given
+# explicitly, above this floor: consecutive from the backup's largest, whatever a
+# PostgreSQL sequence consumed meanwhile, and a restore raises it past the lost tail.
+RESTRICTION_ID_FLOOR = "floor:restriction_id"
 _WHAT = {
     SERIAL_FENCE: "serials",
     LIST_FENCE: "status lists",
@@ -54,3 +59,9 @@ def spend(session: Session, name: str, count: int = 1) -> None:
             "上次备份允许的号码或状态列表已用完，或数据库恢复后尚未备份："
             "请运行 jiaozi backup issuer",
         )
+
+
+def floor(session: Session, name: str) -> int | None:
+    """Return the value of floor row ``name``, or None where no backup set one."""
+    got = session.execute(sa.select(_HEAD.c.seq).where(_HEAD.c.name == name)).scalar()
+    return None if got is None else int(got)

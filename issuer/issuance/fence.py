@@ -23,7 +23,9 @@ Luck is not the rule; the fence is:
   status list numbered past every list that could exist (so the lists open at the backup
   are never drawn from again, and no list id or URI is made twice), moves both sequences
   past ``high-water + feeds`` (so the registry and the verifiers take what comes next
-  instead of dropping it as already seen), sets every allowance to 0 (issuance waits for
+  instead of dropping it as already seen) and the restricted-list entry ids' floor with
+  them (each entry takes a change number; the registry drops an entry whose
+  ``<office>#<id>`` it holds), sets every allowance to 0 (issuance waits for
   a fresh backup, so restoring the same archive again cannot fall behind), and writes the
   step to the audit chain.
 
@@ -47,7 +49,14 @@ from credential import StatusList, beijing_date
 from issuer.audit import chain
 from issuer.audit.events import EVENT_HEAD, RESTRICTION_HEAD
 from issuer.db import tables, write
-from issuer.db.allowance import FEED_FENCE, LIST_FENCE, SERIAL_FENCE, spend
+from issuer.db.allowance import (
+    FEED_FENCE,
+    LIST_FENCE,
+    RESTRICTION_ID_FLOOR,
+    SERIAL_FENCE,
+    floor,
+    spend,
+)
 from issuer.issuance.statuslists import STATUS_BITS
 from issuer.settings import EARLIEST_DATE, IssuerSettings
 
@@ -74,6 +83,7 @@ _HEAD = tables.EVENT_HEAD
 _COUNTER = tables.SERIAL_COUNTER
 _LIST = tables.STATUS_LIST
 _AUDIT = tables.AUDIT_HEAD
+_RESTR = tables.RESTRICTION
 
 
 @dataclass(frozen=True)
@@ -95,6 +105,7 @@ class HighWater:
     event_seq: int = 0
     restriction_seq: int = 0
     feed_allowance: int = 0
+    restriction_max_id: int = 0
 
     def to_json(self) -> dict[str, Any]:
         """Return the marks as a JSON object (the manifest's ``high_water``)."""
@@ -119,6 +130,7 @@ class HighWater:
                 event_seq=int(data.get("event_seq", 0)),
                 restriction_seq=int(data.get("restriction_seq", 0)),
                 feed_allowance=int(data.get("feed_allowance", 0)),
+                restriction_max_id=int(data.get("restriction_max_id", 0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"high_water is malformed: {exc}") from None
@@ -149,6 +161,11 @@ def _heads(session: Session) -> dict[str, int]:
     }
 
 
+def _max_restriction(session: Session) -> int:
+    top = session.execute(sa.select(sa.func.max(_RESTR.c.id))).scalar()
+    return max(int(top or 0), floor(session, RESTRICTION_ID_FLOOR) or 0)
+
+
 def set_fence(
     session: Session,
     *,
@@ -172,6 +189,9 @@ def set_fence(
         _put(session, LIST_FENCE, lists)
         _put(session, FEED_FENCE, feeds)
         heads = _heads(session)
+        # From now on entry ids are given above the floor (issuer.db.allowance).
+        max_restriction = _max_restriction(session)
+        _put(session, RESTRICTION_ID_FLOOR, max_restriction)
         counters = {
             f"{r.office_id} {r.year}": int(r.last_serial)
             for r in session.execute(sa.select(_COUNTER)).all()
@@ -191,6 +211,7 @@ def set_fence(
         event_seq=heads.get(EVENT_HEAD, 0),
         restriction_seq=heads.get(RESTRICTION_HEAD, 0),
         feed_allowance=feeds,
+        restriction_max_id=max_restriction,
     )
 
 
@@ -205,6 +226,7 @@ class RestoreJump:
     audit_seq: int = 0
     event_seq: int = 0
     restriction_seq: int = 0
+    restriction_id_floor: int = 0
 
 
 def after_restore(
@@ -295,6 +317,9 @@ def after_restore(
         }
         for name, value in new_heads.items():
             _put(session, name, value)
+        # Each entry after the backup took one change number: ids rose by at most that.
+        restriction_floor = max(_max_restriction(session), high.restriction_max_id) + feed_step
+        _put(session, RESTRICTION_ID_FLOOR, restriction_floor)
         # Issuance waits for a fresh backup: its fence starts from these marks.
         _put(session, SERIAL_FENCE, 0)
         _put(session, LIST_FENCE, 0)
@@ -313,6 +338,7 @@ def after_restore(
                 "status_list_ordinal": new_ordinal,
                 "event_seq": new_heads[EVENT_HEAD],
                 "restriction_seq": new_heads[RESTRICTION_HEAD],
+                "restriction_id_floor": restriction_floor,
             },
             at=now,
         )
@@ -323,4 +349,5 @@ def after_restore(
         audit_seq=int(record.id),
         event_seq=new_heads[EVENT_HEAD],
         restriction_seq=new_heads[RESTRICTION_HEAD],
+        restriction_id_floor=restriction_floor,
     )

@@ -152,3 +152,25 @@ def test_event_numbers_are_spent_from_the_allowance(issuer_env: IssuerHarness) -
     issue(issuer_env, 1)  # its "issued" event takes the one number allowed
     r = issuer_env.issue(application(2))
     assert r.status_code == 503 and r.json()["type"].endswith("backup_needed"), r.text
+
+
+def test_restriction_entry_ids_continue_above_the_floor(issuer_env: IssuerHarness) -> None:
+    from tests.factory.issuer import entry_body, officer, record
+
+    env = issuer_env
+    office = env.settings.office_id
+    maker = officer(env, "sup-a", "supervisor")
+    checker = officer(env, "sup-b", "supervisor")
+    first = record(env, entry_body(1), maker, checker)
+    with Session(env.engine) as session:
+        high = set_fence(session, office_id=office, serials=10, lists=1, feeds=50, now=NOW)
+    assert high.restriction_max_id == first["id"]
+    second = record(env, entry_body(2), maker, checker)
+    assert second["id"] == first["id"] + 1
+    with Session(env.engine) as session:
+        jump = after_restore(session, high=high, settings=env.settings, actor="test", now=NOW)
+    assert jump.restriction_id_floor == second["id"] + 50
+    with Session(env.engine) as session:
+        set_fence(session, office_id=office, serials=10, lists=1, feeds=50, now=NOW)
+    third = record(env, entry_body(3), maker, checker)
+    assert third["id"] == jump.restriction_id_floor + 1
