@@ -157,7 +157,7 @@ class RedisLimiter:
         if first:  # once per outage; the later failed probes are expected
             log.warning(
                 "rate-limit store (Redis) unreachable (%s): counting in this process "
-                "until it answers again (limits now per replica)",
+                "while it is down (limits now per replica)",
                 type(exc).__name__,
             )
 
