@@ -133,12 +133,12 @@ def issue_command(
     import datetime as dt
     import os
 
-    from issuer import batches
     from sqlalchemy.exc import OperationalError
 
+    from issuer import batches
     from issuer.batches.reading import BatchFileError
-    from issuer.batches.store import error_text
     from issuer.batches.report import write_error_report
+    from issuer.batches.store import error_text
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
     from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key

@@ -41,9 +41,7 @@ def _nginx_or_skip() -> None:
     if nginx_binary() is not None:
         return
     # scripts/system-packages.sh installs it (as root) when missing, as `make install` does
-    subprocess.run(  # noqa: S603 - our own script
-        [str(REPO / "scripts" / "system-packages.sh")], capture_output=True, timeout=600
-    )
+    subprocess.run([str(REPO / "scripts" / "system-packages.sh")], capture_output=True, timeout=600)
     if nginx_binary() is None:
         pytest.skip("nginx is not installed and scripts/system-packages.sh could not install it")
 
@@ -147,16 +145,14 @@ def test_postgresql_restart_during_a_10000_row_batch(stack: Stack, tmp_path: Pat
     def issued() -> int:
         try:
             with engine.connect() as conn:
-                return int(
-                    conn.execute(sa.text("SELECT count(*) FROM batch_item")).scalar_one()
-                )
+                return int(conn.execute(sa.text("SELECT count(*) FROM batch_item")).scalar_one())
         except sa.exc.OperationalError:
             return -1
 
     log = tmp_path / "batch-1.log"
     try:
         with log.open("w") as out:
-            proc = subprocess.Popen(  # noqa: S603 - our interpreter, our arguments
+            proc = subprocess.Popen(
                 cmd, env=_batch_env(stack), stdout=out, stderr=subprocess.STDOUT, text=True
             )
             try:
