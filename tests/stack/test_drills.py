@@ -27,28 +27,18 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from jiaozi.stack import Stack
-from jiaozi.stack.parts import nginx_binary
 from tests.factory.batchfile import EN_HEADER, csv_bytes, person
+from tests.stack.conftest import nginx_or_skip
 
 pytestmark = [pytest.mark.stack, pytest.mark.xdist_group("stack")]
 
-REPO = Path(__file__).resolve().parents[2]
 BATCH_ROWS = 10_000
 LOAD = 300  # verifications through nginx while a replica is killed
 
 
-def _nginx_or_skip() -> None:
-    if nginx_binary() is not None:
-        return
-    # scripts/system-packages.sh installs it (as root) when missing, as `make install` does
-    subprocess.run([str(REPO / "scripts" / "system-packages.sh")], capture_output=True, timeout=600)
-    if nginx_binary() is None:
-        pytest.skip("nginx is not installed and scripts/system-packages.sh could not install it")
-
-
 @pytest.fixture(scope="module")
 def stack() -> Iterator[Stack]:
-    _nginx_or_skip()
+    nginx_or_skip()
     # not pytest's tmp_path (0700): the postgres user and nginx's workers read below it
     base = Path(tempfile.mkdtemp(prefix="jiaozi-stack-"))
     base.chmod(0o755)
