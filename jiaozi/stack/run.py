@@ -472,6 +472,15 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def running_runner(base: Path) -> int | None:
+    """Return the pid of a live runner recorded in ``base``/stack.pid (not this process)."""
+    try:
+        pid = int((base / "stack.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return pid if pid != os.getpid() and _alive(pid) else None
+
+
 def stop_recorded(base: Path) -> list[str]:
     """Stop what the stack recorded in ``base``/stack.json (a runner killed, or one
     started elsewhere), then its PostgreSQL cluster; return what was stopped."""
@@ -480,12 +489,8 @@ def stop_recorded(base: Path) -> list[str]:
         state = json.loads((base / "stack.json").read_text())
     except (OSError, ValueError):
         state = {}
-    runner = None
-    try:
-        runner = int((base / "stack.pid").read_text().strip())
-    except (OSError, ValueError):
-        pass
-    if runner is not None and runner != os.getpid() and _alive(runner):
+    runner = running_runner(base)
+    if runner is not None:
         os.kill(runner, signal.SIGTERM)  # it stops its children itself
         deadline = time.monotonic() + 60
         while _alive(runner) and time.monotonic() < deadline:
@@ -558,21 +563,35 @@ def main(argv: list[str] | None = None) -> int:
     start.add_argument(
         "--registry-port", type=int, default=9444, help="internal HTTPS of the registry"
     )
-    sub.add_parser("stop", help="stop a stack started earlier")
-    sub.add_parser("status", help="print what runs where")
+    stop = sub.add_parser("stop", help="stop a stack started earlier")
+    status = sub.add_parser("status", help="print what runs where")
+    for command in (start, stop, status):
+        command.add_argument(
+            "--dir", type=Path, default=BASE, help="the stack's directory (default var/stack)"
+        )
     args = parser.parse_args(argv)
+    base: Path = args.dir.resolve()
 
     if args.command == "stop":
-        stopped = stop_recorded(BASE.resolve())
+        stopped = stop_recorded(base)
         print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
         return 0
     if args.command == "status":
-        return _status(BASE.resolve())
+        return _status(base)
+    runner = running_runner(base)
+    if runner is not None:
+        print(
+            f"stack: another stack (pid {runner}) is using {base}/; stop it first "
+            "(Ctrl-C in its terminal, or make stack-stop)",
+            file=sys.stderr,
+        )
+        return 1
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
     signal.signal(signal.SIGHUP, _interrupt)
     stack = Stack(
+        base,
         public_port=args.public_port,
         issuer_tls_port=args.issuer_port,
         registry_tls_port=args.registry_port,
@@ -598,9 +617,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _serve(stack: Stack) -> int:
+    """Watch the children until one other than a verifier replica stops (return 1); a
+    replica that dies is started again, as systemd's Restart=always would (a person can
+    kill one and watch nginx carry on)."""
     while True:
-        for child in stack.children.values():
-            if not child.running():
-                print(str(child.failure("stopped")), file=sys.stderr)
-                return 1
+        for name, child in list(stack.children.items()):
+            if child.running():
+                continue
+            if name.startswith("verifier-"):
+                print(f"{name} stopped (code {child.proc.returncode if child.proc else None}): "
+                      "starting it again", file=sys.stderr, flush=True)  # fmt: skip
+                stack.start_verifier(int(name.rsplit("-", 1)[1]))
+                continue
+            print(str(child.failure("stopped")), file=sys.stderr)
+            return 1
         time.sleep(0.5)

@@ -13,6 +13,7 @@ import pytest
 from jiaozi.cli import main as jiaozi_cli
 from jiaozi.demo.services import DemoError
 from jiaozi.stack.parts import make_tls, render_nginx
+from jiaozi.stack.run import main as stack_main
 from tests.stack.conftest import REPO, nginx_or_skip
 
 DEPLOY = REPO / "deploy"
@@ -107,3 +108,23 @@ def test_docs_and_package_script_name_the_deploy_files() -> None:
     assert re.search(r'^PACKAGES=".*\bnginx-light\b.*"$', script, re.M)
     makefile = (REPO / "Makefile").read_text()
     assert "--dist loadgroup" in makefile and "jiaozi.stack start" in makefile
+
+
+def test_stack_commands_on_a_directory_with_no_stack(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert stack_main(["status", "--dir", str(tmp_path)]) == 1
+    assert "not started" in capsys.readouterr().out
+    assert stack_main(["stop", "--dir", str(tmp_path)]) == 0
+    assert "nothing was running" in capsys.readouterr().out
+
+
+def test_a_second_stack_on_the_same_directory_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import os
+
+    (tmp_path / "stack.pid").write_text(f"{os.getppid()}\n")  # a live process, not us
+    assert stack_main(["start", "--dir", str(tmp_path), "--exit"]) == 1
+    assert f"another stack (pid {os.getppid()})" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["stack.pid"]  # nothing started

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from jiaozi.stack import Stack
+from jiaozi.stack.run import main as stack_main
 from tests.factory.batchfile import EN_HEADER, csv_bytes, person
 from tests.stack.conftest import nginx_or_skip
 
@@ -60,7 +61,13 @@ def _verify_json(http: httpx.Client, s: Stack, body: dict[str, str]) -> tuple[in
     return r.status_code, r.json() if r.status_code < 500 else r.text
 
 
-def test_stack_serves_public_artefacts_as_static_files(stack: Stack) -> None:
+def test_stack_serves_public_artefacts_as_static_files(
+    stack: Stack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert stack_main(["status", "--dir", str(stack.base)]) == 0
+    status = capsys.readouterr().out
+    for name in ("nginx", "issuer", "registry", "verifier-1", "verifier-2", "publish", "redis"):
+        assert f"  {name} " in status and "STOPPED" not in status
     with _client(stack) as http:
         for path, media in (
             ("/trust-list.jwt", "application/jiaozi-trustlist+jwt"),
