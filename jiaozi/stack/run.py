@@ -374,6 +374,15 @@ class Stack:
             self.env["verifier"],
         )
         child.wait_http(f"http://{HOST}:{port}/healthz", START_TIMEOUT)
+        # started again (after a drill or a crash): in service only once it judges as the
+        # other replica does, from the shared database
+        for cert in self.certificates:
+            qr = cert["qr_url"]
+            poll(
+                f"verifier {i} judging {cert['certificate_number']}",
+                lambda qr=qr: self.verify(qr, f"http://{HOST}:{port}"),  # type: ignore[misc]
+                lambda answer: answer.get("verdict") == "valid",
+            )
         return child
 
     def _wait_file(self, path: Path, timeout: float = 60) -> None:
