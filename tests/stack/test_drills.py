@@ -85,6 +85,12 @@ def test_stack_serves_public_artefacts_as_static_files(
         assert http.get(f"{stack.issuer_url}/.well-known/jwks.json").status_code == 200
         # holder pages are public, through nginx, from the issuer
         assert http.get(f"{stack.public_url}/holder").status_code == 200
+        # the verifiers hold the status list from the static files (the public URL) and
+        # the restricted list from the issuer's internal API (api_url)
+        synced = http.get(f"{stack.public_url}/api/v1/sync-status").json()
+        assert [s["uri"] for s in synced["status_lists"]] == [f"{stack.public_url}/statuslists/1"]
+        assert synced["restrictions_as_of"] is not None
+        assert synced["trust_list"] is not None
 
 
 def test_kill_one_verifier_replica_during_load(stack: Stack) -> None:
