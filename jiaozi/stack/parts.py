@@ -13,6 +13,7 @@ import glob
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -102,7 +103,7 @@ class Child:
     def failure(self, what: str) -> DemoError:
         return DemoError(f"the {self.name} {what}; its log is {self.log}:\n{_tail(self.log)}")
 
-    def wait_http(self, url: str, timeout: float, *, verify: str | bool = True) -> None:
+    def wait_http(self, url: str, timeout: float, *, verify: ssl.SSLContext | bool = True) -> None:
         """Return once GET ``url`` answers below 500; raise DemoError otherwise."""
         deadline = time.monotonic() + timeout
         while True:

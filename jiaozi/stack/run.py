@@ -15,6 +15,7 @@ import secrets
 import shlex
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -95,6 +96,10 @@ class Stack:
         homes = ["root", "registry", OFFICE.home_name]
         self.passphrases = {home: secrets.token_urlsafe(24) for home in homes}
         self.restriction_key = secrets.token_urlsafe(32)
+
+    def tls_context(self) -> ssl.SSLContext:
+        """Return a client TLS context trusting the stack's CA (and nothing else)."""
+        return ssl.create_default_context(cafile=str(self.ca))
 
     # -- paths
 
@@ -286,7 +291,7 @@ class Stack:
         as valid through nginx; raise DemoError (StackError) naming what failed."""
         self.fresh()
         make_tls(self.base / "tls", host=HOST)
-        self.http = httpx.Client(timeout=60, verify=str(self.ca))
+        self.http = httpx.Client(timeout=60, verify=self.tls_context())
         self.pg.init()
         self.pg.start()
         self.pg.create_databases()
@@ -336,7 +341,7 @@ class Stack:
         nginx = self.start_nginx()  # before the services answer: it only proxies
         registry.wait_http(f"http://{HOST}:{p['registry']}/healthz", START_TIMEOUT)
         issuer.wait_http(f"http://{HOST}:{p['issuer']}/.well-known/jwks.json", START_TIMEOUT)
-        nginx.wait_http(f"{self.issuer_url}/.well-known/jwks.json", 30, verify=str(self.ca))
+        nginx.wait_http(f"{self.issuer_url}/.well-known/jwks.json", 30, verify=self.tls_context())
         # the verifiers' first sync wants the trust list where nginx serves it
         self._wait_file(self.public_dir / "trust-list.jwt")
 

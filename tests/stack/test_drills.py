@@ -53,7 +53,7 @@ def stack() -> Iterator[Stack]:
 
 
 def _client(s: Stack) -> httpx.Client:
-    return httpx.Client(verify=str(s.ca), timeout=60)  # type: ignore[arg-type]
+    return httpx.Client(verify=s.tls_context(), timeout=60)
 
 
 def _verify_json(http: httpx.Client, s: Stack, body: dict[str, str]) -> tuple[int, Any]:
