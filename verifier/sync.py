@@ -417,7 +417,7 @@ class Syncer:
             cursor = st.cursor if st is not None else None
             held_iat = st.data_iat if st is not None else None
             snapshot = cursor is None or ndocs > MAX_DOCS_PER_SOURCE
-            url = source.base_url + (
+            url = source.restrictions_url + (
                 "/api/v1/restrictions/snapshot"
                 if snapshot
                 else f"/api/v1/restrictions/changes?after={cursor}"
