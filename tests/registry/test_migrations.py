@@ -181,16 +181,16 @@ def test_the_migrate_command_inspects_and_upgrades(
     behind = runner.invoke(registry_group, ["migrate", "--check"])
     assert (behind.exit_code, behind.output) == (
         1,
-        "registry database at none, head 0001 (behind: run `jiaozi registry migrate`)\n",
+        "registry database at none, head 0002 (behind: run `jiaozi registry migrate`)\n",
     )
     done = runner.invoke(registry_group, ["migrate"])
-    assert (done.exit_code, done.output) == (0, "registry database upgraded from none to 0001\n")
+    assert (done.exit_code, done.output) == (0, "registry database upgraded from none to 0002\n")
     again = runner.invoke(registry_group, ["migrate"])
-    assert (again.exit_code, again.output) == (0, "registry database already at 0001\n")
+    assert (again.exit_code, again.output) == (0, "registry database already at 0002\n")
     current = runner.invoke(registry_group, ["migrate", "--check"])
     assert (current.exit_code, current.output) == (
         0,
-        "registry database at 0001, head 0001 (current)\n",
+        "registry database at 0002, head 0002 (current)\n",
     )
 
 
@@ -236,7 +236,7 @@ def test_commands_without_auto_migrate_refuse_a_schema_behind_in_one_line(
     refused = CliRunner().invoke(registry_group, ["feed-client", "mis-test"])
     assert refused.exit_code == 1
     assert refused.output == (
-        "Error: the registry's database is at revision none, this version needs 0001: run "
+        "Error: the registry's database is at revision none, this version needs 0002: run "
         "`jiaozi registry migrate` (or start with JIAOZI_AUTO_MIGRATE=true)\n"
     )
     assert CliRunner().invoke(registry_group, ["migrate"]).exit_code == 0
