@@ -16,7 +16,11 @@ Two ways, one round (:func:`sync_national`), run by the app every
 - **pull**: the consolidated list, signed by the registry (checked against the trust list),
   read from a gapless cursor (first a snapshot, then pages of changes) into
   ``national_restriction``; each page is applied in one write transaction that re-checks
-  the cursor under its row lock, so two pullers never apply a page twice.
+  the cursor under its row lock, so two pullers never apply a page twice. A cursor the
+  registry refuses (409: restored from a backup, registry/restore.py) is followed by a
+  snapshot in the same round; every snapshot is compared with the outbox, and the rows
+  whose effect it lacks are queued again and sent (:func:`_resend_missing`), the feed
+  probed for what it lost (``feed_push.resend_last``), and the list read again.
 
 On a new entry of another office, this office revokes its own valid or suspended
 certificates of that person (found by ``certificate.person_ref``): status ``revoked``,
