@@ -303,15 +303,36 @@ def backup_registry(
 
 
 def restore_registry(
-    archive: Path, *, passphrase: bytes, home: Path, force: bool = False
+    archive: Path,
+    *,
+    passphrase: bytes,
+    home: Path,
+    force: bool = False,
+    now: dt.datetime | None = None,
 ) -> Restored:
-    """Restore the registry's database, home and trust files from ``archive``. Raises
-    BackupError before changing anything (as :func:`restore_issuer`)."""
+    """Restore the registry's database, home and trust files from ``archive``, then jump
+    the list's and the feed's seqs past every one handed out before (``registry.restore``:
+    offices and followers then re-read instead of skipping). Raises BackupError before
+    changing anything (as :func:`restore_issuer`)."""
+    from registry.db import make_engine
+    from registry.restore import after_restore
     from registry.settings import RegistrySettings
 
     settings = RegistrySettings()
     targets = _registry_files(home)
-    return _restore_plain(archive, "registry", settings.database_url, targets, passphrase, force)
+    done = _restore_plain(archive, "registry", settings.database_url, targets, passphrase, force)
+    engine = make_engine(settings.database_url)  # an archive of an older release: migrated
+    try:
+        point = after_restore(engine, now=now or dt.datetime.now(dt.UTC), archive=archive.name)
+    finally:
+        engine.dispose()
+    done.notes.append(
+        f"the list's changes continue after {point.list_floor} (the archive's head was "
+        f"{point.list_from}), the feed's events after {point.feed_floor} (was "
+        f"{point.feed_from}): each office reads a snapshot at its next national round and "
+        "sends again what of its own the registry lacks; feed followers cross the jump"
+    )
+    return done
 
 
 # --- verifier ----------------------------------------------------------------------------------

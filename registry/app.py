@@ -59,7 +59,7 @@ from credential import (
 )
 from keys import DataCipher, parse_data_key
 
-from . import admission, feed, problems, store
+from . import admission, feed, problems, restore, store
 from .problems import Problem
 from .settings import RegistrySettings
 from .trust import ROOT_JWKS_MEDIA_TYPE, TRUST_LIST_MEDIA_TYPE, TrustDocuments
@@ -283,8 +283,10 @@ def create_app(
                 "after",
             )
         top, events = page
+        # every restore's jump (registry.restore): the follower crosses it knowingly
+        jumps = restore.feed_restores(engine)
         return JSONResponse(
-            {"after": after, "head": top, "events": events},
+            {"after": after, "head": top, "events": events, "restores": jumps},
             headers={"Cache-Control": "no-store"},
         )
 

@@ -44,6 +44,7 @@ __all__ = [
     "metadata",
     "migration_state",
     "rate_counters",
+    "restores",
     "schema_diff",
     "upgrade",
 ]
@@ -131,6 +132,24 @@ feed_clients = sa.Table(
     sa.Column("identity", sa.Boolean, nullable=False),
     sa.Column("created_at", _TS, nullable=False),
     sa.Column("disabled_at", _TS),
+)
+
+# Each restore of this database from a backup (registry.restore, revision 0002): where the
+# list and the feed stood in the archive (``*_from``, the feed's hash there) and the floor
+# each continues above. Seqs handed out before the restore are all below the floors, so a
+# cursor below the list's floor is refused (the office reads a snapshot) and a follower
+# crosses the feed's jump from ``feed_from`` to ``feed_floor + 1`` knowingly.
+restores = sa.Table(
+    "rg_restore",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("restored_at", _TS, nullable=False),
+    sa.Column("archive", sa.String(300), nullable=False),
+    sa.Column("list_from", sa.BigInteger, nullable=False),
+    sa.Column("list_floor", sa.BigInteger, nullable=False),
+    sa.Column("feed_from", sa.BigInteger, nullable=False),
+    sa.Column("feed_hash", sa.String(64), nullable=False),
+    sa.Column("feed_floor", sa.BigInteger, nullable=False),
 )
 
 # Admission checks (registry/admission.py): school and employer accounts, their API keys

@@ -51,9 +51,9 @@ def test_the_migrated_schema_is_the_metadata_and_downgrades_to_nothing(url: str)
     engine = db.make_engine(url)
     try:
         assert _diff(engine) == []
-        assert db.migration_state(engine) == ("0001", "0001")
+        assert db.migration_state(engine) == ("0002", "0002")
         assert _tables(engine) == set(db.metadata.tables) | {"rg_alembic_version"}
-        assert db.upgrade(engine) == ("0001", "0001")  # at head: nothing to do
+        assert db.upgrade(engine) == ("0002", "0002")  # at head: nothing to do
         with engine.connect() as conn:
             heads = {n: s for n, s in conn.execute(sa.select(db.head.c.name, db.head.c.seq))}
         assert heads == {"list": 0, "feed": 0}
@@ -64,13 +64,13 @@ def test_the_migrated_schema_is_the_metadata_and_downgrades_to_nothing(url: str)
             command.downgrade(cfg, "base")
             conn.commit()
         assert _tables(engine) <= {"rg_alembic_version"}
-        assert db.upgrade(engine) == (None, "0001")
+        assert db.upgrade(engine) == (None, "0002")
         assert _diff(engine) == []
     finally:
         engine.dispose()
 
 
-def test_a_create_all_database_is_adopted_at_0001_with_its_data(url: str) -> None:
+def test_a_create_all_database_is_adopted_with_its_data(url: str) -> None:
     old = sa.create_engine(url)
     with old.begin() as conn:  # what make_engine did before migrations
         db.metadata.create_all(conn)
@@ -86,7 +86,7 @@ def test_a_create_all_database_is_adopted_at_0001_with_its_data(url: str) -> Non
 
     engine = db.make_engine(url)
     try:
-        assert db.migration_state(engine) == ("0001", "0001")
+        assert db.migration_state(engine) == ("0002", "0002")
         assert _diff(engine) == []
         with engine.connect() as conn:
             heads = {n: s for n, s in conn.execute(sa.select(db.head.c.name, db.head.c.seq))}
@@ -142,14 +142,14 @@ def test_two_processes_migrating_one_postgresql_database_at_once_both_end_well()
     with postgres_database("registry") as url:
         results = migrate_together_on_postgres("registry.db", url, db._PG_LOCK_ID)
         assert [(code, out.split()) for code, out, _ in results] == [
-            (0, ["ready", "done", "0001"])
+            (0, ["ready", "done", "0002"])
         ] * 2, results
         engine = db.engine_for(url)
         try:
             assert _diff(engine) == []
             with engine.connect() as conn:
                 versions = conn.exec_driver_sql("SELECT version_num FROM rg_alembic_version")
-                assert versions.scalars().all() == ["0001"]
+                assert versions.scalars().all() == ["0002"]
                 names = conn.execute(sa.select(db.head.c.name)).scalars().all()
             assert sorted(names) == ["feed", "list"]
         finally:
@@ -164,7 +164,7 @@ def test_two_processes_migrating_one_sqlite_file_at_once_both_end_well(tmp_path)
     finally:
         stop(procs)
     assert [(code, out.split()) for code, out, _ in results] == [
-        (0, ["ready", "done", "0001"])
+        (0, ["ready", "done", "0002"])
     ] * 2, results
     engine = db.engine_for(url)
     try:
@@ -181,16 +181,16 @@ def test_the_migrate_command_inspects_and_upgrades(
     behind = runner.invoke(registry_group, ["migrate", "--check"])
     assert (behind.exit_code, behind.output) == (
         1,
-        "registry database at none, head 0001 (behind: run `jiaozi registry migrate`)\n",
+        "registry database at none, head 0002 (behind: run `jiaozi registry migrate`)\n",
     )
     done = runner.invoke(registry_group, ["migrate"])
-    assert (done.exit_code, done.output) == (0, "registry database upgraded from none to 0001\n")
+    assert (done.exit_code, done.output) == (0, "registry database upgraded from none to 0002\n")
     again = runner.invoke(registry_group, ["migrate"])
-    assert (again.exit_code, again.output) == (0, "registry database already at 0001\n")
+    assert (again.exit_code, again.output) == (0, "registry database already at 0002\n")
     current = runner.invoke(registry_group, ["migrate", "--check"])
     assert (current.exit_code, current.output) == (
         0,
-        "registry database at 0001, head 0001 (current)\n",
+        "registry database at 0002, head 0002 (current)\n",
     )
 
 
@@ -221,7 +221,7 @@ def test_the_three_services_share_one_postgresql_database() -> None:
                     },
                 )
                 assert compare_metadata(issuer_only, ISSUER_METADATA) == []
-            assert versions == {"vf_alembic_version": "0001", "rg_alembic_version": "0001"}
+            assert versions == {"vf_alembic_version": "0001", "rg_alembic_version": "0002"}
             assert {"alembic_version", "certificate", "vf_document", "rg_entry"} <= tables
         finally:
             for engine in engines:
@@ -236,7 +236,7 @@ def test_commands_without_auto_migrate_refuse_a_schema_behind_in_one_line(
     refused = CliRunner().invoke(registry_group, ["feed-client", "mis-test"])
     assert refused.exit_code == 1
     assert refused.output == (
-        "Error: the registry's database is at revision none, this version needs 0001: run "
+        "Error: the registry's database is at revision none, this version needs 0002: run "
         "`jiaozi registry migrate` (or start with JIAOZI_AUTO_MIGRATE=true)\n"
     )
     assert CliRunner().invoke(registry_group, ["migrate"]).exit_code == 0
