@@ -15,7 +15,7 @@ import pytest
 from credential import StatusList, StatusValue, qr_url
 from tests.factory import VERIFIER_URL
 from tests.factory.verifier import Harness, make_harness
-from verifier.documents import load_state
+from verifier.documents import load_document, load_state
 from verifier.sync import cleared_invalid
 
 
@@ -88,3 +88,24 @@ def test_restored_issuer_unrevokes_is_refused_and_the_held_list_kept(
         assert load_state(conn, "status:" + uri).last_error is None
     after = h.verify(qr=qr_url(VERIFIER_URL, token))
     assert (after["verdict"], after["reason"]) == ("not_valid", "revoked")
+
+
+def test_restored_issuer_unrevokes_through_a_bundle_is_refused_too(harness: Harness) -> None:
+    from verifier.bundle import export_bundle, import_bundle, read_bundle
+
+    h = harness
+    uri = h.world.status_uri
+    h.world.status.set(31, StatusValue.INVALID)
+    h.verifier.syncer.run_once(extra_status=[uri])
+    held_iat = h.verifier.store.current().status[uri].issued_at
+    doc = export_bundle(h.verifier.engine, h.clock())
+    # the same bundle, carrying the restored issuer's list: newer, entry 31 VALID again
+    h.world.status.set(31, StatusValue.VALID)
+    (item,) = doc["status_lists"]
+    item["token"] = h.world.status_token(iat=held_iat + 60)
+    roots = [h.world.root.public_key()]
+    bundle = read_bundle(doc, roots)
+    done = dict(import_bundle(h.verifier.engine, bundle, h.verifier.store.current(), h.clock()))
+    assert done["status " + uri] == "refused: un-revokes 1 held INVALID"
+    with h.verifier.engine.connect() as conn:
+        assert load_document(conn, "status", uri).version == held_iat
