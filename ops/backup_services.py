@@ -247,6 +247,11 @@ def restore_issuer(
         f"record {jump.audit_seq}"
     )
     done.notes.append("issuance is paused until a fresh backup: run `jiaozi backup issuer` now")
+    done.notes.append(
+        "then, before the service starts or publishes: `jiaozi issuer reconcile-status "
+        "--published DIR_OR_URL` (the status lists published since the backup; "
+        "docs/operations.md, Backup and restore)"
+    )
     if not report.ok:
         done.notes.append(f"AUDIT CHAIN: {report.message_en}")
     return done

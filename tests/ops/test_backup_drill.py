@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from credential import Verdict, load_status_list, verify
@@ -106,6 +107,7 @@ class Office:
         self.settings = IssuerSettings()
         store = KeyStore(home, PASSPHRASE)
         signer = store.active_signer(OFFICE, now=int(time.time()))
+        self.signer = signer
         self.app = create_app(self.settings, signer=signer)
         self.client = TestClient(self.app)
 
@@ -151,6 +153,42 @@ class Office:
                 )
             ).all()
         return {(str(u), int(i)) for u, i in rows}
+
+    def decide(self, change: str, number: str) -> None:
+        """Suspend, reinstate or revoke ``number`` at once, as a supervisor would."""
+        from credential import beijing_date
+        from issuer.accounts import Principal
+        from issuer.lifecycle import status, validate_decision
+
+        now = dt.datetime.now(dt.UTC)
+        decision = validate_decision(
+            {
+                "reason_code": "misconduct",
+                "decision_date": beijing_date(now).isoformat(),
+                "legal_basis": "《教师资格条例》第十九条",
+            },
+            today=beijing_date(now),
+        )
+        who = Principal(actor="officer:drill", office_id=OFFICE, role="supervisor")
+        with Session(self.app.state.engine) as session:
+            getattr(status, change)(
+                session,
+                number=number,
+                decision=decision,
+                who=who,
+                signer=self.signer,
+                settings=self.settings,
+                now=now,
+            )
+
+    def state(self, number: str) -> str:
+        with self.app.state.engine.connect() as conn:
+            return str(
+                conn.execute(
+                    sa.text("SELECT status FROM certificate WHERE certificate_number = :n"),
+                    {"n": number},
+                ).scalar_one()
+            )
 
 
 def _entry(cert: dict[str, Any]) -> tuple[str, int]:
@@ -286,3 +324,116 @@ def test_the_issuer_commands(
     assert "issuance is paused until a fresh backup" in r.output
     r = runner.invoke(main, ["audit", "verify", "--lang", "en"])
     assert r.exit_code == 0, r.output
+
+
+def _published(directory: Path, cert: dict[str, Any]) -> str:
+    """Return the exported token of ``cert``'s status list."""
+    list_id = cert["status_list"]["uri"].rsplit("/", 1)[-1]
+    return (directory / "statuslists" / list_id).read_text("ascii")
+
+
+def test_drill_restored_issuer_does_not_undo_what_was_published(
+    office_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from jiaozi.cli import main
+    from verifier.sync import cleared_invalid
+
+    home = office_env
+    archive = tmp_path / "vault" / "office.jzbk"
+    published = tmp_path / "public"  # what `export-public` wrote for the web server
+    runner = CliRunner()
+    with Office(home) as office:
+        revoked, suspended, reinstated, untouched = (office.issued(i) for i in range(1, 5))
+        office.decide("suspend", reinstated["certificate_number"])
+        backup_issuer(archive, passphrase=ARCHIVE_PASSPHRASE, home=home, key_passphrase=PASSPHRASE)
+        # After the backup, published and seen by verifiers, then lost with the database:
+        office.decide("revoke", revoked["certificate_number"])
+        office.decide("suspend", suspended["certificate_number"])
+        office.decide("reinstate", reinstated["certificate_number"])
+        later = office.issued(5)  # not in the backup at all
+        office.decide("revoke", later["certificate_number"])
+        r = runner.invoke(main, ["issuer", "export-public", str(published)])
+        assert r.exit_code == 0, r.output
+    trust = current_trust_list(home)
+    uri = revoked["status_list"]["uri"]
+    assert {c["status_list"]["uri"] for c in (suspended, reinstated, untouched, later)} == {uri}
+    held = load_status_list(_published(published, revoked), trust, expected_uri=uri)
+    assert held.status_list.get(int(revoked["status_list"]["idx"])) == 1
+
+    _destroy(str(IssuerSettings().database_url))
+    shutil.rmtree(home)
+    restore_issuer(archive, passphrase=ARCHIVE_PASSPHRASE, home=home)
+
+    with Office(home) as office:
+        # The defect: restored, the list is the backup's; signed anew it would un-revoke.
+        assert office.state(revoked["certificate_number"]) == "valid"
+        with office.app.state.engine.connect() as conn:
+            data, bits = conn.execute(
+                sa.text("SELECT data, bits FROM status_list WHERE uri = :u"), {"u": uri}
+            ).one()
+        from credential import StatusList
+
+        assert cleared_invalid(held.status_list, StatusList.from_bytes(bytes(data), bits)) == 2
+
+        # A change spends a feed number: the fresh backup comes first (docs), then this.
+        r = runner.invoke(main, ["issuer", "reconcile-status", "--published", str(published)])
+        assert r.exit_code != 0 and "backup" in r.output.lower(), r.output
+        backup_issuer(
+            tmp_path / "vault" / "after-restore.jzbk",
+            passphrase=ARCHIVE_PASSPHRASE,
+            home=home,
+            key_passphrase=PASSPHRASE,
+        )
+        r = runner.invoke(main, ["issuer", "reconcile-status", "--published", str(published)])
+        assert r.exit_code == 0, r.output
+        assert "3 certificate(s) reconciled, 1 entr(ies) retained" in r.output
+        assert office.state(revoked["certificate_number"]) == "revoked"
+        assert office.state(suspended["certificate_number"]) == "suspended"
+        assert office.state(reinstated["certificate_number"]) == "valid"
+        assert office.state(untouched["certificate_number"]) == "valid"
+        with office.app.state.engine.connect() as conn:
+            audited = conn.execute(
+                sa.text(
+                    "SELECT subject, detail_json FROM audit_record "
+                    "WHERE action = 'status.reconciled' ORDER BY id"
+                )
+            ).all()
+        assert sorted(s for s, _ in audited) == sorted(
+            c["certificate_number"] for c in (revoked, suspended, reinstated)
+        )
+        assert all(str(held.issued_at) in d for _, d in audited)
+        # A second run finds nothing left to take.
+        r = runner.invoke(main, ["issuer", "reconcile-status", "--published", str(published)])
+        assert r.exit_code == 0 and "0 certificate(s) reconciled" in r.output, r.output
+
+        r = runner.invoke(main, ["audit", "verify", "--lang", "en"])
+        assert r.exit_code == 0, r.output  # the chain holds the reconciled records whole
+        r = runner.invoke(main, ["issuer", "publish"])
+        assert r.exit_code == 0, r.output
+        got = office.client.get(uri.removeprefix("http://testserver"))
+        assert got.status_code == 200, got.text
+        new = load_status_list(got.text, trust, expected_uri=uri)
+        values = {
+            name: new.status_list.get(int(c["status_list"]["idx"]))
+            for name, c in {
+                "revoked": revoked,
+                "suspended": suspended,
+                "reinstated": reinstated,
+                "untouched": untouched,
+                "later": later,
+            }.items()
+        }
+        assert values == {
+            "revoked": 1,
+            "suspended": 2,
+            "reinstated": 0,
+            "untouched": 0,
+            "later": 1,
+        }
+        # A verifier holding the post-backup list takes the republished one.
+        assert new.issued_at >= held.issued_at
+        assert cleared_invalid(held.status_list, new.status_list) == 0
+        assert _verdict(office, home, revoked) is Verdict.NOT_VALID
+        assert _verdict(office, home, reinstated) is Verdict.VALID
