@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: install demo test bench bench-search lint typecheck clean
+.PHONY: install demo stack stack-stop stack-status test bench bench-search lint typecheck clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,8 +22,24 @@ install: $(STAMP)
 demo: install
 	$(BIN)/python -m jiaozi.demo $(DEMO_ARGS)
 
+# A production-like stack on this machine under var/stack/ (docs/deployment.md): its own
+# PostgreSQL and Redis, the registry, one office, two verifiers behind nginx with TLS.
+# Serves until Ctrl-C; `make stack STACK_ARGS=--exit` stops once it is up and checked;
+# --public-port, --issuer-port, --registry-port (0: any free port). `make stack-stop`
+# stops one left running (its runner killed, or started in another terminal).
+stack: install
+	$(BIN)/python -m jiaozi.stack start $(STACK_ARGS)
+
+stack-stop:
+	$(BIN)/python -m jiaozi.stack stop
+
+stack-status:
+	$(BIN)/python -m jiaozi.stack status
+
+# --dist loadgroup: the stack's fault drills (tests/stack, one xdist group) share one stack
+# on one worker; every other test is spread as before.
 test: install
-	$(BIN)/python -m pytest -n 2 -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -38,4 +54,4 @@ bench-search: install
 	$(BIN)/python -m bench.search
 
 clean:
-	rm -rf $(VENV) var/demo
+	rm -rf $(VENV) var/demo var/stack

@@ -92,13 +92,18 @@ def run_batch_once(
     chunk: int | None = None,
     expected: int = ROWS,
     prepare: Callable[[Engine], object] | None = None,
+    database_url: str | None = None,
+    finish: Callable[[Engine], object] | None = None,
 ) -> dict[str, float]:
     """Issue ``data`` into a fresh SQLite file; return the rate and the time split.
 
     ``chunk`` defaults to ``issuer.batches.run.DEFAULT_CHUNK`` (what the HTTP API uses).
     ``prepare`` is given the engine of the migrated database before the clock starts
     (bench.national fills the national list there); ``expected`` is how many rows must
-    be issued (the rate counts those).
+    be issued (the rate counts those). ``database_url`` replaces the SQLite file with an
+    empty database the caller made (bench.scale: a fresh PostgreSQL database per run);
+    ``finish`` is given the engine once the clock has stopped, before it is disposed
+    (bench.scale reads the server's CPU there).
     """
 
     from credential import KeySigner
@@ -108,7 +113,7 @@ def run_batch_once(
 
     signer = KeySigner(Ed25519PrivateKey.generate(), "11001-1")
     with tempfile.TemporaryDirectory(prefix="jiaozi-bench-") as tmp:
-        settings = IssuerSettings(database_url=f"sqlite:///{tmp}/issuer.db")
+        settings = IssuerSettings(database_url=database_url or f"sqlite:///{tmp}/issuer.db")
         engine = make_engine(settings.database_url)
         try:
             upgrade(engine)
@@ -133,6 +138,8 @@ def run_batch_once(
             )
             t1, t2 = marks[0], time.perf_counter()
             cpu, kids = time.process_time() - cpu0, _children_cpu() - kids0
+            if finish is not None:
+                finish(engine)
         finally:
             engine.dispose()
     assert batch.issued_rows == expected, batch

@@ -23,6 +23,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -163,12 +164,21 @@ def _summary(prefix: str, lat: array[float], seconds: float, errors: int) -> dic
     }
 
 
-async def _connect(port: int, phase: _Phase, n: int) -> list[_Conn]:
+async def _connect(
+    port: int, phase: _Phase, n: int, tls: ssl.SSLContext | None = None
+) -> list[_Conn]:
     loop = asyncio.get_running_loop()
     conns = []
     for _ in range(n):
         _, conn = await asyncio.wait_for(
-            loop.create_connection(lambda: _Conn(phase), "127.0.0.1", port), 5
+            loop.create_connection(
+                lambda: _Conn(phase),
+                "127.0.0.1",
+                port,
+                ssl=tls,
+                server_hostname="127.0.0.1" if tls is not None else None,
+            ),
+            5,
         )
         conns.append(conn)
         # Opened in a burst, every connection is accepted by whichever worker wakes first
@@ -184,9 +194,13 @@ async def _close(conns: list[_Conn]) -> None:
     await asyncio.wait([c.lost for c in conns], timeout=2)
 
 
-async def _saturate(port: int, request: bytes, seconds: float, prefix: str) -> dict[str, float]:
+async def _saturate(
+    port: int, request: bytes, seconds: float, prefix: str, tls: ssl.SSLContext | None = None
+) -> dict[str, float]:
+    """Return ``_summary`` of ``SATURATION_CONNECTIONS`` keep-alive connections sending
+    ``request`` back to back for ``seconds`` after a warm-up (over TLS with ``tls``)."""
     phase = _Phase(request, None)
-    conns = await _connect(port, phase, SATURATION_CONNECTIONS)
+    conns = await _connect(port, phase, SATURATION_CONNECTIONS, tls)
     start = time.perf_counter()
     phase.stop_at = start + WARMUP_SECONDS + seconds
     for c in conns:

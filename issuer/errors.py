@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "BackupNeeded",
     "Conflict",
     "Forbidden",
     "IdempotencyMismatch",
@@ -71,6 +72,15 @@ class NothingToPrint(Conflict):
     """A batch has no valid certificate to print."""
 
     code = "nothing_to_print"
+
+
+class BackupNeeded(IssuerError):
+    """The serials or status lists the last backup allowed are used up, or the database
+    was restored and no backup was taken since: ``jiaozi backup issuer`` lets issuance go
+    on (docs/operations.md, "Backup and restore")."""
+
+    status = 503
+    code = "backup_needed"
 
 
 class PrintingUnavailable(IssuerError):

@@ -16,6 +16,13 @@ Typical use by a service::
     signer = store.active_signer("urn:jiaozi:office:11001", now=int(time.time()))
 """
 
+from ._archive import (
+    ArchiveError,
+    ArchiveTamperedError,
+    ArchiveWrongPassphraseError,
+    decrypt_archive,
+    encrypt_archive,
+)
 from ._ceremony import (
     ANSWER_FORMAT,
     REQUEST_FORMAT,
@@ -99,6 +106,9 @@ __all__ = [
     "ROOT_OWNER",
     "TRUST_DIR",
     "TRUST_LIST_FILE",
+    "ArchiveError",
+    "ArchiveTamperedError",
+    "ArchiveWrongPassphraseError",
     "DataCipher",
     "DocumentCertificateError",
     "DocumentSigningKey",
@@ -124,7 +134,9 @@ __all__ = [
     "create_private_file",
     "current_trust_list",
     "current_trust_token",
+    "decrypt_archive",
     "document_signing_certificate",
+    "encrypt_archive",
     "export_trust",
     "generate_data_key",
     "generate_private_key",

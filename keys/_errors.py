@@ -13,6 +13,9 @@ One root, a few branches; callers catch the branch they can act on::
     │                            or that disagrees with its keyring
     ├── DocumentCertificateError the office's PDF-signing key or certificate missing, not
     │                            matching, not from the installed root, or expired
+    ├── ArchiveError             a backup archive that cannot be read (keys._archive)
+    │   ├── ArchiveWrongPassphraseError   not the archive's passphrase
+    │   └── ArchiveTamperedError          changed, cut short or reordered
     └── TrustAdminError          the trust state cannot be changed or read as asked
         ├── TrustNotInitialisedError   no trust list yet (run ``jiaozi trust init``)
         ├── InvalidOfficeError         office fields or scope refused

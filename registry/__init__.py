@@ -21,6 +21,7 @@ check, its rate limit and audit), ``problems`` (every error mapped to RFC 9457 p
 JSON, in one place), ``app`` (the FastAPI factory), ``cli`` (``jiaozi registry``,
 ``jiaozi feed``), ``feed`` (the national feed: batches accepted, pages read, system
 clients), ``follow`` (the reference consumer of the feed), ``trust`` (the trust list the
-ceremony exported: checked, re-read on change, served at ``/trust-list.jwt``). May import
+ceremony exported: checked, re-read on change, served at ``/trust-list.jwt``), ``restore``
+(after a restore from a backup: the heads jumped past every seq handed out). May import
 ``credential`` and ``keys`` only: never ``issuer`` or ``verifier``.
 """

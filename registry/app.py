@@ -59,7 +59,7 @@ from credential import (
 )
 from keys import DataCipher, parse_data_key
 
-from . import admission, feed, problems, store
+from . import admission, feed, problems, restore, store
 from .observe import install_ops
 from .problems import Problem
 from .settings import RegistrySettings
@@ -284,8 +284,10 @@ def create_app(
                 "after",
             )
         top, events = page
+        # every restore's jump (registry.restore): the follower crosses it knowingly
+        jumps = restore.feed_restores(engine)
         return JSONResponse(
-            {"after": after, "head": top, "events": events},
+            {"after": after, "head": top, "events": events, "restores": jumps},
             headers={"Cache-Control": "no-store"},
         )
 

@@ -1,11 +1,13 @@
-"""``jiaozi registry``: the registry's commands (``serve``, ``feed-client``; ``accounts
-create-employer``, ``create-school``, ``list`` and ``deactivate`` for admission checks);
-``jiaozi feed follow``, the national feed's reference consumer (registry/follow.py)."""
+"""``jiaozi registry``: the registry's commands (``serve``, ``migrate``, ``feed-client``;
+``accounts create-employer``, ``create-school``, ``list`` and ``deactivate`` for admission
+checks); ``jiaozi feed follow``, the national feed's reference consumer
+(registry/follow.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 import time
 
 import click
@@ -34,7 +36,6 @@ def serve(host: str, port: int) -> None:
     from keys import KeyStore
 
     from .app import create_app
-    from .db import make_engine
 
     try:
         settings = RegistrySettings()
@@ -46,7 +47,7 @@ def serve(host: str, port: int) -> None:
         trust = TrustSource(settings)
     except TrustFileError as exc:
         raise click.ClickException(f"no usable trust list: {exc}") from exc
-    engine = make_engine(settings.database_url)
+    engine = _open(settings)
     store = KeyStore.from_env()
 
     def signer() -> Signer:
@@ -74,6 +75,48 @@ def serve(host: str, port: int) -> None:
     )
 
 
+def _open(settings: RegistrySettings) -> sa.Engine:
+    """Return the registry's engine, its schema upgraded first (JIAOZI_AUTO_MIGRATE) or
+    checked; a schema this version cannot run on is a one-line error."""
+    from .db import SchemaError, make_engine
+
+    try:
+        return make_engine(settings.database_url, migrate=settings.auto_migrate)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@registry_group.command("migrate")
+@click.option("--check", is_flag=True, help="Change nothing: say where the schema stands.")
+def migrate_command(check: bool) -> None:
+    """Upgrade the registry's database schema to this version's (its Alembic revisions,
+    version table rg_alembic_version), one process at a time; with --check only say where
+    it stands and exit 1 if it is behind."""
+    from .db import SchemaError, engine_for, migration_state, upgrade
+
+    try:
+        settings = RegistrySettings()
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    engine = engine_for(settings.database_url)
+    try:
+        current, target = migration_state(engine)
+        if check:
+            behind = current != target
+            state = "behind: run `jiaozi registry migrate`" if behind else "current"
+            click.echo(f"registry database at {current or 'none'}, head {target} ({state})")
+            sys.exit(1 if behind else 0)
+        before, after = upgrade(engine)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"registry database already at {after}")
+    else:
+        click.echo(f"registry database upgraded from {before or 'none'} to {after}")
+
+
 @registry_group.command("feed-client")
 @click.argument("name")
 @click.option(
@@ -89,14 +132,13 @@ def feed_client(name: str, identity: bool, disable: bool) -> None:
 
     import sqlalchemy as sa
 
-    from .db import make_engine
     from .feed import add_client, disable_client
 
     try:
         settings = RegistrySettings()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    engine = make_engine(settings.database_url)
+    engine = _open(settings)
     if disable:
         if not disable_client(engine, name, now=dt.datetime.now(dt.UTC)):
             raise click.ClickException(f"no enabled feed client named {name}")
@@ -147,13 +189,12 @@ def accounts_group() -> None:
 
 def _create(kind: str, name: str) -> None:
     from .admission import create_account
-    from .db import make_engine
 
     try:
         settings = RegistrySettings()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    engine = make_engine(settings.database_url)
+    engine = _open(settings)
     try:
         account, key = create_account(engine, kind, name, dt.datetime.now(dt.UTC))
     except ValueError as exc:
@@ -179,13 +220,11 @@ def create_school(name: str) -> None:
 
 
 def _engine_or_fail() -> sa.Engine:
-    from .db import make_engine
-
     try:
         settings = RegistrySettings()
     except ValueError as exc:
         raise click.ClickException(str(exc)) from exc
-    return make_engine(settings.database_url)
+    return _open(settings)
 
 
 @accounts_group.command("list")

@@ -5,33 +5,53 @@ verifier's; the ``rg_`` prefix keeps them apart even in one PostgreSQL schema).
 token as evidence; ``rg_change`` is the consolidated list's change log, whose ``seq`` (the
 offices' cursor) is gapless and commits in order: every writer first locks the one
 ``rg_head`` row (SQLite: every transaction begins IMMEDIATE, taking the write lock).
-Tables are created at start (Alembic for the registry is issue 14's).
+The schema is versioned by Alembic (``registry/migrations``, version table
+``rg_alembic_version``): ``make_engine`` upgrades it to head at start, one process at a
+time; revision 0001 is the schema ``create_all`` made before, and adopts such a database.
 """
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from keys import create_private_file
 
 __all__ = [
+    "VERSION_TABLE",
+    "SchemaError",
     "accounts",
     "admission_audit",
+    "alembic_config",
     "changes",
+    "engine_for",
     "entries",
     "feed_clients",
     "feed_events",
     "feed_offices",
     "head",
+    "include_name",
     "make_engine",
     "metadata",
+    "migration_state",
     "rate_counters",
+    "restores",
+    "schema_diff",
+    "upgrade",
 ]
 
+VERSION_TABLE = "rg_alembic_version"  # not alembic_version: that is the issuer's
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
 metadata = sa.MetaData()
 _TS = sa.DateTime(timezone=True)
 
@@ -114,6 +134,24 @@ feed_clients = sa.Table(
     sa.Column("disabled_at", _TS),
 )
 
+# Each restore of this database from a backup (registry.restore, revision 0002): where the
+# list and the feed stood in the archive (``*_from``, the feed's hash there) and the floor
+# each continues above. Seqs handed out before the restore are all below the floors, so a
+# cursor below the list's floor is refused (the office reads a snapshot) and a follower
+# crosses the feed's jump from ``feed_from`` to ``feed_floor + 1`` knowingly.
+restores = sa.Table(
+    "rg_restore",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("restored_at", _TS, nullable=False),
+    sa.Column("archive", sa.String(300), nullable=False),
+    sa.Column("list_from", sa.BigInteger, nullable=False),
+    sa.Column("list_floor", sa.BigInteger, nullable=False),
+    sa.Column("feed_from", sa.BigInteger, nullable=False),
+    sa.Column("feed_hash", sa.String(64), nullable=False),
+    sa.Column("feed_floor", sa.BigInteger, nullable=False),
+)
+
 # Admission checks (registry/admission.py): school and employer accounts, their API keys
 # stored as SHA-256 of the 256-bit secret, and a fixed-window counter per account.
 accounts = sa.Table(
@@ -154,40 +192,155 @@ admission_audit = sa.Table(
 )
 
 
-def make_engine(url: str, **kw: Any) -> Engine:
-    """Return an engine for ``url`` with the registry's tables created (a new SQLite file
-    is made 0600 first)."""
+# "jz_rg": serialises migrations across processes (advisory locks are per database).
+_PG_LOCK_ID = 0x6A7A5F7267
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is not the one this registry runs on."""
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Return whether Alembic considers ``name``: of tables, only the registry's ``rg_``
+    ones (another service's tables in a shared schema are not ours to drop)."""
+    del parent_names
+    return type_ != "table" or (name or "").startswith("rg_")
+
+
+def engine_for(url: str, **kw: Any) -> Engine:
+    """Return an engine for ``url`` (a new SQLite file is made 0600 first), its schema
+    untouched: ``make_engine`` is the one the service and commands use."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            create_private_file(Path(parsed.database))
-        engine = sa.create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kw
-        )
-
-        @sa.event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None  # we say BEGIN ourselves
-            cur = dbapi_connection.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-
-        @sa.event.listens_for(engine, "begin")
-        def _on_begin(conn: sa.Connection) -> None:
-            # Writers serialise here, so a change's seq is taken and committed in order.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
+    if parsed.get_backend_name() != "sqlite":
         kw.setdefault("pool_pre_ping", True)
-        engine = sa.create_engine(parsed, **kw)
-    metadata.create_all(engine, checkfirst=True)
-    for name in ("list", "feed"):
-        with engine.begin() as conn:
-            if conn.execute(sa.select(head.c.seq).where(head.c.name == name)).first() is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(head.insert().values(name=name, seq=0))
-                except sa.exc.IntegrityError:  # another replica made it first
-                    pass
+        return sa.create_engine(parsed, **kw)
+    if parsed.database and parsed.database != ":memory:":
+        create_private_file(Path(parsed.database))
+    engine = sa.create_engine(
+        parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kw
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we say BEGIN ourselves
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Writers serialise here, so a change's seq is taken and committed in order.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def alembic_config() -> Config:
+    """Return the Alembic configuration of the registry's migrations (no ini file)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def _revision(conn: sa.Connection) -> str | None:
+    ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    return ctx.get_current_revision()
+
+
+def migration_state(engine: Engine) -> tuple[str | None, str]:
+    """Return the database's revision (None: never migrated) and this code's head."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the package ships its revisions
+    with engine.connect() as conn:
+        return _revision(conn), head
+
+
+def schema_diff(conn: sa.Connection) -> list[Any]:
+    """Return Alembic's differences between ``conn``'s ``rg_`` tables and ``metadata``
+    (empty: they match)."""
+    ctx = MigrationContext.configure(
+        conn,
+        opts={"compare_type": True, "include_name": include_name, "version_table": VERSION_TABLE},
+    )
+    return list(compare_metadata(ctx, metadata))
+
+
+def _describe(diff: list[Any]) -> str:
+    said = []
+    for item in diff:
+        first = item[0] if isinstance(item, list) else item
+        names = [getattr(x, "name", x) for x in first[1:4] if x is not None]
+        said.append(" ".join([first[0], *(str(n) for n in names if isinstance(n, str))]))
+    return "; ".join(said)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Upgrade the registry's schema on ``engine`` to ``revision``, serialised with any
+    other process doing the same (a PostgreSQL advisory lock held to the commit; on SQLite
+    the write lock), all in one transaction.
+
+    A database with ``rg_`` tables and no version table (made by ``create_all`` before
+    migrations) is adopted by revision 0001 and then checked against ``metadata``.
+
+    Returns the revisions before and after. Raises ``SchemaError``, nothing kept, when an
+    adopted database's tables differ from what this code expects.
+    """
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        conn.begin()  # SQLite: BEGIN IMMEDIATE (the engine's "begin" event)
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+        before = _revision(conn)
+        adopted = before is None and any(
+            include_name(t, "table", {}) for t in sa.inspect(conn).get_table_names()
+        )
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        after = _revision(conn)
+        if adopted:
+            diff = schema_diff(conn) if revision == "head" else []
+            if diff:
+                raise SchemaError(
+                    "the registry's database was made before migrations and its tables "
+                    f"differ from this version's ({_describe(diff)}): nothing was changed; "
+                    "bring them to this version's by hand, or restore a backup made by it"
+                )
+            log.warning("registry database made before migrations: recorded at %s", after)
+        conn.commit()
+    return before, after
+
+
+def make_engine(url: str, *, migrate: bool = True, **kw: Any) -> Engine:
+    """Return an engine for ``url`` whose schema is at head: upgraded first when
+    ``migrate`` (the setting ``JIAOZI_AUTO_MIGRATE``), else checked; the list's and the
+    feed's head rows are made when missing.
+
+    Raises ``SchemaError`` when the schema is not at head and ``migrate`` is off (the
+    message names ``jiaozi registry migrate``), or as ``upgrade`` does.
+    """
+    engine = engine_for(url, **kw)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            current, now_head = migration_state(engine)
+            if current != now_head:
+                raise SchemaError(
+                    f"the registry's database is at revision {current or 'none'}, this "
+                    f"version needs {now_head}: run `jiaozi registry migrate` "
+                    "(or start with JIAOZI_AUTO_MIGRATE=true)"
+                )
+        for name in ("list", "feed"):
+            with engine.begin() as conn:
+                if conn.execute(sa.select(head.c.seq).where(head.c.name == name)).first() is None:
+                    try:
+                        with conn.begin_nested():
+                            conn.execute(head.insert().values(name=name, seq=0))
+                    except sa.exc.IntegrityError:  # another replica made it first
+                        pass
+    except BaseException:
+        engine.dispose()
+        raise
     return engine

@@ -128,8 +128,15 @@ def accept_batch(
         fresh = [e for e in batch.events if e.seq > last]
         if not fresh:
             return 0, last
+        # the last event's hash (after a restore, the head is the jump's floor, and the
+        # last event the restore point: registry.restore)
         prev = (
-            conn.execute(sa.select(feed_events.c.hash).where(feed_events.c.seq == top)).scalar()
+            conn.execute(
+                sa.select(feed_events.c.hash)
+                .where(feed_events.c.seq <= top)
+                .order_by(feed_events.c.seq.desc())
+                .limit(1)
+            ).scalar()
             or FEED_GENESIS
         )
         seq = int(top)

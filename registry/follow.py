@@ -10,6 +10,15 @@ point (``kill -9``), it resumes from the last page committed, with neither loss 
 duplicate. A gap or a broken link is refused: nothing of that page is applied, the
 command stops with an error.
 
+A registry restored from a backup (``registry.restore``) jumps its feed past every event
+it handed out, and each page names the jumps (``restores``: ``{from, hash, to}``). The
+follower crosses a jump knowingly (after event ``from`` comes ``to + 1``, linked to
+``from``'s hash); a cursor inside a lost tail (after ``from``, up to ``to``: events this
+copy applied and the registry lost) is said, and the cursor goes back to ``from``: the
+offices send those events again after ``to`` and each certificate's row is overwritten
+in order (a certificate's events are all its office's). A cursor beyond the head (a
+registry restored by hand, or another registry) stops it with an error saying so.
+
 Target tables (made when missing): ``feed_cursor`` (one row: ``seq``, ``hash``) and
 ``certificate_by_person`` (one row per certificate number: ``person`` (the identity number
 for a client with the identity flag, else the person reference), ``person_ref``,
@@ -76,12 +85,36 @@ def target_engine(url: str) -> Engine:
     return engine
 
 
-def check_page(seq: int, prev: str, events: Sequence[Mapping[str, Any]]) -> tuple[int, str]:
+def _jumps(page: Mapping[str, Any]) -> dict[int, tuple[int, str]]:
+    """Return the page's restores as {from: (to, hash of from)}; raises ChainBroken on a
+    malformed one."""
+    out: dict[int, tuple[int, str]] = {}
+    for r in page.get("restores") or ():
+        try:
+            start, to, link = r["from"], r["to"], r["hash"]
+        except (KeyError, TypeError) as exc:
+            raise ChainBroken(f"the page's restores are malformed: {exc}") from exc
+        if not (isinstance(start, int) and isinstance(to, int) and isinstance(link, str)):
+            raise ChainBroken("the page's restores are malformed")
+        if to > start:
+            out[start] = (to, link)
+    return out
+
+
+def check_page(
+    seq: int,
+    prev: str,
+    events: Sequence[Mapping[str, Any]],
+    jumps: Mapping[int, tuple[int, str]] | None = None,
+) -> tuple[int, str]:
     """Return the (seq, hash) after ``events`` when they continue the chain at (``seq``,
-    ``prev``); raises ChainBroken on the first event that does not."""
+    ``prev``), an event after a restore's ``from`` numbered ``to + 1`` (``jumps``:
+    {from: (to, hash)}); raises ChainBroken on the first event that does not."""
+    jumps = jumps or {}
     for event in events:
         try:
-            if event["seq"] != seq + 1:
+            following = jumps[seq][0] + 1 if seq in jumps else seq + 1
+            if event["seq"] != following:
                 raise ChainBroken(f"gap: event {event['seq']} after {seq}")
             if event["prev"] != prev:
                 raise ChainBroken(f"event {event['seq']} does not link to {seq}")
@@ -98,14 +131,19 @@ def check_page(seq: int, prev: str, events: Sequence[Mapping[str, Any]]) -> tupl
     return seq, prev
 
 
-def apply_page(engine: Engine, events: Sequence[Mapping[str, Any]]) -> int:
-    """Check ``events`` against the cursor held and apply them with the new cursor in one
-    transaction. Returns the new cursor; raises ChainBroken (nothing applied)."""
+def apply_page(
+    engine: Engine,
+    events: Sequence[Mapping[str, Any]],
+    jumps: Mapping[int, tuple[int, str]] | None = None,
+) -> int:
+    """Check ``events`` against the cursor held (across ``jumps``, as :func:`check_page`)
+    and apply them with the new cursor in one transaction. Returns the new cursor; raises
+    ChainBroken (nothing applied)."""
     with engine.begin() as conn:
         row = conn.execute(
             sa.select(cursor_table.c.seq, cursor_table.c.hash).where(cursor_table.c.id == 1)
         ).one()
-        seq, last_hash = check_page(int(row.seq), str(row.hash), events)
+        seq, last_hash = check_page(int(row.seq), str(row.hash), events, jumps)
         for e in events:
             ident = e.get("identity")
             values = {
@@ -129,10 +167,29 @@ def apply_page(engine: Engine, events: Sequence[Mapping[str, Any]]) -> int:
     return seq
 
 
-def follow_once(engine: Engine, http: httpx.Client, registry: str, key: str, limit: int) -> int:
-    """Read and apply pages until one comes back empty; return the events applied.
+def _rewind(engine: Engine, *, was: int, to: int, link: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(
+            cursor_table.update()
+            .where(cursor_table.c.id == 1, cursor_table.c.seq == was)
+            .values(seq=to, hash=link)
+        )
 
-    Raises ChainBroken, or httpx.HTTPStatusError on an answer other than 200."""
+
+def follow_once(
+    engine: Engine,
+    http: httpx.Client,
+    registry: str,
+    key: str,
+    limit: int,
+    *,
+    say: Callable[[str], None] | None = None,
+) -> int:
+    """Read and apply pages until one comes back empty; return the events applied. A
+    cursor in a restore's lost tail goes back to the restore's start, said by ``say``.
+
+    Raises ChainBroken (a cursor beyond the registry's head among them), or
+    httpx.HTTPStatusError on another answer than 200."""
     applied = 0
     while True:
         with engine.connect() as conn:
@@ -142,18 +199,38 @@ def follow_once(engine: Engine, http: httpx.Client, registry: str, key: str, lim
             params={"after": after, "limit": limit},
             headers={"Authorization": f"Bearer {key}"},
         )
+        if answer.status_code == 409:
+            raise ChainBroken(
+                f"the registry's feed ends before this copy's cursor {after}: it was "
+                "restored from a backup without `jiaozi restore registry`, or it is another "
+                "registry; nothing applied (follow it into an empty database, or ask its "
+                "operators)"
+            )
         answer.raise_for_status()
         page = answer.json()
+        jumps = _jumps(page)
+        lost = [(start, to, link) for start, (to, link) in jumps.items() if start < after <= to]
+        if lost:
+            start, to, link = max(lost)
+            (say or print)(
+                f"the registry was restored from a backup: its feed holds events up to "
+                f"{start} and continues after {to}; events {start + 1} to {after} applied "
+                f"here were lost there (their offices send them again after {to}, and each "
+                f"certificate's row is brought up to date): following from {start}"
+            )
+            _rewind(engine, was=after, to=start, link=link)
+            continue
         events = page["events"]
         if not events:
             # An empty page is "at the head" only if the registry's head says so: else the
             # events after the cursor were lost on the way (the chain cannot show a gap
             # that no later event of the page crosses).
             top = page.get("head")
-            if not isinstance(top, int) or top != after:
+            at_head = top == after or (after in jumps and jumps[after][0] == top)
+            if not isinstance(top, int) or not at_head:
                 raise ChainBroken(f"gap: the head is {top} but no event came after {after}")
             return applied
-        apply_page(engine, events)
+        apply_page(engine, events, jumps)
         applied += len(events)
 
 
@@ -176,7 +253,7 @@ def follow(
     try:
         with httpx.Client(timeout=30) as http:
             while True:
-                n = follow_once(engine, http, registry, key, limit)
+                n = follow_once(engine, http, registry, key, limit, say=say)
                 if n:
                     say(f"applied {n} events")
                 if until_idle:

@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from credential import FeedError, RestrictionListError, preferred_language
 
 from .feed import FeedGap
-from .store import RegistryError, UnknownEntry
+from .store import CursorBeforeRestore, RegistryError, UnknownEntry
 
 __all__ = ["MEDIA_TYPE", "Problem", "install", "render"]
 
@@ -37,6 +37,8 @@ class Problem(Exception):
     # Several inputs at fault (an admission check's 422): (field, code, en, zh) each.
     errors: tuple[tuple[str, str, str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
+    # RFC 9457 extension members, e.g. a feed gap's ``last`` (what the client resumes from)
+    extra: tuple[tuple[str, Any], ...] = ()
 
 
 def render(request: Request, p: Problem) -> JSONResponse:
@@ -54,6 +56,7 @@ def render(request: Request, p: Problem) -> JSONResponse:
         ]
     elif p.field is not None:
         body["errors"] = [{"field": p.field, "code": p.code, "message": body["title"]}]
+    body.update(dict(p.extra))
     headers = {"WWW-Authenticate": "Bearer"} if p.status == 401 else {}
     headers.update(dict(p.headers))
     return JSONResponse(body, status_code=p.status, media_type=MEDIA_TYPE, headers=headers)
@@ -69,12 +72,27 @@ def _map(exc: Exception) -> Problem:
             ("The registry holds no such entry to remove", "登记中心没有该条目，无法撤除"),
             "body",
         )
+    if isinstance(exc, CursorBeforeRestore):
+        return Problem(
+            409,
+            "cursor_before_restore",
+            (
+                "The cursor is from before this registry was restored: read a snapshot",
+                "游标早于本登记中心的恢复：请重新读取快照",
+            ),
+            "after",
+            extra=(("floor", exc.floor),),
+        )
     if isinstance(exc, FeedGap):
+        # ``last``: the office's event the registry holds last (after a restore of the
+        # registry, older than the office's cursor): the office sends again after it.
+        # Only the office learns it: the batch's signature was checked before.
         return Problem(
             409,
             "feed_gap",
             ("The batch does not start at the office's next event", "批次未从本机构的下一事件开始"),
             "body",
+            extra=(("last", exc.last),),
         )
     if isinstance(exc, FeedError):
         return Problem(

@@ -45,6 +45,9 @@ class RegistrySettings(BaseSettings):
         # (no bare "database_url" alias: a DATABASE_URL of the host's must not be taken)
         validation_alias=AliasChoices("JIAOZI_REGISTRY_DATABASE_URL", "JIAOZI_DATABASE_URL"),
     )
+    # Upgrade the schema to this version's at start (as the issuer's JIAOZI_AUTO_MIGRATE);
+    # off: start only on a database `jiaozi registry migrate` has brought to head.
+    auto_migrate: bool = True
     public_url: str = "http://127.0.0.1:8300"
     # Host names besides the public URL's and loopback (docs/operations.md section 8).
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()

@@ -28,10 +28,11 @@ from credential import (
     sign_national,
 )
 
-from .db import changes, entries, head, published
+from .db import changes, entries, head, published, restores
 
 __all__ = [
     "Accepted",
+    "CursorBeforeRestore",
     "RegistryError",
     "UnknownEntry",
     "accept",
@@ -48,6 +49,15 @@ class RegistryError(Exception):
 
 class UnknownEntry(RegistryError):
     """A removal of an entry the registry never received."""
+
+
+class CursorBeforeRestore(RegistryError):
+    """A cursor below the floor of the registry's latest restore (``registry.restore``):
+    it may name a change lost with the restore, so the reader must start from a snapshot."""
+
+    def __init__(self, floor: int) -> None:
+        super().__init__(f"the registry was restored: its changes continue after {floor}")
+        self.floor = floor
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,12 +230,18 @@ def read_changes(
     engine: Engine, *, after: int, limit: int
 ) -> tuple[int, list[tuple[int, str, NationalEntry]]] | None:
     """Return (head, at most ``limit`` changes after ``after``), or None when ``after`` is
-    beyond the head (a cursor this registry never gave)."""
+    beyond the head (a cursor this registry never gave).
+
+    Raises CursorBeforeRestore when ``after`` is below the latest restore's floor (the
+    changes after it may differ from the ones the reader saw: it reads a snapshot)."""
     with engine.begin() as conn:
         _reading(conn)
         current = conn.execute(sa.select(head.c.seq).where(head.c.name == "list")).scalar_one()
         if after > current:
             return None
+        floor = conn.execute(sa.select(sa.func.max(restores.c.list_floor))).scalar()
+        if floor is not None and after < floor:
+            raise CursorBeforeRestore(int(floor))
         rows = conn.execute(
             sa.select(changes.c.seq, changes.c.op, *_ENTRY_COLUMNS)
             .join(entries, entries.c.ref == changes.c.ref)

@@ -8,11 +8,15 @@
 #                       temporary NSS database so that pdfsig judges the signer trusted
 #   chromium            headless browser for the verifier web page tests (tests/e2e; driven
 #                       by Playwright's Python package: no browser is ever downloaded)
+#   nginx-light         `make stack` and its fault drills (tests/stack): TLS in front of the
+#                       verifier replicas, the public artefacts as static files
+#                       (deploy/nginx/jiaozi.conf.template); the stack also uses PostgreSQL's
+#                       server binaries and redis-server, present on the CI image
 #
 # Idempotent: prints what it installs and why, nothing else to do when all are present.
 set -eu
 
-PACKAGES="fonts-arphic-uming fonts-hanazono poppler-utils libnss3-tools chromium"
+PACKAGES="fonts-arphic-uming fonts-hanazono poppler-utils libnss3-tools chromium nginx-light"
 
 missing=""
 for pkg in $PACKAGES; do

@@ -35,6 +35,7 @@ from credential import (
 from . import db
 from .documents import apply_restrictions_document, save_document, save_state
 from .store import Held, RestrictionEntry, RestrictionIndex
+from .sync import cleared_invalid
 
 __all__ = [
     "FORMAT",
@@ -208,6 +209,11 @@ def import_bundle(
             mine = held.status.get(uri)
             if mine is not None and mine.issued_at >= snap.issued_at:
                 done.append(("status " + uri, "kept newer or same"))
+                continue
+            cleared = 0 if mine is None else cleared_invalid(mine.status_list, snap.status_list)
+            if cleared:
+                # INVALID is final: the same rule as a sync (verifier.sync.cleared_invalid)
+                done.append(("status " + uri, f"refused: un-revokes {cleared} held INVALID"))
                 continue
             save_document(conn, "status", uri, bundle.status_tokens[uri], snap.issued_at, now)
             done.append(("status " + uri, "imported"))

@@ -1,6 +1,7 @@
 """``jiaozi verifier ...``: run the verifier service and administer it.
 
     jiaozi verifier serve [--host H --port P]      the HTTP service (uvicorn)
+    jiaozi verifier migrate [--check]              upgrade the schema (or say where it is)
     jiaozi verifier sync [--status-uri URI ...]    one sync round, then exit (1 if any failed)
     jiaozi verifier bundle export FILE / import FILE    offline bundles
 
@@ -50,13 +51,17 @@ def _settings() -> Any:
 def _verifier() -> Any:
     from ._offline import OfflineDataError, load_root_keys
     from .app import Verifier
+    from .db import SchemaError
 
     settings = _settings()
     try:
         roots = load_root_keys(settings.root_jwks)
     except OfflineDataError as exc:
         raise click.ClickException(str(exc)) from exc
-    return Verifier(settings, None, _now, roots)
+    try:
+        return Verifier(settings, None, _now, roots)
+    except SchemaError as exc:  # JIAOZI_AUTO_MIGRATE=false and the schema behind
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group("verifier")
@@ -75,6 +80,8 @@ def serve(host: str, port: int, workers: int) -> None:
     import ops
 
     settings = _settings()  # refuse bad or insecure settings before binding the port
+    if not settings.auto_migrate:  # each worker migrates otherwise; else say it here, once
+        _require_current_schema(settings.database_url)
     uvicorn.run(
         "verifier.commands:app_factory",
         factory=True,
@@ -87,6 +94,21 @@ def serve(host: str, port: int, workers: int) -> None:
         access_log=False,
         **proxy_options(settings),
     )
+
+
+def _require_current_schema(url: str) -> None:
+    from .db import engine_for, migration_state
+
+    engine = engine_for(url)
+    try:
+        current, head = migration_state(engine)
+    finally:
+        engine.dispose()
+    if current != head:
+        raise click.ClickException(
+            f"the verifier's database is at revision {current or 'none'}, this version "
+            f"needs {head}: run `jiaozi verifier migrate` (or set JIAOZI_AUTO_MIGRATE=true)"
+        )
 
 
 def proxy_options(settings: VerifierSettings) -> dict[str, Any]:
@@ -103,6 +125,33 @@ def app_factory() -> Any:
     from .app import create_app
 
     return create_app(_settings())
+
+
+@verifier_group.command("migrate")
+@click.option("--check", is_flag=True, help="Change nothing: say where the schema stands.")
+def migrate(check: bool) -> None:
+    """Upgrade the verifier's database schema to this version's (its Alembic revisions,
+    version table vf_alembic_version), one replica at a time; with --check only say where
+    it stands and exit 1 if it is behind."""
+    from .db import SchemaError, engine_for, migration_state, upgrade
+
+    engine = engine_for(_settings().database_url)
+    try:
+        current, target = migration_state(engine)
+        if check:
+            behind = current != target
+            state = "behind: run `jiaozi verifier migrate`" if behind else "current"
+            click.echo(f"verifier database at {current or 'none'}, head {target} ({state})")
+            sys.exit(1 if behind else 0)
+        before, after = upgrade(engine)
+    except SchemaError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"verifier database already at {after}")
+    else:
+        click.echo(f"verifier database upgraded from {before or 'none'} to {after}")
 
 
 @verifier_group.command("sync")

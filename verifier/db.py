@@ -3,39 +3,59 @@
 Everything replicas must agree on lives here: the signed documents held (trust list,
 status lists, restricted-list documents) with their HTTP validators and ages, the
 restricted list itself (certificate numbers, never a person: issue 12 point 4), sync
-cursors, rate-limit counters (without Redis). ``create_all`` makes the tables; the schema
-is small and versioned by ``SCHEMA_VERSION`` in ``vf_meta``. Version 2 dropped what a
-version 1 database held about persons (``_drop_person_data``, at start).
+cursors, rate-limit counters (without Redis).
+
+The schema is versioned by Alembic (``verifier/migrations``, version table
+``vf_alembic_version``): ``make_engine`` upgrades to head at start, one replica at a time.
+Revision 0001 is schema 2, the last ``create_all`` made (``SCHEMA_VERSION`` in ``vf_meta``,
+frozen since); it adopts a database made before migrations, and drops what a schema 1
+database held about persons first.
 """
 
 from __future__ import annotations
 
-import time
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from keys import create_private_file
 
 __all__ = [
     "SCHEMA_VERSION",
+    "VERSION_TABLE",
+    "SchemaError",
+    "alembic_config",
     "bump_generation",
     "documents",
+    "engine_for",
+    "include_name",
     "make_engine",
     "meta",
     "metadata",
+    "migration_state",
     "rate_counters",
     "restriction_numbers",
     "restrictions",
+    "schema_diff",
     "sync_state",
+    "upgrade",
     "writing",
 ]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 2  # the last hand-made version (vf_meta); Alembic's revisions follow it
+VERSION_TABLE = "vf_alembic_version"  # not alembic_version: that is the issuer's
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger(__name__)
 metadata = sa.MetaData()
 _TS = sa.DateTime(timezone=True)
 
@@ -103,85 +123,156 @@ meta = sa.Table(
 )
 
 
-_PG_LOCK_ID = 0x6A69616F7A69  # "jiaozi": serialises table creation across replicas
+# "jiaozi": serialises migrations across replicas (advisory locks are per database).
+_PG_LOCK_ID = 0x6A69616F7A69
 
 
-def _drop_person_data(conn: sa.Connection) -> None:
-    """Drop what a version 1 database held about persons: the restricted list with its
-    person references (and the signed documents carrying them, with their cursors: the
-    next sync takes a fresh snapshot without them), the admission-check audit and the
-    employer accounts (admission checks are the registry's now)."""
-    inspector = sa.inspect(conn)
-    tables = set(inspector.get_table_names())
-    old = "vf_restriction" in tables and any(
-        c["name"] == "person_ref" for c in inspector.get_columns("vf_restriction")
-    )
-    if old:
-        conn.execute(sa.text("DROP TABLE IF EXISTS vf_restriction_number"))
-        conn.execute(sa.text("DROP TABLE IF EXISTS vf_restriction"))
-        if "vf_document" in tables:
-            conn.execute(sa.text("DELETE FROM vf_document WHERE kind = 'restrictions'"))
-        if "vf_sync_state" in tables:
-            conn.execute(sa.text("DELETE FROM vf_sync_state WHERE source LIKE 'restrictions:%'"))
-    for name in ("vf_admission_audit", "vf_employer"):
-        if name in tables:
-            conn.execute(sa.text(f"DROP TABLE {name}"))
-    if "vf_meta" in tables and (old or {"vf_admission_audit", "vf_employer"} & tables):
-        conn.execute(
-            sa.text("UPDATE vf_meta SET value = :v WHERE name = 'schema_version'"),
-            {"v": SCHEMA_VERSION},
-        )
+class SchemaError(RuntimeError):
+    """The database's schema is not the one this verifier runs on."""
 
 
-def _create_tables(engine: Engine) -> None:
-    """Create missing tables; replicas starting together do not trip over each other."""
-    for attempt in range(5):
-        try:
-            with engine.begin() as conn:
-                if engine.dialect.name == "postgresql":
-                    conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
-                _drop_person_data(conn)
-                metadata.create_all(conn)
-            return
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError):
-            if attempt == 4:
-                raise
-            time.sleep(0.2 * (attempt + 1))  # another process created them meanwhile
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Return whether Alembic considers ``name``: of tables, only the verifier's ``vf_``
+    ones (another service's tables in a shared schema are not ours to drop)."""
+    del parent_names
+    return type_ != "table" or (name or "").startswith("vf_")
 
 
-def make_engine(url: str, **kw: Any) -> Engine:
-    """Return an engine for ``url`` with the verifier's tables created."""
+def engine_for(url: str, **kw: Any) -> Engine:
+    """Return an engine for ``url`` (a new SQLite file is made 0600 first), its schema
+    untouched: ``make_engine`` is the one services use."""
     parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            create_private_file(Path(parsed.database))
-        engine = sa.create_engine(
-            parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kw
-        )
-
-        @sa.event.listens_for(engine, "connect")
-        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-            cur = dbapi_connection.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.close()
-    else:
+    if parsed.get_backend_name() != "sqlite":
         kw.setdefault("pool_pre_ping", True)
-        engine = sa.create_engine(parsed, **kw)
-    _create_tables(engine)
-    with engine.begin() as conn:
-        for name, value in (
-            ("schema_version", SCHEMA_VERSION),
-            ("generation", 0),
-            ("write_lock", 0),
-        ):
-            if conn.execute(sa.select(meta.c.value).where(meta.c.name == name)).first() is None:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(meta.insert().values(name=name, value=value))
-                except sa.exc.IntegrityError:  # another replica made it first
-                    pass
+        return sa.create_engine(parsed, **kw)
+    if parsed.database and parsed.database != ":memory:":
+        create_private_file(Path(parsed.database))
+    engine = sa.create_engine(
+        parsed, connect_args={"check_same_thread": False, "timeout": 30}, **kw
+    )
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cur = dbapi_connection.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    return engine
+
+
+def alembic_config() -> Config:
+    """Return the Alembic configuration of the verifier's migrations (no ini file)."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return cfg
+
+
+def _revision(conn: sa.Connection) -> str | None:
+    ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+    return ctx.get_current_revision()
+
+
+def migration_state(engine: Engine) -> tuple[str | None, str]:
+    """Return the database's revision (None: never migrated) and this code's head."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None  # the package ships its revisions
+    with engine.connect() as conn:
+        return _revision(conn), head
+
+
+def schema_diff(conn: sa.Connection) -> list[Any]:
+    """Return Alembic's differences between ``conn``'s ``vf_`` tables and ``metadata``
+    (empty: they match)."""
+    ctx = MigrationContext.configure(
+        conn,
+        opts={"compare_type": True, "include_name": include_name, "version_table": VERSION_TABLE},
+    )
+    return list(compare_metadata(ctx, metadata))
+
+
+def _describe(diff: list[Any]) -> str:
+    said = []
+    for item in diff:
+        first = item[0] if isinstance(item, list) else item
+        names = [getattr(x, "name", x) for x in first[1:4] if x is not None]
+        said.append(" ".join([first[0], *(str(n) for n in names if isinstance(n, str))]))
+    return "; ".join(said)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Upgrade the verifier's schema on ``engine`` to ``revision``, serialised with every
+    replica doing the same (a PostgreSQL advisory lock held to the commit; on SQLite the
+    write lock), all in one transaction.
+
+    A database with ``vf_`` tables and no version table (made by ``create_all`` before
+    migrations) is adopted by revision 0001 and then checked against ``metadata``.
+
+    Returns the revisions before and after. Raises ``SchemaError``, nothing kept, when an
+    adopted database's tables differ from what this code expects.
+    """
+    cfg = alembic_config()
+    with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
+        elif conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        before = _revision(conn)
+        adopted = before is None and any(
+            include_name(t, "table", {}) for t in sa.inspect(conn).get_table_names()
+        )
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, revision)
+        after = _revision(conn)
+        if adopted:
+            diff = schema_diff(conn) if revision == "head" else []
+            if diff:
+                raise SchemaError(
+                    "the verifier's database was made before migrations and its tables "
+                    f"differ from this version's ({_describe(diff)}): nothing was changed; "
+                    "let it make a fresh database (it holds only synced copies)"
+                )
+            log.warning("verifier database made before migrations: recorded at %s", after)
+        conn.commit()
+    return before, after
+
+
+def make_engine(url: str, *, migrate: bool = True, **kw: Any) -> Engine:
+    """Return an engine for ``url`` whose schema is at head: upgraded first when
+    ``migrate`` (the setting ``JIAOZI_AUTO_MIGRATE``), else checked.
+
+    Raises ``SchemaError`` when the schema is not at head and ``migrate`` is off (the
+    message names ``jiaozi verifier migrate``), or as ``upgrade`` does.
+    """
+    engine = engine_for(url, **kw)
+    try:
+        if migrate:
+            upgrade(engine)
+        else:
+            current, head = migration_state(engine)
+            if current != head:
+                raise SchemaError(
+                    f"the verifier's database is at revision {current or 'none'}, this "
+                    f"version needs {head}: run `jiaozi verifier migrate` "
+                    "(or start with JIAOZI_AUTO_MIGRATE=true)"
+                )
+        with engine.begin() as conn:
+            for name, value in (
+                ("schema_version", SCHEMA_VERSION),
+                ("generation", 0),
+                ("write_lock", 0),
+            ):
+                row = conn.execute(sa.select(meta.c.value).where(meta.c.name == name)).first()
+                if row is None:
+                    try:
+                        with conn.begin_nested():
+                            conn.execute(meta.insert().values(name=name, value=value))
+                    except sa.exc.IntegrityError:  # another replica made it first
+                        pass
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
 
 

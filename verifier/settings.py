@@ -39,18 +39,31 @@ def _http_url(value: str) -> str:
 
 
 class IssuerSource(BaseModel):
-    """An issuer the verifier syncs from: its public base URL and, for the restricted
-    list, the API key of this verifier's client account there."""
+    """An issuer the verifier syncs from: its public base URL (where its status lists
+    are served, maybe as static files by a web server) and, for the restricted list, the
+    API key of this verifier's client account there and, when the issuer's API is not at
+    the public base URL (an internal address: docs/deployment.md), ``api_url``."""
 
     model_config = {"frozen": True}
 
     base_url: str
     api_key: SecretStr | None = None
+    api_url: str | None = None
 
     @field_validator("base_url")
     @classmethod
     def _url(cls, value: str) -> str:
         return _http_url(value)
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url(cls, value: str | None) -> str | None:
+        return _http_url(value) if value else None
+
+    @property
+    def restrictions_url(self) -> str:
+        """Return the base URL the restricted-list documents are fetched under."""
+        return self.api_url or self.base_url
 
 
 class VerifierSettings(BaseSettings):
@@ -64,6 +77,9 @@ class VerifierSettings(BaseSettings):
     # a published development secret in use.
     env: Literal["development", "production"] = "production"
     database_url: str = "sqlite:///var/verifier.db"
+    # Upgrade the schema to this version's at start (as the issuer's JIAOZI_AUTO_MIGRATE);
+    # off: start only on a database `jiaozi verifier migrate` has brought to head.
+    auto_migrate: bool = True
     redis_url: str | None = None
     redis_prefix: str = "jiaozi:verifier:"
     # The only origin accepted in QR URLs (contract section 4).
@@ -165,7 +181,9 @@ class VerifierSettings(BaseSettings):
         if self.trust_list_url is None:
             raise ValueError("JIAOZI_TRUST_LIST_URL must be set in production")
         for source in self.issuers:
-            if not source.base_url.startswith("https://"):
+            if not all(
+                url.startswith("https://") for url in (source.base_url, source.restrictions_url)
+            ):
                 raise ValueError("issuer base URLs must be https in production")
 
     def issuer_for(self, uri: str) -> IssuerSource | None:

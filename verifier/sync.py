@@ -35,6 +35,7 @@ from credential import (
     PublicKey,
     RestrictionDocument,
     RollbackError,
+    StatusList,
     StatusSnapshot,
     load_restrictions,
     load_status_list,
@@ -52,7 +53,7 @@ from .documents import (
 from .settings import IssuerSource, VerifierSettings
 from .store import Store
 
-__all__ = ["SyncError", "SyncReport", "Syncer"]
+__all__ = ["SyncError", "SyncReport", "Syncer", "cleared_invalid"]
 
 log = logging.getLogger("jiaozi.verifier.sync")
 MAX_TRUST_LIST = 4 * 1024 * 1024
@@ -106,6 +107,46 @@ def check_restrictions_order(
             )
     elif doc.after != held_cursor:
         raise SyncError(f"changes are after {doc.after}, the held cursor is {held_cursor}")
+
+
+# --- status lists: INVALID is final ------------------------------------------------------
+
+
+def cleared_invalid(held: StatusList, new: StatusList) -> int:
+    """Return how many entries are INVALID (1) in ``held`` and not in ``new`` (an entry
+    past the end of ``new`` counts as cleared); 0 if none.
+
+    Why a newer list is refused rather than taken with those entries kept INVALID: what a
+    verifier holds is the issuer's signed token, exactly as fetched (it is re-verified on
+    every load and exported in bundles); a list patched here would be a list nobody
+    signed, held apart from the token and lost with a re-sync. Refusing keeps every
+    revocation the verifier has seen, says loudly that the issuer is wrong (a warning
+    naming the URI and the count, the error in ``vf_sync_state`` so ``/readyz`` shows the
+    source as failing), and if the issuer does not mend its list the held copy ages past
+    its ``ttl`` into ``cannot_determine``: never "valid" for a revoked certificate. The
+    cost, changes in the refused list not seen until the issuer republishes, is the
+    issuer's to end (``jiaozi issuer reconcile-status``, docs/operations.md).
+    """
+    if held.bits != new.bits:
+        return sum(
+            1 for i in range(held.size) if held.get(i) == 1 and (i >= new.size or new.get(i) != 1)
+        )
+    old, fresh = held.to_bytes(), new.to_bytes()
+    if old == fresh:
+        return 0
+    per_byte = 8 // held.bits
+    count = 0
+    for offset, byte in enumerate(old):
+        other = fresh[offset] if offset < len(fresh) else 0
+        if byte == other or byte == 0:
+            continue
+        for k in range(per_byte):
+            i = offset * per_byte + k
+            if i >= held.size:
+                break
+            if held.get(i) == 1 and (i >= new.size or new.get(i) != 1):
+                count += 1
+    return count
 
 
 # --- the syncer -------------------------------------------------------------------------
@@ -329,6 +370,20 @@ class Syncer:
                 f"rollback: iat {new.issued_at} is older than the held {snap.issued_at}",
             )
             return report
+        if snap is not None:
+            cleared = cleared_invalid(snap.status_list, new.status_list)
+            if cleared:
+                # A restored issuer un-revokes: keep the held list (see cleared_invalid).
+                self._fail(
+                    report,
+                    what,
+                    "status:" + uri,
+                    "refused",
+                    f"un-revokes: {cleared} entr{'y' if cleared == 1 else 'ies'} INVALID in "
+                    f"the held list (iat {snap.issued_at}) not INVALID in the list of iat "
+                    f"{new.issued_at}; INVALID is final",
+                )
+                return report
         if snap is not None and row is not None and row.token == body:
             self._touch("status", uri, "status:" + uri, now, headers)
             report.add(what, "unchanged")
@@ -417,7 +472,7 @@ class Syncer:
             cursor = st.cursor if st is not None else None
             held_iat = st.data_iat if st is not None else None
             snapshot = cursor is None or ndocs > MAX_DOCS_PER_SOURCE
-            url = source.base_url + (
+            url = source.restrictions_url + (
                 "/api/v1/restrictions/snapshot"
                 if snapshot
                 else f"/api/v1/restrictions/changes?after={cursor}"

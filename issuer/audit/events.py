@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from credential import as_utc, canonical_json, rfc3339
 from issuer.db import tables
+from issuer.db.allowance import FEED_FENCE, spend
 from issuer.db.models import Event
 
 __all__ = [
@@ -55,7 +56,13 @@ _EVENT = tables.EVENT
 
 
 def next_seq(session: Session, name: str) -> int:
-    """Return the next number of counter ``name``, locking its row until commit."""
+    """Return the next number of counter ``name``, locking its row until commit.
+
+    Spends one from the backup's allowance (``issuer.db.allowance``): the registry and the
+    verifiers keep cursors on these numbers, so a restore must step past them too. Raises
+    BackupNeeded when it is used up.
+    """
+    spend(session, FEED_FENCE)
     got = session.execute(
         sa.update(_HEAD)
         .where(_HEAD.c.name == name)

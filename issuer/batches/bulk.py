@@ -22,6 +22,7 @@ from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.batches.signing import Job
 from issuer.db import tables
+from issuer.db.allowance import FEED_FENCE, spend
 from issuer.db.models import StatusListRow
 from issuer.db.types import UtcDateTime
 from issuer.settings import IssuerSettings
@@ -290,6 +291,7 @@ class AuditChains:
             ],
         )
         if not self.event_seq:
+            spend(session, FEED_FENCE, self.n)  # as events.next_seq does, for the chunk
             last = session.execute(
                 sa.update(_EVENT_HEAD)
                 .where(_EVENT_HEAD.c.name == events.EVENT_HEAD)

@@ -56,6 +56,7 @@ __all__ = [
     "OpenedBatch",
     "batch_errors",
     "batch_failure",
+    "error_text",
     "failure_reason",
     "file_sha256",
     "gc_frozen",
@@ -147,13 +148,23 @@ def _errors_json(rows: Sequence[RowError], failure: BatchFailure | None = None) 
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
+def error_text(exc: BaseException) -> str:
+    """Return one line naming ``exc`` for a person and a stored batch: for a database
+    error the driver's first line only, never SQLAlchemy's statement and parameters (a
+    batch's rows hold names, birth dates, masked numbers and person references)."""
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        lines = str(exc.orig).strip().splitlines()
+        return f"{type(exc.orig).__name__}: {lines[0] if lines else ''}"[:500]
+    return f"{type(exc).__name__}: {exc}"[:500]
+
+
 def failure_reason(exc: BaseException) -> BatchFailure:
     """Return what a batch stopped by ``exc`` says about it (and how to resume)."""
     if isinstance(exc, KeyboardInterrupt):
         return BatchFailure(
             "interrupted; run the same file again to resume", "已中断；再次提交同一文件即可继续"
         )
-    text = f"{type(exc).__name__}: {exc}"[:500]
+    text = error_text(exc)
     return BatchFailure(
         f"{text}; run the same file again to resume",
         f"签发中断（{text}）；再次提交同一文件即可继续",

@@ -91,6 +91,14 @@ class _Progress:
     help="language of the error report",
 )
 @click.option(
+    "--retries",
+    type=click.IntRange(0, 100),
+    default=5,
+    show_default=True,
+    help="times to resume by itself when the database connection is lost "
+    "(waiting 2, 4, 8, 16, 30 s ...)",
+)
+@click.option(
     "--pdf-dir",
     type=click.Path(file_okay=False, writable=True, path_type=Path),
     default=None,
@@ -111,9 +119,11 @@ def issue_command(
     lang: str,
     pdf_dir: Path | None,
     pdf_workers: int | None,
+    retries: int,
 ) -> None:
     """Validate FILE, write its error report, and issue every valid row exactly once;
-    with --pdf-dir, print the batch too.
+    with --pdf-dir, print the batch too. A lost database connection is waited out and
+    the batch resumed (--retries times).
 
     Exits 0 when every valid row is issued (rows with errors are reported, not issued)
     and, with --pdf-dir, printed; 1 when the file cannot be used, issuing or printing
@@ -123,9 +133,12 @@ def issue_command(
     import datetime as dt
     import os
 
+    from sqlalchemy.exc import OperationalError
+
     from issuer import batches
     from issuer.batches.reading import BatchFileError
     from issuer.batches.report import write_error_report
+    from issuer.batches.store import error_text
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
     from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
@@ -176,24 +189,44 @@ def issue_command(
             progress.start = time.monotonic()  # the rate counts issuing, not reading
 
         progress = _Progress()
-        try:
-            batch = batches.issue_file(
-                engine,
-                data=data,
-                filename=file.name,
-                signer=signer,
-                settings=settings,
-                actor=cli_actor(),
-                now_fn=lambda: dt.datetime.now(dt.UTC),
-                chunk=chunk,
-                workers=workers,
-                opened=opened,
-                progress=progress,
-            )
-        except BatchFileError as exc:
-            fail(f"{file}: {exc.message_zh} / {exc.message}")
-        except Exception as exc:
-            fail(f"issuing stopped: {exc} (run the same file again to resume)")
+        attempt = 0
+        while True:
+            try:
+                batch = batches.issue_file(
+                    engine,
+                    data=data,
+                    filename=file.name,
+                    signer=signer,
+                    settings=settings,
+                    actor=cli_actor(),
+                    now_fn=lambda: dt.datetime.now(dt.UTC),
+                    chunk=chunk,
+                    workers=workers,
+                    opened=opened,
+                    progress=progress,
+                )
+                break
+            except BatchFileError as exc:
+                fail(f"{file}: {exc.message_zh} / {exc.message}")
+            except OperationalError as exc:
+                # The database went away (restarted, failed over, the network): the open
+                # chunk rolled back, and the same file resumes the batch where it stopped,
+                # which is what the person at the terminal would do, so do it for them.
+                attempt += 1
+                if attempt > retries:
+                    fail(
+                        f"issuing stopped: {error_text(exc)} after {retries} "
+                        "resumption(s) (run the same file again to resume)"
+                    )
+                wait = min(2**attempt, 30)
+                click.echo(
+                    f"database unavailable ({error_text(exc)}): resuming in {wait} s "
+                    f"({attempt}/{retries}) / 数据库暂不可用，{wait} 秒后继续",
+                    err=True,
+                )
+                time.sleep(wait)
+            except Exception as exc:
+                fail(f"issuing stopped: {error_text(exc)} (run the same file again to resume)")
         click.echo(
             f"done: {batch.issued_rows:,} of {batch.valid_rows:,} valid rows issued"
             + (

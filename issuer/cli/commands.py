@@ -1,6 +1,7 @@
-"""``jiaozi issuer serve``, ``publish``, ``export-public`` and ``jiaozi accounts ...``: run
-the office's service, its publication job and its static public artefacts, and manage its
-accounts from the machine it runs on.
+"""``jiaozi issuer serve``, ``migrate``, ``publish``, ``export-public``, ``reconcile-status``
+and ``jiaozi accounts
+...``: run the office's service, its schema migrations, its publication job and its static
+public artefacts, and manage its accounts from the machine it runs on.
 
 Settings come from ``JIAOZI_*`` (``issuer.settings``); keys from the key store at
 ``$JIAOZI_HOME`` opened with ``$JIAOZI_KEY_PASSPHRASE`` (``keys``). Any error is one line
@@ -182,6 +183,46 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
     uvicorn.run(app, host=host, port=port, **log_options(settings), **proxy_options(settings))
 
 
+@issuer_group.command("migrate")
+@click.option("--check", is_flag=True, help="Change nothing: say where the schema stands.")
+@_reports_errors
+def migrate_command(check: bool) -> None:
+    """Upgrade the office's database schema to this version's (its Alembic revisions,
+    version table alembic_version), as `serve` and the commands that write do at start
+    unless JIAOZI_AUTO_MIGRATE=false; with --check only say where it stands and exit 1 if
+    it is behind."""
+    import sys
+
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    from issuer.db.engine import alembic_config, make_engine, upgrade
+
+    settings = IssuerSettings()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    engine = make_engine(settings.database_url)
+
+    def current() -> str | None:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+
+    try:
+        before = current()
+        if check:
+            behind = before != head
+            state = "behind: run `jiaozi issuer migrate`" if behind else "current"
+            click.echo(f"issuer database at {before or 'none'}, head {head} ({state})")
+            sys.exit(1 if behind else 0)
+        upgrade(engine)
+        after = current()
+    finally:
+        engine.dispose()
+    if before == after:
+        click.echo(f"issuer database already at {after}")
+    else:
+        click.echo(f"issuer database upgraded from {before or 'none'} to {after}")
+
+
 @issuer_group.command("sync-national")
 @_reports_errors
 def sync_national_command() -> None:
@@ -294,6 +335,118 @@ def export_public_command(directory: Path) -> None:
             raise click.ClickException(f"refusing to write outside {root}: {art.path}")
         written += write_atomically(target, art.body)
     click.echo(f"{len(artefacts)} artefact(s) in {root}, {written} written / 已导出")
+
+
+def _published_tokens(source: str, list_uris: list[str]) -> list[str]:
+    """Return the status list tokens published at ``source``: an export directory (every
+    file under ``statuslists/``) or a public base URL (``<url>/statuslists/<id>`` for each
+    list the restored database holds; a 404 is a list never published). Raises
+    click.ClickException if the source cannot be read."""
+    if source.startswith(("http://", "https://")):
+        import httpx
+
+        base = source.rstrip("/")
+        out: list[str] = []
+        with httpx.Client(timeout=10.0, follow_redirects=False) as http:
+            for uri in list_uris:
+                url = f"{base}/statuslists/{uri.rsplit('/', 1)[-1]}"
+                try:
+                    r = http.get(url)
+                except httpx.HTTPError as exc:
+                    raise click.ClickException(f"{url}: {type(exc).__name__}: {exc}") from exc
+                if r.status_code == 404:
+                    continue
+                if r.status_code != 200:
+                    raise click.ClickException(f"{url}: HTTP {r.status_code}")
+                out.append(r.text)
+        return out
+    folder = Path(source) / "statuslists"
+    if not folder.is_dir():
+        raise click.ClickException(f"{folder} is not a directory of published status lists")
+    return [
+        f.read_text("ascii")
+        for f in sorted(folder.iterdir())
+        if f.is_file() and not f.name.startswith(".")
+    ]
+
+
+def _since(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return int(dt.datetime.fromisoformat(value).astimezone(dt.UTC).timestamp())
+    except ValueError as exc:
+        raise click.BadParameter(f"not a POSIX time or ISO 8601 time: {value}") from exc
+
+
+@issuer_group.command("reconcile-status")
+@click.option(
+    "--published",
+    "source",
+    required=True,
+    help="The directory `export-public` wrote, or the public base URL it is served at.",
+)
+@click.option(
+    "--since",
+    default=None,
+    help="The backup's time (POSIX seconds or ISO 8601); default: the last restore's.",
+)
+@_reports_errors
+def reconcile_status_command(source: str, since: str | None) -> None:
+    """After `jiaozi restore issuer` and the fresh backup, before the service publishes:
+    take the status of every certificate from the status lists published after the
+    backup (signatures checked against the restored trust list), so that a certificate
+    revoked, suspended or reinstated since is so again, then re-sign the lists changed.
+    """
+    from issuer.issuance import publish_status_list
+    from issuer.lifecycle.reconcile import held_list_uris
+    from keys import current_trust_list, jiaozi_home
+
+    settings = IssuerSettings()
+    store = KeyStore.from_env()
+    now = _now()
+    signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
+    trust = current_trust_list(jiaozi_home())
+    engine = writer_engine(settings)
+    try:
+        with Session(engine) as session:
+            uris = held_list_uris(session, settings.office_id)
+            tokens = _published_tokens(source, uris)
+            done = lifecycle.reconcile_status(
+                session,
+                tokens=tokens,
+                trust=trust,
+                settings=settings,
+                actor=cli_actor(),
+                now=now,
+                backup_at=_since(since),
+            )
+            for list_id in sorted(done.list_ids):
+                publish_status_list(
+                    session, list_id=list_id, signer=signer, settings=settings, now=now
+                )
+    finally:
+        engine.dispose()
+    for c in done.changed:
+        click.echo(
+            f"{c.certificate_number}: {c.before} -> {c.after} (published iat {c.published_iat})"
+        )
+    for number in done.kept_revoked:
+        click.echo(f"{number}: revoked here, kept revoked (INVALID is final)")
+    for uri, n in done.retained.items():
+        click.echo(f"{uri}: {n} entr{'y' if n == 1 else 'ies'} of certificates not restored kept")
+    for uri in done.unknown:
+        click.echo(f"{uri}: not in the restored database (a list made after the backup)")
+    click.echo(
+        f"{len(tokens)} published list(s) read, {len(done.taken)} newer than the backup, "
+        f"{len(done.changed)} certificate(s) reconciled, "
+        f"{sum(done.retained.values())} entr(ies) retained; "
+        f"re-signed lists: {', '.join(str(i) for i in sorted(done.list_ids)) or 'none'} / 核对完成"
+    )
 
 
 # --- jiaozi accounts -------------------------------------------------------------------------

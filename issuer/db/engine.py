@@ -104,10 +104,22 @@ def alembic_config() -> Config:
     return cfg
 
 
+# "jiaozi-issuer": serialises migrations across processes sharing one database (the
+# verifier's and the registry's locks have their own ids).
+_PG_MIGRATION_LOCK = 0x6A69616F7A6931
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run the issuer's Alembic migrations up to ``revision`` on ``engine``."""
+    """Run the issuer's Alembic migrations up to ``revision`` on ``engine``, serialised with
+    any other process doing the same: a ``serve`` and a ``jiaozi batch`` starting together
+    on a new version must not both run a revision (a PostgreSQL advisory lock held to the
+    commit; SQLite takes its write lock first)."""
     cfg = alembic_config()
     with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_MIGRATION_LOCK})
+        elif conn.dialect.name == "sqlite":
+            conn.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
         conn.commit()

@@ -7,12 +7,14 @@ facts, person references, the scope and restricted-list checks, one certificate 
 in one transaction), ``idempotency`` (keyed requests and their stored answers), ``reads``
 (a certificate by number and its public shape), ``schemas`` (the certificate's request
 and public shapes), ``sealing`` (personal data encrypted at rest), ``printing`` (a stored
-certificate rendered to a signed PDF), ``reissue`` (re-signing under a new key).
+certificate rendered to a signed PDF), ``reissue`` (re-signing under a new key), ``fence``
+(what a backup allows to be handed out, ``issuer.db.allowance``; a restore's step past it).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.pdf``, ``issuer.settings``, ``issuer.errors``. Not ``issuer.web`` or ``issuer.cli``.
 """
 
+from issuer.issuance.fence import HighWater, RestoreJump, after_restore, set_fence
 from issuer.issuance.idempotency import (
     StoredResponse,
     issue_certificate_idempotent,
@@ -82,13 +84,16 @@ __all__ = [
     "CertificateLinks",
     "CertificatePublic",
     "DocumentKeyProvider",
+    "HighWater",
     "Problem",
     "Qualification",
     "ReissueError",
+    "RestoreJump",
     "SealedDataError",
     "StatusRef",
     "StoredResponse",
     "StoredStatusList",
+    "after_restore",
     "allocate_serial",
     "already_certified_error",
     "barred_error",
@@ -126,6 +131,7 @@ __all__ = [
     "seal_credential",
     "seal_png",
     "seal_text",
+    "set_fence",
     "status_list_token",
     "status_lists_due",
     "stored_status_list",

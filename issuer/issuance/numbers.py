@@ -4,6 +4,9 @@ A certificate number ends in the office's serial for the year. The counter is ad
 with one ``UPDATE ... RETURNING`` in the issuing transaction: concurrent issuers queue on
 the row lock and each gets its own value, and a rollback gives the value back, so the
 serials of issued certificates have no gaps.
+
+After a backup the allocation also spends from the backup's allowance
+(``issuer.issuance.fence``), so that a restore knows how far past the backup to step.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from issuer.db import tables
+from issuer.db.allowance import SERIAL_FENCE, spend
 
 __all__ = ["allocate_serial"]
 
@@ -24,8 +28,10 @@ def allocate_serial(session: Session, *, office_id: str, year: int, count: int =
     The increment is one ``UPDATE ... RETURNING`` in the caller's transaction: concurrent
     issuers queue on the row lock and each gets its own value; a rollback returns it.
     With ``count`` > 1 (a batch chunk) the same statement reserves ``count`` consecutive
-    serials and the first is returned.
+    serials and the first is returned. Raises BackupNeeded when the last backup's
+    allowance is used up (issuer.issuance.fence).
     """
+    spend(session, SERIAL_FENCE, count)
     t = tables.SERIAL_COUNTER
     bump = (
         sa.update(t)

@@ -37,6 +37,7 @@ from credential import (
     status_list_claims,
 )
 from issuer.db import tables, write
+from issuer.db.allowance import LIST_FENCE, spend
 from issuer.db.models import StatusListRow
 from issuer.errors import NotFound
 from issuer.settings import IssuerSettings
@@ -69,7 +70,10 @@ _VERSION = tables.CERTIFICATE_VERSION
 def new_status_list(
     session: Session, *, settings: IssuerSettings, ordinal: int, now: dt.datetime
 ) -> StatusListRow | None:
-    """Insert list ``ordinal`` of the office; return None if a concurrent writer did."""
+    """Insert list ``ordinal`` of the office; return None if a concurrent writer did.
+
+    Raises BackupNeeded when the last backup allowed no more lists (issuer.issuance.fence).
+    """
     size = settings.status_list_size
     row = StatusListRow(
         office_id=settings.office_id,
@@ -82,6 +86,8 @@ def new_status_list(
     )
     try:
         with session.begin_nested():
+            # In the savepoint: a list that loses the race gives its allowance back.
+            spend(session, LIST_FENCE)
             session.add(row)
             session.flush()
             row.uri = f"{settings.public_url}/statuslists/{row.id}"

@@ -25,6 +25,8 @@ Owns, lowest first (each imports only those before it):
   pushed from the outbox to the registry, the consolidated list pulled, another office's
   entry revoking this office's certificates of the person (the one module here that
   talks HTTP, with ``httpx``).
+- ``reconcile``: after a restore, the status published since the backup taken back into
+  the restored database (``jiaozi issuer reconcile-status``);
 - ``publication``: the publication job (status lists signed when due, the JWKS and trust
   list stored when changed) and the public artefacts as stored, served without keys.
 
@@ -61,6 +63,7 @@ from issuer.lifecycle.publication import (
     publish_all,
     read_document,
 )
+from issuer.lifecycle.reconcile import Reconciliation, reconcile_status, restored_backup_at
 from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
 from issuer.lifecycle.restriction_publication import stored_changes, stored_snapshot
 from issuer.lifecycle.restrictions import (
@@ -82,6 +85,7 @@ __all__ = [
     "Decision",
     "Keyed",
     "Publication",
+    "Reconciliation",
     "RegistryClient",
     "SyncReport",
     "approve",
@@ -93,6 +97,7 @@ __all__ = [
     "public_artefacts",
     "publish_all",
     "read_document",
+    "reconcile_status",
     "reinstate",
     "reject",
     "request_correction",
@@ -102,6 +107,7 @@ __all__ = [
     "request_restriction",
     "request_revocation",
     "request_role_change",
+    "restored_backup_at",
     "set_maker_checker",
     "stored_changes",
     "stored_snapshot",

@@ -11,6 +11,12 @@ them as one batch with the office's key (``credential.sign_feed_batch``, ``after
 cursor) and advances the cursor on the registry's 200/201 only. The registry is idempotent
 per office event, so a batch resent after a lost answer appends nothing twice; a batch it
 refuses stops the round, the cursor unchanged.
+
+A registry restored from a backup holds this office's events only up to an older one: it
+answers a batch after our cursor with 409 ``feed_gap`` naming its ``last``, and the
+cursor goes back there (once a round) and the events after it are sent again. An office
+with nothing new to send learns it by :func:`resend_last` (the national round calls it
+when the registry refused the list's cursor).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ from issuer.db import tables, write
 from issuer.db.models import NationalSync
 from issuer.settings import IssuerSettings
 
-__all__ = ["FEED_ROW", "STATUS_AFTER", "push_feed"]
+__all__ = ["FEED_ROW", "STATUS_AFTER", "push_feed", "resend_last"]
 
 FEED_ROW = "feed"
 # the certificate's status once the event took effect
@@ -62,6 +68,40 @@ _SYNC = tables.NATIONAL_SYNC
 def _cursor(session: Session) -> int:
     got = session.execute(sa.select(_SYNC.c.cursor).where(_SYNC.c.name == FEED_ROW)).scalar()
     return int(got or 0)
+
+
+def _move_back(session: Session, *, was: int, to: int) -> bool:
+    """Set the feed cursor from ``was`` down to ``to`` if no other sender moved it; return
+    whether it moved."""
+    with write(session):
+        done = session.connection().execute(
+            sa.update(_SYNC)
+            .where(_SYNC.c.name == FEED_ROW, _SYNC.c.cursor == was)
+            .values(cursor=to)
+        )
+    return bool(done.rowcount)
+
+
+def resend_last(session: Session) -> None:
+    """Move the feed cursor back by one, so the next :func:`push_feed` sends this office's
+    last acknowledged event again: a registry that holds it answers a replay (the cursor
+    comes back), one that holds less answers a gap naming its last (the events after it
+    are sent again), one that lacks only it appends it."""
+    current = _cursor(session)
+    session.rollback()
+    if current > 0:
+        _move_back(session, was=current, to=current - 1)
+
+
+def _gap_last(status: int, body: str) -> int | None:
+    """Return the registry's last event of this office named by a 409 ``feed_gap``."""
+    if status != 409:
+        return None
+    try:
+        last = json.loads(body).get("last")
+    except (ValueError, AttributeError):
+        return None
+    return last if isinstance(last, int) and not isinstance(last, bool) and last >= 0 else None
 
 
 def _facts(session: Session, settings: IssuerSettings, row: Any) -> OfficeEvent:
@@ -112,6 +152,7 @@ def push_feed(
     Returns (events acknowledged, the error that stopped the round or None); never raises
     for the registry's answer or a credential that does not open (that is the error)."""
     sent = 0
+    rewound = False
     while True:
         after = _cursor(session)
         rows = session.execute(
@@ -133,6 +174,12 @@ def push_feed(
             iat=int(now.timestamp()), signer=signer, after=after,
         )  # fmt: skip
         status, body = post(token)
+        last = _gap_last(status, body)
+        if last is not None and last < after and not rewound:
+            # the registry (restored from a backup) holds our events up to ``last`` only
+            rewound = True
+            if _move_back(session, was=after, to=last):
+                continue
         if status not in (200, 201):
             return sent, f"registry answered {status}: {body[:200]}"
         with write(session):

@@ -16,7 +16,11 @@ Two ways, one round (:func:`sync_national`), run by the app every
 - **pull**: the consolidated list, signed by the registry (checked against the trust list),
   read from a gapless cursor (first a snapshot, then pages of changes) into
   ``national_restriction``; each page is applied in one write transaction that re-checks
-  the cursor under its row lock, so two pullers never apply a page twice.
+  the cursor under its row lock, so two pullers never apply a page twice. A cursor the
+  registry refuses (409: restored from a backup, registry/restore.py) is followed by a
+  snapshot in the same round; every snapshot is compared with the outbox, and the rows
+  whose effect it lacks are queued again and sent (:func:`_resend_missing`), the feed
+  probed for what it lost (``feed_push.resend_last``), and the list read again.
 
 On a new entry of another office, this office revokes its own valid or suspended
 certificates of that person (found by ``certificate.person_ref``): status ``revoked``,
@@ -53,13 +57,14 @@ from credential import (
     certificate_from_claims,
     load_national_list,
     national_entry_claim,
+    national_ref,
     parse_jws,
     sign_national,
 )
 from issuer import issuance
 from issuer.db import tables, write
 from issuer.db.models import Certificate, NationalRestriction, NationalSync
-from issuer.lifecycle.feed_push import push_feed
+from issuer.lifecycle.feed_push import push_feed, resend_last
 from issuer.lifecycle.transitions import change_status, lock_status_lists, publish
 from issuer.settings import IssuerSettings
 
@@ -134,6 +139,10 @@ class SyncReport:
     revoked: list[str] = field(default_factory=list)
     cursor: int | None = None
     errors: list[str] = field(default_factory=list)
+    # the registry refused this office's cursor (it was restored from a backup, or is
+    # another one): the pull read a snapshot instead
+    registry_reset: bool = False
+    resent: int = 0  # outbox rows queued again: a snapshot lacked what they had sent
 
 
 # --- push --------------------------------------------------------------------------------
@@ -169,6 +178,7 @@ def push_outbox(
     ``report.errors``. A refusal of one entry (a 4xx other than 408 and 429) holds back only
     the later rows of the same restriction; unavailability (no answer, 5xx, 408, 429) ends
     the round. ``report.pending`` counts the rows left unsent."""
+    sent = 0
     rows = session.execute(
         sa.select(
             _OUT.c.id.label("outbox_id"),
@@ -217,13 +227,14 @@ def push_outbox(
                 values["sent_at"] = now
             session.execute(sa.update(_OUT).where(_OUT.c.id == row.outbox_id).values(**values))
         if error is None:
-            report.sent += 1
+            sent += 1
             continue
         report.errors.append(f"restriction {row.restriction_id}: {error}")
         if unavailable:
             break
         held.add(row.restriction_id)
-    report.pending = len(rows) - report.sent
+    report.sent += sent
+    report.pending = len(rows) - sent
 
 
 # --- pull --------------------------------------------------------------------------------
@@ -255,9 +266,18 @@ def _hold(
     session: Session, entry: NationalEntry, *, now: dt.datetime, removed: bool = False
 ) -> bool:
     """Keep ``entry`` (removed already, for a removal of an entry never held here); return
-    False if it was held before."""
-    if session.get(NationalRestriction, entry.ref) is not None:
-        return False  # already held (a snapshot after pages, or a replayed page)
+    False if it was held before (and in force, for an add).
+
+    An add of an entry held as removed puts it back in force (True): the registry never
+    adds a reference twice, so this is an entry a restored registry had lost (a snapshot
+    without it lifted it here) and its office sent again."""
+    held = session.get(NationalRestriction, entry.ref)
+    if held is not None:
+        if removed or held.removed_at is None:
+            return False  # already held (a snapshot after pages, or a replayed page)
+        held.removed_at = None
+        session.flush()
+        return True
     session.add(
         NationalRestriction(
             ref=entry.ref,
@@ -332,6 +352,33 @@ def _remove(session: Session, ref: str, *, now: dt.datetime) -> None:
     )
 
 
+def _resend_missing(session: Session, held: set[str], *, settings: IssuerSettings) -> int:
+    """Queue again each outbox row whose effect the snapshot ``held`` (the references in
+    force at the registry) does not show: this office's last sent ``add`` of an entry not
+    held, or last sent ``remove`` of one held. Return how many.
+
+    A registry restored from a backup lost what was sent after it, though the rows say
+    sent. An entry both added and removed is not sent again: its add would revoke, at
+    other offices, certificates issued since the removal; the snapshot needs neither."""
+    last: dict[int, Any] = {}
+    for row in session.execute(
+        sa.select(_OUT.c.id, _OUT.c.restriction_id, _OUT.c.op)
+        .where(_OUT.c.sent_at.is_not(None))
+        .order_by(_OUT.c.id)
+    ):
+        last[row.restriction_id] = row
+    again = [
+        row.id
+        for rid, row in last.items()
+        if (row.op == "add") != (national_ref(settings.office_id, rid) in held)
+    ]
+    for start in range(0, len(again), 500):
+        session.execute(
+            sa.update(_OUT).where(_OUT.c.id.in_(again[start : start + 500])).values(sent_at=None)
+        )
+    return len(again)
+
+
 def _apply(
     session: Session,
     doc: NationalList,
@@ -339,15 +386,17 @@ def _apply(
     expected: int | None,
     settings: IssuerSettings,
     now: dt.datetime,
-) -> tuple[bool, list[int], list[str]]:
+) -> tuple[bool, list[int], list[str], int]:
     """Apply one document in one write transaction, if the cursor is still ``expected``.
-    Return (applied, status lists to publish, certificates revoked)."""
+    Return (applied, status lists to publish, certificates revoked, outbox rows queued
+    again: a snapshot is compared with what this office sent)."""
     list_ids: list[int] = []
     revoked: list[str] = []
+    resent = 0
     with write(session):
         state = _lock_cursor(session)
         if state.cursor != expected:
-            return False, [], []  # another puller moved it: read again next time
+            return False, [], [], 0  # another puller moved it: read again next time
         if doc.after is None:
             held = set(
                 session.execute(sa.select(_NAT.c.ref).where(_NAT.c.removed_at.is_(None))).scalars()
@@ -356,8 +405,10 @@ def _apply(
                 ids, numbers = _add(session, entry, settings=settings, now=now)
                 list_ids += ids
                 revoked += numbers
-            for ref in held - {e.ref for e in doc.entries}:
+            in_force = {e.ref for e in doc.entries}
+            for ref in held - in_force:
                 _remove(session, ref, now=now)
+            resent = _resend_missing(session, in_force, settings=settings)
         else:
             for _seq, op, entry in doc.changes:
                 if op == "add":
@@ -370,7 +421,7 @@ def _apply(
                     _remove(session, entry.ref, now=now)
         state.cursor = doc.cursor
         state.last_success, state.last_error = now, None
-    return True, list_ids, revoked
+    return True, list_ids, revoked, resent
 
 
 def _record_error(session: Session, error: str, *, reset: bool = False) -> None:
@@ -407,12 +458,14 @@ def pull_national(
             report.errors.append(f"registry unreachable: {type(exc).__name__}")
             _record_error(session, report.errors[-1])
             break
-        if status == 409 and cursor is not None:
-            # The registry does not know our cursor (restored from a backup): start over
-            # from a snapshot next round.
-            report.errors.append("registry does not know this office's cursor")
-            _record_error(session, report.errors[-1], reset=True)
-            break
+        if status == 409 and cursor is not None and not report.registry_reset:
+            # The registry does not know our cursor (beyond its head, or from before its
+            # restore from a backup: registry.restore): start over from a snapshot now,
+            # which also shows what of ours it lost (_resend_missing). Once a round.
+            log.warning("national list: the registry refused cursor %s: reading a snapshot", cursor)
+            report.registry_reset = True
+            _record_error(session, "registry does not know this office's cursor", reset=True)
+            continue
         if status != 200:
             report.errors.append(f"registry answered {status}")
             _record_error(session, report.errors[-1])
@@ -427,9 +480,12 @@ def pull_national(
             report.errors.append("national list page does not follow this office's cursor")
             _record_error(session, report.errors[-1])
             break
-        applied, ids, revoked = _apply(session, doc, expected=cursor, settings=settings, now=now)
+        applied, ids, revoked, resent = _apply(
+            session, doc, expected=cursor, settings=settings, now=now
+        )
         list_ids += ids
         report.revoked += revoked
+        report.resent += resent
         if applied:
             report.applied += len(doc.changes) if doc.after is not None else len(doc.entries)
             report.cursor = doc.cursor
@@ -536,6 +592,22 @@ def sync_national(
             session, client, signer=signer, settings=settings, trust=trust, now=now, report=report
         )
     )
+    if report.registry_reset or report.resent:
+        # The registry was restored (or its list lacked what we sent): send again what it
+        # lost, at once, and read it back. Our feed too: it may hold our events only up to
+        # an older one, and resending our last event makes it say which (feed_push).
+        push_outbox(session, client, signer=signer, settings=settings, now=now, report=report)
+        if report.registry_reset:
+            resend_last(session)
+        fed, feed_error = push_feed(
+            session, client.post_feed_batch, signer=signer, settings=settings, now=now
+        )
+        report.fed += fed
+        if feed_error is not None:
+            report.errors.append(f"national feed: {feed_error}")
+        list_ids += pull_national(
+            session, client, signer=signer, settings=settings, trust=trust, now=now, report=report
+        )
     # certificates issued before revision 0007: found by no entry until they have a
     # person reference (one query when none is left)
     _, more, revoked, unreadable = fill_person_refs(session, settings=settings, now=now)

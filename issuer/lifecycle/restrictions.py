@@ -46,7 +46,7 @@ from issuer import issuance
 from issuer.accounts import Principal
 from issuer.audit import chain as audit
 from issuer.audit import events
-from issuer.db import tables
+from issuer.db import allowance, tables
 from issuer.db.models import Certificate, NationalOutbox, Restriction, RestrictionChange
 from issuer.errors import Conflict, NotFound
 from issuer.fields.restrictions import CATEGORIES, validate_entry, validate_removal
@@ -167,6 +167,10 @@ def apply_restriction(
         name=payload.get("name"),
         id_number_masked=payload.get("id_number_masked"),
     )
+    above = allowance.floor(session, allowance.RESTRICTION_ID_FLOOR)
+    if above is not None:  # after a backup: see issuer.db.allowance (serialised by seq)
+        top = session.execute(sa.select(sa.func.max(_RESTR.c.id))).scalar()
+        entry.id = max(int(top or 0), above) + 1
     session.add(entry)
     session.flush()
     assert entry.id is not None

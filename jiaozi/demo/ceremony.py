@@ -15,6 +15,7 @@ No private key crosses between homes; only JWKS, CSRs and signed public document
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from credential import REGISTRY_ID, QualificationType
@@ -31,7 +32,7 @@ from keys import (
     onboard,
 )
 
-from .layout import OFFICES, REGISTRY_NAME, Layout
+from .layout import OFFICES, REGISTRY_NAME, Layout, OfficeSpec
 
 __all__ = ["Ceremony", "run_ceremony"]
 
@@ -46,10 +47,16 @@ class Ceremony:
     sequence: int
 
 
-def run_ceremony(layout: Layout, passphrases: dict[str, str], *, now: int) -> Ceremony:
-    """Make the root, the registry's and both offices' keys in their own homes, list them
-    in the trust list and hand every home and the verifier the final list; return what
-    was made.
+def run_ceremony(
+    layout: Layout,
+    passphrases: dict[str, str],
+    *,
+    now: int,
+    offices: Sequence[OfficeSpec] = OFFICES,
+) -> Ceremony:
+    """Make the root, the registry's and the ``offices``' keys (the demo's two unless
+    told: ``make stack`` onboards one) in their own homes, list them in the trust list
+    and hand every home and the verifier the final list; return what was made.
 
     ``passphrases`` maps each home's directory name (``root``, ``registry``,
     ``office-11001``, ...) to its key store passphrase. Raises the ``keys`` package's
@@ -68,7 +75,7 @@ def run_ceremony(layout: Layout, passphrases: dict[str, str], *, now: int) -> Ce
     )  # fmt: skip
 
     office_kids: dict[str, str] = {}
-    for spec in OFFICES:
+    for spec in offices:
         home = layout.office(spec)
         store = KeyStore(home, passphrases[home.name].encode())
         request = init_office(
@@ -81,7 +88,7 @@ def run_ceremony(layout: Layout, passphrases: dict[str, str], *, now: int) -> Ce
 
     final = export_trust(layout.root, layout.published)  # `jiaozi trust export --out`
     (layout.registry / TRUST_DIR).mkdir(exist_ok=True)
-    for home in (layout.registry, *(layout.office(s) for s in OFFICES)):
+    for home in (layout.registry, *(layout.office(s) for s in offices)):
         for name in (TRUST_LIST_FILE, ROOT_JWKS_FILE):
             shutil.copyfile(layout.published / name, home / TRUST_DIR / name)
     shutil.copyfile(layout.published / ROOT_JWKS_FILE, layout.verifier / ROOT_JWKS_FILE)

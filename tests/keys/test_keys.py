@@ -526,7 +526,7 @@ def test_public_surface_is_explicit() -> None:
     modules = {n for n in public if type(getattr(keys, n)).__name__ == "module"}
     assert public - modules == set(keys.__all__)
     errors = [getattr(keys, n) for n in keys.__all__ if n.endswith("Error")]
-    assert all(issubclass(e, KeysError) for e in errors) and len(errors) == 14
+    assert all(issubclass(e, KeysError) for e in errors) and len(errors) == 17
 
 
 def test_concurrent_changes_never_lose_an_office(store: KeyStore) -> None:

@@ -34,6 +34,16 @@ def test_production_accepts_real_settings() -> None:
         ({"public_url": "http://verify.example.cn"}, "https"),
         ({"trust_list_url": None}, "JIAOZI_TRUST_LIST_URL"),
         ({"issuers": (IssuerSource(base_url="http://jszg.example.cn"),)}, "https"),
+        (
+            {
+                "issuers": (
+                    IssuerSource(
+                        base_url="https://jszg.example.cn", api_url="http://10.0.0.5:8100"
+                    ),
+                )
+            },
+            "https",
+        ),
     ],
 )
 def test_production_refuses_insecure_defaults(over: dict, message: str) -> None:
@@ -72,6 +82,22 @@ def test_issuers_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert s.issuers[0].api_key is not None and s.issuers[0].api_key.get_secret_value() == "abc"
     assert "abc" not in repr(s)
     assert s.status_grace == 120
+    # no api_url: the restricted list is fetched under the public base URL
+    assert s.issuers[0].restrictions_url == "https://jszg.example.cn"
+
+
+def test_restricted_list_from_an_internal_api_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    # status lists at the public URL (static files), the authenticated API internal
+    monkeypatch.setenv(
+        "JIAOZI_ISSUERS",
+        '[{"base_url": "https://jszg.example.cn", "api_key": "abc",'
+        ' "api_url": "https://issuer.internal:8443/"}]',
+    )
+    s = VerifierSettings()
+    source = s.issuers[0]
+    assert source.restrictions_url == "https://issuer.internal:8443"
+    assert s.issuer_for("https://jszg.example.cn/statuslists/3") == source
+    assert s.issuer_for("https://issuer.internal:8443/statuslists/3") is None
 
 
 @pytest.mark.parametrize(

@@ -73,7 +73,7 @@ class Verifier:
         self.clock: Clock = clock or _utcnow
         self.own_http = http is None
         self.http = http or httpx.Client(timeout=settings.sync_timeout)
-        self.engine = db.make_engine(settings.database_url)
+        self.engine = db.make_engine(settings.database_url, migrate=settings.auto_migrate)
         self.store = Store(self.engine, roots, settings.reload_interval)
         # the pinned root keys also certify the offices' PDF-signing keys (keys._x509)
         self.roots = tuple(roots)

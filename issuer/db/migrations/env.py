@@ -10,12 +10,19 @@ from issuer.db.models import METADATA
 config = context.config
 
 
+def _issuer_tables(name, type_, parent_names) -> bool:  # type: ignore[no-untyped-def]
+    # The verifier's (vf_) and the registry's (rg_) tables may share the schema: they have
+    # their own migrations, and autogenerate must not propose dropping them.
+    return type_ != "table" or not (name or "").startswith(("vf_", "rg_"))
+
+
 def _run(connection) -> None:  # type: ignore[no-untyped-def]
     context.configure(
         connection=connection,
         target_metadata=METADATA,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=_issuer_tables,
     )
     with context.begin_transaction():
         context.run_migrations()
