@@ -74,6 +74,7 @@ FRAMEWORK_HOMES = {
         "keys.cli",
         "registry.cli",
         "jiaozi.cli",
+        "jiaozi.backup.cli",
     ),
 }
 
