@@ -25,6 +25,7 @@ from credential import (
     parse_proxy_list,
 )
 from keys import DEV_DATA_KEY, KeysError, parse_data_key
+from ops import DEFAULT_METRICS_ALLOW, parse_metrics_allow
 
 __all__ = [
     "DEV_API_KEY",
@@ -64,6 +65,14 @@ class IssuerSettings(BaseSettings):
     # address (what login lockouts, rate limits and the audit trail count) is the socket's,
     # so a caller cannot choose it by sending the header.
     trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+    # Who may read GET /metrics (IP addresses or CIDR networks, comma-separated or a JSON
+    # list; default loopback only): anyone else is answered 404 (docs/operations.md,
+    # "Health, metrics and logs"). The client address is the one JIAOZI_TRUSTED_PROXIES yields.
+    metrics_allow: Annotated[tuple[str, ...], NoDecode] = DEFAULT_METRICS_ALLOW
+    # Log lines: one JSON object per line on stderr ("json"), or readable text ("text",
+    # development only).
+    log_format: Literal["json", "text"] = "json"
+
     # Host names besides the public URL's that requests may name in Host (comma-separated
     # or a JSON list; no port, no wildcard), e.g. an internal name a health check uses.
     # The public URL's host and the loopback literals (localhost, 127.0.0.1, ::1) always
@@ -176,6 +185,11 @@ class IssuerSettings(BaseSettings):
     def _proxies(cls, value: object) -> tuple[str, ...]:
         return parse_proxy_list(value)
 
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _metrics_allow(cls, value: object) -> tuple[str, ...]:
+        return parse_metrics_allow(value)
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> tuple[str, ...]:
@@ -237,6 +251,8 @@ class IssuerSettings(BaseSettings):
 
     def _production_checks(self) -> None:
         """Raise ValueError naming the first setting production refuses."""
+        if self.log_format != "json":
+            raise ValueError("JIAOZI_LOG_FORMAT must be json in production")
         # Every secret with a published development default is refused here, when the
         # app is built, rather than at first use in the middle of a round.
         if self.data_key.get_secret_value().strip() == DEV_DATA_KEY:

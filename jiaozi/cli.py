@@ -24,8 +24,8 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
     "reissue": ("issuer.cli.maintenance", "reissue_command"),
     "registry": ("registry.cli", "registry_group"),
     "feed": ("registry.cli", "feed_group"),
-    "backup": ("ops.backup_cli", "backup_group"),
-    "restore": ("ops.backup_cli", "restore_group"),
+    "backup": ("jiaozi.backup.cli", "backup_group"),
+    "restore": ("jiaozi.backup.cli", "restore_group"),
 }
 
 

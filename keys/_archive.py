@@ -1,6 +1,6 @@
 """Backup archives encrypted under a passphrase: scrypt to a key, AES-256-GCM in chunks.
 
-Only credential/ and keys/ touch cryptography primitives; ``ops.backup`` asks for this
+Only credential/ and keys/ touch cryptography primitives; ``jiaozi.backup.archive`` asks for this
 recipe by name. The file is::
 
     header  b"JZBACKUP1\\n" | scrypt log2(n), r, p (1 byte each) | 16-byte salt

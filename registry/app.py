@@ -23,8 +23,8 @@
   checked against, the exported bytes as they are (``registry.trust``; the registry holds
   no root key and signs neither). Public, conditional (``ETag``/``If-None-Match``): a
   verifier may take its trust list from here (``JIAOZI_TRUST_LIST_URL``).
-- ``GET /healthz``; ``/docs`` and ``/redoc`` (the API documentation, from assets served
-  here: ``_install_docs``).
+- ``GET /healthz``, ``GET /readyz``, ``GET /metrics`` (``registry.observe``); ``/docs``
+  and ``/redoc`` (the API documentation, from assets served here: ``_install_docs``).
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ from credential import (
 from keys import DataCipher, parse_data_key
 
 from . import admission, feed, problems, restore, store
+from .observe import install_ops
 from .problems import Problem
 from .settings import RegistrySettings
 from .trust import ROOT_JWKS_MEDIA_TYPE, TRUST_LIST_MEDIA_TYPE, TrustDocuments
@@ -381,4 +382,13 @@ def create_app(
         )
         return JSONResponse(answer, headers={"Cache-Control": "no-store"})
 
+    # /readyz, /metrics, and outside everything the request id, the access log and the
+    # HTTP metrics (docs/operations.md, "Health, metrics and logs")
+    install_ops(
+        app,
+        settings,
+        engine=engine,
+        signer_provider=signer_provider,
+        trust_provider=trust_provider,
+    )
     return app

@@ -13,6 +13,7 @@ import time
 import click
 import sqlalchemy as sa
 
+import ops
 from credential import Signer
 
 from .settings import RegistrySettings
@@ -61,7 +62,17 @@ def serve(host: str, port: int) -> None:
         trust_documents=trust.documents,
     )
     click.echo(f"registry {settings.registry_id} on http://{host}:{port} (pid {os.getpid()})")
-    uvicorn.run(app, host=host, port=port, proxy_headers=False, log_level="info")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        proxy_headers=False,
+        log_level="info",
+        # every line JSON (JIAOZI_LOG_FORMAT); uvicorn's access log (the raw path) off: the
+        # app writes one line per request with the route (ops)
+        log_config=ops.log_config("registry", settings.log_format),
+        access_log=False,
+    )
 
 
 def _open(settings: RegistrySettings) -> sa.Engine:

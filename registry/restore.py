@@ -1,5 +1,5 @@
 """What a restore of the registry's database from a backup must do before it serves again
-(run by ``jiaozi restore registry``: ``ops.backup_services.restore_registry``).
+(run by ``jiaozi restore registry``: ``jiaozi.backup.services.restore_registry``).
 
 A restored database is the registry as at the backup. Between the backup and the restore
 it handed out list changes and feed events that the archive does not hold, and offices,

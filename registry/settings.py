@@ -16,6 +16,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from credential import REGISTRY_ID, parse_host_list
 from keys import DEV_DATA_KEY, KeysError, parse_data_key
+from ops import DEFAULT_METRICS_ALLOW, parse_metrics_allow
 
 __all__ = ["DEV_AUDIT_KEY", "DEV_RESTRICTION_KEY", "PRODUCTION_HINT", "RegistrySettings"]
 
@@ -50,6 +51,14 @@ class RegistrySettings(BaseSettings):
     public_url: str = "http://127.0.0.1:8300"
     # Host names besides the public URL's and loopback (docs/operations.md section 8).
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
+    # Who may read GET /metrics (IP addresses or CIDR networks, comma-separated or a JSON
+    # list; default loopback only): anyone else is answered 404 (docs/operations.md,
+    # "Health, metrics and logs").
+    metrics_allow: Annotated[tuple[str, ...], NoDecode] = DEFAULT_METRICS_ALLOW
+    # Log lines: one JSON object per line on stderr ("json"), or readable text ("text",
+    # development only).
+    log_format: Literal["json", "text"] = "json"
+
     # The registry's id in the trust list (its signing key's owner in the key store).
     registry_id: str = REGISTRY_ID
     # The trust list the ceremony signed and the pinned root keys it is checked against;
@@ -90,6 +99,11 @@ class RegistrySettings(BaseSettings):
             raise ValueError("must be an http(s) URL")
         return value.rstrip("/")
 
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _metrics_allow(cls, value: object) -> tuple[str, ...]:
+        return parse_metrics_allow(value)
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> tuple[str, ...]:
@@ -101,6 +115,8 @@ class RegistrySettings(BaseSettings):
             parse_data_key(self.data_key.get_secret_value())
         except KeysError as exc:
             raise ValueError(f"JIAOZI_REGISTRY_DATA_KEY: {exc}") from None
+        if self.env == "production" and self.log_format != "json":
+            raise ValueError(f"JIAOZI_LOG_FORMAT must be json in production ({PRODUCTION_HINT})")
         if self.env == "production":
             if not self.public_url.startswith("https://"):
                 raise ValueError(

@@ -27,7 +27,7 @@ from sqlalchemy.pool import NullPool
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
 from keys import DocumentSigningKey, office_document_key
-from tests.factory import signer
+from tests.factory import logscan, signer
 from tests.factory.issuer import API_KEY, IssuerHarness
 from tests.factory.keys import OFFICE, make_store
 
@@ -46,6 +46,43 @@ os.environ["JIAOZI_ENV"] = "development"
 # genuine file's reading was seen passing 1.8 s of wall-clock time and being refused as
 # file_too_costly. The tests of the limit itself build their Sandbox with their own timeout.
 os.environ["JIAOZI_EXTRACT_TIMEOUT"] = "30"
+
+# --- every log line of the session, scanned for personal data (tests/factory/logscan.py) ----
+
+_recorder: logscan.Recorder | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    global _recorder
+    worker = getattr(config, "workerinput", {}).get("workerid", "main")
+    _recorder = logscan.Recorder(worker)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """In the process that made the log directory (the xdist controller, or the only
+    process), once every worker is done: fail the session on any log line holding an
+    identity number, a name of the suite's data or a claim code."""
+    if _recorder is None:
+        return
+    _recorder.close()
+    if not _recorder.owner:
+        return
+    try:
+        lines, findings = logscan.scan_dir(_recorder.directory, logscan.needles())
+        tr = session.config.pluginmanager.get_plugin("terminalreporter")
+        if findings:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            if tr is not None:
+                tr.write_sep(
+                    "=", f"personal data in {len(findings)} of {lines} log lines", red=True
+                )
+                for f in findings[:20]:
+                    tr.write_line(f"  {f.path}:{f.line_no}: {f.what}: {f.line[:300]}")
+        elif tr is not None and tr.verbosity >= 0:
+            tr.write_line(f"log scan: {lines} log lines, no personal data")
+    finally:
+        _recorder.remove()
+
 
 PG_URL = os.environ.get(
     "JIAOZI_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

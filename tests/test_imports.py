@@ -17,17 +17,19 @@ import pytest
 
 from tests.factory import REPO
 
-PACKAGES = ("credential", "keys", "issuer", "verifier", "registry", "jiaozi")
+PACKAGES = ("credential", "keys", "ops", "issuer", "verifier", "registry", "jiaozi")
 
 # What each top-level package may import of ours.
 ALLOWED_PACKAGES = {
     "credential": set(),
     "keys": {"credential"},
-    "issuer": {"credential", "keys"},
-    "verifier": {"credential", "keys"},
+    # operations shared by the services (health, metrics, logs, request ids): plain ASGI
+    "ops": {"credential", "keys"},
+    "issuer": {"credential", "keys", "ops"},
+    "verifier": {"credential", "keys", "ops"},
     # the national registry: never the issuer's or the verifier's code, nor they its
-    "registry": {"credential", "keys"},
-    "jiaozi": {"credential", "keys", "issuer", "verifier", "registry"},
+    "registry": {"credential", "keys", "ops"},
+    "jiaozi": {"credential", "keys", "ops", "issuer", "verifier", "registry"},
 }
 
 # issuer/'s layers, lowest first. A module may import its own sub-package and anything in a
@@ -72,6 +74,7 @@ FRAMEWORK_HOMES = {
         "keys.cli",
         "registry.cli",
         "jiaozi.cli",
+        "jiaozi.backup.cli",
     ),
 }
 

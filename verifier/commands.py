@@ -77,6 +77,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the verifier API (settings from JIAOZI_* variables)."""
     import uvicorn
 
+    import ops
+
     settings = _settings()  # refuse bad or insecure settings before binding the port
     if not settings.auto_migrate:  # each worker migrates otherwise; else say it here, once
         _require_current_schema(settings.database_url)
@@ -86,6 +88,10 @@ def serve(host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
+        # every line JSON (JIAOZI_LOG_FORMAT); uvicorn's access log (the raw path) off: the
+        # app writes one line per request with the route (ops)
+        log_config=ops.log_config("verifier", settings.log_format),
+        access_log=False,
         **proxy_options(settings),
     )
 

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from credential import preferred_language
+from ops import route_template
 
 from .ratelimit import LimiterUnavailable
 
@@ -153,7 +154,7 @@ def install(app: FastAPI) -> None:
             type(exc).__name__,
             where,
             request.method,
-            request.url.path,
+            route_template(request.scope),  # not the path: whatever a client sent
         )
         return render(
             request,

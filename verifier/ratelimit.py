@@ -114,6 +114,9 @@ class RedisLimiter:
         self.probe_interval = probe_interval
         self.local = LocalLimiter()
         self.fallback_total = 0  # requests counted locally because Redis was down
+        # Told True when an outage starts and False when Redis answers again: the metrics'
+        # jiaozi_ratelimit_degraded and jiaozi_ratelimit_fallback_total (verifier.app.observe).
+        self.on_fallback: Callable[[bool], None] | None = None
         self._monotonic = monotonic
         self._down_since: float | None = None  # monotonic time of the last failed try
         self._lock = threading.Lock()
@@ -155,6 +158,8 @@ class RedisLimiter:
             first = self._down_since is None
             self._down_since = self._monotonic()
         if first:  # once per outage; the later failed probes are expected
+            if self.on_fallback is not None:
+                self.on_fallback(True)
             log.warning(
                 "rate-limit store (Redis) unreachable (%s): counting in this process "
                 "while it is down (limits now per replica)",
@@ -166,6 +171,8 @@ class RedisLimiter:
             was_down = self._down_since is not None
             self._down_since = None
         if was_down:
+            if self.on_fallback is not None:
+                self.on_fallback(False)
             log.warning("rate-limit store (Redis) answers again: counting in Redis")
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field, SecretStr, field_validator, model_validat
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from credential import parse_host_list, parse_proxy_list
+from ops import DEFAULT_METRICS_ALLOW, parse_metrics_allow
 
 __all__ = ["PERSON_KEY_VARIABLES", "PRODUCTION_HINT", "IssuerSource", "VerifierSettings"]
 
@@ -94,6 +95,14 @@ class VerifierSettings(BaseSettings):
     # pass; any other Host is answered 400 (docs/operations.md section 8).
     allowed_hosts: Annotated[tuple[str, ...], NoDecode] = ()
 
+    # Who may read GET /metrics (IP addresses or CIDR networks, comma-separated or a JSON
+    # list; default loopback only): anyone else is answered 404 (docs/operations.md,
+    # "Health, metrics and logs"). The client address is the one trusted_proxies yields.
+    metrics_allow: Annotated[tuple[str, ...], NoDecode] = DEFAULT_METRICS_ALLOW
+    # Log lines: one JSON object per line on stderr ("json"), or readable text ("text",
+    # development only).
+    log_format: Literal["json", "text"] = "json"
+
     # Trust: the pinned root keys (a JWKS file) and where the signed trust list is fetched.
     root_jwks: Path = Path("var/trust/root.jwks.json")
     trust_list_url: str | None = None
@@ -136,6 +145,11 @@ class VerifierSettings(BaseSettings):
     def _proxies(cls, value: object) -> tuple[str, ...]:
         return parse_proxy_list(value)
 
+    @field_validator("metrics_allow", mode="before")
+    @classmethod
+    def _metrics_allow(cls, value: object) -> tuple[str, ...]:
+        return parse_metrics_allow(value)
+
     @field_validator("allowed_hosts", mode="before")
     @classmethod
     def _hosts(cls, value: object) -> tuple[str, ...]:
@@ -160,6 +174,8 @@ class VerifierSettings(BaseSettings):
 
     def _production_checks(self) -> None:
         """Raise ValueError naming the first setting production refuses."""
+        if self.log_format != "json":
+            raise ValueError("JIAOZI_LOG_FORMAT must be json in production")
         if not self.public_url.startswith("https://"):
             raise ValueError("JIAOZI_PUBLIC_URL must be https in production")
         if self.trust_list_url is None:

@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+import ops
 from credential import CredentialError, PublicKey, Signer
 from issuer import accounts, console, lifecycle
 from issuer.cli._common import cli_actor, writer_engine
@@ -96,6 +97,17 @@ def proxy_options(settings: IssuerSettings) -> dict[str, Any]:
     return {"proxy_headers": False}
 
 
+def log_options(settings: IssuerSettings) -> dict[str, Any]:
+    """Return uvicorn's logging options: every line in JIAOZI_LOG_FORMAT (JSON by default,
+    ``ops.log_config``), and uvicorn's access log off (it writes the raw path, which may
+    hold a certificate number; the app writes one line per request with the route)."""
+    return {
+        "log_config": ops.log_config("issuer", settings.log_format),
+        "log_level": "info",
+        "access_log": False,
+    }
+
+
 @issuer_group.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
@@ -125,7 +137,7 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
     if public_only:
         app = create_app(settings, public_only=True)
         click.echo(f"jiaozi issuer (public only) for {office} on http://{host}:{port}", err=True)
-        uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))
+        uvicorn.run(app, host=host, port=port, **log_options(settings), **proxy_options(settings))
         return
     store = KeyStore.from_env()  # built once: keyrings are cached and re-read on change
 
@@ -168,7 +180,7 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
             trust_token=stored_trust_token(),
         )
     click.echo(f"jiaozi issuer for {office} on http://{host}:{port}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="info", **proxy_options(settings))
+    uvicorn.run(app, host=host, port=port, **log_options(settings), **proxy_options(settings))
 
 
 @issuer_group.command("migrate")

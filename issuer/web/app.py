@@ -33,6 +33,7 @@ from issuer.web.apidocs import install_docs
 from issuer.web.deps import utf8_json_body
 from issuer.web.hosts import HostCheck
 from issuer.web.limits import BodyLimit
+from issuer.web.observe import install_ops
 from issuer.web.publisher import Publisher, stored_trust_token
 from issuer.web.routes import ROUTERS, public
 from issuer.web.routes._common import problems as problems_for
@@ -224,4 +225,7 @@ def _app(
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
     for router in (public.router,) if public_only else ROUTERS:
         app.include_router(router)
+    # /healthz, /readyz, /metrics, and outside everything the request id, the access log
+    # and the HTTP metrics (docs/operations.md, "Health, metrics and logs")
+    install_ops(app, settings, engine, signer_provider)
     return app

@@ -23,6 +23,7 @@ from credential import InvalidFieldError, preferred_language
 from issuer.errors import IssuerError
 from issuer.fields import FieldError, ValidationFailed
 from issuer.pdf import PdfError
+from ops import route_template
 
 __all__ = ["PROBLEM_TYPE_BASE", "install", "language", "problem"]
 
@@ -176,7 +177,8 @@ def install(app: FastAPI) -> None:
                 title=("The certificate cannot be printed", "证书无法打印"),
                 errors=[FieldError(field=field, code="unprintable", message=en, message_zh=zh)],
             )
-        log.error("cannot print on %s: %s", request.url.path, exc)
+        # the route, not the path: a path holds a certificate number
+        log.error("cannot print on %s: %s", route_template(request.scope), exc)
         return problem(
             request,
             status=503,
@@ -204,7 +206,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
-        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        log.error(
+            "unexpected error on %s %s", request.method, route_template(request.scope), exc_info=exc
+        )
         return problem(
             request,
             status=500,

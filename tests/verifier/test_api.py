@@ -365,7 +365,8 @@ def test_json_fast_path_answers_exactly_as_the_route(
         for body, extra in cases:
             for lang in langs:
                 for media in types:
-                    headers = {**media, **lang, **extra}
+                    # the same request id: each answer echoes it (ops.RequestContext)
+                    headers = {**media, **lang, **extra, "X-Request-ID": "same-request"}
                     a = fast.client.post("/api/v1/verify", content=body, headers=headers)
                     monkeypatch.undo()
                     b = route.client.post("/api/v1/verify", content=body, headers=headers)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.factory import ISSUER_URL, World, applicants
+from tests.factory import ISSUER_URL, World, applicants, logscan
 from tests.factory.verifier import (
     FEED_KEY,
     TRUST_URL,
@@ -62,7 +62,10 @@ def test_the_harness_fails_a_test_whose_logs_or_answers_hold_an_identity_number(
     number = applicants()[1]["id_number"]
     gen = make_harness(f"sqlite:///{tmp_path / 'v.db'}", tmp_path)
     next(gen)
-    logging.getLogger("jiaozi.verifier.test").info("looked up %s", number)
+    # planted on purpose: the session's log scan (tests/factory/logscan.py) skips it
+    logging.getLogger("jiaozi.verifier.test").info(
+        "looked up %s", number, extra={logscan.PLANTED: True}
+    )
     with pytest.raises(AssertionError, match="identity numbers"):
         gen.close()
     gen = make_harness(f"sqlite:///{tmp_path / 'w.db'}", tmp_path)

@@ -133,3 +133,31 @@ def test_unreachable_real_redis_falls_back_without_raising() -> None:
         assert lim.degraded and lim.fallback_total == 2
     finally:
         lim.close()
+
+
+def test_an_outage_shows_in_the_metrics_and_ends_there() -> None:
+    from prometheus_client import generate_latest
+
+    from ops import FallbackHook, Metrics
+
+    metrics = Metrics(service="verifier")
+    fake, clock = FakeRedis(), Clock()
+    lim = _limiter(fake, clock)
+    lim.on_fallback = FallbackHook(metrics).changed
+
+    def scraped() -> dict[str, float]:
+        lines = generate_latest(metrics.registry).decode().splitlines()
+        wanted = ("jiaozi_ratelimit_degraded ", "jiaozi_ratelimit_fallback_total ")
+        return {
+            line.split()[0]: float(line.split()[1]) for line in lines if line.startswith(wanted)
+        }
+
+    lim.hit("e", limit=5, window=60, now=NOW)
+    assert scraped() == {"jiaozi_ratelimit_degraded": 0.0, "jiaozi_ratelimit_fallback_total": 0.0}
+    fake.up = False
+    for _ in range(3):  # one outage, however many requests it meets
+        lim.hit("e", limit=5, window=60, now=NOW)
+    assert scraped() == {"jiaozi_ratelimit_degraded": 1.0, "jiaozi_ratelimit_fallback_total": 1.0}
+    fake.up, clock.t = True, clock.t + 5
+    lim.hit("e", limit=5, window=60, now=NOW)
+    assert scraped() == {"jiaozi_ratelimit_degraded": 0.0, "jiaozi_ratelimit_fallback_total": 1.0}

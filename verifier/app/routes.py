@@ -33,6 +33,7 @@ from ..sync import BackgroundSync
 from .apidocs import install_docs
 from .fastpath import VERIFY_PATH, JsonVerifyFastPath, judge, verdict_response
 from .hosts import HostCheck
+from .observe import install_ops
 from .reading import (
     inputs,
     is_json,
@@ -251,4 +252,7 @@ def create_app(
     app.add_middleware(HostCheck, settings=settings)
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies))
+    # /readyz, /metrics, and outside everything the request id, the access log and the
+    # HTTP metrics (docs/operations.md, "Health, metrics and logs")
+    install_ops(app, v)
     return app

@@ -87,6 +87,8 @@ class Verifier:
             status_grace=settings.status_grace,
         )
         self.restriction_sources = [s.base_url for s in settings.issuers if s.api_key]
+        # Called with each judgement's verdict and reason (the metrics, verifier.app.observe).
+        self.on_verdict: Callable[[str, str | None], None] | None = None
         self._restrictions_known: tuple[Held | None, bool] = (None, False)
 
     def close(self) -> None:
@@ -201,6 +203,8 @@ class Verifier:
         )
         if file is not None:
             result = result.with_check(file)
+        if self.on_verdict is not None:
+            self.on_verdict(result.verdict.value, result.reason.value if result.reason else None)
         return result.json_bytes(lang)
 
     def _restrictions_held(self, held: Held) -> bool:

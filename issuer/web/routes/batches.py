@@ -9,6 +9,7 @@ answers with the same batch and resumes it if it is not done (after a restart, s
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import datetime as dt
 import logging
@@ -213,7 +214,11 @@ def _start_run(
     with _running_lock:
         if key in _running:
             return
-        thread = threading.Thread(target=work, name=f"jiaozi-batch-{batch_id}", daemon=True)
+        # in the upload's context: the batch's log lines carry that request's id (ops)
+        context = contextvars.copy_context()
+        thread = threading.Thread(
+            target=context.run, args=(work,), name=f"jiaozi-batch-{batch_id}", daemon=True
+        )
         _running[key] = thread
     thread.start()
 

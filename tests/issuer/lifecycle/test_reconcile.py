@@ -1,6 +1,6 @@
 """After a restore, the status published since the backup taken back (issuer.lifecycle
 .reconcile): what it refuses, what it keeps, what it skips. The whole drill (backup,
-revoke, restore, reconcile, republish) is tests/ops/test_backup_drill.py.
+revoke, restore, reconcile, republish) is tests/jiaozi/backup/test_backup_drill.py.
 
 Every test with ``issuer_env`` runs on SQLite and on PostgreSQL (see conftest.py)."""
 

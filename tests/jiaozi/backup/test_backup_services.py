@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from jiaozi.backup.archive import BackupError, backup_passphrase
+from jiaozi.backup.services import backup_registry, restore_registry
 from jiaozi.cli import main
-from ops.backup import BackupError, backup_passphrase
-from ops.backup_services import backup_registry, restore_registry
 
 PASS = "a passphrase for the tests only"
 NOW = dt.datetime(2026, 12, 5, 12, 0, tzinfo=dt.UTC)

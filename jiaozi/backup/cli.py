@@ -37,8 +37,8 @@ def _reports(f: Callable[P, R]) -> Callable[P, R]:
         from pydantic import ValidationError
         from sqlalchemy.exc import SQLAlchemyError
 
+        from jiaozi.backup.archive import BackupError
         from keys import KeysError
-        from ops.backup import BackupError
 
         try:
             return f(*args, **kwargs)
@@ -70,7 +70,7 @@ def _production(service: str) -> bool:
 
 
 def _passphrase(service: str, passphrase_file: Path | None) -> bytes:
-    from ops.backup import backup_passphrase
+    from jiaozi.backup.archive import backup_passphrase
 
     return backup_passphrase(passphrase_file, production=_production(service))
 
@@ -131,8 +131,8 @@ def backup_issuer_command(
     out: Path, passphrase_file: Path | None, serials: int, lists: int, feeds: int | None
 ) -> None:
     """The office: database, key store home, a signed audit checkpoint, the fence."""
+    from jiaozi.backup.services import backup_issuer
     from keys import jiaozi_home, passphrase_from_env
-    from ops.backup_services import backup_issuer
 
     manifest = backup_issuer(
         out,
@@ -157,8 +157,8 @@ def backup_issuer_command(
 @_reports
 def backup_registry_command(out: Path, passphrase_file: Path | None) -> None:
     """The registry: database, home (its key, the trust list)."""
+    from jiaozi.backup.services import backup_registry
     from keys import jiaozi_home
-    from ops.backup_services import backup_registry
 
     manifest = backup_registry(
         out, passphrase=_passphrase("registry", passphrase_file), home=jiaozi_home()
@@ -172,7 +172,7 @@ def backup_registry_command(out: Path, passphrase_file: Path | None) -> None:
 @_reports
 def backup_verifier_command(out: Path, passphrase_file: Path | None) -> None:
     """The verifier: database and the pinned root keys."""
-    from ops.backup_services import backup_verifier
+    from jiaozi.backup.services import backup_verifier
 
     manifest = backup_verifier(out, passphrase=_passphrase("verifier", passphrase_file))
     _done(manifest, out)
@@ -184,7 +184,7 @@ def restore_group() -> None:
 
 
 def _report(done: object) -> None:
-    from ops.backup_services import Restored
+    from jiaozi.backup.services import Restored
 
     assert isinstance(done, Restored)
     click.echo(
@@ -233,8 +233,8 @@ def restore_issuer_command(
     """The office; then steps past every number and status list the backup's fence allowed
     (no number or status entry handed out after the backup is handed out again)."""
     from issuer.cli._common import cli_actor
+    from jiaozi.backup.services import restore_issuer
     from keys import jiaozi_home
-    from ops.backup_services import restore_issuer
 
     done = restore_issuer(
         archive,
@@ -256,8 +256,8 @@ def restore_issuer_command(
 @_reports
 def restore_registry_command(archive: Path, passphrase_file: Path | None, force: bool) -> None:
     """The registry."""
+    from jiaozi.backup.services import restore_registry
     from keys import jiaozi_home
-    from ops.backup_services import restore_registry
 
     done = restore_registry(
         archive,
@@ -275,7 +275,7 @@ def restore_registry_command(archive: Path, passphrase_file: Path | None, force:
 @_reports
 def restore_verifier_command(archive: Path, passphrase_file: Path | None, force: bool) -> None:
     """The verifier."""
-    from ops.backup_services import restore_verifier
+    from jiaozi.backup.services import restore_verifier
 
     done = restore_verifier(
         archive, passphrase=_passphrase("verifier", passphrase_file), force=force

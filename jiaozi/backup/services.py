@@ -1,4 +1,4 @@
-"""What each service's backup holds and how its restore ends (``ops.backup`` does the
+"""What each service's backup holds and how its restore ends (``jiaozi.backup.archive`` does the
 archive, the database and the files).
 
 - issuer: the database, the key store home (``$JIAOZI_HOME``: ``keys/``, ``trust/``), a
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ops.backup import (
+from jiaozi.backup.archive import (
     BackupError,
     Staged,
     database_files,

@@ -25,9 +25,9 @@ from sqlalchemy.pool import NullPool
 from credential import Verdict, load_status_list, verify
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
+from jiaozi.backup.archive import BackupError
+from jiaozi.backup.services import backup_issuer, restore_issuer
 from keys import KeyStore, current_trust_list
-from ops.backup import BackupError
-from ops.backup_services import backup_issuer, restore_issuer
 from tests.conftest import PG_URL
 from tests.factory.issuer import API_KEY, distinct_application
 from tests.factory.keys import OFFICE, PASSPHRASE, make_store

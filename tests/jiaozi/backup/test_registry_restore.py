@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from credential import Office, QualificationType, TrustList
 from issuer.lifecycle import RegistryClient, SyncReport, sync_national
-from ops.backup_services import backup_registry, restore_registry
+from jiaozi.backup.services import backup_registry, restore_registry
 from registry.app import create_app as registry_app
 from registry.db import changes, entries, feed_events, make_engine
 from registry.feed import add_client
