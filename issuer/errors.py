@@ -14,6 +14,7 @@ __all__ = [
     "NotFound",
     "NothingToPrint",
     "PrintingUnavailable",
+    "ReconcileNeeded",
     "TooManyRequests",
     "Unauthorized",
 ]
@@ -81,6 +82,16 @@ class BackupNeeded(IssuerError):
 
     status = 503
     code = "backup_needed"
+
+
+class ReconcileNeeded(IssuerError):
+    """The database was restored and the status published since the backup was not taken
+    back yet: nothing signs a status list until ``jiaozi issuer reconcile-status
+    --published DIR_OR_URL`` (or ``--none-published``) has run (docs/operations.md,
+    "Backup and restore")."""
+
+    status = 503
+    code = "reconcile_needed"
 
 
 class PrintingUnavailable(IssuerError):

@@ -30,7 +30,7 @@ import ops
 from credential import CredentialError, PublicKey, Signer
 from issuer import accounts, console, lifecycle
 from issuer.cli._common import cli_actor, writer_engine
-from issuer.errors import IssuerError
+from issuer.errors import IssuerError, ReconcileNeeded
 from issuer.fields import ValidationFailed
 from issuer.settings import IssuerSettings
 from issuer.web.publisher import stored_trust_token
@@ -171,14 +171,17 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
     with Session(app.state.engine) as session:
         accounts.ensure_office(session, settings=settings, now=_now())
         # What went stale while the service was down is fresh before the first request.
-        lifecycle.publish_all(
-            session,
-            signer=signer_provider(),
-            settings=settings,
-            now=_now(),
-            public_keys=public_keys_provider(),
-            trust_token=stored_trust_token(),
-        )
+        try:
+            lifecycle.publish_all(
+                session,
+                signer=signer_provider(),
+                settings=settings,
+                now=_now(),
+                public_keys=public_keys_provider(),
+                trust_token=stored_trust_token(),
+            )
+        except ReconcileNeeded as exc:  # it serves; it publishes once reconciled
+            click.echo(f"WARNING: nothing published: {_one_line(exc.detail)}", err=True)
     click.echo(f"jiaozi issuer for {office} on http://{host}:{port}", err=True)
     uvicorn.run(app, host=host, port=port, **log_options(settings), **proxy_options(settings))
 
@@ -387,8 +390,14 @@ def _since(value: str | None) -> int | None:
 @click.option(
     "--published",
     "source",
-    required=True,
+    default=None,
     help="The directory `export-public` wrote, or the public base URL it is served at.",
+)
+@click.option(
+    "--none-published",
+    is_flag=True,
+    help="The office never published a status list: clear the restore's gate without "
+    "reading any (audited as such).",
 )
 @click.option(
     "--since",
@@ -396,12 +405,18 @@ def _since(value: str | None) -> int | None:
     help="The backup's time (POSIX seconds or ISO 8601); default: the last restore's.",
 )
 @_reports_errors
-def reconcile_status_command(source: str, since: str | None) -> None:
+def reconcile_status_command(source: str | None, none_published: bool, since: str | None) -> None:
     """After `jiaozi restore issuer` and the fresh backup, before the service publishes:
     take the status of every certificate from the status lists published after the
     backup (signatures checked against the restored trust list), so that a certificate
     revoked, suspended or reinstated since is so again, then re-sign the lists changed.
+    Until it has run (or `--none-published`), nothing signs or serves a status list.
     """
+    if none_published == (source is not None):
+        raise click.UsageError("give exactly one of --published DIR_OR_URL and --none-published")
+    if source is None:
+        _none_published()
+        return
     from issuer.issuance import publish_status_list
     from issuer.lifecycle.reconcile import held_list_uris
     from keys import current_trust_list, jiaozi_home
@@ -447,6 +462,32 @@ def reconcile_status_command(source: str, since: str | None) -> None:
         f"{sum(done.retained.values())} entr(ies) retained; "
         f"re-signed lists: {', '.join(str(i) for i in sorted(done.list_ids)) or 'none'} / 核对完成"
     )
+    if done.gate_cleared:
+        click.echo("the restore is reconciled: status lists may be published again / 可以发布")
+
+
+def _none_published() -> None:
+    settings = IssuerSettings()
+    engine = writer_engine(settings)
+    try:
+        with Session(engine) as session:
+            cleared = lifecycle.none_published(
+                session, settings=settings, actor=cli_actor(), now=_now()
+            )
+    finally:
+        engine.dispose()
+    if not cleared:
+        click.echo("no restore is waiting for a reconcile: nothing changed / 无需核对")
+        return
+    click.echo(
+        "WARNING: cleared without reading any published status list (recorded in the audit "
+        "chain as status.reconcile_none_published). If this office published a list after "
+        "the backup, its next publication undoes those changes for verifiers new to them: "
+        "run `jiaozi issuer reconcile-status --published DIR_OR_URL` instead. / "
+        "警告：未读取任何已发布的状态列表即已放行",
+        err=True,
+    )
+    click.echo("status lists may be published again / 可以重新发布状态列表")
 
 
 # --- jiaozi accounts -------------------------------------------------------------------------

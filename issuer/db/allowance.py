@@ -16,9 +16,21 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from issuer.db import tables
-from issuer.errors import BackupNeeded
+from issuer.errors import BackupNeeded, ReconcileNeeded
 
-__all__ = ["FEED_FENCE", "LIST_FENCE", "RESTRICTION_ID_FLOOR", "SERIAL_FENCE", "floor", "spend"]
+__all__ = [
+    "FEED_FENCE",
+    "LIST_FENCE",
+    "RECONCILE_COMMAND",
+    "RECONCILE_GATE",
+    "RESTRICTION_ID_FLOOR",
+    "SERIAL_FENCE",
+    "clear_reconcile_gate",
+    "floor",
+    "reconcile_needed",
+    "require_reconciled",
+    "spend",
+]
 
 SERIAL_FENCE = "fence:serials"
 LIST_FENCE = "fence:lists"
@@ -28,6 +40,11 @@ FEED_FENCE = "fence:feeds"
 # explicitly, above this floor: consecutive from the backup's largest, whatever a
 # PostgreSQL sequence consumed meanwhile, and a restore raises it past the lost tail.
 RESTRICTION_ID_FLOOR = "floor:restriction_id"
+# Set by a restore (``issuer.issuance.fence.after_restore``), cleared by
+# ``jiaozi issuer reconcile-status``: while the row exists no status list is signed, since
+# the restored entries may undo a change published after the backup.
+RECONCILE_GATE = "gate:reconcile"
+RECONCILE_COMMAND = "jiaozi issuer reconcile-status --published DIR_OR_URL"
 _WHAT = {
     SERIAL_FENCE: "serials",
     LIST_FENCE: "status lists",
@@ -65,3 +82,32 @@ def floor(session: Session, name: str) -> int | None:
     """Return the value of floor row ``name``, or None where no backup set one."""
     got = session.execute(sa.select(_HEAD.c.seq).where(_HEAD.c.name == name)).scalar()
     return None if got is None else int(got)
+
+
+def reconcile_needed(session: Session) -> bool:
+    """Return True while a restore's reconcile gate is set (no status list may be signed).
+    Reads in the caller's transaction and leaves it open."""
+    return floor(session, RECONCILE_GATE) is not None
+
+
+def require_reconciled(session: Session) -> None:
+    """Return None if no restore's reconcile gate is set; raise ReconcileNeeded, naming the
+    command that clears it, if one is. Reads in the caller's transaction."""
+    if reconcile_needed(session):
+        raise ReconcileNeeded(
+            "Status lists are not published until the restore is reconciled",
+            "恢复后的状态尚未核对，暂不发布状态列表",
+            "the database was restored and the status published since the backup is not "
+            f"taken back yet: run `{RECONCILE_COMMAND}` (or, if this office never "
+            "published a status list, `jiaozi issuer reconcile-status --none-published`)",
+            "数据库已恢复，备份后发布的状态尚未核对：请运行 "
+            "jiaozi issuer reconcile-status --published 目录或网址"
+            "（从未发布过状态列表时：--none-published）",
+        )
+
+
+def clear_reconcile_gate(session: Session) -> bool:
+    """Clear the reconcile gate in the caller's write transaction; return True if it was
+    set."""
+    gone = session.execute(sa.delete(_HEAD).where(_HEAD.c.name == RECONCILE_GATE))
+    return bool(getattr(gone, "rowcount", 0))

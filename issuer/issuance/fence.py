@@ -26,8 +26,10 @@ Luck is not the rule; the fence is:
   instead of dropping it as already seen) and the restricted-list entry ids' floor with
   them (each entry takes a change number; the registry drops an entry whose
   ``<office>#<id>`` it holds), sets every allowance to 0 (issuance waits for
-  a fresh backup, so restoring the same archive again cannot fall behind), and writes the
-  step to the audit chain.
+  a fresh backup, so restoring the same archive again cannot fall behind), sets the
+  reconcile gate (``gate:reconcile``: no status list is signed until ``jiaozi issuer
+  reconcile-status`` has taken back the status published since the backup,
+  :func:`issuer.db.allowance.require_reconciled`), and writes the step to the audit chain.
 
 The rule holds for the NEWEST archive: a backup taken later sets a new allowance the older
 archive does not know of. Restoring an older archive needs ``extra_serials``,
@@ -52,6 +54,7 @@ from issuer.db import tables, write
 from issuer.db.allowance import (
     FEED_FENCE,
     LIST_FENCE,
+    RECONCILE_GATE,
     RESTRICTION_ID_FLOOR,
     SERIAL_FENCE,
     floor,
@@ -324,6 +327,9 @@ def after_restore(
         _put(session, SERIAL_FENCE, 0)
         _put(session, LIST_FENCE, 0)
         _put(session, FEED_FENCE, 0)
+        # The restored entries are the backup's: signing them now would undo, for every
+        # verifier that takes the newer list, a change published after the backup.
+        _put(session, RECONCILE_GATE, 1)
         record = chain.append(
             session,
             actor=actor,
@@ -339,6 +345,7 @@ def after_restore(
                 "event_seq": new_heads[EVENT_HEAD],
                 "restriction_seq": new_heads[RESTRICTION_HEAD],
                 "restriction_id_floor": restriction_floor,
+                "reconcile_needed": True,
             },
             at=now,
         )

@@ -37,9 +37,9 @@ from credential import (
     status_list_claims,
 )
 from issuer.db import tables, write
-from issuer.db.allowance import LIST_FENCE, spend
+from issuer.db.allowance import LIST_FENCE, require_reconciled, spend
 from issuer.db.models import StatusListRow
-from issuer.errors import NotFound
+from issuer.errors import NotFound, ReconcileNeeded
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -194,9 +194,14 @@ def publish_status_list(
     change committed meanwhile is never hidden behind an older token, and only over a
     token signed no later than this one, so a slower publisher never puts an older one
     back. A busy database is left to the next run (the token is still returned).
-    Raises NotFound.
+    Raises NotFound; ReconcileNeeded (nothing signed) while a restore is not reconciled.
     """
     session.rollback()
+    try:
+        require_reconciled(session)
+    except ReconcileNeeded:
+        session.rollback()
+        raise
     row = session.get(StatusListRow, list_id, populate_existing=True)
     if row is None or row.office_id != settings.office_id:
         session.rollback()
@@ -287,6 +292,10 @@ def publish_changed_lists(
         return refresh_status_lists(
             session, signer=signer, settings=settings, now=now, changed_only=True
         )
+    except ReconcileNeeded as exc:  # expected after a restore: one line, no stack
+        session.rollback()
+        log.warning("status lists not published: %s", exc.detail)
+        return []
     except Exception:  # the write is committed; the job publishes what is left
         session.rollback()
         log.exception("publishing the status lists after a write failed")
@@ -320,14 +329,19 @@ def stored_status_list(
     """Return status list ``list_id`` as last published; never signs.
 
     Raises NotFound if there is no such list of this office or it was never published
-    (what a static server without the file would answer too).
+    (what a static server without the file would answer too); ReconcileNeeded while a
+    restore is not reconciled (the stored token is the backup's: a verifier new to the
+    list would take the status as it was then).
     """
     row = session.execute(
         sa.select(
             _LIST.c.office_id, _LIST.c.signed_token, _LIST.c.signed_revision, _LIST.c.revision
         ).where(_LIST.c.id == list_id)
     ).one_or_none()
-    session.rollback()
+    try:
+        require_reconciled(session)
+    finally:
+        session.rollback()
     if row is None or row.office_id != settings.office_id:
         raise NotFound("No such status list", "状态列表不存在")
     if row.signed_token is None:

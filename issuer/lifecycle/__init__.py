@@ -63,7 +63,12 @@ from issuer.lifecycle.publication import (
     publish_all,
     read_document,
 )
-from issuer.lifecycle.reconcile import Reconciliation, reconcile_status, restored_backup_at
+from issuer.lifecycle.reconcile import (
+    Reconciliation,
+    none_published,
+    reconcile_status,
+    restored_backup_at,
+)
 from issuer.lifecycle.replacement import Keyed, request_correction, request_replacement
 from issuer.lifecycle.restriction_publication import stored_changes, stored_snapshot
 from issuer.lifecycle.restrictions import (
@@ -94,6 +99,7 @@ __all__ = [
     "get_restriction",
     "list_pending",
     "maker_checker_on",
+    "none_published",
     "public_artefacts",
     "publish_all",
     "read_document",

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from credential import PublicKey, Signer
 from issuer import issuance
 from issuer.db import tables, write
+from issuer.db.allowance import require_reconciled
 from issuer.db.models import PublishedDocument
 from issuer.lifecycle.restriction_publication import publish_restrictions
 from issuer.settings import IssuerSettings
@@ -128,6 +129,14 @@ class Publication:
     skipped: list[str] = field(default_factory=list)
 
 
+def _reconciled(session: Session) -> None:
+    """Raise ReconcileNeeded (the read ended) while the restore gate is set."""
+    try:
+        require_reconciled(session)
+    finally:
+        session.rollback()
+
+
 def publish_all(
     session: Session,
     *,
@@ -141,7 +150,10 @@ def publish_all(
     restricted-list documents if the list changed (or they are due), and store the JWKS
     of ``public_keys`` and ``trust_token`` (None: not available here; skipped).
     Idempotent and safe to run from several replicas at once. Raises what signing or the
-    database raise (the caller logs it; the next run starts over)."""
+    database raise (the caller logs it; the next run starts over); ReconcileNeeded,
+    before doing anything, while a restore is not reconciled (the restored entries would
+    undo status published after the backup)."""
+    _reconciled(session)
     done = Publication()
     done.status_lists = issuance.refresh_status_lists(
         session, signer=signer, settings=settings, now=now
@@ -166,7 +178,10 @@ def publish_all(
 def public_artefacts(session: Session, *, settings: IssuerSettings) -> list[Artefact]:
     """Return every published artefact of the office, as stored (nothing is signed here):
     each status list at ``statuslists/<id>`` (never-published lists are left out), the
-    JWKS and the trust list if they were published."""
+    JWKS and the trust list if they were published. Raises ReconcileNeeded while a restore
+    is not reconciled: the stored lists are the backup's, and an export would overwrite
+    the published ones that ``reconcile-status`` reads."""
+    _reconciled(session)
     out: list[Artefact] = []
     try:
         rows = session.execute(

@@ -28,6 +28,12 @@ made: their certificates are lost to the office (issue them again, docs). Lists 
 ``iat`` is before the backup's second hold nothing newer than the database and are
 skipped.
 
+The restore set the reconcile gate (``issuer.db.allowance``: nothing signs a status list
+while it is set); :func:`reconcile_status` clears it in its write transaction, with a
+``status.reconcile_done`` audit record, so the lists it changed are signed next. An office
+that never published a list clears it with :func:`none_published` (``--none-published``),
+recorded as ``status.reconcile_none_published``.
+
 Every change spends a feed number (the event of the transition), so this runs after the
 fresh backup that a restore requires (``BackupNeeded`` otherwise), and before the
 restored service publishes anything.
@@ -54,26 +60,33 @@ from credential import (
 )
 from issuer.audit import chain
 from issuer.db import tables, write
+from issuer.db.allowance import clear_reconcile_gate
 from issuer.db.models import Certificate, StatusListRow
 from issuer.errors import Conflict
 from issuer.lifecycle.transitions import change_status, lock_status_lists
 from issuer.settings import IssuerSettings
 
 __all__ = [
+    "NONE_PUBLISHED",
     "RECONCILED",
+    "RECONCILE_DONE",
     "RECONCILE_REASON",
     "RETAINED",
     "Reconciled",
     "Reconciliation",
     "differing_entries",
     "held_list_uris",
+    "none_published",
     "reconcile_status",
     "restored_backup_at",
+    "restored_backup_at_in",
 ]
 
 RECONCILED = "status.reconciled"
 RETAINED = "status.retained"
 RECONCILE_REASON = "reconciled_after_restore"
+RECONCILE_DONE = "status.reconcile_done"
+NONE_PUBLISHED = "status.reconcile_none_published"
 
 _CERT = tables.CERTIFICATE
 _VERSION = tables.CERTIFICATE_VERSION
@@ -117,18 +130,27 @@ class Reconciliation:
     kept_revoked: list[str] = field(default_factory=list)  # final here, published otherwise
     retained: dict[str, int] = field(default_factory=dict)  # list URI -> entries set
     list_ids: set[int] = field(default_factory=set)
+    gate_cleared: bool = False  # the restore's gate was set and this run cleared it
 
 
 def restored_backup_at(session: Session) -> int | None:
     """Return the backup time (POSIX seconds) of the newest ``backup.restored`` audit
-    record, None if the database was never restored (or the record names no time)."""
+    record, None if the database was never restored (or the record names no time). Ends
+    the session's transaction."""
+    at = restored_backup_at_in(session)
+    session.rollback()
+    return at
+
+
+def restored_backup_at_in(session: Session) -> int | None:
+    """Return what :func:`restored_backup_at` returns, reading in the caller's
+    transaction (left open)."""
     detail = session.execute(
         sa.select(_AUDIT.c.detail_json)
         .where(_AUDIT.c.action == "backup.restored")
         .order_by(_AUDIT.c.id.desc())
         .limit(1)
     ).scalar()
-    session.rollback()
     if detail is None:
         return None
     try:
@@ -246,7 +268,50 @@ def reconcile_status(
                 continue
             done.taken[uri] = snap.issued_at
             _take(session, done, row, snap, actor=actor, now=now)
+        # Done with every list: publication may sign again (what changed first).
+        done.gate_cleared = clear_reconcile_gate(session)
+        if done.gate_cleared:
+            chain.append(
+                session,
+                actor=actor,
+                action=RECONCILE_DONE,
+                subject=settings.office_id,
+                detail={
+                    "backup_at": since,
+                    "lists_read": len(lists),
+                    "lists_taken": len(done.taken),
+                    "certificates": len(done.changed),
+                    "retained": sum(done.retained.values()),
+                },
+                at=now,
+            )
     return done
+
+
+def none_published(
+    session: Session, *, settings: IssuerSettings, actor: str, now: dt.datetime
+) -> bool:
+    """Clear the restore's reconcile gate without reading a published list, for an office
+    that never published one (``--none-published``); record it as such in the audit chain.
+    Return True if the gate was set (False: nothing to clear, nothing recorded). One write
+    transaction.
+
+    Nothing checks the claim: had lists been published after the backup, the next
+    publication undoes their changes for verifiers new to them (the command warns).
+    """
+    session.rollback()
+    with write(session):
+        cleared = clear_reconcile_gate(session)
+        if cleared:
+            chain.append(
+                session,
+                actor=actor,
+                action=NONE_PUBLISHED,
+                subject=settings.office_id,
+                detail={"none_published": True, "backup_at": restored_backup_at_in(session)},
+                at=now,
+            )
+    return cleared
 
 
 def _take(

@@ -32,7 +32,7 @@ from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db import tables
 from issuer.db.models import Certificate, StatusListRow
-from issuer.errors import Conflict, NotFound
+from issuer.errors import Conflict, NotFound, ReconcileNeeded
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -84,6 +84,9 @@ def publish(
             issuance.publish_status_list(
                 session, list_id=list_id, signer=signer, settings=settings, now=now
             )
+        except ReconcileNeeded as exc:  # a restore not reconciled yet: nothing signs
+            log.warning("status list %s not re-signed: %s", list_id, exc.detail)
+            return
         except Exception:  # the change is committed; the publication job re-signs it
             session.rollback()
             log.exception("re-signing status list %s after a change failed", list_id)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from credential import PublicKey, Signer
 from issuer import lifecycle
+from issuer.errors import ReconcileNeeded
 from issuer.settings import IssuerSettings
 from keys import KeysError, current_trust_token, jiaozi_home
 
@@ -87,6 +88,8 @@ class Publisher:
         while not self._stop.wait(self.settings.publish_interval_seconds):
             try:
                 self.run_once()
+            except ReconcileNeeded as exc:  # an operator's step, not a fault: one line
+                log.warning("the publication job is waiting: %s", exc.detail)
             except Exception:  # the next run starts over; GETs serve what is stored
                 log.exception(
                     "the publication job failed; retrying in %ss",

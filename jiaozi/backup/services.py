@@ -250,7 +250,8 @@ def restore_issuer(
     done.notes.append(
         "then, before the service starts or publishes: `jiaozi issuer reconcile-status "
         "--published DIR_OR_URL` (the status lists published since the backup; "
-        "docs/operations.md, Backup and restore)"
+        "docs/operations.md, Backup and restore); until it has run no status list is "
+        "signed, served or exported (`--none-published` if the office never published one)"
     )
     if not report.ok:
         done.notes.append(f"AUDIT CHAIN: {report.message_en}")

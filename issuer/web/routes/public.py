@@ -37,7 +37,7 @@ __all__ = ["STATUS_LIST_MEDIA_TYPE", "TRUST_LIST_MEDIA_TYPE", "router"]
     "/statuslists/{list_id}",
     responses={
         200: {"content": {STATUS_LIST_MEDIA_TYPE: {}}, "description": "Signed status list"},
-        **problems(404, 422),
+        **problems(404, 422, 503),
     },
     summary="A signed Token Status List (public, cacheable)",
 )

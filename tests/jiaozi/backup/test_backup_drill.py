@@ -7,6 +7,7 @@ with nothing changed, and a non-empty target without --force."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import shutil
 import stat
@@ -181,6 +182,15 @@ class Office:
                 now=now,
             )
 
+    def audited(self, action: str) -> int:
+        """Return how many audit records of ``action`` the chain holds."""
+        with self.app.state.engine.connect() as conn:
+            return int(
+                conn.execute(
+                    sa.text("SELECT count(*) FROM audit_record WHERE action = :a"), {"a": action}
+                ).scalar_one()
+            )
+
     def state(self, number: str) -> str:
         with self.app.state.engine.connect() as conn:
             return str(
@@ -209,8 +219,14 @@ def _verdict(office: Office, home: Path, cert: dict[str, Any]) -> Verdict:
 
 
 def test_drill_issue_backup_issue_destroy_restore(office_env: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from jiaozi.cli import main
+
     home = office_env
     archive = tmp_path / "vault" / "office.jzbk"
+    published = tmp_path / "public"  # what `export-public` wrote for the web server
+    runner = CliRunner()
     with Office(home) as office:
         before = [office.issued(i) for i in range(1, 4)]
         manifest = backup_issuer(
@@ -218,6 +234,8 @@ def test_drill_issue_backup_issue_destroy_restore(office_env: Path, tmp_path: Pa
         )
         after = [office.issued(i) for i in range(4, 8)]
         last_event = office.max_event()
+        r = runner.invoke(main, ["issuer", "export-public", str(published)])
+        assert r.exit_code == 0, r.output
     assert stat.S_IMODE(archive.stat().st_mode) == 0o600
     assert manifest["audit_checkpoint"]["audit_seq"] >= 3
     assert manifest["high_water"]["serial_allowance"] == 50_000
@@ -245,6 +263,13 @@ def test_drill_issue_backup_issue_destroy_restore(office_env: Path, tmp_path: Pa
             key_passphrase=PASSPHRASE,
         )
         fresh = [office.issued(i) for i in range(4, 10)]  # the same people again, too
+        # Issued, but nothing signs a list before step 6 (docs: "How to restore").
+        r = runner.invoke(main, ["issuer", "publish"])
+        assert r.exit_code == 1 and "reconcile-status --published" in r.output, r.output
+        r = runner.invoke(main, ["issuer", "reconcile-status", "--published", str(published)])
+        assert r.exit_code == 0 and "may be published again" in r.output, r.output
+        r = runner.invoke(main, ["issuer", "publish"])
+        assert r.exit_code == 0, r.output
         numbers = {c["certificate_number"] for c in fresh}
         assert not numbers & handed_out
         serial_after = max(int(n[-6:]) for n in handed_out)
@@ -377,6 +402,18 @@ def test_drill_restored_issuer_does_not_undo_what_was_published(
 
         assert cleared_invalid(held.status_list, StatusList.from_bytes(bytes(data), bits)) == 2
 
+        # The gate: until reconciled, no list is signed, served or exported (the export
+        # would overwrite the published lists the reconcile reads), each naming the step.
+        refused = office.client.get(uri.removeprefix("http://testserver"))
+        assert refused.status_code == 503, refused.text
+        assert refused.json()["type"].endswith("reconcile_needed")
+        exported = {p: p.read_bytes() for p in published.rglob("*") if p.is_file()}
+        for command in (["issuer", "publish"], ["issuer", "export-public", str(published)]):
+            r = runner.invoke(main, command)
+            assert r.exit_code == 1, r.output
+            assert "reconcile-status --published" in r.output, r.output
+        assert {p: p.read_bytes() for p in published.rglob("*") if p.is_file()} == exported
+
         # A change spends a feed number: the fresh backup comes first (docs), then this.
         r = runner.invoke(main, ["issuer", "reconcile-status", "--published", str(published)])
         assert r.exit_code != 0 and "backup" in r.output.lower(), r.output
@@ -407,6 +444,8 @@ def test_drill_restored_issuer_does_not_undo_what_was_published(
         # A second run finds nothing left to take.
         r = runner.invoke(main, ["issuer", "reconcile-status", "--published", str(published)])
         assert r.exit_code == 0 and "0 certificate(s) reconciled" in r.output, r.output
+        assert "may be published again" not in r.output  # the first run cleared the gate
+        assert office.audited("status.reconcile_done") == 1
 
         r = runner.invoke(main, ["audit", "verify", "--lang", "en"])
         assert r.exit_code == 0, r.output  # the chain holds the reconciled records whole
@@ -437,3 +476,60 @@ def test_drill_restored_issuer_does_not_undo_what_was_published(
         assert cleared_invalid(held.status_list, new.status_list) == 0
         assert _verdict(office, home, revoked) is Verdict.NOT_VALID
         assert _verdict(office, home, reinstated) is Verdict.VALID
+
+
+def test_none_published_clears_the_gate_said_and_audited(office_env: Path, tmp_path: Path) -> None:
+    """An office that never published a list (no export, no public URL to read) clears
+    the restore's gate explicitly; the audit chain says so and publication goes on."""
+    from click.testing import CliRunner
+
+    from jiaozi.cli import main
+
+    home = office_env
+    archive = tmp_path / "vault" / "office.jzbk"
+    runner = CliRunner()
+    with Office(home) as office:
+        cert = office.issued(1)
+        backup_issuer(archive, passphrase=ARCHIVE_PASSPHRASE, home=home, key_passphrase=PASSPHRASE)
+    _destroy(str(IssuerSettings().database_url))
+    shutil.rmtree(home)
+    done = restore_issuer(archive, passphrase=ARCHIVE_PASSPHRASE, home=home)
+    assert any("reconcile-status" in note for note in done.notes)
+    path = cert["status_list"]["uri"].removeprefix("http://testserver")
+
+    with Office(home) as office:
+        backup_issuer(
+            tmp_path / "vault" / "after.jzbk",
+            passphrase=ARCHIVE_PASSPHRASE,
+            home=home,
+            key_passphrase=PASSPHRASE,
+        )
+        assert office.client.get(path).status_code == 503
+        for wrong in ([], ["--none-published", "--published", str(tmp_path)]):
+            r = runner.invoke(main, ["issuer", "reconcile-status", *wrong])
+            assert r.exit_code == 64 and "exactly one of" in r.output, r.output
+        assert office.audited("status.reconcile_none_published") == 0
+
+        r = runner.invoke(main, ["issuer", "reconcile-status", "--none-published"])
+        assert r.exit_code == 0, r.output
+        assert "WARNING" in r.output and "may be published again" in r.output
+        assert office.audited("status.reconcile_none_published") == 1
+        assert office.audited("status.reconcile_done") == 0
+        with office.app.state.engine.connect() as conn:
+            detail = conn.execute(
+                sa.text(
+                    "SELECT detail_json FROM audit_record "
+                    "WHERE action = 'status.reconcile_none_published'"
+                )
+            ).scalar_one()
+        assert json.loads(detail)["none_published"] is True
+
+        r = runner.invoke(main, ["issuer", "publish"])
+        assert r.exit_code == 0, r.output
+        assert _verdict(office, home, cert) is Verdict.VALID
+        # Nothing left to clear: said, and not recorded twice.
+        r = runner.invoke(main, ["issuer", "reconcile-status", "--none-published"])
+        assert r.exit_code == 0 and "nothing changed" in r.output, r.output
+        assert office.audited("status.reconcile_none_published") == 1
+        r = runner.invoke(main, ["audit", "verify", "--lang", "en"])
+        assert r.exit_code == 0, r.output
