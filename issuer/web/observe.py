@@ -18,11 +18,13 @@ import sqlalchemy as sa
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 import ops
 from credential import Signer, as_utc
 from issuer.batches import batch_progress
 from issuer.db import tables
+from issuer.db.allowance import reconcile_needed
 from issuer.db.models import Batch
 from issuer.settings import IssuerSettings
 
@@ -128,9 +130,21 @@ def _checks(
                 + (f" (and {len(stale) - 1} more)" if len(stale) > 1 else "")
             )
 
+    def restore() -> None:
+        # A restored office must take back the status published after its backup before it
+        # serves: its status lists are refused until then (docs/operations.md, restore
+        # step 6), so the load balancer should not send it traffic either.
+        with Session(engine) as session:
+            if reconcile_needed(session):
+                raise ops.NotReady(
+                    "restored, not reconciled: run jiaozi issuer reconcile-status "
+                    "--published DIR_OR_URL"
+                )
+
     checks: dict[str, ops.Check] = {"database": database}
     if signer_provider is not None:
         checks["key_store"] = key_store
+    checks["restore"] = restore
     checks["status_lists"] = status_lists
     return checks
 

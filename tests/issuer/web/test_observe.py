@@ -64,9 +64,25 @@ def test_healthz_and_readyz_answer_when_all_is_well(issuer_env: IssuerHarness) -
         "checks": {
             "database": {"ok": True},
             "key_store": {"ok": True},
+            "restore": {"ok": True},
             "status_lists": {"ok": True},
         },
     }
+
+
+def test_readyz_says_a_restored_office_is_not_reconciled(issuer_env: IssuerHarness) -> None:
+    # What restore_issuer sets (issuer.issuance.fence.after_restore): the office must take
+    # back the status published after its backup before a load balancer sends it traffic.
+    from issuer.db.allowance import RECONCILE_GATE
+
+    issue(issuer_env, 4)
+    with issuer_env.engine.begin() as conn:
+        conn.execute(sa.insert(tables.EVENT_HEAD).values(name=RECONCILE_GATE, seq=1))
+    r = issuer_env.client.get("/readyz")
+    assert r.status_code == 503
+    body = r.json()
+    assert body["failing"] == ["restore"]
+    assert "jiaozi issuer reconcile-status" in body["checks"]["restore"]["detail"]
 
 
 def test_readyz_names_a_status_list_not_published_in_time(issuer_env: IssuerHarness) -> None:
