@@ -67,6 +67,29 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     "batch.state.issuing": ("签发中", "issuing"),
     "batch.state.done": ("已完成", "done"),
     "batch.state.failed": ("失败", "failed"),
+    "print.unavailable": ("无法打印：{error}", "printing: {error}"),
+    "print.stopped": (
+        "打印中断：{error}（再次运行同一命令即可继续）",
+        "printing stopped: {error} (run the same command again to resume)",
+    ),
+    "print.made": ("新打印 {made} 份", "{made} made"),
+    "print.present": ("，{present} 份已存在", ", {present} already there"),
+    "print.done": ("已打印：{n} 份 PDF，在 {dir}（{made}）", "printed: {n} PDFs in {dir} ({made})"),
+    "print.file": ("打印文件：{path}{pages}", "print file: {path}{pages}"),
+    "print.pages": ("（{pages} 页）", " ({pages} pages)"),
+    "print.no_file": ("打印文件：无（未生成 {path}）", "print file: none ({path} not made)"),
+    "print.not_valid": (
+        "未打印：第 {row} 行，证书 {number}：{status}",
+        "not printed: row {row}, certificate {number}: {status}",
+    ),
+    "print.cannot": (
+        "无法打印第 {row} 行，证书 {number}：{error}",
+        "cannot print row {row}, certificate {number}: {error}",
+    ),
+    "print.failures": (
+        "{n} 份证书无法打印（见上）",
+        "{n} certificates could not be printed (listed above)",
+    ),
     # jiaozi issuer serve
     "serve.public": (
         "核发服务（仅公开接口）：{office}，地址 http://{host}:{port}",

@@ -297,7 +297,8 @@ def _print(
     """Print the issued batch into ``pdf_dir`` (see ``issuer.batches.printing``)."""
     from issuer.batches import PrintUnavailableError, print_batch, print_file_name
 
-    progress = _Progress(verb="batch.printed", lang=cli_lang())
+    say = cli_lang()
+    progress = _Progress(verb="batch.printed", lang=say)
     try:
         report = print_batch(
             engine,
@@ -311,28 +312,39 @@ def _print(
         )
     except PrintUnavailableError as exc:
         progress.end_line()
-        fail(f"printing: {exc}")
+        fail(_t("print.unavailable", say, error=exc))
     except Exception as exc:
         progress.end_line()
-        fail(f"printing stopped: {exc} (run the same command again to resume)")
-    made = f"{report.made:,} made" + (
-        f", {report.present:,} already there" if report.present else ""
+        fail(_t("print.stopped", say, error=exc))
+    made = _t("print.made", say, made=f"{report.made:,}") + (
+        _t("print.present", say, present=f"{report.present:,}") if report.present else ""
     )
-    progress.echo(f"printed: {report.total - len(report.failures):,} PDFs in {pdf_dir} ({made})")
+    n = f"{report.total - len(report.failures):,}"
+    progress.echo(_t("print.done", say, n=n, dir=pdf_dir, made=made))
     if report.print_file is not None:
-        pages = f" ({report.print_pages:,} pages)" if report.print_pages is not None else ""
-        progress.echo(f"print file: {report.print_file}{pages}")
+        pages = (
+            _t("print.pages", say, pages=f"{report.print_pages:,}")
+            if report.print_pages is not None
+            else ""
+        )
+        progress.echo(_t("print.file", say, path=report.print_file, pages=pages))
     elif report.total:
-        progress.echo(f"print file: none ({pdf_dir / print_file_name(file.stem)} not made)")
+        progress.echo(_t("print.no_file", say, path=pdf_dir / print_file_name(file.stem)))
     for row, number, status in report.not_valid:
-        progress.echo(f"not printed: row {row}, certificate {number}: {status}")
+        progress.echo(_t("print.not_valid", say, row=row, number=number, status=status))
     if report.failures:
         for f in report.failures:
             progress.echo(
-                f"cannot print row {f.row_number}, certificate {f.certificate_number}: {f.message}",
+                _t(
+                    "print.cannot",
+                    say,
+                    row=f.row_number,
+                    number=f.certificate_number,
+                    error=f.message,
+                ),
                 err=True,
             )
-        fail(f"{len(report.failures):,} certificates could not be printed (listed above)")
+        fail(_t("print.failures", say, n=f"{len(report.failures):,}"))
 
 
 # --- a batch's artefacts, by its id ------------------------------------------------------------

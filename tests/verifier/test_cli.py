@@ -64,6 +64,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> Any:
 
 def jiaozi(tmp: Path, *args: str, extra_env: dict[str, str] | None = None):
     env = {**os.environ, "JIAOZI_HOME": str(tmp), "JIAOZI_NOW": str(T0), "PYTHONPATH": str(REPO)}
+    env["JIAOZI_LANG"] = "zh"  # Chinese whatever the locale, unless a test says --lang en
     env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "jiaozi", *args],
