@@ -90,6 +90,23 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "{n} 份证书无法打印（见上）",
         "{n} certificates could not be printed (listed above)",
     ),
+    "batch.codes": (
+        "批次 {id}：新生成领取码 {made} 个，{kept} 位教师保留原领取码，"
+        "{not_valid} 份证书无效（无领取码）",
+        "batch {id}: {made} claim codes made, {kept} teachers keep theirs, "
+        "{not_valid} certificates not valid (no code)",
+    ),
+    "batch.manifest": (
+        "清单：{path}（已签发 {rows} 行，有效领取码 {live} 个）",
+        "manifest: {path} ({rows} issued rows, {live} live claim codes)",
+    ),
+    "batch.letters": ("领取通知书：{path}（{pages} 页）", "claim letters: {path} ({pages} pages)"),
+    "batch.no_letter": ("无法生成通知书：{error}", "cannot draw a letter: {error}"),
+    "batch.no_codes": (
+        "批次 {id} 没有有效的领取码：请先运行 `jiaozi batch codes`",
+        "batch {id} has no live claim codes: run `jiaozi batch codes`",
+    ),
+    "batch.zip": ("压缩包：{path}（{size} 字节）", "zip: {path} ({size} bytes)"),
     # jiaozi issuer serve
     "serve.public": (
         "核发服务（仅公开接口）：{office}，地址 http://{host}:{port}",

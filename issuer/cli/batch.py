@@ -372,7 +372,7 @@ def _office(command: str, batch_id: int) -> Iterator[tuple[Any, Any, Any]]:
     try:
         settings = IssuerSettings()
     except Exception as exc:
-        _stop(command, f"settings: {exc}")
+        _stop(command, _t("batch.settings", cli_lang(), error=exc))
     engine = writer_engine(settings)
     try:
         with Session(engine) as session:
@@ -397,7 +397,7 @@ def _document_key(command: str, settings: Any) -> Any:
     try:
         return office_document_key(KeyStore.from_env(), settings.office_id, now=now)
     except KeysError as exc:
-        _stop(command, f"document-signing key of {settings.office_id}: {exc}")
+        _stop(command, _t("batch.document_key", cli_lang(), office=settings.office_id, error=exc))
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -475,8 +475,14 @@ def codes_command(batch_id: int) -> None:
             now=dt.datetime.now(dt.UTC),
         )
     click.echo(
-        f"batch {batch_id}: {made.made:,} claim codes made, {made.kept:,} teachers keep "
-        f"theirs, {made.not_valid:,} certificates not valid (no code)"
+        _t(
+            "batch.codes",
+            cli_lang(),
+            id=batch_id,
+            made=f"{made.made:,}",
+            kept=f"{made.kept:,}",
+            not_valid=f"{made.not_valid:,}",
+        )
     )
 
 
@@ -515,7 +521,7 @@ def manifest_command(batch_id: int, out: Path, lang: str) -> None:
             now=now,
         )
     live = sum(1 for r in rows if r.state == "live")
-    click.echo(f"manifest: {out} ({len(rows):,} issued rows, {live:,} live claim codes)")
+    click.echo(_t("batch.manifest", cli_lang(), path=out, rows=f"{len(rows):,}", live=f"{live:,}"))
 
 
 @batch_group.command("letters")
@@ -543,9 +549,9 @@ def letters_command(batch_id: int, out: Path) -> None:
         try:
             pdf = holder.batch_letters_pdf(rows, settings=settings)
         except PdfError as exc:
-            _stop("letters", f"cannot draw a letter: {exc}")
+            _stop("letters", _t("batch.no_letter", cli_lang(), error=exc))
         if pdf is None:
-            _stop("letters", f"batch {batch_id} has no live claim codes: run `jiaozi batch codes`")
+            _stop("letters", _t("batch.no_codes", cli_lang(), id=batch_id))
         _write(out, pdf)
         holder.record_codes_shown(
             session,
@@ -556,7 +562,7 @@ def letters_command(batch_id: int, out: Path) -> None:
             now=now,
         )
     teachers = len({r.person for r in rows if r.state == "live"})
-    click.echo(f"claim letters: {out} ({teachers:,} pages)")
+    click.echo(_t("batch.letters", cli_lang(), path=out, pages=f"{teachers:,}"))
 
 
 @batch_group.command("print")
@@ -610,4 +616,4 @@ def zip_command(batch_id: int, out: Path) -> None:
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
-    click.echo(f"zip: {out} ({out.stat().st_size:,} bytes)")
+    click.echo(_t("batch.zip", cli_lang(), path=out, size=f"{out.stat().st_size:,}"))

@@ -71,6 +71,10 @@ def test_lang_zh_speaks_chinese_in_whole_lines_and_beijing_time(
     assert "已完成" in status.stdout and "已签发 3 / 3" in status.stdout, status.stdout
     assert re.search(r"开始于 \d{4}-\d\d-\d\d \d\d:\d\d:\d\d 北京时间\n$", status.stdout)
     _lines_are_whole(status.stdout)
+    codes = _jiaozi(sqlite_env, "--lang", "zh", "batch", "codes", batch_id.group(1))
+    assert codes.returncode == 0, codes.stderr
+    assert f"批次 {batch_id.group(1)}：新生成领取码 3 个" in codes.stdout, codes.stdout
+    assert [w for w in _ENGLISH if w in codes.stdout] == [], codes.stdout
 
 
 @pytest.mark.parametrize(
