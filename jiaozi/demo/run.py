@@ -177,7 +177,7 @@ class Demo:
                 )
                 for s in OFFICES
             ),
-            ("查验服务 verifier", "verifier", "root.jwks.json only: no private key"),
+            ("核验服务 verifier", "verifier", "root.jwks.json only: no private key"),
         ]
         for label, home, what in homes:
             print(f"  {pad(label, 20)} {pad(f'{BASE}/{home}/', 24)} ({what})")
@@ -365,7 +365,7 @@ class Demo:
         self.make_claim_codes(issued)
 
         verifier.wait_ready("/api/v1/sync-status", START_TIMEOUT)
-        print(f"\n查验服务已启动 / verifier running at {self.urls['verifier']}; 查验 / verifying:")
+        print(f"\n核验服务已启动 / verifier running at {self.urls['verifier']}; 核验 / verifying:")
         for cert in issued:
             qr: str = cert["qr_url"]
             body = poll(
@@ -392,7 +392,7 @@ class Demo:
             lambda answer: answer.get("verdict") == "not_valid",
         )
         victim["verdict"] = after["verdict"]
-        print(f"查验服务同步后再次验证 {victim['certificate_number']}（{victim['name']}）")
+        print(f"核验服务同步后再次核验 {victim['certificate_number']}（{victim['name']}）")
         print("/ verified again once the verifier synced:\n")
         print("  " + render_text(result(after), "zh").replace("\n", "\n  "))
 
@@ -403,7 +403,7 @@ class Demo:
         for cert in others:  # judged again against the same synced data
             cert["verdict"] = self.verifier.verify(cert["qr_url"]).get("verdict")
         judged = "、".join(sorted({verdict_text({"verdict": c["verdict"]}) for c in others}))
-        print(f"\n其余 {len(others)} 张再次验证 / the others, judged again: {judged}")
+        print(f"\n其余 {len(others)} 张再次核验 / the others, judged again: {judged}")
 
         status_lists = {}
         for spec, cert in ((a.spec, victim), (b.spec, barred)):
@@ -455,7 +455,7 @@ class Demo:
 
     def serve_until_interrupted(self) -> int:
         print(
-            "\n登记中心、签发与查验服务继续运行，按 Ctrl-C 停止 / the registry, both offices "
+            "\n登记中心、签发与核验服务继续运行，按 Ctrl-C 停止 / the registry, both offices "
             "and the verifier keep running: press Ctrl-C to stop them.",
             flush=True,
         )

@@ -287,7 +287,7 @@ def test_a_restriction_at_office_a_invalidates_office_b_and_bars_the_person(
     # B's refusal names the recording office (A) and the end of the bar
     assert BEIJING in national["refused"] and re.search(r"\d{4}-\d{2}-\d{2}", national["refused"])
     assert "审核人甲提出、审核人乙批准" in stdout
-    assert f"上海（B）的证书 {barred['certificate_number']} 再次验证" in stdout
+    assert f"上海（B）的证书 {barred['certificate_number']} 再次核验" in stdout
     assert f"上海（B）拒绝新的申请 / B refuses a new application: {national['refused']}" in stdout
 
 
