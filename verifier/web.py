@@ -121,6 +121,15 @@ STRINGS: dict[str, dict[str, Any]] = {
             "ago_days": "{n} 天前",
             "checked_at": "验证时间：{time}（北京时间）",
             "bj_time": "{time}（北京时间）",
+            # as the copy's PDF prints it: 有效期至2026年7月5日 (the day included)
+            "last_day": "{day}（含当日，北京时间）",
+            "not_applicable": {
+                "binding": "不适用：只提供了二维码或电子证照中的一种，无需比对两者。",
+            },
+            "restriction_checked": "已核对发证机关的教师资格限制库。",
+            "restriction_checked_as_of": (
+                "已核对发证机关的教师资格限制库（数据截至 {time}，北京时间）。"
+            ),
             "busy": "正在验证…",
             "network_error": "无法连接验证服务，请检查网络后重试。",
             "no_fragment": (
@@ -232,6 +241,18 @@ STRINGS: dict[str, dict[str, Any]] = {
             "ago_days": "{n} days ago",
             "checked_at": "Checked at {time} Beijing time",
             "bj_time": "{time} Beijing time",
+            "last_day": "{day} (that day included, Beijing time)",
+            "not_applicable": {
+                "binding": (
+                    "Not applicable: only one of the QR and the e-licence was given, so there "
+                    "is nothing to compare."
+                ),
+            },
+            "restriction_checked": "Checked against the issuing office's restricted list.",
+            "restriction_checked_as_of": (
+                "Checked against the issuing office's restricted list (data as of {time} "
+                "Beijing time)."
+            ),
             "busy": "Checking…",
             "network_error": "The verification service cannot be reached; check the network.",
             "no_fragment": (

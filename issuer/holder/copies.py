@@ -43,8 +43,10 @@ __all__ = [
     "COPY_DAYS_DEFAULT",
     "COPY_DAYS_MAX",
     "PURPOSE_MAX",
+    "HolderCopyView",
     "MadeCopy",
     "copies_of",
+    "holder_copies",
     "make_copy",
     "validate_copy_request",
 ]
@@ -204,6 +206,46 @@ def _within_daily_copies(
             f"每张证书每天最多生成 {limit} 份加注件，请明天再试。",
             retry_after=int((tomorrow - now).total_seconds()) + 1,
         )
+
+
+@dataclass(frozen=True)
+class HolderCopyView:
+    """A copy as its teacher sees it listed: what for, until when, made when."""
+
+    purpose: str
+    last_day: dt.date  # the last day (Beijing) it verifies: the date its PDF prints
+    made_on: dt.date  # Beijing
+    expired: bool
+
+
+def holder_copies(
+    session: Session, numbers: list[str], *, now: dt.datetime
+) -> dict[str, list[HolderCopyView]]:
+    """Return the copies made of each of ``numbers`` (the signed-in holder's own
+    certificates: the caller checked), newest first; a number with none maps to []."""
+    found: dict[str, list[HolderCopyView]] = {n: [] for n in numbers}
+    if not numbers:
+        return found
+    rows = session.execute(
+        sa.select(
+            _COPY.c.certificate_number, _COPY.c.purpose, _COPY.c.expires_at, _COPY.c.created_at
+        )
+        .where(_COPY.c.certificate_number.in_(numbers))
+        .order_by(_COPY.c.id.desc())
+    )
+    for r in rows:
+        end = as_utc(r.expires_at)
+        found[r.certificate_number].append(
+            HolderCopyView(
+                purpose=r.purpose,
+                # stored is the first instant it no longer verifies (00:00 Beijing the day
+                # after): the day before it is the one printed on the copy
+                last_day=beijing_date(end) - dt.timedelta(days=1),
+                made_on=beijing_date(r.created_at),
+                expired=as_utc(now) >= end,
+            )
+        )
+    return found
 
 
 def copies_of(session: Session, number: str, *, office_id: str | None) -> list[dict[str, Any]]:

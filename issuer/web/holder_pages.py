@@ -18,6 +18,7 @@ from fastapi.responses import HTMLResponse
 from credential import QualificationType
 from issuer import holder
 from issuer.errors import IssuerError
+from issuer.pdf import zh_date
 from issuer.settings import IssuerSettings
 from issuer.web.pages import (
     TEMPLATE_ROOT,
@@ -43,6 +44,7 @@ __all__ = [
     "login_page",
     "message_page",
     "page",
+    "page_date",
     "page_lang",
     "same_origin",
 ]
@@ -82,8 +84,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "dl_pdf": "PDF 证书",
         "dl_json": "电子证照（JSON）",
         "dl_jws": "电子证照（JWS）",
+        "dl_pdf_for": "可打印，或作为附件发给需要查看证书的单位；对方扫描证书上的二维码即可核验。",
+        "dl_json_for": "供读取电子证照的信息系统使用，例如用人单位的人事系统或政务服务平台："
+        "把文件上传或交给对方系统，系统会自动核对认定机构的签名。文件内容供机器读取，无需打开。",
+        "dl_jws_for": "与上一项内容相同的签名数据，格式更紧凑，供只接受此格式的系统使用。"
+        "对方没有要求时，发送 PDF 即可。",
+        "copies_heading": "已生成的加注件",
+        "copies_none": "尚未生成加注件。",
+        "copy_purpose": "用途",
+        "copy_expires": "有效期至",
+        "copy_made": "生成日期",
+        "copy_expired": "（已过期）",
+        "copy_expires_text": "{date}（含当日）",
+        "status_help_suspended": "此证书已被{office}暂停：暂停期间，任何人核验此证书都会看到"
+        "“暂停”，不能作为有效证书使用，也不能生成加注件；已生成的加注件同样显示为暂停。"
+        "暂停可以解除：如有疑问或需要了解原因，请联系{office}。",
+        "status_help_revoked": "此证书已被{office}撤销：它不再有效，任何人核验都会看到"
+        "“已撤销”，已生成的加注件也一并失效。撤销不会自动恢复。"
+        "如认为撤销有误，或需要了解原因和申请复议的途径，请联系{office}。",
         "copy_heading": "生成加注件",
-        "copy_lead": "加注件注明用途和有效期，证件号码部分隐藏；过期后验证显示为已过期。",
+        "copy_lead": "加注件注明用途和有效期，证件号码部分隐藏；过期后核验显示为已过期。",
         "purpose_label": "用途（中文约 30 字以内）",
         "purpose_example": "应聘某某学校教师岗位",
         "days_label": "有效天数（1–90）",
@@ -130,9 +150,32 @@ STRINGS: dict[str, dict[str, str]] = {
         "dl_pdf": "PDF certificate",
         "dl_json": "E-licence (JSON)",
         "dl_jws": "E-licence (JWS)",
+        "dl_pdf_for": "Print it, or send it to whoever needs to see your certificate: they "
+        "scan the QR code on it to check it.",
+        "dl_json_for": "For computer systems that read signed e-licences, such as an "
+        "employer's HR system or a government service platform: upload or hand the file to "
+        "that system and it checks the office's signature itself. It is meant for machines; "
+        "you do not need to open it.",
+        "dl_jws_for": "The same signed data as the previous file in a more compact form, for "
+        "systems that accept only this form. If nobody asked you for it, send the PDF.",
+        "copies_heading": "Purpose-bound copies made",
+        "copies_none": "No copies made yet.",
+        "copy_purpose": "Purpose",
+        "copy_expires": "Valid until",
+        "copy_made": "Made on",
+        "copy_expired": "(expired)",
+        "copy_expires_text": "{date} (inclusive)",
+        "status_help_suspended": "{office} has suspended this certificate: while it is "
+        "suspended, anyone who checks it is told so, it cannot be used as a valid "
+        "certificate and no copies can be made of it; copies already made show as suspended "
+        "too. A suspension can be lifted: to ask why, or what to do, contact {office}.",
+        "status_help_revoked": "{office} has revoked this certificate: it is no longer valid, "
+        "anyone who checks it is told it was revoked, and copies already made are no longer "
+        "valid either. A revocation is not lifted by itself: if you think it is a mistake, "
+        "or to ask why and how to appeal, contact {office}.",
         "copy_heading": "Make a purpose-bound copy",
         "copy_lead": "A copy states its purpose and expiry and masks your identity number; "
-        "after the expiry, verifying it says expired.",
+        "after the expiry, checking it says expired.",
         "purpose_label": "Purpose (up to about 30 Chinese characters or 60 letters)",
         "purpose_example": "Application for a teaching post at …",
         "days_label": "Valid for days (1–90)",
@@ -236,18 +279,56 @@ def holder_of(
     return who
 
 
-def _row_view(row: Any, lang: str) -> dict[str, Any]:
-    qt = QualificationType(row.qualification_type)
+# The qualification types in English (the codes themselves never reach a page).
+_QUALIFICATION_EN: dict[QualificationType, str] = {
+    QualificationType.KINDERGARTEN: "Kindergarten teacher qualification",
+    QualificationType.PRIMARY: "Primary school teacher qualification",
+    QualificationType.JUNIOR_MIDDLE: "Junior middle school teacher qualification",
+    QualificationType.SENIOR_MIDDLE: "Senior middle school teacher qualification",
+    QualificationType.SECONDARY_VOCATIONAL: "Secondary vocational school teacher qualification",
+    QualificationType.VOCATIONAL_PRACTICE: "Secondary vocational practical instructor "
+    "qualification",
+    QualificationType.HIGHER_EDUCATION: "Higher education teacher qualification",
+}
+_MONTHS_EN = (
+    "January February March April May June July August September October November December"
+).split()
+
+
+def page_date(d: dt.date, lang: str) -> str:
+    """Return ``d`` as the pages and the PDF print it: ``2026年6月5日`` (``5 June 2026`` in
+    English)."""
+    return zh_date(d) if lang == "zh" else f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def _copy_view(copy: holder.HolderCopyView, lang: str) -> dict[str, Any]:
     t = STRINGS[lang]
     return {
+        "purpose": copy.purpose,
+        "expires": t["copy_expires_text"].format(date=page_date(copy.last_day, lang)),
+        "made_on": page_date(copy.made_on, lang),
+        "expired": copy.expired,
+    }
+
+
+def _row_view(
+    row: Any, lang: str, copies: list[holder.HolderCopyView], office: str
+) -> dict[str, Any]:
+    qt = QualificationType(row.qualification_type)
+    t = STRINGS[lang]
+    help_key = f"status_help_{row.status}"
+    return {
         "number": row.certificate_number,
-        "qualification": qt.name_zh if lang == "zh" else qt.slug.replace("_", " ").title(),
+        "qualification": qt.name_zh if lang == "zh" else _QUALIFICATION_EN[qt],
         "name": row.name,
         "masked": row.id_number_masked,
         "subject": row.subject,
-        "certified_on": row.certified_on.isoformat(),
+        "certified_on": page_date(row.certified_on, lang),
         "status": row.status,
-        "status_text": t.get(f"status_{row.status}", row.status),
+        # an unknown status shows as the plain "not valid" word rather than its code
+        "status_text": t.get(f"status_{row.status}", t["status_revoked"]),
+        "status_help": t[help_key].format(office=office) if help_key in t else "",
+        "copies": [_copy_view(c, lang) for c in copies],
         "errors": [],
         "purpose": "",
         "days": holder.COPY_DAYS_DEFAULT,
@@ -266,9 +347,14 @@ def list_page(
     errors: list[str] | None = None,
     purpose: str = "",
     days: str = "",
+    now: dt.datetime,
 ) -> HTMLResponse:
-    """Return the holder's certificates, with the copy form's errors under ``errors_for``."""
-    rows = [_row_view(r, lang) for r in holder.certificates_of(session, who)]
+    """Return the holder's certificates, each with the copies made of it (an expired one
+    marked so as of ``now``), with the copy form's errors under ``errors_for``."""
+    found = holder.certificates_of(session, who)
+    copies = holder.holder_copies(session, [r.certificate_number for r in found], now=now)
+    office = _office_name(settings, lang)
+    rows = [_row_view(r, lang, copies[r.certificate_number], office) for r in found]
     for view in rows:
         if view["number"] == errors_for:
             view["errors"], view["purpose"] = errors or [], purpose[: holder.PURPOSE_MAX]
@@ -284,6 +370,13 @@ def list_page(
         purpose_max=holder.PURPOSE_MAX,
         days_max=holder.COPY_DAYS_MAX,
     )
+
+
+def _office_name(settings: IssuerSettings, lang: str) -> str:
+    """The office a teacher is told to contact, named as its certificates name it."""
+    if lang == "zh":
+        return settings.office_name
+    return f"the certification office ({settings.office_name})"
 
 
 def certificate_number(text: str) -> str | None:

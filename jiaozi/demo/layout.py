@@ -13,7 +13,10 @@ Under ``var/demo/`` (in the current directory)::
     published/       what the ceremony exports for everyone: trust-list.jwt, root.jwks.json
     env/<name>.env   each service's JIAOZI_* environment, its secrets included (0600)
     certificates/, pdf/, status/, logs/, demo.json, ADMIN-API-KEYS.txt,
-    OFFICE-SIGN-IN.txt (office A's console officers: passwords, TOTP secrets; 0600)
+    CLERK-API-KEYS.txt, SUPERVISOR-API-KEYS.txt (the officers' API keys; 0600),
+    OFFICE-SIGN-IN.txt (office A's console officers: passwords, TOTP secrets; 0600),
+    CLAIM-CODES.txt (the teachers' claim codes; 0600), batch-issue.env (office A's
+    JIAOZI_* to source for `jiaozi batch issue`; 0600)
 
 docs/operations.md ("Where every key lives") describes the same tree, and
 tests/jiaozi/test_demo.py checks the two agree.
@@ -24,9 +27,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["BASE", "OFFICES", "REGISTRY_NAME", "Layout", "OfficeSpec", "secret_file"]
+__all__ = [
+    "BASE",
+    "BATCH_ENV",
+    "CLAIM_CODES_FILE",
+    "CLERK_KEYS_FILE",
+    "OFFICES",
+    "REGISTRY_NAME",
+    "SAMPLE_CSV",
+    "SIGN_IN_FILE",
+    "SUPERVISOR_KEYS_FILE",
+    "Layout",
+    "OfficeSpec",
+    "secret_file",
+]
 
 BASE = Path("var/demo")
+# the files under BASE for whoever runs the demo (all 0600: keys, passwords, codes)
+SIGN_IN_FILE = "OFFICE-SIGN-IN.txt"
+CLERK_KEYS_FILE = "CLERK-API-KEYS.txt"
+SUPERVISOR_KEYS_FILE = "SUPERVISOR-API-KEYS.txt"
+CLAIM_CODES_FILE = "CLAIM-CODES.txt"
+BATCH_ENV = "batch-issue.env"
+# the CSV the printed `jiaozi batch issue` command line names
+SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "sample-applicants.csv"
 REGISTRY_NAME = "全国教师资格限制库登记中心"
 
 

@@ -68,7 +68,7 @@ def restrict_across_offices(
         lambda answer: answer.get("verdict") == "not_valid",
     )
     print(
-        f"  {b.spec.short}（B）的证书 {cert['certificate_number']} 再次验证 / B's certificate, again:\n"
+        f"  {b.spec.short}（B）的证书 {cert['certificate_number']} 再次核验 / B's certificate, again:\n"
     )
     print("    " + render_text(result(after), "zh").replace("\n", "\n    "))
 

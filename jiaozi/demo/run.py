@@ -28,10 +28,23 @@ from keys import KeysError, generate_data_key
 from verifier.cli import render_text
 
 from .ceremony import run_ceremony
-from .layout import BASE, OFFICES, REGISTRY_NAME, Layout, OfficeSpec, secret_file
+from .layout import (
+    BASE,
+    BATCH_ENV,
+    CLAIM_CODES_FILE,
+    CLERK_KEYS_FILE,
+    OFFICES,
+    REGISTRY_NAME,
+    SAMPLE_CSV,
+    SIGN_IN_FILE,
+    SUPERVISOR_KEYS_FILE,
+    Layout,
+    OfficeSpec,
+    secret_file,
+)
 from .national import NATIONAL_SYNC_INTERVAL, restrict_across_offices
 from .officers import enrol_officers, sign_in_text
-from .report import where_to_look
+from .report import after_exit, where_to_look
 from .samples import OfficeClient, VerifierClient, applicants, pad, poll, result, verdict_text
 from .services import DemoError, Service, choose_port, clean_env
 
@@ -43,7 +56,8 @@ SYNC_INTERVAL = 2  # the demo verifier's background sync period, seconds
 # person of row 3, certified at B, is then restricted at A
 ISSUED_AT = "AABBA"
 RESTRICTED_ROW = 3
-SIGN_IN_FILE = "OFFICE-SIGN-IN.txt"
+# the certificate whose claim code the summary prints: A's, never revoked nor restricted
+HOLDER_ROW = 1
 SUPERVISORS = (("demo-sup-a", "演示审核人甲"), ("demo-sup-b", "演示审核人乙"))
 
 
@@ -66,6 +80,7 @@ class Demo:
         self.passphrases = {home: secrets.token_urlsafe(24) for home in homes}
         self.restriction_key = secrets.token_urlsafe(32)
         self.env: dict[str, dict[str, str]] = {}
+        self.holder: dict[str, str] = {}  # the printed claim code: url, number, code
 
     # -- setup
 
@@ -162,7 +177,7 @@ class Demo:
                 )
                 for s in OFFICES
             ),
-            ("查验服务 verifier", "verifier", "root.jwks.json only: no private key"),
+            ("核验服务 verifier", "verifier", "root.jwks.json only: no private key"),
         ]
         for label, home, what in homes:
             print(f"  {pad(label, 20)} {pad(f'{BASE}/{home}/', 24)} ({what})")
@@ -261,10 +276,70 @@ class Demo:
             f"(sign-in details for A's officers: {BASE}/{SIGN_IN_FILE})"
         )
 
+    def save_officer_keys(self) -> None:
+        """Write the clerks' and the supervisors' API keys beside the admins' (0600): one
+        ``<office id> <key>`` line per clerk, ``<office id> <username> <key>`` per
+        supervisor, so that the API can be tried as each role."""
+        clerks, supervisors = [], []
+        for spec in OFFICES:
+            keys = self.offices[spec.key].keys
+            if "demo-clerk" in keys:
+                clerks.append(f"{spec.office_id} {keys['demo-clerk']['Authorization'][7:]}")
+            supervisors += [
+                f"{spec.office_id} {username} {keys[username]['Authorization'][7:]}"
+                for username, _ in SUPERVISORS
+                if username in keys
+            ]
+        secret_file(BASE / CLERK_KEYS_FILE, "\n".join(clerks))
+        secret_file(BASE / SUPERVISOR_KEYS_FILE, "\n".join(supervisors))
+
+    def write_batch_env(self) -> None:
+        """Write batch-issue.env (0600): office A's ``JIAOZI_*`` as ``export`` lines, to
+        ``source`` before ``jiaozi batch issue``, which needs no server but the office's
+        database, settings and key store (issuer/cli/batch.py). The static bootstrap API
+        key is left out: the batch command does not use the API."""
+        env = self.env[OFFICES[0].home_name]
+        lines = [
+            f"export {k}={shlex.quote(v)}"
+            for k, v in sorted(env.items())
+            if k.startswith("JIAOZI_") and k != "JIAOZI_API_KEY"
+        ]
+        head = [
+            f"# {OFFICES[0].short}（{OFFICES[0].key}）批量签发环境 / office {OFFICES[0].key}'s "
+            "environment for `jiaozi batch issue` (demo only: secrets)",
+        ]
+        secret_file(BASE / BATCH_ENV, "\n".join(head + lines))
+
+    def make_claim_codes(self, issued: list[dict[str, Any]]) -> None:
+        """Make a claim code for each sample certificate at its office as its clerk would
+        (the API), write them to CLAIM-CODES.txt (0600; a code is shown once and opens the
+        teacher's certificates) and keep HOLDER_ROW's for the summary."""
+        lines = []
+        for i, cert in enumerate(issued):
+            office = next(o for o in self.offices.values() if o.spec.office_id == cert["office"])
+            made = office.claim_code(cert["certificate_number"])
+            lines.append(
+                f"{cert['certificate_number']} {made['claim_code']} {made['expires_at']} "
+                f"{made['holder_url']}"
+            )
+            if i == HOLDER_ROW:
+                self.holder = {
+                    "url": made["holder_url"],
+                    "certificate_number": cert["certificate_number"],
+                    "claim_code": made["claim_code"],
+                }
+        head = "# 证书号码 领取码 有效期至 持证人页面 / number, claim code, expires (UTC), holder pages"
+        secret_file(BASE / CLAIM_CODES_FILE, "\n".join([head, *lines]))
+        print(
+            f"\n领取码 / claim codes: one per teacher, made by the clerks "
+            f"(POST …/claim-code) → {BASE}/{CLAIM_CODES_FILE}"
+        )
+
     # -- the whole run
 
     def run(self) -> dict[str, Any]:
-        """Run every step, print it, write demo.json; return its content."""
+        """Run every step, print it, write demo.json; return its content (the summary is
+        printed by ``main``: what is live differs with ``--exit``)."""
         self.fresh_home()
         self.make_keys()
         self.start_national()
@@ -272,6 +347,8 @@ class Demo:
         feeds = {"A": a.make_accounts(clerk=True), "B": b.make_accounts(clerk=True)}
         self.env["verifier"] = self.verifier_env(feeds)  # its secrets: these client keys only
         self.write_env("verifier", self.env["verifier"])
+        self.save_officer_keys()
+        self.write_batch_env()
         self.enrol_console()
         verifier = self._start("verifier", ["verifier", "serve"], self.env["verifier"])
 
@@ -285,9 +362,10 @@ class Demo:
                 f"  {cert['certificate_number']}  {pad(cert['name'], 8)}  "
                 f"{pad(cert['qualification_name'], 28)} {at} → {BASE}/{cert['pdf']}"
             )
+        self.make_claim_codes(issued)
 
         verifier.wait_ready("/api/v1/sync-status", START_TIMEOUT)
-        print(f"\n查验服务已启动 / verifier running at {self.urls['verifier']}; 查验 / verifying:")
+        print(f"\n核验服务已启动 / verifier running at {self.urls['verifier']}; 核验 / verifying:")
         for cert in issued:
             qr: str = cert["qr_url"]
             body = poll(
@@ -314,7 +392,7 @@ class Demo:
             lambda answer: answer.get("verdict") == "not_valid",
         )
         victim["verdict"] = after["verdict"]
-        print(f"查验服务同步后再次验证 {victim['certificate_number']}（{victim['name']}）")
+        print(f"核验服务同步后再次核验 {victim['certificate_number']}（{victim['name']}）")
         print("/ verified again once the verifier synced:\n")
         print("  " + render_text(result(after), "zh").replace("\n", "\n  "))
 
@@ -325,7 +403,7 @@ class Demo:
         for cert in others:  # judged again against the same synced data
             cert["verdict"] = self.verifier.verify(cert["qr_url"]).get("verdict")
         judged = "、".join(sorted({verdict_text({"verdict": c["verdict"]}) for c in others}))
-        print(f"\n其余 {len(others)} 张再次验证 / the others, judged again: {judged}")
+        print(f"\n其余 {len(others)} 张再次核验 / the others, judged again: {judged}")
 
         status_lists = {}
         for spec, cert in ((a.spec, victim), (b.spec, barred)):
@@ -350,6 +428,9 @@ class Demo:
                 b.spec.office_id: barred["status_list"]["uri"],
             },
             "revoked": victim["certificate_number"],
+            # the claim code itself is in CLAIM-CODES.txt (0600) only
+            "holder": {k: v for k, v in self.holder.items() if k != "claim_code"},
+            "batch": {"env": BATCH_ENV, "csv": str(SAMPLE_CSV)},
             "national": national,
             "certificates": [
                 {
@@ -364,7 +445,6 @@ class Demo:
             ],
         }
         (BASE / "demo.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
-        where_to_look(summary, self.layout.base)
         return summary
 
     def stop(self) -> None:
@@ -375,7 +455,7 @@ class Demo:
 
     def serve_until_interrupted(self) -> int:
         print(
-            "\n登记中心、签发与查验服务继续运行，按 Ctrl-C 停止 / the registry, both offices "
+            "\n登记中心、签发与核验服务继续运行，按 Ctrl-C 停止 / the registry, both offices "
             "and the verifier keep running: press Ctrl-C to stop them.",
             flush=True,
         )
@@ -463,9 +543,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGHUP, _interrupt)
     demo = Demo(ports)
     code = 0
+    summary: dict[str, Any] | None = None
     try:
-        demo.run()
+        summary = demo.run()
         if not args.exit:
+            where_to_look(summary, demo.layout.base, demo.holder)
             code = demo.serve_until_interrupted()
     except KeyboardInterrupt:
         print("\n停止服务 / stopping the services…", file=sys.stderr)
@@ -477,4 +559,8 @@ def main(argv: list[str] | None = None) -> int:
         (BASE / "demo.pid").unlink(missing_ok=True)
     if not args.exit and code == 0:
         print("已停止 / stopped.", file=sys.stderr)
+    if args.exit and code == 0 and summary is not None:
+        # only now that every service has stopped: the summary must not offer closed
+        # addresses as live ones
+        after_exit(summary, demo.layout.base)
     return code

@@ -230,6 +230,16 @@ class OfficeClient:
         cert["office"] = self.spec.office_id
         return cert
 
+    def claim_code(self, number: str) -> dict[str, Any]:
+        """Make the teacher's claim code for certificate ``number`` as the clerk, as an
+        office does (``POST /api/v1/certificates/{number}/claim-code``); return the answer
+        (``claim_code``, ``expires_at``, ``holder_url``: the code is shown only this once)."""
+        r = self.http.post(
+            f"{self.url}/api/v1/certificates/{number}/claim-code", headers=self.keys["demo-clerk"]
+        )
+        made: dict[str, Any] = expect(r, 201, doing=f"making the claim code of {number}")
+        return made
+
     def two_supervisors(self, path: str, body: dict[str, Any], doing: str) -> dict[str, Any]:
         """POST ``body`` to ``path`` as supervisor A and, when it waits for a second
         person, approve it as supervisor B; return the approval's answer (or the first

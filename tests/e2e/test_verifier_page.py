@@ -142,7 +142,11 @@ def test_qr_landing_valid(site: Site, page: Any, tmp_path: Path) -> None:
     masked = page.locator("[data-field=id_number_masked] dd").inner_text()
     assert "*" in masked and masked != row["id_number"]
     assert page.locator("[data-check=signature] .check__mark").inner_text() == "✓"
-    assert page.locator("[data-check=binding] .check__mark").inner_text() == "–"
+    # a QR alone has no e-licence to compare with: not applicable, not a grey "–"
+    binding = page.locator("[data-check=binding]")
+    assert binding.get_attribute("class") == "check check--na"
+    assert page.locator("[data-check=binding] .check__mark").inner_text() == ""
+    assert "不适用" in binding.inner_text() and "仅提供了一种形式" not in binding.inner_text()
     assert "签名正确" in page.locator("[data-check=signature]").inner_text()
     fresh = page.locator(".fresh").inner_text()
     assert fresh.startswith("状态数据更新于") and "3 分钟前" in fresh, fresh

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -36,6 +37,7 @@ from credential import (
     verify,
     verify_trust_list,
 )
+from jiaozi.demo.report import STOPPED
 from jiaozi.demo.services import DemoError, Service, choose_port, clean_env, port_is_free
 from tests.factory import REPO
 from verifier.extract import extract
@@ -95,9 +97,6 @@ def test_demo_issues_prints_verifies_and_revokes(demo_run: DemoRun) -> None:
     assert stdout.count("QR → 有效 (valid)") == 5, stdout
     assert "PDF 上传 / uploaded → 有效 (valid)" in stdout
     assert "结论：无效" in stdout and "✗ 证书状态" in stdout
-    assert f"{summary['verifier_url']}/v#" in stdout
-    for office in summary["offices"]:
-        assert f"{office['url']}/docs" in stdout
 
     # every service was stopped, and the demo's pid file is gone
     for url in (summary["verifier_url"], summary["registry_url"]):
@@ -155,8 +154,7 @@ def test_demo_issues_prints_verifies_and_revokes(demo_run: DemoRun) -> None:
 
 def test_the_demo_prints_the_console_and_writes_its_officers_sign_in(demo_run: DemoRun) -> None:
     stdout, demo, summary = demo_run.out.stdout, demo_run.base, demo_run.summary
-    for office in summary["offices"]:
-        assert f"{office['url']}/office" in stdout
+    assert f"{summary['offices'][0]['url']}/office" in stdout  # while it enrols them
     path = demo / "OFFICE-SIGN-IN.txt"
     assert path.stat().st_mode & 0o777 == 0o600
     people = sign_in_details(path.read_text())
@@ -179,6 +177,80 @@ def sign_in_details(text: str) -> list[dict[str, str]]:
         fields = dict(line.split(": ", 1) for line in rest.splitlines() if ": " in line)
         people.append({"role": role, **fields})
     return people
+
+
+def test_with_exit_the_demo_says_the_services_stopped_and_offers_no_address(
+    demo_run: DemoRun,
+) -> None:
+    stdout, summary = demo_run.out.stdout, demo_run.summary
+    assert STOPPED in stdout
+    last = stdout.split(STOPPED, 1)[1]
+    assert "make demo" in last and "--exit" in last  # how to keep them serving
+    # what follows names files and offline commands, no address to open: the only URL is
+    # the verifier's origin that offline verification checks QR links against
+    for found in re.finditer(r"http://\S+", last):
+        assert last[: found.start()].endswith("--origin "), last[found.start() - 40 :]
+        assert found[0] == summary["verifier_url"]
+    for live in ("where to look", "/holder", "/docs", "--online", "Ctrl-C"):
+        assert live not in last, live
+    assert "CLAIM-CODES.txt" in last and "batch issue" in last
+
+
+def test_the_demo_saves_every_officers_key_the_claim_codes_and_a_batch_env(
+    demo_run: DemoRun,
+) -> None:
+    demo, summary = demo_run.base, demo_run.summary
+    names = ("ADMIN-API-KEYS.txt", "CLERK-API-KEYS.txt", "SUPERVISOR-API-KEYS.txt",
+             "OFFICE-SIGN-IN.txt", "CLAIM-CODES.txt", "batch-issue.env")  # fmt: skip
+    for name in names:
+        assert (demo / name).stat().st_mode & 0o777 == 0o600, name
+    clerks = [line.split() for line in (demo / "CLERK-API-KEYS.txt").read_text().splitlines()]
+    assert [c[0] for c in clerks] == [BEIJING, SHANGHAI] and all(len(c) == 2 for c in clerks)
+    sups = [line.split() for line in (demo / "SUPERVISOR-API-KEYS.txt").read_text().splitlines()]
+    assert [s[:2] for s in sups] == [[BEIJING, "demo-sup-a"], [BEIJING, "demo-sup-b"]]
+    admins = (demo / "ADMIN-API-KEYS.txt").read_text().split()
+    keys = [c[1] for c in clerks] + [s[2] for s in sups] + admins[1::2]
+    assert len(set(keys)) == len(keys) == 6 and all(len(k) >= 32 for k in keys)
+
+    # one live code per certificate, the holder pages' address with it
+    codes = [
+        line.split()
+        for line in (demo / "CLAIM-CODES.txt").read_text().splitlines()
+        if not line.startswith("#")
+    ]
+    assert [c[0] for c in codes] == [c["certificate_number"] for c in summary["certificates"]]
+    for number, code, _, url in codes:
+        assert re.fullmatch(r"[2-9A-Z]{4}(-[2-9A-Z]{4}){3}", code), code
+        office = next(o for o in summary["offices"] if number[4:6] == o["home"][7:9])
+        assert url == f"{office['url']}/holder"
+    assert "claim_code" not in summary["holder"]  # demo.json is not 0600
+    assert summary["holder"]["certificate_number"] in [c[0] for c in codes]
+
+    # the env file: office A's settings, every one a setting the batch command reads
+    from issuer.settings import IssuerSettings
+
+    env = batch_env(demo)
+    fields = {f"JIAOZI_{name.upper()}" for name in IssuerSettings.model_fields}
+    assert set(env) <= fields | {"JIAOZI_HOME", "JIAOZI_KEY_PASSPHRASE"}, set(env) - fields
+    office_env = (demo / "env" / "office-11001.env").read_text()
+    for key, value in env.items():
+        assert f"{key}={shlex.quote(value)}" in office_env, key
+    assert env["JIAOZI_OFFICE_ID"] == BEIJING and "JIAOZI_API_KEY" not in env
+    assert env["JIAOZI_DATABASE_URL"] == f"sqlite:///{demo / 'office-11001' / 'issuer.db'}"
+
+
+def batch_env(demo: Path) -> dict[str, str]:
+    """The variables batch-issue.env exports, as a shell that sources it sees them."""
+    out = subprocess.run(
+        ["sh", "-c", f". {shlex.quote(str(demo / 'batch-issue.env'))} && env -0"],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    pairs = (item.split("=", 1) for item in out.stdout.split("\0") if "=" in item)
+    return {k: v for k, v in pairs if k.startswith("JIAOZI_")}
 
 
 def console_sign_in(url: str, person: dict[str, str]) -> httpx.Response:
@@ -215,7 +287,7 @@ def test_a_restriction_at_office_a_invalidates_office_b_and_bars_the_person(
     # B's refusal names the recording office (A) and the end of the bar
     assert BEIJING in national["refused"] and re.search(r"\d{4}-\d{2}-\d{2}", national["refused"])
     assert "审核人甲提出、审核人乙批准" in stdout
-    assert f"上海（B）的证书 {barred['certificate_number']} 再次验证" in stdout
+    assert f"上海（B）的证书 {barred['certificate_number']} 再次核验" in stdout
     assert f"上海（B）拒绝新的申请 / B refuses a new application: {national['refused']}" in stdout
 
 
@@ -314,6 +386,54 @@ def test_demo_serves_until_ctrl_c(tmp_path: Path) -> None:
         admin = next(p for p in sign_in_details(sign_in) if p["role"] == "admin")
         home = console_sign_in(summary["offices"][0]["url"], admin)
         assert "演示管理员" in home.text and "/office/officers" in home.text
+
+        printed = log.read_text()
+        a_url = summary["offices"][0]["url"]
+        for url in (f"{summary['verifier_url']}/v#", f"{a_url}/docs", f"{a_url}/office"):
+            assert url in printed, url
+        assert STOPPED not in printed
+        # the claim code printed opens the teacher's certificates at the holder pages
+        holder = re.search(
+            r"持证人页面 holder pages\s+(\S+)\s+证书号码 number (\d{17})，领取码 claim code (\S+)",
+            printed,
+        )
+        assert holder, printed
+        holder_url, number, code = holder.groups()
+        assert holder_url == f"{a_url}/holder" and number == summary["holder"]["certificate_number"]
+        with httpx.Client(timeout=30, headers={"Origin": a_url}) as client:
+            wrong = client.post(f"{holder_url}/login", data={"number": number, "code": "2" * 16})
+            assert wrong.status_code == 401
+            signed = client.post(f"{holder_url}/login", data={"number": number, "code": code})
+            assert signed.status_code == 303, signed.text
+            mine = client.get(f"{holder_url}/certificates")
+            assert mine.status_code == 200 and number in mine.text
+
+        # the printed batch command line, run as printed against the running office A
+        demo = tmp_path / "var" / "demo"
+        line = re.search(r"^  (\(\. \S*batch-issue\.env && .*batch issue .*\))$", printed, re.M)
+        assert line, printed
+        command = line[1].replace(".venv/bin/jiaozi", f"{shlex.quote(sys.executable)} -m jiaozi")
+        batch = subprocess.run(
+            ["sh", "-c", command],
+            cwd=tmp_path,
+            env=demo_env(),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert batch.returncode == 0, batch.stdout + batch.stderr
+        # office A's service sees the batch, asked with the clerk's and a supervisor's key
+        clerk = (demo / "CLERK-API-KEYS.txt").read_text().split()[1]
+        sup = (demo / "SUPERVISOR-API-KEYS.txt").read_text().split()[2]
+        for key in (clerk, sup):
+            r = httpx.get(
+                f"{a_url}/api/v1/batches/1", headers={"Authorization": f"Bearer {key}"}, timeout=30
+            )
+            assert r.status_code == 200, r.text
+            state = r.json()
+            assert state["filename"] == "sample-applicants.csv" and state["state"] == "done"
+            assert state["total_rows"] == 5 and state["issued_rows"] == state["valid_rows"] > 0
 
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0, log.read_text()

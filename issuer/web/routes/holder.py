@@ -139,7 +139,7 @@ def holder_certificates(
     who = holder_of(request, session, settings, now)
     if who is None:
         return RedirectResponse("/holder" + lang_query(lang), status_code=303)
-    return list_page(request, lang, session, settings, who)
+    return list_page(request, lang, session, settings, who, now=now)
 
 
 _DOWNLOADS = {
@@ -255,4 +255,5 @@ def holder_copy(
         errors=errors,
         purpose=purpose,
         days=days,
+        now=now,
     )

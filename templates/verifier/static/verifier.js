@@ -38,6 +38,15 @@
     return m[1] + '年' + Number(m[2]) + '月' + Number(m[3]) + '日';
   }
 
+  // A purpose copy's expires_at is the first instant it no longer verifies (00:00 Beijing
+  // the day after its last day): the page names that last day, as the copy's PDF prints it.
+  function lastDay(iso) {
+    var t = Date.parse(iso);
+    if (isNaN(t)) { return String(iso); }
+    var d = new Date(t - 1000 + 8 * 3600 * 1000);
+    return day(d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()));
+  }
+
   // How old the status data was when the server checked (its clock, not the browser's).
   function ago(asOf, checkedAt) {
     var s = (Date.parse(checkedAt) - Date.parse(asOf)) / 1000;
@@ -69,11 +78,22 @@
   }
 
   var VERDICTS = { valid: 1, not_valid: 1, cannot_determine: 1 };
-  var MARKS = { 'true': '✓', 'false': '✗', 'null': '–' };
+  var MARKS = { 'true': '✓', 'false': '✗', 'null': '–', 'na': '' };
+  var GATE = ['format', 'signature', 'issuer_trusted'];
   var FIELDS = ['name', 'id_number_masked', 'qualification_name', 'subject', 'issuer',
     'certified_on', 'certificate_number', 'purpose', 'expires_at'];
 
-  function renderResult(r) {
+  // A check the input gave nothing to make (a QR alone has no e-licence to compare it
+  // with) is not a half-failure: once the gate passed, every later check ran, so a
+  // binding without an outcome means one form only.
+  function notApplicable(c, checks) {
+    if (c.name !== 'binding' || c.ok !== null) { return false; }
+    return GATE.every(function (g) {
+      return checks.some(function (o) { return o && o.name === g && o.ok === true; });
+    });
+  }
+
+  function renderResult(r, restrictionsAsOf) {
     var verdict = VERDICTS[r.verdict] ? r.verdict : 'cannot_determine';
     var root = el('article', 'verdict-card verdict-card--' + verdict);
     root.setAttribute('data-verdict', verdict);
@@ -111,7 +131,7 @@
         var row = el('div', 'fields__row');
         row.setAttribute('data-field', k);
         row.appendChild(el('dt', null, S.fields[k]));
-        var value = k === 'certified_on' ? day(cert[k]) : k === 'expires_at' ? fmt(S.bj_time, { time: beijing(cert[k]) }) : cert[k];
+        var value = k === 'certified_on' ? day(cert[k]) : k === 'expires_at' ? fmt(S.last_day, { day: lastDay(cert[k]) }) : cert[k];
         row.appendChild(el('dd', k === 'name' ? 'fields__name' : null, value));
         dl.appendChild(row);
       });
@@ -123,12 +143,21 @@
       var ul = el('ul', 'checks');
       r.checks.forEach(function (c) {
         var state = c.ok === true ? 'true' : c.ok === false ? 'false' : 'null';
-        var li = el('li', 'check check--' + (state === 'true' ? 'ok' : state === 'false' ? 'fail' : 'skip'));
+        if (notApplicable(c, r.checks)) { state = 'na'; }
+        var kind = { 'true': 'ok', 'false': 'fail', 'null': 'skip', 'na': 'na' }[state];
+        var li = el('li', 'check check--' + kind);
         li.setAttribute('data-check', String(c.name));
         li.appendChild(el('span', 'check__mark', MARKS[state])).setAttribute('aria-hidden', 'true');
         var text = el('span', 'check__text');
         text.appendChild(el('span', 'check__name', S.check_names[c.name] || c.name));
-        if (c.detail) { text.appendChild(el('span', 'check__detail', c.detail)); }
+        var detail = state === 'na' ? S.not_applicable[c.name] : c.detail;
+        if (c.name === 'restriction' && c.ok !== null) {
+          // say what was checked, and how recent that list is
+          text.appendChild(el('span', 'check__what', restrictionsAsOf
+            ? fmt(S.restriction_checked_as_of, { time: beijing(restrictionsAsOf) })
+            : S.restriction_checked));
+        }
+        if (detail) { text.appendChild(el('span', 'check__detail', detail)); }
         li.appendChild(text);
         ul.appendChild(li);
       });
@@ -156,12 +185,21 @@
     out.appendChild(notice(S.busy, 'notice--busy'));
     var headers = { 'Accept': 'application/json', 'Accept-Language': LANG === 'en' ? 'en' : 'zh-CN' };
     if (contentType) { headers['Content-Type'] = contentType; }
+    // how recent the restricted list the check used is (public, no personal data); the
+    // result is shown without the date if it cannot be had
+    var asOf = fetch('/api/v1/sync-status', {
+      headers: { 'Accept': 'application/json' }, credentials: 'same-origin',
+      cache: 'no-store', referrerPolicy: 'no-referrer'
+    }).then(function (resp) {
+      return resp.ok ? resp.json().then(function (d) { return d && d.restrictions_as_of; }) : null;
+    }).then(null, function () { return null; });
     return fetch('/api/v1/verify', {
       method: 'POST', headers: headers, body: body, credentials: 'same-origin',
       cache: 'no-store', referrerPolicy: 'no-referrer'
     }).then(function (resp) {
       return resp.json().then(function (data) {
-        show(resp.ok && data && data.verdict ? renderResult(data) : renderProblem(data));
+        if (!(resp.ok && data && data.verdict)) { show(renderProblem(data)); return; }
+        return asOf.then(function (when) { show(renderResult(data, when || null)); });
       }, function () { show(renderProblem(null)); });
     }, function () {
       show(notice(S.network_error, 'notice--problem'));
