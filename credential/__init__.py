@@ -9,6 +9,7 @@ Everything public is re-exported here; the underscored modules are implementatio
 from ._b64 import b64url_decode, b64url_encode
 from ._canonical import canonical_json, strict_json_loads
 from ._certnumber import CertificateNumber
+from ._clitext import CLI_TEXT, cli_language, cli_text
 from ._credential import (
     CREDENTIAL_TYP,
     QR_TYP,
@@ -92,12 +93,13 @@ from ._statuslist import (
     status_list_claims,
 )
 from ._statustoken import STATUS_LIST_TYP, StatusSnapshot, load_status_list
-from ._time import BEIJING, as_utc, beijing_date, rfc3339
+from ._time import BEIJING, as_utc, beijing_date, beijing_text, rfc3339
 from ._trust import TRUST_LIST_TYP, Office, TrustList, sign_trust_list, verify_trust_list
 from ._verify import RestrictionLookup, VerifyPolicy, person_reference, verify
 
 __all__ = [
     "BEIJING",
+    "CLI_TEXT",
     "CREDENTIAL_TYP",
     "FEED_BATCH_TYP",
     "FEED_GENESIS",
@@ -163,8 +165,11 @@ __all__ = [
     "b64url_decode",
     "b64url_encode",
     "beijing_date",
+    "beijing_text",
     "canonical_json",
     "certificate_from_claims",
+    "cli_language",
+    "cli_text",
     "credential_claims",
     "credential_digest",
     "decode_transport",

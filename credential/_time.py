@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["BEIJING", "as_utc", "beijing_date", "rfc3339"]
+__all__ = ["BEIJING", "as_utc", "beijing_date", "beijing_text", "rfc3339"]
 
 # China Standard Time: the calendar a certification date, a restriction's decision date
 # and the holder's daily copy limit are counted in.
@@ -40,3 +40,14 @@ def rfc3339(at: dt.datetime, *, microseconds: bool = False) -> str:
     """
     fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if microseconds else "%Y-%m-%dT%H:%M:%SZ"
     return as_utc(at).strftime(fmt)
+
+
+def beijing_text(at: dt.datetime, lang: str = "zh") -> str:
+    """Return ``at`` (naive: UTC) as people read it in Beijing time, the zone named:
+    ``2026-06-05 09:02:03 北京时间`` for ``lang`` ``zh``, else ``2026-06-05 09:02:03 +08:00``.
+
+    The date and clock are the web pages' (``YYYY-MM-DD HH:MM:SS``), so the command line
+    and the pages show one instant the same way.
+    """
+    shown = as_utc(at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return f"{shown} 北京时间" if lang == "zh" else f"{shown} +08:00"

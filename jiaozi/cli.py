@@ -70,10 +70,26 @@ class _Group(click.Group):
         return command
 
 
+# Where the group's --lang is left for the commands beneath it: click's context meta is
+# shared by the whole command tree, and unlike an environment variable it does not outlive
+# the invocation (a test's CliRunner runs many in one process).
+LANG_META = "jiaozi.lang"
+
+
 @click.group(cls=_Group)
 @click.version_option(package_name="jiaozi")
-def main() -> None:
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="language of the messages [default: JIAOZI_LANG, else zh where the locale "
+    "(LC_ALL, LC_MESSAGES, LANG) is Chinese, else en]",
+)
+@click.pass_context
+def main(ctx: click.Context, lang: str | None) -> None:
     """Jiaozi 教资: electronic teacher-qualification certificates."""
+    if lang is not None:
+        ctx.meta[LANG_META] = lang
 
 
 def _register() -> None:

@@ -22,7 +22,8 @@ from credential import (
     VerificationResult,
     VerifyPolicy,
     beijing_date,
-    rfc3339,
+    beijing_text,
+    cli_language,
     verify,
 )
 
@@ -63,9 +64,18 @@ _FIELDS = (
 )
 
 
-def _shown(at: dt.datetime) -> str:
-    """Return ``at`` as RFC 3339 UTC with a space for the ``T``, as people read it."""
-    return rfc3339(at).replace("T", " ")
+def _shown(at: dt.datetime, lang: str) -> str:
+    """Return ``at`` in Beijing time with the zone named, as the web pages show times."""
+    return beijing_text(at, "zh" if lang.startswith("zh") else "en")
+
+
+def _lang(chosen: str | None) -> str:
+    """Return the language of the answer: ``--lang``, else ``jiaozi --lang`` (the click
+    context's meta), else ``JIAOZI_LANG``, else the locale's (``credential.cli_language``)."""
+    ctx = click.get_current_context(silent=True)
+    if chosen is None and ctx is not None:
+        chosen = ctx.meta.get("jiaozi.lang")
+    return cli_language(os.environ, chosen)
 
 
 def render_text(result: VerificationResult, lang: str = "zh") -> str:
@@ -93,7 +103,7 @@ def render_text(result: VerificationResult, lang: str = "zh") -> str:
     if result.status_as_of is not None:
         age = result.checked_at - result.status_as_of
         minutes = int(age.total_seconds() // 60)
-        stamp = _shown(result.status_as_of)
+        stamp = _shown(result.status_as_of, lang)
         lines.append(
             f"状态数据时间：{stamp}（{minutes} 分钟前）"
             if zh
@@ -129,7 +139,7 @@ def render_doc(doc: dict[str, Any], lang: str = "zh") -> str:
         as_of = dt.datetime.fromisoformat(doc["status_as_of"].replace("Z", "+00:00"))
         checked = dt.datetime.fromisoformat(doc["checked_at"].replace("Z", "+00:00"))
         minutes = int((checked - as_of).total_seconds() // 60)
-        stamp = _shown(as_of)
+        stamp = _shown(as_of, lang)
         lines.append(
             f"状态数据时间：{stamp}（{minutes} 分钟前）"
             if zh
@@ -267,7 +277,13 @@ def _read_input(value: str) -> tuple[str | None, str | None]:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Offline bundle from 'jiaozi verifier bundle export' (trust, status, restrictions).",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default=None,
+    help="language of the answer [default: jiaozi --lang, JIAOZI_LANG, else zh where the "
+    "locale is Chinese, else en]",
+)
 @click.option("--now", "now_ts", type=int, envvar="JIAOZI_NOW", hidden=True)
 def verify_command(
     value: str,
@@ -279,11 +295,12 @@ def verify_command(
     grace: int,
     online_url: str | None,
     bundle_path: Path | None,
-    lang: str,
+    lang: str | None,
     now_ts: int | None,
 ) -> None:
     """Verify an e-licence offline (or --online). Exit 0 valid, 1 not valid, 2 cannot
     determine, 64 usage."""
+    lang = _lang(lang)
     if online_url is not None:
         doc = _online(online_url, value, lang)
         if as_json:

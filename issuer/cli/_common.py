@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     from issuer.settings import IssuerSettings
 
-__all__ = ["cli_actor", "writer_engine"]
+__all__ = ["cli_actor", "cli_lang", "writer_engine"]
 
 
 def cli_actor() -> str:
@@ -24,6 +24,21 @@ def cli_actor() -> str:
     except Exception:  # getpass raises OSError or KeyError, depending on the platform
         user = "unknown"
     return f"cli:{user}"[:200]
+
+
+def cli_lang() -> str:
+    """Return the language of this command's messages, ``"zh"`` or ``"en"``: the
+    ``jiaozi --lang`` option's (left in the click context's meta as ``jiaozi.lang``), else
+    ``JIAOZI_LANG``'s, else the locale's (``credential.cli_language``)."""
+    import os
+
+    import click
+
+    from credential import cli_language
+
+    ctx = click.get_current_context(silent=True)
+    chosen = ctx.meta.get("jiaozi.lang") if ctx is not None else None
+    return cli_language(os.environ, chosen)
 
 
 def writer_engine(settings: IssuerSettings) -> Engine:

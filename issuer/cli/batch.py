@@ -12,6 +12,7 @@ loaded only when the command runs.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -20,7 +21,7 @@ from typing import Any, NoReturn
 
 import click
 
-from issuer.cli._common import cli_actor
+from issuer.cli._common import cli_actor, cli_lang
 
 __all__ = ["batch_group"]
 
@@ -32,16 +33,41 @@ def batch_group() -> None:
     """Batch issuance from a CSV or XLSX file (批量签发)."""
 
 
-class _Progress:
-    """``issued / total, rate`` on stderr (``verb`` says what is counted): one line redrawn
-    on a terminal, else a line every few seconds."""
+def _t(key: str, lang: str, **fields: object) -> str:
+    from credential import cli_text
 
-    def __init__(self, verb: str = "issued") -> None:
-        self.verb = verb
-        self.tty = sys.stderr.isatty()
+    return cli_text(key, lang, **fields)
+
+
+class _Progress:
+    """``issued / total, rate`` on stderr (``verb`` a ``CLI_TEXT`` key saying what is
+    counted): one line redrawn on a terminal, else a whole line every few seconds.
+
+    A redrawn line has no newline until it is done; :meth:`end_line` ends it, and every
+    other message of the command goes through :meth:`echo`, so nothing is ever written onto
+    the end of a progress line (the "issuedissued" of issue 15).
+    """
+
+    def __init__(self, verb: str = "batch.issued", lang: str = "en") -> None:
+        self.verb = _t(verb, lang)
+        # A progress bar is for a person at a terminal: a pipe, a file or a dumb terminal
+        # (an editor's shell, a CI log) keeps no carriage return, so gets whole lines.
+        self.tty = sys.stderr.isatty() and os.environ.get("TERM", "") != "dumb"
         self.start = time.monotonic()
         self.first: int | None = None
         self.last_line = 0.0
+        self.open_line = False
+
+    def end_line(self) -> None:
+        """End a progress line left open on the terminal (nothing when there is none)."""
+        if self.open_line:
+            click.echo("", err=True)
+            self.open_line = False
+
+    def echo(self, message: str, err: bool = False) -> None:
+        """Write ``message`` as a whole line of its own, after any open progress line."""
+        self.end_line()
+        click.echo(message, err=err)
 
     def __call__(self, issued: int, total: int) -> None:
         now = time.monotonic()
@@ -55,8 +81,9 @@ class _Progress:
             width = 30
             filled = int(width * issued / total) if total else width
             click.echo(f"\r[{'#' * filled}{'-' * (width - filled)}] {text}  ", nl=False, err=True)
+            self.open_line = True
             if issued >= total:
-                click.echo("", err=True)
+                self.end_line()
         elif issued >= total or now - self.last_line >= 2.0 or self.first == issued:
             click.echo(text, err=True)
             self.last_line = now
@@ -131,7 +158,6 @@ def issue_command(
     command again to resume: issuing, then printing, continue where they stopped.
     """
     import datetime as dt
-    import os
 
     from sqlalchemy.exc import OperationalError
 
@@ -143,26 +169,29 @@ def issue_command(
     from issuer.settings import IssuerSettings
     from keys import DocumentSigningKey, KeysError, KeyStore, office_document_key
 
+    say = cli_lang()
+    progress = _Progress(lang=say)
+
     def fail(message: str) -> NoReturn:
-        click.echo(f"jiaozi batch issue: {message}", err=True)
+        progress.echo(f"jiaozi batch issue: {message}", err=True)
         sys.exit(EXIT_FAILED)
 
     try:
         settings = IssuerSettings()
     except Exception as exc:
-        fail(f"settings: {exc}")
+        fail(_t("batch.settings", say, error=exc))
     now = dt.datetime.now(dt.UTC)
     try:
         store = KeyStore.from_env()
         signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
     except KeysError as exc:
-        fail(f"signing key of {settings.office_id}: {exc}")
+        fail(_t("batch.signing_key", say, office=settings.office_id, error=exc))
     document_key: DocumentSigningKey | None = None
     if pdf_dir is not None:  # before anything is issued: a missing key stops it all
         try:
             document_key = office_document_key(store, settings.office_id, now=int(now.timestamp()))
         except KeysError as exc:
-            fail(f"document-signing key of {settings.office_id}: {exc}")
+            fail(_t("batch.document_key", say, office=settings.office_id, error=exc))
     engine = make_engine(settings.database_url)
     try:
         if settings.auto_migrate:
@@ -175,20 +204,27 @@ def issue_command(
         def opened(ob: batches.OpenedBatch) -> None:
             nonlocal report
             b = ob.batch
-            click.echo(
-                f"batch {b.id}{' (resumed)' if ob.resumed else ''}: {file.name}: "
-                f"{b.total_rows:,} rows, {b.valid_rows:,} valid, "
-                f"{b.error_rows:,} with errors, {b.issued_rows:,} issued before"
+            progress.echo(
+                _t(
+                    "batch.opened",
+                    say,
+                    id=b.id,
+                    resumed=_t("batch.resumed", say) if ob.resumed else "",
+                    file=file.name,
+                    total=f"{b.total_rows:,}",
+                    valid=f"{b.valid_rows:,}",
+                    errors=f"{b.error_rows:,}",
+                    before=f"{b.issued_rows:,}",
+                )
             )
             errors = batches.batch_errors(b)
             if errors:
                 report = errors_out or file.with_name(f"{file.stem}.errors.csv")
                 fmt: Any = "xlsx" if report.suffix.lower() == ".xlsx" else "csv"
                 report.write_bytes(write_error_report(errors, fmt=fmt, lang=lang))  # type: ignore[arg-type]
-                click.echo(f"error report: {report} ({len(errors):,} errors)")
+                progress.echo(_t("batch.error_report", say, path=report, n=f"{len(errors):,}"))
             progress.start = time.monotonic()  # the rate counts issuing, not reading
 
-        progress = _Progress()
         attempt = 0
         while True:
             try:
@@ -214,29 +250,33 @@ def issue_command(
                 # which is what the person at the terminal would do, so do it for them.
                 attempt += 1
                 if attempt > retries:
-                    fail(
-                        f"issuing stopped: {error_text(exc)} after {retries} "
-                        "resumption(s) (run the same file again to resume)"
-                    )
+                    fail(_t("batch.stopped_retries", say, error=error_text(exc), retries=retries))
                 wait = min(2**attempt, 30)
-                click.echo(
-                    f"database unavailable ({error_text(exc)}): resuming in {wait} s "
-                    f"({attempt}/{retries}) / 数据库暂不可用，{wait} 秒后继续",
+                progress.echo(
+                    _t(
+                        "batch.db_wait",
+                        say,
+                        error=error_text(exc),
+                        wait=wait,
+                        attempt=attempt,
+                        retries=retries,
+                    ),
                     err=True,
                 )
                 time.sleep(wait)
             except Exception as exc:
-                fail(f"issuing stopped: {error_text(exc)} (run the same file again to resume)")
-        click.echo(
-            f"done: {batch.issued_rows:,} of {batch.valid_rows:,} valid rows issued"
+                fail(_t("batch.stopped", say, error=error_text(exc)))
+        issued, valid = f"{batch.issued_rows:,}", f"{batch.valid_rows:,}"
+        progress.echo(
+            _t("batch.done", say, issued=issued, valid=valid)
             + (
-                f"; {batch.error_rows:,} rows with errors were not issued, see {report}"
+                _t("batch.done_errors", say, errors=f"{batch.error_rows:,}", path=report)
                 if report is not None
                 else ""
             )
         )
         if batch.issued_rows != batch.valid_rows:
-            fail(f"only {batch.issued_rows:,} of {batch.valid_rows:,} rows issued")
+            fail(_t("batch.only", say, issued=issued, valid=valid))
         if pdf_dir is not None:
             assert document_key is not None
             _print(engine, batch, file, pdf_dir, settings, document_key, pdf_workers, fail)
@@ -257,6 +297,8 @@ def _print(
     """Print the issued batch into ``pdf_dir`` (see ``issuer.batches.printing``)."""
     from issuer.batches import PrintUnavailableError, print_batch, print_file_name
 
+    say = cli_lang()
+    progress = _Progress(verb="batch.printed", lang=say)
     try:
         report = print_batch(
             engine,
@@ -266,34 +308,48 @@ def _print(
             document_key=document_key,
             name=file.stem,
             workers=workers,
-            progress=_Progress(verb="printed"),
+            progress=progress,
         )
     except PrintUnavailableError as exc:
-        fail(f"printing: {exc}")
+        progress.end_line()
+        fail(_t("print.unavailable", say, error=exc))
     except Exception as exc:
-        fail(f"printing stopped: {exc} (run the same command again to resume)")
-    made = f"{report.made:,} made" + (
-        f", {report.present:,} already there" if report.present else ""
+        progress.end_line()
+        fail(_t("print.stopped", say, error=exc))
+    made = _t("print.made", say, made=f"{report.made:,}") + (
+        _t("print.present", say, present=f"{report.present:,}") if report.present else ""
     )
-    click.echo(f"printed: {report.total - len(report.failures):,} PDFs in {pdf_dir} ({made})")
+    n = f"{report.total - len(report.failures):,}"
+    progress.echo(_t("print.done", say, n=n, dir=pdf_dir, made=made))
     if report.print_file is not None:
-        pages = f" ({report.print_pages:,} pages)" if report.print_pages is not None else ""
-        click.echo(f"print file: {report.print_file}{pages}")
+        pages = (
+            _t("print.pages", say, pages=f"{report.print_pages:,}")
+            if report.print_pages is not None
+            else ""
+        )
+        progress.echo(_t("print.file", say, path=report.print_file, pages=pages))
     elif report.total:
-        click.echo(f"print file: none ({pdf_dir / print_file_name(file.stem)} not made)")
+        progress.echo(_t("print.no_file", say, path=pdf_dir / print_file_name(file.stem)))
     for row, number, status in report.not_valid:
-        click.echo(f"not printed: row {row}, certificate {number}: {status}")
+        progress.echo(_t("print.not_valid", say, row=row, number=number, status=status))
     if report.failures:
         for f in report.failures:
-            click.echo(
-                f"cannot print row {f.row_number}, certificate {f.certificate_number}: {f.message}",
+            progress.echo(
+                _t(
+                    "print.cannot",
+                    say,
+                    row=f.row_number,
+                    number=f.certificate_number,
+                    error=f.message,
+                ),
                 err=True,
             )
-        fail(f"{len(report.failures):,} certificates could not be printed (listed above)")
+        fail(_t("print.failures", say, n=f"{len(report.failures):,}"))
 
 
 # --- a batch's artefacts, by its id ------------------------------------------------------------
 
+_STATES = {f"batch.state.{s}" for s in ("validating", "issuing", "done", "failed")}
 BatchIdArg = click.argument("batch_id", type=click.IntRange(1, 2**31 - 1))
 
 
@@ -316,14 +372,17 @@ def _office(command: str, batch_id: int) -> Iterator[tuple[Any, Any, Any]]:
     try:
         settings = IssuerSettings()
     except Exception as exc:
-        _stop(command, f"settings: {exc}")
+        _stop(command, _t("batch.settings", cli_lang(), error=exc))
     engine = writer_engine(settings)
     try:
         with Session(engine) as session:
             try:
                 batches.get_batch(session, batch_id=batch_id, settings=settings)
             except NotFound:
-                _stop(command, f"no batch {batch_id} of office {settings.office_id}")
+                _stop(
+                    command,
+                    _t("batch.no_batch", cli_lang(), id=batch_id, office=settings.office_id),
+                )
             yield settings, engine, session
     finally:
         engine.dispose()
@@ -338,7 +397,7 @@ def _document_key(command: str, settings: Any) -> Any:
     try:
         return office_document_key(KeyStore.from_env(), settings.office_id, now=now)
     except KeysError as exc:
-        _stop(command, f"document-signing key of {settings.office_id}: {exc}")
+        _stop(command, _t("batch.document_key", cli_lang(), office=settings.office_id, error=exc))
 
 
 def _write(out: Path, data: bytes) -> None:
@@ -365,11 +424,31 @@ def status_command(batch_id: int) -> None:
     with _office("status", batch_id) as (settings, _engine, session):
         b = batches.get_batch(session, batch_id=batch_id, settings=settings)
         p = batches.batch_progress(b, now=dt.datetime.now(dt.UTC))
-    rate = "-" if p.rows_per_second is None else f"{p.rows_per_second:,.1f}/s"
-    left = "-" if p.seconds_left is None else f"{p.seconds_left:,} s"
+    from credential import beijing_text
+
+    say = cli_lang()
+    rate = (
+        "-"
+        if p.rows_per_second is None
+        else _t("batch.rate", say, rate=f"{p.rows_per_second:,.1f}")
+    )
+    left = "-" if p.seconds_left is None else _t("batch.left", say, seconds=f"{p.seconds_left:,}")
+    state_key = f"batch.state.{b.state}"
     click.echo(
-        f"batch {b.id}: {b.filename}: {b.state}; {b.total_rows:,} rows, "
-        f"{b.error_rows:,} with errors; issued {p.done:,} / {p.total:,}, {rate}, left {left}"
+        _t(
+            "batch.status",
+            say,
+            id=b.id,
+            file=b.filename,
+            state=_t(state_key, say) if state_key in _STATES else b.state,
+            total=f"{b.total_rows:,}",
+            errors=f"{b.error_rows:,}",
+            done=f"{p.done:,}",
+            all=f"{p.total:,}",
+            rate=rate,
+            left=left,
+            started=beijing_text(b.created_at, say),
+        )
     )
 
 
@@ -396,8 +475,14 @@ def codes_command(batch_id: int) -> None:
             now=dt.datetime.now(dt.UTC),
         )
     click.echo(
-        f"batch {batch_id}: {made.made:,} claim codes made, {made.kept:,} teachers keep "
-        f"theirs, {made.not_valid:,} certificates not valid (no code)"
+        _t(
+            "batch.codes",
+            cli_lang(),
+            id=batch_id,
+            made=f"{made.made:,}",
+            kept=f"{made.kept:,}",
+            not_valid=f"{made.not_valid:,}",
+        )
     )
 
 
@@ -436,7 +521,7 @@ def manifest_command(batch_id: int, out: Path, lang: str) -> None:
             now=now,
         )
     live = sum(1 for r in rows if r.state == "live")
-    click.echo(f"manifest: {out} ({len(rows):,} issued rows, {live:,} live claim codes)")
+    click.echo(_t("batch.manifest", cli_lang(), path=out, rows=f"{len(rows):,}", live=f"{live:,}"))
 
 
 @batch_group.command("letters")
@@ -464,9 +549,9 @@ def letters_command(batch_id: int, out: Path) -> None:
         try:
             pdf = holder.batch_letters_pdf(rows, settings=settings)
         except PdfError as exc:
-            _stop("letters", f"cannot draw a letter: {exc}")
+            _stop("letters", _t("batch.no_letter", cli_lang(), error=exc))
         if pdf is None:
-            _stop("letters", f"batch {batch_id} has no live claim codes: run `jiaozi batch codes`")
+            _stop("letters", _t("batch.no_codes", cli_lang(), id=batch_id))
         _write(out, pdf)
         holder.record_codes_shown(
             session,
@@ -477,7 +562,7 @@ def letters_command(batch_id: int, out: Path) -> None:
             now=now,
         )
     teachers = len({r.person for r in rows if r.state == "live"})
-    click.echo(f"claim letters: {out} ({teachers:,} pages)")
+    click.echo(_t("batch.letters", cli_lang(), path=out, pages=f"{teachers:,}"))
 
 
 @batch_group.command("print")
@@ -531,4 +616,4 @@ def zip_command(batch_id: int, out: Path) -> None:
             os.replace(tmp, out)
         finally:
             tmp.unlink(missing_ok=True)
-    click.echo(f"zip: {out} ({out.stat().st_size:,} bytes)")
+    click.echo(_t("batch.zip", cli_lang(), path=out, size=f"{out.stat().st_size:,}"))

@@ -27,9 +27,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 import ops
-from credential import CredentialError, PublicKey, Signer
+from credential import CredentialError, PublicKey, Signer, cli_text
 from issuer import accounts, console, lifecycle
-from issuer.cli._common import cli_actor, writer_engine
+from issuer.cli._common import cli_actor, cli_lang, writer_engine
 from issuer.errors import IssuerError, ReconcileNeeded
 from issuer.fields import ValidationFailed
 from issuer.settings import IssuerSettings
@@ -134,9 +134,10 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
 
     settings = IssuerSettings()
     office = settings.office_id
+    say = cli_lang()
     if public_only:
         app = create_app(settings, public_only=True)
-        click.echo(f"jiaozi issuer (public only) for {office} on http://{host}:{port}", err=True)
+        click.echo(cli_text("serve.public", say, office=office, host=host, port=port), err=True)
         uvicorn.run(app, host=host, port=port, **log_options(settings), **proxy_options(settings))
         return
     store = KeyStore.from_env()  # built once: keyrings are cached and re-read on change
@@ -181,8 +182,10 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
                 trust_token=stored_trust_token(),
             )
         except ReconcileNeeded as exc:  # it serves; it publishes once reconciled
-            click.echo(f"WARNING: nothing published: {_one_line(exc.detail)}", err=True)
-    click.echo(f"jiaozi issuer for {office} on http://{host}:{port}", err=True)
+            click.echo(
+                cli_text("serve.nothing_published", say, error=_one_line(exc.detail)), err=True
+            )
+    click.echo(cli_text("serve.start", say, office=office, host=host, port=port), err=True)
     uvicorn.run(app, host=host, port=port, **log_options(settings), **proxy_options(settings))
 
 

@@ -40,6 +40,7 @@ from credential import Certificate, IdType, QualificationType, Sex
 from issuer.pdf import render_certificate
 from issuer.settings import IssuerSettings
 from keys import export_trust
+from tests.factory import logscan
 from tests.factory.issuer import application
 from tests.factory.keys import make_store, root_home_of
 
@@ -353,3 +354,4 @@ def test_issue_print_scan_revoke_outage_and_staleness(tmp_path: Path) -> None:
         http.close()
         for proc in procs:
             stop(proc)
+        logscan.keep(*tmp_path.glob("*.log"))  # the servers' lines, for the session's scan

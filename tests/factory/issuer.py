@@ -263,8 +263,14 @@ def batch_cli_env(tmp_path: Path, database_url: str) -> dict[str, str]:
     make_store(
         home, now=int(time.time()) - 3600, passphrase=b"cli-test-passphrase", office_id=OFFICE
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIAOZI_")}
+    # English messages whatever the caller's locale (the command line follows it)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("JIAOZI_") and k not in ("LC_ALL", "LC_MESSAGES")
+    }
     env.update(
+        LANG="C.UTF-8",
         JIAOZI_ENV="development",  # production is the default
         JIAOZI_HOME=str(home),
         JIAOZI_KEY_PASSPHRASE="cli-test-passphrase",

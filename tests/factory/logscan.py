@@ -7,8 +7,15 @@ controller scans every file once the workers are done: an identity number (any v
 GB 11643 number: the shared applicants and the factory's invented people alike), a name
 of the suite's data (``../shared/data``, ``jiaozi/data/sample-applicants.csv``, the
 factory's batch person) or a claim code's shape (``issuer.holder.codes``) fails the
-session, naming the lines. Servers the tests run as subprocesses (tests/e2e, the demo)
-log to their own stderr, which this does not see.
+session, naming the lines.
+
+Servers and commands the tests run as subprocesses (tests/e2e, the CLI's ``serve``, the
+demo's and the stack's services) write to their own stderr or log files, which the
+recorder cannot see: the test that ran one hands those files (or the captured text) to
+``keep``/``keep_text`` once it is done, which copies them into the session's directory as
+``*.log``; ``scan_dir`` reads them line by line as it reads the JSON lines (a traceback,
+nginx's or PostgreSQL's lines are scanned as plain text). A file is copied, not written
+there by the child, so a test still reads its child's output where it always did.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import os
 import re
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +42,8 @@ __all__ = [
     "Finding",
     "Needles",
     "Recorder",
+    "keep",
+    "keep_text",
     "needles",
     "scan_dir",
     "scan_lines",
@@ -117,15 +127,58 @@ def scan_lines(lines: Iterable[str], found: Needles, path: str = "-") -> list[Fi
 
 
 def scan_dir(directory: Path, found: Needles) -> tuple[int, list[Finding]]:
-    """Return how many lines the ``*.jsonl`` files under ``directory`` hold and the
-    findings among them."""
+    """Return how many lines the ``*.jsonl`` (the recorders') and ``*.log`` (``keep``'s)
+    files under ``directory`` hold and the findings among them."""
     total, findings = 0, []
-    for path in sorted(directory.glob("*.jsonl")):
+    for path in sorted([*directory.glob("*.jsonl"), *directory.glob("*.log")]):
         with path.open(encoding="utf-8", errors="replace") as f:
             lines = f.readlines()
         total += len(lines)
         findings += scan_lines(lines, found, path.name)
     return total, findings
+
+
+def _session_dir(directory: Path | None) -> Path | None:
+    if directory is not None:
+        return directory
+    named = os.environ.get(DIR_VARIABLE)
+    return Path(named) if named else None
+
+
+def _name(label: str) -> str:
+    # one file per call: two tests (or xdist workers) keeping "issuer.log" both stay
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", label)[:60] or "output"
+    return f"{safe}-{uuid.uuid4().hex[:8]}.log"
+
+
+def keep(*paths: Path, directory: Path | None = None) -> list[Path]:
+    """Copy the files ``paths`` (a subprocess's output or log files; missing ones are
+    passed over) into ``directory`` (default: the session's log directory; none set: do
+    nothing) for the session's scan. Return the copies' paths."""
+    target = _session_dir(directory)
+    if target is None:
+        return []
+    copies = []
+    for path in paths:
+        if path.is_file():
+            copy = target / _name(path.stem)
+            shutil.copyfile(path, copy)
+            copies.append(copy)
+    return copies
+
+
+def keep_text(label: str, text: str | bytes | None, directory: Path | None = None) -> Path | None:
+    """Write ``text`` (a subprocess's captured stderr) to a file named after ``label`` in
+    ``directory`` (as ``keep``) for the session's scan. Return its path, or None when
+    there is no directory or no text."""
+    target = _session_dir(directory)
+    if target is None or not text:
+        return None
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", errors="replace")
+    copy = target / _name(label)
+    copy.write_text(text, encoding="utf-8")
+    return copy
 
 
 def _not_the_test_client(record: logging.LogRecord) -> bool:

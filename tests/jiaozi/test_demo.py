@@ -39,7 +39,7 @@ from credential import (
 )
 from jiaozi.demo.report import STOPPED
 from jiaozi.demo.services import DemoError, Service, choose_port, clean_env, port_is_free
-from tests.factory import REPO
+from tests.factory import REPO, logscan
 from verifier.extract import extract
 
 DEMO = [
@@ -78,8 +78,12 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
         text=True,
         timeout=400,
     )
-    assert out.returncode == 0, out.stdout + out.stderr
     base = cwd / "var" / "demo"
+    # the services' logs and the demo's own stderr, for the session's log scan (its stdout
+    # is what the person running the demo reads, not a log)
+    logscan.keep(*(base / "logs").rglob("*.log"))
+    logscan.keep_text("demo-stderr", out.stderr)
+    assert out.returncode == 0, out.stdout + out.stderr
     return DemoRun(out, base, json.loads((base / "demo.json").read_text()))
 
 
@@ -446,6 +450,7 @@ def test_demo_serves_until_ctrl_c(tmp_path: Path) -> None:
         if proc.poll() is None:
             proc.terminate()  # the demo stops its services on SIGTERM too
             proc.wait(timeout=60)
+        logscan.keep(*(tmp_path / "var" / "demo" / "logs").rglob("*.log"))
 
 
 def test_a_taken_port_is_named_and_replaced(capsys: pytest.CaptureFixture[str]) -> None:

@@ -82,3 +82,60 @@ def test_the_recorder_leaves_out_only_planted_records_and_the_test_clients_lines
     assert _not_the_test_client(
         record("httpx", "HTTP Request: %s %s", "GET", "https://issuer.example/statuslists/1")
     )
+
+
+_CHILD = """
+import logging, sys
+import ops
+ops.configure_logging("issuer")  # as the serve commands log: JSON lines on stderr
+logging.getLogger("jiaozi.child").info("applicant %s accepted", sys.argv[1])
+raise RuntimeError(sys.argv[2])  # an uncaught crash: Python's plain-text traceback
+"""
+
+
+def test_a_subprocess_s_stderr_kept_for_the_scan_is_scanned(tmp_path: Path) -> None:
+    """What the session does with a server the tests ran as a subprocess: its stderr (a
+    file, or captured text) is kept in the log directory and ``scan_dir`` finds the
+    identity number in its JSON line and the name in its plain-text traceback. A private
+    directory, not the session's: this must not fail the session."""
+    import subprocess
+    import sys
+
+    from tests.factory import REPO
+    from tests.factory.logscan import keep, keep_text
+
+    stderr = tmp_path / "child.log"
+    with stderr.open("wb") as err:
+        done = subprocess.run(
+            [sys.executable, "-c", _CHILD, ROW["id_number"], f"no seat for {ROW['name']}"],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (copy,) = keep(stderr, tmp_path / "missing.log", directory=logs)
+    assert copy.parent == logs and copy.name.startswith("child-") and copy.suffix == ".log"
+    kept = keep_text("captured", stderr.read_bytes(), directory=logs)
+    assert kept is not None and keep_text("nothing", "", directory=logs) is None
+
+    lines, found = scan_dir(logs, NEEDLES)
+    assert lines >= 2 * 4  # the JSON line and a traceback of several lines, twice
+    whats = {(f.path, f.what) for f in found}
+    for path in (copy.name, kept.name):
+        assert (path, "identity number") in whats, found
+        assert (path, f"name {ROW['name']}") in whats, found
+    line = next(f.line for f in found if f.what == "identity number")
+    assert json.loads(line)["service"] == "issuer"
+
+
+def test_keep_does_nothing_without_a_log_directory(tmp_path: Path, monkeypatch) -> None:
+    from tests.factory.logscan import DIR_VARIABLE, keep, keep_text
+
+    monkeypatch.delenv(DIR_VARIABLE, raising=False)
+    (tmp_path / "a.log").write_text("x\n")
+    assert keep(tmp_path / "a.log") == []
+    assert keep_text("a", "x") is None

@@ -22,7 +22,7 @@ from registry.db import make_engine
 from registry.feed import add_client
 from registry.follow import certificates, cursor_table, target_engine
 from registry.settings import RegistrySettings
-from tests.factory import REPO
+from tests.factory import REPO, logscan
 from tests.factory.feed import batch, event, identity_of
 from tests.factory.registry import NationalWorld
 from tests.factory.server import served
@@ -86,6 +86,7 @@ def test_follow_killed_mid_way_resumes_without_loss_or_duplicate(tmp_path: Path)
             [*command, "--until-idle"], cwd=REPO, env=env, capture_output=True, text=True,
             timeout=300, check=False,
         )  # fmt: skip
+        logscan.keep_text("feed-follow", again.stderr)  # for the session's log scan
         assert again.returncode == 0, again.stderr
     target = target_engine(into)
     with target.connect() as conn:

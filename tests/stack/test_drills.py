@@ -28,6 +28,7 @@ from sqlalchemy.pool import NullPool
 
 from jiaozi.stack import Stack
 from jiaozi.stack.run import main as stack_main
+from tests.factory import logscan
 from tests.factory.batchfile import EN_HEADER, csv_bytes, person
 from tests.stack.conftest import nginx_or_skip
 
@@ -49,6 +50,8 @@ def stack() -> Iterator[Stack]:
         yield s
     finally:
         s.stop()
+        # every service's, nginx's, PostgreSQL's and Redis's lines, for the session's log scan
+        logscan.keep(*s.logs.rglob("*.log"))
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -171,6 +174,7 @@ def test_postgresql_restart_during_a_10000_row_batch(stack: Stack, tmp_path: Pat
                     proc.kill()
                     proc.wait()
         said = log.read_text()
+        logscan.keep(log)  # the command's lines, for the session's log scan
         assert 0 < restarted_at < BATCH_ROWS, said
         # the command waited the restart out and resumed the batch by itself
         assert proc.returncode == 0, said

@@ -64,6 +64,7 @@ def run_cli(args: list[str], env: dict[str, str]) -> Any:
 
 def jiaozi(tmp: Path, *args: str, extra_env: dict[str, str] | None = None):
     env = {**os.environ, "JIAOZI_HOME": str(tmp), "JIAOZI_NOW": str(T0), "PYTHONPATH": str(REPO)}
+    env["JIAOZI_LANG"] = "zh"  # Chinese whatever the locale, unless a test says --lang en
     env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "jiaozi", *args],
@@ -176,9 +177,12 @@ def test_verify_with_a_bundle_offline(synced: Harness, tmp_path: Path) -> None:
         root,
         "--origin",
         VERIFIER_URL,
+        "--lang",
+        "zh",
     )
     assert out.returncode == 0, out.stderr
-    assert "结论：有效" in out.stdout and "状态数据时间：2026-11-29 07:59:55Z" in out.stdout
+    # 07:59:55 UTC, shown in Beijing time as the web pages show it
+    assert "结论：有效" in out.stdout and "状态数据时间：2026-11-29 15:59:55 北京时间" in out.stdout
     lost = synced.world.issue(
         synced.world.certificate(applicants()[5], certificate_number=LOST), idx=212
     )
@@ -245,7 +249,9 @@ def live(synced: Harness) -> Iterator[str]:
 
 def test_verify_online(synced: Harness, live: str, tmp_path: Path) -> None:
     valid = synced.world.issue(idx=221)
-    out = jiaozi(tmp_path, "verify", qr_url(VERIFIER_URL, valid.qr_token), "--online", live)
+    out = jiaozi(
+        tmp_path, "verify", qr_url(VERIFIER_URL, valid.qr_token), "--online", live, "--lang", "zh"
+    )
     assert out.returncode == 0, out.stderr
     assert "结论：有效" in out.stdout and "✓ 签名" in out.stdout
     out = jiaozi(tmp_path, "verify", valid.qr_token, "--online", live, "--lang", "en", "--json")

@@ -75,7 +75,7 @@ def test_the_command_gives_the_apis_verdict_for_a_pdf(
 
 
 def test_a_changed_pdf_in_plain_chinese(api: Harness, tmp_path: Path) -> None:
-    code, out = cli(api, tmp_path, issued_pdf(api, 8) + b"\n")
+    code, out = cli(api, tmp_path, issued_pdf(api, 8) + b"\n", "--lang", "zh")
     assert code == EXIT["not_valid"]
     assert "✗ 文件签名: PDF文件在签名后被修改" in out
 

@@ -27,10 +27,17 @@ def world_files(tmp_path: Path) -> tuple[World, Path]:
     return world, tmp_path
 
 
-def run(tmp: Path, *args: str, now: int = T0) -> subprocess.CompletedProcess[str]:
+def run(
+    tmp: Path, *args: str, now: int = T0, locale: str = "C.UTF-8", before: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Run ``jiaozi [before] verify args`` in ``locale`` (LANG; no LC_ALL, LC_MESSAGES or
+    JIAOZI_LANG from the caller's environment)."""
     env = {**os.environ, "JIAOZI_HOME": str(tmp), "JIAOZI_NOW": str(now), "PYTHONPATH": str(REPO)}
+    for name in ("LC_ALL", "LC_MESSAGES", "JIAOZI_LANG"):
+        env.pop(name, None)
+    env["LANG"] = locale
     return subprocess.run(
-        [sys.executable, "-m", "jiaozi", "verify", *args],
+        [sys.executable, "-m", "jiaozi", *before, "verify", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -48,10 +55,29 @@ def write_status(world: World, tmp: Path) -> str:
 def test_valid_qr_url_in_chinese_exit_0(world_files: tuple[World, Path]) -> None:
     world, tmp = world_files
     url = qr_url(VERIFIER, world.issue().qr_token)
-    out = run(tmp, url, "--status", write_status(world, tmp))
+    out = run(tmp, url, "--status", write_status(world, tmp), "--lang", "zh")
     assert out.returncode == 0, out.stderr
     assert "结论：有效" in out.stdout
     assert "证书号码" in out.stdout and "***********" in out.stdout
+
+
+def test_language_follows_the_locale_and_the_global_option(
+    world_files: tuple[World, Path],
+) -> None:
+    world, tmp = world_files
+    url = qr_url(VERIFIER, world.issue().qr_token)
+    status = write_status(world, tmp)
+    chinese = run(tmp, url, "--status", status, locale="zh_CN.UTF-8")
+    assert chinese.returncode == 0, chinese.stderr
+    assert "结论：有效" in chinese.stdout and "Verdict" not in chinese.stdout
+    assert "北京时间" in chinese.stdout and "Z" not in chinese.stdout.split("状态数据时间")[-1]
+    english = run(tmp, url, "--status", status, locale="C")
+    assert english.returncode == 0, english.stderr
+    assert "Verdict: VALID" in english.stdout and "结论" not in english.stdout
+    assert "Status data as of" in english.stdout and "+08:00 (" in english.stdout
+    chosen = run(tmp, url, "--status", status, locale="C", before=("--lang", "zh"))
+    assert chosen.returncode == 0, chosen.stderr
+    assert "结论：有效" in chosen.stdout and "Verdict" not in chosen.stdout
 
 
 def test_revoked_exit_1_in_english(world_files: tuple[World, Path]) -> None:

@@ -16,17 +16,20 @@ from sqlalchemy.orm import Session
 
 from issuer.db.engine import make_engine
 from issuer.db.models import Certificate
+from tests.factory import logscan
 from tests.factory.issuer import bad_rows_file, batch_cli_env
 
 
 def _run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "jiaozi", "batch", "issue", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
     )
+    logscan.keep_text("batch-issue", done.stderr)  # its log lines, for the session's scan
+    return done
 
 
 def test_cli_writes_the_report_beside_the_file_and_exits_0_when_valid_rows_are_issued(

@@ -14,17 +14,20 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
+from tests.factory import logscan
 from tests.factory.issuer import bad_rows_file, batch_cli_env
 
 
 def _batch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "jiaozi", "batch", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=180,
     )
+    logscan.keep_text("batch", done.stderr)  # its log lines, for the session's scan
+    return done
 
 
 def test_cli_makes_codes_once_and_writes_manifest_letters_zip_and_print_file(

@@ -24,7 +24,7 @@ from fastapi.testclient import TestClient
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
 from keys import KeyStore
-from tests.factory import signer
+from tests.factory import logscan, signer
 from tests.factory.issuer import API_KEY, application
 from tests.factory.keys import make_store
 
@@ -42,7 +42,7 @@ def cli_env(tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 def jiaozi(*args: str, env: dict[str, str], cwd: Path, timeout: float = 120):
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "jiaozi", *args],
         env=env,
         cwd=cwd,
@@ -51,6 +51,8 @@ def jiaozi(*args: str, env: dict[str, str], cwd: Path, timeout: float = 120):
         timeout=timeout,
         check=False,
     )
+    logscan.keep_text("-".join(args[:2]), done.stderr)  # its log lines, for the session's scan
+    return done
 
 
 def one_line_error(result) -> str:
@@ -267,6 +269,7 @@ def test_serve_starts_answers_jwks_and_stops_on_sigterm(database_url: str, tmp_p
             proc.kill()
             proc.wait(timeout=30)
         log.close()
+        logscan.keep(tmp_path / "serve.log")  # the server's lines, for the session's scan
     with pytest.raises(httpx.TransportError):
         httpx.get(f"{base}/.well-known/jwks.json", timeout=2)
 
@@ -367,6 +370,7 @@ def test_serve_trusts_no_forwarding_header_by_default_so_a_rotated_one_cannot_do
             proc.kill()
             proc.wait(timeout=30)
         log.close()
+        logscan.keep(tmp_path / "serve.log")  # the server's lines, for the session's scan
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from issuer.issuance import CertificateCreate, issue_certificate
 from issuer.lifecycle.transitions import change_status, lock_certificate, publish
 from issuer.settings import IssuerSettings
 from keys import root_keys
+from tests.factory import logscan
 from tests.factory.issuer import application
 from tests.factory.keys import make_store
 from tests.factory.verifier import Clock, settings_for
@@ -62,7 +63,7 @@ def static_server(directory: Path) -> Iterator[str]:
 
 
 def jiaozi(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "jiaozi", *args],
         env=env,
         cwd=cwd,
@@ -71,6 +72,8 @@ def jiaozi(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedPr
         timeout=120,
         check=False,
     )
+    logscan.keep_text("-".join(args[:2]), done.stderr)  # for the session's log scan
+    return done
 
 
 @contextmanager
@@ -107,6 +110,7 @@ def public_only_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
             proc.kill()
             proc.wait(10)
         log.close()
+        logscan.keep(cwd / "public-only.log")  # the server's lines, for the session's scan
 
 
 def test_exported_directory_on_a_static_server_is_enough_for_a_verifier(

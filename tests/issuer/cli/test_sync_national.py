@@ -15,14 +15,14 @@ from keys import KeyStore, add_office, current_trust_list, export_trust
 from registry.app import create_app
 from registry.db import make_engine
 from registry.settings import RegistrySettings
-from tests.factory import REPO
+from tests.factory import REPO, logscan
 from tests.factory.issuer import batch_cli_env
 from tests.factory.keys import root_home_of
 from tests.factory.server import free_port, served
 
 
 def _sync(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+    done = subprocess.run(
         [sys.executable, "-m", "jiaozi", "issuer", "sync-national"],
         env=env,
         cwd=REPO,
@@ -31,6 +31,8 @@ def _sync(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
         timeout=120,
         check=False,
     )
+    logscan.keep_text("sync-national", done.stderr)  # its log lines, for the session's scan
+    return done
 
 
 def test_without_a_registry_url_it_says_so(tmp_path: Path) -> None:
