@@ -17,16 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.autogenerate import compare_metadata
 from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine, make_url
 
 from keys import create_private_file
+from ops.migrations import Migrations
 
 __all__ = [
+    "SCHEMA_MIGRATIONS",
     "VERSION_TABLE",
     "SchemaError",
     "accounts",
@@ -39,7 +37,6 @@ __all__ = [
     "feed_events",
     "feed_offices",
     "head",
-    "include_name",
     "make_engine",
     "metadata",
     "migration_state",
@@ -200,13 +197,6 @@ class SchemaError(RuntimeError):
     """The database's schema is not the one this registry runs on."""
 
 
-def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
-    """Return whether Alembic considers ``name``: of tables, only the registry's ``rg_``
-    ones (another service's tables in a shared schema are not ours to drop)."""
-    del parent_names
-    return type_ != "table" or (name or "").startswith("rg_")
-
-
 def engine_for(url: str, **kw: Any) -> Engine:
     """Return an engine for ``url`` (a new SQLite file is made 0600 first), its schema
     untouched: ``make_engine`` is the one the service and commands use."""
@@ -237,79 +227,47 @@ def engine_for(url: str, **kw: Any) -> Engine:
     return engine
 
 
+# The Alembic machinery the registry shares (ops.migrations); the names below are this
+# module's surface, as before.
+SCHEMA_MIGRATIONS = Migrations(
+    service="registry",
+    directory=MIGRATIONS,
+    version_table=VERSION_TABLE,
+    prefix="rg_",
+    metadata=metadata,
+    lock_id=_PG_LOCK_ID,
+    error=SchemaError,
+    adopt_hint="bring them to this version's by hand, or restore a backup made by it",
+    sqlite_begin=sa.Connection.begin,  # the engine's begin event says BEGIN IMMEDIATE
+    log=log,
+)
+
+
 def alembic_config() -> Config:
     """Return the Alembic configuration of the registry's migrations (no ini file)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    return cfg
-
-
-def _revision(conn: sa.Connection) -> str | None:
-    ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
-    return ctx.get_current_revision()
+    return SCHEMA_MIGRATIONS.config()
 
 
 def migration_state(engine: Engine) -> tuple[str | None, str]:
     """Return the database's revision (None: never migrated) and this code's head."""
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None  # the package ships its revisions
-    with engine.connect() as conn:
-        return _revision(conn), head
+    return SCHEMA_MIGRATIONS.state(engine)
 
 
 def schema_diff(conn: sa.Connection) -> list[Any]:
     """Return Alembic's differences between ``conn``'s ``rg_`` tables and ``metadata``
     (empty: they match)."""
-    ctx = MigrationContext.configure(
-        conn,
-        opts={"compare_type": True, "include_name": include_name, "version_table": VERSION_TABLE},
-    )
-    return list(compare_metadata(ctx, metadata))
-
-
-def _describe(diff: list[Any]) -> str:
-    said = []
-    for item in diff:
-        first = item[0] if isinstance(item, list) else item
-        names = [getattr(x, "name", x) for x in first[1:4] if x is not None]
-        said.append(" ".join([first[0], *(str(n) for n in names if isinstance(n, str))]))
-    return "; ".join(said)
+    return SCHEMA_MIGRATIONS.diff(conn)
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
-    """Upgrade the registry's schema on ``engine`` to ``revision``, serialised with any
-    other process doing the same (a PostgreSQL advisory lock held to the commit; on SQLite
-    the write lock), all in one transaction.
-
-    A database with ``rg_`` tables and no version table (made by ``create_all`` before
-    migrations) is adopted by revision 0001 and then checked against ``metadata``.
+    """Upgrade the registry's schema on ``engine`` to ``revision`` (``ops.Migrations.upgrade``:
+    one transaction, serialised with any other process; a database made by ``create_all``
+    before migrations is adopted by revision 0001 and checked against ``metadata``).
 
     Returns the revisions before and after. Raises ``SchemaError``, nothing kept, when an
     adopted database's tables differ from what this code expects.
     """
-    cfg = alembic_config()
-    with engine.connect() as conn:
-        conn.begin()  # SQLite: BEGIN IMMEDIATE (the engine's "begin" event)
-        if conn.dialect.name == "postgresql":
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:id)"), {"id": _PG_LOCK_ID})
-        before = _revision(conn)
-        adopted = before is None and any(
-            include_name(t, "table", {}) for t in sa.inspect(conn).get_table_names()
-        )
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
-        after = _revision(conn)
-        if adopted:
-            diff = schema_diff(conn) if revision == "head" else []
-            if diff:
-                raise SchemaError(
-                    "the registry's database was made before migrations and its tables "
-                    f"differ from this version's ({_describe(diff)}): nothing was changed; "
-                    "bring them to this version's by hand, or restore a backup made by it"
-                )
-            log.warning("registry database made before migrations: recorded at %s", after)
-        conn.commit()
-    return before, after
+    return SCHEMA_MIGRATIONS.upgrade(engine, revision)
 
 
 def make_engine(url: str, *, migrate: bool = True, **kw: Any) -> Engine:

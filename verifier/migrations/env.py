@@ -10,33 +10,16 @@ PostgreSQL schema with it: neither's autogenerate proposes dropping the others' 
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Engine
 
-from verifier.db import VERSION_TABLE, include_name, metadata
-
-config = context.config
-
-
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
-    context.configure(
-        connection=connection,
-        target_metadata=metadata,
-        version_table=VERSION_TABLE,
-        include_name=include_name,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
+from verifier.db import SCHEMA_MIGRATIONS
 
 
-connection = config.attributes.get("connection")
-if connection is not None:
-    _run(connection)
-else:
+def _engine() -> Engine:
     from verifier.db import engine_for
     from verifier.settings import VerifierSettings
 
-    engine = engine_for(VerifierSettings().database_url)
-    with engine.connect() as conn:
-        _run(conn)
-        conn.commit()
+    return engine_for(VerifierSettings().database_url)
+
+
+SCHEMA_MIGRATIONS.run_environment(context, _engine)
