@@ -9,7 +9,9 @@ apps call ``install`` (``ops.web``), which speaks plain ASGI. Imported by ``issu
   ``serve`` commands hand to uvicorn;
 - ``metrics``: one Prometheus registry per app, the metric names;
 - ``health``: readiness checks and their answer; ``addresses``: ``metrics_allow``;
-- ``web``: the request-context middleware and the endpoints, ``install``.
+- ``web``: the request-context middleware and the endpoints, ``install``;
+- ``migrations``: the verifier's and the registry's Alembic runs (imported from
+  ``ops.migrations`` by those two only: the issuer's migrations are its own).
 """
 
 from .addresses import DEFAULT_METRICS_ALLOW, AddressAllow, parse_metrics_allow
