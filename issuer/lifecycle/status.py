@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from credential import Signer, as_utc
 from issuer.accounts import Principal
 from issuer.db import write
+from issuer.db.allowance import require_reconciled
 from issuer.fields.decisions import Decision
 from issuer.lifecycle.transitions import (
     certificate_state,
@@ -50,6 +51,11 @@ def _decide(
 ) -> dict[str, Any]:
     now = as_utc(now)
     with write(session):
+        if change != "revoke":
+            # A restored office takes back the status published after its backup first: a
+            # suspension or reinstatement made before that would be overwritten by the
+            # reconcile (a revocation is final and the reconcile never undoes one).
+            require_reconciled(session)
         cert = lock_certificate(session, number, who.office_id)
         list_id = change_status(
             session,

@@ -55,16 +55,21 @@ def test_while_set_nothing_signs_serves_or_exports_and_each_names_the_command(
     _set_gate(issuer_env)
     before = _signed(issuer_env)
 
-    # A change commits (it is the database's to hold) but its list is not signed.
+    # An officer's status change waits for the reconcile (which would overwrite it).
+    number = cert["certificate_number"]
+    r = post(issuer_env, f"/api/v1/certificates/{number}/suspend", DECISION, sup)
+    assert r.status_code == 503, r.text
+    assert r.json()["type"].endswith("reconcile_needed")
+    assert "reconcile-status --published" in r.json()["detail"]
+    held = rows(issuer_env, f"SELECT status FROM certificate WHERE certificate_number = '{number}'")
+    assert [r["status"] for r in held] == ["valid"]  # nothing changed
+    # An issuance commits (it is the database's to hold) but its list is not signed.
     with caplog.at_level(logging.WARNING):
-        number = cert["certificate_number"]
-        r = post(issuer_env, f"/api/v1/certificates/{number}/suspend", DECISION, sup)
-        assert r.status_code == 200, r.text
         issue(issuer_env, 2)
-    assert COMMAND in caplog.text
     assert "Traceback" not in caplog.text  # a step to take, not a fault
     ((list_id, (revision, signed)),) = _signed(issuer_env).items()
-    assert signed == before[list_id][1] and revision > before[list_id][0]
+    assert signed == before[list_id][1] and revision == before[list_id][0]
+    assert len(rows(issuer_env, "SELECT id FROM certificate")) == 2  # the issuance held
 
     path = cert["status_list"]["uri"].removeprefix("http://testserver")
     got = issuer_env.client.get(path)
@@ -88,8 +93,10 @@ def test_while_set_nothing_signs_serves_or_exports_and_each_names_the_command(
             session, settings=issuer_env.settings, actor="cli:test", now=now
         )
         done = _publish(issuer_env, session)
-    assert done.status_lists == [list_id]
-    assert list_value(issuer_env, cert) == 2  # the suspension, now published
+    assert done.status_lists == []  # no entry changed while the gate was set
+    r = post(issuer_env, f"/api/v1/certificates/{number}/suspend", DECISION, sup)
+    assert r.status_code == 200, r.text
+    assert list_value(issuer_env, cert) == 2  # the suspension, published once reconciled
     assert [d["none_published"] for d in _audited(issuer_env, NONE_PUBLISHED)] == [True]
 
 
