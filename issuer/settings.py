@@ -92,8 +92,10 @@ class IssuerSettings(BaseSettings):
     )
 
     # The office's seal image (PNG, transparent background) printed on its certificates;
-    # without one the layout leaves a faint circle where the seal goes.
+    # without one layout v2 draws the seal in vectors (v1 left a faint circle).
     seal_png: FilePath | None = None
+    # The words under the vector seal's star (layout v2); None: the layout's 教师资格认定专用章.
+    seal_text: str | None = Field(default=None, min_length=1, max_length=20)
 
     # The certification policy every way in applies (issuer.fields.dates): the holder is at
     # least this old on the certification date, which is not before the earliest date.

@@ -243,7 +243,15 @@ def _make_part(
             if part:
                 facts = opened[0]
                 items.append(
-                    PrintItem(facts, qr_url(settings.verifier_url, token), None, None, seal, layout)
+                    PrintItem(
+                        facts,
+                        qr_url(settings.verifier_url, token),
+                        None,
+                        None,
+                        seal,
+                        layout,
+                        settings.seal_text,
+                    )
                 )
         except (PdfError, SealedDataError, CredentialError, ValueError) as exc:
             failures.append(PrintFailure(row_number, number, str(exc)))

@@ -80,6 +80,7 @@ def certificate_pdf(
         credential_jws=None if copy else jws,
         layout=row.layout_version,
         seal_png=seal_png(settings),
+        seal_text=settings.seal_text,
         purpose=purpose,
         purpose_expires=purpose_expires,
     )

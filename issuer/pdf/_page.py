@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import io
+import math
 from typing import Any
 
 from reportlab.lib.colors import Color
@@ -65,6 +66,7 @@ class Page:
         self.char_space = 0.0
         self.fixed = style.fixed_font  # the fixed texts' font on this page (see draw)
         self.office: tuple[str, Runs] | None = None  # the office's name and its runs
+        self._office_name = ""  # the issuing office's name (the seal's arc)
         # what draw() draws: "all"; or "fixed" (border, rules, the layout's fixed texts:
         # the background a print file shares between its pages) or "own" (the rest)
         self.layer = "all"
@@ -215,6 +217,8 @@ class Page:
                 raise LayoutError(f"layout {s.version} prints unknown field {key!r}")
             y = s.y(y_mm)
             y_mm += f["pitch_mm"]
+            # a row may reach further right than the others (v2's e-licence identifier)
+            vmax = row["max_mm"] * MM if "max_mm" in row else f["value_max_mm"] * MM
             if self.layer != "own":
                 _runs, space = s.label_runs[key]
                 self.text(
@@ -248,7 +252,7 @@ class Page:
                 size,
                 color=value_color,
                 max_width=room,
-                min_size=f["min_value_size"],
+                min_size=row.get("min_size", f["min_value_size"]),
             )
             if note:
                 self.text(
@@ -273,7 +277,7 @@ class Page:
             quiet=q["quiet_modules"],
         )
 
-    def seal(self, png: bytes | None) -> None:
+    def seal(self, png: bytes | None, seal_text: str | None = None) -> None:
         sl, c = self.s.layout["seal"], self.c
         r = sl["diameter_mm"] * MM / 2
         cx, cy = sl["cx_mm"] * MM, self.s.y(sl["cy_mm"])
@@ -292,12 +296,108 @@ class Page:
             )
             c.restoreState()
             return
+        if sl.get("style") == "vector":
+            self.vector_seal(cx, cy, r, seal_text)
+            return
         c.saveState()
         c.setStrokeColor(self.s.color(sl["placeholder_color"]))
         c.setLineWidth(sl["placeholder_width_pt"])
         c.setDash(*sl["placeholder_dash"])
         c.circle(cx, cy, r, stroke=1, fill=0)
         c.restoreState()
+
+    def vector_seal(self, cx: float, cy: float, r: float, seal_text: str | None) -> None:
+        """Draw the office's official seal in vectors: red ring, five-pointed star, the
+        office name along the upper arc and the purpose text beneath the star, all in
+        outlines (not extractable text: the name would come out of pdftotext as stray
+        characters among the fields). Raises FieldTooLongError when the name or the
+        purpose does not fit even at the layout's smallest size."""
+        sl, c = self.s.layout["seal"], self.c
+        office = self._office_name
+        c.saveState()
+        # semi-opaque ink multiplied over the date and the office name, as a stamp on paper
+        c.setBlendMode("Multiply")
+        c.setFillAlpha(sl["opacity"])
+        c.setStrokeAlpha(sl["opacity"])
+        color = self.s.color(sl["color"])
+        c.setStrokeColor(color)
+        c.setFillColor(color)
+        ring = sl["ring_pt"]
+        c.setLineWidth(ring)
+        c.circle(cx, cy, r - ring / 2, stroke=1, fill=0)
+        # the star: ten points alternating between the outer and the inner radius
+        # (the inner one of a regular pentagram, 0.382 of the outer)
+        outer = sl["star_mm"] * MM
+        inner = outer * (math.sin(math.radians(18)) / math.sin(math.radians(126)))
+        sy = cy + sl["star_dy_mm"] * MM
+        p = c.beginPath()
+        for i in range(10):
+            a = math.radians(90 + 36 * i)
+            rad = outer if i % 2 == 0 else inner
+            x, y = cx + rad * math.cos(a), sy + rad * math.sin(a)
+            if i == 0:
+                p.moveTo(x, y)
+            else:
+                p.lineTo(x, y)
+        p.close()
+        c.drawPath(p, stroke=0, fill=1)
+        self._seal_name(office, cx, cy, r - ring)
+        text = (seal_text or sl["purpose_text"]).strip()
+        if text:
+            runs = self.fonts.runs(text, "seal_text")
+            size = sl["purpose_size"]
+            width = self.fonts.width(runs, size)
+            limit = sl["purpose_max_mm"] * MM
+            if width > limit:
+                if size * limit / width < sl["purpose_min_size"]:
+                    raise FieldTooLongError(
+                        "seal_text", width * sl["purpose_min_size"] / size, limit
+                    )
+                size, width = size * limit / width, limit
+            c.saveState()
+            c.translate(cx - width / 2, cy - sl["purpose_dy_mm"] * MM)
+            draw_outlined(c, runs, self.fonts.by_name, size)
+            c.restoreState()
+        c.restoreState()
+
+    def _seal_name(self, office: str, cx: float, cy: float, inside: float) -> None:
+        """The office name along the upper arc, each character upright to the ring: a
+        short name spreads over at least the layout's minimum angle, a long one shrinks
+        until it fits the maximum angle."""
+        sl, c = self.s.layout["seal"], self.c
+        chars = [ch for ch in office if not ch.isspace()]
+        n = len(chars)
+        if n == 0:
+            return
+        size = sl["name_size"]
+        gap = sl["name_gap_mm"] * MM
+        spacing = sl["name_spacing"]
+        widest = math.radians(sl["name_arc_max_deg"])
+
+        def baseline(sz: float) -> float:  # the characters' tops just inside the ring
+            return float(inside - gap - sz * 0.9)
+
+        if n > 1 and size * spacing * (n - 1) > widest * baseline(size):
+            # shrink so that (n - 1) steps fill the widest arc: s * k * (n-1) = A * (R - 0.9 s)
+            size = widest * (inside - gap) / (spacing * (n - 1) + widest * 0.9)
+            if size < sl["name_min_size"] - 1e-9:
+                raise FieldTooLongError("office", n * sl["name_min_size"], widest * inside)
+        radius = baseline(size)
+        step = size * spacing / radius if n > 1 else 0.0
+        if n > 1:
+            step = max(step, math.radians(sl["name_arc_min_deg"]) / (n - 1))
+            step = min(step, 2 * size * spacing / radius, widest / (n - 1))
+        first = math.pi / 2 + step * (n - 1) / 2
+        for i, ch in enumerate(chars):
+            a = first - i * step
+            runs = self.fonts.runs(ch, "office")
+            w = self.fonts.width(runs, size)
+            c.saveState()
+            c.translate(cx + radius * math.cos(a), cy + radius * math.sin(a))
+            c.rotate(math.degrees(a) - 90)
+            c.translate(-w / 2, 0)
+            draw_outlined(c, runs, self.fonts.by_name, size)
+            c.restoreState()
 
     def draw(
         self, item: PrintItem, verifier_url: str, forms: dict[tuple[Any, ...], str] | None = None
@@ -308,6 +408,7 @@ class Page:
         values = field_values(item)
         values["verifier_url"] = verifier_url.rstrip("/")
         office = values["office"]
+        self._office_name = office
         runs = self.fonts.runs(office, "office")
         if runs == ((self.fonts.main, office),):  # else its fallback runs, as always
             self.fixed = self.s.office_font(office)
@@ -377,4 +478,4 @@ class Page:
         if "footer" in lay:
             self.spec_text(lay["footer"], values, "footer")
         if own:
-            self.seal(item.seal_png)
+            self.seal(item.seal_png, item.seal_text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 from collections.abc import Callable, Iterable
@@ -50,16 +51,19 @@ def render_certificate(
     seal_png: bytes | None = None,
     purpose: str | None = None,
     purpose_expires: dt.date | None = None,
+    seal_text: str | None = None,
 ) -> bytes:
     """Return a one-page A4 PDF of ``cert``.
 
     ``qr_text`` is what the QR carries (``credential.qr_url(verifier_url, qr_token)``);
     ``verifier_url`` is also printed as text. ``purpose``/``purpose_expires`` make a
     purpose-bound copy (加注件): identity number masked, purpose printed across the page.
+    ``seal_png`` is the office's seal image; without one a layout with a vector seal (v2)
+    draws it, with ``seal_text`` (default the layout's, 教师资格认定专用章) under the star.
     Raises GlyphMissingError for a character no font has, FieldTooLongError, LayoutError,
     and PdfError (all PdfError).
     """
-    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout)
+    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout, seal_text)
     return draw_pdf([item], verifier_url=verifier_url, layout=layout)
 
 
@@ -111,9 +115,7 @@ def draw_pdf(
         item = raw if isinstance(raw, PrintItem) else PrintItem(raw[0], raw[1])
         style = get_style(item.layout or layout)
         if item.seal_png is None and seal_png is not None:
-            item = PrintItem(
-                item.cert, item.qr_text, item.purpose, item.purpose_expires, seal_png, item.layout
-            )
+            item = dataclasses.replace(item, seal_png=seal_png)
         if canvas is None:
             canvas = _canvas(
                 buf, style, f"教师资格证书 {item.cert.certificate_number}", item.cert.office_name

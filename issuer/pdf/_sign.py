@@ -175,6 +175,7 @@ def signed_certificate_pdf(
     purpose: str | None = None,
     purpose_expires: dt.date | None = None,
     signed_at: dt.datetime | None = None,
+    seal_text: str | None = None,
 ) -> bytes:
     """Return the one-page A4 PDF of ``cert`` (as ``render_certificate`` draws it) with
     ``credential_jws`` attached as ``<certificate number>.vc.jwt`` (nothing attached when
@@ -195,7 +196,7 @@ def signed_certificate_pdf(
         raise PdfSignError(f"unusable certificate number {number!r}")
     size = signer.max_size
     when = signed_at or dt.datetime.now(dt.UTC)
-    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout)
+    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout, seal_text)
 
     def prepare(canvas: Canvas) -> None:
         _prepare(

@@ -22,6 +22,7 @@ class PrintItem:
     purpose_expires: dt.date | None = None
     seal_png: bytes | None = None
     layout: str | None = None
+    seal_text: str | None = None  # the seal's purpose text (a vector seal), else the layout's
 
 
 def zh_date(d: dt.date) -> str:
