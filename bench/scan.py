@@ -139,7 +139,9 @@ def run(photos: int = PHOTOS, processes: int = 2) -> dict[str, float]:
         "scan_photos": float(n),
         "scan_rate": read_rate,
         "scan_rate_ratio": read_rate / GOAL,
-        "scan_rate_before_dense_pass": rate([d for d in done if d["read_before"] is not None], "read_before"),
+        "scan_rate_before_dense_pass": rate(
+            [d for d in done if d["read_before"] is not None], "read_before"
+        ),
         "scan_rate_blur_under_1px": rate([d for d in done if d["blur"] < 1.0]),
         "scan_rate_blur_1_to_1_5px": rate([d for d in done if 1.0 <= d["blur"] < 1.5]),
         "scan_rate_blur_1_5_to_2px": rate([d for d in done if d["blur"] >= 1.5]),

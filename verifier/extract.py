@@ -5,7 +5,9 @@ and the e-licence embedded in a PDF.
   with a ``jws`` member) is the credential; the QR is decoded from the first page's image
   XObjects (the issuer draws it 1 pixel per module, so this is fast), and only if none
   decodes, from a greyscale render of the first page by ``pdftoppm`` when that is installed.
-- PNG/JPEG: zxing-cpp on the image, then on a greyscale copy scaled down to 1600 pixels.
+- PNG/JPEG: zxing-cpp on the image, then on a greyscale copy scaled down to 1600 pixels,
+  then (a photo of a whole page, where the QR is small) on the region with the most fine
+  detail, enlarged and sharpened; a photo still unread is told how to take a better one.
 
 Every cost is bounded, and judged before it is paid (issue 11 point 1): the structure of a
 PDF is read without decoding any stream, and a file is refused (``UnreadableFile``, a 422)
@@ -231,7 +233,8 @@ def _densest_region(grey: Image.Image) -> tuple[int, int, int, int]:
         grey.filter(ImageFilter.GaussianBlur(1)), grey.filter(ImageFilter.BoxBlur(4))
     ).reduce(8)
     density = detail.filter(ImageFilter.BoxBlur(max(2, max(detail.size) // 40)))
-    peak = density.getextrema()[1]
+    top_value = density.getextrema()[1]  # a grey image: (min, max) of ints
+    peak = float(top_value) if isinstance(top_value, (int, float)) else 255.0
     left, top, right, bottom = density.point(
         lambda v: 255 if v >= peak * 0.92 else 0
     ).getbbox() or (0, 0, density.width, density.height)
