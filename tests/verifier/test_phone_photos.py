@@ -16,6 +16,7 @@ from tests.factory import VERIFIER_URL
 from tests.factory.pdf import fixed_world, qr_text_for, sample_certificate
 from tests.factory.phone import page_image, phone_photo, shot
 from tests.factory.verifier import Harness, upload
+from verifier import _photo as photo_pass
 from verifier import extract as ex
 
 # Blur 1.2-1.4 px at about 2.4 px a module: none of these was read before the reader's
@@ -60,7 +61,7 @@ def test_phone_photos_are_read(page: tuple[Image.Image, str], seed: int) -> None
 def test_the_hard_seeds_need_the_dense_region_pass(
     page: tuple[Image.Image, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ex, "DENSE_MIN_SIDE", 10**9)  # the reader before issue 15
+    monkeypatch.setattr(photo_pass, "DENSE_MIN_SIDE", 10**9)  # the reader before issue 15
     assert [_read(phone_photo(page[0], s)) for s in HARD_SEEDS[:4]] == [None] * 4
 
 
