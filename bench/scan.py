@@ -118,16 +118,12 @@ def run(photos: int = PHOTOS, processes: int = 2) -> dict[str, float]:
     for d in done:
         d["read"] = d["read"] and d["seconds"] <= limit  # past the limit the upload refuses
     failed = [d for d in done if not d["read"]]
+    rows = [
+        {"seed": d["seed"], "certificate": d["seed"] % CERTIFICATES, **_shot(d["seed"])}
+        for d in failed
+    ]  # one failure a line: the file diffs seed by seed
     FAILURES.write_text(
-        json.dumps(
-            [
-                {"seed": d["seed"], "certificate": d["seed"] % CERTIFICATES, **_shot(d["seed"])}
-                for d in failed
-            ],
-            indent=1,
-            ensure_ascii=False,
-        )
-        + "\n",
+        "[\n" + ",\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n]\n",
         encoding="utf-8",
     )
 
