@@ -5,7 +5,9 @@ and the e-licence embedded in a PDF.
   with a ``jws`` member) is the credential; the QR is decoded from the first page's image
   XObjects (the issuer draws it 1 pixel per module, so this is fast), and only if none
   decodes, from a greyscale render of the first page by ``pdftoppm`` when that is installed.
-- PNG/JPEG: zxing-cpp on the image, then on a greyscale copy scaled down to 1600 pixels.
+- PNG/JPEG: zxing-cpp on the image, then on a greyscale copy scaled down to 1600 pixels,
+  then (a photo of a whole page, where the QR is small) on the region with the most fine
+  detail, enlarged and sharpened; a photo still unread is told how to take a better one.
 
 Every cost is bounded, and judged before it is paid (issue 11 point 1): the structure of a
 PDF is read without decoding any stream, and a file is refused (``UnreadableFile``, a 422)
@@ -37,6 +39,8 @@ from typing import Any
 
 import zxingcpp
 from PIL import Image, ImageOps
+
+from ._photo import read_dense_region
 
 __all__ = ["Extracted", "UnreadableFile", "extract", "sniff", "too_costly"]
 
@@ -88,6 +92,16 @@ _PYPDF_LIMITS: dict[str, int] = {
     "page_tree_maximum_depth": 16,
     "page_tree_maximum_page_entries": 10_000,
 }
+
+
+#: what a photo in which no QR could be read is told (en, zh): how to take a better one
+NO_QR_ADVICE = (
+    "no QR code could be read in the image. Take the photo again with the QR code filling "
+    "most of the picture, the phone held steady and in focus, in even light without glare "
+    "or shadow; or upload the PDF certificate itself",
+    "图片中未能识别出二维码。请重新拍摄：让二维码占画面的大部分，保持手机稳定、对焦清晰，"
+    "光线均匀、避免反光和阴影；也可以直接上传PDF证书。",
+)
 
 
 class UnreadableFile(Exception):
@@ -201,7 +215,10 @@ def decode_image(img: Image.Image) -> str | None:
     text = _decode_qr(grey)
     if text:
         return text
-    return _decode_qr(ImageOps.autocontrast(grey))
+    text = _decode_qr(ImageOps.autocontrast(grey))
+    if text:
+        return text
+    return read_dense_region(ImageOps.exif_transpose(img).convert("L"), _decode_qr)
 
 
 def _check_png(data: bytes) -> None:
@@ -591,5 +608,5 @@ def _extract(data: bytes) -> Extracted:
         return found
     text = decode_image(_open_image(data, kind))
     if text is None:
-        raise UnreadableFile("no_qr", "no QR code was found in the image", "图片中没有找到二维码")
+        raise UnreadableFile("no_qr", *NO_QR_ADVICE)
     return Extracted(kind, text, None)
