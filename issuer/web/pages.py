@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import jinja2
 from fastapi import Request
 
-from credential import BEIJING, as_utc
+from credential import beijing_text
 from issuer.settings import IssuerSettings
 from issuer.web.problems import language
 
@@ -37,7 +37,7 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 def environment(area: str) -> jinja2.Environment:
     """Return the Jinja2 environment of ``templates/<area>/``: autoescaped, an undefined
     name an error rather than an empty string, and the filter ``beijing`` (a stored UTC
-    time shown in Beijing time, as every page shows times)."""
+    time shown in Beijing time in the page's language, as every page shows times)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_ROOT / area),
         autoescape=True,
@@ -105,9 +105,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def beijing(value: str | dt.datetime | None) -> str:
-    """Return ``value`` (RFC 3339 text or an aware datetime) as ``YYYY-MM-DD HH:MM:SS`` in
-    Beijing time; "" for None, the text itself if it is not a time."""
+@jinja2.pass_context
+def beijing(context: jinja2.runtime.Context, value: str | dt.datetime | None) -> str:
+    """Return ``value`` (RFC 3339 text or a datetime, naive: UTC) in Beijing time as
+    ``credential.beijing_text`` writes it in the page's language (the template's ``lang``,
+    Chinese when it has none): ``2026年6月5日 09:02 北京时间``. Returns "" for None, the
+    text itself if it is not a time."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -117,6 +120,4 @@ def beijing(value: str | dt.datetime | None) -> str:
             return value
     else:
         when = value
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return as_utc(when).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return beijing_text(when, "en" if context.get("lang") == "en" else "zh")
