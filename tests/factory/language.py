@@ -21,10 +21,25 @@ __all__ = [
     "strings_of",
 ]
 
-# Latin words a Chinese page may show on purpose: format and file names, the language
-# switch (written in the language it switches to) and the product's name.
+# Latin words a Chinese page may show on purpose: format, encoding and file names, the
+# language switch (written in the language it switches to) and the product's name.
 ZH_ALLOWED = frozenset(
-    {"JSON", "JWS", "PDF", "QR", "API", "PNG", "JPEG", "CSV", "JavaScript", "English", "Jiaozi"}
+    {
+        "JSON",
+        "JWS",
+        "PDF",
+        "QR",
+        "API",
+        "PNG",
+        "JPEG",
+        "CSV",
+        "XLSX",
+        "ZIP",
+        "UTF",
+        "JavaScript",
+        "English",
+        "Jiaozi",
+    }
 )
 # Chinese an English page may show on purpose: the switch to Chinese.
 EN_ALLOWED = ("中文",)
