@@ -23,7 +23,7 @@ from credential import (
 )
 from credential import _verify as pipeline
 from tests.factory.language import chinese_faults, english_faults, page_text, strings_of
-from verifier import web
+from verifier import problems, web
 
 
 def test_the_scanner_finds_what_it_is_for() -> None:
@@ -115,3 +115,9 @@ def test_dates_and_times_are_written_one_way() -> None:
     assert beijing_text(at, "zh") == "2026年6月5日 09:02 北京时间"
     assert chinese_faults([beijing_text(at, "zh")]) == []
     assert english_faults([beijing_text(at, "en")]) == []
+
+
+def test_the_problem_titles_the_page_shows_speak_one_language() -> None:
+    titles = list(problems._HTTP_TITLES.values())
+    assert chinese_faults([zh for _, zh in titles]) == []
+    assert english_faults([en for en, _ in titles]) == []
