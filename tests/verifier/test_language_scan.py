@@ -85,10 +85,12 @@ def _details(checks: list[Check]) -> tuple[list[str], list[str]]:
 
 def test_check_details_are_words_in_both_languages() -> None:
     fixed = [v for v in vars(pipeline).values() if isinstance(v, Check)]
+    # the tables of fixed checks (not _OK_CACHE: it remembers checks that name an office,
+    # which is data, as earlier tests left it)
     fixed += [
         c
-        for v in vars(pipeline).values()
-        if isinstance(v, dict)
+        for k, v in vars(pipeline).items()
+        if isinstance(v, dict) and k != "_OK_CACHE"
         for c in v.values()
         if isinstance(c, Check)
     ]
