@@ -93,7 +93,7 @@ from ._statuslist import (
     status_list_claims,
 )
 from ._statustoken import STATUS_LIST_TYP, StatusSnapshot, load_status_list
-from ._time import BEIJING, as_utc, beijing_date, beijing_text, rfc3339
+from ._time import BEIJING, as_utc, beijing_date, beijing_text, date_text, rfc3339
 from ._trust import TRUST_LIST_TYP, Office, TrustList, sign_trust_list, verify_trust_list
 from ._verify import RestrictionLookup, VerifyPolicy, person_reference, verify
 
@@ -172,6 +172,7 @@ __all__ = [
     "cli_text",
     "credential_claims",
     "credential_digest",
+    "date_text",
     "decode_transport",
     "elicence_id",
     "encode_jws",

@@ -37,6 +37,15 @@ class IdType(enum.StrEnum):
         """Return the Chinese name of the document."""
         return _ID_TYPE_ZH[self]
 
+    @property
+    def name_en(self) -> str:
+        """Return the English name of the document, e.g. ``Resident identity card``."""
+        return _ID_TYPE_EN[self]
+
+    def name_in(self, lang: str) -> str:
+        """Return the document's name in ``lang`` (``zh``, else English), never its code."""
+        return self.name_zh if lang == "zh" else self.name_en
+
     @classmethod
     def parse(cls, value: str, field: str = "id_type") -> IdType:
         """Return the type named by its code or Chinese label.
@@ -64,6 +73,15 @@ _ID_TYPE_ZH: dict[IdType, str] = {
     IdType.HK_MO_PASS: "港澳居民来往内地通行证",
     IdType.TW_PASS: "台湾居民来往大陆通行证",
     IdType.FOREIGN_PERMANENT_RESIDENT: "外国人永久居留身份证",
+}
+
+# The names pages show in English (the codes themselves never reach a page).
+_ID_TYPE_EN: dict[IdType, str] = {
+    IdType.RESIDENT_ID: "Resident identity card",
+    IdType.PASSPORT: "Passport",
+    IdType.HK_MO_PASS: "Mainland travel permit (Hong Kong, Macao)",
+    IdType.TW_PASS: "Mainland travel permit (Taiwan)",
+    IdType.FOREIGN_PERMANENT_RESIDENT: "Foreign permanent resident ID card",
 }
 
 _ID_TYPE_LOOKUP: dict[str, IdType] = {clean(t.value): t for t in IdType}

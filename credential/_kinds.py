@@ -37,6 +37,16 @@ class QualificationType(enum.IntEnum):
         """Return the full Chinese name, e.g. ``初级中学教师资格``."""
         return _QT_SHORT_ZH[self] + "教师资格"
 
+    @property
+    def name_en(self) -> str:
+        """Return the full English name, e.g. ``Junior middle school teacher qualification``."""
+        return _QT_NAME_EN[self]
+
+    def name_in(self, lang: str) -> str:
+        """Return the full name in ``lang`` (``zh``, else English): what a page shows,
+        never the code ``slug``."""
+        return self.name_zh if lang == "zh" else self.name_en
+
     @classmethod
     def parse(cls, value: str | int, field: str = "qualification_type") -> QualificationType:
         """Return the type named by ``value``: slug, digit (int or text), or Chinese name.
@@ -70,6 +80,18 @@ _QT_SHORT_ZH: dict[QualificationType, str] = {
     QualificationType.SECONDARY_VOCATIONAL: "中等职业学校",
     QualificationType.VOCATIONAL_PRACTICE: "中等职业学校实习指导",
     QualificationType.HIGHER_EDUCATION: "高等学校",
+}
+
+# The names pages and messages show in English (the codes themselves never reach a page).
+_QT_NAME_EN: dict[QualificationType, str] = {
+    QualificationType.KINDERGARTEN: "Kindergarten teacher qualification",
+    QualificationType.PRIMARY: "Primary school teacher qualification",
+    QualificationType.JUNIOR_MIDDLE: "Junior middle school teacher qualification",
+    QualificationType.SENIOR_MIDDLE: "Senior middle school teacher qualification",
+    QualificationType.SECONDARY_VOCATIONAL: "Secondary vocational school teacher qualification",
+    QualificationType.VOCATIONAL_PRACTICE: "Secondary vocational practical instructor "
+    "qualification",
+    QualificationType.HIGHER_EDUCATION: "Higher education teacher qualification",
 }
 
 _QT_LOOKUP: dict[str, QualificationType] = {}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-__all__ = ["BEIJING", "as_utc", "beijing_date", "beijing_text", "rfc3339"]
+__all__ = ["BEIJING", "as_utc", "beijing_date", "beijing_text", "date_text", "rfc3339"]
 
 # China Standard Time: the calendar a certification date, a restriction's decision date
 # and the holder's daily copy limit are counted in.
@@ -42,12 +42,29 @@ def rfc3339(at: dt.datetime, *, microseconds: bool = False) -> str:
     return as_utc(at).strftime(fmt)
 
 
-def beijing_text(at: dt.datetime, lang: str = "zh") -> str:
-    """Return ``at`` (naive: UTC) as people read it in Beijing time, the zone named:
-    ``2026-06-05 09:02:03 北京时间`` for ``lang`` ``zh``, else ``2026-06-05 09:02:03 +08:00``.
+_MONTHS_EN = (
+    "January February March April May June July August September October November December"
+).split()
 
-    The date and clock are the web pages' (``YYYY-MM-DD HH:MM:SS``), so the command line
-    and the pages show one instant the same way.
+
+def date_text(d: dt.date, lang: str = "zh") -> str:
+    """Return the calendar date ``d`` as every page, message and the PDF print it:
+    ``2026年6月5日`` for ``lang`` ``zh``, else ``5 June 2026`` (never ``2026-06-05``)."""
+    if lang == "zh":
+        return f"{d.year}年{d.month}月{d.day}日"
+    return f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+
+
+def beijing_text(at: dt.datetime, lang: str = "zh") -> str:
+    """Return the instant ``at`` (naive: UTC) as people read it in Beijing time, the zone
+    named: ``2026年6月5日 09:02 北京时间`` for ``lang`` ``zh``, else
+    ``5 June 2026 09:02 Beijing time``.
+
+    One format for the command line, the office console, the holder's pages and the
+    verifier page (whose script writes the same), with the date as ``date_text`` gives it.
     """
-    shown = as_utc(at).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
-    return f"{shown} 北京时间" if lang == "zh" else f"{shown} +08:00"
+    local = as_utc(at).astimezone(BEIJING)
+    clock = local.strftime("%H:%M")
+    if lang == "zh":
+        return f"{date_text(local.date(), 'zh')} {clock} 北京时间"
+    return f"{date_text(local.date(), 'en')} {clock} Beijing time"

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ._credential import CREDENTIAL_TYP, QR_TYP, QrClaims, credential_digest
-from ._errors import CredentialError, MalformedError
+from ._errors import CredentialError, InputTooLargeError, InvalidFieldError, MalformedError
 from ._iddocs import IdType, person_key
 from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws
 from ._keys import PublicKey
@@ -169,10 +169,29 @@ class _Format:
                     raise MalformedError(f"typ {ctx.cred.typ!r} is not a Jiaozi e-licence")
                 ctx.cred_claims = QrClaims.from_credential_payload(ctx.cred.payload)
         except CredentialError as exc:
-            return _fail(self.name, Reason.MALFORMED, str(exc), f"格式错误：{exc}")
+            return _fail(self.name, Reason.MALFORMED, str(exc), f"格式错误：{_malformed_zh(exc)}")
         if ctx.qr is None and ctx.cred is None:
-            return _fail(self.name, Reason.MALFORMED, "nothing to verify", "没有可验证的内容")
+            return _fail(self.name, Reason.MALFORMED, "nothing to verify", "没有可核验的内容")
         return _FORMAT_OK
+
+
+# Why a key could not sign then (``Key.covers``), as words: (Chinese, English); the code
+# itself never reaches a page.
+_KEY_WINDOW: dict[str, tuple[str, str]] = {
+    "not_yet_valid": ("尚未启用", "not yet in use"),
+    "expired": ("已过使用期", "past its period of use"),
+    "compromised": ("已被注销（泄露）", "compromised"),
+}
+
+
+def _malformed_zh(exc: CredentialError) -> str:
+    """Return what was wrong with unreadable input, in Chinese: a field error's own Chinese
+    text, else one plain sentence (the parsers' English details stay in ``detail``)."""
+    if isinstance(exc, InvalidFieldError):
+        return exc.message_zh
+    if isinstance(exc, InputTooLargeError):
+        return "内容过长，超出允许的大小"
+    return "内容无法识别（不是完整的本系统二维码或电子证照，或已被改动）"
 
 
 class _Signature:
@@ -196,7 +215,7 @@ class _Signature:
                     self.name,
                     Reason.BAD_SIGNATURE,
                     "signature does not verify",
-                    "签名验证失败",
+                    "签名核验失败",
                 )
             if ctx.office is not None and ctx.office.id != office.id:
                 return _fail(
@@ -227,11 +246,12 @@ class _IssuerTrusted:
                 )
             why = key.covers(claims.issued_at)
             if why is not None:
+                why_zh, why_en = _KEY_WINDOW.get(why, ("不可用", "not usable"))
                 return _fail(
                     self.name,
                     Reason.KEY_NOT_VALID,
-                    f"key {key.kid} was {why.replace('_', ' ')} when the token was issued",
-                    f"签发时密钥 {key.kid} 不可用（{why}）",
+                    f"key {key.kid} was {why_en} when the token was issued",
+                    f"签发时密钥 {key.kid} {why_zh}",
                 )
         name = ctx.office.name
         cache_key = (self.name, name)
@@ -254,7 +274,7 @@ class _Scope:
             return _fail(
                 self.name,
                 Reason.OUT_OF_SCOPE,
-                f"{ctx.office.name} may not certify {qt.slug}",
+                f"{ctx.office.name} may not certify the {qt.name_en.lower()}",
                 f"{ctx.office.name}无权认定{qt.name_zh}",
             )
         key = (self.name, qt._name_)  # the member's name: Enum.name/slug are slow properties
@@ -262,7 +282,7 @@ class _Scope:
             key,
             _ok(
                 self.name,
-                f"{qt.slug} is within the office's scope",
+                f"the {qt.name_en.lower()} is within the office's scope",
                 f"{qt.name_zh}在机构认定范围内",
             ),
         )

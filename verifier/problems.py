@@ -132,7 +132,7 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = exc.status_code
-        title = _HTTP_TITLES.get(code, ("HTTP error", "HTTP错误"))
+        title = _HTTP_TITLES.get(code, ("Request error", "请求出错"))
         return render(
             request,
             Problem(

@@ -46,23 +46,23 @@ _PAGE_HEADERS = {
 STRINGS: dict[str, dict[str, Any]] = {
     "zh": {
         "html_lang": "zh-CN",
-        "title": "教师资格证书验证",
+        "title": "教师资格证书核验",
         "subtitle": "核验电子教师资格证书的真伪与当前状态",
         "switch": "English",
         "switch_lang": "en",
         "paste_label": "粘贴二维码链接或令牌",
         "paste_hint": "扫描证书二维码得到的链接（…/v#…），或电子证照文本",
-        "paste_button": "验证",
+        "paste_button": "核验",
         "upload_label": "上传证书文件",
         "upload_hint": "PDF 证书，或证书二维码的照片（PNG / JPEG）",
-        "upload_button": "验证文件",
+        "upload_button": "核验文件",
         "scan_button": "用摄像头扫描二维码",
         "scan_cancel": "取消扫描",
         "or": "或",
-        "landing_heading": "证书验证结果",
-        "another": "验证其他证书",
-        "noscript": "此页面需要启用 JavaScript 才能显示验证结果。",
-        "privacy": "二维码内容只用于本次验证。本页不使用任何外部资源。",
+        "landing_heading": "证书核验结果",
+        "another": "核验其他证书",
+        "noscript": "此页面需要启用 JavaScript 才能显示核验结果。",
+        "privacy": "二维码内容只用于本次核验。本页不使用任何外部资源。",
         "admission_note": (
             "本服务只核查证书本身（限制库按证书编号核查），不保存任何人员信息。"
             "学校和用人单位的准入查询请至全国登记中心办理。"
@@ -113,25 +113,24 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "restriction": "限制库",
                 "binding": "二维码与证照一致",
             },
-            "fresh": "状态数据更新于 {time}（北京时间，{ago}）",
+            "fresh": "状态数据更新于 {time}（{ago}）",
             "no_status": "没有可用的状态数据。",
             "ago_now": "刚刚",
             "ago_minutes": "{n} 分钟前",
             "ago_hours": "{n} 小时前",
             "ago_days": "{n} 天前",
-            "checked_at": "验证时间：{time}（北京时间）",
-            "bj_time": "{time}（北京时间）",
+            "checked_at": "核验时间：{time}",
+            "beijing_zone": "北京时间",
+            "check_other": "其他检查",
             # as the copy's PDF prints it: 有效期至2026年7月5日 (the day included)
             "last_day": "{day}（含当日，北京时间）",
             "not_applicable": {
                 "binding": "不适用：只提供了二维码或电子证照中的一种，无需比对两者。",
             },
             "restriction_checked": "已核对发证机关的教师资格限制库。",
-            "restriction_checked_as_of": (
-                "已核对发证机关的教师资格限制库（数据截至 {time}，北京时间）。"
-            ),
-            "busy": "正在验证…",
-            "network_error": "无法连接验证服务，请检查网络后重试。",
+            "restriction_checked_as_of": ("已核对发证机关的教师资格限制库（数据截至 {time}）。"),
+            "busy": "正在核验…",
+            "network_error": "无法连接核验服务，请检查网络后重试。",
             "no_fragment": (
                 "链接中没有二维码内容。请用手机相机重新扫描证书上的二维码，或在首页粘贴、上传。"
             ),
@@ -139,7 +138,7 @@ STRINGS: dict[str, dict[str, Any]] = {
             "empty_file": "请先选择一个文件。",
             "camera_error": "无法打开摄像头：请允许使用摄像头，或改用上传照片。",
             "camera_looking": "将证书上的二维码对准取景框…",
-            "problem": "无法验证",
+            "problem": "无法核验",
         },
     },
     "en": {
@@ -154,14 +153,14 @@ STRINGS: dict[str, dict[str, Any]] = {
         "paste_hint": (
             "The link a scan of the certificate's QR gives (…/v#…), or the e-licence text"
         ),
-        "paste_button": "Verify",
+        "paste_button": "Check",
         "upload_label": "Upload a certificate file",
         "upload_hint": "The PDF certificate, or a photo of its QR code (PNG / JPEG)",
-        "upload_button": "Verify file",
+        "upload_button": "Check file",
         "scan_button": "Scan the QR with the camera",
         "scan_cancel": "Stop scanning",
         "or": "or",
-        "landing_heading": "Verification result",
+        "landing_heading": "Check result",
         "another": "Check another certificate",
         "noscript": "This page needs JavaScript to show the result.",
         "privacy": (
@@ -233,14 +232,15 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "restriction": "Restricted list",
                 "binding": "QR matches e-licence",
             },
-            "fresh": "Status data as of {time} Beijing time ({ago})",
+            "fresh": "Status data as of {time} ({ago})",
             "no_status": "No status data was available.",
             "ago_now": "just now",
             "ago_minutes": "{n} min ago",
             "ago_hours": "{n} h ago",
             "ago_days": "{n} days ago",
-            "checked_at": "Checked at {time} Beijing time",
-            "bj_time": "{time} Beijing time",
+            "checked_at": "Checked at {time}",
+            "beijing_zone": "Beijing time",
+            "check_other": "Other check",
             "last_day": "{day} (that day included, Beijing time)",
             "not_applicable": {
                 "binding": (
@@ -250,11 +250,10 @@ STRINGS: dict[str, dict[str, Any]] = {
             },
             "restriction_checked": "Checked against the issuing office's restricted list.",
             "restriction_checked_as_of": (
-                "Checked against the issuing office's restricted list (data as of {time} "
-                "Beijing time)."
+                "Checked against the issuing office's restricted list (data as of {time})."
             ),
             "busy": "Checking…",
-            "network_error": "The verification service cannot be reached; check the network.",
+            "network_error": "The checking service cannot be reached; check the network.",
             "no_fragment": (
                 "This link carries no QR content. Scan the certificate's QR again, or paste or "
                 "upload on the home page."
@@ -263,7 +262,7 @@ STRINGS: dict[str, dict[str, Any]] = {
             "empty_file": "Choose a file first.",
             "camera_error": "The camera cannot be opened: allow camera access, or upload a photo.",
             "camera_looking": "Point the camera at the certificate's QR code…",
-            "problem": "Cannot verify",
+            "problem": "Cannot check",
         },
     },
 }

@@ -20,7 +20,13 @@ May import: ``credential``, ``issuer.pdf`` (whether a text can be printed),
 
 from issuer.fields.application import ValidApplication, validate_application
 from issuer.fields.dates import EARLIEST_DATE, CertificationPolicy
-from issuer.fields.decisions import LEGAL_BASIS_MAX, REASON_CODES, Decision, validate_decision
+from issuer.fields.decisions import (
+    LEGAL_BASIS_MAX,
+    REASON_CODES,
+    REASON_CODES_EN,
+    Decision,
+    validate_decision,
+)
 from issuer.fields.errors import Collector, FieldError, ValidationFailed
 from issuer.fields.restrictions import (
     CATEGORIES,
@@ -35,6 +41,7 @@ __all__ = [
     "EARLIEST_DATE",
     "LEGAL_BASIS_MAX",
     "REASON_CODES",
+    "REASON_CODES_EN",
     "CertificationPolicy",
     "Collector",
     "Decision",

@@ -15,6 +15,7 @@ from issuer.fields.errors import Collector
 __all__ = [
     "LEGAL_BASIS_MAX",
     "REASON_CODES",
+    "REASON_CODES_EN",
     "Decision",
     "decision_date",
     "legal_basis",
@@ -31,6 +32,14 @@ REASON_CODES: dict[str, str] = {
     "criminal_conviction": "受到刑事处罚",
     "administrative_error": "认定工作失误",
     "other": "其他",
+}
+# The same reasons as an English page words them (a code never reaches a page).
+REASON_CODES_EN: dict[str, str] = {
+    "misconduct": "Breach of professional ethics",
+    "fraud_in_application": "False application materials",
+    "criminal_conviction": "Criminal conviction",
+    "administrative_error": "Error in the certification",
+    "other": "Other",
 }
 LEGAL_BASIS_MAX = 500
 

@@ -15,10 +15,9 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 
-from credential import QualificationType
+from credential import QualificationType, date_text
 from issuer import holder
 from issuer.errors import IssuerError
-from issuer.pdf import zh_date
 from issuer.settings import IssuerSettings
 from issuer.web.pages import (
     TEMPLATE_ROOT,
@@ -279,26 +278,10 @@ def holder_of(
     return who
 
 
-# The qualification types in English (the codes themselves never reach a page).
-_QUALIFICATION_EN: dict[QualificationType, str] = {
-    QualificationType.KINDERGARTEN: "Kindergarten teacher qualification",
-    QualificationType.PRIMARY: "Primary school teacher qualification",
-    QualificationType.JUNIOR_MIDDLE: "Junior middle school teacher qualification",
-    QualificationType.SENIOR_MIDDLE: "Senior middle school teacher qualification",
-    QualificationType.SECONDARY_VOCATIONAL: "Secondary vocational school teacher qualification",
-    QualificationType.VOCATIONAL_PRACTICE: "Secondary vocational practical instructor "
-    "qualification",
-    QualificationType.HIGHER_EDUCATION: "Higher education teacher qualification",
-}
-_MONTHS_EN = (
-    "January February March April May June July August September October November December"
-).split()
-
-
 def page_date(d: dt.date, lang: str) -> str:
     """Return ``d`` as the pages and the PDF print it: ``2026年6月5日`` (``5 June 2026`` in
-    English)."""
-    return zh_date(d) if lang == "zh" else f"{d.day} {_MONTHS_EN[d.month - 1]} {d.year}"
+    English), by ``credential.date_text``."""
+    return date_text(d, "zh" if lang == "zh" else "en")
 
 
 def _copy_view(copy: holder.HolderCopyView, lang: str) -> dict[str, Any]:
@@ -319,7 +302,7 @@ def _row_view(
     help_key = f"status_help_{row.status}"
     return {
         "number": row.certificate_number,
-        "qualification": qt.name_zh if lang == "zh" else _QUALIFICATION_EN[qt],
+        "qualification": qt.name_in(lang),
         "name": row.name,
         "masked": row.id_number_masked,
         "subject": row.subject,

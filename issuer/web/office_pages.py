@@ -144,7 +144,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "code_for": "{name} 的设置码（只显示这一次，{hours} 小时内有效）：",
         "pending": "已提交，等待另一位管理员批准。",
         "done": "已完成。",
-        "forbidden": "请求被拒绝：表单令牌（CSRF）缺失或不正确，"
+        "forbidden": "请求被拒绝：表单令牌缺失或不正确，"
         "或请求不是从本网站页面提交的。请返回页面重试。",
         "admins_only": "只有管理员可以打开此页面。",
         "supervisors_only": "只有本机构的审核人员和管理员可以打开此页面。",

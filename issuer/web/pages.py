@@ -16,7 +16,8 @@ from urllib.parse import urlsplit
 import jinja2
 from fastapi import Request
 
-from credential import BEIJING, as_utc
+from credential import IdType, QualificationType, beijing_text, date_text
+from issuer.fields import REASON_CODES, REASON_CODES_EN
 from issuer.settings import IssuerSettings
 from issuer.web.problems import language
 
@@ -24,11 +25,13 @@ __all__ = [
     "TEMPLATE_ROOT",
     "beijing",
     "client_address",
+    "day",
     "environment",
     "lang_query",
     "page_headers",
     "page_lang",
     "same_origin",
+    "words",
 ]
 
 TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
@@ -36,14 +39,17 @@ TEMPLATE_ROOT = Path(__file__).resolve().parents[2] / "templates"
 
 def environment(area: str) -> jinja2.Environment:
     """Return the Jinja2 environment of ``templates/<area>/``: autoescaped, an undefined
-    name an error rather than an empty string, and the filter ``beijing`` (a stored UTC
-    time shown in Beijing time, as every page shows times)."""
+    name an error rather than an empty string, and the filters ``beijing`` (a stored UTC
+    time shown in Beijing time in the page's language, as every page shows times), ``day``
+    (a date, as ``credential.date_text`` writes it) and ``words`` (a code as words)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATE_ROOT / area),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
     env.filters["beijing"] = beijing
+    env.filters["day"] = day
+    env.filters["words"] = words
     return env
 
 
@@ -105,9 +111,12 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client is not None else "unknown"
 
 
-def beijing(value: str | dt.datetime | None) -> str:
-    """Return ``value`` (RFC 3339 text or an aware datetime) as ``YYYY-MM-DD HH:MM:SS`` in
-    Beijing time; "" for None, the text itself if it is not a time."""
+@jinja2.pass_context
+def beijing(context: jinja2.runtime.Context, value: str | dt.datetime | None) -> str:
+    """Return ``value`` (RFC 3339 text or a datetime, naive: UTC) in Beijing time as
+    ``credential.beijing_text`` writes it in the page's language (the template's ``lang``,
+    Chinese when it has none): ``2026年6月5日 09:02 北京时间``. Returns "" for None, the
+    text itself if it is not a time."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -117,6 +126,44 @@ def beijing(value: str | dt.datetime | None) -> str:
             return value
     else:
         when = value
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return as_utc(when).astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    return beijing_text(when, "en" if context.get("lang") == "en" else "zh")
+
+
+def _lang(context: jinja2.runtime.Context) -> str:
+    return "en" if context.get("lang") == "en" else "zh"
+
+
+@jinja2.pass_context
+def day(context: jinja2.runtime.Context, value: str | dt.date | None) -> str:
+    """Return the date ``value`` (``YYYY-MM-DD`` text or a date) as every page and the PDF
+    write it in the page's language: ``2026年6月5日`` / ``5 June 2026``. Returns "" for
+    None, the text itself if it is not a date."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            when = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    else:
+        when = value
+    return date_text(when, _lang(context))
+
+
+@jinja2.pass_context
+def words(context: jinja2.runtime.Context, code: str | None, kind: str) -> str:
+    """Return the code ``code`` of ``kind`` (``qualification``, ``id_type`` or ``reason``,
+    a decision's reason code) as words in the page's language, never the code itself: an
+    unknown code reads as "其他"/"Other". Returns "" for None or ""."""
+    if not code:
+        return ""
+    lang = _lang(context)
+    try:
+        if kind == "qualification":
+            return QualificationType.parse(code).name_in(lang)
+        if kind == "id_type":
+            return IdType.parse(code).name_in(lang)
+    except ValueError:
+        pass
+    table = REASON_CODES if lang == "zh" else REASON_CODES_EN
+    return table.get(code, table["other"])

@@ -457,7 +457,7 @@ class Stack:
         lines = [
             "",
             "公共区 / public zone (nginx, TLS by the local CA):",
-            f"  查验 verifier      {self.public_url}/",
+            f"  核验 verifier      {self.public_url}/",
             f"                     (replicas 127.0.0.1:{p['verifier_1']}, :{p['verifier_2']})",
             f"  静态 static files  {self.public_url}/trust-list.jwt, /.well-known/jwks.json,",
             "                     /statuslists/<n>",

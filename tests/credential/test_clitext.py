@@ -60,8 +60,9 @@ def test_a_text_is_filled_in_and_a_missing_field_is_an_error() -> None:
 
 def test_times_are_beijing_time_with_the_zone_named() -> None:
     at = dt.datetime(2026, 6, 4, 16, 2, 3, tzinfo=dt.UTC)  # 00:02 on the 5th in Beijing
-    assert beijing_text(at, "zh") == "2026-06-05 00:02:03 北京时间"
-    assert beijing_text(at, "en") == "2026-06-05 00:02:03 +08:00"
-    assert beijing_text(at.replace(tzinfo=None), "en") == "2026-06-05 00:02:03 +08:00"  # naive: UTC
+    assert beijing_text(at, "zh") == "2026年6月5日 00:02 北京时间"
+    assert beijing_text(at, "en") == "5 June 2026 00:02 Beijing time"
+    naive = at.replace(tzinfo=None)  # naive: UTC
+    assert beijing_text(naive, "en") == "5 June 2026 00:02 Beijing time"
     other = at.astimezone(dt.timezone(dt.timedelta(hours=-5)))
-    assert beijing_text(other) == "2026-06-05 00:02:03 北京时间"
+    assert beijing_text(other) == "2026年6月5日 00:02 北京时间"

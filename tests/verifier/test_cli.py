@@ -182,7 +182,9 @@ def test_verify_with_a_bundle_offline(synced: Harness, tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     # 07:59:55 UTC, shown in Beijing time as the web pages show it
-    assert "结论：有效" in out.stdout and "状态数据时间：2026-11-29 15:59:55 北京时间" in out.stdout
+    assert (
+        "结论：有效" in out.stdout and "状态数据时间：2026年11月29日 15:59 北京时间" in out.stdout
+    )
     lost = synced.world.issue(
         synced.world.certificate(applicants()[5], certificate_number=LOST), idx=212
     )

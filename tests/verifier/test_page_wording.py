@@ -186,7 +186,7 @@ def test_both_forms_compared_are_still_shown_as_a_check() -> None:
     ("lang", "expected"),
     [
         ("zh", "2026年7月5日（含当日，北京时间）"),
-        ("en", "2026-07-05 (that day included, Beijing time)"),
+        ("en", "5 July 2026 (that day included, Beijing time)"),
     ],
 )
 def test_a_purpose_copy_expiry_reads_as_its_pdf_prints_it(lang: str, expected: str) -> None:
@@ -205,13 +205,13 @@ def test_a_purpose_copy_expiry_reads_as_its_pdf_prints_it(lang: str, expected: s
 @pytest.mark.parametrize(
     ("lang", "sync", "expected"),
     [
-        ("zh", _SYNC, "已核对发证机关的教师资格限制库（数据截至 2026-12-05 19:58，北京时间）。"),
+        ("zh", _SYNC, "已核对发证机关的教师资格限制库（数据截至 2026年12月5日 19:58 北京时间）。"),
         ("zh", None, "已核对发证机关的教师资格限制库。"),
         (
             "en",
             _SYNC,
             "Checked against the issuing office's restricted list (data as of "
-            "2026-12-05 19:58 Beijing time).",
+            "5 December 2026 19:58 Beijing time).",
         ),
     ],
 )

@@ -168,7 +168,7 @@ class Verifier:
                 ("No trust list yet", "尚未获取信任列表"),
                 (
                     "This verifier has not synced the national trust list yet.",
-                    "本验证服务尚未同步国家信任列表，暂时无法验证。",
+                    "本核验服务尚未同步国家信任列表，暂时无法核验。",
                 ),
                 headers={"Retry-After": "60"},
             )

@@ -10,16 +10,8 @@ from issuer.web.pages import beijing
 
 __all__ = ["ID_TYPE_NAMES", "beijing", "error_text", "positive_int"]
 
-_ID_TYPE_EN = {
-    IdType.RESIDENT_ID: "Resident identity card",
-    IdType.PASSPORT: "Passport",
-    IdType.HK_MO_PASS: "Mainland travel permit (Hong Kong, Macao)",
-    IdType.TW_PASS: "Mainland travel permit (Taiwan)",
-    IdType.FOREIGN_PERMANENT_RESIDENT: "Foreign permanent resident ID card",
-}
 ID_TYPE_NAMES: dict[str, dict[str, str]] = {
-    "zh": {kind.value: kind.name_zh for kind in IdType},
-    "en": {kind.value: _ID_TYPE_EN.get(kind, kind.value) for kind in IdType},
+    lang: {kind.value: kind.name_in(lang) for kind in IdType} for lang in ("zh", "en")
 }
 """Each identity document type's name by language, keyed by its code."""
 

@@ -79,7 +79,7 @@ BATCH_STRINGS: dict[str, dict[str, str]] = {
         "codes_made": "本次生成 {made} 个领取码，保留 {kept} 个已有的领取码"
         "（{not_valid} 人的证书已失效，未生成）；现有 {live} 个有效领取码。",
         "letters": "领取通知书（PDF，每位教师一页）",
-        "zip": "全部电子证书（PDF，打包为 zip）",
+        "zip": "全部电子证书（PDF，打包为 ZIP 压缩包）",
         "print": "打印文件（PDF，未签名，仅供打印）",
         "back_list": "返回批次列表",
         "colon": "：",

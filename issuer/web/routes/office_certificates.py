@@ -35,7 +35,7 @@ from credential import IdType, QualificationType, beijing_date
 from issuer import holder, issuance, lifecycle, search
 from issuer.console import ConsoleIdentity
 from issuer.errors import IssuerError, NotFound
-from issuer.fields import ValidationFailed
+from issuer.fields import REASON_CODES_EN, ValidationFailed
 from issuer.issuance import printing
 from issuer.pdf import PdfError
 from issuer.web.deps import DbSession, DocumentKey, Now, Settings
@@ -68,9 +68,9 @@ def _t(lang: str) -> dict[str, str]:
 
 def _options(lang: str) -> dict[str, Any]:
     return {
-        "id_types": [(k.value, k.name_zh if lang == "zh" else k.value) for k in IdType],
-        "id_names": {k.value: k.name_zh if lang == "zh" else k.value for k in IdType},
-        "kinds": {k.slug: k.name_zh if lang == "zh" else k.slug for k in QualificationType},
+        "id_types": [(k.value, k.name_in(lang)) for k in IdType],
+        "id_names": {k.value: k.name_in(lang) for k in IdType},
+        "kinds": {k.slug: k.name_in(lang) for k in QualificationType},
         "statuses": list(search.STATUSES),
     }
 
@@ -258,7 +258,8 @@ def record_page(
 
 
 def _reasons(lang: str) -> dict[str, list[tuple[str, str]]]:
-    decision = [(k, k if lang == "en" else v) for k, v in lifecycle.REASON_CODES.items()]
+    words = lifecycle.REASON_CODES if lang == "zh" else REASON_CODES_EN
+    decision = [(k, words[k]) for k in lifecycle.REASON_CODES]
     replace = [
         (k, v[0] if lang == "en" else v[1]) for k, v in lifecycle.REPLACEMENT_REASONS.items()
     ]

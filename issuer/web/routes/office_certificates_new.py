@@ -56,7 +56,7 @@ def _form_page(
     loose = [v for k, v in errors.items() if k not in FIELDS]  # e.g. the whole body
     if loose:
         error = " ".join([error, *loose]).strip()
-    kinds = [(k.slug, k.name_zh if lang == "zh" else k.slug) for k in QualificationType]
+    kinds = [(k.slug, k.name_in(lang)) for k in QualificationType]
     return page(
         request,
         who,
@@ -69,7 +69,7 @@ def _form_page(
         error=error,
         key=key or secrets.token_urlsafe(18),
         kinds=kinds,
-        id_types=[(k.value, k.name_zh if lang == "zh" else k.value) for k in IdType],
+        id_types=[(k.value, k.name_in(lang)) for k in IdType],
     )
 
 

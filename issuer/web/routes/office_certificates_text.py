@@ -26,7 +26,7 @@ CERT_STRINGS: dict[str, dict[str, str]] = {
         "number_hint": "17 位数字，或其开头部分",
         "name": "姓名",
         "birth_date": "出生日期",
-        "date_hint": "格式：YYYY-MM-DD",
+        "date_hint": "按“年-月-日”填写：年份四位，月和日各两位，以短横线分隔",
         "id_type": "证件类型",
         "id_type_any": "（任一）",
         "id_number": "证件号码",

@@ -23,19 +23,29 @@
 
   function pad(n) { return (n < 10 ? '0' : '') + n; }
 
-  // RFC 3339 (UTC) -> "YYYY-MM-DD HH:MM" Beijing time (UTC+8, no DST), browser zone aside.
+  var MONTHS_EN = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
+    'September', 'October', 'November', 'December'];
+
+  // A calendar date as every page and the PDF print it (credential.date_text):
+  // 2026年6月5日, or 5 June 2026; never 2026-06-05.
+  function dateText(y, m, d) {
+    return LANG === 'en' ? d + ' ' + MONTHS_EN[m - 1] + ' ' + y : y + '年' + m + '月' + d + '日';
+  }
+
+  // RFC 3339 (UTC) -> Beijing time as credential.beijing_text writes it, browser zone
+  // aside (UTC+8, no DST): 2026年6月5日 09:02 北京时间, or 5 June 2026 09:02 Beijing time.
   function beijing(iso) {
     var t = Date.parse(iso);
     if (isNaN(t)) { return String(iso); }
     var d = new Date(t + 8 * 3600 * 1000);
-    return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate()) +
-      ' ' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes());
+    return dateText(d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDate()) + ' ' +
+      pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ' ' + S.beijing_zone;
   }
 
   function day(iso) {
     var m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso));
-    if (!m || LANG === 'en') { return String(iso); }
-    return m[1] + '年' + Number(m[2]) + '月' + Number(m[3]) + '日';
+    if (!m) { return String(iso); }
+    return dateText(Number(m[1]), Number(m[2]), Number(m[3]));
   }
 
   // A purpose copy's expires_at is the first instant it no longer verifies (00:00 Beijing
@@ -149,7 +159,7 @@
         li.setAttribute('data-check', String(c.name));
         li.appendChild(el('span', 'check__mark', MARKS[state])).setAttribute('aria-hidden', 'true');
         var text = el('span', 'check__text');
-        text.appendChild(el('span', 'check__name', S.check_names[c.name] || c.name));
+        text.appendChild(el('span', 'check__name', S.check_names[c.name] || S.check_other));
         var detail = state === 'na' ? S.not_applicable[c.name] : c.detail;
         if (c.name === 'restriction' && c.ok !== null) {
           // say what was checked, and how recent that list is

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from credential import BEIJING
+from credential import beijing_text
 from tests.factory.console import signed_in
 from tests.factory.issuer import IssuerHarness, issue, rows
 
@@ -18,9 +18,7 @@ def test_the_certificate_page_shows_beijing_time(issuer_env: IssuerHarness) -> N
     stored = row["created_at"]
     if isinstance(stored, str):
         stored = dt.datetime.fromisoformat(stored)
-    if stored.tzinfo is None:
-        stored = stored.replace(tzinfo=dt.UTC)
-    shown = stored.astimezone(BEIJING).strftime("%Y-%m-%d %H:%M:%S")
+    shown = beijing_text(stored)  # naive: UTC; 2026年6月5日 09:02 北京时间
     clerk = signed_in(issuer_env, "clerk-t", "clerk")
     page = clerk.get(f"/office/certificates/{number}")
     assert page.status_code == 200
