@@ -79,7 +79,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
                 for f in findings[:20]:
                     tr.write_line(f"  {f.path}:{f.line_no}: {f.what}: {f.line[:300]}")
         elif tr is not None:  # also under -q (make test): the CI log says what was scanned
-            tr.ensure_newline()
+            tr.write("\n")  # after the progress dots, which xdist leaves unterminated
             tr.write_line(f"log scan: {lines} log lines, no personal data")
     finally:
         _recorder.remove()
