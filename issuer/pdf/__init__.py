@@ -29,11 +29,20 @@ from ._letters import ClaimLetter, render_claim_letters
 from ._printable import purpose_too_wide, too_wide, unprintable_character
 from ._qr import QrMatrix, encode_qr
 from ._render import render_certificate, render_many
-from ._sign import CREDENTIAL_MEDIA_TYPE, SIGNATURE_FIELD, PdfSignError, signed_certificate_pdf
+from ._sign import (
+    CREDENTIAL_MEDIA_TYPE,
+    PHOTO_ATTACHMENT,
+    PHOTO_MEDIA_TYPE,
+    SIGNATURE_FIELD,
+    PdfSignError,
+    signed_certificate_pdf,
+)
 from ._values import PrintItem, field_values, zh_date
 
 __all__ = [
     "CREDENTIAL_MEDIA_TYPE",
+    "PHOTO_ATTACHMENT",
+    "PHOTO_MEDIA_TYPE",
     "SIGNATURE_FIELD",
     "ClaimLetter",
     "FieldTooLongError",

@@ -277,6 +277,28 @@ class Page:
             quiet=q["quiet_modules"],
         )
 
+    def photo(self, jpeg: bytes | None) -> None:
+        """Draw the holder's photo in the layout's photo box (x_mm, y_mm: its top-left;
+        width_mm, height_mm), framed by a hairline; without a photo, nothing (a certificate
+        made without one)."""
+        if jpeg is None:
+            return
+        box, c = self.s.layout["photo"], self.c
+        w, h = box["width_mm"] * MM, box["height_mm"] * MM
+        x, y = box["x_mm"] * MM, self.s.y(box["y_mm"]) - h
+        try:
+            reader = ImageReader(io.BytesIO(jpeg))
+            reader.getSize()
+        except Exception as exc:  # PIL raises many kinds for a bad image
+            raise PdfError(f"photo is not a readable image: {exc}") from exc
+        c.drawImage(reader, x, y, w, h, preserveAspectRatio=True, anchor="c")
+        if box.get("frame_pt"):
+            c.saveState()
+            c.setStrokeColor(self.s.color(box.get("frame_color", "hairline")))
+            c.setLineWidth(box["frame_pt"])
+            c.rect(x, y, w, h, stroke=1, fill=0)
+            c.restoreState()
+
     def seal(self, png: bytes | None, seal_text: str | None = None) -> None:
         sl, c = self.s.layout["seal"], self.c
         r = sl["diameter_mm"] * MM / 2
@@ -477,5 +499,7 @@ class Page:
             self.spec_text(spec, values, "office")
         if "footer" in lay:
             self.spec_text(lay["footer"], values, "footer")
+        if own and "photo" in lay:
+            self.photo(item.photo)
         if own:
             self.seal(item.seal_png, item.seal_text)

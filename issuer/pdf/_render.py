@@ -52,6 +52,7 @@ def render_certificate(
     purpose: str | None = None,
     purpose_expires: dt.date | None = None,
     seal_text: str | None = None,
+    photo: bytes | None = None,
 ) -> bytes:
     """Return a one-page A4 PDF of ``cert``.
 
@@ -60,10 +61,12 @@ def render_certificate(
     purpose-bound copy (加注件): identity number masked, purpose printed across the page.
     ``seal_png`` is the office's seal image; without one a layout with a vector seal (v2)
     draws it, with ``seal_text`` (default the layout's, 教师资格认定专用章) under the star.
+    ``photo`` (a JPEG) is printed where the layout has a photo box (v3 on; older layouts
+    have none and print no photo).
     Raises GlyphMissingError for a character no font has, FieldTooLongError, LayoutError,
     and PdfError (all PdfError).
     """
-    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout, seal_text)
+    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout, seal_text, photo)
     return draw_pdf([item], verifier_url=verifier_url, layout=layout)
 
 

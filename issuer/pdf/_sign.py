@@ -39,6 +39,8 @@ from ._values import PrintItem
 
 __all__ = [
     "CREDENTIAL_MEDIA_TYPE",
+    "PHOTO_ATTACHMENT",
+    "PHOTO_MEDIA_TYPE",
     "SIGNATURE_FIELD",
     "PdfSignError",
     "signed_certificate_pdf",
@@ -46,6 +48,8 @@ __all__ = [
 
 SIGNATURE_FIELD = "JiaoziSignature"
 CREDENTIAL_MEDIA_TYPE = "application/vc+jwt"
+PHOTO_ATTACHMENT = "photo.jpg"  # the holder's photo, beside the credential
+PHOTO_MEDIA_TYPE = "image/jpeg"
 _JWS_ALPHABET = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.")
 _BYTE_RANGE_SLOT = b"[0 ########## ########## ##########]"
 _CONTENTS_KEY = b" /Contents "
@@ -89,41 +93,60 @@ def _prepare(
     certificate_number: str,
     contents_size: int,
     signed_at: dt.datetime,
+    photo: bytes | None = None,
 ) -> None:
-    """Add the attachment, the signature field and its placeholder to ``canvas``."""
+    """Add the attachments, the signature field and its placeholder to ``canvas``."""
     doc = canvas._doc
     catalog = doc.Catalog
+    files: list[tuple[str, bytes, str, str, str]] = []
     if credential_jws is not None:
-        data = credential_jws.encode("ascii")
-        name = PDFString(f"{certificate_number}.vc.jwt")
-        stream = PDFStream(
-            PDFDictionary(
-                {
-                    "Type": "/EmbeddedFile",
-                    "Subtype": "/" + CREDENTIAL_MEDIA_TYPE.replace("/", "#2F"),
-                    "Params": PDFDictionary({"Size": len(data)}),
-                }
-            ),
-            content=data,
-        )
-        filespec = doc.Reference(
-            PDFDictionary(
-                {
-                    "Type": "/Filespec",
-                    "F": name,
-                    "UF": name,
-                    "EF": PDFDictionary({"F": stream, "UF": stream}),
-                    "Desc": PDFString("电子证照 e-licence (W3C VC, JWS)"),
-                    "AFRelationship": "/Source",
-                }
+        files.append(
+            (
+                f"{certificate_number}.vc.jwt",
+                credential_jws.encode("ascii"),
+                CREDENTIAL_MEDIA_TYPE,
+                "电子证照 e-licence (W3C VC, JWS)",
+                "/Source",
             )
         )
-        catalog.Names = PDFDictionary(
-            {"EmbeddedFiles": PDFDictionary({"Names": PDFArray([name, filespec])})}
-        )
+        if photo is not None:
+            # only beside the credential: the photo is judged by the digest the credential
+            # carries, and a purpose-bound copy carries no credential
+            files.append((PHOTO_ATTACHMENT, photo, PHOTO_MEDIA_TYPE, "持证人照片 photo", "/Data"))
+    if files:
+        names: list[Any] = []
+        specs: list[Any] = []
+        # the EmbeddedFiles name tree's keys must be sorted
+        for filename, data, media_type, desc, relationship in sorted(files):
+            name = PDFString(filename)
+            stream = PDFStream(
+                PDFDictionary(
+                    {
+                        "Type": "/EmbeddedFile",
+                        "Subtype": "/" + media_type.replace("/", "#2F"),
+                        "Params": PDFDictionary({"Size": len(data)}),
+                    }
+                ),
+                content=data,
+            )
+            filespec = doc.Reference(
+                PDFDictionary(
+                    {
+                        "Type": "/Filespec",
+                        "F": name,
+                        "UF": name,
+                        "EF": PDFDictionary({"F": stream, "UF": stream}),
+                        "Desc": PDFString(desc),
+                        "AFRelationship": relationship,
+                    }
+                )
+            )
+            names += [name, filespec]
+            specs.append(filespec)
+        catalog.Names = PDFDictionary({"EmbeddedFiles": PDFDictionary({"Names": PDFArray(names)})})
         # /AF (associated files, PDF 2.0 and PDF/A-3) is not among reportlab's catalog keys.
         catalog.__NoDefault__ = [*PDFCatalog.__NoDefault__, "AF"]
-        catalog.AF = PDFArray([filespec])
+        catalog.AF = PDFArray(specs)
     value = doc.Reference(
         _Formatted(
             b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M "
@@ -176,10 +199,13 @@ def signed_certificate_pdf(
     purpose_expires: dt.date | None = None,
     signed_at: dt.datetime | None = None,
     seal_text: str | None = None,
+    photo: bytes | None = None,
 ) -> bytes:
     """Return the one-page A4 PDF of ``cert`` (as ``render_certificate`` draws it) with
     ``credential_jws`` attached as ``<certificate number>.vc.jwt`` (nothing attached when
-    None: a purpose-bound copy must not carry the full identity number) and a PAdES B-B
+    None: a purpose-bound copy must not carry the full identity number), ``photo`` (a
+    JPEG, the one whose SHA-256 the credential binds) printed where the layout has a photo
+    box and attached as ``photo.jpg`` beside the credential, and a PAdES B-B
     signature by ``signer`` over the whole file; ``signed_at`` (default now) is its /M.
 
     Raises PdfSignError for an unusable JWS or certificate number, and what
@@ -196,12 +222,13 @@ def signed_certificate_pdf(
         raise PdfSignError(f"unusable certificate number {number!r}")
     size = signer.max_size
     when = signed_at or dt.datetime.now(dt.UTC)
-    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout, seal_text)
+    item = PrintItem(cert, qr_text, purpose, purpose_expires, seal_png, layout, seal_text, photo)
 
     def prepare(canvas: Canvas) -> None:
         _prepare(
             canvas,
             credential_jws=credential_jws,
+            photo=photo,
             certificate_number=number,
             contents_size=size,
             signed_at=when,

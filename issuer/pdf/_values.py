@@ -23,6 +23,7 @@ class PrintItem:
     seal_png: bytes | None = None
     layout: str | None = None
     seal_text: str | None = None  # the seal's purpose text (a vector seal), else the layout's
+    photo: bytes | None = None  # the holder's photo, a JPEG (printed where the layout has a box)
 
 
 def zh_date(d: dt.date) -> str:

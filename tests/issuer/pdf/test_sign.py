@@ -354,3 +354,51 @@ def test_root_rotation_then_a_renewal_chains_the_same_document_key_to_the_new_ro
     assert after.key_pem == before.key_pem  # the office keeps its document key
     new_root = x509.load_der_x509_certificate(after.chain_der[0])
     x509.load_der_x509_certificate(after.cert_der).verify_directly_issued_by(new_root)
+
+
+def _jpeg() -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", (60, 84), (200, 180, 170)).save(buf, "JPEG", quality=80)
+    return buf.getvalue()
+
+
+def test_photo_is_attached_beside_the_credential_and_signed_with_it(
+    signed: Signed, store: KeyStore
+) -> None:
+    from issuer.pdf import PHOTO_ATTACHMENT
+
+    photo = _jpeg()
+    cert = sample_certificate(certificate_number=NUMBER)
+    out = signed_certificate_pdf(
+        cert,
+        qr_text=signed.qr,
+        verifier_url=VERIFIER_URL,
+        signer=pades_signer(signed.key),
+        credential_jws=signed.jws,
+        layout="v2",
+        photo=photo,
+    )
+    attachments = pypdf.PdfReader(io.BytesIO(out)).attachments
+    # the name tree sorted: the credential (digits) before photo.jpg
+    assert list(attachments) == [f"{NUMBER}.vc.jwt", PHOTO_ATTACHMENT]
+    assert attachments[PHOTO_ATTACHMENT] == [photo]
+    assert extract(out).credential == signed.jws
+    status = validate(out, signed.key.chain_der[0])
+    assert status.bottom_line and status.coverage.name == "ENTIRE_FILE"
+
+
+def test_a_purpose_copy_carries_no_photo_file(signed: Signed) -> None:
+    # no credential attached (it holds the full identity number), so no photo beside it
+    out = signed_certificate_pdf(
+        sample_certificate(certificate_number=NUMBER),
+        qr_text=signed.qr,
+        verifier_url=VERIFIER_URL,
+        signer=pades_signer(signed.key),
+        credential_jws=None,
+        purpose="入职审核",
+        purpose_expires=dt.date(2026, 7, 1),
+        photo=_jpeg(),
+    )
+    assert pypdf.PdfReader(io.BytesIO(out)).attachments == {}
