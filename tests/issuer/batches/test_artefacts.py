@@ -191,6 +191,11 @@ def test_claim_letters_name_each_teacher_number_and_code_one_page_each(
         assert name in page and codes[row] in page
         assert "领取码" in page and f"{issuer_env.settings.public_url}/holder" in page
         assert issuer_env.settings.office_name in page
+        # one verb for checking (issue 15 point 3): 核验, never 查验 or 验证 (核验证书 is
+        # 核验 + 证书)
+        flat = page.replace(" ", "").replace("\n", "")
+        assert "核验" in flat and "查验" not in flat
+        assert not re.search("(?<!核)验证", flat)
     actions = [r.detail_json for r in _audit(issuer_env, "holder.batch_codes_shown")]
     assert any("claim-letters.pdf" in d for d in actions)
 
