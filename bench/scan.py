@@ -1,8 +1,10 @@
 """Scanning as phones do (issue 15 point 7): 1,000 simulated phone photos of printed
 certificates read by the verifier's photo path.
 
-Five distinct certificates are rendered by the current renderer (``issuer.pdf``) and then
-by pdftoppm to whole A4 pages of about 2 megapixels; ``tests.factory.phone`` photographs
+Five distinct certificates are rendered by the current renderer (``issuer.pdf``) in the
+layout new certificates are made in (``LAYOUT``, v3: a 58 mm QR), each with the synthetic
+holder's photo printed on it (``tests.factory.phone.holder_photo``), and then by pdftoppm
+to whole A4 pages of about 2 megapixels; ``tests.factory.phone`` photographs
 them (seed ``i`` shoots certificate ``i % 5``: rotated up to 20 degrees, tilted, blurred
 0-2 px, unevenly lit, grainy, JPEG quality 60), and each photo is read by
 ``verifier.extract.extract``: the function the upload route runs in its sandbox workers.
@@ -29,6 +31,7 @@ from PIL import Image
 
 PHOTOS = 1000
 CERTIFICATES = 5
+LAYOUT = "v3"  # the newest layout (issuer.db.models' default)
 GOAL = 0.99
 BEFORE_EVERY = 5  # every 5th photo is also read without the dense-region pass
 FAILURES = Path(__file__).with_name("scan_failures.json")
@@ -44,6 +47,7 @@ def _certificates() -> list[tuple[bytes, str]]:
     from issuer.pdf import render_certificate
     from tests.factory import VERIFIER_URL
     from tests.factory.pdf import fixed_world, qr_text_for, sample_certificate
+    from tests.factory.phone import holder_photo
 
     world = fixed_world()
     out = []
@@ -54,7 +58,10 @@ def _certificates() -> list[tuple[bytes, str]]:
             subject=_SUBJECTS[i],
         )
         qr = qr_text_for(world, cert)
-        out.append((render_certificate(cert, qr_text=qr, verifier_url=VERIFIER_URL), qr))
+        pdf = render_certificate(
+            cert, qr_text=qr, verifier_url=VERIFIER_URL, layout=LAYOUT, photo=holder_photo()
+        )
+        out.append((pdf, qr))
     return out
 
 

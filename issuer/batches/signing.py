@@ -342,7 +342,7 @@ def _unpack(
             "valid",
             now,
             kid,
-            "v2",  # the newest certificate layout (issuer.db.models)
+            "v3",  # the newest certificate layout (issuer.db.models)
             ref,
         )
         out.append((values, detail, r.row_number))

@@ -186,8 +186,9 @@ class Certificate(IssuerModel, table=True):
     status_reason: str | None = Field(default=None, max_length=64)
     status_changed_at: dt.datetime | None = _ts_or_none()
     # the certificate layout new certificates are printed in (templates/certificate/);
-    # a row keeps its own, so older certificates print as they did (v2: issue 15's seal)
-    layout_version: str = Field(default="v2", max_length=16)
+    # a row keeps its own, so older certificates print as they did (v2: issue 15's seal;
+    # v3: the holder's photo and a QR a phone photo of the whole page reads)
+    layout_version: str = Field(default="v3", max_length=16)
     # revision 0007: the restricted list's person reference (HMAC under the key shared
     # nationally), so that a national entry finds this office's certificates of the
     # person; NULL for certificates issued before it (docs/registry.md)

@@ -11,11 +11,12 @@ import functools
 import hashlib
 import io
 import math
+import zlib
 from typing import Any
 
 from reportlab.lib.colors import Color
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfgen.canvas import Canvas
 
 from ._errors import FieldTooLongError, LayoutError, PdfError
@@ -58,6 +59,18 @@ def _qr_matrix(text: str, error: str, mask: int | None, engine: str) -> QrMatrix
 _FIXED_LAYERS: dict[tuple[Any, ...], list[str]] = {}
 
 
+class _CompressedForm(pdfdoc.PDFFormXObject):  # type: ignore[misc]  # reportlab is untyped
+    """A form XObject whose content stream is already Flate-compressed (the vector
+    seal's, made once per process; reportlab would compress it again in every document).
+    It names no resources but the basic ones every form lists."""
+
+    def __init__(self, width: float, height: float, stream: bytes) -> None:
+        super().__init__(0, 0, width, height)
+        contents = pdfdoc.PDFStream(content=stream)
+        contents.dictionary["Filter"] = pdfdoc.PDFName("FlateDecode")  # applied: not again
+        self.Contents = contents
+
+
 class Page:
     def __init__(self, canvas: Canvas, style: Style) -> None:
         self.c = canvas
@@ -67,6 +80,8 @@ class Page:
         self.fixed = style.fixed_font  # the fixed texts' font on this page (see draw)
         self.office: tuple[str, Runs] | None = None  # the office's name and its runs
         self._office_name = ""  # the issuing office's name (the seal's arc)
+        # a print file's form XObjects by key (see draw), None for a page drawn whole
+        self._forms: dict[tuple[Any, ...], str] | None = None
         # what draw() draws: "all"; or "fixed" (border, rules, the layout's fixed texts:
         # the background a print file shares between its pages) or "own" (the rest)
         self.layer = "all"
@@ -333,14 +348,71 @@ class Page:
         office name along the upper arc and the purpose text beneath the star, all in
         outlines (not extractable text: the name would come out of pdftotext as stray
         characters among the fields). Raises FieldTooLongError when the name or the
-        purpose does not fit even at the layout's smallest size."""
-        sl, c = self.s.layout["seal"], self.c
-        office = self._office_name
+        purpose does not fit even at the layout's smallest size.
+
+        The seal is the same on every certificate of an office: its operators (paths
+        and colours only, no resource names) are computed once per (layout, office name,
+        seal text) and kept on the Style; in a print file (``forms``) it is drawn once
+        per document as a form XObject that every page of that office shows."""
+        text = (seal_text or self.s.layout["seal"]["purpose_text"]).strip()
+        code = self._seal_code(cx, cy, r, text)  # raises before anything is drawn
+        c, forms = self.c, self._forms
         c.saveState()
-        # semi-opaque ink multiplied over the date and the office name, as a stamp on paper
+        # ink multiplied over the date and the office name, as a stamp on paper. (The
+        # layouts' "opacity" was never in effect: reportlab's setFillColor and
+        # setStrokeColor reset the alpha to the colour's own, 1, right after it was set;
+        # v2's pages, and so its goldens, show the seal opaque, and v3 keeps that look.)
         c.setBlendMode("Multiply")
-        c.setFillAlpha(sl["opacity"])
-        c.setStrokeAlpha(sl["opacity"])
+        if code is None:  # operators naming document resources: drawn afresh
+            self._seal_body(cx, cy, r, text)
+        elif forms is not None:
+            # A form XObject painted in the page's graphics state (not a transparency
+            # group): the blend mode above applies to each of its paths as if inline.
+            # Its stream is compressed once per process, not once per document.
+            key = ("seal", self.s.version, self._office_name, text)
+            name = forms.get(key)
+            if name is None:
+                name = f"JiaoziSeal{sum(1 for k in forms if k[0] == 'seal') + 1}"
+                width, height = c._pagesize
+                c._doc.addForm(name, _CompressedForm(width, height, code[1]))
+                forms[key] = name
+            c.doForm(name)
+        else:
+            c._code.extend(code[0])
+        c.restoreState()
+
+    def _seal_code(
+        self, cx: float, cy: float, r: float, text: str
+    ) -> tuple[list[str], bytes] | None:
+        """Return the seal's operators (colours, paths, transforms) and the same as a
+        Flate-compressed stream, from the Style's memo when it has them; None when they
+        name a resource of the document (an ExtGState: a colour with an alpha of its
+        own), which another document would not have."""
+        key = (self._office_name, text, cx, cy, r)
+        memo = self.s.seal_code
+        if key in memo:
+            return memo[key]
+        c = self.c
+        start = len(c._code)
+        c.saveState()
+        try:
+            self._seal_body(cx, cy, r, text)
+            ops = c._code[start + 1 :]
+        finally:  # the page as it was: the caller draws the operators
+            c.restoreState()
+            del c._code[start:]
+        code = None
+        if not any(op.endswith(" gs") for op in ops):
+            code = (ops, zlib.compress(pdfdoc.pdfdocEnc("\n".join(ops))))
+        if len(memo) >= 64:
+            memo.clear()
+        memo[key] = code
+        return code
+
+    def _seal_body(self, cx: float, cy: float, r: float, text: str) -> None:
+        """Ring, star, the office name on the arc and ``text`` under the star (colours,
+        paths and transforms: all in the caller's saved state)."""
+        sl, c = self.s.layout["seal"], self.c
         color = self.s.color(sl["color"])
         c.setStrokeColor(color)
         c.setFillColor(color)
@@ -363,8 +435,7 @@ class Page:
                 p.lineTo(x, y)
         p.close()
         c.drawPath(p, stroke=0, fill=1)
-        self._seal_name(office, cx, cy, r - ring)
-        text = (seal_text or sl["purpose_text"]).strip()
+        self._seal_name(self._office_name, cx, cy, r - ring)
         if text:
             runs = self.fonts.runs(text, "seal_text")
             size = sl["purpose_size"]
@@ -380,7 +451,6 @@ class Page:
             c.translate(cx - width / 2, cy - sl["purpose_dy_mm"] * MM)
             draw_outlined(c, runs, self.fonts.by_name, size)
             c.restoreState()
-        c.restoreState()
 
     def _seal_name(self, office: str, cx: float, cy: float, inside: float) -> None:
         """The office name along the upper arc, each character upright to the ring: a
@@ -427,6 +497,7 @@ class Page:
         """Draw the page of ``item``. With ``forms`` (a print file's), the fixed layer is
         drawn once per document as a form XObject (per layout, fixed font and set of rows
         printed), named in ``forms``, and each page shows it and draws the rest."""
+        self._forms = forms
         values = field_values(item)
         values["verifier_url"] = verifier_url.rstrip("/")
         office = values["office"]

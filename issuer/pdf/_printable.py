@@ -7,11 +7,13 @@ printed is refused with a field error instead of failing at the printer.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 
 from reportlab.pdfbase import pdfmetrics
 
 from ._errors import LayoutError
+from ._layout import available_layouts
 from ._style import MM, get_style
 from ._values import zh_date
 
@@ -52,20 +54,34 @@ def unprintable_character(text: str, *, layout: str = "v1") -> str | None:
     return None
 
 
+@functools.cache
+def _every_layout() -> tuple[str, ...]:
+    """The layouts a certificate may be printed in (read once: validation asks per row)."""
+    return tuple(available_layouts())
+
+
 # (layout, field) -> (room in points, smallest size, an upper bound of one character's width
 # at that size): what too_wide needs of a layout, worked out once
 _ROOMS: dict[tuple[str, str], tuple[float, float, float]] = {}
 
 
-def too_wide(field: str, text: str, *, layout: str = "v1") -> float | None:
+def too_wide(field: str, text: str, *, layout: str | None = None) -> float | None:
     """Return the width in points ``text`` needs at the layout's smallest value size when
     that is more than the room of field ``field``'s line (the certificate could not be
     printed: the renderer would raise FieldTooLongError), else None.
+
+    The room is the row's own (``max_mm`` and ``min_size`` where the row has them: v3's
+    rows beside the photo are shorter), else the table's. Without ``layout``, every
+    layout is asked and the widest need returned: validation refuses what any layout
+    could not print, whichever a certificate is made or reprinted in.
 
     For a field drawn in the fields table without a note (name, subject, ethnicity) and
     a text every character of which a font has (see ``unprintable_character``; else
     GlyphMissingError). Raises LayoutError for an unknown layout or such a field.
     """
+    if layout is None:
+        needs = [too_wide(field, text, layout=v) for v in _every_layout()]
+        return max((n for n in needs if n is not None), default=None)
     key = (layout, field)
     got = _ROOMS.get(key)
     if got is None:
@@ -78,8 +94,9 @@ def too_wide(field: str, text: str, *, layout: str = "v1") -> float | None:
             max(getattr(pdfmetrics.getFont(n).face, "charWidths", {}).values(), default=1000)
             for n in style.fonts.names
         )
-        min_size = float(f["min_value_size"])
-        got = _ROOMS[key] = (f["value_max_mm"] * MM, min_size, widest / 1000 * min_size)
+        min_size = float(rows[0].get("min_size", f["min_value_size"]))
+        room = rows[0].get("max_mm", f["value_max_mm"]) * MM
+        got = _ROOMS[key] = (room, min_size, widest / 1000 * min_size)
     room, min_size, bound = got
     if len(text) * bound <= room:  # (a name of up to ~44 characters of any kind)
         return None
@@ -88,11 +105,14 @@ def too_wide(field: str, text: str, *, layout: str = "v1") -> float | None:
     return width if width > room + 1e-9 else None
 
 
-def purpose_too_wide(purpose: str, *, layout: str = "v1") -> bool:
+def purpose_too_wide(purpose: str, *, layout: str | None = None) -> bool:
     """Return True if a purpose-bound copy with ``purpose`` could not be printed: its
     purpose line or its watermark would not fit even at their smallest sizes (whatever
-    the expiry date: the widest is assumed). ``purpose`` must be drawable (see
-    ``unprintable_character``; else GlyphMissingError). Raises LayoutError."""
+    the expiry date: the widest is assumed); without ``layout``, in any layout.
+    ``purpose`` must be drawable (see ``unprintable_character``; else
+    GlyphMissingError). Raises LayoutError."""
+    if layout is None:
+        return any(purpose_too_wide(purpose, layout=v) for v in _every_layout())
     style = get_style(layout)
     values = {"purpose": purpose, "expires": zh_date(dt.date(2099, 12, 28))}
     for spec in (style.layout["purpose_line"], style.layout["watermark"]):

@@ -60,6 +60,10 @@ class Style:
         self.fixed_layer_reusable = all(
             runs == ((self.fixed_font, text),) for text, runs in self.fixed_runs.items()
         )
+        # the vector seal's content-stream operators and their compressed stream by
+        # (office name, seal text, centre, radius): the same for every certificate of an
+        # office (Page._seal_code)
+        self.seal_code: dict[tuple[Any, ...], tuple[list[str], bytes] | None] = {}
         self.label_runs = {
             row["key"]: self._label(row["label"]) for row in layout["fields"]["rows"]
         }

@@ -20,11 +20,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageChops, ImageFilter
+from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 from tests.factory.pdf import tool
 
-__all__ = ["PAGE_SIDE", "Shot", "page_image", "phone_photo", "shot"]
+__all__ = ["PAGE_SIDE", "Shot", "holder_photo", "page_image", "phone_photo", "shot"]
 
 #: pixels on the page render's longer side: A4 at 1224 x 1731 is 2.1 megapixels
 PAGE_SIDE = 1731
@@ -42,6 +42,25 @@ def page_image(pdf: bytes, side: int = PAGE_SIDE) -> Image.Image:
         subprocess.run([tool("pdftoppm"), *args, str(path), str(Path(d) / "p")], check=True)
         with Image.open(next(Path(d).glob("p*.png"))) as im:
             return im.convert("L")
+
+
+@functools.lru_cache(maxsize=4)
+def holder_photo(background: str = "#8DB6E0", coat: str = "#2F3A4A") -> bytes:
+    """Return a synthetic holder's photo to print: a JPEG of 295 x 413 pixels (5:7, the
+    one-inch photo the photo path normalises uploads to), a plain background and an
+    abstract head and shoulders drawn with Pillow (never a real person's photo). The same
+    bytes on every call with the same arguments (Pillow's encoder is deterministic)."""
+    w, h = 295, 413
+    img = Image.new("RGB", (w, h), background)
+    d = ImageDraw.Draw(img)
+    d.ellipse((w * 0.08, h * 0.70, w * 0.92, h * 1.25), fill=coat)  # shoulders
+    d.polygon([(w * 0.42, h * 0.70), (w * 0.5, h * 0.86), (w * 0.58, h * 0.70)], fill="#F2F2F2")
+    d.rectangle((w * 0.42, h * 0.52, w * 0.58, h * 0.72), fill="#D9B59A")  # neck
+    d.ellipse((w * 0.28, h * 0.16, w * 0.72, h * 0.62), fill="#E3C1A5")  # face
+    d.chord((w * 0.27, h * 0.12, w * 0.73, h * 0.50), 180, 360, fill="#2B2522")  # hair
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=90)
+    return buf.getvalue()
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,6 +55,7 @@ from tests.factory.pdf import (
     sample_certificate,
     tool,
 )
+from tests.factory.phone import holder_photo
 
 GOLDEN = REPO / "tests" / "golden"
 DOCS_IMG = REPO / "docs" / "img"
@@ -75,11 +76,19 @@ def invariant() -> Iterator[None]:
 
 
 def _pdf(case: str, layout: str = "v1") -> bytes:
+    """The golden case's page; from v3 on with the synthetic holder's photo
+    (tests.factory.phone.holder_photo), except in the case "no-photo" (a certificate
+    made without one: no box is printed)."""
     world = fixed_world()
-    if case == "sample":
+    photo = holder_photo() if layout not in ("v1", "v2") and case != "no-photo" else None
+    if case in ("sample", "no-photo"):
         cert = sample_certificate()
         return render_certificate(
-            cert, qr_text=qr_text_for(world, cert), verifier_url=VERIFIER_URL, layout=layout
+            cert,
+            qr_text=qr_text_for(world, cert),
+            verifier_url=VERIFIER_URL,
+            layout=layout,
+            photo=photo,
         )
     if case == "rare-name":
         cert = sample_certificate(
@@ -93,7 +102,11 @@ def _pdf(case: str, layout: str = "v1") -> bytes:
             ethnicity=None,
         )
         return render_certificate(
-            cert, qr_text=qr_text_for(world, cert), verifier_url=VERIFIER_URL, layout=layout
+            cert,
+            qr_text=qr_text_for(world, cert),
+            verifier_url=VERIFIER_URL,
+            layout=layout,
+            photo=photo,
         )
     if case == "purpose-copy":
         cert = sample_certificate()
@@ -104,6 +117,7 @@ def _pdf(case: str, layout: str = "v1") -> bytes:
             purpose=PURPOSE,
             purpose_expires=PURPOSE_EXPIRES,
             layout=layout,
+            photo=photo,
         )
     raise AssertionError(case)
 
@@ -143,13 +157,23 @@ def difference(a: Image.Image, b: Image.Image) -> tuple[float, float, tuple[int,
 
 # Each layout version has its goldens: v1's (certificate-<case>.png, made before v2) pin
 # how certificates issued in v1 still print; the newest layout's are also docs/img's
-# certificate-<case>.png, the look docs/pdf.md shows.
-GOLDEN_NAMES = {"v1": "certificate-{case}.png", "v2": "certificate-v2-{case}.png"}
-NEWEST = "v2"
+# certificate-<case>.png, the look docs/pdf.md shows. v3 prints the holder's photo: its
+# cases carry the synthetic one, and "no-photo" is a v3 certificate made without one.
+GOLDEN_NAMES = {
+    "v1": "certificate-{case}.png",
+    "v2": "certificate-v2-{case}.png",
+    "v3": "certificate-v3-{case}.png",
+}
+NEWEST = "v3"
+CASES = [
+    (layout, case)
+    for layout in sorted(GOLDEN_NAMES)
+    for case in ["sample", "rare-name", "purpose-copy"]
+    + (["no-photo"] if layout not in ("v1", "v2") else [])
+]
 
 
-@pytest.mark.parametrize("layout", sorted(GOLDEN_NAMES))
-@pytest.mark.parametrize("case", ["sample", "rare-name", "purpose-copy"])
+@pytest.mark.parametrize(("layout", "case"), CASES)
 def test_page_matches_its_golden_image(case: str, layout: str) -> None:
     image = render_png(_pdf(case, layout))
     assert image.size in ((595, 842), (596, 842))  # A4 at 72 dpi, rounded by pdftoppm

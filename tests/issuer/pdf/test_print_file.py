@@ -167,3 +167,62 @@ def test_a_fixed_text_in_the_fallback_face_is_drawn_afresh_in_every_document() -
             assert b"Unknown font" not in out.stderr and b"Syntax Error" not in out.stderr
     finally:
         del _style.STYLES["v1-rare-title"]
+
+
+def _seal_forms(pdf: bytes) -> set[str]:
+    """The names of the vector seals' form XObjects the pages of ``pdf`` show."""
+    from pypdf import PdfReader
+
+    names: set[str] = set()
+    for page in PdfReader(io.BytesIO(pdf)).pages:
+        names.update(k for k in page["/Resources"]["/XObject"] if "JiaoziSeal" in k)
+    return names
+
+
+def test_a_print_file_draws_each_offices_seal_once(world: World) -> None:
+    # the vector seal (layout v2 on) is the same on every certificate of an office: a
+    # print file draws it once per office and seal text, as a form XObject its pages
+    # show, and each page still looks exactly like the certificate rendered alone
+    other = "上海市教育委员会"
+    certs = [
+        sample_certificate(certificate_number=f"2026110014200000{i}", name=n, **over)
+        for i, (n, over) in enumerate(
+            [("吴鸣", {}), ("李娜", {"office_name": other}), ("王䶮", {}), ("张三", {})], 1
+        )
+    ]
+    items = [PrintItem(c, qr_text_for(world, c), layout="v2") for c in certs]
+    items.append(PrintItem(certs[2], qr_text_for(world, certs[2]), layout="v2", seal_text="专用章"))
+    pdf = render_many(items, verifier_url=VERIFIER_URL)
+    assert len(_seal_forms(pdf)) == 3  # two offices, and one office with another text
+    pages = render_pages(pdf, 72)
+    for page, item in zip(pages, items, strict=True):
+        (alone,) = render_pages(
+            render_certificate(
+                item.cert,
+                qr_text=item.qr_text,
+                verifier_url=VERIFIER_URL,
+                layout="v2",
+                seal_text=item.seal_text,
+            ),
+            72,
+        )
+        assert ImageChops.difference(page, alone).getbbox() is None, item.cert.name
+
+
+def test_the_seal_is_computed_once_and_drawn_the_same(world: World, invariant: None) -> None:
+    # the seal's operators are kept per layout and office: a page drawn from the memo is
+    # byte for byte the page drawn with the seal computed afresh
+    cert = sample_certificate()
+    qr = qr_text_for(world, cert)
+
+    def page() -> bytes:
+        return render_certificate(cert, qr_text=qr, verifier_url=VERIFIER_URL, layout="v2")
+
+    style = _style.get_style("v2")
+    style.seal_code.clear()
+    fresh = page()
+    assert [k[0] for k in style.seal_code] == [cert.office_name]
+    kept = style.seal_code[next(iter(style.seal_code))]
+    assert kept is not None  # its operators name nothing of one document
+    assert kept[0] and not any(op.endswith(" gs") for op in kept[0])
+    assert page() == fresh
