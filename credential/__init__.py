@@ -61,7 +61,7 @@ from ._jws import (
     parse_jws,
     parse_jws_json,
 )
-from ._keys import Algorithm, KeySigner, PublicKey, Signer, is_small_order_ed25519
+from ._keys import Algorithm, DualSigner, KeySigner, PublicKey, Signer, is_small_order_ed25519
 from ._kinds import QualificationType, Sex
 from ._language import preferred_language
 from ._national import (
@@ -133,6 +133,7 @@ __all__ = [
     "CertificateView",
     "Check",
     "CredentialError",
+    "DualSigner",
     "ElicenceId",
     "FeedBatch",
     "FeedError",

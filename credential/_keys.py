@@ -27,6 +27,7 @@ from ._sm2 import Sm2PrivateKey, Sm2PublicKey
 __all__ = [
     "KID_PATTERN",
     "Algorithm",
+    "DualSigner",
     "KeySigner",
     "PublicKey",
     "Signer",
@@ -320,3 +321,47 @@ class KeySigner:
     def public_key(self, **window: int | None) -> PublicKey:
         """Return the matching PublicKey, with an optional nbf/exp/compromised_at window."""
         return PublicKey.from_key(self._key.public_key(), self._kid, **window)
+
+
+class DualSigner:
+    """An office's two signers: its main key (EdDSA or ES256) and its SM2 key (issue 16).
+
+    It signs as the main key wherever one signature is made (the QR token, status lists,
+    the compact credential), so it stands in for a Signer everywhere; ``sign_certificate``
+    adds the SM2 signature to the full credential (``add_signature``). Picklable when both
+    signers are.
+    """
+
+    __slots__ = ("main", "sm2")
+
+    def __init__(self, main: Signer, sm2: Signer) -> None:
+        if sm2.alg is not Algorithm.SM2SM3 or main.alg is Algorithm.SM2SM3:
+            raise SignatureError("a dual signer is a main (EdDSA/ES256) key and an SM2 key")
+        self.main = main
+        self.sm2 = sm2
+
+    @property
+    def kid(self) -> str:
+        return self.main.kid
+
+    @property
+    def alg(self) -> Algorithm:
+        return self.main.alg
+
+    def sign(self, data: bytes) -> bytes:
+        """Return the main key's signature over ``data``."""
+        return self.main.sign(data)
+
+    def public_key(self, **window: int | None) -> PublicKey:
+        """Return the main key's PublicKey (see ``KeySigner.public_key``)."""
+        public = getattr(self.main, "public_key", None)
+        if not callable(public):
+            raise SignatureError("the main signer does not say its public key")
+        key: PublicKey = public(**window)
+        return key
+
+    def __getstate__(self) -> tuple[Signer, Signer]:
+        return (self.main, self.sm2)
+
+    def __setstate__(self, state: tuple[Signer, Signer]) -> None:
+        self.main, self.sm2 = state

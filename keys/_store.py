@@ -42,6 +42,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from credential import (
     Algorithm,
     CredentialError,
+    DualSigner,
     KeySigner,
     PublicKey,
     Sm2PrivateKey,
@@ -389,6 +390,15 @@ class KeyStore:
         """
         key = self.active_key(owner, now=now)
         return self._signer(owner, key)
+
+    def issuing_signer(self, owner: str, *, now: int) -> KeySigner | DualSigner:
+        """Return what signs ``owner``'s certificates at ``now``: its active main key, or,
+        when it has SM2 keys, a DualSigner of that key and its active SM2 key (the full
+        e-licence then carries both signatures). Raises as ``sm2_signer``.
+        """
+        main = self.active_signer(owner, now=now)
+        sm2 = self.sm2_signer(owner, now=now)
+        return DualSigner(main, sm2) if sm2 is not None else main
 
     def sm2_signer(self, owner: str, *, now: int) -> KeySigner | None:
         """Return a signer for ``owner``'s active SM2 key at ``now``, or None when the

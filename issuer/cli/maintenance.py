@@ -255,7 +255,7 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
             f"key {kid} is not marked compromised: run `jiaozi keys compromise {kid} --at TIME` "
             "first (密钥尚未标记为泄露)"
         )
-    signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
+    signer = store.issuing_signer(settings.office_id, now=int(now.timestamp()))
     engine = writer_engine(settings)
     try:
         with Session(engine) as session:

@@ -138,7 +138,7 @@ def _reissue_one(
     )
     row.version = new_version
     row.elicence_id = eid
-    row.credential_jws = seal_credential(settings, tokens.credential, certificate_number=number)
+    row.credential_jws = seal_credential(settings, tokens.stored, certificate_number=number)
     row.qr_token = tokens.qr_token
     row.kid = signer.kid
     session.flush()
