@@ -89,41 +89,62 @@ def _prepare(
     certificate_number: str,
     contents_size: int,
     signed_at: dt.datetime,
+    credential_json: str | None = None,
 ) -> None:
-    """Add the attachment, the signature field and its placeholder to ``canvas``."""
+    """Add the attachment(s), the signature field and its placeholder to ``canvas``."""
     doc = canvas._doc
     catalog = doc.Catalog
     if credential_jws is not None:
-        data = credential_jws.encode("ascii")
-        name = PDFString(f"{certificate_number}.vc.jwt")
-        stream = PDFStream(
-            PDFDictionary(
-                {
-                    "Type": "/EmbeddedFile",
-                    "Subtype": "/" + CREDENTIAL_MEDIA_TYPE.replace("/", "#2F"),
-                    "Params": PDFDictionary({"Size": len(data)}),
-                }
+        files = [
+            (
+                f"{certificate_number}.vc.jwt",
+                credential_jws,
+                CREDENTIAL_MEDIA_TYPE,
+                "电子证照 e-licence (W3C VC, JWS)",
             ),
-            content=data,
-        )
-        filespec = doc.Reference(
-            PDFDictionary(
-                {
-                    "Type": "/Filespec",
-                    "F": name,
-                    "UF": name,
-                    "EF": PDFDictionary({"F": stream, "UF": stream}),
-                    "Desc": PDFString("电子证照 e-licence (W3C VC, JWS)"),
-                    "AFRelationship": "/Source",
-                }
+        ]
+        if credential_json is not None:  # dual-signed (issue 16): beside, never instead
+            files.append(
+                (
+                    f"{certificate_number}.vc.jws.json",
+                    credential_json,
+                    "application/jose+json",
+                    "电子证照（EdDSA与SM2双签名）e-licence, dual-signed (JWS JSON)",
+                )
             )
-        )
-        catalog.Names = PDFDictionary(
-            {"EmbeddedFiles": PDFDictionary({"Names": PDFArray([name, filespec])})}
-        )
+        names: list[object] = []
+        specs = []
+        for file_name, text, media_type, description in files:
+            data = text.encode("ascii")
+            name = PDFString(file_name)
+            stream = PDFStream(
+                PDFDictionary(
+                    {
+                        "Type": "/EmbeddedFile",
+                        "Subtype": "/" + media_type.replace("/", "#2F"),
+                        "Params": PDFDictionary({"Size": len(data)}),
+                    }
+                ),
+                content=data,
+            )
+            filespec = doc.Reference(
+                PDFDictionary(
+                    {
+                        "Type": "/Filespec",
+                        "F": name,
+                        "UF": name,
+                        "EF": PDFDictionary({"F": stream, "UF": stream}),
+                        "Desc": PDFString(description),
+                        "AFRelationship": "/Source",
+                    }
+                )
+            )
+            names += [name, filespec]
+            specs.append(filespec)
+        catalog.Names = PDFDictionary({"EmbeddedFiles": PDFDictionary({"Names": PDFArray(names)})})
         # /AF (associated files, PDF 2.0 and PDF/A-3) is not among reportlab's catalog keys.
         catalog.__NoDefault__ = [*PDFCatalog.__NoDefault__, "AF"]
-        catalog.AF = PDFArray([filespec])
+        catalog.AF = PDFArray(specs)
     value = doc.Reference(
         _Formatted(
             b"<< /Type /Sig /Filter /Adobe.PPKLite /SubFilter /ETSI.CAdES.detached /M "
@@ -176,11 +197,15 @@ def signed_certificate_pdf(
     purpose_expires: dt.date | None = None,
     signed_at: dt.datetime | None = None,
     seal_text: str | None = None,
+    credential_json: str | None = None,
 ) -> bytes:
     """Return the one-page A4 PDF of ``cert`` (as ``render_certificate`` draws it) with
     ``credential_jws`` attached as ``<certificate number>.vc.jwt`` (nothing attached when
     None: a purpose-bound copy must not carry the full identity number) and a PAdES B-B
     signature by ``signer`` over the whole file; ``signed_at`` (default now) is its /M.
+    ``credential_json``, a dual-signed credential's JWS JSON serialization whose first
+    signature is ``credential_jws`` (issue 16), is attached beside it as
+    ``<certificate number>.vc.jws.json``.
 
     Raises PdfSignError for an unusable JWS or certificate number, and what
     ``render_certificate`` raises (all PdfError).
@@ -191,6 +216,12 @@ def signed_certificate_pdf(
         or not set(credential_jws) <= _JWS_ALPHABET
     ):
         raise PdfSignError("credential_jws is not a compact JWS")
+    if credential_json is not None and (
+        credential_jws is None
+        or not credential_json.isascii()
+        or not credential_json.startswith("{")
+    ):
+        raise PdfSignError("credential_json comes with its compact credential_jws")
     number = cert.certificate_number
     if not number or not number.isascii() or not number.isdigit():
         raise PdfSignError(f"unusable certificate number {number!r}")
@@ -205,6 +236,7 @@ def signed_certificate_pdf(
             certificate_number=number,
             contents_size=size,
             signed_at=when,
+            credential_json=credential_json,
         )
 
     pdf = draw_pdf([item], verifier_url=verifier_url, layout=layout, on_first_page=prepare)

@@ -125,3 +125,28 @@ def test_the_trust_list_and_jwks_publish_the_sm2_key_and_its_compromise(
     with pytest.raises(NoActiveKeyError):
         store.sm2_signer(OFFICE, now=T0 + 61)
     assert store.active_signer(OFFICE, now=T0 + 61).alg is Algorithm.EDDSA
+
+
+def test_a_spawned_batch_worker_reopens_both_keys_or_refuses(
+    store: KeyStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from credential import DualSigner
+    from issuer.batches import SignerRef
+
+    monkeypatch.setenv("JIAOZI_KEY_PASSPHRASE", PASS.decode())
+    store.create_key(OFFICE, now=T0)
+    store.rotate(OFFICE, now=T0, alg=Algorithm.SM2SM3)
+    dual = store.issuing_signer(OFFICE, now=T0 + 1)
+    assert isinstance(dual, DualSigner)
+    ref = SignerRef.for_key_store(dual, home=tmp_path, owner=OFFICE)
+    ref.check_matches(dual)
+    opened = ref.open(now=T0 + 1)
+    assert isinstance(opened, DualSigner)
+    assert (opened.kid, opened.sm2.kid) == (dual.kid, dual.sm2.kid)
+    # a reference made for the EdDSA key alone never stands in for the dual signer
+    with pytest.raises(RuntimeError):
+        SignerRef.for_key_store(dual.main, home=tmp_path, owner=OFFICE).check_matches(dual)  # type: ignore[arg-type]
+    # the SM2 key rotated meanwhile: the worker refuses rather than sign with another key
+    store.rotate(OFFICE, now=T0 + 5, alg=Algorithm.SM2SM3)
+    with pytest.raises(RuntimeError):
+        ref.open(now=T0 + 6)

@@ -6,6 +6,7 @@ JWS that old verifiers read."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -109,3 +110,22 @@ def test_an_office_without_sm2_keys_issues_as_before(issuer_env: IssuerHarness) 
     r = issuer_env.issue(application(2))
     assert r.status_code == 201, r.text
     assert r.json()["credential_json"] is None
+
+
+def test_the_pdf_carries_both_forms_and_the_verifier_reads_the_dual_one(
+    dual_env: IssuerHarness,
+) -> None:
+    from pypdf import PdfReader
+
+    from verifier.extract import extract
+
+    cert = dual_env.issue(application(3)).json()
+    number = cert["certificate_number"]
+    r = dual_env.client.get(f"/api/v1/certificates/{number}/pdf", headers=dual_env.headers())
+    assert r.status_code == 200, r.text
+    attached = PdfReader(io.BytesIO(r.content)).attachments
+    assert attached[f"{number}.vc.jwt"] == [cert["credential"].encode("ascii")]
+    assert attached[f"{number}.vc.jws.json"] == [cert["credential_json"].encode("ascii")]
+    found = extract(r.content)
+    assert found.credential == cert["credential_json"]
+    assert found.qr == cert["qr_url"]
