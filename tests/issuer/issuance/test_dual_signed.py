@@ -6,8 +6,8 @@ JWS that old verifiers read."""
 from __future__ import annotations
 
 import dataclasses
-import io
 import datetime as dt
+import io
 import json
 from collections.abc import Iterator
 
@@ -129,3 +129,50 @@ def test_the_pdf_carries_both_forms_and_the_verifier_reads_the_dual_one(
     found = extract(r.content)
     assert found.credential == cert["credential_json"]
     assert found.qr == cert["qr_url"]
+
+
+def test_reissue_by_a_compromised_sm2_key_re_signs_its_dual_forms(
+    dual_env: IssuerHarness,
+) -> None:
+    from issuer.issuance.reissue import ReissueError, reissue_by_key
+
+    numbers = [dual_env.issue(application(i)).json()["certificate_number"] for i in (4, 5)]
+    new_sm2 = signer("SM2SM3", kid="11001-sm2-2")
+    now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=5)
+    with Session(dual_env.engine) as session:
+        with pytest.raises(ReissueError):  # never with the compromised key itself
+            reissue_by_key(
+                session,
+                kid=SM2.kid,
+                signer=DualSigner(dual_env.signer, SM2),
+                settings=dual_env.settings,
+                actor="test",
+                now=now,
+                sm2=True,
+            )
+        count = reissue_by_key(
+            session,
+            kid=SM2.kid,
+            signer=DualSigner(dual_env.signer, new_sm2),
+            settings=dual_env.settings,
+            actor="test",
+            now=now,
+            sm2=True,
+        )
+        assert count == 2
+        again = reissue_by_key(
+            session,
+            kid=SM2.kid,
+            signer=DualSigner(dual_env.signer, new_sm2),
+            settings=dual_env.settings,
+            actor="test",
+            now=now,
+            sm2=True,
+        )
+        assert again == 0  # idempotent
+    for number in numbers:
+        got = dual_env.client.get(
+            f"/api/v1/certificates/{number}", headers=dual_env.headers()
+        ).json()
+        assert got["version"] == 2
+        assert parse_jws_json(got["credential_json"]).others[0].kid == "11001-sm2-2"
