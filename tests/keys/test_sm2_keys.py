@@ -4,6 +4,7 @@ trust list and the office's JWKS, and the key ceremony's commands."""
 
 from __future__ import annotations
 
+import json
 import stat
 from pathlib import Path
 
@@ -150,3 +151,26 @@ def test_a_spawned_batch_worker_reopens_both_keys_or_refuses(
     store.rotate(OFFICE, now=T0 + 5, alg=Algorithm.SM2SM3)
     with pytest.raises(RuntimeError):
         ref.open(now=T0 + 6)
+
+
+def test_the_ceremony_commands_add_rotate_and_compromise_an_sm2_key(tmp_path: Path) -> None:
+    from tests.keys.test_cli import add_office as cli_add_office
+    from tests.keys.test_cli import jiaozi, ok
+
+    home = tmp_path / "home"
+    ok(jiaozi(home, "trust", "init"))
+    ok(cli_add_office(home))  # 11001-1, EdDSA
+    out = ok(jiaozi(home, "keys", "rotate", "--office", OFFICE, "--alg", "SM2SM3", now=T0 + 10))
+    assert "11001-2" in out and "SM2SM3" in out
+    jwks = json.loads(ok(jiaozi(home, "keys", "jwks", "--office", OFFICE, now=T0 + 20)))
+    assert [(k["kid"], k["alg"]) for k in jwks["keys"]] == [
+        ("11001-1", "EdDSA"),
+        ("11001-2", "SM2SM3"),
+    ]
+    ok(jiaozi(home, "keys", "compromise", "11001-2", "--at", str(T0 + 30), now=T0 + 40))
+    trust = current_trust_list(home)
+    found = trust.find_key("11001-2")
+    assert found is not None and found[1].compromised_at == T0 + 30
+    assert trust.find_key("11001-1") is not None
+    refused = jiaozi(home, "keys", "rotate", "--root", "--alg", "SM2SM3", now=T0 + 50)
+    assert refused.returncode != 0 and "Traceback" not in refused.stderr
