@@ -18,6 +18,7 @@ SECTIONS = [
     "bench.verifier_load",
     "bench.hostile",
     "bench.national",
+    "bench.sm2",  # SM2 beside EdDSA (issue 16): dual-signed batch and verification ratios
     "bench.scan",  # 1,000 simulated phone photos of printed certificates, read (~2-3 min)
     # batches on PostgreSQL; 1,000,000 certificates on PostgreSQL: the first run loads
     # them (minutes), later runs reuse the loaded database (bench.search); nginx with two

@@ -94,6 +94,7 @@ def run_batch_once(
     prepare: Callable[[Engine], object] | None = None,
     database_url: str | None = None,
     finish: Callable[[Engine], object] | None = None,
+    signer: Any = None,
 ) -> dict[str, float]:
     """Issue ``data`` into a fresh SQLite file; return the rate and the time split.
 
@@ -103,7 +104,8 @@ def run_batch_once(
     be issued (the rate counts those). ``database_url`` replaces the SQLite file with an
     empty database the caller made (bench.scale: a fresh PostgreSQL database per run);
     ``finish`` is given the engine once the clock has stopped, before it is disposed
-    (bench.scale reads the server's CPU there).
+    (bench.scale reads the server's CPU there). ``signer`` replaces the fresh Ed25519
+    key (bench.sm2: a DualSigner).
     """
 
     from credential import KeySigner
@@ -111,7 +113,7 @@ def run_batch_once(
     from issuer.db.engine import make_engine, upgrade
     from issuer.settings import IssuerSettings
 
-    signer = KeySigner(Ed25519PrivateKey.generate(), "11001-1")
+    signer = signer or KeySigner(Ed25519PrivateKey.generate(), "11001-1")
     with tempfile.TemporaryDirectory(prefix="jiaozi-bench-") as tmp:
         settings = IssuerSettings(database_url=database_url or f"sqlite:///{tmp}/issuer.db")
         engine = make_engine(settings.database_url)

@@ -51,8 +51,17 @@ from ._feed import (
 )
 from ._hosts import HostRules, parse_host_list, parse_proxy_list
 from ._iddocs import IdType, mask_id, normalise_id, person_key, validate_resident_id
-from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, encode_jws, parse_jws
-from ._keys import Algorithm, KeySigner, PublicKey, Signer, is_small_order_ed25519
+from ._jws import (
+    MAX_TOKEN_LENGTH,
+    ParsedJWS,
+    ParsedMultiJWS,
+    add_signature,
+    compact_of,
+    encode_jws,
+    parse_jws,
+    parse_jws_json,
+)
+from ._keys import Algorithm, DualSigner, KeySigner, PublicKey, Signer, is_small_order_ed25519
 from ._kinds import QualificationType, Sex
 from ._language import preferred_language
 from ._national import (
@@ -84,6 +93,7 @@ from ._restrictions import (
     sign_restrictions,
 )
 from ._result import CertificateView, Check, Reason, Verdict, VerificationResult
+from ._sm2 import SM2_USER_ID, Sm2PrivateKey, Sm2PublicKey, sm3
 from ._statuslist import (
     MIN_LIST_SIZE,
     IndexAllocator,
@@ -114,6 +124,7 @@ __all__ = [
     "REGISTRY_ID",
     "RESTRICTIONS_TYP",
     "RESTRICTION_CATEGORIES",
+    "SM2_USER_ID",
     "STATUS_LIST_TYP",
     "TRUST_LIST_TYP",
     "Algorithm",
@@ -122,6 +133,7 @@ __all__ = [
     "CertificateView",
     "Check",
     "CredentialError",
+    "DualSigner",
     "ElicenceId",
     "FeedBatch",
     "FeedError",
@@ -139,6 +151,7 @@ __all__ = [
     "Office",
     "OfficeEvent",
     "ParsedJWS",
+    "ParsedMultiJWS",
     "PublicKey",
     "QrClaims",
     "QualificationType",
@@ -151,6 +164,8 @@ __all__ = [
     "Sex",
     "SignatureError",
     "Signer",
+    "Sm2PrivateKey",
+    "Sm2PublicKey",
     "StatusList",
     "StatusListError",
     "StatusReference",
@@ -161,6 +176,7 @@ __all__ = [
     "Verdict",
     "VerificationResult",
     "VerifyPolicy",
+    "add_signature",
     "as_utc",
     "b64url_decode",
     "b64url_encode",
@@ -170,6 +186,7 @@ __all__ = [
     "certificate_from_claims",
     "cli_language",
     "cli_text",
+    "compact_of",
     "credential_claims",
     "credential_digest",
     "date_text",
@@ -196,6 +213,7 @@ __all__ = [
     "parse_elicence_id",
     "parse_host_list",
     "parse_jws",
+    "parse_jws_json",
     "parse_proxy_list",
     "parse_status_list_claims",
     "person_key",
@@ -214,6 +232,7 @@ __all__ = [
     "sign_purpose_copy",
     "sign_restrictions",
     "sign_trust_list",
+    "sm3",
     "status_list_claims",
     "strict_json_loads",
     "validate_resident_id",

@@ -19,8 +19,8 @@ from ._b64 import b64url_encode
 from ._canonical import MAX_SAFE_INTEGER, canonical_json
 from ._errors import MalformedError
 from ._iddocs import IdType, mask_id
-from ._jws import encode_jws, encode_jws_canonical
-from ._keys import Signer
+from ._jws import add_signature, encode_jws, encode_jws_canonical
+from ._keys import DualSigner, Signer
 from ._kinds import QualificationType, Sex
 from ._time import rfc3339
 
@@ -107,6 +107,14 @@ class IssuedTokens:
     # SHA-256 of the credential's JWS text (what the QR's ``h`` encodes), for callers
     # that record it; not part of the tokens' identity.
     credential_sha256: bytes = field(default=b"", repr=False, compare=False)
+    #: with a DualSigner, the credential as a JWS JSON serialization with its SM2
+    #: signature too (``add_signature``); ``credential`` stays the compact first signature
+    dual: str | None = field(default=None, repr=False)
+
+    @property
+    def stored(self) -> str:
+        """Return the form the issuer keeps and hands out: the dual one when there is one."""
+        return self.dual if self.dual is not None else self.credential
 
 
 @functools.lru_cache(maxsize=64)
@@ -408,7 +416,8 @@ def sign_certificate(
             ),
             signer,
         )
-    return IssuedTokens(credential, qr, digest)
+    dual = add_signature(credential, signer.sm2) if isinstance(signer, DualSigner) else None
+    return IssuedTokens(credential, qr, digest, dual)
 
 
 def sign_purpose_copy(

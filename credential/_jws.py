@@ -20,7 +20,16 @@ from ._canonical import canonical_json, strict_json_loads
 from ._errors import InputTooLargeError, MalformedError, SignatureError
 from ._keys import KID_PATTERN, Algorithm, PublicKey, Signer
 
-__all__ = ["MAX_TOKEN_LENGTH", "ParsedJWS", "encode_jws", "parse_jws"]
+__all__ = [
+    "MAX_TOKEN_LENGTH",
+    "ParsedJWS",
+    "ParsedMultiJWS",
+    "add_signature",
+    "compact_of",
+    "encode_jws",
+    "parse_jws",
+    "parse_jws_json",
+]
 
 MAX_TOKEN_LENGTH = 8 * 1024
 # Members a Jiaozi token header may carry. Anything that could point at a key (jwk, jku,
@@ -215,3 +224,95 @@ def _parse_header(h64: str) -> Mapping[str, Any]:
     if "typ" in header and not isinstance(header["typ"], str):
         raise MalformedError("typ is not a string")
     return MappingProxyType(header)
+
+
+# --- the JWS JSON serialization with a second (SM2) signature ----------------------------
+#
+# RFC 7515 section 7.2.1, general form, exactly:
+#   {"payload": P, "signatures": [{"protected": H1, "signature": S1},
+#                                 {"protected": H2, "signature": S2}]}
+# where H1.P.S1 is the compact JWS the office signed first (EdDSA or ES256: the form the
+# QR's digest binds and old verifiers read), and H2 is {"alg": "SM2SM3", "kid", "typ"} of
+# the office's SM2 key. No unprotected headers, nothing else. See docs/formats.md.
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedMultiJWS:
+    """A syntactically valid JWS JSON serialization; no signature has been checked yet.
+
+    ``primary`` is the first signature as a compact JWS (its ``token`` is that compact
+    text); ``others`` are the further signatures over the same payload.
+    """
+
+    primary: ParsedJWS
+    others: tuple[ParsedJWS, ...]
+
+
+def add_signature(compact: str, signer: Signer) -> str:
+    """Return the JWS JSON serialization of the compact JWS ``compact`` with a second
+    signature by ``signer`` (an SM2 key) over the same payload and ``typ``.
+
+    Raises MalformedError when ``compact`` is not a compact JWS, SignatureError when
+    ``signer`` is not an SM2 key or the first signature already is one.
+    """
+    if signer.alg is not Algorithm.SM2SM3:
+        raise SignatureError("the second signature is an SM2 one")
+    first = parse_jws(compact)
+    if first.alg == Algorithm.SM2SM3:
+        raise SignatureError("the first signature must not be an SM2 one")
+    h64, p64, s64 = compact.split(".")
+    header: dict[str, Any] = {"typ": first.typ} if first.typ is not None else {}
+    h2 = _header_segment(header, signer)
+    s2 = b64url_encode(signer.sign(f"{h2}.{p64}".encode("ascii")))
+    return (
+        f'{{"payload":"{p64}","signatures":[{{"protected":"{h64}","signature":"{s64}"}},'
+        f'{{"protected":"{h2}","signature":"{s2}"}}]}}'
+    )
+
+
+def compact_of(text: str) -> str:
+    """Return the first signature of a JWS JSON serialization as a compact JWS, or
+    ``text`` itself when it is already compact (a stored credential of either form).
+
+    Raises MalformedError when ``text`` is JSON but not a serialization ``parse_jws_json``
+    accepts."""
+    if not text.startswith("{"):
+        return text
+    return parse_jws_json(text).primary.token
+
+
+def parse_jws_json(text: str | bytes, *, max_length: int = MAX_TOKEN_LENGTH) -> ParsedMultiJWS:
+    """Return the parsed signatures of a JWS JSON serialization (general form) without
+    checking them.
+
+    Accepts exactly: an object with ``payload`` and ``signatures`` only; one or two
+    signature objects with ``protected`` and ``signature`` only (no unprotected
+    ``header``); the first not SM2SM3, the second SM2SM3, both of the same ``typ``; each
+    entry a compact JWS ``parse_jws`` accepts. Raises InputTooLargeError before parsing
+    when longer than ``max_length``, MalformedError for anything else.
+    """
+    if len(text) > max_length:
+        raise InputTooLargeError(f"token longer than {max_length} characters")
+    doc = strict_json_loads(text.encode("utf-8") if isinstance(text, str) else text, "JWS JSON")
+    if not isinstance(doc, dict) or set(doc) != {"payload", "signatures"}:
+        raise MalformedError("a JWS JSON serialization has exactly payload and signatures")
+    p64, entries = doc["payload"], doc["signatures"]
+    if not isinstance(p64, str) or not isinstance(entries, list) or not 1 <= len(entries) <= 2:
+        raise MalformedError("JWS JSON: payload is not text or not one or two signatures")
+    parsed: list[ParsedJWS] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or set(entry) != {"protected", "signature"}:
+            raise MalformedError("JWS JSON: a signature has exactly protected and signature")
+        h64, s64 = entry["protected"], entry["signature"]
+        if not isinstance(h64, str) or not isinstance(s64, str):
+            raise MalformedError("JWS JSON: protected and signature are text")
+        parsed.append(parse_jws(f"{h64}.{p64}.{s64}", max_length=max_length))
+    first, others = parsed[0], tuple(parsed[1:])
+    if first.alg == Algorithm.SM2SM3:
+        raise MalformedError("JWS JSON: the first signature is not an SM2 one")
+    for other in others:
+        if other.alg != Algorithm.SM2SM3:
+            raise MalformedError("JWS JSON: the second signature is an SM2 one")
+        if other.typ != first.typ:
+            raise MalformedError("JWS JSON: the signatures' typ differ")
+    return ParsedMultiJWS(first, others)

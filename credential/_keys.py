@@ -22,10 +22,12 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm
 
 from ._b64 import b64url_decode, b64url_encode
 from ._errors import MalformedError, SignatureError
+from ._sm2 import Sm2PrivateKey, Sm2PublicKey
 
 __all__ = [
     "KID_PATTERN",
     "Algorithm",
+    "DualSigner",
     "KeySigner",
     "PublicKey",
     "Signer",
@@ -40,6 +42,9 @@ class Algorithm(StrEnum):
 
     EDDSA = "EdDSA"
     ES256 = "ES256"
+    #: SM2 with SM3 (GB/T 32918.2), raw r || s; no JOSE registration, named by Jiaozi
+    #: (docs/formats.md, "SM2"). Signs beside an office's EdDSA key, never instead of it.
+    SM2SM3 = "SM2SM3"
 
 
 _OKP = OKPAlgorithm()
@@ -120,7 +125,7 @@ class PublicKey:
 
     kid: str
     alg: Algorithm
-    key: Ed25519PublicKey | ec.EllipticCurvePublicKey = field(repr=False)
+    key: Ed25519PublicKey | ec.EllipticCurvePublicKey | Sm2PublicKey = field(repr=False)
     nbf: int | None = None
     exp: int | None = None
     compromised_at: int | None = None
@@ -131,6 +136,8 @@ class PublicKey:
             return False
         if isinstance(self.key, Ed25519PublicKey):
             return bool(_OKP.verify(signing_input, self.key, signature))
+        if isinstance(self.key, Sm2PublicKey):
+            return self.key.verify(signing_input, signature)
         try:
             return bool(_ES256.verify(signing_input, self.key, signature))
         except (ValueError, TypeError):  # pragma: no cover - length checked above
@@ -157,6 +164,14 @@ class PublicKey:
 
             raw = self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
             jwk = {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
+        elif isinstance(self.key, Sm2PublicKey):
+            point = self.key.public_bytes()
+            jwk = {
+                "kty": "EC",
+                "crv": "SM2",
+                "x": b64url_encode(point[:32]),
+                "y": b64url_encode(point[32:]),
+            }
         else:
             nums = self.key.public_numbers()
             jwk = {
@@ -219,6 +234,12 @@ class PublicKey:
                     ec.SECP256R1(), b"\x04" + x + y
                 )
                 return cls(kid, Algorithm.ES256, point, **window)
+            if kty == "EC" and crv == "SM2":
+                if jwk.get("alg", "SM2SM3") != "SM2SM3":
+                    raise SignatureError("SM2 JWK with an alg other than SM2SM3")
+                x = b64url_decode(_str(jwk, "x"), "JWK x")
+                y = b64url_decode(_str(jwk, "y"), "JWK y")
+                return cls(kid, Algorithm.SM2SM3, Sm2PublicKey.from_xy(x, y), **window)
         except (ValueError, UnsupportedAlgorithm) as exc:
             if isinstance(exc, MalformedError):
                 raise
@@ -228,16 +249,18 @@ class PublicKey:
     @classmethod
     def from_key(
         cls,
-        key: Ed25519PublicKey | ec.EllipticCurvePublicKey,
+        key: Ed25519PublicKey | ec.EllipticCurvePublicKey | Sm2PublicKey,
         kid: str,
         *,
         nbf: int | None = None,
         exp: int | None = None,
         compromised_at: int | None = None,
     ) -> PublicKey:
-        """Return a PublicKey for a cryptography key object (Ed25519 or P-256 only)."""
+        """Return a PublicKey for a key object (Ed25519, P-256 or SM2 only)."""
         if isinstance(key, Ed25519PublicKey):
             alg = Algorithm.EDDSA
+        elif isinstance(key, Sm2PublicKey):
+            alg = Algorithm.SM2SM3
         elif isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
             alg = Algorithm.ES256
         else:
@@ -255,7 +278,7 @@ def _str(jwk: Mapping[str, Any], name: str) -> str:
 
 
 class KeySigner:
-    """A Signer over an in-memory private key object (Ed25519 or P-256).
+    """A Signer over an in-memory private key object (Ed25519, P-256 or SM2).
 
     keys/ loads the private key (decrypting it) once and wraps it here; the key object
     is reused for every signature.
@@ -263,9 +286,13 @@ class KeySigner:
 
     __slots__ = ("_alg", "_key", "_kid")
 
-    def __init__(self, key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey, kid: str) -> None:
+    def __init__(
+        self, key: Ed25519PrivateKey | ec.EllipticCurvePrivateKey | Sm2PrivateKey, kid: str
+    ) -> None:
         if isinstance(key, Ed25519PrivateKey):
             self._alg = Algorithm.EDDSA
+        elif isinstance(key, Sm2PrivateKey):
+            self._alg = Algorithm.SM2SM3
         elif isinstance(key, ec.EllipticCurvePrivateKey) and isinstance(key.curve, ec.SECP256R1):
             self._alg = Algorithm.ES256
         else:
@@ -287,8 +314,54 @@ class KeySigner:
         """Return the raw JWS signature over ``data``."""
         if isinstance(self._key, Ed25519PrivateKey):
             return bytes(_OKP.sign(data, self._key))
+        if isinstance(self._key, Sm2PrivateKey):
+            return self._key.sign(data)
         return bytes(_ES256.sign(data, self._key))
 
     def public_key(self, **window: int | None) -> PublicKey:
         """Return the matching PublicKey, with an optional nbf/exp/compromised_at window."""
         return PublicKey.from_key(self._key.public_key(), self._kid, **window)
+
+
+class DualSigner:
+    """An office's two signers: its main key (EdDSA or ES256) and its SM2 key (issue 16).
+
+    It signs as the main key wherever one signature is made (the QR token, status lists,
+    the compact credential), so it stands in for a Signer everywhere; ``sign_certificate``
+    adds the SM2 signature to the full credential (``add_signature``). Picklable when both
+    signers are.
+    """
+
+    __slots__ = ("main", "sm2")
+
+    def __init__(self, main: Signer, sm2: Signer) -> None:
+        if sm2.alg is not Algorithm.SM2SM3 or main.alg is Algorithm.SM2SM3:
+            raise SignatureError("a dual signer is a main (EdDSA/ES256) key and an SM2 key")
+        self.main = main
+        self.sm2 = sm2
+
+    @property
+    def kid(self) -> str:
+        return self.main.kid
+
+    @property
+    def alg(self) -> Algorithm:
+        return self.main.alg
+
+    def sign(self, data: bytes) -> bytes:
+        """Return the main key's signature over ``data``."""
+        return self.main.sign(data)
+
+    def public_key(self, **window: int | None) -> PublicKey:
+        """Return the main key's PublicKey (see ``KeySigner.public_key``)."""
+        public = getattr(self.main, "public_key", None)
+        if not callable(public):
+            raise SignatureError("the main signer does not say its public key")
+        key: PublicKey = public(**window)
+        return key
+
+    def __getstate__(self) -> tuple[Signer, Signer]:
+        return (self.main, self.sm2)
+
+    def __setstate__(self, state: tuple[Signer, Signer]) -> None:
+        self.main, self.sm2 = state

@@ -51,6 +51,9 @@ class Reason(StrEnum):
     STATUS_STALE = "status_stale"
     #: an uploaded PDF changed after its signature, or signed by no office's certificate
     FILE_ALTERED = "file_altered"
+    #: the deployment requires an SM2 signature (JIAOZI_REQUIRE_SM2) and the e-licence
+    #: carries none (an SM2 signature present but wrong is ``bad_signature``)
+    SM2_REQUIRED = "sm2_required"
 
     @property
     def verdict(self) -> Verdict:
@@ -81,6 +84,7 @@ _REASON_ZH = {
     Reason.STATUS_UNAVAILABLE: "暂时无法获取证书状态",
     Reason.STATUS_STALE: "证书状态数据已过期，无法确认当前状态",
     Reason.FILE_ALTERED: "PDF文件在认定机构签名后被修改，或其签名并非来自认定机构",
+    Reason.SM2_REQUIRED: "本核验服务要求电子证照带有SM2国密签名，该证照没有",
 }
 _REASON_EN = {
     Reason.MALFORMED: "The QR code or file is not a teacher-qualification e-licence",
@@ -96,6 +100,7 @@ _REASON_EN = {
     Reason.STATUS_UNAVAILABLE: "The certificate's status cannot be obtained now",
     Reason.STATUS_STALE: "The status data is too old to say what the status is now",
     Reason.FILE_ALTERED: "The PDF was changed after it was signed, or not signed by an office",
+    Reason.SM2_REQUIRED: "This verifier requires an SM2 signature on the e-licence; it has none",
 }
 
 

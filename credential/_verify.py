@@ -28,8 +28,8 @@ from typing import Protocol
 from ._credential import CREDENTIAL_TYP, QR_TYP, QrClaims, credential_digest
 from ._errors import CredentialError, InputTooLargeError, InvalidFieldError, MalformedError
 from ._iddocs import IdType, person_key
-from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws
-from ._keys import PublicKey
+from ._jws import MAX_TOKEN_LENGTH, ParsedJWS, parse_jws, parse_jws_json
+from ._keys import Algorithm, PublicKey
 from ._kinds import QualificationType
 from ._qr import extract_token
 from ._result import CHECK_NAMES, CertificateView, Check, Reason, Verdict, VerificationResult
@@ -68,6 +68,9 @@ class VerifyPolicy:
     clock_skew: int = 300
     status_grace: int = 0
     person_ref_key: bytes | None = field(default=None, repr=False)
+    #: a full e-licence must carry a valid SM2 signature (JIAOZI_REQUIRE_SM2); a QR token
+    #: alone carries one signature and is judged by it (docs/formats.md, "SM2")
+    require_sm2: bool = False
 
 
 # --- the context checks share ------------------------------------------------------------
@@ -84,6 +87,9 @@ class _Ctx:
     policy: VerifyPolicy
     qr: ParsedJWS | None = None
     cred: ParsedJWS | None = None
+    #: the credential's further signatures (the SM2 one of a dual-signed e-licence)
+    cred_more: tuple[ParsedJWS, ...] = ()
+    more_keys: list[PublicKey] = field(default_factory=list)
     qr_claims: QrClaims | None = None
     cred_claims: QrClaims | None = None
     office: Office | None = None
@@ -106,6 +112,9 @@ def _ok(name: str, en: str, zh: str) -> Check:
 # Checks are frozen, so the common outcomes are built once rather than per verification.
 _FORMAT_OK = _ok("format", "well-formed", "格式正确")
 _SIGNATURE_OK = _ok("signature", "signature verifies", "签名正确")
+_SIGNATURE_SM2_OK = _ok(
+    "signature", "both signatures verify, SM2 included", "两个签名均正确（含SM2国密签名）"
+)
 _VALIDITY_OK = _ok("validity_period", "within its validity period", "在有效期内")
 _STATUS_OK = _ok("status", "not revoked or suspended", "未被撤销或暂停")
 _RESTRICTION_OK = _ok("restriction", "not on the restricted list", "不在教师资格限制库中")
@@ -163,7 +172,15 @@ class _Format:
                 else:
                     ctx.qr_claims = QrClaims.from_qr_payload(ctx.qr.payload)
             if ctx.credential_text is not None:
-                ctx.cred = parse_jws(ctx.credential_text, max_length=ctx.policy.max_token_length)
+                if ctx.credential_text.startswith("{"):
+                    multi = parse_jws_json(
+                        ctx.credential_text, max_length=ctx.policy.max_token_length
+                    )
+                    ctx.cred, ctx.cred_more = multi.primary, multi.others
+                else:
+                    ctx.cred = parse_jws(
+                        ctx.credential_text, max_length=ctx.policy.max_token_length
+                    )
             if ctx.cred is not None:
                 if ctx.cred.typ != CREDENTIAL_TYP:
                     raise MalformedError(f"typ {ctx.cred.typ!r} is not a Jiaozi e-licence")
@@ -226,7 +243,41 @@ class _Signature:
                 )
             ctx.office = office
             ctx.keys.append(key)
-        return _SIGNATURE_OK
+        for parsed in ctx.cred_more:
+            found = ctx.trust.find_key(parsed.kid)
+            if found is None:
+                return _fail(
+                    self.name,
+                    Reason.UNKNOWN_ISSUER,
+                    f"SM2 key {parsed.kid} is not on the trust list",
+                    f"SM2密钥 {parsed.kid} 不在信任列表中",
+                )
+            office, key = found
+            if not parsed.verify(key):
+                return _fail(
+                    self.name,
+                    Reason.BAD_SIGNATURE,
+                    "SM2 signature does not verify",
+                    "SM2签名核验失败",
+                )
+            if ctx.office is None or ctx.office.id != office.id:
+                return _fail(
+                    self.name,
+                    Reason.BAD_SIGNATURE,
+                    "the two signatures were made by different offices",
+                    "两个签名来自不同机构",
+                )
+            ctx.more_keys.append(key)
+        if ctx.policy.require_sm2 and ctx.cred is not None:
+            if not any(k.alg is Algorithm.SM2SM3 for k in ctx.more_keys):
+                return _fail(
+                    self.name,
+                    Reason.SM2_REQUIRED,
+                    "an SM2 signature is required and the e-licence has none",
+                    "要求SM2国密签名，该电子证照没有",
+                )
+            return _SIGNATURE_SM2_OK
+        return _SIGNATURE_OK if not ctx.more_keys else _SIGNATURE_SM2_OK
 
 
 class _IssuerTrusted:
@@ -253,6 +304,18 @@ class _IssuerTrusted:
                     f"key {key.kid} was {why_en} when the token was issued",
                     f"签发时密钥 {key.kid} {why_zh}",
                 )
+        if ctx.more_keys:
+            assert ctx.cred_claims is not None  # further signatures come with a credential
+            for key in ctx.more_keys:
+                why = key.covers(ctx.cred_claims.issued_at)
+                if why is not None:
+                    why_zh, why_en = _KEY_WINDOW.get(why, ("不可用", "not usable"))
+                    return _fail(
+                        self.name,
+                        Reason.KEY_NOT_VALID,
+                        f"SM2 key {key.kid} was {why_en} when the e-licence was issued",
+                        f"签发时SM2密钥 {key.kid} {why_zh}",
+                    )
         name = ctx.office.name
         cache_key = (self.name, name)
         return _OK_CACHE.get(cache_key) or _remember(

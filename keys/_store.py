@@ -39,7 +39,15 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from credential import Algorithm, CredentialError, KeySigner, PublicKey, strict_json_loads
+from credential import (
+    Algorithm,
+    CredentialError,
+    DualSigner,
+    KeySigner,
+    PublicKey,
+    Sm2PrivateKey,
+    strict_json_loads,
+)
 
 from ._errors import (
     KeyIdError,
@@ -58,6 +66,7 @@ from ._files import (
     passphrase_from_env,
     write_atomic,
 )
+from ._sm2file import open_sm2_key, seal_sm2_key
 
 __all__ = [
     "KEYRING_FORMAT",
@@ -82,7 +91,8 @@ PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
 def generate_private_key(alg: Algorithm) -> PrivateKey:
-    """Return a fresh private key for ``alg`` (Ed25519 for EdDSA, P-256 for ES256)."""
+    """Return a fresh private key for ``alg`` (Ed25519 for EdDSA, P-256 for ES256); SM2
+    keys are made by ``Sm2PrivateKey.generate`` and stored apart (``keys._sm2file``)."""
     if alg is Algorithm.EDDSA:
         return Ed25519PrivateKey.generate()
     if alg is Algorithm.ES256:
@@ -181,6 +191,15 @@ def needs_compromise_mark(key: PublicKey, at: int) -> bool:
         f"{key.kid} is already compromised from {key.compromised_at}; "
         f"refusing to move that later to {at}"
     )
+
+
+def _same_line(key: PublicKey, sm2: bool) -> bool:
+    """True when ``key`` is of the SM2 line (``sm2``) or of the main (EdDSA/ES256) line.
+
+    An office's SM2 key lives beside its main key: each line has its own active key,
+    rotation and windows (issue 16); the main line is what signs when no SM2 is asked.
+    """
+    return (key.alg is Algorithm.SM2SM3) is sm2
 
 
 def _describe_unusable(key: PublicKey, now: int) -> str:
@@ -342,13 +361,14 @@ class KeyStore:
         """Return ``{"keys": [JWK, ...]}`` of ``owner``'s public keys, windows included."""
         return {"keys": [k.to_jwk() for k in self._ring(owner)]}
 
-    def active_key(self, owner: str, *, now: int) -> PublicKey:
+    def active_key(self, owner: str, *, now: int, sm2: bool = False) -> PublicKey:
         """Return the key ``owner`` signs with at ``now``: the newest (greatest ``nbf``)
-        uncompromised key whose window covers ``now``.
+        uncompromised key whose window covers ``now``, of the main line (EdDSA/ES256), or
+        with ``sm2`` of the SM2 line.
 
         Raises NoActiveKeyError (saying why each key is unusable) when there is none.
         """
-        keys = self._ring(owner)
+        keys = tuple(k for k in self._ring(owner) if _same_line(k, sm2))
         usable = [
             (k.nbf if k.nbf is not None else -(2**63), n, k)
             for n, k in enumerate(keys)
@@ -371,6 +391,27 @@ class KeyStore:
         key = self.active_key(owner, now=now)
         return self._signer(owner, key)
 
+    def issuing_signer(self, owner: str, *, now: int) -> KeySigner | DualSigner:
+        """Return what signs ``owner``'s certificates at ``now``: its active main key, or,
+        when it has SM2 keys, a DualSigner of that key and its active SM2 key (the full
+        e-licence then carries both signatures). Raises as ``sm2_signer``.
+        """
+        main = self.active_signer(owner, now=now)
+        sm2 = self.sm2_signer(owner, now=now)
+        return DualSigner(main, sm2) if sm2 is not None else main
+
+    def sm2_signer(self, owner: str, *, now: int) -> KeySigner | None:
+        """Return a signer for ``owner``'s active SM2 key at ``now``, or None when the
+        owner has never had an SM2 key.
+
+        An owner that has SM2 keys but none usable now (all retired or compromised) gets
+        NoActiveKeyError, as for its main key: an office that dual-signs never silently
+        falls back to EdDSA alone. Raises as ``active_signer`` otherwise.
+        """
+        if not any(k.alg is Algorithm.SM2SM3 for k in self._ring(owner)):
+            return None
+        return self._signer(owner, self.active_key(owner, now=now, sm2=True))
+
     def _signer(self, owner: str, key: PublicKey) -> KeySigner:
         with self._mutex:
             cached = self._signers.get(key.kid)
@@ -384,19 +425,24 @@ class KeyStore:
                 raise KeyStoreError(f"private key file {path} is missing") from exc
             except OSError as exc:
                 raise KeyStoreError(f"cannot read {path}: {exc}") from exc
-            if not data.startswith(_ENCRYPTED_PEM_HEADER):
+            if key.alg is Algorithm.SM2SM3:
+                private: object = open_sm2_key(data, passphrase, kid=key.kid, path=path)
+            elif not data.startswith(_ENCRYPTED_PEM_HEADER):
                 raise KeyStoreError(
                     f"{path} is not an encrypted PKCS#8 PEM; refusing an unencrypted key"
                 )
-            try:
-                private = serialization.load_pem_private_key(data, passphrase)
-            except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
-                # cryptography says "Incorrect password" for a wrong passphrase, and a
-                # ValueError too for a damaged file; the two cannot be told apart reliably.
-                raise WrongPassphraseError(
-                    f"cannot decrypt {path}: wrong {PASSPHRASE_ENV} or damaged key file"
-                ) from exc
-            if not isinstance(private, Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+            else:
+                try:
+                    private = serialization.load_pem_private_key(data, passphrase)
+                except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+                    # cryptography says "Incorrect password" for a wrong passphrase, and a
+                    # ValueError too for a damaged file; they cannot be told apart reliably.
+                    raise WrongPassphraseError(
+                        f"cannot decrypt {path}: wrong {PASSPHRASE_ENV} or damaged key file"
+                    ) from exc
+            if not isinstance(
+                private, Ed25519PrivateKey | ec.EllipticCurvePrivateKey | Sm2PrivateKey
+            ):
                 raise KeyStoreError(f"{path} holds a key type Jiaozi does not use")
             try:
                 signer = KeySigner(private, key.kid)
@@ -447,6 +493,8 @@ class KeyStore:
         Does not write the keyring; the caller does, after any other changes.
         """
         passphrase = check_passphrase(self._passphrase)
+        if alg is Algorithm.SM2SM3 and owner == ROOT_OWNER:
+            raise KeysError("the national root signs with EdDSA or ES256, not SM2")
         self._check_same_passphrase(owner)
         taken = self._all_kids()
         if kid is None:
@@ -456,7 +504,11 @@ class KeyStore:
             kid = f"{short}-{n}"
         elif kid in taken:
             raise KeyIdError(f"key id {kid!r} is already used in {self.keys_dir}")
-        private = generate_private_key(Algorithm(alg))
+        private: PrivateKey | Sm2PrivateKey = (
+            Sm2PrivateKey.generate()
+            if alg is Algorithm.SM2SM3
+            else generate_private_key(Algorithm(alg))
+        )
         try:
             signer = KeySigner(private, kid)
         except CredentialError as exc:
@@ -465,11 +517,14 @@ class KeyStore:
         path = directory / f"{kid}.pem"
         if path.exists():
             raise KeyIdError(f"{path} already exists (a key file without a keyring entry?)")
-        pem = private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.BestAvailableEncryption(passphrase),
-        )
+        if isinstance(private, Sm2PrivateKey):
+            pem = seal_sm2_key(private, passphrase, kid=kid)
+        else:
+            pem = private.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.BestAvailableEncryption(passphrase),
+            )
         try:
             make_private_dir(directory)
             write_atomic(path, pem, mode=0o600)
@@ -510,10 +565,21 @@ class KeyStore:
         the newest, so it signs from ``now`` on. ``alg`` defaults to the newest key's.
         Raises KeyNotFoundError when the owner has no keys, KeyStateError when ``now`` is
         before the newest key's ``nbf``.
+
+        ``alg=SM2SM3`` rotates the owner's SM2 line only (and, when it has none yet,
+        creates its first SM2 key); any other ``alg`` the main line only (issue 16).
         """
         with self.locked():
             keys = list(self._ring(owner))
-            newest = max(keys, key=lambda k: k.nbf if k.nbf is not None else -(2**63))
+            sm2 = alg is Algorithm.SM2SM3
+            line = [k for k in keys if _same_line(k, sm2)]
+            if sm2 and not line:
+                new = self._new_key(owner, keys, alg=Algorithm.SM2SM3, kid=None, now=now)
+                self._write_ring(owner, [*keys, new])
+                return new
+            if not line:
+                raise NoActiveKeyError(f"{owner!r} has no EdDSA or ES256 key to rotate")
+            newest = max(line, key=lambda k: k.nbf if k.nbf is not None else -(2**63))
             if newest.nbf is not None and now < newest.nbf:
                 raise KeyStateError(
                     f"cannot rotate {owner!r} at {now}: its newest key {newest.kid} "
@@ -522,7 +588,9 @@ class KeyStore:
             new = self._new_key(owner, keys, alg=alg or newest.alg, kid=None, now=now)
             retired = [
                 dataclasses.replace(k, exp=now + 1)
-                if (k.exp is None or k.exp > now + 1) and (k.nbf is None or k.nbf <= now)
+                if _same_line(k, sm2)
+                and (k.exp is None or k.exp > now + 1)
+                and (k.nbf is None or k.nbf <= now)
                 else k
                 for k in keys
             ]

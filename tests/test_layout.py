@@ -72,7 +72,8 @@ def test_importing_credential_loads_no_framework() -> None:
 @pytest.mark.parametrize("package", ["ops", "issuer", "verifier", "registry", "jiaozi"])
 def test_only_credential_and_keys_touch_crypto_primitives(package: str) -> None:
     for path, names in imports_of(package).items():
-        bad = {n for n in names if n.split(".")[0] in {"cryptography", "jwt"}}
+        # gmssl_pyx: the SM2 library, wrapped in credential/_sm2.py only (issue 16)
+        bad = {n for n in names if n.split(".")[0] in {"cryptography", "jwt", "gmssl_pyx"}}
         assert not bad, (path, bad)
 
 

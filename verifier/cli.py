@@ -231,7 +231,9 @@ def _read_input(value: str) -> tuple[str | None, str | None]:
                 doc = json.loads(text)
             except ValueError as exc:
                 raise click.UsageError(f"{value}: not JSON") from exc
-            jws = doc.get("jws") if isinstance(doc, dict) else None
+            if isinstance(doc, dict) and set(doc) == {"payload", "signatures"}:
+                return None, text  # a dual-signed e-licence's .vc.jws.json (issue 16)
+            jws = doc.get("jws_json", doc.get("jws")) if isinstance(doc, dict) else None
             if not isinstance(jws, str):
                 raise click.UsageError(f'{value}: no "jws" member (an e-licence .json has one)')
             return None, jws
@@ -266,6 +268,12 @@ def _read_input(value: str) -> tuple[str | None, str | None]:
     "--grace", default=0, show_default=True, help="Seconds a status list may be used past its ttl."
 )
 @click.option(
+    "--require-sm2",
+    is_flag=True,
+    envvar="JIAOZI_REQUIRE_SM2",
+    help="An e-licence without a valid SM2 signature is not valid (docs/formats.md, SM2).",
+)
+@click.option(
     "--online",
     "online_url",
     metavar="URL",
@@ -293,6 +301,7 @@ def verify_command(
     status_paths: tuple[Path, ...],
     origin: str,
     grace: int,
+    require_sm2: bool,
     online_url: str | None,
     bundle_path: Path | None,
     lang: str | None,
@@ -352,6 +361,7 @@ def verify_command(
         policy=VerifyPolicy(
             verifier_origin=origin,
             status_grace=grace,
+            require_sm2=require_sm2,
         ),
     )
     if file is not None:

@@ -2,9 +2,11 @@
 and the e-licence embedded in a PDF.
 
 - PDF: an attached file whose name ends ``.vc.jwt`` or ``.jws`` (or an e-licence ``.json``
-  with a ``jws`` member) is the credential; the QR is decoded from the first page's image
-  XObjects (the issuer draws it 1 pixel per module, so this is fast), and only if none
-  decodes, from a greyscale render of the first page by ``pdftoppm`` when that is installed.
+  with a ``jws`` member) is the credential; a dual-signed one's ``.vc.jws.json`` (the JWS
+  JSON serialization, or a ``.json`` with ``jws_json``) is preferred, sorting first; the
+  QR is decoded from the first page's image XObjects (the issuer draws it 1 pixel per
+  module, so this is fast), and only if none decodes, from a greyscale render of the
+  first page by ``pdftoppm`` when that is installed.
 - PNG/JPEG: zxing-cpp on the image, then on a greyscale copy scaled down to 1600 pixels,
   then (a photo of a whole page, where the QR is small) on the region with the most fine
   detail, enlarged and sharpened; a photo still unread is told how to take a better one.
@@ -458,8 +460,17 @@ def _credential_from_attachment(name: str, content: bytes) -> str | None:
             doc: Any = json.loads(content.decode("utf-8"))
         except (UnicodeDecodeError, ValueError):
             return None
-        jws = doc.get("jws") if isinstance(doc, dict) else None
-        return jws if isinstance(jws, str) else None
+        if not isinstance(doc, dict):
+            return None
+        # a dual-signed e-licence (issue 16): the JWS JSON serialization itself
+        # (<number>.vc.jws.json), or the holder's .json naming it as jws_json
+        if set(doc) == {"payload", "signatures"}:
+            return content.decode("utf-8").strip()
+        for member in ("jws_json", "jws"):
+            jws = doc.get(member)
+            if isinstance(jws, str):
+                return jws
+        return None
     return None
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Sequence
 
-from credential import Check, PublicKey, Reason
+from credential import Check, PublicKey, Reason, Sm2PublicKey
 from keys import PdfSignatureOutcome, check_pdf_signature
 
 __all__ = ["FILE_CHECK", "file_check", "file_signature"]
@@ -71,7 +71,9 @@ def file_signature(
     untrusted; any other kind is not signed. Never raises for what the file contains."""
     if kind != "pdf":
         return file_check(PdfSignatureOutcome.NOT_SIGNED)
-    found = check_pdf_signature(data, [r.key for r in roots], revoked)
+    # the roots certify PDF keys by X.509; an SM2 key is never a root (keys/ refuses it)
+    pins = [r.key for r in roots if not isinstance(r.key, Sm2PublicKey)]
+    found = check_pdf_signature(data, pins, revoked)
     if found.outcome not in (PdfSignatureOutcome.INTACT, PdfSignatureOutcome.NOT_SIGNED):
         log.info("PDF: %s (%s)", found.outcome.value, found.detail)
     return file_check(found.outcome)

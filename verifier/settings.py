@@ -110,6 +110,10 @@ class VerifierSettings(BaseSettings):
     issuers: tuple[IssuerSource, ...] = ()
 
     status_grace: int = Field(default=3600, ge=0, le=30 * 86400)
+    # A deployment that must use the national algorithms (issue 16): an e-licence without
+    # a valid SM2 signature is not valid (reason sm2_required). A QR alone carries one
+    # signature and is judged by it (docs/formats.md, "SM2").
+    require_sm2: bool = False
     sync_interval: int = Field(default=60, ge=0)  # seconds; 0 = no background sync
     sync_timeout: float = Field(default=10.0, gt=0, le=120)
     on_demand_timeout: float = Field(default=2.0, gt=0, le=30)

@@ -89,6 +89,7 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "status_unavailable": "暂时无法取得这张证书的状态数据。",
                 "status_stale": "证书状态数据已过期，且暂时无法更新。",
                 "file_altered": "PDF文件在认定机构签名后被改动过，或其签名不是认定机构的。",
+                "sm2_required": "本核验服务要求电子证照带有SM2国密签名，这份电子证照没有。",
             },
             "fields": {
                 "name": "姓名",
@@ -207,6 +208,9 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "status_stale": "Its status data is out of date and cannot be refreshed now.",
                 "file_altered": (
                     "The PDF was changed after the office signed it, or not signed by an office."
+                ),
+                "sm2_required": (
+                    "This verifier requires an SM2 signature on the e-licence, and it has none."
                 ),
             },
             "fields": {

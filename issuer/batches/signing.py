@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from credential import (
+    DualSigner,
     IdType,
     KeySigner,
     QualificationType,
@@ -66,7 +67,8 @@ class SignerRef:
     ``home``/``owner``: the key store at ``home`` (passphrase from the worker's inherited
     ``JIAOZI_KEY_PASSPHRASE``), ``owner``'s active key. Or ``pem``/``password``: an
     encrypted PKCS#8 PEM (tests, benchmarks). Either way the worker checks that the key it
-    opened is ``kid`` with public JWK ``public_jwk``.
+    opened is ``kid`` with public JWK ``public_jwk``. ``sm2_kid``: the office's SM2 key
+    beside it (a ``DualSigner``, issue 16), re-opened from the key store too.
     """
 
     kid: str
@@ -75,14 +77,16 @@ class SignerRef:
     owner: str | None = None
     pem: bytes | None = None
     password: bytes | None = None
+    sm2_kid: str | None = None
 
     @classmethod
-    def for_key_store(cls, signer: KeySigner, *, home: Path, owner: str) -> SignerRef:
+    def for_key_store(cls, signer: KeySigner | DualSigner, *, home: Path, owner: str) -> SignerRef:
         return cls(
             signer.kid,
             tuple(sorted(signer.public_key().to_jwk().items())),
             home=str(home),
             owner=owner,
+            sm2_kid=signer.sm2.kid if isinstance(signer, DualSigner) else None,
         )
 
     @classmethod
@@ -100,20 +104,31 @@ class SignerRef:
         jwk = tuple(sorted(public().to_jwk().items())) if callable(public) else None
         if signer.kid != self.kid or jwk != self.public_jwk:
             raise RuntimeError(f"the signer reference is not key {signer.kid} of this process")
+        sm2 = signer.sm2.kid if isinstance(signer, DualSigner) else None
+        if sm2 != self.sm2_kid:  # a worker must never sign with fewer keys than the parent
+            raise RuntimeError(f"the signer reference's SM2 key is not {sm2} of this process")
 
-    def open(self, *, now: int) -> KeySigner:
-        """Return the signer; raises RuntimeError unless it is the parent's key."""
+    def open(self, *, now: int) -> KeySigner | DualSigner:
+        """Return the signer; raises RuntimeError unless it is the parent's key(s)."""
+        sm2: KeySigner | None = None
         if self.pem is not None:
+            if self.sm2_kid is not None:
+                raise RuntimeError("an SM2 key is re-opened from a key store only")
             signer = signer_from_pem(self.pem, password=self.password, kid=self.kid)
         else:
             assert self.home is not None and self.owner is not None
             store = KeyStore(Path(self.home), passphrase_from_env())
             signer = store.active_signer(self.owner, now=now)
+            if self.sm2_kid is not None:
+                sm2 = store.sm2_signer(self.owner, now=now)
+                if sm2 is None or sm2.kid != self.sm2_kid:
+                    found = None if sm2 is None else sm2.kid
+                    raise RuntimeError(f"the worker opened SM2 key {found}, not {self.sm2_kid}")
         if signer.kid != self.kid or tuple(sorted(signer.public_key().to_jwk().items())) != (
             self.public_jwk
         ):
             raise RuntimeError(f"the worker opened key {signer.kid}, not {self.kid}")
-        return signer
+        return DualSigner(signer, sm2) if sm2 is not None else signer
 
 
 class Job(NamedTuple):  # (a tuple: made ten thousand times a batch, cheaply)
@@ -280,7 +295,7 @@ def _sign_wire(
             hmac.digest(id_key, f"{id_type}:{id_number}".encode(), "sha256").hex(),
             mask_id(id_number),
             facts.elicence_id,
-            seal_credential(settings, tokens.credential, certificate_number=number),
+            seal_credential(settings, tokens.stored, certificate_number=number),
             tokens.qr_token,
             _detail_json(
                 number=number,

@@ -183,7 +183,7 @@ def issue_command(
     now = dt.datetime.now(dt.UTC)
     try:
         store = KeyStore.from_env()
-        signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
+        signer = store.issuing_signer(settings.office_id, now=int(now.timestamp()))
     except KeysError as exc:
         fail(_t("batch.signing_key", say, office=settings.office_id, error=exc))
     document_key: DocumentSigningKey | None = None

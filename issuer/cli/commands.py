@@ -143,7 +143,7 @@ def serve_command(host: str, port: int, public_only: bool) -> None:
     store = KeyStore.from_env()  # built once: keyrings are cached and re-read on change
 
     def signer_provider() -> Signer:
-        return store.active_signer(office, now=int(time.time()))
+        return store.issuing_signer(office, now=int(time.time()))
 
     def public_keys_provider() -> list[PublicKey]:
         return store.public_keys(office)

@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from credential import CredentialError, PublicKey, strict_json_loads
+from credential import Algorithm, CredentialError, PublicKey, strict_json_loads
 from issuer.audit.check import AuditReport, ChainBroken, verify_audit, write_checkpoint
 from issuer.cli._common import cli_actor, writer_engine
 from issuer.db.engine import make_engine
@@ -255,7 +255,7 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
             f"key {kid} is not marked compromised: run `jiaozi keys compromise {kid} --at TIME` "
             "first (密钥尚未标记为泄露)"
         )
-    signer = store.active_signer(settings.office_id, now=int(now.timestamp()))
+    signer = store.issuing_signer(settings.office_id, now=int(now.timestamp()))
     engine = writer_engine(settings)
     try:
         with Session(engine) as session:
@@ -268,6 +268,7 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
                 now=now,
                 chunk_size=chunk,
                 progress=lambda n: click.echo(f"  ... {n} reissued", err=True),
+                sm2=key.alg is Algorithm.SM2SM3,
             )
             # The status lists too: one signed by the compromised key after its
             # compromise time is refused, so every list is re-signed by the new key now.

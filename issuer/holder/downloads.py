@@ -12,12 +12,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import parse_jws
+from credential import compact_of, parse_jws
 from issuer.db import tables
 from issuer.db.models import Certificate
 from issuer.errors import NotFound
 from issuer.holder.signin import HolderIdentity
-from issuer.issuance import open_credential
+from issuer.issuance import open_stored_credential
 from issuer.settings import IssuerSettings
 
 __all__ = ["certificate_of", "certificates_of", "credential_document", "dumps"]
@@ -55,16 +55,24 @@ def certificate_of(session: Session, who: HolderIdentity, number: str) -> Certif
 
 
 def credential_document(row: Certificate, *, settings: IssuerSettings) -> dict[str, Any]:
-    """Return ``<number>.json``: the decoded credential with its JWS (contract section 3)."""
-    jws = open_credential(settings, row.credential_jws, certificate_number=row.certificate_number)
+    """Return ``<number>.json``: the decoded credential with its JWS (contract section 3);
+    for a dual-signed one also ``jws_json``, the JWS JSON serialization with both
+    signatures (docs/formats.md, "SM2"), while ``jws`` stays the compact first one."""
+    stored = open_stored_credential(
+        settings, row.credential_jws, certificate_number=row.certificate_number
+    )
+    jws = compact_of(stored)
     parsed = parse_jws(jws)
-    return {
+    document: dict[str, Any] = {
         "certificate_number": row.certificate_number,
         "version": row.version,
         "header": dict(parsed.header),
         "credential": dict(parsed.payload),
         "jws": jws,
     }
+    if stored != jws:
+        document["jws_json"] = stored
+    return document
 
 
 def dumps(document: dict[str, Any]) -> bytes:

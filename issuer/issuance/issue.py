@@ -368,7 +368,7 @@ def issue_in_transaction(
             elicence_id=eid,
             status_list_id=lst.id,  # type: ignore[arg-type]
             status_idx=idx,
-            credential_jws=seal_credential(settings, tokens.credential, certificate_number=number),
+            credential_jws=seal_credential(settings, tokens.stored, certificate_number=number),
             kid=signer.kid,
             qr_token=tokens.qr_token,
             status="valid",

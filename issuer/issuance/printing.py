@@ -16,7 +16,7 @@ from pathlib import Path
 from credential import Certificate as CertificateFacts
 from credential import certificate_from_claims, parse_jws, qr_url
 from issuer.db.models import Certificate
-from issuer.issuance.sealing import open_credential
+from issuer.issuance.sealing import open_credential, open_stored_credential
 from issuer.pdf import PdfSignError, signed_certificate_pdf
 from issuer.settings import IssuerSettings
 from keys import DocumentSigningKey, KeysError, PadesSigner, pades_signer
@@ -30,6 +30,14 @@ def facts_of(row: Certificate, *, settings: IssuerSettings) -> tuple[Certificate
     """Return the certified facts and the credential JWS of ``row`` (opened if sealed)."""
     jws = open_credential(settings, row.credential_jws, certificate_number=row.certificate_number)
     return certificate_from_claims(parse_jws(jws).payload), jws
+
+
+def _dual_form(row: Certificate, *, settings: IssuerSettings) -> str | None:
+    """Return the dual-signed (SM2) credential of ``row`` when it has one (issue 16)."""
+    stored = open_stored_credential(
+        settings, row.credential_jws, certificate_number=row.certificate_number
+    )
+    return stored if stored.startswith("{") else None
 
 
 @lru_cache(maxsize=4)
@@ -78,6 +86,7 @@ def certificate_pdf(
         verifier_url=settings.verifier_url,
         signer=_signer(document_key),
         credential_jws=None if copy else jws,
+        credential_json=None if copy else _dual_form(row, settings=settings),
         layout=row.layout_version,
         seal_png=seal_png(settings),
         seal_text=settings.seal_text,

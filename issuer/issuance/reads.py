@@ -14,12 +14,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from credential import QualificationType, qr_url, rfc3339
+from credential import QualificationType, compact_of, qr_url, rfc3339
 from issuer.db import tables
 from issuer.db.models import Certificate
 from issuer.errors import NotFound
 from issuer.issuance.schemas import CertificateLinks, CertificatePublic, StatusRef
-from issuer.issuance.sealing import open_credential
+from issuer.issuance.sealing import open_stored_credential
 from issuer.settings import IssuerSettings
 
 __all__ = ["certificate_public", "certificate_row", "get_certificate"]
@@ -34,6 +34,9 @@ def certificate_public(
     """Return the public shape of ``row``, whose status list is at ``status_uri``."""
     qt = QualificationType(row.qualification_type)
     verify_url = qr_url(settings.verifier_url, row.qr_token)
+    stored = open_stored_credential(
+        settings, row.credential_jws, certificate_number=row.certificate_number
+    )
     return CertificatePublic(
         certificate_number=row.certificate_number,
         version=row.version,
@@ -51,9 +54,8 @@ def certificate_public(
         certified_on=row.certified_on.isoformat(),
         office_name=settings.office_name,
         issued_at=rfc3339(row.created_at),
-        credential=open_credential(
-            settings, row.credential_jws, certificate_number=row.certificate_number
-        ),
+        credential=compact_of(stored),
+        credential_json=stored if stored.startswith("{") else None,
         qr_token=row.qr_token,
         qr_url=verify_url,
         status_list=StatusRef(uri=status_uri, idx=row.status_idx),

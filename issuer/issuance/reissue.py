@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from credential import Certificate as CertificateFacts
 from credential import (
     CredentialError,
+    DualSigner,
     Signer,
     StatusReference,
     as_utc,
@@ -35,13 +36,19 @@ from credential import (
     elicence_id,
     mask_id,
     parse_jws,
+    parse_jws_json,
     sign_certificate,
 )
 from issuer.audit import chain as audit
 from issuer.audit import events
 from issuer.db import tables, write
 from issuer.db.models import Certificate, CertificateVersion
-from issuer.issuance.sealing import is_sealed, open_credential, seal_credential
+from issuer.issuance.sealing import (
+    is_sealed,
+    open_credential,
+    open_stored_credential,
+    seal_credential,
+)
 from issuer.settings import IssuerSettings
 
 __all__ = ["REISSUE_REASON", "ReissueError", "reissue_by_key"]
@@ -138,7 +145,7 @@ def _reissue_one(
     )
     row.version = new_version
     row.elicence_id = eid
-    row.credential_jws = seal_credential(settings, tokens.credential, certificate_number=number)
+    row.credential_jws = seal_credential(settings, tokens.stored, certificate_number=number)
     row.qr_token = tokens.qr_token
     row.kid = signer.kid
     session.flush()
@@ -183,15 +190,19 @@ def reissue_by_key(
     now: dt.datetime,
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int], None] | None = None,
+    sm2: bool = False,
 ) -> int:
     """Re-sign every certificate of this office signed by key ``kid``; return how many.
 
+    With ``sm2``, ``kid`` is an SM2 key: the certificates whose dual-signed form carries its
+    signature (found by opening every certificate of the office: the row records only the
+    first key) are re-signed, dual again when ``signer`` is a DualSigner (issue 16).
     ``signer`` is the office's active key (never ``kid`` itself: ReissueError). Commits
     once per chunk of ``chunk_size`` certificates; ``progress`` is called after each
     chunk with the number reissued so far. Idempotent: a second run finds nothing left.
     Ends any transaction the session had open (each chunk must begin as a writer).
     """
-    if signer.kid == kid:
+    if signer.kid == kid or (isinstance(signer, DualSigner) and signer.sm2.kid == kid):
         raise ReissueError(
             f"the active signing key is {kid} itself: rotate to a new key first "
             "(jiaozi keys rotate --office ...)"
@@ -206,7 +217,7 @@ def reissue_by_key(
                     sa.select(Certificate)
                     .where(
                         c.office_id == settings.office_id,
-                        sa.or_(c.kid == kid, c.kid.is_(None)),
+                        sa.true() if sm2 else sa.or_(c.kid == kid, c.kid.is_(None)),
                         c.id > last_id,
                     )
                     .order_by(c.id)
@@ -218,7 +229,14 @@ def reissue_by_key(
             )
             if rows:
                 done += _reissue_chunk(
-                    session, rows, kid=kid, signer=signer, settings=settings, actor=actor, now=now
+                    session,
+                    rows,
+                    kid=kid,
+                    signer=signer,
+                    settings=settings,
+                    actor=actor,
+                    now=now,
+                    sm2=sm2,
                 )
                 last_id = rows[-1].id or last_id
         if not rows:
@@ -236,8 +254,10 @@ def _reissue_chunk(
     settings: IssuerSettings,
     actor: str,
     now: dt.datetime,
+    sm2: bool = False,
 ) -> int:
-    """Reissue those of ``rows`` (locked) that key ``kid`` signed; return how many."""
+    """Reissue those of ``rows`` (locked) that key ``kid`` signed (with ``sm2``: whose
+    SM2 signature it made); return how many."""
     uris = dict(
         session.execute(
             sa.select(_LIST.c.id, _LIST.c.uri).where(
@@ -255,7 +275,15 @@ def _reissue_chunk(
             raise ReissueError(f"certificate {number}: stored credential: {exc}") from exc
         if row.kid is None:
             row.kid = header_kid  # recorded now; the next run skips it by column
-        if header_kid != kid:
+        if sm2:
+            stored = open_stored_credential(settings, row.credential_jws, certificate_number=number)
+            try:
+                others = parse_jws_json(stored).others if stored.startswith("{") else ()
+            except CredentialError as exc:
+                raise ReissueError(f"certificate {number}: stored credential: {exc}") from exc
+            if kid not in {o.kid for o in others}:
+                continue
+        elif header_kid != kid:
             continue
         _reissue_one(
             session,

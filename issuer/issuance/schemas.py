@@ -72,6 +72,13 @@ class CertificatePublic(BaseModel):
     office_name: str
     issued_at: str
     credential: str = Field(description="the e-licence, a compact JWS (vc+jwt)")
+    credential_json: str | None = Field(
+        default=None,
+        description=(
+            "the e-licence dual-signed (EdDSA and SM2 with SM3) as a JWS JSON serialization"
+            " whose first signature is `credential`; present when the office has an SM2 key"
+        ),
+    )
     qr_token: str = Field(description="the QR token, a compact JWS (jiaozi-qr+jwt)")
     qr_url: str = Field(description="the text printed in the QR")
     status_list: StatusRef

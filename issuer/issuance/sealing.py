@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 
-from credential import CredentialError, b64url_decode, b64url_encode, parse_jws
+from credential import CredentialError, b64url_decode, b64url_encode, compact_of, parse_jws
 from issuer.settings import IssuerSettings
 from keys import DataCipher, KeysError, parse_data_key
 
@@ -26,6 +26,7 @@ __all__ = [
     "SealedDataError",
     "is_sealed",
     "open_credential",
+    "open_stored_credential",
     "open_text",
     "seal_credential",
     "seal_text",
@@ -83,14 +84,31 @@ def seal_credential(settings: IssuerSettings, jws: str, *, certificate_number: s
 
 
 def open_credential(settings: IssuerSettings, stored: str, *, certificate_number: str) -> str:
-    """Return the credential JWS stored for certificate ``certificate_number``.
+    """Return the credential stored for certificate ``certificate_number`` as a compact
+    JWS: the first signature of a dual-signed credential (the ``.vc.jwt`` download, the
+    form the QR's digest binds).
 
     Raises SealedDataError when the stored value was changed, belongs to another
     certificate, or was sealed under another data key.
     """
+    text = open_stored_credential(settings, stored, certificate_number=certificate_number)
+    try:
+        return compact_of(text)
+    except CredentialError as exc:
+        raise SealedDataError(f"stored credential for {certificate_number}: {exc}") from None
+
+
+def open_stored_credential(
+    settings: IssuerSettings, stored: str, *, certificate_number: str
+) -> str:
+    """Return the credential stored for certificate ``certificate_number`` as it was
+    signed: a compact JWS, or for a dual-signed (SM2) one its JWS JSON serialization.
+
+    Raises SealedDataError as ``open_credential``.
+    """
     if not is_sealed(stored):
         try:
-            subject = parse_jws(stored).payload.get("credentialSubject")
+            subject = parse_jws(compact_of(stored)).payload.get("credentialSubject")
             named = subject.get("certificateNumber") if isinstance(subject, dict) else None
         except CredentialError:
             named = None

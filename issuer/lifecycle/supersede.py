@@ -356,7 +356,14 @@ def supersede(
             certificate_id=cert.id,
             version=old_version,
             kid=old_kid,
-            credential_jws=issuance.seal_credential(settings, old_jws, certificate_number=number),
+            # as it was stored: a dual-signed version keeps its SM2 signature
+            credential_jws=issuance.seal_credential(
+                settings,
+                issuance.open_stored_credential(
+                    settings, cert.credential_jws, certificate_number=number
+                ),
+                certificate_number=number,
+            ),
             qr_token=cert.qr_token,
             superseded_at=now,
             reason=SUPERSEDED,
@@ -380,7 +387,7 @@ def supersede(
                 cert.version, cert.elicence_id, cert.kid = new_version, eid, signer.kid
                 cert.status_list_id, cert.status_idx = lst.id, idx  # type: ignore[assignment]
                 cert.credential_jws = issuance.seal_credential(
-                    settings, tokens.credential, certificate_number=number
+                    settings, tokens.stored, certificate_number=number
                 )
                 cert.qr_token = tokens.qr_token
                 if app is not None:

@@ -94,6 +94,7 @@ def _prepare(
     contents_size: int,
     signed_at: dt.datetime,
     photo: bytes | None = None,
+    credential_json: str | None = None,
 ) -> None:
     """Add the attachments, the signature field and its placeholder to ``canvas``."""
     doc = canvas._doc
@@ -113,6 +114,16 @@ def _prepare(
             # only beside the credential: the photo is judged by the digest the credential
             # carries, and a purpose-bound copy carries no credential
             files.append((PHOTO_ATTACHMENT, photo, PHOTO_MEDIA_TYPE, "持证人照片 photo", "/Data"))
+        if credential_json is not None:  # dual-signed (issue 16): beside, never instead
+            files.append(
+                (
+                    f"{certificate_number}.vc.jws.json",
+                    credential_json.encode("ascii"),
+                    "application/jose+json",
+                    "电子证照（EdDSA与SM2双签名）e-licence, dual-signed (JWS JSON)",
+                    "/Source",
+                )
+            )
     if files:
         names: list[Any] = []
         specs: list[Any] = []
@@ -200,6 +211,7 @@ def signed_certificate_pdf(
     signed_at: dt.datetime | None = None,
     seal_text: str | None = None,
     photo: bytes | None = None,
+    credential_json: str | None = None,
 ) -> bytes:
     """Return the one-page A4 PDF of ``cert`` (as ``render_certificate`` draws it) with
     ``credential_jws`` attached as ``<certificate number>.vc.jwt`` (nothing attached when
@@ -207,6 +219,9 @@ def signed_certificate_pdf(
     JPEG, the one whose SHA-256 the credential binds) printed where the layout has a photo
     box and attached as ``photo.jpg`` beside the credential, and a PAdES B-B
     signature by ``signer`` over the whole file; ``signed_at`` (default now) is its /M.
+    ``credential_json``, a dual-signed credential's JWS JSON serialization whose first
+    signature is ``credential_jws`` (issue 16), is attached beside it as
+    ``<certificate number>.vc.jws.json``.
 
     Raises PdfSignError for an unusable JWS or certificate number, and what
     ``render_certificate`` raises (all PdfError).
@@ -217,6 +232,12 @@ def signed_certificate_pdf(
         or not set(credential_jws) <= _JWS_ALPHABET
     ):
         raise PdfSignError("credential_jws is not a compact JWS")
+    if credential_json is not None and (
+        credential_jws is None
+        or not credential_json.isascii()
+        or not credential_json.startswith("{")
+    ):
+        raise PdfSignError("credential_json comes with its compact credential_jws")
     number = cert.certificate_number
     if not number or not number.isascii() or not number.isdigit():
         raise PdfSignError(f"unusable certificate number {number!r}")
@@ -232,6 +253,7 @@ def signed_certificate_pdf(
             certificate_number=number,
             contents_size=size,
             signed_at=when,
+            credential_json=credential_json,
         )
 
     pdf = draw_pdf([item], verifier_url=verifier_url, layout=layout, on_first_page=prepare)

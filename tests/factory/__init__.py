@@ -25,10 +25,12 @@ from credential import (
     Office,
     QualificationType,
     Sex,
+    Sm2PrivateKey,
     StatusList,
     StatusReference,
     StatusSnapshot,
     TrustList,
+    add_signature,
     elicence_id,
     encode_jws,
     load_status_list,
@@ -74,8 +76,12 @@ def signer(alg: str = "EdDSA", kid: str = "11001-1", *, seed: int | None = None)
         material = hashlib.sha256(f"jiaozi-test-key-{seed}".encode()).digest()
         if alg == "EdDSA":
             return KeySigner(Ed25519PrivateKey.from_private_bytes(material), kid)
+        if alg == "SM2SM3":
+            return KeySigner(Sm2PrivateKey(material), kid)
         scalar = int.from_bytes(material, "big") % (2**255) + 1
         return KeySigner(ec.derive_private_key(scalar, ec.SECP256R1()), kid)
+    if alg == "SM2SM3":
+        return KeySigner(Sm2PrivateKey.generate(), kid)
     key = (
         Ed25519PrivateKey.generate() if alg == "EdDSA" else ec.generate_private_key(ec.SECP256R1())
     )
@@ -94,6 +100,9 @@ class World:
     status: StatusList = field(default_factory=lambda: StatusList(131072, bits=2))
     status_uri: str = ISSUER_URL + "/statuslists/1"
     serial: int = 0
+    #: the office's SM2 key beside its EdDSA one (issue 16), with its own window
+    sm2_signer: KeySigner | None = None
+    sm2_window: dict[str, int | None] = field(default_factory=dict)
 
     @property
     def office(self) -> Office:
@@ -103,7 +112,12 @@ class World:
             province="11",
             office_code="001",
             qualification_types=self.scope,
-            keys=(self.office_signer.public_key(**self.key_window),),
+            keys=(self.office_signer.public_key(**self.key_window),)
+            + (
+                (self.sm2_signer.public_key(**self.sm2_window),)
+                if self.sm2_signer is not None
+                else ()
+            ),
         )
 
     @property
@@ -178,6 +192,12 @@ class World:
             issued_at=issued_at,
             status=StatusReference(idx, self.status_uri),
         )
+
+    def dual(self, credential: str, signer_: KeySigner | None = None) -> str:
+        """Return ``credential`` with the office's (or ``signer_``'s) SM2 signature added."""
+        sm2 = signer_ or self.sm2_signer
+        assert sm2 is not None
+        return add_signature(credential, sm2)
 
     def verify(
         self, qr: str | None = None, *, credential: str | None = None, now: dt.datetime = NOW, **kw

@@ -85,6 +85,7 @@ class Verifier:
             verifier_origin=settings.public_url,
             max_token_length=settings.token_limit,
             status_grace=settings.status_grace,
+            require_sm2=settings.require_sm2,
         )
         self.restriction_sources = [s.base_url for s in settings.issuers if s.api_key]
         # Called with each judgement's verdict and reason (the metrics, verifier.app.observe).

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile as StarletteUploadFile
 
-from credential import KeySigner, rfc3339
+from credential import DualSigner, KeySigner, rfc3339
 from issuer import batches
 from issuer.batches.reading import DEFAULT_MAX_ROWS, ApplicantRow, BatchFileError
 from issuer.batches.report import write_error_report
@@ -165,7 +165,7 @@ def _signer_ref(request: Request, signer: Any) -> batches.SignerRef | None:
     provider = getattr(request.app.state, "batch_signer_ref", None)
     if callable(provider):
         return provider(signer)  # type: ignore[no-any-return]
-    if not isinstance(signer, KeySigner):
+    if not isinstance(signer, KeySigner | DualSigner):
         return None
     try:
         store = KeyStore.from_env()
