@@ -65,6 +65,32 @@ def _said(text: str) -> str:
     return text
 
 
+_DETAILS = {
+    "a newer copy arrived meanwhile": "sync.newer_copy",
+    "a newer list arrived meanwhile": "sync.newer_list",
+    "no API key for the restricted list": "sync.no_api_key",
+    "no trust list URL configured": "sync.no_trust_url",
+    "no trust list held": "sync.no_trust",
+    "not under a configured issuer": "sync.not_configured",
+}
+
+
+def _detail(text: str) -> str:
+    """Return a sync outcome's detail in the command's language: a sequence number, an
+    issue time (Beijing time), a known phrase; what a lower layer said is kept as it is."""
+    from credential import beijing_text
+
+    head, _, rest = text.partition(" ")
+    if head == "seq" and rest.isdigit():
+        return _t("sync.seq", n=rest)
+    if head == "iat" and rest.isdigit():
+        at = dt.datetime.fromtimestamp(int(rest), dt.UTC)
+        return _t("sync.iat", at=beijing_text(at, _lang()))
+    if text.startswith("rollback: "):
+        return _t("sync.rollback", error=text.removeprefix("rollback: "))
+    return _t(_DETAILS[text]) if text in _DETAILS else text
+
+
 _OUTCOMES = frozenset(
     {"updated", "not_modified", "unchanged", "refused", "failed", "skipped", "imported"}
 )
@@ -211,7 +237,7 @@ def sync(status_uris: tuple[str, ...]) -> None:
     finally:
         v.close()
     for o in report.outcomes:
-        detail = _t("sync.detail", detail=o.detail) if o.detail else ""
+        detail = _t("sync.detail", detail=_detail(o.detail)) if o.detail else ""
         click.echo(_t("sync.line", what=_said(o.what), outcome=_said(o.outcome), detail=detail))
     sys.exit(0 if report.ok else 1)
 

@@ -29,6 +29,7 @@ ZH_ALLOWED = frozenset(
         "JSON",
         "JWS",
         "JWKS",
+        "HTTP",
         "PDF",
         "QR",
         "API",

@@ -45,9 +45,13 @@ def test_the_registry_commands_speak_the_chosen_language(
     assert ("已停用" in said) if lang == "zh" else ("disabled" in said), said
     run("registry", "feed-client", "mis-one", "--disable", code=1, data=("mis-one",))
     run("registry", "feed-client", "mis-one", code=1, data=("mis-one",))  # exists
-    made = run("registry", "accounts", "create-school", "第二中学", data=("第二中学",))
-    account_key = re.search(r"jzr_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", made)
-    assert account_key is not None, made
+    made = runner.invoke(
+        main, ["--lang", lang, "registry", "accounts", "create-school", "第二中学"]
+    )
+    account_key = re.search(r"jzr_[0-9a-f]{12}_[A-Za-z0-9_-]{43}", made.output)
+    assert made.exit_code == 0 and account_key is not None, made.output
+    faults = output_faults(made.output, lang, ("第二中学", account_key.group(0)))
+    assert faults == [], faults
     listed = run(
         "registry", "accounts", "list", data=("第二中学", account_key.group(0)[:16] + "_…")
     )
@@ -57,13 +61,11 @@ def test_the_registry_commands_speak_the_chosen_language(
     none = run("registry", "accounts", "list", "--active-only")
     assert none == ("没有账户\n" if lang == "zh" else "no accounts\n")
     # what the network library says is data; the sentence around it is in the language
-    refused = runner.invoke(
-        main,
-        ["--lang", lang, "feed", "follow", "--registry", "http://127.0.0.1:9", "--key", key]
-        + ["--into", f"sqlite:///{tmp_path / 'mis.db'}", "--until-idle"],
-    )
+    into = f"sqlite:///{tmp_path / 'mis.db'}"
+    follow = ["feed", "follow", "--registry", "http://127.0.0.1:9", "--key", key, "--into", into]
+    refused = runner.invoke(main, ["--lang", lang, *follow, "--until-idle"])
     assert refused.exit_code == 1, refused.output
-    head = "Error: 国家库的应答：" if lang == "zh" else "Error: the registry answered: "
+    head = "错误：国家库的应答：" if lang == "zh" else "Error: the registry answered: "
     assert refused.output.startswith(head) and refused.output.endswith("\n"), refused.output
 
 
