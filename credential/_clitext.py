@@ -126,7 +126,7 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "`jiaozi {command}` 需要安装 {extra} 扩展（`pip install 'jiaozi[{extra}]'`）：{error}",
         "jiaozi {command} needs the {extra} extra (pip install 'jiaozi[{extra}]'): {error}",
     ),
-    "service.registry": ("国家库", "registry"),
+    "service.registry": ("登记中心", "registry"),
     "service.verifier": ("核验服务", "verifier"),
     "service.issuer": ("签发服务", "issuer"),
     "db.at": (
@@ -143,7 +143,7 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     ),
     "db.error": ("数据库：{error}", "database: {error}"),
     "registry.serve": (
-        "国家库 {id}，地址 http://{host}:{port}（进程 {pid}）",
+        "登记中心 {id}，地址 http://{host}:{port}（进程 {pid}）",
         "registry {id} on http://{host}:{port} (pid {pid})",
     ),
     "registry.no_trust": ("没有可用的信任列表：{error}", "no usable trust list: {error}"),
@@ -158,11 +158,11 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "订阅链已断开，未应用任何内容：{error}",
         "the feed chain is broken, nothing applied: {error}",
     ),
-    "feed.answered": ("国家库的应答：{error}", "the registry answered: {error}"),
+    "feed.answered": ("登记中心的应答：{error}", "the registry answered: {error}"),
     "feed.applied": ("已应用 {n} 个事件", "applied {n} events"),
     "feed.restored": (
-        "国家库已从备份恢复：其订阅保存到事件 {start}，从事件 {to} 之后继续；此处已应用的事件 "
-        "{first} 至 {after} 在国家库已丢失（各机构会在 {to} 之后重新发送，"
+        "登记中心已从备份恢复：其订阅保存到事件 {start}，从事件 {to} 之后继续；此处已应用的事件 "
+        "{first} 至 {after} 在登记中心已丢失（各机构会在 {to} 之后重新发送，"
         "每份证书的记录都会更新）：从事件 {start} 起继续跟随",
         "the registry was restored from a backup: its feed holds events up to {start} and "
         "continues after {to}; events {first} to {after} applied here were lost there (their "

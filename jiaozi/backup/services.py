@@ -357,7 +357,7 @@ def restore_registry(
     done.notes_zh.append(
         f"名单变更从 {point.list_floor} 之后继续（备份的链头为 {point.list_from}），订阅事件从 "
         f"{point.feed_floor} 之后继续（原为 {point.feed_from}）：各机构在下一轮全国同步时读取快照，"
-        "并重新发送国家库缺少的本机构记录；订阅方会跨过这一跳跃"
+        "并重新发送登记中心缺少的本机构记录；订阅方会跨过这一跳跃"
     )
     return done
 

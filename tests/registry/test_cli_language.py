@@ -65,7 +65,7 @@ def test_the_registry_commands_speak_the_chosen_language(
     follow = ["feed", "follow", "--registry", "http://127.0.0.1:9", "--key", key, "--into", into]
     refused = runner.invoke(main, ["--lang", lang, *follow, "--until-idle"])
     assert refused.exit_code == 1, refused.output
-    head = "错误：国家库的应答：" if lang == "zh" else "Error: the registry answered: "
+    head = "错误：登记中心的应答：" if lang == "zh" else "Error: the registry answered: "
     assert refused.output.startswith(head) and refused.output.endswith("\n"), refused.output
 
 
