@@ -255,6 +255,17 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "reissued {count} certificate(s) signed by {kid} with key {new} "
         "(reason: key compromised; same numbers, next version)",
     ),
+    "verify.unreachable": ("无法连接核验服务：{error}", "verifier unreachable: {error}"),
+    "verify.answered": (
+        "核验服务应答 HTTP {status}：{text}",
+        "verifier answered HTTP {status}: {text}",
+    ),
+    "verify.too_large": ("{file}：文件过大（上限 10 兆字节）", "{file}: larger than 10 MiB"),
+    "verify.not_json": ("{file}：不是 JSON", "{file}: not JSON"),
+    "verify.no_jws": (
+        "{file}：没有 `jws` 成员（电子证照的 JSON 文件都有）",
+        '{file}: no "jws" member (an e-licence .json has one)',
+    ),
     # --- end of the lang block
 }
 
