@@ -120,6 +120,153 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "警告：未发布任何内容：{error}",
         "WARNING: nothing published: {error}",
     ),
+    # --- jiaozi registry, feed, verifier, backup, restore, audit, reissue (issue 15 point 3,
+    # branch lang): the service's own words; what a lower layer says comes after a colon.
+    "cli.needs_extra": (
+        "`jiaozi {command}` 需要安装 {extra} 扩展（`pip install 'jiaozi[{extra}]'`）：{error}",
+        "jiaozi {command} needs the {extra} extra (pip install 'jiaozi[{extra}]'): {error}",
+    ),
+    "service.registry": ("登记中心", "registry"),
+    "service.verifier": ("核验服务", "verifier"),
+    "service.issuer": ("签发服务", "issuer"),
+    "db.at": (
+        "{service}数据库处于版本 {current}，最新版本 {head}（{state}）",
+        "{service} database at {current}, head {head} ({state})",
+    ),
+    "db.none": ("无", "none"),
+    "db.behind": ("落后：请运行 `{command}`", "behind: run `{command}`"),
+    "db.current": ("已是最新", "current"),
+    "db.already": ("{service}数据库已是版本 {after}", "{service} database already at {after}"),
+    "db.upgraded": (
+        "{service}数据库已从版本 {before} 升级到 {after}",
+        "{service} database upgraded from {before} to {after}",
+    ),
+    "db.error": ("数据库：{error}", "database: {error}"),
+    "registry.serve": (
+        "登记中心 {id}，地址 http://{host}:{port}（进程 {pid}）",
+        "registry {id} on http://{host}:{port} (pid {pid})",
+    ),
+    "registry.no_trust": ("没有可用的信任列表：{error}", "no usable trust list: {error}"),
+    "feed.name_length": ("名称须为 1 至 64 个字符", "1 to 64 characters"),
+    "feed.no_client": (
+        "没有名为 {name} 的已启用订阅客户端",
+        "no enabled feed client named {name}",
+    ),
+    "feed.disabled": ("订阅客户端 {name} 已停用", "feed client {name} disabled"),
+    "feed.exists": ("已有名为 {name} 的订阅客户端", "a feed client named {name} exists"),
+    "feed.broken": (
+        "订阅链已断开，未应用任何内容：{error}",
+        "the feed chain is broken, nothing applied: {error}",
+    ),
+    "feed.answered": ("登记中心的应答：{error}", "the registry answered: {error}"),
+    "feed.applied": ("已应用 {n} 个事件", "applied {n} events"),
+    "feed.restored": (
+        "登记中心已从备份恢复：其订阅保存到事件 {start}，从事件 {to} 之后继续；此处已应用的事件 "
+        "{first} 至 {after} 在登记中心已丢失（各机构会在 {to} 之后重新发送，"
+        "每份证书的记录都会更新）：从事件 {start} 起继续跟随",
+        "the registry was restored from a backup: its feed holds events up to {start} and "
+        "continues after {to}; events {first} to {after} applied here were lost there (their "
+        "offices send them again after {to}, and each certificate's row is brought up to "
+        "date): following from {start}",
+    ),
+    "account.kind.employer": ("用人单位", "employer"),
+    "account.kind.school": ("学校", "school"),
+    "account.made": ("{kind}账户 {id}（{name}）", "{kind} account {id} ({name})"),
+    "account.key": (
+        "API 密钥（仅显示这一次，请妥善保管）：{key}",
+        "API key (shown once, keep it secret): {key}",
+    ),
+    "account.none": ("没有账户", "no accounts"),
+    "account.active": ("有效", "active"),
+    "account.inactive": ("已停用", "deactivated"),
+    "account.deactivated": (
+        "{kind}账户 {id}（{name}）已停用",
+        "{kind} account {id} ({name}) deactivated",
+    ),
+    "verifier.schema_behind": (
+        "核验服务数据库处于版本 {current}，当前版本需要 {head}：请运行 `jiaozi verifier migrate`"
+        "（或设置 `JIAOZI_AUTO_MIGRATE=true`）",
+        "the verifier's database is at revision {current}, this version needs {head}: run "
+        "`jiaozi verifier migrate` (or set JIAOZI_AUTO_MIGRATE=true)",
+    ),
+    "sync.line": ("{what}：{outcome}{detail}", "{what}: {outcome}{detail}"),
+    "sync.detail": ("（{detail}）", " ({detail})"),
+    "sync.trust": ("信任列表", "trust"),
+    "sync.status": ("状态列表 {uri}", "status {uri}"),
+    "sync.restrictions": ("限制名单 {uri}", "restrictions {uri}"),
+    "sync.seq": ("序号 {n}", "sequence {n}"),
+    "sync.iat": ("签发于 {at}", "issued {at}"),
+    "sync.rollback": ("版本倒退：{error}", "rollback: {error}"),
+    "sync.newer_copy": ("其间已收到更新的副本", "a newer copy arrived meanwhile"),
+    "sync.newer_list": ("其间已收到更新的列表", "a newer list arrived meanwhile"),
+    "sync.no_api_key": ("没有限制名单的 API 密钥", "no API key for the restricted list"),
+    "sync.no_trust_url": ("未配置信任列表地址", "no trust list URL configured"),
+    "sync.no_trust": ("尚无信任列表", "no trust list held"),
+    "sync.not_configured": ("不属于已配置的签发机构", "not under a configured issuer"),
+    "sync.updated": ("已更新", "updated"),
+    "sync.not_modified": ("未变更", "not modified"),
+    "sync.unchanged": ("无变化", "unchanged"),
+    "sync.refused": ("已拒绝", "refused"),
+    "sync.failed": ("失败", "failed"),
+    "sync.skipped": ("已跳过", "skipped"),
+    "sync.imported": ("已导入", "imported"),
+    "sync.kept": ("保留已有的相同或更新版本", "kept newer or same"),
+    "sync.unrevokes": (
+        "已拒绝：会撤销 {n} 个已判定无效的状态",
+        "refused: un-revokes {n} held INVALID",
+    ),
+    "bundle.wrote": (
+        "已写入 {file}：信任列表、{lists} 份状态列表、{sources} 个限制名单来源",
+        "wrote {file}: trust list, {lists} status list(s), {sources} restricted-list source(s)",
+    ),
+    "backup.done": (
+        "{service}已备份到 {out}（{n} 个文件，{at}）",
+        "{service} backed up to {out} ({n} files, {at})",
+    ),
+    "backup.checkpoint": ("审计检查点在第 {seq} 条记录", "audit checkpoint at record {seq}"),
+    "backup.no_checkpoint": (
+        "警告：没有审计检查点：{problem}",
+        "WARNING: no audit checkpoint: {problem}",
+    ),
+    "restore.done": ("{service}已从 {at} 的备份恢复", "{service} restored from the backup of {at}"),
+    "restore.kept": ("被替换的 {what} 保留在 {path}", "the replaced {what} is kept at {path}"),
+    "audit.checkpoint": (
+        "已签署审计检查点 {id}：第 {seq} 条记录，哈希 {hash}，签名密钥 {kid}",
+        "checkpoint {id}: record {seq}, hash {hash}, signed by {kid}",
+    ),
+    "audit.cannot_read": ("无法读取 {path}：{error}", "cannot read {path}: {error}"),
+    "audit.not_jwks": (
+        "{path}：不是 JWKS（缺少密钥列表 `keys`）",
+        '{path}: not a JWKS (an object with "keys")',
+    ),
+    "reissue.no_key": ("{dir} 中没有密钥 {kid}", "no key {kid!r} in {dir}"),
+    "reissue.not_ours": (
+        "密钥 {kid} 属于 {owner}，不属于本机构（{office}）",
+        "key {kid} belongs to {owner}, not to this office ({office})",
+    ),
+    "reissue.not_compromised": (
+        "密钥 {kid} 尚未标记为泄露：请先运行 `jiaozi keys compromise {kid} --at TIME`",
+        "key {kid} is not marked compromised: run `jiaozi keys compromise {kid} --at TIME` first",
+    ),
+    "reissue.progress": ("  …… 已换发 {n} 份", "  ... {n} reissued"),
+    "reissue.done": (
+        "已用密钥 {new} 换发 {count} 份由 {kid} 签名的证书"
+        "（原因：密钥泄露；证书编号不变，版本加一）",
+        "reissued {count} certificate(s) signed by {kid} with key {new} "
+        "(reason: key compromised; same numbers, next version)",
+    ),
+    "verify.unreachable": ("无法连接核验服务：{error}", "verifier unreachable: {error}"),
+    "verify.answered": (
+        "核验服务应答 HTTP {status}：{text}",
+        "verifier answered HTTP {status}: {text}",
+    ),
+    "verify.too_large": ("{file}：文件过大（上限 10 兆字节）", "{file}: larger than 10 MiB"),
+    "verify.not_json": ("{file}：不是 JSON", "{file}: not JSON"),
+    "verify.no_jws": (
+        "{file}：没有 `jws` 成员（电子证照的 JSON 文件都有）",
+        '{file}: no "jws" member (an e-licence .json has one)',
+    ),
+    # --- end of the lang block
 }
 
 _LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
@@ -139,7 +286,7 @@ def cli_language(environ: Mapping[str, str], chosen: str | None = None) -> Langu
     return "en"
 
 
-def cli_text(key: str, lang: str, **fields: object) -> str:
+def cli_text(key: str, lang: str, /, **fields: object) -> str:
     """Return the text ``key`` of ``CLI_TEXT`` in ``lang`` (``zh`` or else English) with
     ``fields`` filled in. Raises ``KeyError`` for a key not in the table or a field the
     text names and ``fields`` lacks."""

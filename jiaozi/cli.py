@@ -7,10 +7,15 @@ unless an issuer command is run).
 
 from __future__ import annotations
 
+import gettext
 import importlib
+import os
 import sys
+from collections.abc import Sequence
 
 import click
+
+from credential import cli_language, cli_text
 
 EXIT_USAGE = 64
 
@@ -29,12 +34,83 @@ LAZY_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class _Group(click.Group):
-    """A group whose usage errors exit 64 (EX_USAGE), as the contract's CLI promises."""
+# The language of the jiaozi command running (innermost last; empty outside one): click's
+# own messages (usage errors, --help headings) follow it, see _speak_click_in_chinese.
+_SPEAKING: list[str] = []
 
-    def main(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+# click's modules that write through gettext's _() or ngettext()
+_CLICK_MODULES = ("core", "decorators", "exceptions", "formatting", "parser", "termui", "types")
+
+
+def _speak_click_in_chinese() -> None:
+    """Put a translation layer in place of click's gettext: Chinese (``jiaozi._clicktext``)
+    while a jiaozi command speaks Chinese, click's own words otherwise (gettext unchanged).
+    Click ships no catalogue, and a process-wide gettext catalogue would outlive one
+    command; this follows ``_SPEAKING``, which ``_Group.main`` sets and clears."""
+    from jiaozi._clicktext import gettext_zh, ngettext_zh
+
+    def translate(message: str) -> str:
+        if _SPEAKING and _SPEAKING[-1] == "zh":
+            return gettext_zh(message)
+        return gettext.gettext(message)
+
+    def translate_n(singular: str, plural: str, n: int) -> str:
+        if _SPEAKING and _SPEAKING[-1] == "zh":
+            return ngettext_zh(singular, plural, n)
+        return gettext.ngettext(singular, plural, n)
+
+    for name in _CLICK_MODULES:
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = translate  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = translate_n  # type: ignore[attr-defined]
+
+
+_speak_click_in_chinese()
+
+
+def _chosen_language(args: Sequence[str]) -> str:
+    """Return the language a command line asks for: its ``--lang zh|en`` (before or after
+    the command's name: ``jiaozi verify`` and ``jiaozi audit verify`` have their own), else
+    ``JIAOZI_LANG``, else the locale's. Read before click parses, so that click's own
+    errors in parsing are said in it too."""
+    chosen = None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            chosen = args[i + 1]
+        elif arg.startswith("--lang="):
+            chosen = arg.removeprefix("--lang=")
+    return cli_language(os.environ, chosen)
+
+
+def _forget_help_options(command: click.Command, lazy: set[str]) -> None:
+    """Drop the ``--help`` option each command made for this run: click makes it once per
+    command and keeps it, with its help text in the language of the run that made it (a
+    test's CliRunner runs many commands in one process, in either language)."""
+    if hasattr(command, "_help_option"):
+        command._help_option = None
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _forget_help_options(sub, set())
+        for name in lazy - set(command.commands):
+            module, attr = LAZY_COMMANDS[name]
+            loaded = sys.modules.get(module)
+            if loaded is not None and isinstance(getattr(loaded, attr, None), click.Command):
+                _forget_help_options(getattr(loaded, attr), set())
+
+
+class _Group(click.Group):
+    """A group whose usage errors exit 64 (EX_USAGE), as the contract's CLI promises, and
+    whose commands and click's own messages speak the chosen language."""
+
+    def main(self, args=None, *more, **kwargs):  # type: ignore[no-untyped-def]
+        argv = list(sys.argv[1:] if args is None else args)
+        _SPEAKING.append(_chosen_language(argv))
         try:
-            return super().main(*args, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
+            return super().main(argv, *more, standalone_mode=False, **kwargs)  # type: ignore[call-overload]
         except click.exceptions.Exit as exc:
             sys.exit(exc.exit_code)
         except click.UsageError as exc:
@@ -44,8 +120,11 @@ class _Group(click.Group):
             exc.show()
             sys.exit(exc.exit_code)
         except click.Abort:
-            click.echo("Aborted.", err=True)
+            click.echo(click.core._("Aborted."), err=True)  # type: ignore[attr-defined]
             sys.exit(1)
+        finally:
+            _SPEAKING.pop()
+            _forget_help_options(self, set(LAZY_COMMANDS))
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *LAZY_COMMANDS})
@@ -59,9 +138,8 @@ class _Group(click.Group):
             command: click.Command = getattr(importlib.import_module(module), attr)
         except ModuleNotFoundError as exc:  # an install without the issuer extra
             extra = "registry" if module.startswith("registry.") else "issuer"
-            missing = (
-                f"jiaozi {cmd_name} needs the {extra} extra (pip install 'jiaozi[{extra}]'): {exc}"
-            )
+            lang = _SPEAKING[-1] if _SPEAKING else cli_language(os.environ)
+            missing = cli_text("cli.needs_extra", lang, command=cmd_name, extra=extra, error=exc)
 
             def fail() -> None:
                 raise click.ClickException(missing)

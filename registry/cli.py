@@ -14,11 +14,22 @@ import click
 import sqlalchemy as sa
 
 import ops
-from credential import Signer
+from credential import Signer, beijing_text, cli_language, cli_text
 
 from .settings import RegistrySettings
 
 __all__ = ["feed_group", "registry_group"]
+
+
+def _lang() -> str:
+    """Return the language of this command's messages: ``jiaozi --lang`` (the click
+    context's meta), else ``JIAOZI_LANG``, else the locale's (``credential.cli_language``)."""
+    ctx = click.get_current_context(silent=True)
+    return cli_language(os.environ, ctx.meta.get("jiaozi.lang") if ctx is not None else None)
+
+
+def _t(text_key: str, /, **fields: object) -> str:
+    return cli_text(text_key, _lang(), **fields)
 
 
 @click.group("registry")
@@ -46,7 +57,7 @@ def serve(host: str, port: int) -> None:
     try:  # fail at start, not at the first request, when there is no trust list
         trust = TrustSource(settings)
     except TrustFileError as exc:
-        raise click.ClickException(f"no usable trust list: {exc}") from exc
+        raise click.ClickException(_t("registry.no_trust", error=exc)) from exc
     engine = _open(settings)
     store = KeyStore.from_env()
 
@@ -61,7 +72,7 @@ def serve(host: str, port: int) -> None:
         trust_provider=trust.current,
         trust_documents=trust.documents,
     )
-    click.echo(f"registry {settings.registry_id} on http://{host}:{port} (pid {os.getpid()})")
+    click.echo(_t("registry.serve", id=settings.registry_id, host=host, port=port, pid=os.getpid()))
     uvicorn.run(
         app,
         host=host,
@@ -103,18 +114,29 @@ def migrate_command(check: bool) -> None:
         current, target = migration_state(engine)
         if check:
             behind = current != target
-            state = "behind: run `jiaozi registry migrate`" if behind else "current"
-            click.echo(f"registry database at {current or 'none'}, head {target} ({state})")
+            state = (
+                _t("db.behind", command="jiaozi registry migrate") if behind else _t("db.current")
+            )
+            click.echo(
+                _t(
+                    "db.at",
+                    service=_t("service.registry"),
+                    current=current or _t("db.none"),
+                    head=target,
+                    state=state,
+                )
+            )
             sys.exit(1 if behind else 0)
         before, after = upgrade(engine)
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
+    service = _t("service.registry")
     if before == after:
-        click.echo(f"registry database already at {after}")
+        click.echo(_t("db.already", service=service, after=after))
     else:
-        click.echo(f"registry database upgraded from {before or 'none'} to {after}")
+        click.echo(_t("db.upgraded", service=service, before=before or _t("db.none"), after=after))
 
 
 @registry_group.command("feed-client")
@@ -127,7 +149,7 @@ def feed_client(name: str, identity: bool, disable: bool) -> None:
     """Make a system client of the national feed and print its API key (shown once), or
     disable one."""
     if not 1 <= len(name) <= 64:
-        raise click.BadParameter("1 to 64 characters", param_hint="NAME")
+        raise click.BadParameter(_t("feed.name_length"), param_hint="NAME")
     import datetime as dt
 
     import sqlalchemy as sa
@@ -141,13 +163,13 @@ def feed_client(name: str, identity: bool, disable: bool) -> None:
     engine = _open(settings)
     if disable:
         if not disable_client(engine, name, now=dt.datetime.now(dt.UTC)):
-            raise click.ClickException(f"no enabled feed client named {name}")
-        click.echo(f"feed client {name} disabled")
+            raise click.ClickException(_t("feed.no_client", name=name))
+        click.echo(_t("feed.disabled", name=name))
         return
     try:
         key = add_client(engine, name, identity=identity, now=dt.datetime.now(dt.UTC))
     except sa.exc.IntegrityError:
-        raise click.ClickException(f"a feed client named {name} exists") from None
+        raise click.ClickException(_t("feed.exists", name=name)) from None
     click.echo(key)
 
 
@@ -174,12 +196,12 @@ def follow_command(
     try:
         follow(
             registry, key, into, limit=limit, interval=interval, until_idle=until_idle,
-            say=click.echo,
+            say=click.echo, lang=_lang(),
         )  # fmt: skip
     except ChainBroken as exc:
-        raise click.ClickException(f"the feed chain is broken, nothing applied: {exc}") from exc
+        raise click.ClickException(_t("feed.broken", error=exc)) from exc
     except httpx.HTTPError as exc:
-        raise click.ClickException(f"the registry answered: {exc}") from exc
+        raise click.ClickException(_t("feed.answered", error=exc)) from exc
 
 
 @registry_group.group("accounts")
@@ -201,8 +223,10 @@ def _create(kind: str, name: str) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
-    click.echo(f"{kind} account {account.id} ({account.name})")
-    click.echo(f"API key (shown once, keep it secret): {key}")
+    click.echo(
+        _t("account.made", kind=_t(f"account.kind.{kind}"), id=account.id, name=account.name)
+    )
+    click.echo(_t("account.key", key=key))
 
 
 @accounts_group.command("create-employer")
@@ -239,13 +263,14 @@ def list_command(active_only: bool) -> None:
     finally:
         engine.dispose()
     if not rows:
-        click.echo("no accounts")
+        click.echo(_t("account.none"))
         return
+    lang = _lang()
     for r in rows:
-        state = "active" if r.active else "deactivated"
+        state = _t("account.active") if r.active else _t("account.inactive")
         click.echo(
-            f"{r.id}\t{r.kind}\tjzr_{r.key_prefix}_…\t{state}\t"
-            f"{r.created_at.isoformat(timespec='seconds')}\t{r.name}"
+            f"{r.id}\t{_t(f'account.kind.{r.kind}')}\tjzr_{r.key_prefix}_…\t{state}\t"
+            f"{beijing_text(r.created_at, lang)}\t{r.name}"
         )
 
 
@@ -262,4 +287,5 @@ def deactivate_command(account_id: int) -> None:
         raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
-    click.echo(f"{row.kind} account {row.id} ({row.name}) deactivated")
+    kind = _t(f"account.kind.{row.kind}")
+    click.echo(_t("account.deactivated", kind=kind, id=row.id, name=row.name))

@@ -36,7 +36,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from credential import FEED_GENESIS, feed_event_hash, identity_seal
+from credential import FEED_GENESIS, cli_text, feed_event_hash, identity_seal
 
 __all__ = [
     "ChainBroken",
@@ -184,9 +184,11 @@ def follow_once(
     limit: int,
     *,
     say: Callable[[str], None] | None = None,
+    lang: str = "en",
 ) -> int:
     """Read and apply pages until one comes back empty; return the events applied. A
-    cursor in a restore's lost tail goes back to the restore's start, said by ``say``.
+    cursor in a restore's lost tail goes back to the restore's start, said by ``say`` in
+    ``lang``.
 
     Raises ChainBroken (a cursor beyond the registry's head among them), or
     httpx.HTTPStatusError on another answer than 200."""
@@ -213,10 +215,7 @@ def follow_once(
         if lost:
             start, to, link = max(lost)
             (say or print)(
-                f"the registry was restored from a backup: its feed holds events up to "
-                f"{start} and continues after {to}; events {start + 1} to {after} applied "
-                f"here were lost there (their offices send them again after {to}, and each "
-                f"certificate's row is brought up to date): following from {start}"
+                cli_text("feed.restored", lang, start=start, to=to, first=start + 1, after=after)
             )
             _rewind(engine, was=after, to=start, link=link)
             continue
@@ -243,9 +242,11 @@ def follow(
     interval: float = 10.0,
     until_idle: bool = False,
     say: Callable[[str], None] = print,
+    lang: str = "en",
 ) -> None:
     """Keep ``into``'s tables current from the feed at ``registry``: read to the head, then
-    again every ``interval`` seconds (``until_idle``: return at the head).
+    again every ``interval`` seconds (``until_idle``: return at the head), saying what it
+    did with ``say`` in ``lang`` (``zh`` or ``en``).
 
     Raises ChainBroken (the page refused, nothing of it applied), or httpx.HTTPError when
     the registry cannot be read."""
@@ -253,9 +254,9 @@ def follow(
     try:
         with httpx.Client(timeout=30) as http:
             while True:
-                n = follow_once(engine, http, registry, key, limit, say=say)
+                n = follow_once(engine, http, registry, key, limit, say=say, lang=lang)
                 if n:
-                    say(f"applied {n} events")
+                    say(cli_text("feed.applied", lang, n=n))
                 if until_idle:
                     return
                 time.sleep(interval)

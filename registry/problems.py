@@ -62,6 +62,17 @@ def render(request: Request, p: Problem) -> JSONResponse:
     return JSONResponse(body, status_code=p.status, media_type=MEDIA_TYPE, headers=headers)
 
 
+_HTTP_TITLES = {
+    400: ("Bad request", "请求无效"),
+    401: ("Authentication required", "需要认证"),
+    403: ("Forbidden", "无权访问"),
+    404: ("Not found", "未找到"),
+    405: ("Method not allowed", "不支持该请求方法"),
+    413: ("Request too large", "请求内容过大"),
+    415: ("Unsupported media type", "不支持的内容类型"),
+}
+
+
 def _map(exc: Exception) -> Problem:
     if isinstance(exc, Problem):
         return exc
@@ -119,7 +130,10 @@ def _map(exc: Exception) -> Problem:
         name = loc[-1] if loc else "request"
         return Problem(400, "invalid_field", ("A field is not valid", "字段不合法"), name)
     if isinstance(exc, StarletteHTTPException):
-        return Problem(exc.status_code, "http_error", (str(exc.detail), str(exc.detail)))
+        # the framework's own detail ("Not Found") is English whatever was asked: a title
+        # of ours in both languages instead
+        title = _HTTP_TITLES.get(exc.status_code, ("Request error", "请求出错"))
+        return Problem(exc.status_code, "http_error", title)
     log.exception("registry error", exc_info=exc)
     return Problem(500, "internal", ("Internal error", "内部错误"))
 

@@ -24,6 +24,7 @@ from credential import (
     beijing_date,
     beijing_text,
     cli_language,
+    cli_text,
     verify,
 )
 
@@ -170,7 +171,7 @@ def _online(url: str, value: str, lang: str) -> dict[str, Any]:
             body = {"credential": credential_jws} if credential_jws else {"qr": qr_text}
             r = httpx.post(endpoint, json=body, headers=headers, timeout=30)
     except httpx.HTTPError as exc:
-        click.echo(f"verifier unreachable: {exc}", err=True)
+        click.echo(cli_text("verify.unreachable", lang, error=exc), err=True)
         sys.exit(EXIT["cannot_determine"])
     try:
         doc = r.json()
@@ -180,9 +181,8 @@ def _online(url: str, value: str, lang: str) -> dict[str, Any]:
         return doc
     title = doc.get("title") if isinstance(doc, dict) else None
     detail = doc.get("detail") if isinstance(doc, dict) else None
-    click.echo(
-        f"verifier answered HTTP {r.status_code}: {title or ''} {detail or ''}".strip(), err=True
-    )
+    said = f"{title or ''} {detail or ''}".strip()
+    click.echo(cli_text("verify.answered", lang, status=r.status_code, text=said).strip(), err=True)
     sys.exit(EXIT_USAGE if 400 <= r.status_code < 500 else EXIT["cannot_determine"])
 
 
@@ -197,7 +197,7 @@ def _read_file(
 
     path = Path(value)
     if path.stat().st_size > 10 * 1024 * 1024:
-        raise click.UsageError(f"{value}: larger than 10 MiB")
+        raise click.UsageError(cli_text("verify.too_large", lang, file=value))
     data = path.read_bytes()
     try:
         found = extract(data)
@@ -223,19 +223,20 @@ def _read_input(value: str) -> tuple[str | None, str | None]:
     except (OSError, ValueError):  # a long token is not a file name; say nothing of it
         is_file = False
     if is_file:
+        lang = _lang(None)
         if path.stat().st_size > 10 * 1024 * 1024:
-            raise click.UsageError(f"{value}: larger than 10 MiB")
+            raise click.UsageError(cli_text("verify.too_large", lang, file=value))
         text = path.read_text(encoding="utf-8", errors="replace").strip()
         if path.suffix.lower() == ".json":
             try:
                 doc = json.loads(text)
             except ValueError as exc:
-                raise click.UsageError(f"{value}: not JSON") from exc
+                raise click.UsageError(cli_text("verify.not_json", lang, file=value)) from exc
             if isinstance(doc, dict) and set(doc) == {"payload", "signatures"}:
                 return None, text  # a dual-signed e-licence's .vc.jws.json (issue 16)
             jws = doc.get("jws_json", doc.get("jws")) if isinstance(doc, dict) else None
             if not isinstance(jws, str):
-                raise click.UsageError(f'{value}: no "jws" member (an e-licence .json has one)')
+                raise click.UsageError(cli_text("verify.no_jws", lang, file=value))
             return None, jws
         return text, None
     return value, None

@@ -33,6 +33,69 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _lang() -> str:
+    """Return the language of this command's messages: ``jiaozi --lang`` (the click
+    context's meta), else ``JIAOZI_LANG``, else the locale's (``credential.cli_language``)."""
+    from credential import cli_language
+
+    ctx = click.get_current_context(silent=True)
+    return cli_language(os.environ, ctx.meta.get("jiaozi.lang") if ctx is not None else None)
+
+
+def _t(text_key: str, /, **fields: object) -> str:
+    from credential import cli_text
+
+    return cli_text(text_key, _lang(), **fields)
+
+
+def _said(text: str) -> str:
+    """Return a sync or import line's ``what`` or outcome in the command's language: the
+    trust list, a status list or a restricted-list source by its URL; an outcome code."""
+    for prefix, key in (("status ", "sync.status"), ("restrictions ", "sync.restrictions")):
+        if text.startswith(prefix):
+            return _t(key, uri=text[len(prefix) :])
+    if text == "trust":
+        return _t("sync.trust")
+    if text == "kept newer or same":
+        return _t("sync.kept")
+    if text.startswith("refused: un-revokes "):
+        return _t("sync.unrevokes", n=text.split()[2])
+    if text in _OUTCOMES:
+        return _t(f"sync.{text}")
+    return text
+
+
+_DETAILS = {
+    "a newer copy arrived meanwhile": "sync.newer_copy",
+    "a newer list arrived meanwhile": "sync.newer_list",
+    "no API key for the restricted list": "sync.no_api_key",
+    "no trust list URL configured": "sync.no_trust_url",
+    "no trust list held": "sync.no_trust",
+    "not under a configured issuer": "sync.not_configured",
+}
+
+
+def _detail(text: str) -> str:
+    """Return a sync outcome's detail in the command's language: a sequence number, an
+    issue time (Beijing time), a known phrase; what a lower layer said is kept as it is."""
+    from credential import beijing_text
+
+    head, _, rest = text.partition(" ")
+    if head == "seq" and rest.isdigit():
+        return _t("sync.seq", n=rest)
+    if head == "iat" and rest.isdigit():
+        at = dt.datetime.fromtimestamp(int(rest), dt.UTC)
+        return _t("sync.iat", at=beijing_text(at, _lang()))
+    if text.startswith("rollback: "):
+        return _t("sync.rollback", error=text.removeprefix("rollback: "))
+    return _t(_DETAILS[text]) if text in _DETAILS else text
+
+
+_OUTCOMES = frozenset(
+    {"updated", "not_modified", "unchanged", "refused", "failed", "skipped", "imported"}
+)
+
+
 def _settings() -> Any:
     from pydantic import ValidationError
 
@@ -45,7 +108,7 @@ def _settings() -> Any:
             f"JIAOZI_{'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
             for e in exc.errors()
         )
-        raise click.ClickException(" ".join(f"settings: {msg}".split())) from exc
+        raise click.ClickException(" ".join(_t("batch.settings", error=msg).split())) from exc
 
 
 def _verifier() -> Any:
@@ -106,8 +169,7 @@ def _require_current_schema(url: str) -> None:
         engine.dispose()
     if current != head:
         raise click.ClickException(
-            f"the verifier's database is at revision {current or 'none'}, this version "
-            f"needs {head}: run `jiaozi verifier migrate` (or set JIAOZI_AUTO_MIGRATE=true)"
+            _t("verifier.schema_behind", current=current or _t("db.none"), head=head)
         )
 
 
@@ -140,18 +202,29 @@ def migrate(check: bool) -> None:
         current, target = migration_state(engine)
         if check:
             behind = current != target
-            state = "behind: run `jiaozi verifier migrate`" if behind else "current"
-            click.echo(f"verifier database at {current or 'none'}, head {target} ({state})")
+            state = (
+                _t("db.behind", command="jiaozi verifier migrate") if behind else _t("db.current")
+            )
+            click.echo(
+                _t(
+                    "db.at",
+                    service=_t("service.verifier"),
+                    current=current or _t("db.none"),
+                    head=target,
+                    state=state,
+                )
+            )
             sys.exit(1 if behind else 0)
         before, after = upgrade(engine)
     except SchemaError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
         engine.dispose()
+    service = _t("service.verifier")
     if before == after:
-        click.echo(f"verifier database already at {after}")
+        click.echo(_t("db.already", service=service, after=after))
     else:
-        click.echo(f"verifier database upgraded from {before or 'none'} to {after}")
+        click.echo(_t("db.upgraded", service=service, before=before or _t("db.none"), after=after))
 
 
 @verifier_group.command("sync")
@@ -164,7 +237,8 @@ def sync(status_uris: tuple[str, ...]) -> None:
     finally:
         v.close()
     for o in report.outcomes:
-        click.echo(f"{o.what}: {o.outcome}" + (f" ({o.detail})" if o.detail else ""))
+        detail = _t("sync.detail", detail=_detail(o.detail)) if o.detail else ""
+        click.echo(_t("sync.line", what=_said(o.what), outcome=_said(o.outcome), detail=detail))
     sys.exit(0 if report.ok else 1)
 
 
@@ -188,8 +262,12 @@ def export_cmd(file: Path) -> None:
         v.close()
     file.write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     click.echo(
-        f"wrote {file}: trust list, {len(doc['status_lists'])} status list(s), "
-        f"{len(doc['restrictions'])} restricted-list source(s)"
+        _t(
+            "bundle.wrote",
+            file=file,
+            lists=len(doc["status_lists"]),
+            sources=len(doc["restrictions"]),
+        )
     )
 
 
@@ -209,4 +287,4 @@ def import_cmd(file: Path) -> None:
     finally:
         v.close()
     for what, outcome in done:
-        click.echo(f"{what}: {outcome}")
+        click.echo(_t("sync.line", what=_said(what), outcome=_said(outcome), detail=""))

@@ -25,11 +25,10 @@ from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from credential import Algorithm, CredentialError, PublicKey, strict_json_loads
+from credential import Algorithm, CredentialError, PublicKey, cli_text, strict_json_loads
 from issuer.audit.check import AuditReport, ChainBroken, verify_audit, write_checkpoint
-from issuer.cli._common import cli_actor, writer_engine
+from issuer.cli._common import cli_actor, cli_lang, writer_engine
 from issuer.db.engine import make_engine
-from issuer.issuance import REISSUE_REASON as REASON
 from issuer.issuance import ReissueError, SealedDataError, refresh_status_lists, reissue_by_key
 from issuer.settings import IssuerSettings
 from keys import KeysError, KeyStore
@@ -64,15 +63,14 @@ def _reports_errors(f: Callable[P, R]) -> Callable[P, R]:
                 f"JIAOZI_{'.'.join(str(p) for p in e['loc']).upper() or 'SETTINGS'}: {e['msg']}"
                 for e in exc.errors()
             )
-            raise _Failed(_one_line(f"settings: {msg}")) from exc
+            raise _Failed(_one_line(cli_text("batch.settings", cli_lang(), error=msg))) from exc
         except (KeysError, CredentialError, ReissueError, SealedDataError) as exc:
             raise _Failed(_one_line(str(exc))) from exc
         except SQLAlchemyError as exc:
             orig = getattr(exc, "orig", None) or exc
             text = str(orig).strip()
-            raise _Failed(
-                f"database: {text.splitlines()[0] if text else type(exc).__name__}"
-            ) from exc
+            first = text.splitlines()[0] if text else type(exc).__name__
+            raise _Failed(cli_text("db.error", cli_lang(), error=first)) from exc
 
     return wrapper
 
@@ -97,10 +95,10 @@ def _jwks_keys(path: Path) -> list[PublicKey]:
     try:
         doc = strict_json_loads(path.read_bytes(), str(path))
     except OSError as exc:
-        raise _Failed(f"cannot read {path}: {exc}") from exc
+        raise _Failed(cli_text("audit.cannot_read", cli_lang(), path=path, error=exc)) from exc
     items = doc.get("keys") if isinstance(doc, dict) else None
     if not isinstance(items, list):
-        raise _Failed(f'{path}: not a JWKS (an object with "keys")')
+        raise _Failed(cli_text("audit.not_jwks", cli_lang(), path=path))
     return [PublicKey.from_jwk(k) for k in items]
 
 
@@ -156,9 +154,8 @@ def _say(report: AuditReport, lang: str) -> list[str]:
 @click.option(
     "--lang",
     type=click.Choice(["zh", "en"]),
-    default="zh",
-    show_default=True,
-    help="Language of the report.",
+    default=None,
+    help="Language of the report [default: jiaozi --lang, JIAOZI_LANG, else the locale's].",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option(
@@ -168,7 +165,7 @@ def _say(report: AuditReport, lang: str) -> list[str]:
     help="The office's public keys (JWKS) instead of the key store's.",
 )
 @_reports_errors
-def audit_verify(lang: str, as_json: bool, jwks_path: Path | None) -> None:
+def audit_verify(lang: str | None, as_json: bool, jwks_path: Path | None) -> None:
     """Recompute the audit chain from record 1 and check every signed checkpoint.
 
     Names the first record changed or deleted and a deleted tail. Exit 0 when the trail
@@ -188,7 +185,7 @@ def audit_verify(lang: str, as_json: bool, jwks_path: Path | None) -> None:
     if as_json:
         click.echo(json.dumps(report.to_json(), ensure_ascii=False, indent=2))
     else:
-        for line in _say(report, lang):
+        for line in _say(report, lang or cli_lang()):
             click.echo(line)
     if not report.ok:
         raise SystemExit(EXIT_TAMPERED)
@@ -208,12 +205,17 @@ def audit_checkpoint(now_ts: int | None) -> None:
             try:
                 cp = write_checkpoint(session, signer=signer, office_id=settings.office_id, now=now)
             except ChainBroken as exc:
-                click.echo(exc.report.message_zh, err=True)
-                click.echo(exc.report.message_en, err=True)
+                click.echo(exc.report.message(cli_lang()), err=True)
                 raise SystemExit(EXIT_TAMPERED) from None
             click.echo(
-                f"checkpoint {cp.id}: record {cp.audit_seq}, hash {cp.audit_hash}, "
-                f"signed by {signer.kid} (已签署审计检查点)"
+                cli_text(
+                    "audit.checkpoint",
+                    cli_lang(),
+                    id=cp.id,
+                    seq=cp.audit_seq,
+                    hash=cp.audit_hash,
+                    kid=signer.kid,
+                )
             )
     finally:
         engine.dispose()
@@ -242,19 +244,19 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
     rotate --office ID). Safe to run again: what is done is skipped.
     """
     settings = IssuerSettings()
+    say = cli_lang()
     now = _now(now_ts)
     store = KeyStore.from_env()
     found = store.find(kid)
     if found is None:
-        raise _Failed(f"no key {kid!r} in {store.keys_dir}")
+        raise _Failed(cli_text("reissue.no_key", say, kid=kid, dir=store.keys_dir))
     owner, key = found
     if owner != settings.office_id:
-        raise _Failed(f"key {kid} belongs to {owner}, not to this office ({settings.office_id})")
-    if key.compromised_at is None:
         raise _Failed(
-            f"key {kid} is not marked compromised: run `jiaozi keys compromise {kid} --at TIME` "
-            "first (密钥尚未标记为泄露)"
+            cli_text("reissue.not_ours", say, kid=kid, owner=owner, office=settings.office_id)
         )
+    if key.compromised_at is None:
+        raise _Failed(cli_text("reissue.not_compromised", say, kid=kid))
     signer = store.issuing_signer(settings.office_id, now=int(now.timestamp()))
     engine = writer_engine(settings)
     try:
@@ -267,7 +269,7 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
                 actor=cli_actor(),
                 now=now,
                 chunk_size=chunk,
-                progress=lambda n: click.echo(f"  ... {n} reissued", err=True),
+                progress=lambda n: click.echo(cli_text("reissue.progress", say, n=n), err=True),
                 sm2=key.alg is Algorithm.SM2SM3,
             )
             # The status lists too: one signed by the compromised key after its
@@ -275,7 +277,4 @@ def reissue_command(kid: str, chunk: int, now_ts: int | None) -> None:
             refresh_status_lists(session, signer=signer, settings=settings, now=now, every=True)
     finally:
         engine.dispose()
-    click.echo(
-        f"reissued {count} certificate(s) signed by {kid} with key {signer.kid} "
-        f"(reason {REASON}; same numbers, next version) / 已换发 {count} 份证书"
-    )
+    click.echo(cli_text("reissue.done", say, count=count, kid=kid, new=signer.kid))

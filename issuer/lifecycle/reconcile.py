@@ -239,8 +239,8 @@ def reconcile_status(
         raise Conflict(
             "No restore to reconcile",
             "没有需要核对的恢复",
-            "the database holds no backup.restored record; give the backup time",
-            "数据库中没有backup.restored记录；请给出备份时间",
+            "the database records no restore from a backup; give the backup time",
+            "数据库中没有从备份恢复的记录；请给出备份时间",
         )
     lists = _newest(tokens, trust, settings.office_id)
     done = Reconciliation(backup_at=since)

@@ -12,7 +12,9 @@ could not be done (nothing was changed by a refused restore); 64 usage.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
@@ -23,6 +25,33 @@ __all__ = ["backup_group", "restore_group"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _lang() -> str:
+    """Return the language of this command's messages: ``jiaozi --lang`` (the click
+    context's meta), else ``JIAOZI_LANG``, else the locale's (``credential.cli_language``)."""
+    from credential import cli_language
+
+    ctx = click.get_current_context(silent=True)
+    return cli_language(os.environ, ctx.meta.get("jiaozi.lang") if ctx is not None else None)
+
+
+def _t(text_key: str, /, **fields: object) -> str:
+    from credential import cli_text
+
+    return cli_text(text_key, _lang(), **fields)
+
+
+def _when(created_at: object) -> str:
+    """Return a manifest's ``created_at`` (RFC 3339) in Beijing time, as every command
+    line prints a time; what does not parse is shown as it is."""
+    from credential import beijing_text
+
+    try:
+        at = dt.datetime.fromisoformat(str(created_at).replace("Z", "+00:00"))
+    except ValueError:
+        return str(created_at)
+    return beijing_text(at if at.tzinfo else at.replace(tzinfo=dt.UTC), _lang())
 
 
 class _Failed(click.ClickException):
@@ -45,12 +74,12 @@ def _reports(f: Callable[P, R]) -> Callable[P, R]:
         except (BackupError, KeysError) as exc:
             raise _Failed(" ".join(str(exc).split())) from exc
         except ValidationError as exc:
-            raise _Failed(f"settings: {exc.errors()[0]['msg']}") from exc
+            raise _Failed(_t("batch.settings", error=exc.errors()[0]["msg"])) from exc
         except ValueError as exc:  # settings refusing production values
             raise _Failed(" ".join(str(exc).split())) from exc
         except SQLAlchemyError as exc:
             text = str(getattr(exc, "orig", None) or exc).strip()
-            raise _Failed(f"database: {text.splitlines()[0] if text else exc}") from exc
+            raise _Failed(_t("db.error", error=text.splitlines()[0] if text else exc)) from exc
 
     return wrapper
 
@@ -94,7 +123,8 @@ _FORCE = click.option("--force", is_flag=True, help="Replace a database or home 
 def _done(manifest: dict[str, object], out: Path) -> None:
     members = manifest.get("members")
     n = len(members) if isinstance(members, dict) else 0
-    click.echo(f"{manifest['service']} backed up to {out} ({n} files, {manifest['created_at']})")
+    service = _t(f"service.{manifest['service']}")
+    click.echo(_t("backup.done", service=service, out=out, n=n, at=_when(manifest["created_at"])))
 
 
 @click.group("backup")
@@ -146,9 +176,9 @@ def backup_issuer_command(
     _done(manifest, out)
     cp = manifest.get("audit_checkpoint")
     if isinstance(cp, dict):
-        click.echo(f"audit checkpoint at record {cp['audit_seq']}")
+        click.echo(_t("backup.checkpoint", seq=cp["audit_seq"]))
     else:
-        click.echo(f"WARNING: no audit checkpoint: {manifest.get('audit_problem')}", err=True)
+        click.echo(_t("backup.no_checkpoint", problem=manifest.get("audit_problem")), err=True)
 
 
 @backup_group.command("registry")
@@ -187,12 +217,11 @@ def _report(done: object) -> None:
     from jiaozi.backup.services import Restored
 
     assert isinstance(done, Restored)
-    click.echo(
-        f"{done.manifest['service']} restored from the backup of {done.manifest['created_at']}"
-    )
+    service = _t(f"service.{done.manifest['service']}")
+    click.echo(_t("restore.done", service=service, at=_when(done.manifest["created_at"])))
     for path in done.kept_aside:
-        click.echo(f"the replaced {path.name.split('.before-restore-')[0]} is kept at {path}")
-    for note in done.notes:
+        click.echo(_t("restore.kept", what=path.name.split(".before-restore-")[0], path=path))
+    for note in done.notes_zh if _lang() == "zh" and done.notes_zh else done.notes:
         click.echo(note)
     if done.audit_ok is False:
         raise SystemExit(1)

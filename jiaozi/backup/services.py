@@ -59,6 +59,8 @@ class Restored:
     manifest: dict[str, Any]
     kept_aside: list[Path] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # the same notes in Chinese, one for one (the command prints the language it speaks)
+    notes_zh: list[str] = field(default_factory=list)
     audit_ok: bool | None = None
 
 
@@ -239,22 +241,36 @@ def restore_issuer(
         engine.dispose()
     done.audit_ok = report.ok
     year = beijing_date(now).year
+    counter = jump.serials.get(year)
     done.notes.append(
         f"serials moved past the backup by {high.serial_allowance + extra_serials} "
-        f"(this year's counter now {jump.serials.get(year, 'unchanged')}); new status "
+        f"(this year's counter now {'unchanged' if counter is None else counter}); new status "
         f"list {jump.list_id} (ordinal {jump.list_ordinal}); events continue after "
         f"{jump.event_seq}, restricted-list changes after {jump.restriction_seq}; audit "
         f"record {jump.audit_seq}"
     )
+    done.notes_zh.append(
+        f"证书序号已越过备份时的 {high.serial_allowance + extra_serials} 个"
+        f"（今年的计数器现为 {'未变' if counter is None else counter}）；新状态列表 "
+        f"{jump.list_id}（序号 {jump.list_ordinal}）；事件从 {jump.event_seq} 之后继续，"
+        f"限制名单变更从 {jump.restriction_seq} 之后继续；审计记录 {jump.audit_seq}"
+    )
     done.notes.append("issuance is paused until a fresh backup: run `jiaozi backup issuer` now")
+    done.notes_zh.append("重新备份之前暂停签发：请立即运行 `jiaozi backup issuer`")
     done.notes.append(
         "then, before the service starts or publishes: `jiaozi issuer reconcile-status "
         "--published DIR_OR_URL` (the status lists published since the backup; "
         "docs/operations.md, Backup and restore); until it has run no status list is "
         "signed, served or exported (`--none-published` if the office never published one)"
     )
+    done.notes_zh.append(
+        "然后，在服务启动或发布之前运行 `jiaozi issuer reconcile-status --published "
+        "DIR_OR_URL`（备份之后发布过的状态列表；见 docs/operations.md 的备份与恢复一节）；"
+        "运行之前不签署、不提供、不导出任何状态列表（机构从未发布过则用 `--none-published`）"
+    )
     if not report.ok:
         done.notes.append(f"AUDIT CHAIN: {report.message_en}")
+        done.notes_zh.append(f"审计链：{report.message_zh}")
     return done
 
 
@@ -337,6 +353,11 @@ def restore_registry(
         f"{point.list_from}), the feed's events after {point.feed_floor} (was "
         f"{point.feed_from}): each office reads a snapshot at its next national round and "
         "sends again what of its own the registry lacks; feed followers cross the jump"
+    )
+    done.notes_zh.append(
+        f"名单变更从 {point.list_floor} 之后继续（备份的链头为 {point.list_from}），订阅事件从 "
+        f"{point.feed_floor} 之后继续（原为 {point.feed_from}）：各机构在下一轮全国同步时读取快照，"
+        "并重新发送登记中心缺少的本机构记录；订阅方会跨过这一跳跃"
     )
     return done
 

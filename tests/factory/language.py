@@ -17,6 +17,7 @@ __all__ = [
     "ZH_ALLOWED",
     "chinese_faults",
     "english_faults",
+    "output_faults",
     "page_text",
     "strings_of",
 ]
@@ -27,6 +28,8 @@ ZH_ALLOWED = frozenset(
     {
         "JSON",
         "JWS",
+        "JWKS",
+        "HTTP",
         "PDF",
         "QR",
         "API",
@@ -123,3 +126,14 @@ def english_faults(texts: list[str], data: tuple[str, ...] = ()) -> list[str]:
         faults += [f"code {m!r} in {text!r}" for m in _SNAKE.findall(bare)]
         faults += [f"Chinese {m!r} in {text!r}" for m in _CJK.findall(bare)]
     return faults
+
+
+def output_faults(output: str, lang: str, data: tuple[str, ...] = ()) -> list[str]:
+    """Return what in a command's ``output`` is not in ``lang`` (``zh`` or ``en``): its
+    lines scanned as a page's texts are, ``data`` (paths, names, commands to run, what
+    another program said) aside; [] when none. Output that does not end a line is a fault
+    too: piped, every line is whole."""
+    faults = [] if output == "" or output.endswith("\n") else [f"no end of line: {output!r}"]
+    lines = [line for line in output.splitlines() if line.strip()]
+    finder = chinese_faults if lang == "zh" else english_faults
+    return faults + finder(lines, data)

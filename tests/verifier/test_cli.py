@@ -272,7 +272,7 @@ def test_verify_online(synced: Harness, live: str, tmp_path: Path) -> None:
     out = jiaozi(tmp_path, "verify", str(blank), "--online", live)
     assert out.returncode == 64 and "422" in out.stderr
     out = jiaozi(tmp_path, "verify", valid.qr_token, "--online", f"http://127.0.0.1:{_free_port()}")
-    assert out.returncode == 2 and "unreachable" in out.stderr
+    assert out.returncode == 2 and "无法连接核验服务" in out.stderr  # JIAOZI_LANG=zh
 
 
 def test_serve_starts_the_service(synced: Harness, tmp_path: Path) -> None:

@@ -299,7 +299,7 @@ async def create_batch(
                     "file",
                     "required",
                     "send the batch file as the multipart field 'file'",
-                    "请以multipart字段“file”上传批量文件",
+                    "请以表单字段“file”上传批量文件",
                 )
             ]
         )

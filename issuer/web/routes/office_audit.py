@@ -31,7 +31,7 @@ from issuer.console import ConsoleIdentity
 from issuer.web.deps import DbSession, Now, Settings
 from issuer.web.office_pages import OfficeAdmin, PageRefusal, page
 from issuer.web.pages import page_lang
-from issuer.web.routes._office_common import beijing, positive_int
+from issuer.web.routes._office_common import beijing, positive_int, shown_date, typed_moment
 
 __all__ = ["AUDIT_STRINGS", "router"]
 
@@ -68,7 +68,10 @@ AUDIT_STRINGS: dict[str, dict[str, str]] = {
         "subject_hint": "证书编号、officer:用户名、批次号等",
         "since": "起始（北京时间）",
         "until": "截止（北京时间）",
-        "date_hint": "日期 YYYY-MM-DD，或日期和时间 YYYY-MM-DDTHH:MM",
+        "date_hint": "日期，如 2026年6月5日、2026-06-05 或 2026/6/5；可在日期后加时间，"
+        "如 2026年6月5日 09:30",
+        "syntax": "各项条件同时满足才列出。操作人按完整名称匹配；操作可写完整名称，或以 .* "
+        "结尾表示一类；对象按完整值匹配；起始和截止按北京时间，截止只写日期时包含当天。",
         "filter_button": "筛选",
         "export": "导出 CSV（相同筛选条件，全部页）",
         "seq": "序号",
@@ -100,7 +103,11 @@ AUDIT_STRINGS: dict[str, dict[str, str]] = {
         "subject_hint": "A certificate number, officer:username, a batch id...",
         "since": "From (Beijing time)",
         "until": "To (Beijing time)",
-        "date_hint": "A date YYYY-MM-DD, or date and time YYYY-MM-DDTHH:MM",
+        "date_hint": "A date such as 2026-06-05 or 2026/6/5 (or written in Chinese), "
+        "optionally followed by a time, such as 2026-06-05 09:30",
+        "syntax": "A record is listed when it meets every filter. Officer: the exact name; "
+        "action: the exact name, or a family ending in .*; subject: the exact value; from and "
+        "to in Beijing time, a 'to' date without a time including that whole day.",
         "filter_button": "Filter",
         "export": "Export CSV (same filters, all pages)",
         "seq": "No.",
@@ -119,17 +126,21 @@ AUDIT_STRINGS: dict[str, dict[str, str]] = {
 
 
 def _moment(text: str, *, end: bool) -> dt.datetime:
-    """Return the Beijing-time ``text`` (a date, or date and time) as an aware datetime; a
-    bare date as the end of a range means the start of the next day (the day included).
-    Raises ValueError."""
-    if len(text) > 32 or not text.isascii():
-        raise ValueError(text)
-    if len(text) == 10:
-        day = dt.date.fromisoformat(text)
+    """Return the Beijing-time ``text`` (a date in any of the console's forms, optionally
+    with a time HH:MM; ``typed_moment``) as an aware datetime; a bare date as the end of a
+    range means the start of the next day (the day included); an ISO 8601 time with
+    seconds or an offset is taken too. Raises ValueError."""
+    try:
+        day, clock = typed_moment(text)
+    except ValueError:
+        if len(text) > 32 or not text.isascii():
+            raise
+        when = dt.datetime.fromisoformat(text)
+        return when.replace(tzinfo=BEIJING) if when.tzinfo is None else when
+    if clock is None:
         start = dt.datetime.combine(day, dt.time(), tzinfo=BEIJING)
         return start + dt.timedelta(days=1) if end else start
-    when = dt.datetime.fromisoformat(text)
-    return when.replace(tzinfo=BEIJING) if when.tzinfo is None else when
+    return dt.datetime.combine(day, dt.time(*clock), tzinfo=BEIJING)
 
 
 def _filter(
@@ -154,6 +165,9 @@ def _filter(
     if since is not None and until is not None and until <= since:
         errors["until"] = t["bad_order"]
     shown = {k: (v[:TEXT_MAX] if v.isprintable() else "") for k, v in form.items()}
+    for k in ("since", "until"):  # shown back as the page writes a date
+        if k not in errors:
+            shown[k] = shown_date(shown[k], lang)
     flt = browse.AuditFilter(
         form["actor"].strip() or None,
         form["action"].strip() or None,

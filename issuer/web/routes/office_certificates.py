@@ -49,6 +49,7 @@ from issuer.web.office_pages import (
 )
 from issuer.web.pages import page_lang
 from issuer.web.routes import office_certificates_new
+from issuer.web.routes._office_common import shown_date, typed_date
 from issuer.web.routes.office_certificates_text import CERT_STRINGS, error_text
 
 __all__ = ["NUMBER", "record_page", "router"]
@@ -124,6 +125,10 @@ def _run(
 ) -> Response:
     blank = {k: "" for k in ("number", "name", "birth_date", "id_type", "batch", "status")}
     shown = {**blank, **{k: v for k, v in form.items() if k != "id_number"}}
+    # a birth date typed 2026年6月5日 or 2026/6/5 is searched as 2026-06-05 and shown back
+    # as the page writes a date
+    form = {**form, "birth_date": typed_date(form.get("birth_date", ""))}
+    shown["birth_date"] = shown_date(shown["birth_date"], lang)
     try:
         results = search.find_certificates(
             session,

@@ -20,6 +20,7 @@ from issuer.fields import ValidationFailed
 from issuer.web.deps import DbSession, Now, Settings, SignerDep
 from issuer.web.office_pages import FORM_MAX, OfficeUser, check_form, field_errors
 from issuer.web.pages import page_lang
+from issuer.web.routes._office_common import shown_date, typed_date
 from issuer.web.routes.office_certificates import NUMBER, record_page
 from issuer.web.routes.office_certificates_text import CERT_STRINGS, error_text
 
@@ -31,6 +32,7 @@ _SUPERVISORS = frozenset({"supervisor", "admin"})
 _DECISIONS = ("suspend", "reinstate", "revoke")
 _SUPERSEDE = ("replacement", "correction")
 _DECISION_FIELDS = ("reason_code", "decision_date", "legal_basis")
+_DATES = ("decision_date", "birth_date")  # typed in any of the console's date forms
 # the fields each action's form shows (an error on another is shown above the forms)
 _FIELDS: dict[str, tuple[str, ...]] = {
     **dict.fromkeys(_DECISIONS, _DECISION_FIELDS),
@@ -129,19 +131,22 @@ def office_certificate_action(
         "id_number": id_number,
         "subject": subject,
     }
+    # a date typed 2026年6月5日 or 2026/6/5 is the day 2026-06-05 (the fields' rules take ISO)
+    given = {**form, **{k: typed_date(form[k]) for k in _DATES}}
     kw = {"signer": signer, "settings": settings, "now": now}
     try:
         if action in _DECISIONS:
-            out = _decide(action, number, form, session, who, **kw)
+            out = _decide(action, number, given, session, who, **kw)
         else:
             if len(key) < 16:
                 return record_page(request, session, who, lang, number, 422)
-            out = _supersede(action, number, form, session, who, **kw)
+            out = _supersede(action, number, given, session, who, **kw)
     except ValidationFailed as exc:
         session.rollback()
         errs = field_errors(exc, lang)
         loose = [v for k, v in errs.items() if k not in _FIELDS[action]]  # e.g. no change
         shown = {k: v for k, v in form.items() if k != "id_number"}
+        shown.update({k: shown_date(form[k], lang) for k in _DATES})
         return record_page(
             request,
             session,

@@ -93,7 +93,9 @@ def test_the_locale_chooses_the_language(
     if locale == "C":
         status = _jiaozi(env, "batch", "status", "1")
         assert status.returncode == 0, status.stderr
-        assert re.search(r"started \d{1,2} [A-Z][a-z]+ \d{4} \d\d:\d\d Beijing time\n$", status.stdout)
+        assert re.search(
+            r"started \d{1,2} [A-Z][a-z]+ \d{4} \d\d:\d\d Beijing time\n$", status.stdout
+        )
         # LC_ALL outranks LANG, as POSIX has it
         again = _jiaozi({**env, "LC_ALL": "zh_CN.UTF-8"}, "batch", "status", "1")
         assert "北京时间" in again.stdout, again.stdout

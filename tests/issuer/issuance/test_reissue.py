@@ -229,7 +229,7 @@ def test_the_cli_reissues_and_checks_the_audit_trail(
     r = runner.invoke(audit_group, ["checkpoint"], env={**env, "JIAOZI_NOW": str(T_CHECK)})
     assert r.exit_code == 0, r.output
     assert "record 6" in r.output
-    r = runner.invoke(audit_group, ["verify"], env=env)
+    r = runner.invoke(audit_group, ["verify", "--lang", "zh"], env=env)
     assert r.exit_code == 0, r.output
     assert "审计记录完好" in r.output and "6" in r.output
     r = runner.invoke(audit_group, ["verify", "--lang", "en"], env=env)
@@ -242,7 +242,7 @@ def test_the_cli_reissues_and_checks_the_audit_trail(
                 "UPDATE audit_head SET seq = 4, hash = (SELECT hash FROM audit_record WHERE id = 4) WHERE id = 1"
             )
         )
-    r = runner.invoke(audit_group, ["verify"], env=env)
+    r = runner.invoke(audit_group, ["verify", "--lang", "zh"], env=env)
     assert r.exit_code == 1
     assert "审计记录被篡改" in r.output and "5" in r.output
     r = runner.invoke(audit_group, ["verify", "--lang", "en"], env=env)

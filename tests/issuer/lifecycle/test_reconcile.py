@@ -95,7 +95,7 @@ def test_without_a_restore_the_backup_time_must_be_given(issuer_env: IssuerHarne
     issue(env, 1)
     with Session(env.engine) as session:
         assert restored_backup_at(session) is None
-    with pytest.raises(Conflict, match=r"no backup\.restored record"):
+    with pytest.raises(Conflict, match=r"records no restore from a backup"):
         _run(env, [], env.trust, None)
 
 

@@ -108,7 +108,7 @@ def test_reconcile_clears_the_gate_when_it_completes_not_when_it_refuses(
     now = dt.datetime.now(dt.UTC)
     with Session(issuer_env.engine) as session:
         # no backup.restored record and no --since: refused, nothing changed
-        with pytest.raises(Conflict, match=r"no backup\.restored record"):
+        with pytest.raises(Conflict, match=r"records no restore from a backup"):
             lifecycle.reconcile_status(
                 session,
                 tokens=[],
