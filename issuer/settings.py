@@ -97,6 +97,11 @@ class IssuerSettings(BaseSettings):
     # The words under the vector seal's star (layout v2); None: the layout's 教师资格认定专用章.
     seal_text: str | None = Field(default=None, min_length=1, max_length=20)
 
+    # Whether every certificate must carry the holder's photo (issue 15): on, an application
+    # (API, console, batch row) without one is refused (``photo_required``); off (the
+    # default), a photo is taken when one is given.
+    photo_required: bool = False
+
     # The certification policy every way in applies (issuer.fields.dates): the holder is at
     # least this old on the certification date, which is not before the earliest date.
     min_certification_age: int = Field(default=18, ge=16, le=70)

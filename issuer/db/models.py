@@ -194,6 +194,18 @@ class Certificate(IssuerModel, table=True):
     person_ref: str | None = Field(default=None, max_length=64, index=True)
 
 
+class CertificatePhoto(IssuerModel, table=True):
+    """Revision 0015: the holder's photo of a certificate (issuer.photos' normalised JPEG),
+    the one its current credential binds by ``sha256`` (hex) and its PDFs carry."""
+
+    __tablename__ = "certificate_photo"
+
+    certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
+    sha256: str = Field(max_length=64)
+    jpeg: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: dt.datetime = _ts()
+
+
 class IdempotencyRecord(IssuerModel, table=True):
     """A POST's Idempotency-Key, inserted first in its transaction (the unique key decides)."""
 

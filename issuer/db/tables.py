@@ -20,6 +20,7 @@ from issuer.db.models import (
     Batch,
     BatchItem,
     Certificate,
+    CertificatePhoto,
     CertificateVersion,
     ConsoleSession,
     Event,
@@ -53,6 +54,7 @@ __all__ = [
     "BATCH",
     "BATCH_ITEM",
     "CERTIFICATE",
+    "CERTIFICATE_PHOTO",
     "CERTIFICATE_VERSION",
     "CONSOLE_SESSION",
     "EVENT",
@@ -86,6 +88,7 @@ def _table(model: type[SQLModel]) -> sa.Table:
 STATUS_LIST = _table(StatusListRow)
 SERIAL_COUNTER = _table(SerialCounter)
 CERTIFICATE = _table(Certificate)
+CERTIFICATE_PHOTO = _table(CertificatePhoto)
 IDEMPOTENCY_RECORD = _table(IdempotencyRecord)
 AUDIT_RECORD = _table(AuditRecord)
 AUDIT_HEAD = _table(AuditHead)
