@@ -511,6 +511,23 @@ class Batch(IssuerModel, table=True):
     run_started_rows: int = Field(
         default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
     )
+    # revision 0016: opened with a zip of photos (every issued row carries its photo)
+    with_photos: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()),
+    )
+
+
+class BatchPhoto(IssuerModel, table=True):
+    """Revision 0016: a valid row's normalised photo, kept from the batch's opening until
+    the row is issued (then it is the certificate's, ``certificate_photo``)."""
+
+    __tablename__ = "batch_photo"
+
+    batch_id: int = Field(foreign_key="batch.id", primary_key=True)
+    row_number: int = Field(primary_key=True)
+    sha256: str = Field(max_length=64)
+    jpeg: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
 
 
 class BatchItem(IssuerModel, table=True):

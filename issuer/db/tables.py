@@ -19,6 +19,7 @@ from issuer.db.models import (
     AuditRecord,
     Batch,
     BatchItem,
+    BatchPhoto,
     Certificate,
     CertificatePhoto,
     CertificateVersion,
@@ -53,6 +54,7 @@ __all__ = [
     "AUDIT_RECORD",
     "BATCH",
     "BATCH_ITEM",
+    "BATCH_PHOTO",
     "CERTIFICATE",
     "CERTIFICATE_PHOTO",
     "CERTIFICATE_VERSION",
@@ -109,6 +111,7 @@ EVENT = _table(Event)
 EVENT_HEAD = _table(EventHead)
 BATCH = _table(Batch)
 BATCH_ITEM = _table(BatchItem)
+BATCH_PHOTO = _table(BatchPhoto)
 AUDIT_CHECKPOINT = _table(AuditCheckpoint)
 HOLDER_CLAIM_CODE = _table(HolderClaimCode)
 HOLDER_ATTEMPT = _table(HolderAttempt)

@@ -46,7 +46,9 @@ class BodyLimit:
     def cap(self, scope: Scope) -> int:
         """Return the most bytes the body of the request ``scope`` may hold."""
         if scope.get("method") == "POST" and scope.get("path") in BATCH_UPLOAD_PATHS:
-            return self.settings.batch_max_bytes + MULTIPART_SLACK
+            # the file and its zip of photos (the route holds each part to its own cap)
+            s = self.settings
+            return s.batch_max_bytes + s.batch_photos_max_bytes + MULTIPART_SLACK
         if scope.get("method") == "POST" and scope.get("path") in PHOTO_PATHS:
             return self.settings.body_limit + PHOTO_ROOM
         return self.settings.body_limit

@@ -22,7 +22,9 @@ from issuer.web.limits import MULTIPART_SLACK, PHOTO_ROOM, BodyLimit
 from tests.factory import APPLICANTS_CSV, signer
 from tests.factory.issuer import API_KEY, IssuerHarness, application, poll_batch, post_batch
 
-SETTINGS = IssuerSettings(body_limit=4096, batch_max_bytes=64 * 1024)
+SETTINGS = IssuerSettings(
+    body_limit=4096, batch_max_bytes=64 * 1024, batch_photos_max_bytes=32 * 1024
+)
 
 
 class _Inner:
@@ -141,7 +143,7 @@ def test_a_chunked_body_is_cut_off_once_it_passes_the_cap() -> None:
 
 
 def test_the_batch_upload_has_its_own_larger_cap() -> None:
-    file_cap = 64 * 1024 + MULTIPART_SLACK
+    file_cap = 64 * 1024 + 32 * 1024 + MULTIPART_SLACK  # the file and its zip of photos
     inner, sent, _ = _run("/api/v1/batches", iter([b"y" * file_cap]), length=file_cap)
     assert inner.called and inner.body == b"y" * file_cap  # handed on whole, as it came
     assert sent[0]["status"] == 204
