@@ -42,9 +42,9 @@ _NO_PHOTO = Check(
 _NOT_CARRIED = Check(
     PHOTO_CHECK,
     None,
-    "the certificate has a photo; a QR code or pasted e-licence does not carry it: upload the"
-    " PDF certificate to see it",
-    "该证书附有持证人照片；二维码或粘贴的电子证照不含照片，上传PDF证书即可查看",
+    "the e-licence binds the holder's photo, which can be compared only on the PDF"
+    " certificate: upload the PDF to see it",
+    "电子证照绑定了持证人照片，仅能在PDF证书上比对：上传PDF证书即可查看",
 )
 _NOT_IN_INPUT = Check(
     PHOTO_CHECK,
@@ -79,7 +79,11 @@ _SWAPPED = Check(
 def photo_check(result: VerificationResult, photo: bytes | None, *, in_pdf: bool) -> Check:
     """Return the photo check for ``result``: ``photo`` is the ``photo.jpg`` found beside
     the credential in an uploaded PDF (``in_pdf``), None when there was none; for any other
-    input (``in_pdf`` False) there is nothing to compare, and the check says so."""
+    input (``in_pdf`` False) there is nothing to compare, and the check says so.
+
+    A JSON verification (a scanned QR's text, a pasted e-licence) adds this check only
+    when the credential binds a photo (the verifier's ``Verifier.judge``): the contract's
+    eight checks stay the whole answer for a certificate without one."""
     cert = result.certificate
     if cert is None:
         return _NOT_CHECKED

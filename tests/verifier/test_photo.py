@@ -107,13 +107,33 @@ def test_a_photo_of_the_qr_says_the_photo_is_in_the_pdf(api: Harness) -> None:
     assert body["verdict"] == "valid" and check["ok"] is None and "PDF" in check["detail"]
 
 
-def test_json_verification_is_unchanged(api: Harness) -> None:
+@pytest.mark.parametrize(
+    ("lang", "words"), [("zh-CN", "仅能在PDF证书上比对"), ("en", "compared only on the PDF")]
+)
+def test_json_verification_of_a_photo_bound_credential_says_it_neutrally(
+    api: Harness, lang: str, words: str
+) -> None:
     issued = api.world.issue(
         api.world.certificate(applicants()[9], photo_digest=_sri(MINE)), idx=609
     )
+    # (a QR's text alone binds no photo: the QR token does not carry its digest)
+    for body in (
+        {"credential": issued.credential},
+        {"credential": issued.credential, "qr": issued.qr_token},
+    ):
+        result = api.client.post(
+            "/api/v1/verify", json=body, headers={"Accept-Language": lang}
+        ).json()
+        assert result["verdict"] == "valid" and "photo" not in result  # no failure, no photo
+        (check,) = [c for c in result["checks"] if c["name"] == "photo"]
+        assert check["ok"] is None and words in check["detail"], check
+
+
+def test_json_verification_without_a_photo_is_unchanged(api: Harness) -> None:
+    issued = api.world.issue(api.world.certificate(applicants()[11]), idx=611)
     result = api.client.post("/api/v1/verify", json={"credential": issued.credential}).json()
-    assert result["verdict"] == "valid"
-    assert "photo" not in [c["name"] for c in result["checks"]] and "photo" not in result
+    assert result["verdict"] == "valid" and len(result["checks"]) == 8  # the contract's eight
+    assert "photo" not in [c["name"] for c in result["checks"]]
 
 
 def test_the_photo_is_never_logged(api: Harness, caplog: pytest.LogCaptureFixture) -> None:
