@@ -316,3 +316,60 @@ def test_a_bad_zip_is_said_beside_the_photos_field_in_both_languages(
     assert error and words in error[1], r.text[:2000]
     assert 'id="batch-file-error"' not in r.text
     assert _count(issuer_env, tables.BATCH) == 0
+
+
+def test_a_failed_batch_resumes_without_the_zip_keeping_its_photo_errors(
+    issuer_env: IssuerHarness,
+) -> None:
+    engine, settings = issuer_env.engine, issuer_env.settings
+    data, rows = _people(4, start=80)
+    # rows 2-4 have photos, row 5 (the fourth) has none: a row error
+    zipped = batches.open_photo_zip(
+        photo_zip({f"{r[0]}.jpg": synthetic_photo(80 + k) for k, r in enumerate(rows[:3])}),
+        max_total=MAX_TOTAL,
+    )
+    now = dt.datetime.now(dt.UTC)
+    with Session(engine) as s:
+        first = batches.open_batch(
+            s, data=data, filename="r.csv", settings=settings, actor="t", now=now, photos=zipped
+        )
+    zipped.close()
+    assert (first.batch.valid_rows, first.batch.error_rows) == (3, 1)
+
+    def stop_after_one(issued: int, valid: int) -> None:
+        if issued == 1:
+            raise KeyboardInterrupt  # the clerk's Ctrl-C after the first row
+
+    with pytest.raises(KeyboardInterrupt):
+        batches.run_batch(
+            engine,
+            batch_id=first.batch.id,
+            rows=first.rows,
+            signer=issuer_env.signer,
+            settings=settings,
+            actor="t",
+            now_fn=lambda: dt.datetime.now(dt.UTC),
+            chunk=1,
+            workers=1,
+            progress=stop_after_one,
+        )
+    assert _count(issuer_env, tables.BATCH_PHOTO) == 2 and len(_stored(issuer_env)) == 1
+    with Session(engine) as s:  # the same file again, no zip: how a failed batch resumes
+        again = batches.open_batch(
+            s, data=data, filename="r.csv", settings=settings, actor="t", now=now
+        )
+    assert again.resumed and again.batch.state == batches.ISSUING
+    assert (again.batch.valid_rows, again.batch.error_rows) == (3, 1)
+    assert [e.code for e in batches.batch_errors(again.batch)] == ["photo_missing"]
+    done = batches.run_batch(
+        engine,
+        batch_id=again.batch.id,
+        rows=again.rows,
+        signer=issuer_env.signer,
+        settings=settings,
+        actor="t",
+        now_fn=lambda: dt.datetime.now(dt.UTC),
+        workers=1,
+    )
+    assert done.state == batches.DONE and done.issued_rows == 3
+    assert len(_stored(issuer_env)) == 3 and _count(issuer_env, tables.BATCH_PHOTO) == 0
