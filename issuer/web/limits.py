@@ -49,7 +49,11 @@ class BodyLimit:
             # the file and its zip of photos (the route holds each part to its own cap)
             s = self.settings
             return s.batch_max_bytes + s.batch_photos_max_bytes + MULTIPART_SLACK
-        if scope.get("method") == "POST" and scope.get("path") in PHOTO_PATHS:
+        path = str(scope.get("path", ""))
+        if scope.get("method") == "POST" and (
+            path in PHOTO_PATHS
+            or (path.startswith("/api/v1/certificates/") and path.endswith("/replacement"))
+        ):  # one certificate's photo (a replacement may bring a new one)
             return self.settings.body_limit + PHOTO_ROOM
         return self.settings.body_limit
 
