@@ -95,6 +95,7 @@ def run_batch_once(
     database_url: str | None = None,
     finish: Callable[[Engine], object] | None = None,
     signer: Any = None,
+    photos: bytes | None = None,
 ) -> dict[str, float]:
     """Issue ``data`` into a fresh SQLite file; return the rate and the time split.
 
@@ -105,7 +106,8 @@ def run_batch_once(
     empty database the caller made (bench.scale: a fresh PostgreSQL database per run);
     ``finish`` is given the engine once the clock has stopped, before it is disposed
     (bench.scale reads the server's CPU there). ``signer`` replaces the fresh Ed25519
-    key (bench.sm2: a DualSigner).
+    key (bench.sm2: a DualSigner). ``photos``: a zip of the holders' photos
+    (opened inside the clock, as ``jiaozi batch issue --photos`` does).
     """
 
     from credential import KeySigner
@@ -125,6 +127,9 @@ def run_batch_once(
             marks: list[float] = []
             cpu0, kids0 = time.process_time(), _children_cpu()
             t0 = time.perf_counter()
+            zipped = None
+            if photos is not None:
+                zipped = batches.open_photo_zip(photos, max_total=1 << 31)
             batch = batches.issue_file(
                 engine,
                 data=data,
@@ -137,6 +142,7 @@ def run_batch_once(
                 workers=workers,
                 opened=lambda _: marks.append(time.perf_counter()),
                 timing=timing,
+                photos=zipped,
             )
             t1, t2 = marks[0], time.perf_counter()
             cpu, kids = time.process_time() - cpu0, _children_cpu() - kids0
@@ -190,6 +196,28 @@ def run() -> dict[str, float]:
         "batch_10k_workers_cpu_us_per_cert": pooled["workers_cpu_us"],
         "batch_10k_1proc_cpu_us_per_cert": single["parent_cpu_us"],
     }
+
+
+def photo_rates(rows: int = 2000) -> dict[str, float]:
+    """Return a batch of ``rows`` with and without a zip of photos (synthetic, one per
+    row by application number; pooled, two workers): rows per second of the import (the
+    file read, the photos judged and normalised and stored) and of the whole batch.
+    Not part of ``run()`` (bench/results.json): ``python -c 'import bench.batch as b;
+    print(b.photo_rates())'``."""
+    import csv
+    import io
+
+    from jiaozi.demo.photos import photos_zip
+
+    data = applicants(rows)
+    ids = [r["request_id"] for r in csv.DictReader(io.StringIO(data.decode("utf-8")))]
+    zipped = photos_zip(ids)
+    out: dict[str, float] = {"photos_zip_mb": len(zipped) / 1e6}
+    for name, extra in (("plain", None), ("photos", zipped)):
+        got = run_batch_once(data, workers=2, expected=rows, photos=extra)
+        out[f"{name}_import_rows_per_s"] = rows / (got["seconds"] * got["validate"])
+        out[f"{name}_batch_rows_per_s"] = got["rate"]
+    return out
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from ._certnumber import CertificateNumber
 from ._clitext import CLI_TEXT, cli_language, cli_text
 from ._credential import (
     CREDENTIAL_TYP,
+    PHOTO_MEDIA_TYPE,
     QR_TYP,
     Certificate,
     IssuedTokens,
@@ -20,6 +21,9 @@ from ._credential import (
     certificate_from_claims,
     credential_claims,
     credential_digest,
+    photo_claim,
+    photo_digest,
+    photo_digest_of,
     qr_claims,
     sign_certificate,
     sign_purpose_copy,
@@ -80,6 +84,7 @@ from ._national import (
     national_ref,
     sign_national,
 )
+from ._photocheck import PHOTO_CHECK, photo_check
 from ._qr import decode_transport, encode_transport, extract_token, qr_segments, qr_url
 from ._restrictions import (
     RESTRICTION_CATEGORIES,
@@ -92,7 +97,14 @@ from ._restrictions import (
     restrictions_snapshot_claims,
     sign_restrictions,
 )
-from ._result import CertificateView, Check, Reason, Verdict, VerificationResult
+from ._result import (
+    CertificateView,
+    Check,
+    Reason,
+    Verdict,
+    VerificationResult,
+    photo_data_url,
+)
 from ._sm2 import SM2_USER_ID, Sm2PrivateKey, Sm2PublicKey, sm3
 from ._statuslist import (
     MIN_LIST_SIZE,
@@ -119,6 +131,8 @@ __all__ = [
     "MIN_LIST_SIZE",
     "NATIONAL_ENTRY_TYP",
     "NATIONAL_LIST_TYP",
+    "PHOTO_CHECK",
+    "PHOTO_MEDIA_TYPE",
     "QR_TYP",
     "REGISTRY_AUTH_TYP",
     "REGISTRY_ID",
@@ -218,6 +232,11 @@ __all__ = [
     "parse_status_list_claims",
     "person_key",
     "person_reference",
+    "photo_check",
+    "photo_claim",
+    "photo_data_url",
+    "photo_digest",
+    "photo_digest_of",
     "preferred_language",
     "qr_claims",
     "qr_segments",

@@ -7,10 +7,12 @@ printed QR to the credential embedded in the PDF.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import functools
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,7 @@ from ._time import rfc3339
 
 __all__ = [
     "CREDENTIAL_TYP",
+    "PHOTO_MEDIA_TYPE",
     "QR_TYP",
     "VC_CONTEXT",
     "VC_TYPE",
@@ -35,6 +38,9 @@ __all__ = [
     "StatusReference",
     "credential_claims",
     "credential_digest",
+    "photo_claim",
+    "photo_digest",
+    "photo_digest_of",
     "qr_claims",
     "sign_certificate",
     "sign_purpose_copy",
@@ -47,6 +53,8 @@ VC_CONTEXT = (
     "https://jiaozi.example.org/ns/teacher-qualification/v1",
 )
 VC_TYPE = ("VerifiableCredential", "TeacherQualificationCredential")
+PHOTO_MEDIA_TYPE = "image/jpeg"
+_PHOTO_DIGEST = re.compile(r"sha256-[A-Za-z0-9+/]{43}=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,9 @@ class Certificate:
     elicence_id: str
     version: int = 1
     ethnicity: str | None = None
+    # the holder's photo (a JPEG, stored by the office, attached to the signed PDF) bound
+    # by its digest: ``sha256-`` and the standard base64 of its SHA-256 (VC 2.0 digestSRI)
+    photo_digest: str | None = None
 
     @property
     def id_number_masked(self) -> str:
@@ -151,6 +162,8 @@ def credential_claims(
     }
     if cert.ethnicity:
         subject["ethnicity"] = cert.ethnicity
+    if cert.photo_digest is not None:
+        subject["photo"] = photo_claim(cert.photo_digest)
     claims: dict[str, Any] = {
         "@context": list(VC_CONTEXT),
         "id": f"urn:jiaozi:elicence:{cert.elicence_id}",
@@ -182,6 +195,7 @@ def certificate_from_claims(p: Mapping[str, Any]) -> Certificate:
     ethnicity = subj.get("ethnicity")
     if ethnicity is not None and not isinstance(ethnicity, str):
         raise MalformedError("claim ethnicity not a string")
+    photo = photo_digest_of(subj)
     try:
         return Certificate(
             certificate_number=_digits17(_s(subj, "certificateNumber")),
@@ -198,9 +212,41 @@ def certificate_from_claims(p: Mapping[str, Any]) -> Certificate:
             elicence_id=_s(subj, "elicenceId"),
             version=_i(subj, "version"),
             ethnicity=ethnicity or None,
+            photo_digest=photo,
         )
     except ValueError as exc:  # an unknown sex or identity document type
         raise MalformedError(str(exc)) from exc
+
+
+def photo_claim(digest: str) -> dict[str, str]:
+    """Return ``credentialSubject.photo``: the photo's media type and ``digestSRI``.
+
+    Raises MalformedError for a digest that is not ``sha256-`` and 44 base64 characters."""
+    if not _PHOTO_DIGEST.fullmatch(digest):
+        raise MalformedError("photo digest is not sha256-<base64 of 32 bytes>")
+    return {"digestSRI": digest, "mediaType": PHOTO_MEDIA_TYPE}
+
+
+def photo_digest_of(subject: Mapping[str, Any]) -> str | None:
+    """Return the ``digestSRI`` a credential subject binds its photo by, or None when it
+    has no ``photo``; raises MalformedError for a misshapen one."""
+    photo = subject.get("photo")
+    if photo is None:
+        return None
+    if (
+        not isinstance(photo, Mapping)
+        or set(photo) != {"digestSRI", "mediaType"}
+        or photo["mediaType"] != PHOTO_MEDIA_TYPE
+        or not isinstance(photo["digestSRI"], str)
+        or not _PHOTO_DIGEST.fullmatch(photo["digestSRI"])
+    ):
+        raise MalformedError("claim photo is not {digestSRI: sha256-..., mediaType: image/jpeg}")
+    return str(photo["digestSRI"])
+
+
+def photo_digest(jpeg: bytes) -> str:
+    """Return the ``digestSRI`` of a photo's bytes: ``sha256-`` and standard base64."""
+    return "sha256-" + base64.b64encode(hashlib.sha256(jpeg).digest()).decode("ascii")
 
 
 def credential_digest(credential_jws: str) -> str:
@@ -274,6 +320,7 @@ def _credential_json(
     equal; encoding a lone surrogate raises as canonical_json does."""
     slug, code, name_zh = _QUALIFICATION[cert.qualification_type]
     ethnicity = cert.ethnicity
+    photo = cert.photo_digest
     number, eid, version, office_name = (
         cert.certificate_number,
         cert.elicence_id,
@@ -295,6 +342,7 @@ def _credential_json(
             name_zh,
         )
         and (not ethnicity or type(ethnicity) is str)
+        and (photo is None or (type(photo) is str and _PHOTO_DIGEST.fullmatch(photo)))
         and _safe_int(code)
         and _safe_int(version)
         and _safe_int(issued_at)
@@ -316,7 +364,12 @@ def _credential_json(
         f'"type":{_q(_ID_TYPE_TEXT[cert.id_type])}}},'
         f'"name":{_q(cert.name)},'
         f'"office":{{"code":{_q(cert.office_code)},"name":{office_q}}},'
-        f'"qualification":{{"code":{code},"name":{_q(name_zh)},'
+        + (
+            f'"photo":{{"digestSRI":"{photo}","mediaType":"{PHOTO_MEDIA_TYPE}"}},'
+            if photo is not None
+            else ""
+        )
+        + f'"qualification":{{"code":{code},"name":{_q(name_zh)},'
         f'"subject":{_q(cert.subject)},"type":{_q(slug)}}},'
         f'"sex":{_q(_SEX_TEXT[cert.sex])},"version":{version}}},'
         f'"iat":{issued_at},"id":{_q(f"urn:jiaozi:elicence:{eid}")},'
@@ -478,6 +531,7 @@ class QrClaims:
     digest: str | None = None
     purpose: str | None = None
     expires_at: int | None = None
+    photo_digest: str | None = None  # a full credential's bound photo (never in a QR)
 
     @classmethod
     def from_qr_payload(cls, p: Mapping[str, Any]) -> QrClaims:
@@ -529,6 +583,7 @@ class QrClaims:
             version=_i(subj, "version"),
             status=StatusReference.from_claim(p.get("status")),
             expires_at=_i(p, "exp") if exp is not None else None,
+            photo_digest=photo_digest_of(subj),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
@@ -10,7 +11,15 @@ from typing import Any
 
 from ._time import rfc3339
 
-__all__ = ["CHECK_NAMES", "CertificateView", "Check", "Reason", "Verdict", "VerificationResult"]
+__all__ = [
+    "CHECK_NAMES",
+    "CertificateView",
+    "Check",
+    "Reason",
+    "Verdict",
+    "VerificationResult",
+    "photo_data_url",
+]
 
 CHECK_NAMES = (
     "format",
@@ -54,6 +63,8 @@ class Reason(StrEnum):
     #: the deployment requires an SM2 signature (JIAOZI_REQUIRE_SM2) and the e-licence
     #: carries none (an SM2 signature present but wrong is ``bad_signature``)
     SM2_REQUIRED = "sm2_required"
+    #: an uploaded PDF's photo is missing, not the one its e-licence binds, or bound by none
+    PHOTO_MISMATCH = "photo_mismatch"
 
     @property
     def verdict(self) -> Verdict:
@@ -85,6 +96,7 @@ _REASON_ZH = {
     Reason.STATUS_STALE: "证书状态数据已过期，无法确认当前状态",
     Reason.FILE_ALTERED: "PDF文件在认定机构签名后被修改，或其签名并非来自认定机构",
     Reason.SM2_REQUIRED: "本核验服务要求电子证照带有SM2国密签名，该证照没有",
+    Reason.PHOTO_MISMATCH: "PDF文件中的持证人照片与电子证照不符（被替换、删除或添加）",
 }
 _REASON_EN = {
     Reason.MALFORMED: "The QR code or file is not a teacher-qualification e-licence",
@@ -101,6 +113,8 @@ _REASON_EN = {
     Reason.STATUS_STALE: "The status data is too old to say what the status is now",
     Reason.FILE_ALTERED: "The PDF was changed after it was signed, or not signed by an office",
     Reason.SM2_REQUIRED: "This verifier requires an SM2 signature on the e-licence; it has none",
+    Reason.PHOTO_MISMATCH: "The PDF's photo is not the one the e-licence binds (swapped, removed"
+    " or added)",
 }
 
 
@@ -150,6 +164,9 @@ class CertificateView:
     version: int
     purpose: str | None = None
     expires_at: str | None = None
+    # the digestSRI the e-licence binds the holder's photo by (not in the JSON: the photo
+    # check uses it, ``VerificationResult.photo`` shows the photo once it matched)
+    photo_digest: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -168,6 +185,11 @@ class CertificateView:
         if self.expires_at is not None:
             out["expires_at"] = self.expires_at
         return out
+
+
+def photo_data_url(jpeg: bytes) -> str:
+    """Return the photo as an inline ``data:`` URL (shown, never stored or fetched)."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode("ascii")
 
 
 # What Starlette's JSONResponse (and so the verifier before json_bytes) sends. json.dumps
@@ -217,6 +239,9 @@ class VerificationResult:
     certificate: CertificateView | None
     status_as_of: dt.datetime | None
     checked_at: dt.datetime
+    # the holder's photo (JPEG) of an uploaded PDF, set only when it matched the digest the
+    # e-licence binds (``with_photo``); shown inline, never stored
+    photo: bytes | None = field(default=None, repr=False)
 
     @property
     def valid(self) -> bool:
@@ -241,6 +266,12 @@ class VerificationResult:
             verdict, reason = check.reason.verdict, check.reason
         return replace(self, verdict=verdict, reason=reason, checks=(*self.checks, check))
 
+    def with_photo(self, check: Check, photo: bytes | None) -> VerificationResult:
+        """Return this result with the photo ``check`` appended (``with_check``) and, when
+        the check passed, ``photo`` kept to be shown (``"photo"`` in the JSON)."""
+        out = self.with_check(check)
+        return replace(out, photo=photo) if check.ok is True and photo is not None else out
+
     def to_json(self, lang: str = "en") -> dict[str, Any]:
         """Return the contract section 8 JSON object."""
         out: dict[str, Any] = {
@@ -251,6 +282,8 @@ class VerificationResult:
         # Present only when the signature is good (contract section 8).
         if self.certificate is not None:
             out["certificate"] = self.certificate.to_json()
+        if self.photo is not None:
+            out["photo"] = photo_data_url(self.photo)
         out["status_as_of"] = rfc3339(self.status_as_of) if self.status_as_of else None
         out["checked_at"] = rfc3339(self.checked_at)
         return out
@@ -278,6 +311,7 @@ class VerificationResult:
                 if self.certificate is not None
                 else ""
             )
+            + (',"photo":"' + photo_data_url(self.photo) + '"' if self.photo is not None else "")
             + ',"status_as_of":'
             + (_stamp_json(self.status_as_of) if self.status_as_of else "null")
             + ',"checked_at":'

@@ -552,6 +552,7 @@ def verify(
             certified_on=c.certified_on,
             version=c.version,
             purpose=c.purpose,
+            photo_digest=ctx.cred_claims.photo_digest if ctx.cred_claims is not None else None,
             expires_at=(
                 rfc3339(dt.datetime.fromtimestamp(c.expires_at, dt.UTC))
                 if c.expires_at is not None

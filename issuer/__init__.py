@@ -5,6 +5,7 @@ holds the project to this)::
 
     settings, errors            configuration and the error hierarchy
     pdf                         certificate layouts drawn and signed (no database)
+    photos                      the holder's photo judged and normalised (no database)
     db                          engine, tables, the write transaction, migrations
     fields                      the field rules every way in shares
     audit                       the hash chain, its check, the event feed

@@ -36,7 +36,7 @@ ALLOWED_PACKAGES = {
 # lower layer; never a higher one, never a sibling in the same layer.
 ISSUER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("settings", "errors"),
-    ("pdf",),
+    ("pdf", "photos"),
     ("db",),
     ("fields",),
     ("audit",),

@@ -25,6 +25,7 @@ from credential import (
     beijing_text,
     cli_language,
     cli_text,
+    photo_check,
     verify,
 )
 
@@ -51,6 +52,7 @@ _CHECK_ZH = {
     "restriction": "限制库",
     "binding": "二维码与证照一致",
     "file_signature": "文件签名",
+    "photo": "持证人照片",
 }
 _FIELDS = (
     ("certificate_number", "证书号码", "Certificate number"),
@@ -188,10 +190,11 @@ def _online(url: str, value: str, lang: str) -> dict[str, Any]:
 
 def _read_file(
     value: str, roots: list[PublicKey], lang: str, revoked: frozenset[int] = frozenset()
-) -> tuple[str | None, str | None, Check]:
+) -> tuple[str | None, str | None, Check, bytes | None, bool]:
     """Return (qr_text, credential, the file's own signature check) of a PDF, PNG or
     JPEG file, as the API reads an upload (``verifier.extract``, ``verifier.filecheck``);
-    raises UsageError when the file holds nothing to judge."""
+    raises UsageError when the file holds nothing to judge. Also the PDF's photo and
+    whether it is a PDF (for ``credential.photo_check``)."""
     from .extract import UnreadableFile, extract
     from .filecheck import file_signature
 
@@ -203,7 +206,8 @@ def _read_file(
         found = extract(data)
     except UnreadableFile as exc:
         raise click.UsageError(f"{value}: {exc.en if lang == 'en' else exc.zh}") from None
-    return found.qr, found.credential, file_signature(found.kind, data, roots, revoked)
+    file = file_signature(found.kind, data, roots, revoked)
+    return found.qr, found.credential, file, found.photo, found.kind == "pdf"
 
 
 def _is_upload(value: str) -> bool:
@@ -342,9 +346,10 @@ def verify_command(
     # A PDF or photo is read as the API reads an upload, its own signature checked against
     # the same pinned roots, so a PDF changed after signing gets the API's verdict.
     file: Check | None = None
+    photo, in_pdf = None, False
     if _is_upload(value):
         revoked = RevokedDocumentCertificates.beside(root_path, roots).serials()
-        qr_text, credential_jws, file = _read_file(value, roots, lang, revoked)
+        qr_text, credential_jws, file, photo, in_pdf = _read_file(value, roots, lang, revoked)
     else:
         qr_text, credential_jws = _read_input(value)
     now = (
@@ -367,6 +372,8 @@ def verify_command(
     )
     if file is not None:
         result = result.with_check(file)
+        # the photo is judged, not printed (a data: URL is for the web page)
+        result = result.with_check(photo_check(result, photo, in_pdf=in_pdf))
     if as_json:
         click.echo(json.dumps(result.to_json(lang), ensure_ascii=False, indent=2))
     else:

@@ -3,8 +3,10 @@ and the e-licence embedded in a PDF.
 
 - PDF: an attached file whose name ends ``.vc.jwt`` or ``.jws`` (or an e-licence ``.json``
   with a ``jws`` member) is the credential; a dual-signed one's ``.vc.jws.json`` (the JWS
-  JSON serialization, or a ``.json`` with ``jws_json``) is preferred, sorting first; the
-  QR is decoded from the first page's image XObjects (the issuer draws it 1 pixel per
+  JSON serialization, or a ``.json`` with ``jws_json``) is preferred, sorting first; one
+  named ``photo.jpg`` is the holder's photo (judged against the digest the credential
+  binds, ``credential.photo_check``); the QR is decoded from the first page's image
+  XObjects (the issuer draws it 1 pixel per
   module, so this is fast), and only if none decodes, from a greyscale render of the
   first page by ``pdftoppm`` when that is installed.
 - PNG/JPEG: zxing-cpp on the image, then on a greyscale copy scaled down to 1600 pixels,
@@ -138,11 +140,15 @@ def _unreadable_pdf() -> UnreadableFile:
     return _refuse("unreadable_pdf", "the PDF cannot be read", "无法读取该PDF")
 
 
+PHOTO_ATTACHMENT = "photo.jpg"  # the holder's photo, beside the credential in a PDF
+
+
 @dataclass(frozen=True, slots=True)
 class Extracted:
     kind: str  # pdf | png | jpeg
     qr: str | None
     credential: str | None
+    photo: bytes | None = None  # a PDF's photo.jpg, as attached (never logged or stored)
 
 
 def sniff(data: bytes) -> str | None:
@@ -545,11 +551,13 @@ def _extract_pdf(data: bytes) -> Extracted:
             declared = root["/Pages"].get_object().get("/Count", 0)
             if _number(declared) > MAX_PAGES:
                 raise _refuse("too_many_pages", "the PDF has too many pages", "PDF页数过多")
-            credential = None
+            credential, photo = None, None
             for name, stream in sorted(_attachments(root), key=lambda a: a[0]):
                 lower = name.lower()
                 if credential is None and lower.endswith((*_CREDENTIAL_SUFFIXES, ".json")):
                     credential = _credential_from_attachment(name, _decoded(stream, MAX_ATTACHMENT))
+                elif photo is None and lower == PHOTO_ATTACHMENT:
+                    photo = _decoded(stream, MAX_ATTACHMENT)
             qr = None
             page = reader.pages[0] if len(reader.pages) > 0 else None
             if page is not None:
@@ -585,7 +593,7 @@ def _extract_pdf(data: bytes) -> Extracted:
         page_img = _render_first_page(data)
         if page_img is not None:
             qr = decode_image(page_img)
-    return Extracted("pdf", qr, credential)
+    return Extracted("pdf", qr, credential, photo)
 
 
 def extract(data: bytes) -> Extracted:

@@ -69,7 +69,7 @@ def _cpu_budget(seconds: float) -> None:
 
 def _serve(conn: Connection, memory: int, cpu: float, max_tasks: int, retire_growth: int) -> None:
     """A worker's life: answer up to ``max_tasks`` files on ``conn``, one at a time. Each
-    answer is (reply, retiring); reply is ("ok", kind, qr, credential) or ("refused", code,
+    answer is (reply, retiring); reply is ("ok", kind, qr, credential, photo) or ("refused", code,
     en, zh)."""
     _limit_self(memory)
     retire_rss = _rss() + retire_growth
@@ -83,7 +83,7 @@ def _serve(conn: Connection, memory: int, cpu: float, max_tasks: int, retire_gro
         reply: tuple[Any, ...]
         try:
             found = extract(data)
-            reply = ("ok", found.kind, found.qr, found.credential)
+            reply = ("ok", found.kind, found.qr, found.credential, found.photo)
         except UnreadableFile as exc:
             reply = ("refused", exc.code, exc.en, exc.zh)
         except Exception as exc:  # a file no check foresaw: refused, never a 500
@@ -219,7 +219,7 @@ class Sandbox:
         finally:
             self._slots.release()
         if reply[0] == "ok":
-            return Extracted(reply[1], reply[2], reply[3])
+            return Extracted(reply[1], reply[2], reply[3], reply[4])
         raise UnreadableFile(reply[1], reply[2], reply[3])
 
     def pids(self) -> list[int]:

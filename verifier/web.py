@@ -90,6 +90,9 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "status_stale": "证书状态数据已过期，且暂时无法更新。",
                 "file_altered": "PDF文件在认定机构签名后被改动过，或其签名不是认定机构的。",
                 "sm2_required": "本核验服务要求电子证照带有SM2国密签名，这份电子证照没有。",
+                "photo_mismatch": (
+                    "PDF中的持证人照片不是电子证照绑定的那一张（被替换、删除或添加）。"
+                ),
             },
             "fields": {
                 "name": "姓名",
@@ -104,6 +107,7 @@ STRINGS: dict[str, dict[str, Any]] = {
             },
             "checks_heading": "逐项检查",
             "certificate_heading": "证书信息",
+            "photo_alt": "持证人照片（与电子证照一致）",
             "check_names": {
                 "format": "格式",
                 "signature": "签名",
@@ -113,6 +117,7 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "status": "撤销 / 暂停状态",
                 "restriction": "限制库",
                 "binding": "二维码与证照一致",
+                "photo": "持证人照片",
             },
             "fresh": "状态数据更新于 {time}（{ago}）",
             "no_status": "没有可用的状态数据。",
@@ -212,6 +217,10 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "sm2_required": (
                     "This verifier requires an SM2 signature on the e-licence, and it has none."
                 ),
+                "photo_mismatch": (
+                    "The holder's photo in the PDF is not the one the e-licence binds (swapped,"
+                    " removed or added)."
+                ),
             },
             "fields": {
                 "name": "Name",
@@ -226,6 +235,7 @@ STRINGS: dict[str, dict[str, Any]] = {
             },
             "checks_heading": "Checks",
             "certificate_heading": "Certificate",
+            "photo_alt": "The holder's photo (matches the e-licence)",
             "check_names": {
                 "format": "Format",
                 "signature": "Signature",
@@ -235,6 +245,7 @@ STRINGS: dict[str, dict[str, Any]] = {
                 "status": "Revoked / suspended",
                 "restriction": "Restricted list",
                 "binding": "QR matches e-licence",
+                "photo": "Holder's photo",
             },
             "fresh": "Status data as of {time} ({ago})",
             "no_status": "No status data was available.",

@@ -11,7 +11,8 @@ checkpointed by a thread), ``run`` (the pipeline: ``run_batch``, ``issue_file``)
 ``printing`` (a batch's PDFs as one print file), ``archive`` (the PDFs as a zip,
 streamed), ``manifest`` (every row and what became of it), ``listing`` (an office's
 batches, a page at a time), ``progress`` (rows per second, time left), ``workers`` (what
-every pool worker does first).
+every pool worker does first), ``photos`` (a zip of the holders' photos matched to the
+rows, judged and normalised when the batch is opened).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.issuance``, ``issuer.lifecycle``, ``issuer.pdf``, ``issuer.settings``,
@@ -24,6 +25,7 @@ listed here.
 from issuer.batches.archive import certificates_zip
 from issuer.batches.listing import BatchPage, list_batches
 from issuer.batches.manifest import IssuedRow, write_manifest
+from issuer.batches.photos import PhotoZip, open_photo_zip
 from issuer.batches.printing import (
     DEFAULT_PART_SIZE,
     PrintFailure,
@@ -73,6 +75,7 @@ __all__ = [
     "BatchProgress",
     "IssuedRow",
     "OpenedBatch",
+    "PhotoZip",
     "PrintFailure",
     "PrintReport",
     "PrintUnavailableError",
@@ -88,6 +91,7 @@ __all__ = [
     "issue_file",
     "list_batches",
     "open_batch",
+    "open_photo_zip",
     "print_batch",
     "print_file_name",
     "run_batch",

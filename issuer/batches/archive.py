@@ -70,7 +70,7 @@ def certificates_zip(
         ]
         valid = [e for e in entries if e.status == "valid"]
         for start in range(0, len(valid), _PART):
-            for row_number, number, stored, token, layout, _make in page_jobs(
+            for row_number, number, stored, token, layout, _make, photo in page_jobs(
                 engine, valid[start : start + _PART], set()
             ):
                 row = Certificate(  # type: ignore[call-arg]  # just what printing reads
@@ -85,6 +85,7 @@ def certificates_zip(
                         settings=settings,
                         document_key=document_key,
                         opened=facts_of(row, settings=settings),
+                        photo=photo,
                     )
                 except (PdfError, SealedDataError, CredentialError, ValueError) as exc:
                     skipped.append(f"{row_number}\t{number}\t{exc}")

@@ -53,7 +53,14 @@ from credential import CredentialError, qr_url
 from issuer.batches.workers import follow_parent
 from issuer.db import tables
 from issuer.db.models import Certificate
-from issuer.issuance import SealedDataError, certificate_pdf, facts_of, seal_png
+from issuer.issuance import (
+    SealedDataError,
+    certificate_pdf,
+    checked_photo,
+    facts_of,
+    load_photos,
+    seal_png,
+)
 from issuer.pdf import PdfError, PrintItem, render_many
 from issuer.settings import IssuerSettings
 from keys import DocumentSigningKey
@@ -188,8 +195,9 @@ def _part_path(parts_dir: Path, k: int) -> Path | None:
 
 # A worker's settings, document key and output directories, set by the pool's initializer.
 _worker: dict[str, Any] = {}
-# (row number, certificate number, stored credential, QR token, layout version, make PDF)
-_Job = tuple[int, str, str, str, str, bool]
+# (row number, certificate number, stored credential, QR token, layout version, make PDF,
+# the holder's photo or None)
+_Job = tuple[int, str, str, str, str, bool, bytes | None]
 
 
 def _init_worker(settings: IssuerSettings, key: DocumentSigningKey, out: str, parts: str) -> None:
@@ -225,7 +233,7 @@ def _make_part(
     failures: list[PrintFailure] = []
     items: list[PrintItem] = []
     seal = seal_png(settings)
-    for row_number, number, stored, token, layout, make in jobs:
+    for row_number, number, stored, token, layout, make, photo in jobs:
         row = Certificate(  # type: ignore[call-arg]  # just what printing reads
             certificate_number=number,
             credential_jws=stored,
@@ -234,10 +242,13 @@ def _make_part(
         )
         try:
             opened = facts_of(row, settings=settings)  # once for both drawings
+            printed = checked_photo(opened[0], photo)
             if make:
                 _write_atomically(
                     out / f"{number}.pdf",
-                    certificate_pdf(row, settings=settings, document_key=key, opened=opened),
+                    certificate_pdf(
+                        row, settings=settings, document_key=key, opened=opened, photo=printed
+                    ),
                 )
                 made += 1
             if part:
@@ -251,6 +262,7 @@ def _make_part(
                         seal,
                         layout,
                         settings.seal_text,
+                        printed,
                     )
                 )
         except (PdfError, SealedDataError, CredentialError, ValueError) as exc:
@@ -306,7 +318,17 @@ def page_jobs(engine: Engine, entries: Sequence[_Entry], make: set[str]) -> list
                 ).where(_CERT.c.id.in_([e.certificate_id for e in entries]))
             )
         }
-    return [(e.row_number, e.number, *got[e.certificate_id], e.number in make) for e in entries]
+        photos = load_photos(conn, [e.certificate_id for e in entries])
+    return [
+        (
+            e.row_number,
+            e.number,
+            *got[e.certificate_id],
+            e.number in make,
+            photos.get(e.certificate_id),
+        )
+        for e in entries
+    ]
 
 
 def _unite(parts: Sequence[Path], target: Path, work: Path) -> None:

@@ -66,6 +66,8 @@ class ApplicantRow(NamedTuple):
     subject: str
     certified_on: datetime.date
     ethnicity: str | None
+    # the ``digestSRI`` of the row's photo (a batch with a zip of photos: issuer.batches.photos)
+    photo_digest: str | None = None
 
 
 FirstRows = tuple[int, Callable[[tuple[ApplicantRow, ...]], None]]

@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from credential import Signer, as_utc
 from issuer import issuance
 from issuer.batches.bulk import AuditChains, StatusIndices, ids_of, insert_rows
+from issuer.batches.photos import PhotoZip
 from issuer.batches.reading import DEFAULT_MAX_ROWS, ApplicantRow
 from issuer.batches.signing import COLUMNS, Job, Pending, SignerRef, Signing
 from issuer.batches.store import (
@@ -129,9 +130,11 @@ def _write_chunk(
     ahead: _Ahead | None = None,
     next_rows: Sequence[ApplicantRow] = (),
     now_fn: Callable[[], dt.datetime] | None = None,
+    photos: bool = False,
 ) -> tuple[int, _Ahead | None]:
     """Issue ``rows`` (those without a batch item yet) in one transaction; return how many
-    and the next chunk's look-ahead (signing ``next_rows`` while this one is written)."""
+    and the next chunk's look-ahead (signing ``next_rows`` while this one is written).
+    ``photos``: the batch has them (``batch_photo``), moved to the certificates issued."""
     t0 = time.perf_counter()
     with Session(bind) as session, write(session):
         numbers = [r.row_number for r in rows]
@@ -207,6 +210,8 @@ def _write_chunk(
                 [(batch_id, row, id_of[v[0]]) for v, _, row in part],
             )
             chains.append(session, [(v[0], detail_json) for v, detail_json, _ in part])
+            if photos:
+                _move_photos(session, batch_id, [row for _, _, row in part], now)
             done += len(part)
             timing.database += time.perf_counter() - t2
         t3 = time.perf_counter()
@@ -220,6 +225,29 @@ def _write_chunk(
     timing.database += time.perf_counter() - t3
     timing.chunks += 1
     return done, new_ahead
+
+
+def _move_photos(
+    session: Session, batch_id: int, row_numbers: Sequence[int], now: dt.datetime
+) -> None:
+    """Make the stored photos of ``row_numbers`` their certificates' (in the database, no
+    bytes through this process) and drop them from the batch's."""
+    p, item = tables.BATCH_PHOTO.c, _ITEM.c
+    picked = sa.and_(p.batch_id == batch_id, p.row_number.in_(row_numbers))
+    source = (
+        sa.select(item.certificate_id, p.sha256, p.jpeg, sa.literal(now, sa.DateTime(True)))
+        .join(
+            tables.BATCH_PHOTO,
+            sa.and_(item.batch_id == p.batch_id, item.row_number == p.row_number),
+        )
+        .where(picked)
+    )
+    session.execute(
+        sa.insert(tables.CERTIFICATE_PHOTO).from_select(
+            ["certificate_id", "sha256", "jpeg", "created_at"], source
+        )
+    )
+    session.execute(sa.delete(tables.BATCH_PHOTO).where(picked))
 
 
 def _chunk_bounds(n: int, chunk: int, *, tapered: bool) -> list[tuple[int, int]]:
@@ -363,9 +391,12 @@ def issue_file(
     progress: Progress | None = None,
     start_method: str | None = None,
     timing: Timing | None = None,
+    photos: PhotoZip | None = None,
 ) -> Batch:
     """Validate ``data`` and issue its valid rows (:func:`open_batch`, then
-    :func:`run_batch`); return the batch row.
+    :func:`run_batch`); return the batch row. ``photos``: the zip of the holders' photos
+    (see :func:`open_batch`; with photos the first chunk is not signed ahead, since the
+    photos are judged after the whole file).
 
     With a pool (``workers`` > 1, a forking process) its workers do not wait for the
     whole file: once ``chunk`` + 1 rows are valid, the first ``chunk`` are numbered and
@@ -406,7 +437,9 @@ def issue_file(
                 actor=actor,
                 now=now_fn(),
                 max_rows=max_rows,
-                first_rows=(chunk + 1, first_rows) if workers > 1 else None,
+                first_rows=(chunk + 1, first_rows) if workers > 1 and photos is None else None,
+                photos=photos,
+                workers=workers,
             )
         if opened is not None:
             opened(ob)
@@ -480,7 +513,7 @@ def run_batch(
                 raise NotFound("No such batch", "批次不存在")
             if batch.state == DONE:
                 return batch
-            valid = batch.valid_rows
+            valid, photos = batch.valid_rows, batch.with_photos
             have = set(
                 session.execute(
                     sa.select(_ITEM.c.row_number).where(_ITEM.c.batch_id == batch_id)
@@ -534,6 +567,7 @@ def run_batch(
                         ahead=ahead,
                         next_rows=following,
                         now_fn=now_fn,
+                        photos=photos,
                     )
                     issued += done
                     break

@@ -15,7 +15,9 @@ from its own jobs (``_unpack``). The workers also make each certificate's audit 
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -159,6 +161,7 @@ class Job(NamedTuple):  # (a tuple: made ten thousand times a batch, cheaply)
             self.list_id,
             self.list_uri,
             self.idx,
+            r.photo_digest,
         )
 
 
@@ -267,6 +270,7 @@ def _sign_wire(
         _list_id,
         list_uri,
         idx,
+        photo,
     ) in jobs:
         app = _WorkerRow(
             name,
@@ -280,6 +284,8 @@ def _sign_wire(
             ethnicity,
         )
         facts = issuance.certificate_facts(app, settings=settings, serial=serial)
+        if photo is not None:
+            facts = dataclasses.replace(facts, photo_digest=photo)
         number = facts.certificate_number
         tokens = sign_certificate(
             facts,
@@ -306,6 +312,7 @@ def _sign_wire(
                 credential_sha256=tokens.credential_sha256.hex(),
                 qr_sha256=hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
                 batch_row=row_number,
+                photo_sha256=None if photo is None else base64.b64decode(photo[7:]).hex(),
             ),
             # the national list finds this certificate by it (issuer.lifecycle.national);
             # made here, in the worker, not in the parent that writes every row
@@ -377,6 +384,7 @@ def _detail_json(
     credential_sha256: str,
     qr_sha256: str,
     batch_row: int,
+    photo_sha256: str | None = None,
 ) -> str:
     """Return ``canonical_json`` of an issued certificate's audit detail as text: the same
     keys in their sorted order, strings quoted as canonical_json quotes them (the test
@@ -387,7 +395,8 @@ def _detail_json(
         f'{{"batch_row":{batch_row},"certificate_number":{_json_str(number)},'
         f'"credential_sha256":{_json_str(credential_sha256)},'
         f'"elicence_id":{_json_str(elicence_id)},"kid":{_json_str(kid)},'
-        f'"qr_sha256":{_json_str(qr_sha256)},"status_idx":{status_idx},'
+        + ("" if photo_sha256 is None else f'"photo_sha256":{_json_str(photo_sha256)},')
+        + f'"qr_sha256":{_json_str(qr_sha256)},"status_idx":{status_idx},'
         f'"status_list":{_json_str(status_list)},"version":1}}'
     )
 

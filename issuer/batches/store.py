@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from credential import beijing_date, mask_id
 from issuer import issuance
+from issuer.batches.photos import PhotoZip, digests_of, match_photos, photos_required_error
 from issuer.batches.reading import (
     DEFAULT_MAX_ROWS,
     ApplicantRow,
@@ -44,6 +45,7 @@ from issuer.db import tables, write
 from issuer.db.models import Batch
 from issuer.errors import NotFound
 from issuer.fields import FieldError, ValidationFailed
+from issuer.photos import Photo
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -401,6 +403,41 @@ def gc_frozen() -> Iterator[None]:
         gc.unfreeze()
 
 
+def _store_photos(session: Session, batch_id: int, photos: dict[int, Photo]) -> None:
+    """Insert the batch's normalised photos (500 to a statement)."""
+    items = sorted(photos.items())
+    for i in range(0, len(items), 500):
+        session.execute(
+            sa.insert(tables.BATCH_PHOTO),
+            [
+                {"batch_id": batch_id, "row_number": n, "sha256": p.sha256_hex, "jpeg": p.jpeg}
+                for n, p in items[i : i + 500]
+            ],
+        )
+
+
+def _stored_photos(
+    session: Session, batch_id: int, rows: Sequence[ApplicantRow], stored: Sequence[RowError]
+) -> tuple[list[ApplicantRow], list[RowError]]:
+    """Return the rows of a resumed batch with photos: those issued already (skipped by
+    the run) and those whose photo is stored (with its digest); and the photo errors
+    stored when the batch was opened (their rows stay errors)."""
+    p, item = tables.BATCH_PHOTO.c, tables.BATCH_ITEM.c
+    digests = digests_of(
+        session.execute(sa.select(p.row_number, p.sha256).where(p.batch_id == batch_id)).all()
+    )
+    issued = set(
+        session.execute(sa.select(item.row_number).where(item.batch_id == batch_id)).scalars()
+    )
+    session.rollback()
+    keep = [
+        r._replace(photo_digest=digests[r.row_number]) if r.row_number in digests else r
+        for r in rows
+        if r.row_number in digests or r.row_number in issued
+    ]
+    return keep, [e for e in stored if e.field == "photo"]
+
+
 def open_batch(
     session: Session,
     *,
@@ -411,6 +448,8 @@ def open_batch(
     now: dt.datetime,
     max_rows: int = DEFAULT_MAX_ROWS,
     first_rows: FirstRows | None = None,
+    photos: PhotoZip | None = None,
+    workers: int = 1,
 ) -> OpenedBatch:
     """Validate the file and return its batch (created, or found for the same file).
 
@@ -418,10 +457,28 @@ def open_batch(
     ``first_rows`` goes to ``read_batch`` as ``on_first_rows`` when this call creates the
     batch (a resumed one has issued rows already). Raises BatchFileError (nothing stored)
     when the file as a whole is unusable.
+
+    ``photos``: the zip of the holders' photos (``issuer.batches.photos``), read when the
+    batch is created: every valid row needs its photo (normalised in ``workers``
+    processes), stored with the batch (``batch_photo``) until the row is issued. A resumed
+    batch uses the photos stored at its creation and never reads a zip; a zip sent with
+    the file of a batch made without one is refused (its rows are issued, or being
+    issued, without photos). With ``JIAOZI_PHOTO_REQUIRED`` a new batch without a zip is
+    refused as a whole.
     """
     digest = file_sha256(data)
     office = settings.office_id
     batch = _find(session, office, digest)
+    if batch is not None and photos is not None and not batch.with_photos:
+        raise BatchFileError(
+            "photos_after_start",
+            f"this file was uploaded before without photos (batch {batch.id}): its"
+            " certificates are issued without them, and a zip sent now is not used",
+            f"该文件此前已在未附照片的情况下上传（批次{batch.id}），其证书不带照片签发，"
+            "现在上传的照片压缩包不会被使用",
+        )
+    if batch is None and photos is None and settings.photo_required:
+        raise photos_required_error()
     created = False
     if batch is None:
         batch = Batch(
@@ -431,6 +488,7 @@ def open_batch(
             state=VALIDATING,
             created_by=actor,
             created_at=now,
+            with_photos=photos is not None,
         )
         try:
             with write(session):  # (ends the read above: BEGIN IMMEDIATE on SQLite)
@@ -439,7 +497,16 @@ def open_batch(
         except IntegrityError:  # the same file, posted concurrently: that batch it is
             batch = _find(session, office, digest)
             assert batch is not None
-    batch_id, state = batch.id, batch.state
+    batch_id, state, with_photos = batch.id, batch.state, batch.with_photos
+    if with_photos and state == VALIDATING and photos is None:
+        # stopped while it was first read: its photos were never stored
+        raise BatchFileError(
+            "photos_needed_again",
+            f"batch {batch_id} stopped before its photos were read: send the zip of photos"
+            " with the file again",
+            f"批次{batch_id}在读取照片前中断：请随文件再次上传照片压缩包",
+        )
+    stored_errors = batch_errors(batch) if not created else []
     assert batch_id is not None
     session.rollback()  # no transaction stays open while the file is read
     if state == DONE:
@@ -467,11 +534,22 @@ def open_batch(
     rows, barred_errors = _barred_errors(session, rows, settings, id_column)
     rows, held_errors = _held_errors(session, rows, settings, id_column, batch_id)
     session.rollback()  # reads only: no transaction stays open
+    photo_errors: list[RowError] = []
+    new_photos: dict[int, Photo] = {}
+    if with_photos and state == VALIDATING and photos is not None:
+        photo_column = "照片" if parsed.header_language == "zh" else "photo"
+        rows, new_photos, photo_errors = match_photos(
+            rows, photos, column=photo_column, workers=workers
+        )
+    elif with_photos:  # resumed: the photos stored when the batch was made
+        rows, photo_errors = _stored_photos(session, batch_id, rows, stored_errors)
     errors = sorted(
-        [*parsed.errors, *scope_errors, *barred_errors, *held_errors], key=lambda e: e.row_number
+        [*parsed.errors, *scope_errors, *barred_errors, *held_errors, *photo_errors],
+        key=lambda e: e.row_number,
     )
     if state == VALIDATING:
         with write(session):
+            _store_photos(session, batch_id, new_photos)
             session.execute(
                 sa.update(_BATCH)
                 .where(_BATCH.c.id == batch_id, _BATCH.c.state == VALIDATING)

@@ -133,6 +133,14 @@ class _Progress:
     "DIR/<FILE stem>-print.pdf with every page for the printer (unsigned)",
 )
 @click.option(
+    "--photos",
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    default=None,
+    help="a zip of the holders' photos, named <request_id> or <identity number> "
+    ".jpg/.jpeg/.png; every row then needs its photo (read when the batch is first "
+    "opened; a resumed batch uses the photos stored then)",
+)
+@click.option(
     "--pdf-workers",
     type=click.IntRange(1, 64),
     default=None,
@@ -147,6 +155,7 @@ def issue_command(
     pdf_dir: Path | None,
     pdf_workers: int | None,
     retries: int,
+    photos: Path | None,
 ) -> None:
     """Validate FILE, write its error report, and issue every valid row exactly once;
     with --pdf-dir, print the batch too. A lost database connection is waited out and
@@ -193,6 +202,7 @@ def issue_command(
         except KeysError as exc:
             fail(_t("batch.document_key", say, office=settings.office_id, error=exc))
     engine = make_engine(settings.database_url)
+    zipped: batches.PhotoZip | None = None
     try:
         if settings.auto_migrate:
             upgrade(engine)
@@ -228,6 +238,11 @@ def issue_command(
         attempt = 0
         while True:
             try:
+                if photos is not None and zipped is None:
+                    # read from the file as needed, never unpacked to disk
+                    zipped = batches.open_photo_zip(
+                        photos.open("rb"), max_total=2 * settings.batch_photos_max_bytes
+                    )
                 batch = batches.issue_file(
                     engine,
                     data=data,
@@ -240,10 +255,12 @@ def issue_command(
                     workers=workers,
                     opened=opened,
                     progress=progress,
+                    photos=zipped,
                 )
                 break
             except BatchFileError as exc:
-                fail(f"{file}: {exc.message_zh} / {exc.message}")
+                named = photos if exc.code.startswith("photos_") and photos else file
+                fail(f"{named}: {exc.message_zh} / {exc.message}")
             except OperationalError as exc:
                 # The database went away (restarted, failed over, the network): the open
                 # chunk rolled back, and the same file resumes the batch where it stopped,
@@ -281,6 +298,8 @@ def issue_command(
             assert document_key is not None
             _print(engine, batch, file, pdf_dir, settings, document_key, pdf_workers, fail)
     finally:
+        if zipped is not None:
+            zipped.close()
         engine.dispose()
 
 

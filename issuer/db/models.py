@@ -195,6 +195,18 @@ class Certificate(IssuerModel, table=True):
     person_ref: str | None = Field(default=None, max_length=64, index=True)
 
 
+class CertificatePhoto(IssuerModel, table=True):
+    """Revision 0015: the holder's photo of a certificate (issuer.photos' normalised JPEG),
+    the one its current credential binds by ``sha256`` (hex) and its PDFs carry."""
+
+    __tablename__ = "certificate_photo"
+
+    certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
+    sha256: str = Field(max_length=64)
+    jpeg: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    created_at: dt.datetime = _ts()
+
+
 class IdempotencyRecord(IssuerModel, table=True):
     """A POST's Idempotency-Key, inserted first in its transaction (the unique key decides)."""
 
@@ -500,6 +512,23 @@ class Batch(IssuerModel, table=True):
     run_started_rows: int = Field(
         default=0, sa_column=sa.Column(sa.Integer, nullable=False, server_default="0")
     )
+    # revision 0016: opened with a zip of photos (every issued row carries its photo)
+    with_photos: bool = Field(
+        default=False,
+        sa_column=sa.Column(sa.Boolean, nullable=False, server_default=sa.false()),
+    )
+
+
+class BatchPhoto(IssuerModel, table=True):
+    """Revision 0016: a valid row's normalised photo, kept from the batch's opening until
+    the row is issued (then it is the certificate's, ``certificate_photo``)."""
+
+    __tablename__ = "batch_photo"
+
+    batch_id: int = Field(foreign_key="batch.id", primary_key=True)
+    row_number: int = Field(primary_key=True)
+    sha256: str = Field(max_length=64)
+    jpeg: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
 
 
 class BatchItem(IssuerModel, table=True):

@@ -19,7 +19,9 @@ from issuer.db.models import (
     AuditRecord,
     Batch,
     BatchItem,
+    BatchPhoto,
     Certificate,
+    CertificatePhoto,
     CertificateVersion,
     ConsoleSession,
     Event,
@@ -52,7 +54,9 @@ __all__ = [
     "AUDIT_RECORD",
     "BATCH",
     "BATCH_ITEM",
+    "BATCH_PHOTO",
     "CERTIFICATE",
+    "CERTIFICATE_PHOTO",
     "CERTIFICATE_VERSION",
     "CONSOLE_SESSION",
     "EVENT",
@@ -86,6 +90,7 @@ def _table(model: type[SQLModel]) -> sa.Table:
 STATUS_LIST = _table(StatusListRow)
 SERIAL_COUNTER = _table(SerialCounter)
 CERTIFICATE = _table(Certificate)
+CERTIFICATE_PHOTO = _table(CertificatePhoto)
 IDEMPOTENCY_RECORD = _table(IdempotencyRecord)
 AUDIT_RECORD = _table(AuditRecord)
 AUDIT_HEAD = _table(AuditHead)
@@ -106,6 +111,7 @@ EVENT = _table(Event)
 EVENT_HEAD = _table(EventHead)
 BATCH = _table(Batch)
 BATCH_ITEM = _table(BatchItem)
+BATCH_PHOTO = _table(BatchPhoto)
 AUDIT_CHECKPOINT = _table(AuditCheckpoint)
 HOLDER_CLAIM_CODE = _table(HolderClaimCode)
 HOLDER_ATTEMPT = _table(HolderAttempt)

@@ -8,7 +8,8 @@ in one transaction), ``idempotency`` (keyed requests and their stored answers), 
 (a certificate by number and its public shape), ``schemas`` (the certificate's request
 and public shapes), ``sealing`` (personal data encrypted at rest), ``printing`` (a stored
 certificate rendered to a signed PDF), ``reissue`` (re-signing under a new key), ``fence``
-(what a backup allows to be handed out, ``issuer.db.allowance``; a restore's step past it).
+(what a backup allows to be handed out, ``issuer.db.allowance``; a restore's step past it),
+``photos`` (the holder's photo taken from a request, stored, read back and checked).
 
 May import: ``credential``, ``keys``, ``issuer.db``, ``issuer.fields``, ``issuer.audit``,
 ``issuer.pdf``, ``issuer.settings``, ``issuer.errors``. Not ``issuer.web`` or ``issuer.cli``.
@@ -40,8 +41,19 @@ from issuer.issuance.issue import (
     issue_certificate,
     issue_in_transaction,
     person_ref,
+    validate_request,
 )
 from issuer.issuance.numbers import allocate_serial
+from issuer.issuance.photos import (
+    PhotoMismatchError,
+    checked_photo,
+    decode_photo_field,
+    load_photo,
+    load_photos,
+    normalise_file,
+    photo_required_error,
+    store_photo,
+)
 from issuer.issuance.printing import DocumentKeyProvider, certificate_pdf, facts_of, seal_png
 from issuer.issuance.reads import certificate_public, certificate_row, get_certificate
 from issuer.issuance.reissue import REISSUE_REASON, ReissueError, reissue_by_key
@@ -86,6 +98,7 @@ __all__ = [
     "CertificatePublic",
     "DocumentKeyProvider",
     "HighWater",
+    "PhotoMismatchError",
     "Problem",
     "Qualification",
     "ReissueError",
@@ -106,7 +119,9 @@ __all__ = [
     "check_not_barred",
     "check_not_certified",
     "check_scope",
+    "checked_photo",
     "current_status_list",
+    "decode_photo_field",
     "draw_status_index",
     "facts_of",
     "get_certificate",
@@ -118,11 +133,15 @@ __all__ = [
     "issue_certificate",
     "issue_certificate_idempotent",
     "issue_in_transaction",
+    "load_photo",
+    "load_photos",
     "new_status_list",
+    "normalise_file",
     "open_credential",
     "open_stored_credential",
     "open_text",
     "person_ref",
+    "photo_required_error",
     "publish_changed_lists",
     "publish_status_list",
     "refresh_status_lists",
@@ -136,6 +155,8 @@ __all__ = [
     "set_fence",
     "status_list_token",
     "status_lists_due",
+    "store_photo",
     "stored_status_list",
     "used_indices",
+    "validate_request",
 ]

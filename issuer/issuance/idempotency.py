@@ -18,12 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from credential import Signer, beijing_date
+from credential import Signer
 from issuer.db import tables, write
 from issuer.db.models import IdempotencyRecord
 from issuer.errors import IdempotencyMismatch, IdempotencyPending
-from issuer.fields import validate_application
-from issuer.issuance.issue import issue_in_transaction
+from issuer.issuance.issue import issue_in_transaction, validate_request
 from issuer.issuance.schemas import CertificateCreate
 from issuer.issuance.sealing import open_text, seal_text
 from issuer.issuance.statuslists import publish_changed_lists
@@ -49,7 +48,10 @@ class StoredResponse:
 
 def request_hash(request: CertificateCreate) -> str:
     """Return the SHA-256 identifying a request body (field order and spacing ignored)."""
-    text = json.dumps(request.model_dump(), sort_keys=True, separators=(",", ":"))
+    # without a photo, the hash of a body as it was before photos existed (a retry of a key
+    # recorded then still matches)
+    body = request.model_dump(exclude={"photo"} if request.photo is None else None)
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
@@ -115,7 +117,7 @@ def issue_certificate_idempotent(
     has not committed yet, IdempotencyPending. Invalid input raises ValidationFailed and
     records nothing.
     """
-    app = validate_application(request.model_dump(), today=beijing_date(now), settings=settings)
+    app, photo = validate_request(request, settings=settings, now=now)
     digest = request_hash(request)
     rec = IdempotencyRecord(principal=principal, key=key, request_hash=digest, created_at=now)
     claimed = False
@@ -125,7 +127,7 @@ def issue_certificate_idempotent(
             session.flush()
             claimed = True
             public = issue_in_transaction(
-                session, app, signer=signer, settings=settings, actor=actor, now=now
+                session, app, signer=signer, settings=settings, actor=actor, now=now, photo=photo
             )
             body = public.model_dump_json()
             sealed = seal_text(settings, body, context=_context(principal, key))

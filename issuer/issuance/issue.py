@@ -15,6 +15,7 @@ shared with verifiers).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -48,10 +49,12 @@ from issuer.db import tables, write
 from issuer.db.models import HOLDING_STATUSES, PERSON_QUALIFICATION_INDEX, Certificate
 from issuer.fields import FieldError, ValidApplication, ValidationFailed, validate_application
 from issuer.issuance.numbers import allocate_serial
+from issuer.issuance.photos import decode_photo_field, photo_required_error, store_photo
 from issuer.issuance.reads import certificate_public
 from issuer.issuance.schemas import CertificateCreate, CertificatePublic
 from issuer.issuance.sealing import seal_credential
 from issuer.issuance.statuslists import draw_status_index, publish_changed_lists
+from issuer.photos import Photo
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -72,6 +75,7 @@ __all__ = [
     "issue_certificate",
     "issue_in_transaction",
     "person_ref",
+    "validate_request",
 ]
 
 _INDEX_RETRIES = 8  # re-draws after losing a race on the (list, index) unique constraint
@@ -315,6 +319,28 @@ def certificate_facts(
 # --- the transaction -----------------------------------------------------------------------
 
 
+def validate_request(
+    request: CertificateCreate, *, settings: IssuerSettings, now: dt.datetime
+) -> tuple[ValidApplication, Photo | None]:
+    """Return the validated application and normalised photo of ``request``, or raise
+    ValidationFailed naming every bad field (the photo's among them)."""
+    errors = []
+    app = photo = None
+    try:
+        app = validate_application(
+            request.model_dump(exclude={"photo"}), today=beijing_date(now), settings=settings
+        )
+    except ValidationFailed as exc:
+        errors += exc.errors
+    try:
+        photo = decode_photo_field(request.photo, settings=settings)
+    except ValidationFailed as exc:
+        errors += exc.errors
+    if errors or app is None:
+        raise ValidationFailed(errors)
+    return app, photo
+
+
 def issue_in_transaction(
     session: Session,
     app: ValidApplication,
@@ -323,8 +349,13 @@ def issue_in_transaction(
     settings: IssuerSettings,
     actor: str,
     now: dt.datetime,
+    photo: Photo | None = None,
 ) -> CertificatePublic:
-    """Issue ``app`` inside the caller's write transaction; the caller commits."""
+    """Issue ``app`` (with the holder's normalised ``photo``, bound into the credential and
+    stored beside the certificate) inside the caller's write transaction; the caller
+    commits."""
+    if photo is None and settings.photo_required:
+        raise ValidationFailed([photo_required_error()])
     check_scope(app, settings=settings)  # every path (one, keyed, batch) passes here
     # Inside the write transaction, so a restriction recorded concurrently is either seen
     # here or recorded after this certificate exists (and then revokes it).
@@ -338,6 +369,8 @@ def issue_in_transaction(
     # insert is stopped by the unique index (below).
     check_not_certified(session, hashed_id, app)
     facts = certificate_facts(app, settings=settings, serial=serial)
+    if photo is not None:
+        facts = dataclasses.replace(facts, photo_digest=photo.digest_sri)
     number, eid = facts.certificate_number, facts.elicence_id
     for attempt in range(_INDEX_RETRIES):
         lst, idx = draw_status_index(session, settings=settings, now=now)
@@ -390,6 +423,9 @@ def issue_in_transaction(
             # Only a concurrent writer taking the same (list, index) is worth a new draw.
             if "status_idx" not in str(exc.orig) or attempt == _INDEX_RETRIES - 1:
                 raise
+    if photo is not None:
+        assert row.id is not None  # flushed
+        store_photo(session, row.id, photo, now=now)
     audit.append(
         session,
         actor=actor,
@@ -404,6 +440,7 @@ def issue_in_transaction(
             "kid": signer.kid,
             "credential_sha256": hashlib.sha256(tokens.credential.encode("ascii")).hexdigest(),
             "qr_sha256": hashlib.sha256(tokens.qr_token.encode("ascii")).hexdigest(),
+            **({"photo_sha256": photo.sha256_hex} if photo is not None else {}),
         },
         at=now,
     )
@@ -433,10 +470,10 @@ def issue_certificate(
     Raises ValidationFailed (every bad field, nothing written) before touching the database.
     A status list this made (the office's first or next) is published after the commit.
     """
-    app = validate_application(request.model_dump(), today=beijing_date(now), settings=settings)
+    app, photo = validate_request(request, settings=settings, now=now)
     with write(session):
         public = issue_in_transaction(
-            session, app, signer=signer, settings=settings, actor=actor, now=now
+            session, app, signer=signer, settings=settings, actor=actor, now=now, photo=photo
         )
     publish_changed_lists(session, signer=signer, settings=settings, now=now)
     return public

@@ -13,9 +13,12 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+from sqlalchemy.orm import object_session
+
 from credential import Certificate as CertificateFacts
 from credential import certificate_from_claims, parse_jws, qr_url
 from issuer.db.models import Certificate
+from issuer.issuance.photos import checked_photo, load_photo
 from issuer.issuance.sealing import open_credential, open_stored_credential
 from issuer.pdf import PdfSignError, signed_certificate_pdf
 from issuer.settings import IssuerSettings
@@ -66,8 +69,15 @@ def certificate_pdf(
     purpose_expires: dt.date | None = None,
     qr_token: str | None = None,
     opened: tuple[CertificateFacts, str] | None = None,
+    photo: bytes | None = None,
 ) -> bytes:
     """Return the signed A4 PDF of ``row`` in the layout version it was made with.
+
+    The holder's photo, when the credential binds one, is printed and attached beside the
+    credential (a purpose-bound copy prints it, attaches nothing): ``photo`` when the
+    caller read it (batch workers never open the database), else read through the row's
+    session. Raises PhotoMismatchError (a ValueError) when it is missing or not the one
+    the credential binds.
 
     ``purpose``/``purpose_expires``/``qr_token`` (all three) make a purpose-bound copy whose
     QR carries ``qr_token``. ``opened`` is what ``facts_of(row, settings=settings)``
@@ -80,6 +90,9 @@ def certificate_pdf(
     if token is None or (copy and purpose_expires is None):
         raise ValueError("a purpose-bound copy needs purpose, purpose_expires and qr_token")
     facts, jws = opened if opened is not None else facts_of(row, settings=settings)
+    if facts.photo_digest is not None and photo is None:
+        session = object_session(row)
+        photo = load_photo(session, row.id) if session is not None else None
     return signed_certificate_pdf(
         facts,
         qr_text=qr_url(settings.verifier_url, token),
@@ -92,4 +105,5 @@ def certificate_pdf(
         seal_text=settings.seal_text,
         purpose=purpose,
         purpose_expires=purpose_expires,
+        photo=checked_photo(facts, photo),
     )

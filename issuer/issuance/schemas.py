@@ -39,6 +39,15 @@ class CertificateCreate(BaseModel):
     subject: str = Field(max_length=_BOUND, description="任教学科")
     certified_on: str = Field(max_length=_BOUND, description="认定日期 YYYY-MM-DD")
     ethnicity: str | None = Field(default=None, max_length=_BOUND, description="民族")
+    # base64 of the file (issuer.issuance.photos checks it, naming the field ``photo``);
+    # the bound only stops a body far past the 2 MiB rule before any work
+    photo: str | None = Field(
+        default=None,
+        max_length=4 * 1024 * 1024,
+        description="持证人照片: base64 of a JPEG or PNG file (at most 2 MiB, portrait about"
+        " 5:7, at least 260 x 364 pixels); normalised to a 295 x 413 JPEG and bound into the"
+        " credential by its SHA-256",
+    )
 
 
 class StatusRef(BaseModel):

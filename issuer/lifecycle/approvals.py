@@ -159,7 +159,7 @@ def create_pending(
 
 
 # Payload members kept from answers (keyed hashes of the person).
-_HIDDEN = frozenset({"person_ref", "id_hash", "sealed_facts"})
+_HIDDEN = frozenset({"person_ref", "id_hash", "sealed_facts", "photo"})
 
 
 def pending_json(session: Session, action: PendingAction) -> dict[str, Any]:

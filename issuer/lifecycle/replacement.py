@@ -22,6 +22,7 @@ Sits above ``approvals`` (it records pending actions); ``approvals`` imports
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import json
@@ -48,6 +49,7 @@ from issuer.lifecycle.supersede import (
     validate_replacement_reason,
 )
 from issuer.lifecycle.transitions import lock_certificate, publish
+from issuer.photos import Photo
 from issuer.settings import IssuerSettings
 
 __all__ = ["Keyed", "request_correction", "request_replacement"]
@@ -166,6 +168,16 @@ def _act_or_ask(
     return 202, {"state": "pending", "pending_action": pending_json(session, action)}, []
 
 
+def _new_photo(value: str | None, settings: IssuerSettings) -> Photo | None:
+    """Return a replacement's new photo (the request's ``photo``), or None to keep the
+    certificate's; raises ValidationFailed naming ``photo``. (An office requiring photos
+    keeps the old one when none is given: the certificate has it already.)"""
+    if value is None or value == "":
+        return None
+    kept = settings.model_copy(update={"photo_required": False})
+    return issuance.decode_photo_field(value, settings=kept)
+
+
 def request_replacement(
     session: Session,
     *,
@@ -176,9 +188,13 @@ def request_replacement(
     signer: Signer,
     settings: IssuerSettings,
     now: dt.datetime,
+    photo: str | None = None,
 ) -> issuance.StoredResponse:
     """Ask for a replacement (补发) of valid certificate ``number``: same facts, next
-    version. Returns the stored answer: 202 ``{"state": "pending", "pending_action", ...}``
+    version. ``photo`` (base64 of a JPEG or PNG, as on issuing): a new holder's photo for
+    the new version, normalised now and kept with the request (never in the audit trail:
+    its SHA-256); None keeps the certificate's photo. Returns the stored answer: 202
+    ``{"state": "pending", "pending_action", ...}``
     with maker-checker on, 200 ``{"state": "done", "certificate": <the new version>}``
     with it off.
 
@@ -188,19 +204,26 @@ def request_replacement(
     """
     now = as_utc(now).replace(microsecond=0)
     reason = validate_replacement_reason(reason_code)
-    digest = _digest("replace", number, {"reason_code": reason})
+    new_photo = _new_photo(photo, settings)
+    shown: dict[str, Any] = {"reason_code": reason}
+    if new_photo is not None:
+        shown["photo_sha256"] = new_photo.sha256_hex
+    digest = _digest("replace", number, shown)
 
     def work() -> tuple[int, dict[str, Any], list[int]]:
         cert = lock_certificate(session, number, who.office_id)
         check_supersedable(cert, what="replace")
-        payload = {"version": cert.version, "reason_code": reason}
+        payload: dict[str, Any] = {"version": cert.version, **shown}
+        audit_detail = {"certificate_number": number, **payload}
+        if new_photo is not None:  # kept with the request, hidden from its readers
+            payload["photo"] = base64.b64encode(new_photo.jpeg).decode("ascii")
         return _act_or_ask(
             session,
             kind="replace",
             number=number,
             payload=payload,
             audit_action="certificate.replacement_requested",
-            audit_detail={"certificate_number": number, **payload},
+            audit_detail=audit_detail,
             who=who,
             signer=signer,
             settings=settings,

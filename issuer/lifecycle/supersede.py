@@ -24,6 +24,7 @@ without maker-checker) runs, inside its write transaction. Lock order as in
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
 import hashlib
@@ -56,6 +57,7 @@ from issuer.db.models import Certificate, CertificateVersion, StatusListRow
 from issuer.errors import Conflict
 from issuer.fields import FieldError, ValidApplication, ValidationFailed, validate_application
 from issuer.lifecycle.transitions import certificate_state, lock_certificate, lock_status_lists
+from issuer.photos import Photo
 from issuer.settings import IssuerSettings
 
 __all__ = [
@@ -323,9 +325,14 @@ def supersede(
     settings: IssuerSettings,
     now: dt.datetime,
     detail: Mapping[str, Any],
+    photo: bytes | None = None,
 ) -> list[int]:
     """Make the locked, valid ``cert`` its next version inside the caller's write
     transaction; return the status list ids to publish after commit.
+
+    ``photo``: a new holder's photo (the normalised JPEG) for the new version, bound into
+    its credential and stored in place of the old one; None keeps the old binding (and so
+    the stored photo).
 
     ``kind`` is ``replace`` (``app`` None: the same facts) or ``correct`` (``app``: the
     corrected facts, already checked). Writes the old version to ``certificate_version``,
@@ -349,6 +356,8 @@ def supersede(
         version=new_version,
     )
     facts = _corrected_facts(old_facts, app, version=new_version, eid=eid)
+    if photo is not None:
+        facts = dataclasses.replace(facts, photo_digest=Photo.of(photo).digest_sri)
     exp = payload.get("exp")
     assert cert.id is not None
     session.add(
@@ -417,6 +426,9 @@ def supersede(
                 raise
     lock_status_lists(session, [old_list_id, lst.id])  # type: ignore[list-item]
     _revoke_entry(session, old_list_id, old_idx)
+    if photo is not None:  # the new version's photo replaces the old one's
+        assert cert.id is not None
+        issuance.store_photo(session, cert.id, Photo.of(photo), now=now)
     action = KINDS[kind]
     audit.append(
         session,
@@ -492,8 +504,11 @@ def take_effect(
             today=beijing_date(now),
         )
         check_corrected_person(session, cert, app, settings=settings)
-    # Field names and codes only: the audit trail keeps no new name or identity number.
-    visible = {k: payload[k] for k in ("version", "reason_code", "changed") if k in payload}
+    # Field names and codes only: the audit trail keeps no new name or identity number
+    # (nor a new photo: its SHA-256 only).
+    keys = ("version", "reason_code", "changed", "photo_sha256")
+    visible = {k: payload[k] for k in keys if k in payload}
+    photo = base64.b64decode(payload["photo"]) if payload.get("photo") else None
     list_ids = supersede(
         session,
         cert,
@@ -504,5 +519,6 @@ def take_effect(
         settings=settings,
         now=now,
         detail={**visible, **approval},
+        photo=photo,
     )
     return list_ids, {"certificate": certificate_state(session, number)}

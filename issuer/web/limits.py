@@ -18,12 +18,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from issuer.settings import IssuerSettings
 from issuer.web.problems import problem
 
-__all__ = ["BATCH_UPLOAD_PATH", "BATCH_UPLOAD_PATHS", "MULTIPART_SLACK", "BodyLimit"]
+__all__ = [
+    "BATCH_UPLOAD_PATH",
+    "BATCH_UPLOAD_PATHS",
+    "MULTIPART_SLACK",
+    "PHOTO_PATHS",
+    "PHOTO_ROOM",
+    "BodyLimit",
+]
 
 BATCH_UPLOAD_PATH = "/api/v1/batches"
 # the console's upload form posts the same file (issuer.web.routes.office_batches)
 BATCH_UPLOAD_PATHS = frozenset({BATCH_UPLOAD_PATH, "/office/batches"})
 MULTIPART_SLACK = 64 * 1024  # boundaries and part headers around the batch file itself
+# one certificate with the holder's photo (2 MiB, base64 in JSON or a form's file part)
+PHOTO_PATHS = frozenset({"/api/v1/certificates", "/office/certificates/new"})
+PHOTO_ROOM = 3 * 1024 * 1024
 
 
 class BodyLimit:
@@ -36,7 +46,15 @@ class BodyLimit:
     def cap(self, scope: Scope) -> int:
         """Return the most bytes the body of the request ``scope`` may hold."""
         if scope.get("method") == "POST" and scope.get("path") in BATCH_UPLOAD_PATHS:
-            return self.settings.batch_max_bytes + MULTIPART_SLACK
+            # the file and its zip of photos (the route holds each part to its own cap)
+            s = self.settings
+            return s.batch_max_bytes + s.batch_photos_max_bytes + MULTIPART_SLACK
+        path = str(scope.get("path", ""))
+        if scope.get("method") == "POST" and (
+            path in PHOTO_PATHS
+            or (path.startswith("/api/v1/certificates/") and path.endswith("/replacement"))
+        ):  # one certificate's photo (a replacement may bring a new one)
+            return self.settings.body_limit + PHOTO_ROOM
         return self.settings.body_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -16,7 +16,8 @@ Under ``var/demo/`` (in the current directory)::
     CLERK-API-KEYS.txt, SUPERVISOR-API-KEYS.txt (the officers' API keys; 0600),
     OFFICE-SIGN-IN.txt (office A's console officers: passwords, TOTP secrets; 0600),
     CLAIM-CODES.txt (the teachers' claim codes; 0600), batch-issue.env (office A's
-    JIAOZI_* to source for `jiaozi batch issue`; 0600)
+    JIAOZI_* to source for `jiaozi batch issue`; 0600), sample-applicants-photos.zip (the
+    sample CSV's synthetic photos, for its `--photos`)
 
 docs/operations.md ("Where every key lives") describes the same tree, and
 tests/jiaozi/test_demo.py checks the two agree.
@@ -30,6 +31,7 @@ from pathlib import Path
 __all__ = [
     "BASE",
     "BATCH_ENV",
+    "BATCH_PHOTOS",
     "CLAIM_CODES_FILE",
     "CLERK_KEYS_FILE",
     "OFFICES",
@@ -49,6 +51,8 @@ CLERK_KEYS_FILE = "CLERK-API-KEYS.txt"
 SUPERVISOR_KEYS_FILE = "SUPERVISOR-API-KEYS.txt"
 CLAIM_CODES_FILE = "CLAIM-CODES.txt"
 BATCH_ENV = "batch-issue.env"
+# the sample CSV's photos (synthetic), one per row by application number, for --photos
+BATCH_PHOTOS = "sample-applicants-photos.zip"
 # the CSV the printed `jiaozi batch issue` command line names
 SAMPLE_CSV = Path(__file__).resolve().parents[1] / "data" / "sample-applicants.csv"
 REGISTRY_NAME = "全国教师资格限制库登记中心"

@@ -30,9 +30,12 @@ def batch_command(summary: dict[str, Any], base: Path) -> str:
     home = _shown(base)
     csv = Path(summary["batch"]["csv"])
     errors = f"{home}/batch/{csv.stem}.errors.csv"
+    photos = summary["batch"].get("photos")  # the holders' photos (synthetic), as a zip
+    with_photos = f" --photos {shlex.quote(home + '/' + photos)}" if photos else ""
     return (
         f"(. {shlex.quote(home + '/' + summary['batch']['env'])} && mkdir -p {home}/batch && "
-        f".venv/bin/jiaozi batch issue {shlex.quote(_shown(csv))} --errors-out {errors})"
+        f".venv/bin/jiaozi batch issue {shlex.quote(_shown(csv))}{with_photos}"
+        f" --errors-out {errors})"
     )
 
 

@@ -8,6 +8,7 @@ national step, the summary; and ``main``, its command line and signal handling.
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import secrets
@@ -31,6 +32,7 @@ from .ceremony import run_ceremony
 from .layout import (
     BASE,
     BATCH_ENV,
+    BATCH_PHOTOS,
     CLAIM_CODES_FILE,
     CLERK_KEYS_FILE,
     OFFICES,
@@ -44,6 +46,7 @@ from .layout import (
 )
 from .national import NATIONAL_SYNC_INTERVAL, restrict_across_offices
 from .officers import enrol_officers, sign_in_text
+from .photos import photos_zip
 from .report import after_exit, where_to_look
 from .samples import OfficeClient, VerifierClient, applicants, pad, poll, result, verdict_text
 from .services import DemoError, Service, choose_port, clean_env
@@ -309,6 +312,10 @@ class Demo:
             "environment for `jiaozi batch issue` (demo only: secrets)",
         ]
         secret_file(BASE / BATCH_ENV, "\n".join(head + lines))
+        # the sample CSV's holders' photos (synthetic), named by application number
+        with SAMPLE_CSV.open(encoding="utf-8") as f:
+            ids = [row["request_id"] for row in csv.DictReader(f)]
+        (BASE / BATCH_PHOTOS).write_bytes(photos_zip(ids, seed=500))
 
     def make_claim_codes(self, issued: list[dict[str, Any]]) -> None:
         """Make a claim code for each sample certificate at its office as its clerk would
@@ -430,7 +437,7 @@ class Demo:
             "revoked": victim["certificate_number"],
             # the claim code itself is in CLAIM-CODES.txt (0600) only
             "holder": {k: v for k, v in self.holder.items() if k != "claim_code"},
-            "batch": {"env": BATCH_ENV, "csv": str(SAMPLE_CSV)},
+            "batch": {"env": BATCH_ENV, "csv": str(SAMPLE_CSV), "photos": BATCH_PHOTOS},
             "national": national,
             "certificates": [
                 {

@@ -8,11 +8,13 @@ Every answer the demo did not expect raises DemoError with the URL and the body.
 
 from __future__ import annotations
 
+import base64
 import csv
 import datetime as dt
 import json
 import time
 import unicodedata
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +34,7 @@ from credential import (
 )
 
 from .layout import Layout, OfficeSpec
+from .photos import synthetic_photo
 from .services import DemoError
 
 __all__ = [
@@ -44,6 +47,7 @@ __all__ = [
     "pad",
     "poll",
     "result",
+    "sample_photo",
     "verdict_text",
 ]
 
@@ -90,6 +94,12 @@ def application(row: dict[str, str], **over: str) -> dict[str, str]:
     }
     body.update(over)
     return body
+
+
+def sample_photo(row: dict[str, str]) -> str:
+    """Return the base64 of a synthetic photo for ``row`` (the same one every run)."""
+    seed = zlib.crc32(row["request_id"].encode("utf-8"))
+    return base64.b64encode(synthetic_photo(seed)).decode("ascii")
 
 
 def _save_qr_png(text: str, path: Path) -> bool:
@@ -196,9 +206,11 @@ class OfficeClient:
     def apply(self, row: dict[str, str], *, attempt: int = 1, **over: str) -> httpx.Response:
         """Send the application of ``row`` (fields ``over`` changed) as the clerk, the
         ``attempt``-th for this row; return the raw answer."""
+        body = application(row, **over)
+        body.setdefault("photo", sample_photo(row))  # the holder's photo (synthetic)
         return self.http.post(
             f"{self.url}/api/v1/certificates",
-            json=application(row, **over),
+            json=body,
             headers={
                 **self.keys["demo-clerk"],
                 "Idempotency-Key": f"demo-{self.spec.key}-{row['request_id']}-{attempt}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from credential import (
     StatusReference,
     elicence_id,
     encode_jws,
+    photo_digest,
     qr_claims,
     qr_url,
 )
@@ -210,11 +212,22 @@ def document_signer(
     return PadesSigner(key, cert_der, (root_der,))
 
 
-def signed_pdf(world: World, cert: Certificate, signer: PadesSigner, *, idx: int = 4242) -> bytes:
+def signed_pdf(
+    world: World,
+    cert: Certificate,
+    signer: PadesSigner,
+    *,
+    idx: int = 4242,
+    photo: bytes | None = None,
+    attached_photo: bytes | None = None,
+) -> bytes:
     """The e-licence PDF the issuer makes for ``cert`` (QR and credential by ``world``),
-    signed by ``signer``."""
+    signed by ``signer``; with ``photo`` (a normalised JPEG) bound into the credential and
+    attached, or ``attached_photo`` attached instead (a forger's PDF, signed by ``signer``)."""
     from issuer.pdf import signed_certificate_pdf
 
+    if photo is not None:
+        cert = dataclasses.replace(cert, photo_digest=photo_digest(photo))
     issued = world.issue(cert, idx=idx)
     return signed_certificate_pdf(
         cert,
@@ -222,6 +235,7 @@ def signed_pdf(world: World, cert: Certificate, signer: PadesSigner, *, idx: int
         verifier_url=VERIFIER_URL,
         signer=signer,
         credential_jws=issued.credential,
+        photo=attached_photo if attached_photo is not None else photo,
     )
 
 

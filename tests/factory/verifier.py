@@ -300,9 +300,14 @@ def photo(text: str, fmt: str = "PNG") -> bytes:
 
 
 def pdf(
-    qr_text: str | None, credential: str | None, name: str = "2026110011000001.vc.jwt"
+    qr_text: str | None,
+    credential: str | None,
+    name: str = "2026110011000001.vc.jwt",
+    *,
+    photo: bytes | None = None,
 ) -> bytes:
-    """An A4 certificate: title, the QR as a 1-pixel-per-module image, the JWS attached."""
+    """An A4 certificate: title, the QR as a 1-pixel-per-module image, the JWS attached
+    (and ``photo`` as ``photo.jpg`` when given). Not signed."""
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A4)
     c.setFont("Helvetica", 14)
@@ -312,10 +317,13 @@ def pdf(
         c.drawImage(ImageReader(img), 400, 80, 120, 120)
     c.showPage()
     c.save()
-    if credential is None:
+    if credential is None and photo is None:
         return buf.getvalue()
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(buf.getvalue())))
-    writer.add_attachment(name, credential.encode("ascii"))
+    if credential is not None:
+        writer.add_attachment(name, credential.encode("ascii"))
+    if photo is not None:
+        writer.add_attachment("photo.jpg", photo)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -34,6 +34,7 @@ from credential import (
     TrustList,
     VerifyPolicy,
     load_status_list,
+    photo_check,
     verify,
     verify_trust_list,
 )
@@ -150,6 +151,8 @@ def test_demo_issues_prints_verifies_and_revokes(demo_run: DemoRun) -> None:
         )  # fmt: skip
         want = ("not_valid", "revoked") if number in (revoked, barred) else ("valid", None)
         assert (result.verdict.value, result.reason and result.reason.value) == want, number
+        # each sample carries its synthetic holder's photo, bound and attached (issue 15)
+        assert found.photo is not None and photo_check(result, found.photo, in_pdf=True).ok
 
     doc = json.loads((demo / "certificates" / f"{revoked}.json").read_text())
     assert doc["credential"]["type"] == ["VerifiableCredential", "TeacherQualificationCredential"]

@@ -35,15 +35,24 @@ def verdict_response(body: bytes, lang: str) -> Response:
 
 
 async def judge(
-    v: Verifier, qr: str | None, cred: str | None, lang: str, file: Check | None = None
+    v: Verifier,
+    qr: str | None,
+    cred: str | None,
+    lang: str,
+    file: Check | None = None,
+    photo: bytes | None = None,
+    in_pdf: bool = False,
 ) -> bytes:
     """Return the judgement's JSON: in the event loop when it needs nothing to be waited
     for (a hop to a worker thread would cost as much as judging), in a worker thread when
-    it needs the database or the network."""
+    it needs the database or the network. ``file``, ``photo``, ``in_pdf``: an uploaded
+    file's signature check, its photo, whether it is a PDF (``Verifier.judge``)."""
     try:
-        return v.judge(qr, cred, lang, io=False, file=file)
+        return v.judge(qr, cred, lang, io=False, file=file, photo=photo, in_pdf=in_pdf)
     except NeedsIO:
-        return await run_in_threadpool(functools.partial(v.judge, qr, cred, lang, file=file))
+        return await run_in_threadpool(
+            functools.partial(v.judge, qr, cred, lang, file=file, photo=photo, in_pdf=in_pdf)
+        )
 
 
 VERIFY_PATH = "/api/v1/verify"

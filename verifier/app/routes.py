@@ -163,6 +163,7 @@ def create_app(
             await run_in_threadpool(v.limit_verify, v.client_address(request.scope))
         media = media_type(request)
         file: Check | None = None  # the check of an uploaded file's own signature
+        photo, in_pdf = None, False  # an uploaded PDF's photo.jpg
         if is_json(media):  # JsonVerifyFastPath answers these, unless mounted
             raw = await read_limited(request, 4 * settings.token_limit + 4096)
             qr, cred = inputs(json_object(raw), settings)
@@ -203,6 +204,7 @@ def create_app(
                         (str(exc.en), exc.zh),
                     ) from None
                 qr, cred = found.qr, found.credential
+                photo, in_pdf = found.photo, found.kind == "pdf"
                 file = await run_in_threadpool(v.file_signature, found.kind, data)
             else:
                 fields = {k: form.get(k) for k in ("qr", "credential")}
@@ -217,7 +219,10 @@ def create_app(
                     "请使用 application/json、multipart/form-data 或表单编码。",
                 ),
             )
-        return verdict_response(await judge(v, qr, cred, lang, file), lang)
+        response = verdict_response(await judge(v, qr, cred, lang, file, photo, in_pdf), lang)
+        if photo is not None:  # the holder's photo, inline: kept by no cache
+            response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.post(
         "/api/v1/admission-checks",

@@ -21,6 +21,7 @@ from credential import (
     StatusSnapshot,
     VerifyPolicy,
     beijing_date,
+    photo_check,
     rfc3339,
     verify,
 )
@@ -149,11 +150,18 @@ class Verifier:
         *,
         io: bool = True,
         file: Check | None = None,
+        photo: bytes | None = None,
+        in_pdf: bool = False,
     ) -> bytes:
         """Return the contract's result JSON (UTF-8) for what was presented.
 
         ``file`` is the check of an uploaded file's own signature (``file_signature``):
-        appended to the result, and a failed one makes it ``not_valid``.
+        appended to the result, and a failed one makes it ``not_valid``. With it comes the
+        photo check (``credential.photo_check``): ``photo`` is the ``photo.jpg`` of an
+        uploaded PDF (``in_pdf``); a swapped, removed or added photo makes the result
+        ``not_valid``, a matching one is returned inline (``"photo"``, a data: URL).
+        Without a file (JSON) the photo check is added, not run (``ok`` null), only when
+        the e-licence binds a photo: it says the photo is compared on the PDF only.
 
         With ``io=False`` it uses only what is held in memory and raises NeedsIO when the
         answer would need the database (a due reload) or the network (an on-demand status
@@ -204,6 +212,11 @@ class Verifier:
         )
         if file is not None:
             result = result.with_check(file)
+            result = result.with_photo(photo_check(result, photo, in_pdf=in_pdf), photo)
+        elif result.certificate is not None and result.certificate.photo_digest is not None:
+            # JSON (a scanned QR's text, a pasted e-licence) of a certificate with a photo:
+            # a neutral line that the photo is compared on the PDF only (never a failure)
+            result = result.with_check(photo_check(result, None, in_pdf=False))
         if self.on_verdict is not None:
             self.on_verdict(result.verdict.value, result.reason.value if result.reason else None)
         return result.json_bytes(lang)

@@ -45,10 +45,13 @@ __all__ = [
     "BatchProgressOut",
     "BatchStatus",
     "Lang",
+    "PhotosRefused",
+    "PhotosTooLarge",
     "Upload",
     "UploadTooLarge",
     "limits",
     "own_batch",
+    "photos_too_large",
     "receive_upload",
     "router",
     "start_upload",
@@ -73,6 +76,14 @@ class UploadTooLarge(IssuerError):
 class BatchFileRefused(IssuerError):
     status = 422
     code = "batch_file"
+
+
+class PhotosRefused(BatchFileRefused):
+    """The zip of photos cannot be used as a whole (the console says it beside its field)."""
+
+
+class PhotosTooLarge(UploadTooLarge):
+    """The zip of photos is over ``JIAOZI_BATCH_PHOTOS_MAX_BYTES``."""
 
 
 class BatchLinks(BaseModel):
@@ -266,14 +277,26 @@ def too_large(limit: int) -> UploadTooLarge:
                     "schema": {
                         "type": "object",
                         "required": ["file"],
-                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "properties": {
+                            "file": {"type": "string", "format": "binary"},
+                            "photos": {
+                                "type": "string",
+                                "format": "binary",
+                                "description": "a zip of the holders' photos, named "
+                                "<request_id> or <identity number> .jpg/.jpeg/.png",
+                            },
+                        },
                     }
                 }
             },
         }
     },
     description=(
-        "Multipart field `file`. Every row is validated before anything is issued; rows with "
+        "Multipart field `file`, and optionally `photos`: a zip of the holders' photos "
+        "(JPEG or PNG named by the row's `request_id` or identity number; every row then "
+        "needs its photo, a missing or bad one is a row error; at most "
+        "JIAOZI_BATCH_PHOTOS_MAX_BYTES, 1 GiB by default). Every row is validated before "
+        "anything is issued; rows with "
         "errors are listed in the error report (`links.errors_csv`, `links.errors_xlsx`) "
         "and the valid ones are issued in the background (poll `links.self`). The same file "
         "again returns the same batch, resuming it if it stopped. 413 beyond the upload "
@@ -291,7 +314,9 @@ async def create_batch(
     accept_language: Annotated[str | None, Header()] = None,
 ) -> Response:
     max_bytes, max_rows = limits(settings)
-    upload = await receive_upload(request, max_bytes=max_bytes)
+    upload = await receive_upload(
+        request, max_bytes=max_bytes, photos_max=settings.batch_photos_max_bytes
+    )
     if upload.data is None:
         raise ValidationFailed(
             [
@@ -314,6 +339,7 @@ async def create_batch(
         settings=settings,
         now=now,
         max_rows=max_rows,
+        photos=upload.photos,
     )
     status = _status(batch, settings, en=_english(accept_language), now=now)
     return Response(
@@ -327,45 +353,68 @@ async def create_batch(
 @dataclasses.dataclass(frozen=True, slots=True)
 class Upload:
     """A multipart upload as received: the ``file`` part's bytes (None if there was no
-    file part) and name, and the other fields (text) by name."""
+    file part) and name, the ``photos`` part's bytes (the zip of the holders' photos; None
+    without one), and the other fields (text) by name."""
 
     data: bytes | None
     filename: str
     fields: dict[str, str]
+    photos: bytes | None = None
 
 
-async def receive_upload(request: Request, *, max_bytes: int) -> Upload:
-    """Read ``request``'s multipart body, refusing it past ``max_bytes`` (the declared
-    length first, then the bytes received: nothing larger is held in memory). Returns the
-    ``Upload``; raises UploadTooLarge."""
+def photos_too_large(limit: int) -> UploadTooLarge:
+    """Return the refusal of a zip of photos over ``limit`` bytes."""
+    return PhotosTooLarge(
+        "The zip of photos is too large",
+        "照片压缩包过大",
+        f"A batch's zip of photos may be at most {limit:,} bytes; split the batch file and"
+        " its photos into smaller batches.",
+        f"批次的照片压缩包不能超过{limit}字节；请将批量文件及其照片拆分为多个批次。",
+    )
+
+
+async def receive_upload(request: Request, *, max_bytes: int, photos_max: int = 0) -> Upload:
+    """Read ``request``'s multipart body, refusing it past ``max_bytes`` for the file and
+    ``photos_max`` for the zip of photos (the declared length first, then the bytes
+    received, then each part). Returns the ``Upload``; raises UploadTooLarge."""
+    cap = max_bytes + photos_max + _MULTIPART_SLACK
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > max_bytes + _MULTIPART_SLACK:
-        raise too_large(max_bytes)
+    if declared.isdigit() and int(declared) > cap:
+        raise too_large(max_bytes) if not photos_max else photos_too_large(photos_max)
     received: list[bytes] = []
     size = 0
     async for piece in request.stream():
         size += len(piece)
-        if size > max_bytes + _MULTIPART_SLACK:
-            raise too_large(max_bytes)
+        if size > cap:
+            raise too_large(max_bytes) if not photos_max else photos_too_large(photos_max)
         received.append(piece)
-    body = b"".join(received)
+    received.reverse()
 
     async def replay() -> dict[str, Any]:
-        return {"type": "http.request", "body": body, "more_body": False}
+        # piece by piece, each let go once parsed: a large zip is not held twice
+        body = received.pop() if received else b""
+        return {"type": "http.request", "body": body, "more_body": bool(received)}
 
-    form = await Request(request.scope, replay).form(max_files=1, max_fields=16)
+    form = await Request(request.scope, replay).form(max_files=2, max_fields=16)
+    photos: bytes | None = None
     try:
         fields = {k: v for k, v in form.multi_items() if isinstance(v, str)}
+        zipped = form.get("photos")
+        if isinstance(zipped, StarletteUploadFile):
+            photos = await zipped.read(photos_max + 1)
+            if len(photos) > photos_max:
+                raise photos_too_large(photos_max)
+            photos = photos or None  # an empty file input: no zip
         upload = form.get("file")
         if not isinstance(upload, StarletteUploadFile):
-            return Upload(None, "", fields)
+            return Upload(None, "", fields, photos)
         data = await upload.read(max_bytes + 1)
         filename = upload.filename or "batch"
     finally:
         await form.close()
     if len(data) > max_bytes:
         raise too_large(max_bytes)
-    return Upload(data, filename, fields)
+    return Upload(data, filename, fields, photos)
 
 
 def start_upload(
@@ -379,11 +428,17 @@ def start_upload(
     settings: IssuerSettings,
     now: dt.datetime,
     max_rows: int,
+    photos: bytes | None = None,
 ) -> Batch:
     """Open ``data`` as a batch of ``who``'s (the same file again: the same batch) and
-    start issuing its valid rows in a thread of this server unless it is done. Returns
-    the batch; raises BatchFileRefused (a file unusable as a whole: nothing is kept)."""
+    start issuing its valid rows in a thread of this server unless it is done. ``photos``:
+    the zip of the holders' photos. Returns the batch; raises BatchFileRefused (a file or
+    zip unusable as a whole: nothing is kept)."""
+    zipped = None
     try:
+        if photos is not None:
+            zipped = batches.open_photo_zip(photos, max_total=2 * settings.batch_photos_max_bytes)
+        workers = int(getattr(request.app.state, "batch_workers", batches.DEFAULT_WORKERS))
         opened = batches.open_batch(
             session,
             data=data,
@@ -392,11 +447,23 @@ def start_upload(
             actor=who.actor,
             now=now,
             max_rows=max_rows,
+            photos=zipped,
+            workers=workers,
         )
     except BatchFileError as exc:
+        if exc.code.startswith("photos_"):
+            raise PhotosRefused(
+                "The zip of photos cannot be used",
+                "照片压缩包无法使用",
+                exc.message,
+                exc.message_zh,
+            ) from None
         raise BatchFileRefused(
             "The batch file cannot be used", "批量文件无法使用", exc.message, exc.message_zh
         ) from None
+    finally:
+        if zipped is not None:
+            zipped.close()
     batch = opened.batch
     assert batch.id is not None
     if opened.rows and batch.state != batches.DONE:

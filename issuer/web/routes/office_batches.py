@@ -118,6 +118,9 @@ def _list_page(
         file_hint=_text(lang)["file_hint"].format(
             mb=f"{max_bytes / 1024 / 1024:g}", rows=f"{max_rows:,}"
         ),
+        photos_hint=_text(lang)["photos_hint"].format(
+            mb=f"{settings.batch_photos_max_bytes / 1024 / 1024:g}"
+        ),
     )
 
 
@@ -136,6 +139,11 @@ def _row(batch: Batch) -> dict[str, object]:
         "errors": batch.error_rows,
         "state": batch.state,
     }
+
+
+def _field_of(exc: IssuerError) -> str:
+    """Return the form field a refusal of the upload belongs beside."""
+    return "photos" if isinstance(exc, api.PhotosRefused | api.PhotosTooLarge) else "file"
 
 
 @router.get("/office/batches", include_in_schema=False)
@@ -168,9 +176,11 @@ async def office_upload_batch(
         return refused
     max_bytes, max_rows = api.limits(settings)
     try:
-        upload = await api.receive_upload(request, max_bytes=max_bytes)
+        upload = await api.receive_upload(
+            request, max_bytes=max_bytes, photos_max=settings.batch_photos_max_bytes
+        )
     except IssuerError as exc:  # too large: said beside the field, nothing kept
-        errors = {"file": error_text(exc, lang)}
+        errors = {_field_of(exc): error_text(exc, lang)}
         return await run_in_threadpool(
             _list_page, request, session, settings, who, lang, 1, exc.status, errors
         )
@@ -194,9 +204,10 @@ async def office_upload_batch(
             settings=settings,
             now=now,
             max_rows=max_rows,
+            photos=upload.photos,
         )
     except IssuerError as exc:  # a file unusable as a whole: said beside the field
-        errors = {"file": error_text(exc, lang)}
+        errors = {_field_of(exc): error_text(exc, lang)}
         return await run_in_threadpool(
             _list_page, request, session, settings, who, lang, 1, exc.status, errors
         )

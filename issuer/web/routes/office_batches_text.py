@@ -23,6 +23,10 @@ BATCH_STRINGS: dict[str, dict[str, str]] = {
         "file": "批量文件",
         "file_hint": "CSV（UTF-8 或 GB18030）或 XLSX，不超过 {mb} MB、{rows} 行；"
         "同一文件再次上传会继续原批次。",
+        "photos": "持证人照片压缩包（可选）",
+        "photos_hint": "ZIP压缩包，不超过 {mb} MB；每张照片为JPEG或PNG格式，以申请编号或证件号码"
+        "为文件名，不超过2 MB，约5:7竖版，至少260×364像素。"
+        "附照片时每行都须有照片，缺少或不合格的照片列入错误报告。",
         "upload_button": "上传并签发",
         "list_heading": "本机构的批次",
         "none": "还没有批次。",
@@ -94,6 +98,11 @@ BATCH_STRINGS: dict[str, dict[str, str]] = {
         "file": "Batch file",
         "file_hint": "CSV (UTF-8 or GB18030) or XLSX, at most {mb} MB and {rows} rows; the "
         "same file uploaded again resumes its batch.",
+        "photos": "Holders' photos as a zip (optional)",
+        "photos_hint": "A zip of at most {mb} MB; each photo named by the application number"
+        " or the identity number (.jpg, .jpeg or .png), JPEG or PNG, at most 2 MB, portrait"
+        " about 5:7, at least 260 x 364 pixels. With photos every row needs its photo; a"
+        " missing or bad one is listed in the error report.",
         "upload_button": "Upload and issue",
         "list_heading": "This office's batches",
         "none": "No batches yet.",

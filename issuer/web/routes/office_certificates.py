@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from credential import IdType, QualificationType, beijing_date
 from issuer import holder, issuance, lifecycle, search
@@ -238,6 +239,7 @@ def record_page(
     except NotFound as exc:
         session.rollback()
         return message(request, who, lang, 404, error_text(exc, lang), back="/office/certificates")
+    has_photo = _photo(session, who, number) is not None
     session.rollback()
     return page(
         request,
@@ -258,8 +260,18 @@ def record_page(
         key=secrets.token_urlsafe(18),
         key2=secrets.token_urlsafe(18),
         reasons=_reasons(lang),
+        has_photo=has_photo,
         **_options(lang),
     )
+
+
+def _photo(session: Session, who: ConsoleIdentity, number: str) -> bytes | None:
+    """Return the stored photo of ``who``'s office's certificate ``number``, or None."""
+    try:
+        row = issuance.certificate_row(session, number=number, office_id=who.office_id)
+    except NotFound:
+        return None
+    return issuance.load_photo(session, row.id)
 
 
 def _reasons(lang: str) -> dict[str, list[tuple[str, str]]]:
@@ -304,6 +316,25 @@ def office_certificate_pdf(
             "Content-Disposition": f'attachment; filename="{number}.pdf"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+@router.get("/office/certificates/{number}/photo.jpg", include_in_schema=False)
+def office_certificate_photo(
+    number: str, request: Request, session: DbSession, who: OfficeUser
+) -> Response:
+    """The holder's stored photo, to whoever may see the certificate's page; never cached."""
+    lang = page_lang(request)
+    if not NUMBER.fullmatch(number):
+        return message(request, who, lang, 404, _t(lang)["bad_number"], back="/office/certificates")
+    jpeg = _photo(session, who, number)
+    session.rollback()
+    if jpeg is None:
+        return message(request, who, lang, 404, _t(lang)["photo_none"], back="/office/certificates")
+    return Response(
+        jpeg,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 

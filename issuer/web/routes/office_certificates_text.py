@@ -117,6 +117,12 @@ CERT_STRINGS: dict[str, dict[str, str]] = {
         "new_note": "提交后即签发并公布；重复提交同一表单只签发一次。",
         "qualification_type": "资格种类",
         "issue_button": "签发",
+        # the holder's photo (issue 15 point 1): the issue form's file field, the page
+        "photo": "持证人照片",
+        "photo_hint": "JPEG或PNG，不超过2 MB，约5:7竖版，至少260×364像素；"
+        "表单有错误时需重新选择照片。",
+        "photo_alt": "持证人照片（电子证照绑定的照片）",
+        "photo_none": "该证书签发时未附持证人照片。",
         "form_errors": "表单有错误，请按提示修改。",
         "bad_number": "证书编号应为 17 位数字。",
         "sex_female": "女",
@@ -232,6 +238,12 @@ CERT_STRINGS: dict[str, dict[str, str]] = {
         "issues once.",
         "qualification_type": "Qualification",
         "issue_button": "Issue",
+        # the holder's photo (issue 15 point 1): the issue form's file field, the page
+        "photo": "Holder's photo",
+        "photo_hint": "JPEG or PNG, at most 2 MB, portrait about 5:7, at least 260 x 364"
+        " pixels; choose it again when the form comes back with errors.",
+        "photo_alt": "The holder's photo (the one the e-licence binds)",
+        "photo_none": "This certificate was issued without the holder's photo.",
         "form_errors": "The form has errors: see beside the fields.",
         "bad_number": "A certificate number is 17 digits.",
         "sex_female": "female",

@@ -30,6 +30,12 @@ class ReplacementBody(BaseModel):
     )
 
     reason_code: str | None = Field(default=None, max_length=_BOUND, description=_REASONS)
+    photo: str | None = Field(
+        default=None,
+        max_length=4 * 1024 * 1024,
+        description="a new holder's photo for the new version (base64 of a JPEG or PNG, the"
+        " rules of issuing); absent: the certificate's photo is kept",
+    )
 
 
 class CorrectionBody(BaseModel):
@@ -93,6 +99,7 @@ def replace(
         session,
         number=number,
         reason_code=body.reason_code,
+        photo=body.photo,
         keyed=lifecycle.Keyed(who.actor, idempotency_key),
         who=who,
         signer=signer,

@@ -96,8 +96,10 @@
   // A check the input gave nothing to make (a QR alone has no e-licence to compare it
   // with) is not a half-failure: once the gate passed, every later check ran, so a
   // binding without an outcome means one form only.
+  // The photo check likewise: a QR code or pasted e-licence carries no photo, and a
+  // certificate may have been issued without one; its own text says which.
   function notApplicable(c, checks) {
-    if (c.name !== 'binding' || c.ok !== null) { return false; }
+    if ((c.name !== 'binding' && c.name !== 'photo') || c.ok !== null) { return false; }
     return GATE.every(function (g) {
       return checks.some(function (o) { return o && o.name === g && o.ok === true; });
     });
@@ -135,6 +137,16 @@
     var cert = r.certificate;
     if (cert && typeof cert === 'object') {
       body.appendChild(el('h2', 'section-title', S.certificate_heading));
+      // the holder's photo: only a data: URL of a JPEG, sent only when it matched the
+      // digest the e-licence binds (never fetched, never stored)
+      if (typeof r.photo === 'string' && r.photo.indexOf('data:image/jpeg;base64,') === 0) {
+        var img = el('img', 'holder-photo');
+        img.setAttribute('src', r.photo);
+        img.setAttribute('alt', S.photo_alt);
+        img.setAttribute('width', '118');
+        img.setAttribute('height', '165');
+        body.appendChild(img);
+      }
       var dl = el('dl', 'fields');
       FIELDS.forEach(function (k) {
         if (cert[k] === undefined || cert[k] === null || cert[k] === '') { return; }
@@ -160,7 +172,7 @@
         li.appendChild(el('span', 'check__mark', MARKS[state])).setAttribute('aria-hidden', 'true');
         var text = el('span', 'check__text');
         text.appendChild(el('span', 'check__name', S.check_names[c.name] || S.check_other));
-        var detail = state === 'na' ? S.not_applicable[c.name] : c.detail;
+        var detail = state === 'na' && S.not_applicable[c.name] ? S.not_applicable[c.name] : c.detail;
         if (c.name === 'restriction' && c.ok !== null) {
           // say what was checked, and how recent that list is
           text.appendChild(el('span', 'check__what', restrictionsAsOf

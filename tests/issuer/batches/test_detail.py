@@ -23,9 +23,16 @@ _text = st.text(
     kid=_text,
     status_idx=st.integers(0, 2**31),
     batch_row=st.integers(2, 10**7),
+    photo=st.booleans(),
 )
 def test_detail_json_is_canonical_json_of_the_detail(
-    number: str, elicence_id: str, status_list: str, kid: str, status_idx: int, batch_row: int
+    number: str,
+    elicence_id: str,
+    status_list: str,
+    kid: str,
+    status_idx: int,
+    batch_row: int,
+    photo: bool,
 ) -> None:
     cred = hashlib.sha256(number.encode()).hexdigest()
     qr = hashlib.sha256(kid.encode()).hexdigest()
@@ -40,6 +47,9 @@ def test_detail_json_is_canonical_json_of_the_detail(
         "qr_sha256": qr,
         "batch_row": batch_row,
     }
+    photo_sha256 = hashlib.sha256(status_list.encode()).hexdigest() if photo else None
+    if photo_sha256 is not None:  # a row issued with the holder's photo
+        detail["photo_sha256"] = photo_sha256
     got = _detail_json(
         number=number,
         elicence_id=elicence_id,
@@ -49,6 +59,7 @@ def test_detail_json_is_canonical_json_of_the_detail(
         credential_sha256=cred,
         qr_sha256=qr,
         batch_row=batch_row,
+        photo_sha256=photo_sha256,
     )
     assert got == canonical_json(detail).decode("utf-8")
 

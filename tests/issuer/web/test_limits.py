@@ -18,11 +18,13 @@ from starlette.types import Message
 
 from issuer.settings import IssuerSettings
 from issuer.web.app import create_app
-from issuer.web.limits import MULTIPART_SLACK, BodyLimit
+from issuer.web.limits import MULTIPART_SLACK, PHOTO_ROOM, BodyLimit
 from tests.factory import APPLICANTS_CSV, signer
 from tests.factory.issuer import API_KEY, IssuerHarness, application, poll_batch, post_batch
 
-SETTINGS = IssuerSettings(body_limit=4096, batch_max_bytes=64 * 1024)
+SETTINGS = IssuerSettings(
+    body_limit=4096, batch_max_bytes=64 * 1024, batch_photos_max_bytes=32 * 1024
+)
 
 
 class _Inner:
@@ -88,11 +90,20 @@ def _endless(size: int = 1024) -> Iterator[bytes]:
 
 
 def test_a_declared_length_over_the_cap_is_refused_without_reading_the_body() -> None:
-    inner, sent, reads = _run("/api/v1/certificates", _endless(), length=100 * 1024 * 1024)
+    inner, sent, reads = _run("/api/v1/certificates/search", _endless(), length=100 * 1024 * 1024)
     assert not inner.called and reads == 0
     body = _problem(sent)
     assert body["type"].endswith("/body_too_large") and body["status"] == 413
     assert "4,096 bytes" in body["detail"]
+
+
+def test_issuing_one_certificate_has_room_for_the_holders_photo() -> None:
+    # a 2 MiB photo is 2.7 MiB of base64: the cap is the body limit and 3 MiB
+    cap = 4096 + PHOTO_ROOM
+    inner, sent, _ = _run("/api/v1/certificates", iter([b"x" * cap]), length=cap)
+    assert inner.called
+    inner, sent, reads = _run("/office/certificates/new", _endless(), length=cap + 1)
+    assert not inner.called and reads == 0 and _problem(sent)["status"] == 413
 
 
 @pytest.mark.parametrize(
@@ -132,7 +143,7 @@ def test_a_chunked_body_is_cut_off_once_it_passes_the_cap() -> None:
 
 
 def test_the_batch_upload_has_its_own_larger_cap() -> None:
-    file_cap = 64 * 1024 + MULTIPART_SLACK
+    file_cap = 64 * 1024 + 32 * 1024 + MULTIPART_SLACK  # the file and its zip of photos
     inner, sent, _ = _run("/api/v1/batches", iter([b"y" * file_cap]), length=file_cap)
     assert inner.called and inner.body == b"y" * file_cap  # handed on whole, as it came
     assert sent[0]["status"] == 204
@@ -163,7 +174,7 @@ def small_app(tmp_path: Path) -> Iterator[TestClient]:
 def test_an_unauthenticated_oversized_body_gets_413_not_a_401_after_reading_it(
     small_app: TestClient,
 ) -> None:
-    big = b'{"name": "' + b"x" * (2 * 1024 * 1024) + b'"}'
+    big = b'{"name": "' + b"x" * (5 * 1024 * 1024) + b'"}'
     r = small_app.post(
         "/api/v1/certificates", content=big, headers={"Content-Type": "application/json"}
     )

@@ -1,0 +1,336 @@
+"""A batch's photos: a zip of the holders' photos sent beside the batch file (issue 15
+point 1), each row's photo found by its file name, judged and normalised
+(``issuer.photos``) when the batch is opened, and stored with the batch's rows
+(``batch_photo``) until the row is issued, when it moves to ``certificate_photo``.
+
+Names: ``<application number>`` (the file's ``request_id`` column) or ``<identity
+number>``, then ``.jpg``, ``.jpeg`` or ``.png``; name and extension compared without
+regard to case; folders inside the zip ignored (``2026/R-0001.JPG`` is ``R-0001.jpg``).
+When a zip is given every row needs exactly one photo: none is a row error naming the
+names looked for, two (``R-0001.jpg`` and ``R-0001.png``, or one by number and one by
+identity number) a row error naming both, a bad one a row error naming the file and the
+rule. Identity numbers are masked in every name shown (``110***********2469.jpg``).
+
+The zip is read in memory, never extracted: its central directory is judged before
+``zipfile`` reads it (entry count), then every entry's declared sizes (total
+uncompressed size, compression ratio); an entry is read only up to the photo's own size
+limit. A name with ``..`` or an absolute path is refused with the whole zip (a zip made
+by hand to reach outside a folder is not a clerk's export).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import multiprocessing
+import re
+import struct
+import threading
+import zipfile
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from credential import mask_id
+from issuer.batches.files import BatchFileError
+from issuer.batches.rows import ApplicantRow, RowError
+from issuer.batches.workers import follow_parent
+from issuer.photos import MAX_BYTES, Photo, PhotoError, normalise_photo
+
+__all__ = [
+    "EXTENSIONS",
+    "MAX_ENTRIES",
+    "MAX_RATIO",
+    "PhotoZip",
+    "digests_of",
+    "match_photos",
+    "open_photo_zip",
+    "photos_required_error",
+]
+
+EXTENSIONS = (".jpg", ".jpeg", ".png")
+MAX_ENTRIES = 250_000  # a batch's 200,000 rows and room for a readme or a thumbnail folder
+# JPEG and PNG hardly compress: an entry inflating more than 100 times is a zip bomb's
+MAX_RATIO = 100
+_RATIO_FLOOR = 64 * 1024  # tiny entries may compress well (a text file): not judged
+_PARALLEL_MIN = 64  # fewer photos are normalised here faster than a pool forks
+_SPAWN_MIN = 1000  # ... or than spawned interpreters start (a second or two)
+_EOCD = b"PK\x05\x06"
+_ID_RUN = re.compile(r"\d{17}[\dXx]|\d{15}")  # a resident identity number in a name
+
+
+def _refused(code: str, en: str, zh: str) -> BatchFileError:
+    return BatchFileError(code, en, zh)
+
+
+def photos_required_error() -> BatchFileError:
+    """The refusal of a batch without photos where the office requires them."""
+    return _refused(
+        "photos_required",
+        "this office issues certificates only with the holder's photo: send the zip of"
+        " photos with the batch file",
+        "本机构签发证书须附持证人照片：请随批量文件一并上传照片压缩包",
+    )
+
+
+def _masked(name: str) -> str:
+    """Return ``name`` with any identity number in it masked."""
+    return _ID_RUN.sub(lambda m: mask_id(m.group(0)), name)
+
+
+def _central_directory(data: bytes | BinaryIO) -> None:
+    """Refuse a zip whose end record declares more than MAX_ENTRIES entries or a central
+    directory larger than they need, before ``zipfile`` reads it into memory."""
+    if isinstance(data, bytes):
+        tail = data[-(65536 + 22) :]
+    else:
+        data.seek(0, io.SEEK_END)
+        size = data.tell()
+        data.seek(max(0, size - 65536 - 22))
+        tail = data.read()
+        data.seek(0)
+    at = tail.rfind(_EOCD)
+    if at < 0 or len(tail) - at < 22:
+        raise _refused(
+            "photos_not_zip",
+            "the photos file is not a zip archive",
+            "照片文件不是zip压缩包",
+        )
+    entries, cd_size = struct.unpack("<xxxxxxxxxxHI", tail[at : at + 16])
+    if entries > MAX_ENTRIES or cd_size > MAX_ENTRIES * 512:  # 0xFFFF.. marks a zip64 count
+        if entries != 0xFFFF and cd_size != 0xFFFFFFFF:
+            raise _too_many()
+
+
+def _too_many() -> BatchFileError:
+    return _refused(
+        "photos_too_many_entries",
+        f"the photos zip holds more than {MAX_ENTRIES:,} files",
+        f"照片压缩包内文件超过{MAX_ENTRIES:,}个",
+    )
+
+
+@dataclass(frozen=True)
+class PhotoZip:
+    """An opened zip of photos: its entries by name (upper-cased stem, folders dropped)."""
+
+    zf: zipfile.ZipFile
+    by_stem: dict[str, list[zipfile.ZipInfo]]
+
+    def close(self) -> None:
+        self.zf.close()
+
+    def read(self, info: zipfile.ZipInfo) -> bytes:
+        """Return an entry's bytes, at most MAX_BYTES + 1 of them (enough to refuse it)."""
+        with self.zf.open(info) as f:
+            return f.read(MAX_BYTES + 1)
+
+
+def open_photo_zip(data: bytes | BinaryIO, *, max_total: int) -> PhotoZip:
+    """Return the zip ``data`` (bytes or a seekable file) opened and indexed, or raise
+    BatchFileError: not a zip, too many entries, over ``max_total`` bytes uncompressed, an
+    entry compressed more than MAX_RATIO : 1, an encrypted entry, a ``..`` or absolute
+    name."""
+    _central_directory(data)
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data) if isinstance(data, bytes) else data)
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise _refused(
+            "photos_not_zip", "the photos file is not a zip archive", "照片文件不是zip压缩包"
+        ) from None
+    try:
+        infos = zf.infolist()
+        if len(infos) > MAX_ENTRIES:
+            raise _too_many()
+        total = 0
+        by_stem: dict[str, list[zipfile.ZipInfo]] = {}
+        for info in infos:
+            name = info.filename.replace("\\", "/")
+            parts = name.split("/")
+            if name.startswith("/") or ".." in parts or (len(name) > 1 and name[1] == ":"):
+                raise _refused(
+                    "photos_unsafe_name",
+                    f"the photos zip holds a file named {_masked(name)!r}, outside its own"
+                    " folders: make the zip again from the folder of photos",
+                    f"照片压缩包内有文件名“{_masked(name)}”指向压缩包以外的位置：请从照片文件夹重新压缩",
+                )
+            if info.is_dir():
+                continue
+            if info.flag_bits & 0x1:
+                raise _refused(
+                    "photos_encrypted",
+                    "the photos zip is password-protected: make it without a password",
+                    "照片压缩包设有密码：请重新压缩，不设密码",
+                )
+            total += info.file_size
+            if info.file_size > _RATIO_FLOOR and info.file_size > MAX_RATIO * max(
+                1, info.compress_size
+            ):
+                raise _refused(
+                    "photos_zip_bomb",
+                    f"{_masked(name)} in the photos zip inflates more than {MAX_RATIO} times:"
+                    " photos do not, so the zip is refused",
+                    f"照片压缩包内的{_masked(name)}解压后膨胀超过{MAX_RATIO}倍（照片不会如此），"
+                    "压缩包被拒绝",
+                )
+            base = parts[-1]
+            stem, dot, ext = base.rpartition(".")
+            if dot and ("." + ext.lower()) in EXTENSIONS and stem:
+                by_stem.setdefault(stem.strip().upper(), []).append(info)
+        if total > max_total:
+            raise _refused(
+                "photos_too_large",
+                f"the photos zip holds {total:,} bytes once unpacked: at most {max_total:,}",
+                f"照片压缩包解压后共{total:,}字节，不得超过{max_total:,}字节",
+            )
+    except BaseException:
+        zf.close()
+        raise
+    return PhotoZip(zf, by_stem)
+
+
+# --- matching the rows ---------------------------------------------------------------------
+
+
+def _shown(info: zipfile.ZipInfo, row: ApplicantRow) -> str:
+    """Return the entry's name as shown to the clerk: identity numbers masked."""
+    name = info.filename
+    base = name.rsplit("/", 1)[-1]
+    stem = base.rpartition(".")[0]
+    if stem.strip().upper() == row.id_number.upper():
+        name = name[: len(name) - len(base)] + mask_id(row.id_number) + base[len(stem) :]
+    return _masked(name)
+
+
+def _looked_for(row: ApplicantRow) -> str:
+    names = ([row.request_id] if row.request_id else []) + [mask_id(row.id_number)]
+    return ", ".join(f"{n}.jpg/.jpeg/.png" for n in names)
+
+
+def _error(row: ApplicantRow, column: str, code: str, en: str, zh: str, shown: str) -> RowError:
+    return RowError(
+        row.row_number, column, "photo", code, zh, en, shown, row.request_id or "", row.name
+    )
+
+
+def _normalise(item: tuple[int, bytes]) -> tuple[int, bytes | tuple[str, str, str]]:
+    """Return (row number, the normalised JPEG) or (row number, (code, en, zh))."""
+    row_number, data = item
+    try:
+        return row_number, normalise_photo(data).jpeg
+    except PhotoError as exc:
+        return row_number, (exc.code, exc.message, exc.message_zh)
+
+
+def _init_worker() -> None:
+    follow_parent()
+
+
+def _normalise_all(
+    items: list[tuple[int, bytes]], workers: int
+) -> dict[int, bytes | tuple[str, str, str]]:
+    """Return every item normalised: in a pool of ``workers`` processes when there are
+    enough items (forked from a single-threaded process, as ``jiaozi batch issue`` is;
+    spawned from a server's thread for a large zip), else here."""
+    fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
+    enough = len(items) >= (_PARALLEL_MIN if fork else _SPAWN_MIN)
+    if workers <= 1 or not enough:
+        return dict(map(_normalise, items))
+    ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
+        return dict(pool.map(_normalise, items, chunksize=32))
+
+
+def match_photos(
+    rows: Sequence[ApplicantRow],
+    photos: PhotoZip,
+    *,
+    column: str,
+    workers: int = 1,
+) -> tuple[list[ApplicantRow], dict[int, Photo], list[RowError]]:
+    """Return the rows that have exactly one good photo (each with its ``photo_digest``),
+    their normalised photos by row number, and the row errors of the others (``column``
+    is the errors' column: ``照片`` or ``photo``)."""
+    found: dict[int, bytes] = {}
+    shown: dict[int, str] = {}
+    damaged: set[int] = set()
+    early: dict[int, bytes | tuple[str, str, str]] = {}
+    errors: list[RowError] = []
+    for row in rows:
+        keys = ([row.request_id.strip().upper()] if row.request_id else []) + [
+            row.id_number.upper()
+        ]
+        hits: list[zipfile.ZipInfo] = []
+        for key in dict.fromkeys(keys):
+            hits += [i for i in photos.by_stem.get(key, ()) if i not in hits]
+        if not hits:
+            errors.append(
+                _error(
+                    row,
+                    column,
+                    "photo_missing",
+                    f"no photo for this row in the zip: looked for {_looked_for(row)}",
+                    f"压缩包内没有该行的照片：查找了{_looked_for(row)}",
+                    "",
+                )
+            )
+            continue
+        if len(hits) > 1:
+            names = ", ".join(_shown(i, row) for i in hits)
+            errors.append(
+                _error(
+                    row,
+                    column,
+                    "photo_duplicate",
+                    f"more than one photo for this row in the zip: {names}; keep one",
+                    f"压缩包内该行有多张照片：{names}；请只保留一张",
+                    names,
+                )
+            )
+            continue
+        (info,) = hits
+        shown[row.row_number] = _shown(info, row)
+        if info.file_size > MAX_BYTES:  # never inflated (a bomb's entry among them)
+            found[row.row_number] = b""
+            early[row.row_number] = _normalise((0, b"\0" * (MAX_BYTES + 1)))[1]  # the size rule
+        else:
+            try:
+                found[row.row_number] = photos.read(info)
+            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+                found[row.row_number] = b""
+                damaged.add(row.row_number)  # said below, not as an empty photo
+    todo = [(n, d) for n, d in found.items() if n not in damaged and n not in early]
+    judged = {**_normalise_all(todo, workers), **early}
+    keep: list[ApplicantRow] = []
+    out: dict[int, Photo] = {}
+    by_number = {r.row_number: r for r in rows}
+    for n in found:
+        row = by_number[n]
+        name = shown[n]
+        got = judged.get(n)
+        if got is None:
+            errors.append(
+                _error(
+                    row,
+                    column,
+                    "photo_unreadable",
+                    f"{name}: the file cannot be unpacked from the zip (damaged)",
+                    f"{name}：无法从压缩包中解出该文件（已损坏）",
+                    name,
+                )
+            )
+        elif isinstance(got, tuple):
+            code, en, zh = got
+            errors.append(_error(row, column, code, f"{name}: {en}", f"{name}：{zh}", name))
+        else:
+            photo = Photo.of(got)
+            out[n] = photo
+            keep.append(row._replace(photo_digest=photo.digest_sri))
+    keep.sort(key=lambda r: r.row_number)
+    return keep, out, errors
+
+
+def digests_of(stored: Iterable[tuple[int, str]]) -> dict[int, str]:
+    """Return ``digestSRI`` by row number from stored (row number, hex SHA-256) pairs."""
+    return {n: "sha256-" + base64.b64encode(bytes.fromhex(h)).decode() for n, h in stored}
