@@ -277,11 +277,11 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     "keys.scope_item": ("{n} {name}", "{n} {name}"),
     "keys.scope_joiner": ("、", "; "),
     "keys.bad_time": (
-        "{value!r} 既不是 POSIX 秒数，也不是 RFC 3339 时间",
+        "{value!r} 既不是 `POSIX` 秒数，也不是 `RFC 3339` 时间",
         "{value!r} is neither POSIX seconds nor an RFC 3339 time",
     ),
     "keys.time_no_offset": (
-        "{value!r} 没有时区偏移（请加上 Z 或 +08:00）",
+        "{value!r} 没有时区偏移（请加上 `Z` 或 `+08:00`）",
         "{value!r} has no UTC offset (add Z or +08:00)",
     ),
     "keys.time_before_1970": ("{value!r} 早于 1970 年", "{value!r} is before 1970"),
@@ -420,15 +420,15 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "no key of {owner!r} may sign at {now} (all retired or compromised): rotate to a new key",
     ),
     "keys.error.no_main_line": (
-        "{owner} 没有可轮换的 EdDSA 或 ES256 密钥",
+        "{owner} 没有可轮换的 `EdDSA` 或 `ES256` 密钥",
         "{owner!r} has no EdDSA or ES256 key to rotate",
     ),
     "keys.error.root_sm2": (
-        "国家根密钥使用 EdDSA 或 ES256 签名，不能使用 SM2",
+        "国家根密钥使用 `EdDSA` 或 `ES256` 签名，不能使用 `SM2`",
         "the national root signs with EdDSA or ES256, not SM2",
     ),
     "keys.error.wrong_passphrase": (
-        "无法解密 {path}：JIAOZI_KEY_PASSPHRASE 口令不对，或密钥文件已损坏",
+        "无法解密 {path}：`JIAOZI_KEY_PASSPHRASE` 口令不对，或密钥文件已损坏",
         "cannot decrypt {path}: wrong JIAOZI_KEY_PASSPHRASE or damaged key file",
     ),
     "keys.error.wrong_passphrase_docsign": (
@@ -441,7 +441,7 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "under a passphrase",
     ),
     "keys.error.long_passphrase": (
-        "{env} 超过 {max} 字节，PKCS#8 加密不支持这么长的口令",
+        "{env} 超过 {max} 字节，`PKCS#8` 加密不支持这么长的口令",
         "{env} is longer than {max} bytes, which PKCS#8 encryption does not support",
     ),
     "keys.error.kid_taken": ("密钥标识 {kid} 已被使用", "key id {kid!r} is already used"),
@@ -467,7 +467,7 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
     ),
     "keys.error.no_name": ("机构名称为空", "office name is empty"),
     "keys.error.province": (
-        "省份代码须为两位 GB/T 2260 省级代码（11 至 99），收到的是 {value!r}",
+        "省份代码须为两位 `GB/T 2260` 省级代码（11 至 99），收到的是 {value!r}",
         "province must be the 2-digit GB/T 2260 province code (11-99), got {value!r}",
     ),
     "keys.error.office_code": (

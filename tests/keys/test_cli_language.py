@@ -135,7 +135,7 @@ def test_the_common_refusals_of_keys_are_said_in_the_chosen_language(
     out = c.run("root", "keys", "compromise", "nope-1", "--at", str(T0), code=1)
     c.said(out, "没有密钥 nope-1", "no key 'nope-1'")
     out = c.run("root", "keys", "rotate", "--root", "--alg", "SM2SM3", now=T0 + 5, code=1)
-    c.said(out, "不能使用 SM2", "not SM2")
+    c.said(out, "不能使用 `SM2`", "not SM2")
     out = c.run("root", "keys", "compromise", "11001-1", "--at", "2026-11-29T08:00", code=64)
     c.said(out, "没有时区偏移", "has no UTC offset")
     out = c.run("root", "keys", "rotate", code=EXIT_USAGE)
