@@ -491,6 +491,127 @@ CLI_TEXT: dict[str, tuple[str, str]] = {
         "{office} already has keys; use `jiaozi keys rotate --office {office}`",
     ),
     # --- end of the lang2 keys block
+    # keys/ archive errors (keys._archive) and jiaozi backup|restore's BackupError by code
+    # (BackupError.code, .fields); {error} is what a lower layer (the OS, a tool) said
+    "keys.error.archive_empty_passphrase": ("备份口令为空", "the backup passphrase is empty"),
+    "keys.error.archive_header": (
+        "不是 Jiaozi 备份归档（头部无法识别）",
+        "not a Jiaozi backup archive (bad header)",
+    ),
+    "keys.error.archive_passphrase": (
+        "备份口令不对（或归档头部被改动过）",
+        "wrong backup passphrase (or the archive's header was changed)",
+    ),
+    "keys.error.archive_too_large": (
+        "归档过大，无法用一个密钥加密",
+        "archive too large for one key",
+    ),
+    "keys.error.archive_short": ("归档不完整：末尾缺失", "the archive is cut short"),
+    "keys.error.archive_changed": ("归档在写成后被改动过", "the archive was changed"),
+    "backup.error.passphrase_file": (
+        "无法读取口令文件 {path}：{error}",
+        "cannot read the passphrase file {path}: {error}",
+    ),
+    "backup.error.no_passphrase": (
+        "没有备份口令：请设置 `{env}` 或给出 `--passphrase-file`（归档从不以明文写入或读取）",
+        "no backup passphrase: set {env} or pass --passphrase-file "
+        "(an archive is never written or read unencrypted)",
+    ),
+    "backup.error.weak_passphrase": (
+        "来自 {where} 的备份口令对生产环境太弱：至少 {min} 个字符，其中 {distinct} 个互不相同",
+        "the backup passphrase from {where} is too weak for production: at least {min} "
+        "characters, {distinct} of them distinct",
+    ),
+    "backup.error.not_sqlite": (
+        "不是 `SQLite` 文件数据库：{url}",
+        "not a SQLite file database: {url}",
+    ),
+    "backup.error.not_postgres": ("不是 `PostgreSQL` 地址：{url}", "not a PostgreSQL URL: {url}"),
+    "backup.error.tool": ("无法运行 `{tool}`：{error}", "{tool}: {error}"),
+    "backup.error.tool_failed": ("`{tool}` 失败：{error}", "{tool} failed: {error}"),
+    "backup.error.no_sqlite": ("{path} 处没有 `SQLite` 数据库", "no SQLite database at {path}"),
+    "backup.error.database_not_empty": (
+        "目标数据库不为空：请恢复到空数据库，或加 `--force` 将其替换",
+        "the target database is not empty: restore into an empty database, or pass --force to "
+        "replace it",
+    ),
+    "backup.error.database_not_empty_nothing_done": (
+        "目标数据库不为空：请恢复到空数据库，或加 `--force` 将其替换（未恢复任何内容）",
+        "the target database is not empty: restore into an empty database, or pass --force to "
+        "replace it (nothing was restored)",
+    ),
+    "backup.error.pg_into_sqlite": (
+        "归档中是 `PostgreSQL` 转储，目标却是 `SQLite`",
+        "the archive holds a PostgreSQL dump, the target is SQLite",
+    ),
+    "backup.error.sqlite_into_pg": (
+        "归档中是 `SQLite` 数据库，目标却是 `PostgreSQL`",
+        "the archive holds a SQLite database, the target is PostgreSQL",
+    ),
+    "backup.error.integrity": (
+        "归档中的 `SQLite` 数据库未通过完整性检查",
+        "the archived SQLite database fails its integrity check",
+    ),
+    "backup.error.path_not_empty": (
+        "{path} 已存在且不为空：请加 `--force` 将其替换",
+        "{path} exists and is not empty: pass --force to replace it",
+    ),
+    "backup.error.path_not_empty_nothing_done": (
+        "{path} 已存在且不为空：请加 `--force` 将其替换（未恢复任何内容）",
+        "{path} exists and is not empty: pass --force to replace it (nothing was restored)",
+    ),
+    "backup.error.missing": ("{name}：{path} 不存在", "{name}: {path} does not exist"),
+    "backup.error.unreadable": ("无法读取 {path}：{error}", "cannot read {path}: {error}"),
+    "backup.error.unopened": (
+        "{path}：{error}；未恢复任何内容",
+        "{path}: {error}; nothing was restored",
+    ),
+    "backup.error.no_manifest": (
+        "{path}：归档开头没有清单",
+        "{path}: no manifest first in the archive",
+    ),
+    "backup.error.tar": (
+        "{path}：无法读取归档中的 `tar` 包：{error}",
+        "{path}: the archive's tar cannot be read: {error}",
+    ),
+    "backup.error.manifest": (
+        "{path}：无法读取清单：{error}",
+        "{path}: the manifest cannot be read: {error}",
+    ),
+    "backup.error.not_archive": (
+        "{path}：不是 Jiaozi 备份归档",
+        "{path}: not a Jiaozi backup archive",
+    ),
+    "backup.error.other_service": (
+        "{path} 是{found}的备份，不是{service}的",
+        "{path} is a backup of the {found}, not of the {service}",
+    ),
+    "backup.error.no_members": (
+        "{path}：清单中没有列出任何文件",
+        "{path}: the manifest lists no members",
+    ),
+    "backup.error.members": (
+        "{path}：归档中的文件与清单所列不符",
+        "{path}: its members differ from the manifest's list",
+    ),
+    "backup.error.member_hash": (
+        "{path}：文件 {name} 与其 `SHA-256` 不符",
+        "{path}: member {name} does not match its SHA-256",
+    ),
+    "backup.error.other_office": (
+        "{path} 是 {found} 的备份，本机构是 {office}（未恢复任何内容）",
+        "{path} is a backup of {found}, this office is {office} (nothing was restored)",
+    ),
+    "backup.error.high_water": ("{path}：{error}", "{path}: {error}"),
+    "backup.error.inside_home": (
+        "请把归档写到 {home} 之外：该目录本身也在备份之中",
+        "write the archive outside {home}: it is part of the backup",
+    ),
+    "backup.error.databases": (
+        "归档中的数据库不是恰好一个",
+        "the archive does not hold exactly one database",
+    ),
+    # --- end of the lang2 backup block
 }
 
 _LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
