@@ -158,7 +158,7 @@ def _done(manifest: dict[str, object], out: Path) -> None:
 
 @click.group("backup")
 def backup_group() -> None:
-    """Back up a service into one encrypted archive (备份; docs/operations.md)."""
+    """Back up a service into one encrypted archive (docs/operations.md)."""
 
 
 @backup_group.command("issuer")
@@ -239,7 +239,7 @@ def backup_verifier_command(out: Path, passphrase_file: Path | None) -> None:
 
 @click.group("restore")
 def restore_group() -> None:
-    """Restore a service from an archive (恢复): stop the service first."""
+    """Restore a service from an archive: stop the service first."""
 
 
 def _report(done: object) -> None:
