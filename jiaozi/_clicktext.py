@@ -62,6 +62,7 @@ CLICK_ZH: dict[str, str] = {
     "env var: {var}": "环境变量：{var}",
     "(dynamic)": "（动态）",
     "deprecated": "已弃用",
+    "required": "必填",
     "Do you want to continue?": "是否继续？",
     "Confirm the action without prompting.": "不经询问直接确认。",
     "Repeat for confirmation": "再次输入以确认",

@@ -70,6 +70,68 @@ def _speak_click_in_chinese() -> None:
 _speak_click_in_chinese()
 
 
+def _help_path(ctx: click.Context | None) -> str:
+    """Return the path under ``jiaozi`` of the command ``ctx`` runs: ``""`` for ``jiaozi``
+    itself, ``"backup issuer"``; the key of ``jiaozi._helptext``'s tables."""
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    return " ".join(reversed(names))
+
+
+def _show_help_in_chinese() -> None:
+    """Show the commands' own help (description, options) from ``jiaozi._helptext`` while a
+    jiaozi command speaks Chinese: each text is put in place only while click formats it,
+    so nothing outlives one ``--help`` (a test's CliRunner runs many in either language)."""
+    from jiaozi._helptext import COMMAND_HELP_ZH, OPTION_HELP_ZH
+
+    def chinese() -> bool:
+        return bool(_SPEAKING) and _SPEAKING[-1] == "zh"
+
+    format_help_text = click.Command.format_help_text
+    get_short_help_str = click.Command.get_short_help_str
+    get_help_record = click.Option.get_help_record
+
+    def help_text(self: click.Command, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        found = COMMAND_HELP_ZH.get(_help_path(ctx)) if chinese() else None
+        if found is None:
+            return format_help_text(self, ctx, formatter)
+        english = self.help
+        self.help = found[1]
+        try:
+            return format_help_text(self, ctx, formatter)
+        finally:
+            self.help = english
+
+    def short_help(self: click.Command, limit: int = 45) -> str:
+        ctx = click.get_current_context(silent=True)  # the group whose --help lists self
+        if chinese() and ctx is not None:
+            found = COMMAND_HELP_ZH.get(f"{_help_path(ctx)} {self.name}".strip())
+            if found is not None:
+                return found[0]
+        return get_short_help_str(self, limit)
+
+    def help_record(self: click.Option, ctx: click.Context) -> tuple[str, str] | None:
+        longest = max(self.opts, key=len)
+        found = OPTION_HELP_ZH.get((_help_path(ctx), longest)) if chinese() else None
+        if found is None:
+            return get_help_record(self, ctx)
+        english = self.help
+        self.help = found
+        try:
+            return get_help_record(self, ctx)
+        finally:
+            self.help = english
+
+    click.Command.format_help_text = help_text  # type: ignore[method-assign]
+    click.Command.get_short_help_str = short_help  # type: ignore[method-assign]
+    click.Option.get_help_record = help_record  # type: ignore[method-assign]
+
+
+_show_help_in_chinese()
+
+
 def _chosen_language(args: Sequence[str]) -> str:
     """Return the language a command line asks for: its ``--lang zh|en`` (before or after
     the command's name: ``jiaozi verify`` and ``jiaozi audit verify`` have their own), else
@@ -165,7 +227,7 @@ LANG_META = "jiaozi.lang"
 )
 @click.pass_context
 def main(ctx: click.Context, lang: str | None) -> None:
-    """Jiaozi 教资: electronic teacher-qualification certificates."""
+    """Jiaozi: electronic teacher-qualification certificates."""
     if lang is not None:
         ctx.meta[LANG_META] = lang
 

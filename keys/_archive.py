@@ -70,7 +70,7 @@ class ArchiveTamperedError(ArchiveError):
 
 def _derive(passphrase: bytes, salt: bytes, log2_n: int, r: int, p: int) -> bytes:
     if not passphrase:
-        raise ArchiveError("the backup passphrase is empty")
+        raise ArchiveError("the backup passphrase is empty", code="archive_empty_passphrase")
     kdf = Scrypt(salt=salt, length=32, n=1 << log2_n, r=r, p=p)
     return kdf.derive(passphrase)
 
@@ -110,7 +110,9 @@ def encrypt_archive(src: BinaryIO, dst: BinaryIO, passphrase: bytes) -> int:
         nxt = _read_full(src, CHUNK_BYTES) if len(chunk) == CHUNK_BYTES else b""
         final = not nxt
         if index >= _MAX_CHUNKS:
-            raise ArchiveError("archive too large for one key")  # pragma: no cover
+            raise ArchiveError(  # pragma: no cover
+                "archive too large for one key", code="archive_too_large"
+            )
         sealed = aead.encrypt(prefix + struct.pack(">I", index), chunk, _aad(header, index, final))
         dst.write(struct.pack(">I", len(sealed)) + sealed)
         total += len(chunk)
@@ -131,7 +133,7 @@ def decrypt_archive(src: BinaryIO, dst: BinaryIO, passphrase: bytes) -> int:
     """
     header = _read_full(src, _HEADER_BYTES)
     if len(header) < _HEADER_BYTES or not header.startswith(ARCHIVE_MAGIC):
-        raise ArchiveError("not a Jiaozi backup archive (bad header)")
+        raise ArchiveError("not a Jiaozi backup archive (bad header)", code="archive_header")
     at = len(ARCHIVE_MAGIC)
     log2_n, r, p = header[at], header[at + 1], header[at + 2]
     at += 3
@@ -141,11 +143,14 @@ def decrypt_archive(src: BinaryIO, dst: BinaryIO, passphrase: bytes) -> int:
     at += _PREFIX_BYTES
     check = header[at : at + _CHECK_BYTES]
     if not (10 <= log2_n <= _MAX_LOG2_N and 1 <= r <= 32 and 1 <= p <= 16):
-        raise ArchiveError("archive header asks for unsupported scrypt parameters")
+        raise ArchiveError(
+            "archive header asks for unsupported scrypt parameters", code="archive_header"
+        )
     key = _derive(passphrase, salt, log2_n, r, p)
     if not hmac.compare_digest(_check_value(key), check):
         raise ArchiveWrongPassphraseError(
-            "wrong backup passphrase (or the archive's header was changed)"
+            "wrong backup passphrase (or the archive's header was changed)",
+            code="archive_passphrase",
         )
     aead = AESGCM(key)
     total = 0
@@ -153,13 +158,17 @@ def decrypt_archive(src: BinaryIO, dst: BinaryIO, passphrase: bytes) -> int:
     while True:
         raw_len = _read_full(src, 4)
         if len(raw_len) < 4:
-            raise ArchiveTamperedError("archive is cut short: its final chunk is missing")
+            raise ArchiveTamperedError(
+                "archive is cut short: its final chunk is missing", code="archive_short"
+            )
         (length,) = struct.unpack(">I", raw_len)
         if not _TAG_BYTES <= length <= CHUNK_BYTES + _TAG_BYTES:
-            raise ArchiveTamperedError(f"archive chunk {index} has an impossible length")
+            raise ArchiveTamperedError(
+                f"archive chunk {index} has an impossible length", code="archive_changed"
+            )
         sealed = _read_full(src, length)
         if len(sealed) < length:
-            raise ArchiveTamperedError("archive is cut short inside a chunk")
+            raise ArchiveTamperedError("archive is cut short inside a chunk", code="archive_short")
         nonce = prefix + struct.pack(">I", index)
         # Try "not final" first: every chunk but the last one is.
         for final in (False, True):
@@ -170,12 +179,15 @@ def decrypt_archive(src: BinaryIO, dst: BinaryIO, passphrase: bytes) -> int:
                 continue
         else:
             raise ArchiveTamperedError(
-                f"archive chunk {index} does not open: the archive was changed"
+                f"archive chunk {index} does not open: the archive was changed",
+                code="archive_changed",
             )
         dst.write(plain)
         total += len(plain)
         index += 1
         if final:
             if src.read(1):
-                raise ArchiveTamperedError("archive has bytes after its final chunk")
+                raise ArchiveTamperedError(
+                    "archive has bytes after its final chunk", code="archive_changed"
+                )
             return total

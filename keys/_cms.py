@@ -169,7 +169,8 @@ def pades_signer(document_key: DocumentSigningKey) -> PadesSigner:
         key = serialization.load_pem_private_key(document_key.key_pem, document_key.password)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise WrongPassphraseError(
-            "cannot open the document-signing key: wrong passphrase or damaged key file"
+            "cannot open the document-signing key: wrong passphrase or damaged key file",
+            code="wrong_passphrase_docsign",
         ) from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey):
         raise KeysError("the document-signing key is not an EC key")

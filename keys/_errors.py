@@ -49,7 +49,17 @@ __all__ = [
 
 
 class KeysError(Exception):
-    """Root of every error keys/ raises."""
+    """Root of every error keys/ raises.
+
+    The message is English (logs, the API's callers). A common error also carries a
+    ``code`` and the ``fields`` its message was made from, so that the command line can say
+    it in Chinese too (``keys.cli`` looks up ``keys.error.<code>`` in ``CLI_TEXT``); an
+    error without a code is shown with its English message."""
+
+    def __init__(self, message: str = "", /, *, code: str | None = None, **fields: object):
+        super().__init__(message)
+        self.code = code
+        self.fields = fields
 
 
 class PassphraseError(KeysError):

@@ -75,12 +75,17 @@ def check_passphrase(passphrase: bytes | None) -> bytes:
     if not passphrase:
         raise PassphraseError(
             f"{PASSPHRASE_ENV} is not set or empty: private keys are only ever stored and "
-            "read encrypted under a passphrase"
+            "read encrypted under a passphrase",
+            code="no_passphrase",
+            env=PASSPHRASE_ENV,
         )
     if len(passphrase) > MAX_PASSPHRASE_BYTES:
         raise PassphraseError(
             f"{PASSPHRASE_ENV} is longer than {MAX_PASSPHRASE_BYTES} bytes, which PKCS#8 "
-            "encryption does not support"
+            "encryption does not support",
+            code="long_passphrase",
+            env=PASSPHRASE_ENV,
+            max=MAX_PASSPHRASE_BYTES,
         )
     return passphrase
 

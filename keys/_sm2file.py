@@ -67,7 +67,9 @@ def open_sm2_key(data: bytes, passphrase: bytes, *, kid: str, path: object) -> S
         plain = AESGCM(_kek(passphrase, salt)).decrypt(nonce, sealed, kid.encode("ascii"))
     except InvalidTag as exc:
         raise WrongPassphraseError(
-            f"cannot decrypt {path}: wrong passphrase or damaged key file"
+            f"cannot decrypt {path}: wrong passphrase or damaged key file",
+            code="wrong_passphrase",
+            path=path,
         ) from exc
     try:
         return Sm2PrivateKey(plain[:32], Sm2PublicKey(plain[32:]))

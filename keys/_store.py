@@ -189,7 +189,11 @@ def needs_compromise_mark(key: PublicKey, at: int) -> bool:
         return False
     raise KeyStateError(
         f"{key.kid} is already compromised from {key.compromised_at}; "
-        f"refusing to move that later to {at}"
+        f"refusing to move that later to {at}",
+        code="compromise_later",
+        kid=key.kid,
+        since=key.compromised_at,
+        at=at,
     )
 
 
@@ -304,7 +308,12 @@ class KeyStore:
     def _ring(self, owner: str) -> tuple[PublicKey, ...]:
         keys = self._read_ring(owner)
         if keys is None:
-            raise KeyNotFoundError(f"no keys for {owner!r} in {self.keys_dir}")
+            raise KeyNotFoundError(
+                f"no keys for {owner!r} in {self.keys_dir}",
+                code="no_owner",
+                owner=owner,
+                dir=self.keys_dir,
+            )
         return keys
 
     def owners(self) -> list[str]:
@@ -346,7 +355,9 @@ class KeyStore:
         """Return the owner of key ``kid``; raises KeyNotFoundError."""
         found = self.find(kid)
         if found is None:
-            raise KeyNotFoundError(f"no key {kid!r} in {self.keys_dir}")
+            raise KeyNotFoundError(
+                f"no key {kid!r} in {self.keys_dir}", code="no_key", kid=kid, dir=self.keys_dir
+            )
         return found[0]
 
     def public_keys(self, owner: str) -> list[PublicKey]:
@@ -377,7 +388,10 @@ class KeyStore:
         if not usable:
             why = ", ".join(_describe_unusable(k, now) for k in keys) or "no keys"
             raise NoActiveKeyError(
-                f"no key of {owner!r} may sign at {now} ({why}); rotate to a new key"
+                f"no key of {owner!r} may sign at {now} ({why}); rotate to a new key",
+                code="no_active",
+                owner=owner,
+                now=now,
             )
         return max(usable, key=lambda t: (t[0], t[1]))[2]
 
@@ -438,7 +452,9 @@ class KeyStore:
                     # cryptography says "Incorrect password" for a wrong passphrase, and a
                     # ValueError too for a damaged file; they cannot be told apart reliably.
                     raise WrongPassphraseError(
-                        f"cannot decrypt {path}: wrong {PASSPHRASE_ENV} or damaged key file"
+                        f"cannot decrypt {path}: wrong {PASSPHRASE_ENV} or damaged key file",
+                        code="wrong_passphrase",
+                        path=path,
                     ) from exc
             if not isinstance(
                 private, Ed25519PrivateKey | ec.EllipticCurvePrivateKey | Sm2PrivateKey
@@ -494,7 +510,7 @@ class KeyStore:
         """
         passphrase = check_passphrase(self._passphrase)
         if alg is Algorithm.SM2SM3 and owner == ROOT_OWNER:
-            raise KeysError("the national root signs with EdDSA or ES256, not SM2")
+            raise KeysError("the national root signs with EdDSA or ES256, not SM2", code="root_sm2")
         self._check_same_passphrase(owner)
         taken = self._all_kids()
         if kid is None:
@@ -503,7 +519,9 @@ class KeyStore:
                 n += 1
             kid = f"{short}-{n}"
         elif kid in taken:
-            raise KeyIdError(f"key id {kid!r} is already used in {self.keys_dir}")
+            raise KeyIdError(
+                f"key id {kid!r} is already used in {self.keys_dir}", code="kid_taken", kid=kid
+            )
         private: PrivateKey | Sm2PrivateKey = (
             Sm2PrivateKey.generate()
             if alg is Algorithm.SM2SM3
@@ -578,12 +596,20 @@ class KeyStore:
                 self._write_ring(owner, [*keys, new])
                 return new
             if not line:
-                raise NoActiveKeyError(f"{owner!r} has no EdDSA or ES256 key to rotate")
+                raise NoActiveKeyError(
+                    f"{owner!r} has no EdDSA or ES256 key to rotate",
+                    code="no_main_line",
+                    owner=owner,
+                )
             newest = max(line, key=lambda k: k.nbf if k.nbf is not None else -(2**63))
             if newest.nbf is not None and now < newest.nbf:
                 raise KeyStateError(
                     f"cannot rotate {owner!r} at {now}: its newest key {newest.kid} "
-                    f"starts at {newest.nbf} (clock behind?)"
+                    f"starts at {newest.nbf} (clock behind?)",
+                    code="clock_behind",
+                    owner=owner,
+                    kid=newest.kid,
+                    nbf=newest.nbf,
                 )
             new = self._new_key(owner, keys, alg=alg or newest.alg, kid=None, now=now)
             retired = [

@@ -92,7 +92,7 @@ def _read(path: Path) -> bytes:
         return path.read_bytes()
     except FileNotFoundError as exc:
         raise TrustNotInitialisedError(
-            f"{path} does not exist: run `jiaozi trust init` first"
+            f"{path} does not exist: run `jiaozi trust init` first", code="no_trust", path=path
         ) from exc
     except OSError as exc:
         raise TrustAdminError(f"cannot read {path}: {exc}") from exc
@@ -220,7 +220,9 @@ def init_trust(
             if not force:
                 raise TrustAdminError(
                     f"trust already initialised in {_paths(store.home)[0].parent}; "
-                    "use --force to replace it with an empty list"
+                    "use --force to replace it with an empty list",
+                    code="trust_exists",
+                    dir=_paths(store.home)[0].parent,
                 )
             seq = (_stored_sequence(store.home) or 0) + 1
         try:
@@ -236,7 +238,7 @@ def init_trust(
 
 def _check_office(office_id: str, name: str, province: str, office_code: str) -> None:
     if office_id == ROOT_OWNER:
-        raise InvalidOfficeError('"root" is the national root, not an office id')
+        raise InvalidOfficeError('"root" is the national root, not an office id', code="root_id")
     try:
         owner_dir(office_id)
     except KeysError as exc:
@@ -244,13 +246,19 @@ def _check_office(office_id: str, name: str, province: str, office_code: str) ->
             f"office id must be non-empty printable text without surrounding spaces: {exc}"
         ) from exc
     if not isinstance(name, str) or not name.strip():
-        raise InvalidOfficeError("office name is empty")
+        raise InvalidOfficeError("office name is empty", code="no_name")
     if not _PROVINCE.fullmatch(province) or int(province) < 11:
         raise InvalidOfficeError(
-            f"province must be the 2-digit GB/T 2260 province code (11-99), got {province!r}"
+            f"province must be the 2-digit GB/T 2260 province code (11-99), got {province!r}",
+            code="province",
+            value=province,
         )
     if not _OFFICE_CODE.fullmatch(office_code):
-        raise InvalidOfficeError(f"office code must be 3 digits, got {office_code!r}")
+        raise InvalidOfficeError(
+            f"office code must be 3 digits, got {office_code!r}",
+            code="office_code",
+            value=office_code,
+        )
 
 
 def _scope(
@@ -260,10 +268,10 @@ def _scope(
         qualification_types = [t for t in qualification_types.split(",") if t.strip()]
     try:
         scope = frozenset(QualificationType.parse(t) for t in qualification_types)
-    except CredentialError as exc:
+    except CredentialError as exc:  # the command line says it with the cause's Chinese
         raise InvalidOfficeError(str(exc)) from exc
     if not scope:
-        raise InvalidOfficeError("an office needs at least one qualification type")
+        raise InvalidOfficeError("an office needs at least one qualification type", code="no_scope")
     return scope
 
 
@@ -347,7 +355,7 @@ def add_office(
                 "qualification type"
             )
         if not isinstance(name, str) or not name.strip():
-            raise InvalidOfficeError("office name is empty")
+            raise InvalidOfficeError("office name is empty", code="no_name")
         scope: frozenset[QualificationType] = frozenset()
     else:
         _check_office(office_id, name, province, office_code)
@@ -372,7 +380,9 @@ def add_office(
         else:
             if not generate_key:
                 raise InvalidOfficeError(
-                    f"{office_id} has no keys here: give its JWKS or generate a key"
+                    f"{office_id} has no keys here: give its JWKS or generate a key",
+                    code="office_no_keys",
+                    office=office_id,
                 )
             store.active_signer(ROOT_OWNER, now=now)  # fail before creating a key
             store.create_key(office_id, alg=alg, now=now)
@@ -403,7 +413,9 @@ def sync_office_keys(store: KeyStore, office_id: str, *, now: int) -> TrustList:
         office = current.office(office_id)
         if office is None:
             raise TrustAdminError(
-                f"{office_id} is not in the trust list; add it with `jiaozi trust add-office`"
+                f"{office_id} is not in the trust list; add it with `jiaozi trust add-office`",
+                code="office_unknown",
+                office=office_id,
             )
         keys = tuple(store.public_keys(office_id))
         following = current.replace_office(dataclasses.replace(office, keys=keys), issued_at=now)
@@ -487,11 +499,17 @@ def mark_compromised(
                     f"`jiaozi trust sync --office {owner}`"
                 ) from exc
         if not is_initialised(store.home):
-            raise KeyNotFoundError(f"no key {kid!r} in {store.keys_dir}")
+            raise KeyNotFoundError(
+                f"no key {kid!r} in {store.keys_dir}", code="no_key", kid=kid, dir=store.keys_dir
+            )
         current = current_trust_list(store.home)
         hit = current.find_key(kid)
         if hit is None:
-            raise KeyNotFoundError(f"no key {kid!r} in the key store or the trust list")
+            raise KeyNotFoundError(
+                f"no key {kid!r} in the key store or the trust list",
+                code="no_key_anywhere",
+                kid=kid,
+            )
         office, listed_key = hit
         if not needs_compromise_mark(listed_key, at):
             return listed_key, current

@@ -196,7 +196,9 @@ def _load_private(data: bytes, passphrase: bytes, what: str) -> PrivateKey:
         key = serialization.load_pem_private_key(data, passphrase)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise WrongPassphraseError(
-            f"cannot decrypt {what}: wrong passphrase or damaged key file"
+            f"cannot decrypt {what}: wrong passphrase or damaged key file",
+            code="wrong_passphrase",
+            path=what,
         ) from exc
     if not isinstance(key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
         raise KeyStoreError(f"{what} holds a key type Jiaozi does not use")

@@ -1,6 +1,10 @@
 """``jiaozi trust ...`` and ``jiaozi keys ...``: the national authority's offline commands
 (and an office's, for its own keys).
 
+They speak the language ``jiaozi --lang`` (or ``JIAOZI_LANG``, or the locale) chooses, with
+the texts of ``credential.CLI_TEXT`` (``trust.*``, ``keys.*``) and times in Beijing time; a
+KeysError with a ``code`` is said with ``keys.error.<code>``.
+
 Settings come from the environment: ``JIAOZI_HOME`` (default ``var/``),
 ``JIAOZI_KEY_PASSPHRASE`` (required for anything that creates or uses a private key) and,
 for tests, ``JIAOZI_NOW`` (POSIX seconds; also the hidden ``--now`` option). A KeysError
@@ -13,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -24,9 +29,13 @@ import click
 from credential import (
     Algorithm,
     CredentialError,
+    InvalidFieldError,
     PublicKey,
+    QualificationType,
     TrustList,
-    rfc3339,
+    beijing_text,
+    cli_language,
+    cli_text,
     strict_json_loads,
 )
 
@@ -74,6 +83,42 @@ R = TypeVar("R")
 _ALG_CHOICE = click.Choice([a.value for a in Algorithm])
 
 
+def _lang() -> str:
+    """Return the language of this command's messages: ``jiaozi --lang`` (the click
+    context's meta), else ``JIAOZI_LANG``, else the locale's (``credential.cli_language``)."""
+    ctx = click.get_current_context(silent=True)
+    return cli_language(os.environ, ctx.meta.get("jiaozi.lang") if ctx is not None else None)
+
+
+def _t(text_key: str, /, **fields: object) -> str:
+    return cli_text(text_key, _lang(), **fields)
+
+
+# KeysError fields that are POSIX seconds (shown in Beijing time) or a key owner
+_TIME_FIELDS = ("now", "nbf", "since", "at")
+
+
+def _error_text(exc: KeysError | CredentialError) -> str:
+    """Return the message of ``exc`` in the command's language: its ``keys.error.<code>``
+    text, else the message of a credential field error it wraps, else its own
+    English message (click puts 错误： or Error: before it)."""
+    code = getattr(exc, "code", None)
+    if isinstance(exc, KeysError) and code is not None:
+        fields = dict(exc.fields)
+        for name in _TIME_FIELDS:
+            if isinstance(fields.get(name), int):
+                fields[name] = _time(fields[name])  # type: ignore[arg-type]
+        if fields.get("owner") == ROOT_OWNER:
+            fields["owner"] = _t("keys.root")
+        return _t(f"keys.error.{code}", **fields)
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, InvalidFieldError):  # without the field's code before it
+            return cause.message_zh if _lang() == "zh" else cause.message
+        cause = cause.__cause__
+    return str(exc)
+
+
 def _reports_errors(f: Callable[P, R]) -> Callable[P, R]:
     """Turn a KeysError or CredentialError into a one-line message and exit code 1."""
 
@@ -82,7 +127,7 @@ def _reports_errors(f: Callable[P, R]) -> Callable[P, R]:
         try:
             return f(*args, **kwargs)
         except (KeysError, CredentialError) as exc:
-            raise click.ClickException(str(exc)) from exc
+            raise click.ClickException(_error_text(exc)) from exc
 
     return wrapper
 
@@ -107,9 +152,24 @@ def _store() -> KeyStore:
 
 
 def _time(ts: int | None) -> str:
+    """Return POSIX seconds in Beijing time (``keys.open`` for no limit)."""
     if ts is None:
-        return "open"
-    return rfc3339(dt.datetime.fromtimestamp(ts, dt.UTC))
+        return _t("keys.open")
+    return beijing_text(dt.datetime.fromtimestamp(ts, dt.UTC), _lang())
+
+
+def _owner(owner: str) -> str:
+    return _t("keys.root") if owner == ROOT_OWNER else owner
+
+
+def _scope(types: frozenset[QualificationType]) -> str:
+    """Return an office's scope as people read it: each type's number (what ``--types``
+    takes) and name, never the code."""
+    lang = _lang()
+    return _t("keys.scope_joiner").join(
+        _t("keys.scope_item", n=q.value, name=q.short_zh if lang == "zh" else q.name_en)
+        for q in sorted(types)
+    )
 
 
 def _parse_time(ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -120,23 +180,21 @@ def _parse_time(ctx: click.Context, param: click.Parameter, value: str) -> int:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is neither POSIX seconds nor an RFC 3339 time", ctx, param
-        ) from None
+        raise click.BadParameter(_t("keys.bad_time", value=text), ctx, param) from None
     if parsed.tzinfo is None:
-        raise click.BadParameter(f"{text!r} has no UTC offset (add Z or +08:00)", ctx, param)
+        raise click.BadParameter(_t("keys.time_no_offset", value=text), ctx, param)
     seconds = int(parsed.timestamp())
     if seconds < 0:
-        raise click.BadParameter(f"{text!r} is before 1970", ctx, param)
+        raise click.BadParameter(_t("keys.time_before_1970", value=text), ctx, param)
     return seconds
 
 
 def _key_line(key: PublicKey, *, active: bool = False) -> str:
-    line = f"{key.kid:<16} {key.alg.value:<6} valid {_time(key.nbf)} → {_time(key.exp)}"
+    line = _t("keys.line", kid=key.kid, alg=key.alg.value, nbf=_time(key.nbf), exp=_time(key.exp))
     if key.compromised_at is not None:
-        line += f"  COMPROMISED from {_time(key.compromised_at)}"
+        line += _t("keys.line_compromised", at=_time(key.compromised_at))
     if active:
-        line += "  [signing]"
+        line += _t("keys.line_signing")
     return line
 
 
@@ -150,7 +208,7 @@ def _active_kid(keys: tuple[PublicKey, ...] | list[PublicKey], now: int) -> str 
 def _resigned(trust_list: TrustList | None) -> str:
     if trust_list is None:
         return ""
-    return f"; trust list re-signed, seq {trust_list.sequence}"
+    return _t("keys.resigned_tail", seq=trust_list.sequence)
 
 
 # --- jiaozi trust ----------------------------------------------------------------------
@@ -182,12 +240,10 @@ def trust_init(force: bool, alg: str, now_ts: int | None) -> None:
     root = store.active_key(ROOT_OWNER, now=now)
     root_signing_key(store, now=now)
     directory = store.home / TRUST_DIR
-    click.echo(
-        f"trust list seq {trust_list.sequence} signed by root key {root.kid} ({root.alg.value})"
-    )
-    click.echo(f"  {directory / TRUST_LIST_FILE}")
-    click.echo(f"  {directory / ROOT_JWKS_FILE}  (verifiers pin this)")
-    click.echo(f"  {directory / ROOT_CERT_FILE}  (PDF readers import this as a trusted root)")
+    click.echo(_t("trust.initialised", seq=trust_list.sequence, kid=root.kid, alg=root.alg.value))
+    click.echo(_t("trust.file", path=directory / TRUST_LIST_FILE))
+    click.echo(_t("trust.file_pinned", path=directory / ROOT_JWKS_FILE))
+    click.echo(_t("trust.file_root_cert", path=directory / ROOT_CERT_FILE))
 
 
 def _write_exchange(out: Path, doc: dict[str, Any]) -> None:
@@ -222,10 +278,14 @@ def trust_onboard(request: Path, out: Path, days: int, now_ts: int | None) -> No
     answer = onboard(store, read_exchange_file(request, REQUEST_FORMAT), now=now, days=days)
     _write_exchange(out, answer)
     click.echo(
-        f"office {answer['office_id']} listed; trust list seq {answer['trust_list_seq']}; "
-        f"document-signing certificate serial {answer['serial']}"
+        _t(
+            "trust.onboarded",
+            office=answer["office_id"],
+            seq=answer["trust_list_seq"],
+            serial=answer["serial"],
+        )
     )
-    click.echo(f"answer written to {out}: the office runs `jiaozi keys install {out.name}`")
+    click.echo(_t("trust.answer_written", out=out, name=out.name))
 
 
 @trust_group.command("revoke-docsign")
@@ -237,11 +297,8 @@ def trust_revoke_docsign(serial: str, now_ts: int | None) -> None:
     store, now = _store(), _now(now_ts)
     cert, _crl = revoke_document_certificate(store, serial, now=now)
     subject = cert.subject.rfc4514_string()
-    click.echo(f"revoked document-signing certificate {cert.serial_number:x} ({subject})")
-    click.echo(
-        f"  {store.home / TRUST_DIR / DOCSIGN_CRL_FILE}: give it to verifiers with the trust "
-        "list (`jiaozi trust export --out DIR`)"
-    )
+    click.echo(_t("trust.docsign_revoked", serial=f"{cert.serial_number:x}", subject=subject))
+    click.echo(_t("trust.docsign_crl", path=store.home / TRUST_DIR / DOCSIGN_CRL_FILE))
 
 
 def _read_jwks(path: Path) -> dict[str, Any]:
@@ -304,11 +361,11 @@ def trust_add_office(
     )
     office = trust_list.office(office_id)
     assert office is not None
-    verb = "updated" if was_listed else "added"
-    click.echo(f"office {office_id} {verb}; trust list seq {trust_list.sequence}")
-    click.echo("  may issue: " + ", ".join(q.slug for q in sorted(office.qualification_types)))
+    said = "trust.office_updated" if was_listed else "trust.office_added"
+    click.echo(_t(said, office=office_id, seq=trust_list.sequence))
+    click.echo(_t("trust.may_issue", scope=_scope(office.qualification_types)))
     for key in office.keys:
-        click.echo("  key " + _key_line(key))
+        click.echo(_t("trust.key", line=_key_line(key)))
 
 
 @trust_group.command("sync")
@@ -318,7 +375,7 @@ def trust_add_office(
 def trust_sync(office_id: str, now_ts: int | None) -> None:
     """Copy an office's keys from the key store into the trust list and re-sign it."""
     trust_list = sync_office_keys(_store(), office_id, now=_now(now_ts))
-    click.echo(f"office {office_id} keys synced; trust list seq {trust_list.sequence}")
+    click.echo(_t("trust.synced", office=office_id, seq=trust_list.sequence))
 
 
 @trust_group.command("export")
@@ -337,8 +394,12 @@ def trust_export(out: str) -> None:
         return
     trust_list = export_trust(home, Path(out))
     click.echo(
-        f"wrote {Path(out) / TRUST_LIST_FILE} (seq {trust_list.sequence}) "
-        f"and {Path(out) / ROOT_JWKS_FILE}"
+        _t(
+            "trust.exported",
+            file=Path(out) / TRUST_LIST_FILE,
+            seq=trust_list.sequence,
+            jwks=Path(out) / ROOT_JWKS_FILE,
+        )
     )
 
 
@@ -351,24 +412,27 @@ def trust_show(now_ts: int | None) -> None:
     trust_list = current_trust_list(home)
     roots = root_keys(home)
     click.echo(
-        f"Trust list seq {trust_list.sequence}, issued {_time(trust_list.issued_at)} "
-        f"by {trust_list.issuer}"
+        _t(
+            "trust.show_head",
+            seq=trust_list.sequence,
+            at=_time(trust_list.issued_at),
+            issuer=trust_list.issuer,
+        )
     )
-    click.echo(f"Root keys ({home / TRUST_DIR / ROOT_JWKS_FILE}):")
+    click.echo(_t("trust.show_roots", path=home / TRUST_DIR / ROOT_JWKS_FILE))
     active_root = _active_kid(roots, now)
     for key in roots:
-        click.echo("  " + _key_line(key, active=key.kid == active_root))
-    click.echo(f"Offices ({len(trust_list.offices)}):")
+        click.echo(_t("trust.show_root_key", line=_key_line(key, active=key.kid == active_root)))
+    click.echo(_t("trust.show_offices", n=len(trust_list.offices)))
     for office in sorted(trust_list.offices, key=lambda o: o.id):
-        click.echo(f"  {office.id}  {office.name}")
-        click.echo(f"    province {office.province}, office code {office.office_code}")
-        scope = ", ".join(f"{q.slug} {q.short_zh}" for q in sorted(office.qualification_types))
-        click.echo(f"    may issue: {scope}")
+        click.echo(_t("trust.show_office", office=office.id, name=office.name))
+        click.echo(_t("trust.show_codes", province=office.province, code=office.office_code))
+        click.echo(_t("trust.show_scope", scope=_scope(office.qualification_types)))
         active = _active_kid(office.keys, now)
         for key in office.keys:
-            click.echo("    key " + _key_line(key, active=key.kid == active))
+            click.echo(_t("trust.show_key", line=_key_line(key, active=key.kid == active)))
         if active is None:
-            click.echo("    (no key may sign now)")
+            click.echo(_t("trust.show_no_signer"))
 
 
 # --- jiaozi keys -----------------------------------------------------------------------
@@ -389,14 +453,13 @@ def keys_create(office_id: str, alg: str, now_ts: int | None) -> None:
     store, now = _store(), _now(now_ts)
     if store.has_owner(office_id):
         raise TrustAdminError(
-            f"{office_id} already has keys; use `jiaozi keys rotate --office {office_id}`"
+            f"{office_id} already has keys; use `jiaozi keys rotate --office {office_id}`",
+            code="has_keys",
+            office=office_id,
         )
     key = store.create_key(office_id, alg=Algorithm(alg), now=now)
-    click.echo(f"created key {_key_line(key)}")
-    click.echo(
-        f"send `jiaozi keys jwks --office {office_id}` to the national authority "
-        "(jiaozi trust add-office --jwks FILE)"
-    )
+    click.echo(_t("keys.created", line=_key_line(key)))
+    click.echo(_t("keys.send_jwks", office=office_id))
 
 
 @keys_group.command("init-office")
@@ -449,8 +512,8 @@ def keys_init_office(
     )
     _write_exchange(out, request)
     kids = ", ".join(k["kid"] for k in request["jwks"]["keys"])
-    click.echo(f"onboarding request for {office_id} written to {out} (keys {kids})")
-    click.echo(f"no secret in it: take it to the key ceremony (`jiaozi trust onboard {out.name}`)")
+    click.echo(_t("keys.request_written", office=office_id, out=out, kids=kids))
+    click.echo(_t("keys.request_no_secret", name=out.name))
 
 
 @keys_group.command("install")
@@ -462,8 +525,11 @@ def keys_install(answer: Path, now_ts: int | None) -> None:
     store, now = _store(), _now(now_ts)
     cert = install_answer(store, read_exchange_file(answer, ANSWER_FORMAT), now=now)
     click.echo(
-        f"installed document-signing certificate {cert.serial_number:x}, valid until "
-        f"{_time(int(cert.not_valid_after_utc.timestamp()))}, and the trust list"
+        _t(
+            "keys.installed",
+            serial=f"{cert.serial_number:x}",
+            until=_time(int(cert.not_valid_after_utc.timestamp())),
+        )
     )
 
 
@@ -476,27 +542,24 @@ def keys_install(answer: Path, now_ts: int | None) -> None:
 def keys_rotate(office_id: str | None, root: bool, alg: str | None, now_ts: int | None) -> None:
     """Retire the current key, create its successor, and re-sign the trust list."""
     if root == (office_id is not None):
-        raise click.UsageError("give exactly one of --office ID and --root")
+        raise click.UsageError(_t("keys.rotate_usage"))
     owner = ROOT_OWNER if root else str(office_id)
     store, now = _store(), _now(now_ts)
     new, trust_list = rotate_office(
         store, owner, now=now, alg=Algorithm(alg) if alg is not None else None
     )
-    click.echo(f"{owner}: new signing key {_key_line(new)}")
+    click.echo(_t("keys.rotated", owner=_owner(owner), line=_key_line(new)))
     for key in store.public_keys(owner):
         if key.kid != new.kid and key.exp == now + 1:
-            click.echo(f"  retired {key.kid}: what it signed until {_time(now)} stays valid")
+            click.echo(_t("keys.retired", kid=key.kid, at=_time(now)))
     if trust_list is not None:
-        click.echo(f"trust list re-signed, seq {trust_list.sequence}")
+        click.echo(_t("keys.resigned", seq=trust_list.sequence))
     elif root:
-        click.echo("no trust list here to re-sign")
+        click.echo(_t("keys.no_list"))
     else:
-        click.echo(
-            f"trust list not re-signed here (no root key in this home): run `jiaozi keys "
-            f"init-office` for {owner} again and take the request to the key ceremony"
-        )
+        click.echo(_t("keys.not_resigned_rotate", owner=owner))
     if root:
-        click.echo(f"verifiers must pin the new {store.home / TRUST_DIR / ROOT_JWKS_FILE}")
+        click.echo(_t("keys.pin_new_root", path=store.home / TRUST_DIR / ROOT_JWKS_FILE))
 
 
 @keys_group.command("compromise")
@@ -515,26 +578,20 @@ def keys_compromise(kid: str, at: int, now_ts: int | None) -> None:
     """Mark key KID compromised from --at: what it signed from then on is not valid."""
     store, now = _store(), _now(now_ts)
     key, trust_list = mark_compromised(store, kid, at=at, now=now)
-    click.echo(f"{kid} compromised from {_time(key.compromised_at)}{_resigned(trust_list)}")
+    click.echo(
+        _t("keys.compromised", kid=kid, at=_time(key.compromised_at), tail=_resigned(trust_list))
+    )
     found = store.find(kid)
     owner = found[0] if found is not None else None
     if owner == ROOT_OWNER:
-        click.echo(
-            "a root key: run `jiaozi keys rotate --root` to re-sign the trust list with a new "
-            "root key, and have verifiers pin the new root.jwks.json"
-        )
+        click.echo(_t("keys.compromised_root"))
     elif owner is not None:
         if trust_list is None:
-            click.echo(
-                "trust list not re-signed here (no root key in this home): the key ceremony "
-                f"marks it too (`jiaozi keys compromise {kid} --at ...` in the root home)"
-            )
+            click.echo(_t("keys.not_resigned_compromise", kid=kid))
         try:
             store.active_key(owner, now=now)
         except NoActiveKeyError:
-            click.echo(
-                f"{owner} has no usable signing key now: run `jiaozi keys rotate --office {owner}`"
-            )
+            click.echo(_t("keys.no_signer_now", owner=owner))
 
 
 @keys_group.command("jwks")
@@ -550,6 +607,10 @@ def keys_jwks(office_id: str) -> None:
             current_trust_list(store.home).office(office_id) if is_initialised(store.home) else None
         )
         if office is None:
-            raise KeyNotFoundError(f"no keys for {office_id!r} in the key store or trust list")
+            raise KeyNotFoundError(
+                f"no keys for {office_id!r} in the key store or trust list",
+                code="no_owner_anywhere",
+                owner=office_id,
+            )
         jwks = {"keys": [k.to_jwk() for k in office.keys]}
     click.echo(json.dumps(jwks, ensure_ascii=False, indent=2))

@@ -30,7 +30,7 @@ EXIT_FAILED = 1
 
 @click.group("batch")
 def batch_group() -> None:
-    """Batch issuance from a CSV or XLSX file (批量签发)."""
+    """Batch issuance from a CSV or XLSX file."""
 
 
 def _t(key: str, lang: str, **fields: object) -> str:

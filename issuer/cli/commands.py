@@ -84,7 +84,7 @@ def _now() -> dt.datetime:
 
 @click.group("issuer")
 def issuer_group() -> None:
-    """The certification office's service (签发服务)."""
+    """The certification office's service."""
 
 
 def proxy_options(settings: IssuerSettings) -> dict[str, Any]:
@@ -498,7 +498,7 @@ def _none_published() -> None:
 
 @click.group("accounts")
 def accounts_group() -> None:
-    """Officers and service clients of the configured office (账户管理)."""
+    """Officers and service clients of the configured office."""
 
 
 def _show_key(text: str, what: str) -> None:

@@ -107,7 +107,7 @@ def _jwks_keys(path: Path) -> list[PublicKey]:
 
 @click.group("audit")
 def audit_group() -> None:
-    """The audit trail: check it, sign checkpoints (审计记录：检查、签署检查点)."""
+    """The audit trail: check it, sign checkpoints."""
 
 
 _TEXT = {

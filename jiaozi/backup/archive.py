@@ -72,7 +72,16 @@ _MIN_DISTINCT = 8
 class BackupError(Exception):
     """A backup or restore that cannot be done as asked; the message says why and what to
     do. Tampered archives and wrong passphrases are ``keys.ArchiveError`` (re-raised as
-    this by :func:`open_archive`, chained)."""
+    this by :func:`open_archive`, chained).
+
+    The message is English; ``code`` and ``fields`` (what the message was made from) let
+    the command line say it in either language (``backup.error.<code>`` in
+    ``credential.CLI_TEXT``)."""
+
+    def __init__(self, message: str, /, *, code: str | None = None, **fields: object) -> None:
+        super().__init__(message)
+        self.code = code
+        self.fields = fields
 
 
 # --- the passphrase --------------------------------------------------------------------------
@@ -89,7 +98,12 @@ def backup_passphrase(
         try:
             text = passphrase_file.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise BackupError(f"cannot read the passphrase file {passphrase_file}: {exc}") from exc
+            raise BackupError(
+                f"cannot read the passphrase file {passphrase_file}: {exc}",
+                code="passphrase_file",
+                path=passphrase_file,
+                error=exc,
+            ) from exc
         value = text[0] if text else ""
         where = str(passphrase_file)
     else:
@@ -98,12 +112,18 @@ def backup_passphrase(
     if not value.strip():
         raise BackupError(
             f"no backup passphrase: set {PASSPHRASE_ENV} or pass --passphrase-file "
-            "(an archive is never written or read unencrypted)"
+            "(an archive is never written or read unencrypted)",
+            code="no_passphrase",
+            env=PASSPHRASE_ENV,
         )
     if production and (len(value) < _MIN_PRODUCTION_PASSPHRASE or len(set(value)) < _MIN_DISTINCT):
         raise BackupError(
             f"the backup passphrase from {where} is too weak for production: at least "
-            f"{_MIN_PRODUCTION_PASSPHRASE} characters, {_MIN_DISTINCT} of them distinct"
+            f"{_MIN_PRODUCTION_PASSPHRASE} characters, {_MIN_DISTINCT} of them distinct",
+            code="weak_passphrase",
+            where=where,
+            min=_MIN_PRODUCTION_PASSPHRASE,
+            distinct=_MIN_DISTINCT,
         )
     return value.encode("utf-8")
 
@@ -118,7 +138,9 @@ def _is_sqlite(url: str) -> bool:
 def _sqlite_path(url: str) -> Path:
     database = make_url(url).database
     if not database or database == ":memory:":
-        raise BackupError(f"not a SQLite file database: {make_url(url)!r}")
+        raise BackupError(
+            f"not a SQLite file database: {make_url(url)!r}", code="not_sqlite", url=make_url(url)
+        )
     return Path(database)
 
 
@@ -127,7 +149,7 @@ def libpq_url(url: str) -> tuple[str, dict[str, str]]:
     suffix dropped and the password moved to ``PGPASSWORD`` (out of ``ps``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "postgresql":
-        raise BackupError(f"not a PostgreSQL URL: {parsed!r}")
+        raise BackupError(f"not a PostgreSQL URL: {parsed!r}", code="not_postgres", url=parsed)
     env = {"PGPASSWORD": parsed.password} if parsed.password else {}
     bare = parsed.set(drivername="postgresql", password=None)
     return bare.render_as_string(hide_password=False), env
@@ -144,10 +166,11 @@ def _run(cmd: list[str], env: dict[str, str], what: str) -> None:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise BackupError(f"{what}: {exc}") from exc
+        raise BackupError(f"{what}: {exc}", code="tool", tool=what, error=exc) from exc
     if done.returncode != 0:
         lines = (done.stderr or done.stdout).strip().splitlines()
-        raise BackupError(f"{what} failed: {lines[-1] if lines else done.returncode}")
+        said = lines[-1] if lines else done.returncode
+        raise BackupError(f"{what} failed: {said}", code="tool_failed", tool=what, error=said)
 
 
 def dump_database(url: str, dest_dir: Path) -> str:
@@ -156,7 +179,7 @@ def dump_database(url: str, dest_dir: Path) -> str:
     if _is_sqlite(url):
         source = _sqlite_path(url)
         if not source.exists():
-            raise BackupError(f"no SQLite database at {source}")
+            raise BackupError(f"no SQLite database at {source}", code="no_sqlite", path=source)
         name = "database.sqlite"
         target = dest_dir / name
         # A plain connection: read-only opens of a WAL database fail when its -shm file
@@ -214,11 +237,14 @@ def restore_database(url: str, member: Path, *, force: bool) -> None:
     if not force and not database_is_empty(url):
         raise BackupError(
             "the target database is not empty: restore into an empty database, or pass "
-            "--force to replace it"
+            "--force to replace it",
+            code="database_not_empty",
         )
     if _is_sqlite(url):
         if member.name != "database.sqlite":
-            raise BackupError("the archive holds a PostgreSQL dump, the target is SQLite")
+            raise BackupError(
+                "the archive holds a PostgreSQL dump, the target is SQLite", code="pg_into_sqlite"
+            )
         target = _sqlite_path(url)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
@@ -233,7 +259,9 @@ def restore_database(url: str, member: Path, *, force: bool) -> None:
             finally:
                 check.close()
             if not ok or ok[0] != "ok":
-                raise BackupError("the archived SQLite database fails its integrity check")
+                raise BackupError(
+                    "the archived SQLite database fails its integrity check", code="integrity"
+                )
             for suffix in ("-wal", "-shm"):
                 with contextlib.suppress(FileNotFoundError):
                     Path(f"{target}{suffix}").unlink()
@@ -243,7 +271,9 @@ def restore_database(url: str, member: Path, *, force: bool) -> None:
                 tmp.unlink()
         return
     if member.name != "database.pgdump":
-        raise BackupError("the archive holds a SQLite database, the target is PostgreSQL")
+        raise BackupError(
+            "the archive holds a SQLite database, the target is PostgreSQL", code="sqlite_into_pg"
+        )
     conn, env = libpq_url(url)
     cmd = [PG_RESTORE, "--no-owner", "--exit-on-error", "--single-transaction"]
     if force:
@@ -263,7 +293,11 @@ def restore_path(source: Path, target: Path, *, force: bool) -> Path | None:
     """
     exists = target.exists() and (not target.is_dir() or any(target.iterdir()))
     if exists and not force:
-        raise BackupError(f"{target} exists and is not empty: pass --force to replace it")
+        raise BackupError(
+            f"{target} exists and is not empty: pass --force to replace it",
+            code="path_not_empty",
+            path=target,
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     tmp = target.with_name(f".{target.name}.restore-{os.getpid()}")
@@ -330,7 +364,9 @@ def write_archive(
     files: dict[str, Path] = {}
     for name, path in staged.members.items():
         if not path.exists():
-            raise BackupError(f"{name}: {path} does not exist")
+            raise BackupError(
+                f"{name}: {path} does not exist", code="missing", name=name, path=path
+            )
         for f in _files(path):
             if f.resolve() in staged.exclude:
                 continue
@@ -387,7 +423,9 @@ def open_archive(
     try:
         src_f = path.open("rb")
     except OSError as exc:
-        raise BackupError(f"cannot read {path}: {exc}") from exc
+        raise BackupError(
+            f"cannot read {path}: {exc}", code="unreadable", path=path, error=exc
+        ) from exc
     with tempfile.TemporaryDirectory(prefix=".jiaozi-restore-") as work:
         root = Path(work)
         os.chmod(root, 0o700)
@@ -396,35 +434,56 @@ def open_archive(
             try:
                 decrypt_archive(src_f, dst, passphrase)
             except ArchiveError as exc:
-                raise BackupError(f"{path}: {exc}; nothing was restored") from exc
+                raise BackupError(
+                    f"{path}: {exc}; nothing was restored", code="unopened", path=path, error=exc
+                ) from exc
         files = root / "members"
         try:
             with tarfile.open(plain, "r") as tar:
                 names = tar.getnames()
                 if not names or names[0] != MANIFEST:
-                    raise BackupError(f"{path}: no manifest first in the archive")
+                    raise BackupError(
+                        f"{path}: no manifest first in the archive", code="no_manifest", path=path
+                    )
                 tar.extractall(files, filter="data")
         except (tarfile.TarError, OSError) as exc:
-            raise BackupError(f"{path}: the archive's tar cannot be read: {exc}") from exc
+            raise BackupError(
+                f"{path}: the archive's tar cannot be read: {exc}", code="tar", path=path, error=exc
+            ) from exc
         plain.unlink()
         try:
             manifest = json.loads((files / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise BackupError(f"{path}: the manifest cannot be read: {exc}") from exc
+            raise BackupError(
+                f"{path}: the manifest cannot be read: {exc}", code="manifest", path=path, error=exc
+            ) from exc
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise BackupError(f"{path}: not a {FORMAT} archive")
+            raise BackupError(f"{path}: not a {FORMAT} archive", code="not_archive", path=path)
         if service is not None and manifest.get("service") != service:
             raise BackupError(
-                f"{path} is a backup of the {manifest.get('service')}, not of the {service}"
+                f"{path} is a backup of the {manifest.get('service')}, not of the {service}",
+                code="other_service",
+                path=path,
+                found=manifest.get("service"),
+                service=service,
             )
         listed = manifest.get("members")
         if not isinstance(listed, dict):
-            raise BackupError(f"{path}: the manifest lists no members")
+            raise BackupError(
+                f"{path}: the manifest lists no members", code="no_members", path=path
+            )
         found = {n for n in names if n != MANIFEST and (files / n).is_file()}
         if found != set(listed):
-            raise BackupError(f"{path}: its members differ from the manifest's list")
+            raise BackupError(
+                f"{path}: its members differ from the manifest's list", code="members", path=path
+            )
         for name, meta in listed.items():
             if _sha256(files / name) != meta.get("sha256"):
-                raise BackupError(f"{path}: member {name} does not match its SHA-256")
+                raise BackupError(
+                    f"{path}: member {name} does not match its SHA-256",
+                    code="member_hash",
+                    path=path,
+                    name=name,
+                )
         (files / MANIFEST).unlink()
         yield manifest, files

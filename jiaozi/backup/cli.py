@@ -54,6 +54,35 @@ def _when(created_at: object) -> str:
     return beijing_text(at if at.tzinfo else at.replace(tzinfo=dt.UTC), _lang())
 
 
+# the fields of a coded error that are POSIX seconds (keys/'s) or a service's name
+_TIME_FIELDS = ("now", "nbf", "since", "at")
+_SERVICE_FIELDS = ("found", "service")
+
+
+def _said(exc: BaseException) -> str:
+    """Return the message of a BackupError or KeysError in the command's language: its
+    ``backup.error.<code>`` or ``keys.error.<code>`` text, an error among its fields said
+    the same way; an error without a code (or a code without a text) by its English
+    message, on one line."""
+    from credential import CLI_TEXT, beijing_text
+    from jiaozi.backup.archive import BackupError
+
+    code, fields = getattr(exc, "code", None), getattr(exc, "fields", None)
+    key = f"{'backup' if isinstance(exc, BackupError) else 'keys'}.error.{code}"
+    if code is None or not isinstance(fields, dict) or key not in CLI_TEXT:
+        return " ".join(str(exc).split())
+    values: dict[str, object] = {}
+    for name, value in fields.items():
+        if isinstance(value, BaseException):
+            value = _said(value)
+        elif name in _TIME_FIELDS and isinstance(value, int):
+            value = beijing_text(dt.datetime.fromtimestamp(value, dt.UTC), _lang())
+        elif name in _SERVICE_FIELDS and f"service.{value}" in CLI_TEXT:
+            value = _t(f"service.{value}")
+        values[name] = value
+    return " ".join(_t(key, **values).split())
+
+
 class _Failed(click.ClickException):
     exit_code = 2
 
@@ -72,7 +101,7 @@ def _reports(f: Callable[P, R]) -> Callable[P, R]:
         try:
             return f(*args, **kwargs)
         except (BackupError, KeysError) as exc:
-            raise _Failed(" ".join(str(exc).split())) from exc
+            raise _Failed(_said(exc)) from exc
         except ValidationError as exc:
             raise _Failed(_t("batch.settings", error=exc.errors()[0]["msg"])) from exc
         except ValueError as exc:  # settings refusing production values
@@ -129,7 +158,7 @@ def _done(manifest: dict[str, object], out: Path) -> None:
 
 @click.group("backup")
 def backup_group() -> None:
-    """Back up a service into one encrypted archive (备份; docs/operations.md)."""
+    """Back up a service into one encrypted archive (docs/operations.md)."""
 
 
 @backup_group.command("issuer")
@@ -210,7 +239,7 @@ def backup_verifier_command(out: Path, passphrase_file: Path | None) -> None:
 
 @click.group("restore")
 def restore_group() -> None:
-    """Restore a service from an archive (恢复): stop the service first."""
+    """Restore a service from an archive: stop the service first."""
 
 
 def _report(done: object) -> None:

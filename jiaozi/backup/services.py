@@ -90,13 +90,17 @@ def _preflight(targets: list[tuple[str, Path]], database_url: str, *, force: boo
     if not database_is_empty(database_url):
         raise BackupError(
             "the target database is not empty: restore into an empty database, or pass "
-            "--force to replace it (nothing was restored)"
+            "--force to replace it (nothing was restored)",
+            code="database_not_empty_nothing_done",
         )
     ignore = database_files(database_url)
     for _name, path in targets:
         if _occupied(path, ignore):
             raise BackupError(
-                f"{path} exists and is not empty: pass --force to replace it (nothing was restored)"
+                f"{path} exists and is not empty: pass --force to replace it "
+                "(nothing was restored)",
+                code="path_not_empty_nothing_done",
+                path=path,
             )
 
 
@@ -206,12 +210,18 @@ def restore_issuer(
         if manifest.get("office_id") != settings.office_id:
             raise BackupError(
                 f"{archive} is a backup of {manifest.get('office_id')}, this office is "
-                f"{settings.office_id} (nothing was restored)"
+                f"{settings.office_id} (nothing was restored)",
+                code="other_office",
+                path=archive,
+                found=manifest.get("office_id"),
+                office=settings.office_id,
             )
         try:
             high = HighWater.from_json(manifest.get("high_water"))
         except ValueError as exc:
-            raise BackupError(f"{archive}: {exc}") from exc
+            raise BackupError(
+                f"{archive}: {exc}", code="high_water", path=archive, error=exc
+            ) from exc
         member = _database_member(manifest)
         _preflight([("home", home)], settings.database_url, force=force)
         done = Restored(manifest=manifest)
@@ -278,13 +288,17 @@ def _outside(out: Path, homes: list[Path]) -> None:
     """Refuse an archive written inside a directory it archives (it would hold itself)."""
     for home in homes:
         if _inside(out.parent, home):
-            raise BackupError(f"write the archive outside {home}: it is part of the backup")
+            raise BackupError(
+                f"write the archive outside {home}: it is part of the backup",
+                code="inside_home",
+                home=home,
+            )
 
 
 def _database_member(manifest: dict[str, Any]) -> str:
     names = [n for n in manifest.get("members", {}) if n.startswith("database.")]
     if len(names) != 1:
-        raise BackupError("the archive does not hold exactly one database")
+        raise BackupError("the archive does not hold exactly one database", code="databases")
     return str(names[0])
 
 
