@@ -7,6 +7,7 @@ rest keep their English help under zh (listed in the CHANGELOG)."""
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import click
 import pytest
@@ -102,3 +103,20 @@ def test_chinese_help_does_not_outlive_its_command() -> None:
     assert "要写入的归档" in zh.output, zh.output
     en = runner.invoke(main, ["--lang", "en", "backup", "issuer", "--help"])
     assert "The archive to write" in en.output and "归档" not in en.output, en.output
+
+
+def _columns(line: str) -> int:
+    """The columns a line takes on a terminal: two for each wide (CJK) character."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_chinese_help_fits_the_terminal(width: int) -> None:
+    runner = CliRunner()
+    for path, _command in _covered():
+        said = runner.invoke(
+            main, ["--lang", "zh", *path, "--help"], prog_name="jiaozi", terminal_width=width
+        )
+        assert said.exit_code == 0, said.output
+        long = [line for line in said.output.splitlines() if _columns(line) > width]
+        assert long == [], (path, long)
