@@ -62,6 +62,107 @@ COMMAND_HELP_ZH: dict[str, tuple[str, str]] = {
         "事件订阅逐份记录。请先标记该密钥（`jiaozi keys compromise KID --at TIME`）并轮换"
         "（`jiaozi keys rotate --office ID`）。可以重复运行：已完成的会跳过。",
     ),
+    # --- batch (issuer/cli/batch.py)
+    "batch": ("从 CSV 或 XLSX 文件批量签发。", "从 CSV 或 XLSX 文件批量签发。"),
+    "batch issue": (
+        "校验文件，签发其中每一有效行；可同时打印。",
+        "校验 FILE，写出错误报告，并将每一有效行签发且只签发一次；给出 `--pdf-dir` 时同时"
+        "打印本批次。数据库连接中断时等待并自动续签（最多 `--retries` 次）。\n\n"
+        "每一有效行都已签发（有错误的行只报告、不签发）且给出 `--pdf-dir` 时都已打印，退出码"
+        "为 0；文件无法使用、签发或打印中断、或有证书无法打印（会逐一列出）时为 1。再次运行"
+        "同一命令即可继续：签发和打印都从中断处接着进行。",
+    ),
+    "batch status": (
+        "显示批次的状态和进度。",
+        "显示批次 BATCH_ID 的状态和进度（已完成的行数、每秒行数、剩余时间）。",
+    ),
+    "batch codes": (
+        "为批次中的教师生成领取码。",
+        "为批次 BATCH_ID 的教师生成领取码（一步完成；再次运行不会新生成）。\n\n"
+        "在上传批次之后已有领取码的教师（由此前运行本命令生成，或在通知书遗失后单独补发）保留"
+        "原领取码。用 `letters` 或 `manifest` 打印领取码。",
+    ),
+    "batch manifest": (
+        "写出批次的清单（含领取码，须保密）。",
+        "写出批次 BATCH_ID 的清单：每一行、其证书编号或错误，以及该教师有效的领取码（这是一份"
+        "保密名单：请像领取通知书一样保管）。",
+    ),
+    "batch letters": (
+        "写出批次的领取通知书。",
+        "写出批次 BATCH_ID 的领取通知书：每位持有有效领取码的教师一页 A4。",
+    ),
+    "batch print": (
+        "打印已签发的批次；再次运行即可继续。",
+        "打印已签发的批次 BATCH_ID（与 `issue --pdf-dir` 相同）；再次运行即可继续。",
+    ),
+    "batch zip": (
+        "把批次签名的 PDF 写成一个 ZIP 压缩包。",
+        "把批次 BATCH_ID 签名的 PDF 写成一个 ZIP 压缩包，边生成边写出。",
+    ),
+    # --- issuer, accounts (issuer/cli/commands.py)
+    "issuer": ("认定机构的签发服务。", "认定机构的签发服务。"),
+    "issuer serve": (
+        "运行签发服务的 API。",
+        "运行签发服务的 API（配置来自 `JIAOZI_*` 环境变量；收到 SIGTERM 或按中断键时干净地"
+        "停止）。\n\n"
+        "用密钥库中本机构的有效密钥签名，每次使用时重新读取，因此 `jiaozi keys rotate` 无需"
+        "重启即可生效；开始服务前运行一次发布任务，此后每隔 `JIAOZI_PUBLISH_INTERVAL_SECONDS`"
+        " 秒运行一次。给出 `--public-only` 时不打开密钥库，无法签署任何内容。",
+    ),
+    "issuer migrate": (
+        "把本机构的数据库结构升级到当前版本。",
+        "把本机构的数据库结构升级到当前版本（其 `Alembic` 修订，版本表 `alembic_version`）；"
+        "除非设置 `JIAOZI_AUTO_MIGRATE=false`，`serve` 和会写入的命令在启动时也会这样做。"
+        "给出 `--check` 时只报告所处的版本，落后时退出码为 1。",
+    ),
+    "issuer sync-national": (
+        "一轮全国限制名单同步。",
+        "一轮全国限制名单同步：把本机构发件箱中等待的条目发送到登记中心"
+        "（`JIAOZI_REGISTRY_URL`），再拉取全国限制名单。本轮遇到错误时退出码为 1（已完成的"
+        "保留，下一轮继续）。",
+    ),
+    "issuer publish": (
+        "运行一次发布任务。",
+        "运行一次发布任务（供定时任务使用，或用于不运行 `serve` 的主机）：重新签署到期的状态"
+        "列表，并保存有变化的 JWKS 或信任列表。\n\n"
+        "可与运行中的服务和其他发布并行（比较并交换）；会输出所做的事。",
+    ),
+    "issuer export-public": (
+        "把公开发布的文件导出到目录，供静态网站服务器使用。",
+        "把公开发布的文件写到 DIRECTORY，供任何静态网站服务器使用：状态列表在 "
+        "`statuslists/<id>`，以及 `.well-known/jwks.json` 和 `trust-list.jwt`，每个文件都"
+        "原子地替换。不打开密钥库，也不签署任何内容：签署请运行 `publish`（或 `serve`）；"
+        "`JIAOZI_PUBLIC_URL` 须为该目录对外服务的地址。",
+    ),
+    "issuer reconcile-status": (
+        "恢复之后：按备份后发布的状态列表找回证书状态。",
+        "在 `jiaozi restore issuer` 及随后的新备份之后、服务发布之前运行：从备份之后发布的"
+        "状态列表（其签名按恢复的信任列表检查）取回每份证书的状态，使此后被撤销、暂停或恢复的"
+        "证书重新如此，然后重新签署有变化的列表。在它运行之前（或给出 `--none-published` "
+        "之前），不会签署或提供任何状态列表。",
+    ),
+    "accounts": (
+        "本机构的工作人员和服务客户端。",
+        "所配置认定机构的工作人员和服务客户端。",
+    ),
+    "accounts create-admin": (
+        "创建本机构的管理员，并打印其 API 密钥（仅一次）。",
+        "创建所配置认定机构的第一位管理员，并打印其 API 密钥（仅显示一次）。",
+    ),
+    "accounts create-officer": (
+        "创建本机构的工作人员，并打印其 API 密钥（仅一次）。",
+        "创建所配置认定机构的工作人员，并打印其 API 密钥（仅显示一次）。",
+    ),
+    "accounts console-code": (
+        "为工作人员打印一次性的登记码（控制台密码和 TOTP）。",
+        "为所配置机构的一名工作人员打印一次性的登记码，供其在 `/office/enrol` 设置控制台密码"
+        "和 TOTP（也用于重置：其登录和会话随即结束）。这是部署时的操作，与 `create-admin` "
+        "一样：第一位管理员由此进入控制台。",
+    ),
+    "accounts create-client": (
+        "创建服务客户端，并打印其 API 密钥（仅一次）。",
+        "创建服务客户端，并打印其 API 密钥（仅显示一次）。",
+    ),
 }
 
 # (command path, option's longest name) -> help
@@ -100,4 +201,59 @@ OPTION_HELP_ZH: dict[tuple[str, str], str] = {
     ("audit verify", "--jwks"): "本机构的公钥（JWKS），代替密钥库中的。",
     ("reissue", "--key"): "已泄露密钥的标识，如 11001-1。",
     ("reissue", "--chunk"): "每个事务处理的证书数。",
+    # --- batch
+    ("batch issue", "--chunk"): "每个事务处理的行数。",
+    ("batch issue", "--workers"): "签名进程数（默认 2，单核时为 1）。",
+    ("batch issue", "--errors-out"): (
+        "错误报告写到哪里（`.csv` 或 `.xlsx`）[默认：FILE 的主名加 `.errors.csv`]。"
+    ),
+    ("batch issue", "--lang"): "错误报告的语言。",
+    ("batch issue", "--retries"): (
+        "数据库连接中断时自动续签的次数（依次等待 2、4、8、16、30 秒……）。"
+    ),
+    ("batch issue", "--pdf-dir"): (
+        "随后打印：每份证书签名的 PDF 写为 `DIR/<证书编号>.pdf`，另写 "
+        "`DIR/<文件主名>-print.pdf`，含供打印机使用的全部页面（未签名）。"
+    ),
+    ("batch issue", "--photos"): (
+        "持证人照片的 ZIP 压缩包，文件名为 `<request_id>` 或 `<身份证件号码>` 加 `.jpg`、"
+        "`.jpeg` 或 `.png`；此时每一行都须有照片（首次打开批次时读取；续签的批次使用当时"
+        "保存的照片）。"
+    ),
+    ("batch issue", "--pdf-workers"): "打印进程数（默认每核一个）。",
+    ("batch manifest", "--out"): "清单文件：`.csv`（带 BOM 的 UTF-8）或 `.xlsx`。",
+    ("batch manifest", "--lang"): "清单的语言。",
+    ("batch letters", "--out"): "要写入的 PDF 文件。",
+    ("batch print", "--pdf-dir"): (
+        "每份证书签名的 PDF 写为 `DIR/<证书编号>.pdf`，另写 `DIR/batch-<批次号>-print.pdf`。"
+    ),
+    ("batch print", "--pdf-workers"): "打印进程数（默认每核一个）。",
+    ("batch zip", "--out"): "要写入的 ZIP 压缩包：每份有效证书一个 `<证书编号>.pdf`。",
+    # --- issuer, accounts
+    ("issuer serve", "--host"): "监听的地址。",
+    ("issuer serve", "--port"): "TCP 端口。",
+    ("issuer serve", "--public-only"): (
+        "只从数据库提供公开的路由（状态列表、JWKS、信任列表），不打开密钥库：用于不持有"
+        "任何密钥的公开前端。"
+    ),
+    ("issuer migrate", "--check"): "不做任何改动：只报告数据库结构所处的版本。",
+    ("issuer reconcile-status", "--published"): (
+        "`export-public` 写出的目录，或其对外服务的公开基础地址。"
+    ),
+    ("issuer reconcile-status", "--none-published"): (
+        "本机构从未发布过状态列表：不读取任何列表，直接解除恢复后的限制（记入审计）。"
+    ),
+    ("issuer reconcile-status", "--since"): (
+        "备份的时间（`POSIX` 秒数或 `ISO 8601`）[默认：上次恢复的时间]。"
+    ),
+    **{
+        (f"accounts {command}", "--username"): "登录名：小写字母、数字和 `._-`（1 至 64 个字符）。"
+        for command in ("create-admin", "create-officer")
+    },
+    ("accounts create-admin", "--name"): "管理员的姓名，用于显示。",
+    ("accounts create-officer", "--name"): "工作人员的姓名，用于显示。",
+    ("accounts create-officer", "--role"): "角色。",
+    ("accounts console-code", "--username"): "工作人员的登录名。",
+    ("accounts create-client", "--name"): "客户端名称：小写字母、数字和 `._-`（1 至 64 个字符）。",
+    ("accounts create-client", "--kind"): "`verifier`（限制名单）或 `mis`（事件订阅）。",
 }

@@ -34,28 +34,29 @@ def display_width(text: str) -> int:
 
 def _units(text: str) -> list[str]:
     """Split ``text`` into what a line may not break inside: a run of spaces, a wide
-    character, a run of other characters (a word, a path, an option), each with the
-    punctuation that may not start or end a line bound to it."""
+    character, a run of other characters (a word, a path, an option), what is between
+    backticks up to a space (a command or a file name, even with Chinese in it), each with
+    the punctuation that may not start or end a line bound to it."""
     units: list[str] = []
-    glue_next = False
+    glue_next = quoted = False
     for match in _CHUNK.finditer(text):
         piece = match.group()
         if piece.isspace():
             units.append(" " if "\n" in piece else piece)
             glue_next = False
             continue
-        joins_word = (
-            units and not units[-1].isspace() and not _wide(piece) and not (_wide(units[-1][-1]))
-        )
-        if (
-            units
-            and not units[-1].isspace()
-            and (glue_next or piece in _NO_BREAK_BEFORE or joins_word)
-        ):
+        after_word = bool(units) and not units[-1].isspace()
+        joins = glue_next or piece in _NO_BREAK_BEFORE or (quoted and piece != "`")
+        joins = joins or (not _wide(piece) and not _wide(units[-1][-1])) if after_word else False
+        if joins:
             units[-1] += piece
         else:
             units.append(piece)
-        glue_next = piece in _NO_BREAK_AFTER
+        if piece == "`":
+            quoted = not quoted
+            glue_next = quoted  # an opening backtick stays with what it quotes
+        else:
+            glue_next = piece in _NO_BREAK_AFTER
     return units
 
 

@@ -39,3 +39,9 @@ def test_indents_count_and_paragraphs_are_kept() -> None:
     assert out == "  第一段的文字\n  比较长需要换\n  行\n\n    原样\n    保留"
     # a word longer than a line is cut where the line ends
     assert wrap_text("x" * 12, 5).splitlines() == ["xxxxx", "xxxxx", "xx"]
+
+
+def test_what_backticks_quote_breaks_only_at_its_spaces() -> None:
+    lines = wrap_text("每份证书写为 `DIR/<证书编号>.pdf`，另写一份打印文件", 24).splitlines()
+    assert any(line.startswith("`DIR/<证书编号>.pdf`，") for line in lines), lines
+    assert all(display_width(line) <= 24 for line in lines), lines
