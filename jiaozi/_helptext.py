@@ -163,6 +163,89 @@ COMMAND_HELP_ZH: dict[str, tuple[str, str]] = {
         "创建服务客户端，并打印其 API 密钥（仅一次）。",
         "创建服务客户端，并打印其 API 密钥（仅显示一次）。",
     ),
+    # --- verify (verifier/cli.py), verifier (verifier/commands.py)
+    "verify": (
+        "离线（或在线）核验一份电子证照。",
+        "离线（或用 `--online` 在线）核验一份电子证照。退出码：0 有效，1 无效，2 无法判定，"
+        "64 用法错误。",
+    ),
+    "verifier": (
+        "公开的核验服务：运行服务、同步、离线包。",
+        "公开的核验服务：运行服务、同步、离线包。",
+    ),
+    "verifier serve": (
+        "运行核验服务的 API。",
+        "运行核验服务的 API（配置来自 `JIAOZI_*` 环境变量）。",
+    ),
+    "verifier migrate": (
+        "把核验服务的数据库结构升级到当前版本。",
+        "把核验服务的数据库结构升级到当前版本（其 `Alembic` 修订，版本表 "
+        "`vf_alembic_version`），每次升级一个副本；给出 `--check` 时只报告所处的版本，落后时"
+        "退出码为 1。",
+    ),
+    "verifier sync": (
+        "运行一轮同步：信任列表、状态列表、限制名单。",
+        "运行一轮同步：信任列表、状态列表、限制名单。",
+    ),
+    "verifier bundle": (
+        "离线包：签名的信任列表、状态列表和限制名单。",
+        "离线包：签名的信任列表、状态列表和限制名单。",
+    ),
+    "verifier bundle export": (
+        "把所持有的全部内容写到文件。",
+        "把所持有的全部内容写到 FILE（原始签名文件组成的 JSON）。",
+    ),
+    "verifier bundle import": (
+        "核验文件中的每份文件，保存其中较新的。",
+        "按固定信任的根密钥核验 FILE 中的每份文件，并保存其中较新的。",
+    ),
+    # --- registry, feed (registry/cli.py)
+    "registry": (
+        "全国登记中心：汇总的限制名单。",
+        "全国登记中心：汇总的限制名单（见 `docs/registry.md`）。",
+    ),
+    "registry serve": (
+        "运行登记中心。",
+        "运行登记中心（配置来自 `JIAOZI_*` 环境变量；见 `docs/operations.md`）。",
+    ),
+    "registry migrate": (
+        "把登记中心的数据库结构升级到当前版本。",
+        "把登记中心的数据库结构升级到当前版本（其 `Alembic` 修订，版本表 "
+        "`rg_alembic_version`），每次只由一个进程升级；给出 `--check` 时只报告所处的版本，"
+        "落后时退出码为 1。",
+    ),
+    "registry feed-client": (
+        "创建全国事件订阅的客户端并打印其 API 密钥，或停用一个。",
+        "创建全国事件订阅的系统客户端并打印其 API 密钥（仅显示一次），或停用一个客户端。",
+    ),
+    "registry accounts": (
+        "供聘用核验使用的学校和用人单位账户。",
+        "供聘用核验使用的学校和用人单位账户（见 `docs/registry.md`）。",
+    ),
+    "registry accounts create-employer": (
+        "创建用人单位账户，并打印其 API 密钥（仅一次）。",
+        "创建用人单位账户，并打印其 API 密钥（仅显示一次）。",
+    ),
+    "registry accounts create-school": (
+        "创建学校账户，并打印其 API 密钥（仅一次）。",
+        "创建学校账户，并打印其 API 密钥（仅显示一次）。",
+    ),
+    "registry accounts list": (
+        "列出账户（从不显示密钥）。",
+        "列出账户：编号、类型、密钥前缀、是否有效、创建时间、名称（从不显示密钥）。",
+    ),
+    "registry accounts deactivate": (
+        "停用一个账户：从下一个请求起拒绝其密钥。",
+        "停用账户 ACCOUNT_ID：从下一个请求起拒绝其密钥。",
+    ),
+    "feed": (
+        "供教师管理信息系统使用的全国事件订阅。",
+        "供教师管理信息系统使用的全国事件订阅。",
+    ),
+    "feed follow": (
+        "按全国事件订阅使目标数据库保持最新。",
+        "按全国事件订阅使 INTO 中的表 `certificate_by_person` 保持最新。",
+    ),
 }
 
 # (command path, option's longest name) -> help
@@ -256,4 +339,42 @@ OPTION_HELP_ZH: dict[tuple[str, str], str] = {
     ("accounts console-code", "--username"): "工作人员的登录名。",
     ("accounts create-client", "--name"): "客户端名称：小写字母、数字和 `._-`（1 至 64 个字符）。",
     ("accounts create-client", "--kind"): "`verifier`（限制名单）或 `mis`（事件订阅）。",
+    # --- verify, verifier
+    ("verify", "--json"): "按接口规范以 JSON 输出核验结果。",
+    ("verify", "--trust"): "签名的信任列表（JWT 文件）。",
+    ("verify", "--root"): "固定信任的根密钥（JWKS 文件）。",
+    ("verify", "--status"): "签名的状态列表（JWT 文件）；可重复给出。",
+    ("verify", "--origin"): "二维码网址中接受的核验服务地址。",
+    ("verify", "--grace"): "状态列表过了有效期（`ttl`）后仍可使用的秒数。",
+    ("verify", "--require-sm2"): (
+        "没有有效 SM2 签名的电子证照判为无效（见 `docs/formats.md` 的 SM2 一节）。"
+    ),
+    ("verify", "--online"): "改为询问 URL 处的核验服务，不在本地判定。",
+    ("verify", "--bundle"): (
+        "`jiaozi verifier bundle export` 导出的离线包（信任列表、状态列表、限制名单）。"
+    ),
+    ("verify", "--lang"): (
+        "答复的语言 [默认：`jiaozi --lang`、`JIAOZI_LANG`，否则在区域设置为中文时用 zh，否则用 en]"
+    ),
+    ("verifier serve", "--host"): "监听的地址。",
+    ("verifier serve", "--port"): "TCP 端口。",
+    ("verifier serve", "--workers"): "工作进程数。",
+    ("verifier migrate", "--check"): "不做任何改动：只报告数据库结构所处的版本。",
+    ("verifier sync", "--status-uri"): "同时获取这份状态列表（可重复给出）。",
+    # --- registry, feed
+    ("registry serve", "--host"): "监听的地址。",
+    ("registry serve", "--port"): "TCP 端口。",
+    ("registry migrate", "--check"): "不做任何改动：只报告数据库结构所处的版本。",
+    (
+        "registry feed-client",
+        "--identity",
+    ): "该客户端可读取身份证件号码（经授权的教师管理信息系统）。",
+    ("registry feed-client", "--disable"): "停用该客户端：其密钥随即失效。",
+    ("registry accounts list", "--active-only"): "不列出已停用的账户。",
+    ("feed follow", "--registry"): "登记中心的地址。",
+    ("feed follow", "--key"): "本客户端的 API 密钥。",
+    ("feed follow", "--into"): "目标数据库的地址。",
+    ("feed follow", "--limit"): "每次请求读取的事件数。",
+    ("feed follow", "--interval"): "读到末尾后，再次读取前等待的秒数。",
+    ("feed follow", "--until-idle"): "事件订阅读到末尾即停止。",
 }

@@ -17,7 +17,19 @@ from jiaozi._helptext import COMMAND_HELP_ZH, OPTION_HELP_ZH
 from jiaozi.cli import main
 from tests.factory.language import output_faults
 
-COVERED = ("backup", "restore", "audit", "reissue", "batch", "issuer", "accounts")
+COVERED = (
+    "backup",
+    "restore",
+    "audit",
+    "reissue",
+    "batch",
+    "issuer",
+    "accounts",
+    "verify",
+    "verifier",
+    "registry",
+    "feed",
+)
 # the words of the commands to run a Chinese help names (in backticks, which --help may wrap)
 COMMAND_WORDS = tuple(
     word
