@@ -246,6 +246,69 @@ COMMAND_HELP_ZH: dict[str, tuple[str, str]] = {
         "按全国事件订阅使目标数据库保持最新。",
         "按全国事件订阅使 INTO 中的表 `certificate_by_person` 保持最新。",
     ),
+    # --- trust, keys (keys/cli.py)
+    "trust": (
+        "全国信任列表：初始化、添加机构、查看、导出（离线，用根密钥）。",
+        "全国信任列表：初始化、添加机构、查看、导出（离线进行，用根密钥签署）。",
+    ),
+    "trust init": (
+        "创建根密钥及其 CA 证书，并签署一份空的信任列表。",
+        "创建根密钥（若还没有）及其 CA 证书，并签署一份空的信任列表。\n\n"
+        "在密钥仪式的根密钥目录中（一台离线机器上）运行，切勿在机构的目录中运行。",
+    ),
+    "trust onboard": (
+        "答复机构的入网申请：列入信任列表，认证其文件签名密钥。",
+        "答复机构的入网申请 REQUEST：将该机构列入信任列表，并认证其文件签名密钥。",
+    ),
+    "trust add-office": (
+        "添加（或更新）一个认定机构，并重新签署信任列表。",
+        "添加（或更新）一个认定机构：其认定范围和密钥；并重新签署信任列表。",
+    ),
+    "trust revoke-docsign": (
+        "吊销一张文件签名证书。",
+        "自即刻起吊销序列号为 SERIAL（十六进制）的文件签名证书。",
+    ),
+    "trust sync": (
+        "把机构的密钥从密钥库复制到信任列表并重新签署。",
+        "把一个机构的密钥从密钥库复制到信任列表，并重新签署信任列表。",
+    ),
+    "trust show": (
+        "显示当前的信任列表。",
+        "显示当前的信任列表：各机构、其认定范围、密钥及有效期。",
+    ),
+    "trust export": (
+        "为核验方导出签名的信任列表（和根 JWKS）。",
+        "为核验方导出签名的信任列表（以及根密钥的 JWKS）。",
+    ),
+    "keys": (
+        "签名密钥：创建、轮换、标记泄露、以 JWKS 发布。",
+        "签名密钥：创建、轮换、标记泄露、以 JWKS 发布。",
+    ),
+    "keys create": (
+        "为自行持有密钥的机构创建第一把密钥。",
+        "为自行持有密钥的机构创建第一把密钥（然后把其 JWKS 交给国家主管部门）。",
+    ),
+    "keys init-office": (
+        "在此生成本机构的密钥，并写出入网申请。",
+        "在此生成本机构的密钥（若还没有），并写出其入网申请。\n\n"
+        "在机构自己的目录中运行；续期证书或轮换密钥之后再次运行。",
+    ),
+    "keys install": (
+        "安装密钥仪式的答复：信任列表、根证书、本机构的证书。",
+        "安装密钥仪式的答复 ANSWER：信任列表、根证书、本机构的证书。",
+    ),
+    "keys jwks": (
+        "以 JWKS 输出一个机构的公钥。",
+        "以 JWKS 输出一个机构的公钥（即其签发服务对外提供的）。",
+    ),
+    "keys rotate": (
+        "停用当前密钥，创建后继密钥，并重新签署信任列表。",
+        "停用当前密钥，创建其后继密钥，并重新签署信任列表。",
+    ),
+    "keys compromise": (
+        "把密钥标记为自某时起泄露。",
+        "把密钥 KID 标记为自 `--at` 所给的时间起泄露：此后它签署的内容均无效。",
+    ),
 }
 
 # (command path, option's longest name) -> help
@@ -377,4 +440,49 @@ OPTION_HELP_ZH: dict[tuple[str, str], str] = {
     ("feed follow", "--limit"): "每次请求读取的事件数。",
     ("feed follow", "--interval"): "读到末尾后，再次读取前等待的秒数。",
     ("feed follow", "--until-idle"): "事件订阅读到末尾即停止。",
+    # --- trust, keys
+    **{
+        (command, "--id"): "机构标识，如 `urn:jiaozi:office:11001`。"
+        for command in ("trust add-office", "keys init-office")
+    },
+    **{
+        (command, "--name"): "机构名称，与其证书上印的一致。"
+        for command in ("trust add-office", "keys init-office")
+    },
+    **{
+        (command, "--province"): "两位省份代码（`GB/T 2260`），如 11。"
+        for command in ("trust add-office", "keys init-office")
+    },
+    **{
+        (command, "--office-code"): "三位机构代码，如 001。"
+        for command in ("trust add-office", "keys init-office")
+    },
+    ("trust add-office", "--types"): (
+        "可签发的资格种类，以逗号分隔：`kindergarten,primary,...` 或 1-7。"
+    ),
+    ("trust add-office", "--alg"): "新密钥的算法。",
+    ("trust add-office", "--jwks"): "本机构自己的公钥（JWKS），代替在此生成的密钥。",
+    ("trust init", "--force"): "把已有的信任列表替换为空列表。",
+    ("trust init", "--alg"): (
+        "根密钥的算法（用 ES256：`pdfsig`、`NSS` 等 PDF 校验工具不接受 Ed25519 的 CA 证书）。"
+    ),
+    ("trust onboard", "--out"): "给机构的答复写到哪里（由机构运行 `jiaozi keys install ANSWER`）。",
+    ("trust onboard", "--days"): "文件签名证书的有效天数。",
+    ("trust sync", "--office"): "机构标识。",
+    ("trust export", "--out"): (
+        "`trust-list.jwt` 和 `root.jwks.json` 写入的目录；`-` 表示把信任列表的 JWT 输出到标准输出。"
+    ),
+    ("keys create", "--office"): "机构标识（或 `root`）。",
+    ("keys create", "--alg"): "密钥的算法。",
+    ("keys init-office", "--types"): "可签发的资格种类，以逗号分隔。",
+    ("keys init-office", "--alg"): "令牌签名密钥的算法。",
+    ("keys init-office", "--new-docsign-key"): "生成新的文件签名密钥（经认证后取代旧的）。",
+    ("keys init-office", "--out"): "入网申请写到哪里，供密钥仪式使用。",
+    ("keys jwks", "--office"): "机构标识（或 `root`）。",
+    ("keys rotate", "--office"): "要轮换密钥的机构标识。",
+    ("keys rotate", "--root"): "改为轮换国家根密钥。",
+    ("keys rotate", "--alg"): "新密钥的算法 [默认：不变]。",
+    ("keys compromise", "--at"): (
+        "泄露的起始时间：`RFC 3339` 时间（如 `2026-11-29T08:00:00+08:00`）或 `POSIX` 秒数。"
+    ),
 }
