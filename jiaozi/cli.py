@@ -132,6 +132,32 @@ def _show_help_in_chinese() -> None:
 _show_help_in_chinese()
 
 
+def _wrap_chinese_by_display_width() -> None:
+    """Wrap help by display width while a jiaozi command speaks Chinese (``jiaozi._wrap``):
+    click counts characters and breaks only at spaces, so a Chinese paragraph would come
+    out as one line twice the terminal's width. English keeps click's own wrapping."""
+    from click import formatting
+
+    from jiaozi import _wrap
+
+    wrap_text = formatting.wrap_text
+
+    def wrap(
+        text: str,
+        width: int = 78,
+        initial_indent: str = "",
+        subsequent_indent: str = "",
+        preserve_paragraphs: bool = False,
+    ) -> str:
+        wrapper = _wrap.wrap_text if _SPEAKING and _SPEAKING[-1] == "zh" else wrap_text
+        return wrapper(text, width, initial_indent, subsequent_indent, preserve_paragraphs)
+
+    formatting.wrap_text = wrap
+
+
+_wrap_chinese_by_display_width()
+
+
 def _chosen_language(args: Sequence[str]) -> str:
     """Return the language a command line asks for: its ``--lang zh|en`` (before or after
     the command's name: ``jiaozi verify`` and ``jiaozi audit verify`` have their own), else

@@ -315,7 +315,7 @@ def _read_jwks(path: Path) -> dict[str, Any]:
 
 @trust_group.command("add-office")
 @click.option("--id", "office_id", required=True, help="Office id, e.g. urn:jiaozi:office:11001.")
-@click.option("--name", required=True, help="Office name, e.g. 北京市教育委员会.")
+@click.option("--name", required=True, help="Office name, as its certificates print it.")
 @click.option("--province", required=True, help="2-digit province code (GB/T 2260), e.g. 11.")
 @click.option("--office-code", required=True, help="3-digit office code, e.g. 001.")
 @click.option(
@@ -445,7 +445,9 @@ def keys_group() -> None:
 
 @keys_group.command("create")
 @click.option("--office", "office_id", required=True, help="Office id (or 'root').")
-@click.option("--alg", type=_ALG_CHOICE, default="EdDSA", show_default=True)
+@click.option(
+    "--alg", type=_ALG_CHOICE, default="EdDSA", show_default=True, help="Algorithm of the key."
+)
 @_now_option
 @_reports_errors
 def keys_create(office_id: str, alg: str, now_ts: int | None) -> None:
@@ -464,7 +466,7 @@ def keys_create(office_id: str, alg: str, now_ts: int | None) -> None:
 
 @keys_group.command("init-office")
 @click.option("--id", "office_id", required=True, help="Office id, e.g. urn:jiaozi:office:11001.")
-@click.option("--name", required=True, help="Office name, e.g. 北京市教育委员会.")
+@click.option("--name", required=True, help="Office name, as its certificates print it.")
 @click.option("--province", required=True, help="2-digit province code (GB/T 2260), e.g. 11.")
 @click.option("--office-code", required=True, help="3-digit office code, e.g. 001.")
 @click.option("--types", required=True, help="Qualification types it may issue, comma-separated.")

@@ -38,8 +38,8 @@ def registry_group() -> None:
 
 
 @registry_group.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8300, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8300, show_default=True, type=int, help="TCP port.")
 def serve(host: str, port: int) -> None:
     """Serve the registry (settings from JIAOZI_* variables; docs/operations.md)."""
     import uvicorn
@@ -182,13 +182,25 @@ def feed_group() -> None:
 @click.option("--registry", "registry", required=True, help="The registry's URL.")
 @click.option("--key", envvar="JIAOZI_FEED_KEY", required=True, help="This client's API key.")
 @click.option("--into", "into", required=True, help="The target database URL.")
-@click.option("--limit", default=500, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--interval", default=10.0, show_default=True, type=float)
+@click.option(
+    "--limit",
+    default=500,
+    show_default=True,
+    type=click.IntRange(1, 1000),
+    help="Events asked for per request.",
+)
+@click.option(
+    "--interval",
+    default=10.0,
+    show_default=True,
+    type=float,
+    help="Seconds to wait at the head before asking again.",
+)
 @click.option("--until-idle", is_flag=True, help="Stop once the feed is read to its head.")
 def follow_command(
     registry: str, key: str, into: str, limit: int, interval: float, until_idle: bool
 ) -> None:
-    """Keep certificate_by_person in INTO current from the national feed."""
+    """Keep the table `certificate_by_person` in INTO current from the national feed."""
     import httpx
 
     from .follow import ChainBroken, follow

@@ -133,9 +133,9 @@ def verifier_group() -> None:
 
 
 @verifier_group.command("serve")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8200, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8200, show_default=True, type=int, help="TCP port.")
+@click.option("--workers", default=1, show_default=True, type=int, help="Worker processes.")
 def serve(host: str, port: int, workers: int) -> None:
     """Serve the verifier API (settings from JIAOZI_* variables)."""
     import uvicorn

@@ -514,7 +514,13 @@ def codes_command(batch_id: int) -> None:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="the manifest file: .csv (UTF-8 with BOM) or .xlsx",
 )
-@click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True)
+@click.option(
+    "--lang",
+    type=click.Choice(["zh", "en"]),
+    default="zh",
+    show_default=True,
+    help="language of the manifest",
+)
 def manifest_command(batch_id: int, out: Path, lang: str) -> None:
     """Write batch BATCH_ID's manifest: every row, its certificate number or its errors,
     and its teacher's live claim code (a secret list: keep it as the letters)."""
@@ -592,7 +598,12 @@ def letters_command(batch_id: int, out: Path) -> None:
     type=click.Path(file_okay=False, writable=True, path_type=Path),
     help="each certificate's signed PDF as DIR/<number>.pdf, and DIR/batch-<id>-print.pdf",
 )
-@click.option("--pdf-workers", type=click.IntRange(1, 64), default=None)
+@click.option(
+    "--pdf-workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="printing processes (default: one per core)",
+)
 def print_command(batch_id: int, pdf_dir: Path, pdf_workers: int | None) -> None:
     """Print issued batch BATCH_ID (as ``issue --pdf-dir`` does); run again to resume."""
     from types import SimpleNamespace

@@ -233,7 +233,7 @@ def migrate_command(check: bool) -> None:
 @_reports_errors
 def sync_national_command() -> None:
     """One national restricted-list round: send this office's entries waiting in the
-    outbox to the registry (JIAOZI_REGISTRY_URL), then pull the national list (全国限制库同步).
+    outbox to the registry (JIAOZI_REGISTRY_URL), then pull the national list.
     Exits 1 if the round met an error (what it did is kept; the next round goes on)."""
     from issuer.web.app import national_round
     from keys import current_trust_list, jiaozi_home
@@ -533,7 +533,7 @@ def _create_officer(username: str, name: str, role: str) -> None:
 
 @accounts_group.command("create-admin")
 @click.option("--username", required=True, help="Login name: a-z 0-9 . _ - (1-64).")
-@click.option("--name", required=True, help="The admin's display name (姓名).")
+@click.option("--name", required=True, help="The admin's name as shown.")
 @_reports_errors
 def create_admin_command(username: str, name: str) -> None:
     """Bootstrap an admin of the configured office and print its API key once."""
@@ -542,7 +542,7 @@ def create_admin_command(username: str, name: str) -> None:
 
 @accounts_group.command("create-officer")
 @click.option("--username", required=True, help="Login name: a-z 0-9 . _ - (1-64).")
-@click.option("--name", required=True, help="The officer's display name (姓名).")
+@click.option("--name", required=True, help="The officer's name as shown.")
 @click.option("--role", required=True, type=click.Choice(accounts.ROLES), help="Role.")
 @_reports_errors
 def create_officer_command(username: str, name: str, role: str) -> None:
