@@ -249,7 +249,9 @@ def photo_rates(rows: int = 2000, *, mix: str = "demo") -> dict[str, float]:
     read, the photos judged and normalised and stored) and of the whole batch, and the
     with / without ratios. ``mix``: ``demo`` (the demo's small 354 x 496 drawings, ~12 KB)
     or ``camera`` (PHOTO_MIX: 1 to 12 MP, 0.45 to 1.8 MB; 2,000 rows make a 2.6 GB zip,
-    held in memory). The normalising itself, one core, ms a photo of each kind, beside.
+    held in memory). The normalising itself, one core, ms a photo of each kind, beside;
+    and CPU ms a row (parent and workers) of both batches and their difference, the
+    photos' cost.
     Not part of ``run()`` (bench/results.json): ``python -c 'import bench.batch as b;
     print(b.photo_rates(2000, mix="camera"))'``."""
     import csv
@@ -273,6 +275,9 @@ def photo_rates(rows: int = 2000, *, mix: str = "demo") -> dict[str, float]:
         got = run_batch_once(data, workers=2, expected=rows, photos=extra)
         out[f"{name}_import_rows_per_s"] = rows / (got["seconds"] * got["validate"])
         out[f"{name}_batch_rows_per_s"] = got["rate"]
+        out[f"{name}_cpu_ms_per_row"] = (got["parent_cpu_us"] + got["workers_cpu_us"]) / 1e3
+    # what the photos cost the machine, robust to a busy machine unlike the rates
+    out["photo_cpu_ms_per_row"] = out["photos_cpu_ms_per_row"] - out["plain_cpu_ms_per_row"]
     out["photos_import_ratio"] = out["photos_import_rows_per_s"] / out["plain_import_rows_per_s"]
     out["photos_batch_ratio"] = out["photos_batch_rows_per_s"] / out["plain_batch_rows_per_s"]
     return out
