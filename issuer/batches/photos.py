@@ -55,7 +55,10 @@ MAX_ENTRIES = 250_000  # a batch's 200,000 rows and room for a readme or a thumb
 # JPEG and PNG hardly compress: an entry inflating more than 100 times is a zip bomb's
 MAX_RATIO = 100
 _RATIO_FLOOR = 64 * 1024  # tiny entries may compress well (a text file): not judged
-_PARALLEL_MIN = 64  # fewer photos are normalised here faster than a pool forks
+# The work of normalising, in small photos' worth (~4 ms of one core each): a camera's
+# JPEG costs ~30 ms a MB more (entropy decoding its every byte), 8 small photos' worth.
+_PER_MB = 8
+_PARALLEL_MIN = 64  # less work is done here faster than a pool forks
 _SPAWN_MIN = 1000  # ... or than spawned interpreters start (a second or two)
 _CHUNK = 16  # photos sent to a pool worker at once
 _IN_FLIGHT = 3  # chunks a worker read from the zip and not yet normalised
@@ -247,20 +250,27 @@ def _chunks(items: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tupl
         yield chunk
 
 
+def _pooled(count: int, nbytes: int, *, fork: bool) -> bool:
+    """Whether ``count`` photos of ``nbytes`` in all are worth a pool: forked (from a
+    single-threaded process) or spawned (from a server's thread): some 64 or 1,000 small
+    photos, or 8 or 110 of a megabyte or so from a camera."""
+    work = count + _PER_MB * nbytes / 1e6
+    return work >= (_PARALLEL_MIN if fork else _SPAWN_MIN)
+
+
 def _normalise_all(
-    items: Iterable[tuple[int, bytes]], count: int, workers: int
+    items: Iterable[tuple[int, bytes]], count: int, nbytes: int, workers: int
 ) -> dict[int, bytes | tuple[str, str, str]]:
-    """Return every item normalised: in a pool of ``workers`` processes when there are
-    enough (``count``) items (forked from a single-threaded process, as ``jiaozi batch
-    issue`` is; spawned from a server's thread for a large zip), else here.
+    """Return every item normalised: in a pool of ``workers`` processes when the
+    ``count`` items of ``nbytes`` are worth it (``_pooled``; forked from a single-threaded
+    process, as ``jiaozi batch issue`` is; spawned from a server's thread), else here.
 
     ``items`` is read as the work goes: at most ``_IN_FLIGHT`` chunks a worker are read
     from the zip and not yet normalised, so a zip of 10,000 phone photos (a megabyte or
     two each) is never all in memory at once; only the normalised JPEGs (~20 KB) are kept.
     """
     fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
-    enough = count >= (_PARALLEL_MIN if fork else _SPAWN_MIN)
-    if workers <= 1 or not enough:
+    if workers <= 1 or not _pooled(count, nbytes, fork=fork):
         return dict(map(_normalise, items))
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
     out: dict[int, bytes | tuple[str, str, str]] = {}
@@ -337,7 +347,9 @@ def match_photos(
                 except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
                     pass
 
-    judged = {**_normalise_all(read(), len(found) - len(early), workers), **early}
+    todo = [info for n, info in found.items() if n not in early]
+    nbytes = sum(info.file_size for info in todo)
+    judged = {**_normalise_all(read(), len(todo), nbytes, workers), **early}
     keep: list[ApplicantRow] = []
     out: dict[int, Photo] = {}
     by_number = {r.row_number: r for r in rows}

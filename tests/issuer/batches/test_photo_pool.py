@@ -66,3 +66,14 @@ def test_a_pool_normalises_as_the_batch_process_does(monkeypatch: pytest.MonkeyP
         "photo_unreadable",
         "photo_missing",
     ]
+
+
+def test_a_pool_is_started_for_much_work_not_for_little() -> None:
+    pooled = batch_photos._pooled
+    # from the command line (forked): 64 small photos, or a few camera ones
+    assert not pooled(20, 20 * 12_000, fork=True) and pooled(64, 64 * 12_000, fork=True)
+    assert pooled(8, 8 * 1_500_000, fork=True)
+    # from a server's thread (spawned, a second or two to start): ~1,000 small photos, or
+    # about 100 camera photos of a megabyte and a half
+    assert not pooled(800, 800 * 12_000, fork=False) and pooled(1000, 10**7, fork=False)
+    assert not pooled(50, 50 * 1_500_000, fork=False) and pooled(100, 150_000_000, fork=False)
