@@ -15,11 +15,13 @@ when other processes share its cores and the rates are noisy.
 from __future__ import annotations
 
 import datetime as dt
+import io
 import multiprocessing
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,25 +200,86 @@ def run() -> dict[str, float]:
     }
 
 
-def photo_rates(rows: int = 2000) -> dict[str, float]:
-    """Return a batch of ``rows`` with and without a zip of photos (synthetic, one per
-    row by application number; pooled, two workers): rows per second of the import (the
-    file read, the photos judged and normalised and stored) and of the whole batch.
-    Not part of ``run()`` (bench/results.json): ``python -c 'import bench.batch as b;
-    print(b.photo_rates())'``."""
-    import csv
-    import io
+# What offices send (phone and studio portraits within the 2 MiB rule): width, height,
+# EXIF orientation (6: stored turned, as a phone held upright does), JPEG quality.
+# Texture (noise over the synthetic drawing) gives them a camera's file size, about
+# 0.45 / 0.9 / 1.35 / 1.8 / 1.7 MB.
+PHOTO_MIX = (
+    (866, 1155, 1, 95),  # 1 MP, a scanned passport photo
+    (1500, 2000, 1, 90),  # 3 MP, a studio's export
+    (1944, 2592, 6, 88),  # 5 MP phone, turned
+    (2448, 3264, 1, 85),  # 8 MP
+    (3024, 4032, 6, 75),  # 12 MP phone, turned
+)
 
-    from jiaozi.demo.photos import photos_zip
+
+def camera_photo(seed: int, width: int, height: int, orientation: int, quality: int) -> bytes:
+    """Return a synthetic portrait of a camera's size and file size (no real face)."""
+    from PIL import Image
+
+    from jiaozi.demo.photos import synthetic_photo
+
+    small = synthetic_photo(seed, size=(width // 4, height // 4))
+    img = Image.open(io.BytesIO(small)).resize((width, height), Image.Resampling.BICUBIC)
+    img = Image.blend(img, Image.effect_noise((width, height), 24).convert("RGB"), 0.3)
+    if orientation == 6:
+        img = img.rotate(90, expand=True)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality, exif=exif.tobytes())
+    return buf.getvalue()
+
+
+def camera_photos_zip(names: list[str], *, distinct: int = 4) -> bytes:
+    """Return a zip of one camera-sized photo per name, cycling through PHOTO_MIX;
+    ``distinct`` pictures of each size are made and repeated (making one costs more than
+    normalising it)."""
+    made = [camera_photo(k, *m) for k in range(distinct) for m in PHOTO_MIX]
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_STORED) as zf:
+        for k, name in enumerate(names):
+            zf.writestr(f"{name}.jpg", made[k % len(made)])
+    return buf.getvalue()
+
+
+def photo_rates(rows: int = 2000, *, mix: str = "demo") -> dict[str, float]:
+    """Return a batch of ``rows`` with and without a zip of photos (one per row by
+    application number; pooled, two workers): rows per second of the import (the file
+    read, the photos judged and normalised and stored) and of the whole batch, and the
+    with / without ratios. ``mix``: ``demo`` (the demo's small 354 x 496 drawings, ~12 KB)
+    or ``camera`` (PHOTO_MIX: 1 to 12 MP, 0.45 to 1.8 MB; 2,000 rows make a 2.6 GB zip,
+    held in memory). The normalising itself, one core, ms a photo of each kind, beside;
+    and CPU ms a row (parent and workers) of both batches and their difference, the
+    photos' cost.
+    Not part of ``run()`` (bench/results.json): ``python -c 'import bench.batch as b;
+    print(b.photo_rates(2000, mix="camera"))'``."""
+    import csv
+
+    from issuer.photos import normalise_photo
+    from jiaozi.demo.photos import photos_zip, synthetic_photo
 
     data = applicants(rows)
     ids = [r["request_id"] for r in csv.DictReader(io.StringIO(data.decode("utf-8")))]
-    zipped = photos_zip(ids)
+    zipped = photos_zip(ids) if mix == "demo" else camera_photos_zip(ids)
     out: dict[str, float] = {"photos_zip_mb": len(zipped) / 1e6}
+    samples = {"demo": synthetic_photo(1)} | {
+        f"{m[0] * m[1] / 1e6:.0f}mp": camera_photo(1, *m) for m in PHOTO_MIX
+    }
+    for name, photo in samples.items():
+        t0 = time.perf_counter()
+        for _ in range(5):
+            normalise_photo(photo)
+        out[f"normalise_{name}_ms"] = (time.perf_counter() - t0) / 5 * 1e3
     for name, extra in (("plain", None), ("photos", zipped)):
         got = run_batch_once(data, workers=2, expected=rows, photos=extra)
         out[f"{name}_import_rows_per_s"] = rows / (got["seconds"] * got["validate"])
         out[f"{name}_batch_rows_per_s"] = got["rate"]
+        out[f"{name}_cpu_ms_per_row"] = (got["parent_cpu_us"] + got["workers_cpu_us"]) / 1e3
+    # what the photos cost the machine, robust to a busy machine unlike the rates
+    out["photo_cpu_ms_per_row"] = out["photos_cpu_ms_per_row"] - out["plain_cpu_ms_per_row"]
+    out["photos_import_ratio"] = out["photos_import_rows_per_s"] / out["plain_import_rows_per_s"]
+    out["photos_batch_ratio"] = out["photos_batch_rows_per_s"] / out["plain_batch_rows_per_s"]
     return out
 
 

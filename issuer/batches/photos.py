@@ -27,8 +27,9 @@ import re
 import struct
 import threading
 import zipfile
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -54,8 +55,13 @@ MAX_ENTRIES = 250_000  # a batch's 200,000 rows and room for a readme or a thumb
 # JPEG and PNG hardly compress: an entry inflating more than 100 times is a zip bomb's
 MAX_RATIO = 100
 _RATIO_FLOOR = 64 * 1024  # tiny entries may compress well (a text file): not judged
-_PARALLEL_MIN = 64  # fewer photos are normalised here faster than a pool forks
+# The work of normalising, in small photos' worth (~4 ms of one core each): a camera's
+# JPEG costs ~30 ms a MB more (entropy decoding its every byte), 8 small photos' worth.
+_PER_MB = 8
+_PARALLEL_MIN = 64  # less work is done here faster than a pool forks
 _SPAWN_MIN = 1000  # ... or than spawned interpreters start (a second or two)
+_CHUNK = 16  # photos sent to a pool worker at once
+_IN_FLIGHT = 3  # chunks a worker read from the zip and not yet normalised
 _EOCD = b"PK\x05\x06"
 _ID_RUN = re.compile(r"\d{17}[\dXx]|\d{15}")  # a resident identity number in a name
 
@@ -223,23 +229,60 @@ def _normalise(item: tuple[int, bytes]) -> tuple[int, bytes | tuple[str, str, st
         return row_number, (exc.code, exc.message, exc.message_zh)
 
 
+def _normalise_chunk(
+    items: list[tuple[int, bytes]],
+) -> list[tuple[int, bytes | tuple[str, str, str]]]:
+    return [_normalise(item) for item in items]
+
+
 def _init_worker() -> None:
     follow_parent()
 
 
+def _chunks(items: Iterable[tuple[int, bytes]], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    chunk: list[tuple[int, bytes]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _pooled(count: int, nbytes: int, *, fork: bool) -> bool:
+    """Whether ``count`` photos of ``nbytes`` in all are worth a pool: forked (from a
+    single-threaded process) or spawned (from a server's thread): some 64 or 1,000 small
+    photos, or 8 or 110 of a megabyte or so from a camera."""
+    work = count + _PER_MB * nbytes / 1e6
+    return work >= (_PARALLEL_MIN if fork else _SPAWN_MIN)
+
+
 def _normalise_all(
-    items: list[tuple[int, bytes]], workers: int
+    items: Iterable[tuple[int, bytes]], count: int, nbytes: int, workers: int
 ) -> dict[int, bytes | tuple[str, str, str]]:
-    """Return every item normalised: in a pool of ``workers`` processes when there are
-    enough items (forked from a single-threaded process, as ``jiaozi batch issue`` is;
-    spawned from a server's thread for a large zip), else here."""
+    """Return every item normalised: in a pool of ``workers`` processes when the
+    ``count`` items of ``nbytes`` are worth it (``_pooled``; forked from a single-threaded
+    process, as ``jiaozi batch issue`` is; spawned from a server's thread), else here.
+
+    ``items`` is read as the work goes: at most ``_IN_FLIGHT`` chunks a worker are read
+    from the zip and not yet normalised, so a zip of 10,000 phone photos (a megabyte or
+    two each) is never all in memory at once; only the normalised JPEGs (~20 KB) are kept.
+    """
     fork = threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods()
-    enough = len(items) >= (_PARALLEL_MIN if fork else _SPAWN_MIN)
-    if workers <= 1 or not enough:
+    if workers <= 1 or not _pooled(count, nbytes, fork=fork):
         return dict(map(_normalise, items))
     ctx = multiprocessing.get_context("fork" if fork else "spawn")
+    out: dict[int, bytes | tuple[str, str, str]] = {}
+    pending: deque[Future[list[tuple[int, bytes | tuple[str, str, str]]]]] = deque()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker) as pool:
-        return dict(pool.map(_normalise, items, chunksize=32))
+        for chunk in _chunks(items, _CHUNK):
+            if len(pending) >= _IN_FLIGHT * workers:
+                out.update(pending.popleft().result())
+            pending.append(pool.submit(_normalise_chunk, chunk))
+        for future in pending:
+            out.update(future.result())
+    return out
 
 
 def match_photos(
@@ -252,9 +295,8 @@ def match_photos(
     """Return the rows that have exactly one good photo (each with its ``photo_digest``),
     their normalised photos by row number, and the row errors of the others (``column``
     is the errors' column: ``照片`` or ``photo``)."""
-    found: dict[int, bytes] = {}
+    found: dict[int, zipfile.ZipInfo] = {}
     shown: dict[int, str] = {}
-    damaged: set[int] = set()
     early: dict[int, bytes | tuple[str, str, str]] = {}
     errors: list[RowError] = []
     for row in rows:
@@ -291,17 +333,23 @@ def match_photos(
             continue
         (info,) = hits
         shown[row.row_number] = _shown(info, row)
+        found[row.row_number] = info
         if info.file_size > MAX_BYTES:  # never inflated (a bomb's entry among them)
-            found[row.row_number] = b""
             early[row.row_number] = _normalise((0, b"\0" * (MAX_BYTES + 1)))[1]  # the size rule
-        else:
-            try:
-                found[row.row_number] = photos.read(info)
-            except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
-                found[row.row_number] = b""
-                damaged.add(row.row_number)  # said below, not as an empty photo
-    todo = [(n, d) for n, d in found.items() if n not in damaged and n not in early]
-    judged = {**_normalise_all(todo, workers), **early}
+
+    def read() -> Iterator[tuple[int, bytes]]:
+        """Each photo still to judge, read from the zip when the pool is ready for it; a
+        damaged entry left out (said below, not as an empty photo)."""
+        for n, info in found.items():
+            if n not in early:
+                try:
+                    yield n, photos.read(info)
+                except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError):
+                    pass
+
+    todo = [info for n, info in found.items() if n not in early]
+    nbytes = sum(info.file_size for info in todo)
+    judged = {**_normalise_all(read(), len(todo), nbytes, workers), **early}
     keep: list[ApplicantRow] = []
     out: dict[int, Photo] = {}
     by_number = {r.row_number: r for r in rows}

@@ -48,6 +48,7 @@ OUT_SIZE = (295, 413)  # 5:7; 25 x 35 mm at 300 dpi
 QUALITY = 85
 _JPEG_MAGIC = b"\xff\xd8\xff"
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+_ORIENTATION = 0x0112  # the EXIF tag
 
 
 class PhotoError(InvalidFieldError):
@@ -156,13 +157,15 @@ def normalise_photo(data: bytes) -> Photo:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
+            w, h = _upright_size(img)  # the sent picture's, judged below
+            if kind == "jpeg":
+                _draft(img, w, h)
             img.load()
             img = ImageOps.exif_transpose(img) or img
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_big() from None
     except Exception:  # Pillow raises many kinds for a damaged file
         raise _unreadable() from None
-    w, h = img.size
     if w < MIN_WIDTH or h < MIN_HEIGHT:
         raise PhotoError(
             "photo_too_small",
@@ -181,6 +184,33 @@ def normalise_photo(data: bytes) -> Photo:
     return Photo.of(_encode(_crop(_rgb(img))))
 
 
+def _upright_size(img: Image.Image) -> tuple[int, int]:
+    """Return the picture's width and height as shown: its EXIF orientation applied."""
+    w, h = img.size
+    if img.getexif().get(_ORIENTATION) in (5, 6, 7, 8):  # turned a quarter
+        return h, w
+    return w, h
+
+
+def _cut_size(w: int, h: int) -> tuple[int, int]:
+    """Return the width and height of the 5:7 middle cut of a ``w`` x ``h`` picture."""
+    ow, oh = OUT_SIZE
+    return (h * ow // oh, h) if w * oh > h * ow else (w, w * oh // ow)
+
+
+def _draft(img: Image.Image, w: int, h: int) -> None:
+    """Have the JPEG decoder scale ``img`` (upright ``w`` x ``h``) down by 8, 4 or 2
+    straight from its DCT blocks, the most that leaves the 5:7 cut at least twice
+    OUT_SIZE on each side (so the final LANCZOS resize still has detail to average):
+    a 12-megapixel phone photo is decoded at a sixteenth of its pixels."""
+    cw, ch = _cut_size(w, h)
+    ow, oh = OUT_SIZE
+    for scale in (8, 4, 2):
+        if cw >= 2 * ow * scale and ch >= 2 * oh * scale:
+            img.draft(img.mode, (img.width // scale, img.height // scale))
+            return
+
+
 def _rgb(img: Image.Image) -> Image.Image:
     """Return ``img`` in RGB, transparency laid on white (a PNG cut-out)."""
     if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
@@ -194,14 +224,11 @@ def _rgb(img: Image.Image) -> Image.Image:
 def _crop(img: Image.Image) -> Image.Image:
     """Return ``img`` center-cropped to exactly 5:7 and resized to OUT_SIZE."""
     w, h = img.size
-    ow, oh = OUT_SIZE
-    if w * oh > h * ow:  # too wide: cut the sides
-        cw = h * ow // oh
-        box = ((w - cw) // 2, 0, (w - cw) // 2 + cw, h)
-    else:  # too tall: cut top and bottom evenly
-        ch = w * oh // ow
-        box = (0, (h - ch) // 2, w, (h - ch) // 2 + ch)
-    return img.resize(OUT_SIZE, Image.Resampling.LANCZOS, box=box)
+    cw, ch = _cut_size(w, h)  # too wide: the sides cut; too tall: top and bottom evenly
+    box = ((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch)
+    # reducing_gap: a large PNG (JPEGs come drafted) is first reduced by a whole factor
+    # (box averaging) to within 3 x OUT_SIZE, then resampled: as sharp, far cheaper
+    return img.resize(OUT_SIZE, Image.Resampling.LANCZOS, box=box, reducing_gap=3.0)
 
 
 def _encode(img: Image.Image) -> bytes:

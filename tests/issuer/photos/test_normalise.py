@@ -9,7 +9,7 @@ import hashlib
 import io
 
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from PIL import Image, ImageChops, ImageOps, ImageStat
 
 from issuer.photos import (
     MAX_BYTES,
@@ -139,3 +139,33 @@ def test_a_truncated_jpeg_is_refused_not_crashed() -> None:
     data = synthetic_photo(11)
     assert _refused(data[: len(data) // 3]).code == "photo_unreadable"
     assert _refused(b"\xff\xd8\xff\xe0garbage").code == "photo_unreadable"
+
+
+def _full_decode_reference(data: bytes) -> Image.Image:
+    """The photo made the slow way: every pixel decoded, turned, cut, one LANCZOS resize."""
+    img = ImageOps.exif_transpose(_image(data)).convert("RGB")
+    w, h = img.size
+    cw, ch = (h * 295 // 413, h) if w * 413 > h * 295 else (w, w * 413 // 295)
+    box = ((w - cw) // 2, (h - ch) // 2, (w - cw) // 2 + cw, (h - ch) // 2 + ch)
+    return img.resize(OUT_SIZE, Image.Resampling.LANCZOS, box=box)
+
+
+@pytest.mark.parametrize(
+    ("size", "orientation"), [((3024, 4032), 6), ((2448, 3264), 1), ((1500, 2000), 1)]
+)
+def test_a_large_jpeg_decoded_at_a_reduced_scale_looks_as_a_full_decode(
+    size: tuple[int, int], orientation: int
+) -> None:
+    # a phone's 12 MP (stored turned), 8 MP and 3 MP portraits: decoded at 1/4 or 1/2
+    # scale from the DCT, never below twice the output size, then resized
+    data = jpeg_with_gps(12, orientation=orientation, size=size)
+    out = _image(normalise_photo(data).jpeg)
+    assert out.size == OUT_SIZE and out.mode == "RGB" and not out.getexif()
+    diff = ImageStat.Stat(ImageChops.difference(out, _full_decode_reference(data)))
+    assert max(diff.mean) < 3, diff.mean  # re-encoding alone differs by about 1
+
+
+def test_a_large_jpeg_is_judged_by_its_sent_size_not_the_reduced_one() -> None:
+    assert _refused(synthetic_photo(13, size=(3000, 3000))).code == "photo_proportions"
+    turned = jpeg_with_gps(13, orientation=6, size=(2400, 3200))  # stored 3200 x 2400
+    assert _image(normalise_photo(turned).jpeg).size == OUT_SIZE
