@@ -73,7 +73,7 @@ def decode_photo_field(value: str | None, *, settings: IssuerSettings) -> Photo 
                     "photo",
                     "photo_too_large",
                     "the photo file is over 2 MiB",
-                    "照片文件超过2 MiB",
+                    "照片文件超过2兆字节",
                 )
             ]
         )
@@ -86,7 +86,7 @@ def decode_photo_field(value: str | None, *, settings: IssuerSettings) -> Photo 
                     "photo",
                     "photo_not_base64",
                     "the photo is not base64 (standard alphabet, padded) of a JPEG or PNG file",
-                    "照片不是JPEG或PNG文件的base64编码（标准字母表，带填充）",
+                    "照片不是JPEG或PNG文件的Base64编码（标准字母表，带填充）",
                 )
             ]
         ) from None

@@ -144,7 +144,7 @@ def normalise_photo(data: bytes) -> Photo:
         raise PhotoError(
             "photo_too_large",
             f"the photo file is {len(data) / 1048576:.1f} MiB: at most 2 MiB",
-            f"照片文件大小为{len(data) / 1048576:.1f} MiB，不得超过2 MiB",
+            f"照片文件大小为{len(data) / 1048576:.1f}兆字节，不得超过2兆字节",
         )
     kind = sniff_photo(data)
     if kind is None:

@@ -342,7 +342,7 @@ def test_the_clerk_uploads_a_file_with_errors_and_downloads_what_it_made(
     pg.goto(office.url + "/office/batches")
     data, expected, _good = bad_rows_file()
     upload = pg.locator("form:has(input[type=file])")
-    upload.locator("input[type=file]").set_input_files(
+    upload.locator("input[name=file]").set_input_files(
         {"name": "第一批.csv", "mimeType": "text/csv", "buffer": data}
     )
     upload.locator("button[type=submit]").click()

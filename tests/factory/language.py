@@ -39,6 +39,7 @@ ZH_ALLOWED = frozenset(
         "XLSX",
         "ZIP",
         "UTF",
+        "Base",  # Base64, an encoding's name (as UTF in UTF-8)
         "JavaScript",
         "English",
         "Jiaozi",
