@@ -117,7 +117,7 @@ def test_a_bad_photo_is_a_problem_naming_the_field(issuer_env: IssuerHarness) ->
 def test_not_base64_is_refused_in_chinese_by_default(issuer_env: IssuerHarness) -> None:
     problem = _refused(issuer_env, {**application(35), "photo": "not base64!"}, lang="zh-CN")
     (err,) = problem["errors"]
-    assert err["field"] == "photo" and "base64" in err["message"] and "照片" in err["message"]
+    assert err["field"] == "photo" and "Base64" in err["message"] and "照片" in err["message"]
 
 
 def test_a_bad_photo_and_a_bad_field_are_named_together(issuer_env: IssuerHarness) -> None:
