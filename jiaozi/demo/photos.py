@@ -1,7 +1,6 @@
 """Synthetic holders' photos for the demo (issue 15 point 1): a plain background and an
 abstract head-and-shoulders shape drawn with Pillow, colours chosen by a seed. No real face
-is ever used. (tests/factory/photos.py draws the same for the tests; jiaozi does not
-import tests/.)
+is ever used. tests/factory/photos.py draws its photos with ``portrait`` too.
 
 ``synthetic_photo(seed)`` is one portrait JPEG of 354 x 496 (5:7); ``photos_zip(names)``
 a zip of such photos, one per name (``<request_id>.jpg``), as a clerk sends with a batch.
@@ -13,12 +12,13 @@ import io
 import random
 import zipfile
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["photos_zip", "synthetic_photo"]
+__all__ = ["photos_zip", "portrait", "synthetic_photo"]
 
 
-def synthetic_photo(seed: int = 0, *, size: tuple[int, int] = (354, 496)) -> bytes:
-    """Return a portrait photo as JPEG bytes: a plain background, an oval head, a neck and
+def portrait(seed: int = 0, size: tuple[int, int] = (354, 496)) -> Any:
+    """Return a PIL RGB image of ``size``: a plain background, an oval head, a neck and
     shoulders, in colours chosen by ``seed``."""
     from PIL import Image, ImageDraw  # the issuer extra (the demo runs the issuer)
 
@@ -37,10 +37,15 @@ def synthetic_photo(seed: int = 0, *, size: tuple[int, int] = (354, 496)) -> byt
     d.ellipse((cx - hw, top, cx + hw, top + hh * 2), fill=skin)
     d.rectangle((cx - hw // 3, top + hh * 2 - 10, cx + hw // 3, top + hh * 2 + h // 12), fill=skin)
     d.pieslice((cx - w // 2, int(h * 0.66), cx + w // 2, int(h * 1.4)), 180, 360, fill=cloth)
-    for ex in (cx - hw // 2, cx + hw // 3):
+    for ex in (cx - hw // 2, cx + hw // 3):  # eyes, so the photo is not symmetric
         d.ellipse((ex, top + hh - 6, ex + 10, top + hh + 2), fill=(30, 30, 30))
+    return img
+
+
+def synthetic_photo(seed: int = 0, *, size: tuple[int, int] = (354, 496)) -> bytes:
+    """Return ``portrait(seed, size)`` as JPEG bytes (quality 90)."""
     buf = io.BytesIO()
-    img.save(buf, "JPEG", quality=90)
+    portrait(seed, size).save(buf, "JPEG", quality=90)
     return buf.getvalue()
 
 

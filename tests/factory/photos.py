@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import functools
 import io
-import random
 import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
 
-from PIL import Image, ImageDraw
+from PIL import Image
+
+from jiaozi.demo.photos import portrait
 
 __all__ = [
     "GPS_MAKER",
@@ -35,23 +36,7 @@ def synthetic_photo(
 ) -> bytes:
     """Return a portrait photo (default 354 x 496, 5:7) as JPEG or PNG bytes: a plain
     background, an oval head, a neck and shoulders, in colours chosen by ``seed``."""
-    rnd = random.Random(seed)
-    w, h = size
-    bg = rnd.choice([(235, 240, 250), (200, 220, 245), (250, 250, 250), (180, 40, 40)])
-    skin = (rnd.randint(150, 235), rnd.randint(110, 190), rnd.randint(90, 160))
-    hair = (rnd.randint(10, 70), rnd.randint(10, 50), rnd.randint(0, 40))
-    cloth = (rnd.randint(0, 200), rnd.randint(0, 200), rnd.randint(0, 200))
-    img = Image.new("RGB", size, bg)
-    d = ImageDraw.Draw(img)
-    cx = w // 2 + rnd.randint(-w // 40, w // 40)
-    hw, hh = int(w * 0.22), int(h * 0.20)
-    top = int(h * 0.16)
-    d.ellipse((cx - hw - 6, top - 10, cx + hw + 6, top + hh * 2 - 30), fill=hair)
-    d.ellipse((cx - hw, top, cx + hw, top + hh * 2), fill=skin)
-    d.rectangle((cx - hw // 3, top + hh * 2 - 10, cx + hw // 3, top + hh * 2 + h // 12), fill=skin)
-    d.pieslice((cx - w // 2, int(h * 0.66), cx + w // 2, int(h * 1.4)), 180, 360, fill=cloth)
-    for ex in (cx - hw // 2, cx + hw // 3):  # eyes, so the photo is not symmetric
-        d.ellipse((ex, top + hh - 6, ex + 10, top + hh + 2), fill=(30, 30, 30))
+    img = portrait(seed, size)  # the demo's drawing: one way to draw a holder
     if mode != "RGB":
         img = img.convert(mode)
     buf = io.BytesIO()
